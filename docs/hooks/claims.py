@@ -1,0 +1,243 @@
+"""MkDocs hook: render claim markers from spec/ + tests/claims/ + the latest claim report.
+
+On a page, `<!-- claim: <id> -->` becomes the claim's block: anchor, title and status badge, the
+statement, assumptions, source, erratum, the test's code, the breaking cases ("Where it breaks")
+and the latest results per backend. On `claims.md`, `<!-- claims-board -->` becomes the status
+board of every claim. An unknown id fails the build.
+
+Everything is read from `spec.registry` (the one loader) and from the JSON report that
+`tests/support/report.py` writes (`build/claims-report.json`, or `$DLCORE_CLAIM_REPORT`). Nothing
+depends on the nav: a chapter page is found by its file name, `<chapter>.md`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+import textwrap
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from mathblocks import DisplayMathExtension
+from mkdocs.exceptions import PluginError
+from mkdocs.plugins import event_priority
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+HOOKS = str(Path(__file__).resolve().parent)
+
+from spec import registry  # noqa: E402
+
+TESTS_DIR = ROOT / "tests" / "claims"
+CLAIM_MARKER = re.compile(r"^[ \t]*<!--\s*claim:\s*(?P<id>\S+)\s*-->[ \t]*$", re.MULTILINE)
+BOARD_MARKER = re.compile(r"^[ \t]*<!--\s*claims-board\s*-->[ \t]*$", re.MULTILINE)
+FENCE = re.compile(r"^[ \t]*(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
+
+_state: dict[str, Any] = {}
+
+
+def report_path() -> Path:
+    """The claim report: `$DLCORE_CLAIM_REPORT` (relative to the repo root) or the default."""
+    return ROOT / os.environ.get("DLCORE_CLAIM_REPORT", "build/claims-report.json")
+
+
+@event_priority(100)  # before mkdocstrings, which reads markdown_extensions in its on_config
+def on_config(config: Any) -> Any:
+    if not any(isinstance(e, DisplayMathExtension) for e in config.markdown_extensions):
+        config.markdown_extensions.append(DisplayMathExtension())
+    # MkDocs restores sys.path after importing a hook, so this is done here, not at import:
+    # `python exec="on"` blocks `import figures` (docs/hooks/figures.py).
+    if HOOKS not in sys.path:
+        sys.path.insert(0, HOOKS)
+    registry.load.cache_clear()  # `mkdocs serve` reloads: read the spec afresh
+    claims = registry.load()
+    refs = registry.find_claim_refs(TESTS_DIR) if TESTS_DIR.is_dir() else []
+    path = report_path()
+    report = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+    _state.update(claims=claims, refs=refs, report=report)
+    return config
+
+
+def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:
+    src = page.file.src_uri
+
+    def claim_block(match: re.Match[str]) -> str:
+        cid = match["id"]
+        if cid not in _state["claims"]:
+            raise PluginError(f"{src}: marker names unknown claim {cid!r} (not in spec/*.toml)")
+        return render_claim(_state["claims"][cid])
+
+    out = []
+    for chunk, is_code in split_fences(markdown):
+        if not is_code:
+            chunk = CLAIM_MARKER.sub(claim_block, chunk)
+            chunk = BOARD_MARKER.sub(lambda _: render_board(files), chunk)
+        out.append(chunk)
+    return "".join(out)
+
+
+def split_fences(markdown: str) -> list[tuple[str, bool]]:
+    """Split into (text, is_fenced_code) chunks, so that markers shown in code stay verbatim."""
+    chunks: list[tuple[str, bool]] = []
+    buf: list[str] = []
+    fence: str | None = None
+    for line in markdown.splitlines(keepends=True):
+        m = FENCE.match(line)
+        if fence is None and m:
+            chunks.append(("".join(buf), False))
+            buf, fence = [line], m["fence"]
+        elif fence is not None and m and m["fence"].startswith(fence) and not m["info"].strip():
+            buf.append(line)
+            chunks.append(("".join(buf), True))
+            buf, fence = [], None
+        else:
+            buf.append(line)
+    chunks.append(("".join(buf), fence is not None))
+    return chunks
+
+
+# --- facts about one claim ------------------------------------------------------------------
+
+
+def refs_of(cid: str) -> list[registry.ClaimRef]:
+    return [r for r in _state["refs"] if r.claim_id == cid]
+
+
+def results_of(cid: str) -> list[dict[str, Any]]:
+    report = _state["report"] or {}
+    return report.get("claims", {}).get(cid, {}).get("results", [])
+
+
+def status_of(claim: registry.Claim) -> str:
+    if claim.check == "illustration":
+        return "illustration"
+    if not refs_of(claim.id):
+        return "no test yet"
+    if _state["report"] is None:
+        return "not yet run"
+    entry = _state["report"].get("claims", {}).get(claim.id)
+    return entry["status"] if entry else "untested"
+
+
+def badge(status: str) -> str:
+    css = status.replace(" ", "-")
+    return f'<span class="dl-badge {css}">{status}</span>'
+
+
+def _indent(text: str, n: int = 4) -> str:
+    return textwrap.indent(text, " " * n)
+
+
+def _code(ref: registry.ClaimRef) -> str:
+    return _indent(f"```python\n{textwrap.dedent(ref.source)}\n```")
+
+
+def _where(ref: registry.ClaimRef) -> str:
+    return f"{ref.path.relative_to(ROOT).as_posix()}:{ref.lineno}"
+
+
+# --- rendering ------------------------------------------------------------------------------
+
+
+def render_claim(c: registry.Claim) -> str:
+    status = status_of(c)
+    out = [
+        f'<div class="dl-claim" markdown="block">\n\n### {c.title} {{ #{c.anchor} }}\n',
+        f'{badge(status)} <span class="dl-meta">`{c.id}` · {c.kind} · {c.priority}</span>\n',
+        f'!!! abstract "Statement"\n\n{_indent(c.statement)}\n',
+    ]
+    if c.assumptions:
+        out.append("**Assumptions**\n\n" + "\n".join(f"- {a}" for a in c.assumptions) + "\n")
+    out.append(f"**Source:** {c.source}\n")
+    if c.float32:
+        out.append(f"**Not checked in float32:** {c.float32}\n")
+    if c.erratum:
+        out.append(f'!!! warning "Erratum: the lecture is wrong here"\n\n{_indent(c.erratum)}\n')
+
+    refs = refs_of(c.id)
+    checks = [r for r in refs if r.breaks is None]
+    breaking = [r for r in refs if r.breaks is not None]
+    if c.check == "illustration":
+        out.append("*Checked by illustration: the figure on this page, not a property test.*\n")
+    elif not checks:
+        out.append('!!! failure "No test yet"\n\n    No test in `tests/claims/` carries this id.\n')
+    for r in checks:
+        out.append(f'??? example "Test: `{r.function}` ({_where(r)})"\n\n{_code(r)}\n')
+    if breaking:
+        out.append("**Where it breaks**\n")
+        for r in breaking:
+            out.append(f"Dropping the assumption **{r.breaks}** makes the conclusion fail.\n")
+            out.append(f'??? failure "Breaking case: `{r.function}` ({_where(r)})"\n\n{_code(r)}\n')
+    out.append(render_results(c))
+    out.append("</div>\n")
+    return "\n".join(out)
+
+
+def _ratio(x: float | None) -> str:
+    return "–" if x is None else f"{x:.3g}"
+
+
+def render_results(c: registry.Claim) -> str:
+    results = results_of(c.id)
+    if not results:
+        if _state["report"] is None:
+            return "*Latest results: not yet run (no claim report; run `nox -s tests`).*\n"
+        return "*Latest results: none in the current report.*\n"
+    rows = [
+        "| test | backend | outcome | examples | worst error / tolerance | time (s) |",
+        "|---|---|---|---:|---:|---:|",
+    ]
+    for r in sorted(results, key=lambda r: (r.get("breaks") is not None, r["function"])):
+        name = f"`{r['function']}`" + (" (breaking case)" if r.get("breaks") else "")
+        rows.append(
+            f"| {name} | {r.get('backend', 'n/a')} | {r.get('outcome', '?')} "
+            f"| {r.get('examples') or '–'} | {_ratio(r.get('worst_ratio'))} "
+            f"| {r.get('duration', '–')} |"
+        )
+    counts = Counter(r.get("outcome", "?") for r in results)
+    summary = ", ".join(f"{n} {outcome}" for outcome, n in sorted(counts.items()))
+    opener = "???+" if counts.get("failed") else "???"  # open when something failed
+    return f'{opener} note "Latest results: {summary}"\n\n' + _indent("\n".join(rows)) + "\n"
+
+
+def render_board(files: Any) -> str:
+    report = _state["report"]
+    if report is None:
+        head = "*No claim report yet: run `nox -s tests` (or `nox -s docs`) to fill this table.*"
+    else:
+        head = (
+            f"Report created **{report.get('created', '?')}**, commit "
+            f"`{report.get('commit') or 'unknown'}`, Hypothesis profile "
+            f"`{report.get('profile', '?')}`."
+        )
+    rows = [
+        head,
+        "",
+        "| claim | chapter | kind | priority | status | tests | backends passed |",
+        "|---|---|---|---|---|---:|---|",
+    ]
+    for chapter, claims in registry.claims_by_chapter(_state["claims"]).items():
+        page = f"{chapter}.md"
+        has_page = files.get_file_from_path(page) is not None
+        for c in claims:
+            link = f"[`{c.id}`]({page}#{c.anchor})" if has_page else f"`{c.id}`"
+            refs = refs_of(c.id)
+            n_break = sum(r.breaks is not None for r in refs)
+            tests = f"{len(refs)}" + (f" ({n_break} breaking)" if n_break else "")
+            rows.append(
+                f"| {link} | {chapter} | {c.kind} | {c.priority} | {badge(status_of(c))} "
+                f"| {tests} | {', '.join(backends_passed(c.id)) or '–'} |"
+            )
+    return "\n".join(rows) + "\n"
+
+
+def backends_passed(cid: str) -> list[str]:
+    """Backends on which every recorded test of the claim passed."""
+    by_backend: dict[str, list[str]] = {}
+    for r in results_of(cid):
+        by_backend.setdefault(r.get("backend", "n/a"), []).append(r.get("outcome", "?"))
+    return [b for b, outs in by_backend.items() if b != "n/a" and all(o == "passed" for o in outs)]

@@ -1,0 +1,1 @@
+"""The normative claims of the course, as data (`spec/<chapter>.toml`), and their one loader."""

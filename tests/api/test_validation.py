@@ -1,0 +1,842 @@
+"""dlcore's input contract: every public function rejects bad input early and says why.
+
+Each case is one call with one bad argument. It must raise the listed exception, and the message
+must name the argument and show the value received (checked with `pytest.raises(match=...)`).
+The table is checked for completeness: every public function of every module has a case.
+Optimizer rejections must leave params, grads and state untouched (they are pure, and the checks
+run before anything is computed).
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import array_api_compat
+import numpy as np
+import pytest
+
+import dlcore
+from dlcore import backend, dynamics, init, kernels, linear, losses, mlp, optim, train
+from dlcore.backend import to_numpy
+
+torch = pytest.importorskip("torch")
+strict = pytest.importorskip("array_api_strict")
+
+NAN, INF = math.nan, math.inf
+
+
+@dataclass(frozen=True)
+class Case:
+    """A call `func(*args, **kwargs)` that must raise `exc` with every fragment in its message."""
+
+    id: str
+    func: Callable[..., Any]
+    args: tuple[Any, ...]
+    kwargs: dict[str, Any]
+    exc: type[Exception]
+    fragments: tuple[str, ...]
+
+    @property
+    def match(self) -> str:
+        return ".*".join(re.escape(f) for f in self.fragments)
+
+
+CASES: list[Case] = []
+
+
+def case(
+    id: str,
+    func: Callable[..., Any],
+    *args: Any,
+    exc: type[Exception],
+    match: tuple[str, ...],
+    **kwargs: Any,
+) -> None:
+    CASES.append(Case(id, func, args, kwargs, exc, match))
+
+
+# ---- data ---------------------------------------------------------------------------------
+
+_rng = np.random.default_rng(0)
+X = _rng.standard_normal((5, 3))
+Y = _rng.standard_normal(5)
+W = _rng.standard_normal(3)
+K = X @ X.T + np.eye(5)
+
+
+def with_value(a: np.ndarray, index: tuple[int, ...], value: float) -> np.ndarray:
+    out = a.copy()
+    out[index] = value
+    return out
+
+
+def t(a: np.ndarray) -> Any:
+    return torch.as_tensor(a)
+
+
+def on_device1(a: np.ndarray) -> Any:
+    return strict.asarray(a, device=strict.Device("device1"))
+
+
+def gen() -> np.random.Generator:
+    return np.random.default_rng(1)
+
+
+# ---- backend ------------------------------------------------------------------------------
+
+case("namespace-nothing", backend.namespace, None, exc=TypeError, match=("none",))
+case("namespace-list", backend.namespace, [1.0], exc=TypeError, match=("list", "[1.0]"))
+case(
+    "namespace-numpy-torch",
+    backend.namespace,
+    X,
+    t(X),
+    exc=TypeError,
+    match=("different libraries", "numpy.ndarray", "torch.Tensor"),
+)
+case(
+    "namespace-dtypes",
+    backend.namespace,
+    X,
+    X.astype(np.float32),
+    exc=TypeError,
+    match=("different dtypes", "float32"),
+)
+case(
+    "namespace-devices",
+    backend.namespace,
+    strict.asarray(X),
+    on_device1(X),
+    exc=TypeError,
+    match=("different devices", "device1"),
+)
+case("asarray-like-list", backend.asarray, 1.0, like=[1.0], exc=TypeError, match=("like", "[1.0]"))
+case("device_of-list", backend.device_of, [1.0], exc=TypeError, match=("x", "list", "[1.0]"))
+case("eps-int", backend.eps, np.arange(3), exc=TypeError, match=("x", "int64"))
+case("eps-list", backend.eps, [1.0], exc=TypeError, match=("x must be an array", "[1.0]"))
+case("check_array", backend.check_array, "A", (1,), exc=TypeError, match=("A", "(1,)"))
+case(
+    "check_compatible-library",
+    backend.check_compatible,
+    {"A": X, "B": t(X)},
+    exc=TypeError,
+    match=("A and B", "A: numpy.ndarray", "B: torch.Tensor"),
+)
+case(
+    "check_compatible-device",
+    backend.check_compatible,
+    {"A": strict.asarray(X), "B": on_device1(X)},
+    exc=TypeError,
+    match=("A and B", "same device", "device1"),
+)
+case(
+    "check_compatible-dtype",
+    backend.check_compatible,
+    {"A": X, "B": X.astype(np.float32)},
+    exc=TypeError,
+    match=("A and B", "same dtype", "B: float32"),
+)
+case("check_generator-seed", backend.check_generator, "rng", 0, exc=TypeError, match=("rng", "0"))
+case("check_matrix-1d", backend.check_matrix, "A", Y, exc=ValueError, match=("A", "(5,)"))
+case(
+    "check_vector_or_matrix-3d",
+    backend.check_vector_or_matrix,
+    "v",
+    X[None],
+    exc=ValueError,
+    match=("v", "(1, 5, 3)"),
+)
+case(
+    "check_rows_match",
+    backend.check_rows_match,
+    "A",
+    X,
+    "B",
+    Y[:4],
+    exc=ValueError,
+    match=("A and B", "B.shape=(4,)"),
+)
+case("check_positive-zero", backend.check_positive, "h", 0, exc=ValueError, match=("h", "0"))
+case("check_nonnegative", backend.check_nonnegative, "h", -1, exc=ValueError, match=("h", "-1"))
+case(
+    "check_in_range",
+    backend.check_in_range,
+    "h",
+    1.0,
+    0.0,
+    1.0,
+    low_open=False,
+    high_open=True,
+    exc=ValueError,
+    match=("h", "[0.0, 1.0)", "1.0"),
+)
+case("check_int-float", backend.check_int, "k", 1.5, minimum=0, exc=TypeError, match=("k", "1.5"))
+case("check_int-small", backend.check_int, "k", -1, minimum=0, exc=ValueError, match=("k", "-1"))
+
+# ---- linear -------------------------------------------------------------------------------
+
+for f in (linear.ridge, linear.ridge_dual):
+    n = f.__name__
+    case(f"{n}-X-list", f, X.tolist(), Y, 1.0, exc=TypeError, match=("X must be an array", "list"))
+    case(f"{n}-X-1d", f, Y, Y, 1.0, exc=ValueError, match=("X must be 2-D", "(5,)"))
+    case(f"{n}-X-int", f, np.ones((5, 3), int), Y, 1.0, exc=TypeError, match=("X", "int64"))
+    case(f"{n}-X-empty", f, X[:0], Y[:0], 1.0, exc=ValueError, match=("X", "empty", "(0, 3)"))
+    case(f"{n}-y-3d", f, X, Y[:, None, None], 1.0, exc=ValueError, match=("y", "(5, 1, 1)"))
+    case(f"{n}-rows", f, X, Y[:4], 1.0, exc=ValueError, match=("X and y", "y.shape=(4,)"))
+    case(f"{n}-X-nan", f, with_value(X, (0, 1), NAN), Y, 1.0, exc=ValueError, match=("X", "nan"))
+    case(f"{n}-X-inf", f, with_value(X, (2, 2), INF), Y, 1.0, exc=ValueError, match=("X", "inf"))
+    case(f"{n}-y-ninf", f, X, with_value(Y, (0,), -INF), 1.0, exc=ValueError, match=("y", "-inf"))
+    case(f"{n}-lam-neg", f, X, Y, -1.0, exc=ValueError, match=("lam", "-1.0"))
+    case(f"{n}-lam-nan", f, X, Y, NAN, exc=ValueError, match=("lam", "nan"))
+    case(f"{n}-lam-inf", f, X, Y, INF, exc=ValueError, match=("lam", "inf"))
+    case(f"{n}-lam-bool", f, X, Y, True, exc=TypeError, match=("lam", "True"))
+    case(f"{n}-lam-str", f, X, Y, "1", exc=TypeError, match=("lam", "'1'"))
+    case(
+        f"{n}-numpy-torch",
+        f,
+        X,
+        t(Y),
+        1.0,
+        exc=TypeError,
+        match=("X and y", "X: numpy.ndarray", "y: torch.Tensor"),
+    )
+    case(
+        f"{n}-dtypes",
+        f,
+        X,
+        Y.astype(np.float32),
+        1.0,
+        exc=TypeError,
+        match=("X and y", "y: float32"),
+    )
+    case(
+        f"{n}-devices",
+        f,
+        strict.asarray(X),
+        on_device1(Y),
+        1.0,
+        exc=TypeError,
+        match=("X and y", "same device", "device1"),
+    )
+case(
+    "ridge-lam0-wide",
+    linear.ridge,
+    X.T,
+    Y[:3],
+    0.0,
+    exc=ValueError,
+    match=("lam=0", "column rank", "(3, 5)"),
+)
+case(
+    "ridge_dual-lam0-tall",
+    linear.ridge_dual,
+    X,
+    Y,
+    0.0,
+    exc=ValueError,
+    match=("lam=0", "row rank", "(5, 3)"),
+)
+case("min_norm-X-1d", linear.min_norm_solution, Y, Y, exc=ValueError, match=("X", "(5,)"))
+case("min_norm-rows", linear.min_norm_solution, X, Y[:2], exc=ValueError, match=("y.shape=(2,)",))
+case(
+    "min_norm-y-nan",
+    linear.min_norm_solution,
+    X,
+    with_value(Y, (1,), NAN),
+    exc=ValueError,
+    match=("y", "nan"),
+)
+case(
+    "min_norm-numpy-torch",
+    linear.min_norm_solution,
+    t(X),
+    Y,
+    exc=TypeError,
+    match=("X: torch.Tensor", "y: numpy.ndarray"),
+)
+for f in (linear.row_space_projector, linear.null_space_projector):
+    n = f.__name__
+    case(f"{n}-X-1d", f, Y, exc=ValueError, match=("X", "(5,)"))
+    case(f"{n}-X-nan", f, with_value(X, (0, 0), NAN), exc=ValueError, match=("X", "nan"))
+    case(f"{n}-X-list", f, [[1.0]], exc=TypeError, match=("X", "list"))
+
+# ---- kernels ------------------------------------------------------------------------------
+
+kr = kernels.kernel_ridge
+case(
+    "linear_kernel-columns",
+    kernels.linear_kernel,
+    X,
+    X[:, :2],
+    exc=ValueError,
+    match=("A and B", "B.shape=(5, 2)"),
+)
+case("linear_kernel-B-nan", kernels.linear_kernel, X, X * NAN, exc=ValueError, match=("B", "nan"))
+case(
+    "linear_kernel-numpy-torch",
+    kernels.linear_kernel,
+    X,
+    t(X),
+    exc=TypeError,
+    match=("A: numpy.ndarray", "B: torch.Tensor"),
+)
+case("kernel_ridge-K-nonsquare", kr, K[:, :4], Y, 1.0, exc=ValueError, match=("K", "(5, 4)"))
+case("kernel_ridge-K-1d", kr, Y, Y, 1.0, exc=ValueError, match=("K", "(5,)"))
+case(
+    "kernel_ridge-K-nonsymmetric",
+    kr,
+    with_value(K, (0, 1), K[0, 1] + 1.0),
+    Y,
+    1.0,
+    exc=ValueError,
+    match=("K must be symmetric",),
+)
+case(
+    "kernel_ridge-K-not-psd",
+    kr,
+    K - 20 * np.eye(5),
+    Y,
+    1.0,
+    exc=ValueError,
+    match=("K must be positive semi-definite", "eigenvalue"),
+)
+case(
+    "kernel_ridge-lam0-singular",
+    kr,
+    X @ X.T,
+    Y,
+    0.0,
+    exc=ValueError,
+    match=("singular", "lam=0.0"),
+)
+case(
+    "kernel_ridge-K-nan", kr, with_value(K, (1, 1), NAN), Y, 1.0, exc=ValueError, match=("K", "nan")
+)
+case(
+    "kernel_ridge-K-inf", kr, with_value(K, (1, 1), INF), Y, 1.0, exc=ValueError, match=("K", "inf")
+)
+case("kernel_ridge-y-nan", kr, K, with_value(Y, (0,), NAN), 1.0, exc=ValueError, match=("y", "nan"))
+case("kernel_ridge-rows", kr, K, Y[:4], 1.0, exc=ValueError, match=("K and y", "y.shape=(4,)"))
+case("kernel_ridge-lam-neg", kr, K, Y, -0.5, exc=ValueError, match=("lam", "-0.5"))
+case("kernel_ridge-lam-nan", kr, K, Y, NAN, exc=ValueError, match=("lam", "nan"))
+case("kernel_ridge-lam-inf", kr, K, Y, INF, exc=ValueError, match=("lam", "inf"))
+case(
+    "kernel_ridge-numpy-torch",
+    kr,
+    t(K),
+    Y,
+    1.0,
+    exc=TypeError,
+    match=("K: torch.Tensor", "y: numpy.ndarray"),
+)
+case(
+    "kernel_ridge-dtypes",
+    kr,
+    K.astype(np.float32),
+    Y,
+    1.0,
+    exc=TypeError,
+    match=("K and y", "K: float32"),
+)
+
+# ---- losses -------------------------------------------------------------------------------
+
+for f in (losses.squared_loss, losses.squared_loss_grad):
+    n = f.__name__
+    case(f"{n}-w-rows", f, W[:2], X, Y, exc=ValueError, match=("w", "w.shape=(2,)"))
+    case(f"{n}-w-nan", f, W * NAN, X, Y, exc=ValueError, match=("w", "nan"))
+    case(f"{n}-X-inf", f, W, X * INF, Y, exc=ValueError, match=("X", "inf"))
+    case(f"{n}-y-rows", f, W, X, Y[:3], exc=ValueError, match=("X and y", "y.shape=(3,)"))
+    case(
+        f"{n}-targets",
+        f,
+        W[:, None],
+        X,
+        Y,
+        exc=ValueError,
+        match=("w and y", "w.shape=(3, 1)", "y.shape=(5,)"),
+    )
+    case(
+        f"{n}-numpy-torch",
+        f,
+        t(W),
+        X,
+        Y,
+        exc=TypeError,
+        match=("w, X and y", "w: torch.Tensor"),
+    )
+    case(f"{n}-dtypes", f, W, X, Y.astype(np.float32), exc=TypeError, match=("y: float32",))
+mb = losses.minibatch_grad
+case("minibatch_grad-empty", mb, W, X, Y, [], exc=ValueError, match=("batch", "empty", "[]"))
+case("minibatch_grad-empty-array", mb, W, X, Y, np.array([], int), exc=ValueError, match=("batch",))
+case(
+    "minibatch_grad-index-n", mb, W, X, Y, [0, 5], exc=ValueError, match=("batch", "[0, 5)", "[5]")
+)
+case("minibatch_grad-index-neg", mb, W, X, Y, [-1], exc=ValueError, match=("batch", "[-1]"))
+case("minibatch_grad-float-index", mb, W, X, Y, [0.5], exc=TypeError, match=("batch", "0.5"))
+case("minibatch_grad-bool-index", mb, W, X, Y, [True], exc=TypeError, match=("batch", "True"))
+case("minibatch_grad-int", mb, W, X, Y, 3, exc=TypeError, match=("batch", "int: 3"))
+case("minibatch_grad-str", mb, W, X, Y, "01", exc=TypeError, match=("batch", "'01'"))
+case(
+    "minibatch_grad-2d",
+    mb,
+    W,
+    X,
+    Y,
+    np.zeros((1, 2), int),
+    exc=ValueError,
+    match=("batch", "(1, 2)"),
+)
+case("minibatch_grad-w-nan", mb, W * NAN, X, Y, [0], exc=ValueError, match=("w", "nan"))
+case("minibatch_grad-X-nan", mb, W, X * NAN, Y, [0], exc=ValueError, match=("X", "nan"))
+case("minibatch_grad-y-inf", mb, W, X, Y * INF, [0], exc=ValueError, match=("y", "inf"))
+case(
+    "minibatch_grad-numpy-torch",
+    mb,
+    W,
+    t(X),
+    Y,
+    [0],
+    exc=TypeError,
+    match=("X: torch.Tensor",),
+)
+
+# ---- init ---------------------------------------------------------------------------------
+
+INITS = [getattr(init, name) for name in init.__all__ if name != "variance"]
+for f in INITS:
+    n = f.__name__
+    case(f"{n}-rng-seed", f, 3, 2, rng=0, exc=TypeError, match=("rng", "Generator", "int: 0"))
+    case(f"{n}-rng-none", f, 3, 2, rng=None, exc=TypeError, match=("rng", "None"))
+    case(
+        f"{n}-rng-randomstate",
+        f,
+        3,
+        2,
+        rng=np.random.RandomState(0),
+        exc=TypeError,
+        match=("rng", "RandomState"),
+    )
+    case(f"{n}-fan-in-0", f, 0, 2, rng=gen(), exc=ValueError, match=("d_in", ">= 1", "0"))
+    case(f"{n}-fan-out-neg", f, 3, -1, rng=gen(), exc=ValueError, match=("d_out", "-1"))
+    case(f"{n}-fan-in-float", f, 3.0, 2, rng=gen(), exc=TypeError, match=("d_in", "3.0"))
+    case(f"{n}-fan-in-bool", f, True, 2, rng=gen(), exc=TypeError, match=("d_in", "True"))
+    case(f"{n}-like-list", f, 3, 2, rng=gen(), like=[1.0], exc=TypeError, match=("like", "list"))
+    case(
+        f"{n}-like-int",
+        f,
+        3,
+        2,
+        rng=gen(),
+        like=np.arange(2),
+        exc=TypeError,
+        match=("like", "int64"),
+    )
+case("variance-scheme", init.variance, "xavier", 3, 2, exc=ValueError, match=("scheme", "'xavier'"))
+case("variance-fan-in-0", init.variance, "he", 0, 2, exc=ValueError, match=("d_in", "0"))
+case("variance-fan-out-0", init.variance, "glorot", 3, 0, exc=ValueError, match=("d_out", "0"))
+
+# ---- mlp ----------------------------------------------------------------------------------
+
+PARAMS = {"W1": X[:3, :2].copy(), "b1": np.zeros(2), "W2": X[:2, :1].copy(), "b2": np.zeros(1)}
+
+
+def params_with(**changes: Any) -> dict[str, Any]:
+    out = {k: v for k, v in PARAMS.items() if k not in changes or changes[k] is not None}
+    out.update({k: v for k, v in changes.items() if v is not None})
+    return out
+
+
+im = mlp.init_mlp
+case("init_mlp-depth0", im, [3], rng=gen(), exc=ValueError, match=("sizes", "depth", "(3,)"))
+case("init_mlp-empty", im, [], rng=gen(), exc=ValueError, match=("sizes", "()"))
+case("init_mlp-width0", im, [3, 0, 1], rng=gen(), exc=ValueError, match=("sizes[1]", "0"))
+case("init_mlp-fan-in0", im, [0, 2], rng=gen(), exc=ValueError, match=("sizes[0]", "0"))
+case("init_mlp-float-size", im, [3, 2.5], rng=gen(), exc=TypeError, match=("sizes[1]", "2.5"))
+case("init_mlp-sizes-int", im, 3, rng=gen(), exc=TypeError, match=("sizes", "int: 3"))
+case(
+    "init_mlp-weights",
+    im,
+    [3, 2],
+    rng=gen(),
+    weights="xavier",
+    exc=ValueError,
+    match=("weights", "'xavier'"),
+)
+case("init_mlp-rng", im, [3, 2], rng=42, exc=TypeError, match=("rng", "int: 42"))
+case("init_mlp-like", im, [3, 2], rng=gen(), like=[1.0], exc=TypeError, match=("like", "list"))
+for f in (mlp.preactivations, mlp.forward):
+    n = f.__name__
+    x3 = X[:, :3]
+    case(
+        f"{n}-activation",
+        f,
+        PARAMS,
+        x3,
+        activation="softmax",
+        exc=ValueError,
+        match=("activation", "'softmax'"),
+    )
+    case(f"{n}-params-list", f, [X], x3, exc=TypeError, match=("params", "list"))
+    case(f"{n}-params-empty", f, {}, x3, exc=ValueError, match=("params", "'W1'"))
+    case(
+        f"{n}-params-missing-b2",
+        f,
+        params_with(b2=None),
+        x3,
+        exc=ValueError,
+        match=("params", "'b2'"),
+    )
+    case(
+        f"{n}-params-extra",
+        f,
+        params_with(b3=np.zeros(1)),
+        x3,
+        exc=ValueError,
+        match=("params", "'b3'"),
+    )
+    case(
+        f"{n}-W2-shape",
+        f,
+        params_with(W2=np.zeros((4, 1))),
+        x3,
+        exc=ValueError,
+        match=("params['W2']", "(4, 1)"),
+    )
+    case(
+        f"{n}-b1-shape",
+        f,
+        params_with(b1=np.zeros(3)),
+        x3,
+        exc=ValueError,
+        match=("params['b1']", "(3,)"),
+    )
+    case(f"{n}-X-width", f, PARAMS, X[:, :2], exc=ValueError, match=("params['W1']", "(3, 2)"))
+    case(f"{n}-X-1d", f, PARAMS, Y, exc=ValueError, match=("X", "(5,)"))
+    case(f"{n}-X-nan", f, PARAMS, x3 * NAN, exc=ValueError, match=("X", "nan"))
+    case(
+        f"{n}-W1-list",
+        f,
+        params_with(W1=[[1.0]]),
+        x3,
+        exc=TypeError,
+        match=("params['W1']", "list"),
+    )
+    case(
+        f"{n}-numpy-torch",
+        f,
+        PARAMS,
+        t(x3),
+        exc=TypeError,
+        match=("X: torch.Tensor", "params['W1']: numpy.ndarray"),
+    )
+    case(
+        f"{n}-dtypes",
+        f,
+        params_with(W2=PARAMS["W2"].astype(np.float32)),
+        x3,
+        exc=TypeError,
+        match=("same dtype", "params['W2']: float32"),
+    )
+
+# ---- optim: hyper-parameters ---------------------------------------------------------------
+
+BAD_LR = [(0, ValueError, "0"), (-1, ValueError, "-1"), (NAN, ValueError, "nan"),
+          (INF, ValueError, "inf"), (True, TypeError, "True"), ("0.1", TypeError, "'0.1'"),
+          (None, TypeError, "None")]  # fmt: skip
+FACTORIES: dict[str, Callable[[float], Any]] = {
+    "sgd": lambda lr: optim.sgd(lr),
+    "gd": lambda lr: optim.gd(lr),
+    "momentum": lambda lr: optim.momentum(lr, 0.5),
+    "sgd_momentum": lambda lr: optim.sgd_momentum(lr, 0.5),
+    "adam": lambda lr: optim.adam(lr),
+    "ema_to_torch": lambda lr: optim.ema_to_torch(lr, 0.5),
+}
+for name, make in FACTORIES.items():
+    for lr, exc, shown in BAD_LR:
+        case(f"{name}-lr={lr!r}", make, lr, exc=exc, match=("lr", shown))
+
+for name, f in (("momentum", optim.momentum), ("ema_to_torch", optim.ema_to_torch)):
+    for beta, shown in ((0.0, "0.0"), (1.5, "1.5"), (-0.1, "-0.1"), (NAN, "nan")):
+        interval = () if beta != beta else ("(0.0, 1.0]",)
+        case(
+            f"{name}-beta={beta!r}", f, 0.1, beta, exc=ValueError, match=("beta", *interval, shown)
+        )
+sm = optim.sgd_momentum
+for mu, shown in ((1.0, "1.0"), (-0.1, "-0.1"), (NAN, "nan"), (INF, "inf")):
+    case(f"sgd_momentum-momentum={mu!r}", sm, 0.1, mu, exc=ValueError, match=("momentum", shown))
+case("sgd_momentum-momentum-bool", sm, 0.1, True, exc=TypeError, match=("momentum", "True"))
+case(
+    "sgd_momentum-dampening=1",
+    sm,
+    0.1,
+    0.5,
+    dampening=1.0,
+    exc=ValueError,
+    match=("dampening", "1.0"),
+)
+case(
+    "sgd_momentum-nesterov-momentum0",
+    sm,
+    0.1,
+    0.0,
+    nesterov=True,
+    exc=ValueError,
+    match=("nesterov=True", "momentum=0.0"),
+)
+case(
+    "sgd_momentum-nesterov-dampening",
+    sm,
+    0.1,
+    0.5,
+    dampening=0.5,
+    nesterov=True,
+    exc=ValueError,
+    match=("nesterov=True", "dampening=0.5"),
+)
+case(
+    "sgd_momentum-nesterov-str",
+    sm,
+    0.1,
+    0.5,
+    nesterov="yes",
+    exc=TypeError,
+    match=("nesterov", "'yes'"),
+)
+for arg in ("b1", "b2"):
+    for value, shown in ((1.0, "1.0"), (-0.1, "-0.1"), (NAN, "nan")):
+        case(
+            f"adam-{arg}={value!r}",
+            optim.adam,
+            0.1,
+            exc=ValueError,
+            match=(arg, *(() if value != value else ("[0.0, 1.0)",)), shown),
+            **{arg: value},
+        )
+for value, shown in ((0.0, "0.0"), (-1e-8, "-1e-08"), (NAN, "nan")):
+    case(f"adam-eps={value!r}", optim.adam, 0.1, eps=value, exc=ValueError, match=("eps", shown))
+
+# ---- optim: init, update, apply_updates -------------------------------------------------------
+
+OPTIMIZERS: dict[str, Callable[[], optim.GradientTransformation]] = {
+    "sgd": lambda: optim.sgd(0.1),
+    "momentum": lambda: optim.momentum(0.1, 0.5),
+    "sgd_momentum": lambda: optim.sgd_momentum(0.1, 0.5),
+    "nesterov": lambda: optim.sgd_momentum(0.1, 0.5, nesterov=True),
+    "adam": lambda: optim.adam(0.1),
+}
+P = {"w": W.copy(), "b": np.zeros(2)}
+G = {"w": W * 0.5, "b": np.ones(2)}
+# (id, grads, params, state or None for opt.init(P), exception, fragments)
+BAD_UPDATES: list[tuple[str, Any, Any, Any, type[Exception], tuple[str, ...]]] = [
+    ("grads-missing-key", {"w": G["w"]}, P, None, ValueError, ("grads and params", "['w']")),
+    ("grads-extra-key", {**G, "c": W}, P, None, ValueError, ("grads and params", "'c'")),
+    ("grads-shape", {**G, "w": W[:2]}, P, None, ValueError, ("grads['w']", "(2,)")),
+    ("grads-dtype", {**G, "w": W.astype(np.float32)}, P, None, TypeError, ("grads['w']: float32",)),
+    ("grads-torch", {**G, "b": t(G["b"])}, P, None, TypeError, ("grads['b']: torch.Tensor",)),
+    ("grads-list", [G["w"]], P, None, TypeError, ("grads", "list")),
+    ("grads-value-list", {**G, "w": [1.0]}, P, None, TypeError, ("grads['w']", "list")),
+    ("params-int", G, {"w": np.arange(3), "b": np.arange(2)}, None, TypeError, ("params['w']", "int64")),
+    ("params-empty", {}, {}, None, ValueError, ("params", "empty")),
+    ("params-none", G, None, None, TypeError, ("params", "None")),
+    ("state-none", G, P, "none", TypeError, ("state", "None")),
+    ("state-other-params", G, P, "other", ValueError, ("and params must have the same keys",)),
+]  # fmt: skip
+
+
+def _state(opt: optim.GradientTransformation, which: Any) -> Any:
+    if which is None:
+        return opt.init(P)
+    if which == "none":
+        return None
+    return opt.init({"v": W.copy()})
+
+
+UPDATE_CASES = [
+    pytest.param(opt_name, *row[1:], id=f"{opt_name}-{row[0]}")
+    for opt_name in OPTIMIZERS
+    for row in BAD_UPDATES
+    if not (opt_name == "sgd" and row[0] == "state-other-params")  # EmptyState has no buffers
+]
+
+
+def _snapshot(tree: Any) -> Any:
+    if isinstance(tree, dict):
+        return {k: _snapshot(v) for k, v in tree.items()}
+    if isinstance(tree, tuple):
+        return tuple(_snapshot(v) for v in tree)
+    if array_api_compat.is_array_api_obj(tree):
+        return np.array(to_numpy(tree), copy=True)
+    return tree
+
+
+def _assert_same(before: Any, after: Any) -> None:
+    if isinstance(before, dict):
+        assert isinstance(after, dict) and list(before) == list(after)
+        for k in before:
+            _assert_same(before[k], after[k])
+    elif isinstance(before, tuple):
+        assert isinstance(after, tuple) and len(before) == len(after)
+        for b, a in zip(before, after, strict=True):
+            _assert_same(b, a)
+    elif isinstance(before, np.ndarray):
+        np.testing.assert_array_equal(to_numpy(after), before)
+    else:
+        assert before == after
+
+
+@pytest.mark.parametrize(("opt_name", "grads", "params", "which", "exc", "fragments"), UPDATE_CASES)
+def test_update_rejects_and_changes_nothing(opt_name, grads, params, which, exc, fragments) -> None:
+    opt = OPTIMIZERS[opt_name]()
+    state = _state(opt, which)
+    # one valid step first, so that stateful optimizers hold non-trivial buffers
+    if which is None and opt_name != "sgd":
+        _, state = opt.update(G, state, P)
+    before = _snapshot((grads, state, params, P, G))
+    with pytest.raises(exc, match=".*".join(re.escape(f) for f in fragments)):
+        opt.update(grads, state, params)
+    _assert_same(before, (grads, state, params, P, G))
+
+
+@pytest.mark.parametrize("opt_name", list(OPTIMIZERS))
+@pytest.mark.parametrize(
+    ("params", "exc", "fragments"),
+    [
+        pytest.param({}, ValueError, ("params", "empty"), id="empty"),
+        pytest.param([W], TypeError, ("params", "list"), id="list"),
+        pytest.param({"w": [1.0]}, TypeError, ("params['w']", "list"), id="value-list"),
+        pytest.param({"w": np.arange(3)}, TypeError, ("params['w']", "int64"), id="int"),
+        pytest.param({1: W}, TypeError, ("params keys", "1"), id="key-int"),
+    ],
+)
+def test_init_rejects(opt_name, params, exc, fragments) -> None:
+    with pytest.raises(exc, match=".*".join(re.escape(f) for f in fragments)):
+        OPTIMIZERS[opt_name]().init(params)
+
+
+@pytest.mark.parametrize(
+    ("updates", "exc", "fragments"),
+    [
+        pytest.param({"w": W}, ValueError, ("updates and params", "['w']"), id="missing-key"),
+        pytest.param({**G, "w": W[:1]}, ValueError, ("updates['w']", "(1,)"), id="shape"),
+        pytest.param({**G, "b": t(G["b"])}, TypeError, ("updates['b']: torch.Tensor",), id="torch"),
+        pytest.param({**G, "b": G["b"].astype(np.float32)}, TypeError, ("updates['b']: float32",), id="dtype"),
+        pytest.param(None, TypeError, ("updates", "NoneType"), id="none"),
+    ],
+)  # fmt: skip
+def test_apply_updates_rejects_and_changes_nothing(updates, exc, fragments) -> None:
+    before = _snapshot((updates, P))
+    with pytest.raises(exc, match=".*".join(re.escape(f) for f in fragments)):
+        optim.apply_updates(P, updates)
+    _assert_same(before, (updates, P))
+
+
+# apply_updates also takes part in the completeness check below
+case("apply_updates-params-empty", optim.apply_updates, {}, {}, exc=ValueError, match=("params",))
+
+# ---- dynamics -------------------------------------------------------------------------------
+
+dyn = dynamics
+case("gd_mode_factor-lam-neg", dyn.gd_mode_factor, -1.0, 0.1, exc=ValueError, match=("lam", "-1.0"))
+case("gd_mode_factor-lr-0", dyn.gd_mode_factor, 1.0, 0.0, exc=ValueError, match=("lr", "0.0"))
+case("gd_mode_factor-lr-nan", dyn.gd_mode_factor, 1.0, NAN, exc=ValueError, match=("lr", "nan"))
+case("gd_mode_factor-lam-inf", dyn.gd_mode_factor, INF, 0.1, exc=ValueError, match=("lam", "inf"))
+mm = dyn.momentum_mode_matrix
+case("momentum_mode_matrix-mu-1", mm, 1.0, 0.1, 1.0, exc=ValueError, match=("momentum", "1.0"))
+case("momentum_mode_matrix-lr-neg", mm, 1.0, -0.1, 0.5, exc=ValueError, match=("lr", "-0.1"))
+case("momentum_mode_matrix-lam-nan", mm, NAN, 0.1, 0.5, exc=ValueError, match=("lam", "nan"))
+em = dyn.ema_momentum_mode_matrix
+case("ema_momentum_mode_matrix-beta-0", em, 1.0, 0.1, 0.0, exc=ValueError, match=("beta", "0.0"))
+case("ema_momentum_mode_matrix-lr-inf", em, 1.0, INF, 0.5, exc=ValueError, match=("lr", "inf"))
+sr = dyn.spectral_radius
+case("spectral_radius-nonsquare", sr, np.ones((2, 3)), exc=ValueError, match=("M", "(2, 3)"))
+case("spectral_radius-1d", sr, np.ones(3), exc=ValueError, match=("M", "(3,)"))
+case("spectral_radius-empty", sr, np.ones((0, 0)), exc=ValueError, match=("M", "(0, 0)"))
+case("spectral_radius-nan", sr, np.full((2, 2), NAN), exc=ValueError, match=("M", "nan"))
+case("spectral_radius-str", sr, "M", exc=TypeError, match=("M", "str", "'M'"))
+case("gd_max_stable_lr-0", dyn.gd_max_stable_lr, 0.0, exc=ValueError, match=("lam_max", "0.0"))
+case("gd_max_stable_lr-inf", dyn.gd_max_stable_lr, INF, exc=ValueError, match=("lam_max", "inf"))
+ms = dyn.momentum_max_stable_lr
+case("momentum_max_stable_lr-mu", ms, 1.0, -0.5, exc=ValueError, match=("momentum", "-0.5"))
+case("momentum_max_stable_lr-lam", ms, -1.0, 0.5, exc=ValueError, match=("lam_max", "-1.0"))
+es = dyn.ema_momentum_max_stable_lr
+case("ema_momentum_max_stable_lr-beta", es, 1.0, 1.5, exc=ValueError, match=("beta", "1.5"))
+case("ema_momentum_max_stable_lr-lam", es, NAN, 0.5, exc=ValueError, match=("lam_max", "nan"))
+
+# ---- train ----------------------------------------------------------------------------------
+
+
+def _grad_fn(params: Any, t: int) -> Any:
+    return {k: v * 0 for k, v in params.items()}
+
+
+SGD = optim.sgd(0.1)
+case("run-opt", train.run, "sgd", _grad_fn, P, 1, exc=TypeError, match=("opt", "'sgd'"))
+case("run-grad_fn", train.run, SGD, None, P, 1, exc=TypeError, match=("grad_fn", "None"))
+case("run-steps-neg", train.run, SGD, _grad_fn, P, -1, exc=ValueError, match=("steps", "-1"))
+case("run-steps-float", train.run, SGD, _grad_fn, P, 1.5, exc=TypeError, match=("steps", "1.5"))
+case(
+    "run-record_every",
+    train.run,
+    SGD,
+    _grad_fn,
+    P,
+    1,
+    record_every=-2,
+    exc=ValueError,
+    match=("record_every", "-2"),
+)
+case("run-params-empty", train.run, SGD, _grad_fn, {}, 1, exc=ValueError, match=("params",))
+
+
+# ---- the tests ------------------------------------------------------------------------------
+
+
+def _ids_unique() -> None:
+    seen: set[str] = set()
+    dupes = {c.id for c in CASES if c.id in seen or seen.add(c.id)}  # type: ignore[func-returns-value]
+    assert not dupes, f"duplicate case ids: {sorted(dupes)}"
+
+
+_ids_unique()
+
+
+@pytest.mark.parametrize("c", [pytest.param(c, id=c.id) for c in CASES])
+def test_rejects(c: Case) -> None:
+    with pytest.raises(c.exc, match=c.match):
+        c.func(*c.args, **c.kwargs)
+
+
+# Public functions that accept every input by design, so have no rejection case.
+ACCEPTS_ANYTHING = {"dlcore.backend.to_numpy"}
+
+
+def _public_functions() -> set[str]:
+    out = set()
+    for mod_name in dlcore.__all__:
+        mod = getattr(dlcore, mod_name)
+        for name in mod.__all__:
+            obj = getattr(mod, name)
+            if inspect.isfunction(obj) and obj.__module__ == mod.__name__:
+                out.add(f"{mod.__name__}.{obj.__name__}")
+    return out
+
+
+def _covered() -> set[str]:
+    out = {f"{c.func.__module__}.{c.func.__name__}" for c in CASES}
+    # the optimizer factories are exercised through lambdas and the tests above
+    out |= {
+        f"dlcore.optim.{n}" for n in ("sgd", "momentum", "sgd_momentum", "adam", "ema_to_torch")
+    }
+    out |= {"dlcore.optim.apply_updates"}
+    return out
+
+
+def test_every_public_function_has_a_rejection_case() -> None:
+    missing = _public_functions() - _covered() - ACCEPTS_ANYTHING
+    assert not missing, f"public functions without a validation case: {sorted(missing)}"

@@ -1,0 +1,44 @@
+"""Hypothesis profiles, markers and the claim report plugin.
+
+Profiles (pick one with `HYPOTHESIS_PROFILE`; `CI` set selects `ci`):
+
+- `dev`: quick local runs, random seeds, example database on.
+- `ci`: Hypothesis's built-in CI profile (derandomized, no database, statistics blob printed)
+  plus `deadline=None`; the budget `nox -s tests` is held to.
+- `thorough`: every backend at the full, larger example count; for nightly or pre-release runs.
+
+torch runs in most tests, so no profile has a deadline.
+"""
+
+from __future__ import annotations
+
+import os
+
+from hypothesis import HealthCheck, settings
+
+pytest_plugins = ["tests.support.report"]
+
+settings.register_profile("dev", max_examples=20, deadline=None)
+settings.register_profile(
+    "ci",
+    settings.get_profile("ci"),
+    max_examples=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile(
+    "thorough", max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.load_profile(
+    os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "dev")
+)
+
+
+def pytest_configure(config) -> None:
+    for line in (
+        "claim(id, breaks=None): the test checks spec claim `id` (or its breaking case)",
+        "cuda: runs on a CUDA device; skipped where none is present",
+        "statistical: a statistical claim; its docstring states the false-failure probability",
+        'slow: long-running (selected out with -m "not slow")',
+    ):
+        config.addinivalue_line("markers", line)

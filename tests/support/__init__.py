@@ -1,0 +1,1 @@
+"""Test support: backends, strategies, tolerances, the @claim decorator and the claim report."""

@@ -1,0 +1,208 @@
+"""pytest plugin: the claim report.
+
+For every test that carries `@claim`, it records the outcome per backend/dtype, the number of
+Hypothesis examples run, and the worst observed error relative to its tolerance. At the end of
+the run it writes a JSON report (`build/claims-report.json`, or `$DLCORE_CLAIM_REPORT`) that the
+documentation reads, and prints a per-chapter summary table.
+
+It also applies the example budget: the reference combination (NumPy, float64) runs the profile's
+`max_examples`, the other combinations the fraction set in `tests.support.backends`.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import settings
+
+from spec.registry import CHAPTERS, load
+from tests.support import tolerances
+from tests.support.backends import EXAMPLE_FRACTION
+
+ROOT = Path(__file__).resolve().parents[2]
+_RESULTS: dict[str, dict[str, Any]] = {}
+
+
+def report_path() -> Path:
+    return Path(os.environ.get("DLCORE_CLAIM_REPORT", ROOT / "build" / "claims-report.json"))
+
+
+def _claim_mark(item: pytest.Item) -> Any:
+    return item.get_closest_marker("claim")
+
+
+def _backend_id(item: pytest.Item) -> str:
+    callspec = getattr(item, "callspec", None)
+    b = callspec.params.get("backend") if callspec else None
+    return getattr(b, "id", "n/a")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item):
+    fn = getattr(item, "obj", None)
+    handle = getattr(fn, "hypothesis", None)
+    mark = _claim_mark(item)
+    if handle is None:
+        tolerances.reset_observations()
+        try:
+            return (yield)
+        finally:
+            if mark is not None:
+                _RESULTS.setdefault(item.nodeid, {}).update(
+                    examples=1, worst_ratio=max(tolerances.observations(), default=None)
+                )
+    # Budget: scale max_examples by the backend's fraction for the active profile.
+    profile = settings.get_current_profile_name()
+    fraction = EXAMPLE_FRACTION.get(profile, {}).get(_backend_id(item), 1.0)
+    old_settings = fn._hypothesis_internal_use_settings
+    if fraction < 1.0:
+        n = max(2, round(old_settings.max_examples * fraction))
+        fn._hypothesis_internal_use_settings = settings(old_settings, max_examples=n)
+    inner = handle.inner_test
+    count = [0]
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        count[0] += 1
+        return inner(*args, **kwargs)
+
+    handle.inner_test = counting
+    tolerances.reset_observations()
+    try:
+        return (yield)
+    finally:
+        handle.inner_test = inner
+        fn._hypothesis_internal_use_settings = old_settings
+        if mark is not None:
+            _RESULTS.setdefault(item.nodeid, {}).update(
+                examples=count[0], worst_ratio=max(tolerances.observations(), default=None)
+            )
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    rec = _RESULTS.get(report.nodeid)
+    if report.when == "setup" and report.skipped:
+        _RESULTS.setdefault(report.nodeid, {})["outcome"] = "skipped"
+    elif report.when == "call" or (report.when == "setup" and report.failed):
+        rec = _RESULTS.setdefault(report.nodeid, {})
+        rec["outcome"] = report.outcome
+        rec["duration"] = round(report.duration, 4)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        mark = _claim_mark(item)
+        if mark is None:
+            continue
+        _RESULTS[item.nodeid] = {
+            "claim": mark.args[0],
+            "breaks": mark.kwargs.get("breaks"),
+            "function": getattr(item, "originalname", item.name),
+            "backend": _backend_id(item),
+            "outcome": "not run",
+        }
+
+
+def _git_commit() -> str | None:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
+        return out.stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def claim_status(results: list[dict[str, Any]]) -> str:
+    """verified | failed | partial | untested, from the records of one claim's tests."""
+    ran = [r for r in results if r.get("outcome") in ("passed", "failed")]
+    if any(r["outcome"] == "failed" for r in ran):
+        return "failed"
+    if not ran:
+        return "untested"
+    if any(r.get("outcome") == "not run" for r in results):
+        return "partial"
+    return "verified"
+
+
+def build_report() -> dict[str, Any]:
+    claims = load()
+    per_claim: dict[str, list[dict[str, Any]]] = {}
+    for nodeid, rec in _RESULTS.items():
+        if "claim" in rec:
+            per_claim.setdefault(rec["claim"], []).append(
+                {"test": nodeid, **{k: v for k, v in rec.items() if k != "claim"}}
+            )
+    return {
+        "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        "commit": _git_commit(),
+        "profile": settings.get_current_profile_name(),
+        "claims": {
+            cid: {"chapter": claims[cid].chapter, "status": claim_status(recs), "results": recs}
+            for cid, recs in per_claim.items()
+            if cid in claims
+        },
+    }
+
+
+_T0 = [0.0]
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    _T0[0] = time.perf_counter()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if not any("claim" in r for r in _RESULTS.values()):
+        return
+    if getattr(session.config, "workerinput", None) is not None:
+        return
+    path = report_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(build_report(), indent=1, sort_keys=False) + "\n", encoding="utf-8")
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    recs = [r for r in _RESULTS.values() if "claim" in r and r.get("outcome") != "not run"]
+    if not recs:
+        return
+    claims = load()
+    rows = []
+    for chapter in CHAPTERS:
+        mine = [r for r in recs if claims[r["claim"]].chapter == chapter]
+        if not mine:
+            continue
+        ids = {r["claim"] for r in mine}
+        worst = max(
+            (r["worst_ratio"] for r in mine if r.get("worst_ratio") is not None), default=None
+        )
+        rows.append(
+            (
+                chapter,
+                len(ids),
+                len(mine),
+                sum(r["outcome"] == "passed" for r in mine),
+                sum(r["outcome"] == "failed" for r in mine),
+                sum(r["outcome"] == "skipped" for r in mine),
+                sum(r.get("examples") or 0 for r in mine),
+                "-" if worst is None else f"{worst:.3f}",
+                sum(r.get("duration") or 0.0 for r in mine),
+            )
+        )
+    tr = terminalreporter
+    tr.write_sep("=", "claims by chapter")
+    head = f"{'chapter':<18}{'claims':>7}{'tests':>7}{'passed':>8}{'failed':>8}{'skipped':>8}{'examples':>10}{'worst err/tol':>15}{'time (s)':>10}"
+    tr.write_line(head)
+    for ch, nc, nt, p, f, s, ex, w, t in rows:
+        tr.write_line(f"{ch:<18}{nc:>7}{nt:>7}{p:>8}{f:>8}{s:>8}{ex:>10}{w:>15}{t:>10.1f}")
+    tr.write_line(f"claim report: {report_path()}")
