@@ -1,4 +1,4 @@
-"""Sessions: tests (CPU grid), tests_cuda, claims, docs, lint, typecheck, bench.
+"""Sessions: tests (CPU grid), tests_cuda, claims, docs, bench, lint, typecheck.
 
 torch is pinned to 2.13.0: on these machines that resolves to a CPU build already on disk, while
 an unpinned torch would download a CUDA build of several GB. The backend is nox's default
@@ -66,6 +66,13 @@ def docs(session: nox.Session) -> None:
     session.run("python", "docs/hooks/mathjax.py", external=False)
     session.run("mkdocs", "build", "--strict", "--site-dir", "site", *session.posargs)
     session.log("site built: open site/index.html")
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Benchmarks against scikit-learn and torch; prints a table, writes build/benchmarks.json."""
+    _install(session, "test")
+    session.run("python", "-m", "benchmarks.run", *session.posargs)
 
 
 @nox.session

@@ -67,18 +67,18 @@ class EmptyState(NamedTuple):
 
 
 class MomentumState(NamedTuple):
-    """One buffer per parameter and the number of steps taken."""
+    """One buffer per parameter and the number of steps taken (`step`)."""
 
     buffer: Params
-    count: int
+    step: int
 
 
 class AdamState(NamedTuple):
-    """Adam's first and second moment averages and the number of steps taken."""
+    """Adam's first and second moment averages and the number of steps taken (`step`)."""
 
     m: Params
     v: Params
-    count: int
+    step: int
 
 
 def _check_tree(name: str, tree: Any, params: Params) -> None:
@@ -120,11 +120,11 @@ def _check_state(state: Any, kind: type[Any], params: Params) -> None:
         raise TypeError(
             f"state must be a {kind.__name__}, got {type(state).__name__}: {state!r:.80}"
         )
-    count = state.count if "count" in kind._fields else 0
-    if isinstance(count, bool) or not isinstance(count, int) or count < 0:
-        raise ValueError(f"state.count must be an int >= 0, got {count!r}")
+    step = state.step if "step" in kind._fields else 0
+    if isinstance(step, bool) or not isinstance(step, int) or step < 0:
+        raise ValueError(f"state.step must be an int >= 0, got {step!r}")
     for field in kind._fields:
-        if field != "count":
+        if field != "step":
             _check_tree(f"state.{field}", getattr(state, field), params)
 
 
@@ -185,7 +185,7 @@ def momentum(lr: float, beta: float) -> GradientTransformation:
     def update(grads: Params, state: MomentumState, params: Params) -> tuple[Params, MomentumState]:
         _check_step(grads, state, MomentumState, params)
         a = {k: (1 - beta) * state.buffer[k] + beta * grads[k] for k in grads}
-        return {k: -lr * a[k] for k in a}, MomentumState(a, state.count + 1)
+        return {k: -lr * a[k] for k in a}, MomentumState(a, state.step + 1)
 
     return GradientTransformation(init, update)
 
@@ -223,7 +223,7 @@ def sgd_momentum(
 
     def update(grads: Params, state: MomentumState, params: Params) -> tuple[Params, MomentumState]:
         _check_step(grads, state, MomentumState, params)
-        if state.count == 0:
+        if state.step == 0:
             v = dict(grads)
         else:
             v = {k: mu * state.buffer[k] + (1 - tau) * grads[k] for k in grads}
@@ -231,7 +231,7 @@ def sgd_momentum(
             step = {k: grads[k] + mu * v[k] for k in grads}
         else:
             step = v
-        return {k: -lr * s for k, s in step.items()}, MomentumState(v, state.count + 1)
+        return {k: -lr * s for k, s in step.items()}, MomentumState(v, state.step + 1)
 
     return GradientTransformation(init, update)
 
@@ -263,7 +263,7 @@ def adam(
 
     def update(grads: Params, state: AdamState, params: Params) -> tuple[Params, AdamState]:
         _check_step(grads, state, AdamState, params)
-        t = state.count + 1
+        t = state.step + 1
         m = {k: b1 * state.m[k] + (1 - b1) * g for k, g in grads.items()}
         v = {k: b2 * state.v[k] + (1 - b2) * g * g for k, g in grads.items()}
         c1, c2 = 1 - b1**t, 1 - b2**t

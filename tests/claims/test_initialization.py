@@ -16,7 +16,7 @@ from tests.support.backends import backend_params
 from tests.support.claims import claim
 from tests.support.stats import FALSE_FAILURE, chi2_mix_band, rademacher_sum_band
 from tests.support.strategies import seeds
-from tests.support.tolerances import assert_close
+from tests.support.tolerances import assert_close, record_ratio
 
 HE = "initialization.he-init-preserves-relu-variance"
 # The claim holds at any width; the statistic's spread shrinks with the total number of units, so
@@ -88,6 +88,7 @@ def test_second_moment_scales_by_gain_per_layer(backend, weights, depth, d0, see
     """
     observed, band = _network_stats(backend, weights, depth, d0, seed, FALSE_FAILURE)
     predicted = (depth - 1) * math.log(GAIN[weights])
+    record_ratio(abs(observed - predicted) / band)
     assert abs(observed - predicted) <= band, (
         f"claim {HE} [{backend}]: ln(q_L/q_1) = {observed:.4f}, predicted {predicted:.4f} "
         f"+- {band:.4f} (false-failure probability {FALSE_FAILURE:g}), {weights}, depth {depth}"

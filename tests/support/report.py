@@ -95,8 +95,9 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
         rec["duration"] = round(report.duration, 4)
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Register the selected claim tests (after -m / -k deselection) as 'not run' until they run."""
+    for item in session.items:
         mark = _claim_mark(item)
         if mark is None:
             continue

@@ -24,7 +24,14 @@ import numpy as np
 
 from dlcore.backend import to_numpy
 
-__all__ = ["KIND_FACTOR", "tolerance", "assert_close", "observations", "reset_observations"]
+__all__ = [
+    "KIND_FACTOR",
+    "tolerance",
+    "assert_close",
+    "record_ratio",
+    "observations",
+    "reset_observations",
+]
 
 KIND_FACTOR: dict[str, float] = {
     "identity": 4.0,
@@ -46,6 +53,11 @@ def observations() -> list[float]:
 
 def reset_observations() -> None:
     _OBS.clear()
+
+
+def record_ratio(ratio: float) -> None:
+    """Record error/tolerance for a check that does not go through `assert_close` (statistical bands)."""
+    _OBS.append(float(ratio))
 
 
 def tolerance(eps: float, *, kind: str, cond: float = 1.0, dim: int = 1) -> float:

@@ -1,0 +1,49 @@
+"""The benchmark harness: a `Case` pairs a dlcore callable with a reference callable."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["Case", "best_time"]
+
+
+@dataclass(frozen=True)
+class Case:
+    """One comparison.
+
+    Attributes:
+        group: Table section, e.g. "ridge fit".
+        name: The problem, e.g. "n=500 d=50".
+        dlcore: Zero-argument callable running dlcore's version.
+        reference: Zero-argument callable running the reference.
+        reference_name: What the reference is, e.g. "sklearn Ridge".
+        target: The largest acceptable time ratio dlcore / reference (None: report only).
+        extra: Further columns (e.g. a memory-traffic floor), name -> seconds.
+    """
+
+    group: str
+    name: str
+    dlcore: Callable[[], Any]
+    reference: Callable[[], Any]
+    reference_name: str
+    target: float | None = None
+    extra: dict[str, float] = field(default_factory=dict)
+
+
+def best_time(fn: Callable[[], Any], *, min_time: float = 0.2, repeats: int = 5) -> float:
+    """Best-of-`repeats` wall time of one call, each repeat looping for at least `min_time` s."""
+    fn()  # warm-up (imports, caches, allocator)
+    best = float("inf")
+    for _ in range(repeats):
+        n, start = 0, time.perf_counter()
+        while True:
+            fn()
+            n += 1
+            elapsed = time.perf_counter() - start
+            if elapsed >= min_time:
+                break
+        best = min(best, elapsed / n)
+    return best
