@@ -10,6 +10,8 @@ run them.
 
 from __future__ import annotations
 
+import math
+
 import array_api_compat
 import numpy as np
 
@@ -23,6 +25,13 @@ __all__ = [
     "gd_max_stable_lr",
     "momentum_max_stable_lr",
     "ema_momentum_max_stable_lr",
+    "nesterov_mode_matrix",
+    "ema_nesterov_mode_matrix",
+    "simultaneous_momentum_mode_matrix",
+    "mode_eigenvalues",
+    "momentum_iteration_matrix",
+    "gd_filter_factors",
+    "gd_steps_to_tolerance",
 ]
 
 
@@ -103,3 +112,241 @@ def ema_momentum_max_stable_lr(lam_max: float, beta: float) -> float:
     lam_max = check_positive("lam_max", lam_max)
     beta = check_in_range("beta", beta, 0.0, 1.0, low_open=True, high_open=False)
     return 2.0 * (2.0 - beta) / (beta * lam_max)
+
+
+def nesterov_mode_matrix(lam: float, lr: float, momentum: float) -> np.ndarray:
+    r"""Nesterov in PyTorch's form (`SGD(nesterov=True)`), one mode, state $(v, e)$.
+
+    With $g = \lambda e$: $v_{t+1} = \mu v_t + \lambda e_t$, $e_{t+1} = e_t - \alpha(\lambda e_t + \mu v_{t+1})$:
+    $$\begin{pmatrix} \mu & \lambda \\ -\alpha\mu^2 & 1 - \alpha\lambda(1+\mu) \end{pmatrix},
+    \qquad \det = \mu(1-\alpha\lambda),\ \operatorname{tr} = 1 + \mu - \alpha\lambda(1+\mu) .$$
+
+    Args:
+        lam: Hessian eigenvalue $\lambda \ge 0$.
+        lr: Learning rate $\alpha > 0$.
+        momentum: $\mu \in [0, 1)$.
+    """
+    lam = check_nonnegative("lam", lam)
+    lr = check_positive("lr", lr)
+    mu = check_in_range("momentum", momentum, 0.0, 1.0, low_open=False, high_open=True)
+    return np.array([[mu, lam], [-lr * mu * mu, 1.0 - lr * lam * (1.0 + mu)]])
+
+
+def ema_nesterov_mode_matrix(lam: float, lr: float, beta: float) -> np.ndarray:
+    r"""The lecture's Nesterov momentum, one mode, state $(a, e)$ with $e = w - w^\star$.
+
+    The gradient is taken at the look-ahead point $u_t = w_t - \eta(1-\beta)a_t$; with
+    $c = 1 - \eta\beta\lambda$:
+    $$\begin{pmatrix} a \\ e \end{pmatrix}_{t+1} =
+    \begin{pmatrix} (1-\beta)c & \beta\lambda \\ -\eta(1-\beta)c & c \end{pmatrix}
+    \begin{pmatrix} a \\ e \end{pmatrix}_{t}, \qquad \det = (1-\beta)c .$$
+
+    Args:
+        lam: Hessian eigenvalue $\lambda \ge 0$.
+        lr: Step size $\eta > 0$.
+        beta: EMA weight $\beta \in (0, 1]$.
+    """
+    lam = check_nonnegative("lam", lam)
+    lr = check_positive("lr", lr)
+    beta = check_in_range("beta", beta, 0.0, 1.0, low_open=True, high_open=False)
+    c = 1.0 - lr * beta * lam
+    return np.array([[(1.0 - beta) * c, beta * lam], [-lr * (1.0 - beta) * c, c]])
+
+
+def simultaneous_momentum_mode_matrix(lam: float, lr: float, beta: float) -> np.ndarray:
+    r"""The simultaneous variant that steps with the *old* average, one mode, state $(a, e)$.
+
+    $a_{t+1} = (1-\beta)a_t + \beta\lambda e_t$ and $e_{t+1} = e_t - \eta\, a_t$ (not $a_{t+1}$):
+    $$\begin{pmatrix} 1-\beta & \beta\lambda \\ -\eta & 1 \end{pmatrix}, \qquad
+    \det = 1 - \beta + \eta\beta\lambda,\ \operatorname{tr} = 2 - \beta .$$
+    It is not the lecture's momentum; it is the variant whose complex eigenvalues can leave the
+    unit circle.
+
+    Args:
+        lam: Hessian eigenvalue $\lambda \ge 0$.
+        lr: Step size $\eta > 0$.
+        beta: EMA weight $\beta \in (0, 1]$.
+    """
+    lam = check_nonnegative("lam", lam)
+    lr = check_positive("lr", lr)
+    beta = check_in_range("beta", beta, 0.0, 1.0, low_open=True, high_open=False)
+    return np.array([[1.0 - beta, beta * lam], [-lr, 1.0]])
+
+
+def mode_eigenvalues(trace: float, det: float) -> tuple[complex, complex]:
+    r"""The two roots of $z^2 - \operatorname{tr}\, z + \det = 0$, in closed form.
+
+    $$z_\pm = \tfrac12\left(\operatorname{tr} \pm \sqrt{\operatorname{tr}^2 - 4\det}\right);$$
+    they are complex conjugates with $|z_\pm| = \sqrt{\det}$ iff $\operatorname{tr}^2 < 4\det$.
+
+    Args:
+        trace: $\operatorname{tr} M$ of a real $2\times2$ matrix.
+        det: $\det M$.
+
+    Returns:
+        `(z_plus, z_minus)`, as Python complex numbers; real roots come ordered
+        $z_+ \ge z_-$, the smaller in modulus computed from $z_+ z_- = \det$ (no cancellation).
+    """
+    tr = _finite("trace", trace)
+    dt = _finite("det", det)
+    disc = tr * tr - 4.0 * dt
+    if disc >= 0:
+        r = math.sqrt(disc)
+        # the root of larger modulus without cancellation, the other from z+ z- = det
+        big = 0.5 * (tr + math.copysign(r, tr)) if tr != 0 else 0.5 * r
+        small = dt / big if big != 0 else -big
+        hi, lo = (big, small) if big >= small else (small, big)
+        return complex(hi), complex(lo)
+    i = math.sqrt(-disc)
+    return complex(0.5 * tr, 0.5 * i), complex(0.5 * tr, -0.5 * i)
+
+
+def _finite(name: str, value: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__}: {value!r}")
+    if not math.isfinite(float(value)):
+        raise ValueError(f"{name} must be finite, got {value!r}")
+    return float(value)
+
+
+def momentum_iteration_matrix(
+    H: np.ndarray,
+    lr: float,
+    momentum: float,
+    *,
+    dampening: float = 0.0,
+    nesterov: bool = False,
+) -> np.ndarray:
+    r"""The $2d\times2d$ matrix of PyTorch-form momentum on a quadratic with Hessian $H$.
+
+    State $(v, e)$, $e = w - w^\star$, $g = He$, and (from the second step on, when the damping
+    $\tau$ applies) $v_{t+1} = \mu v_t + (1-\tau)He_t$,
+    $$e_{t+1} = e_t - \alpha\, v_{t+1} \ \text{(heavy ball)}, \qquad
+    e_{t+1} = e_t - \alpha\,(He_t + \mu v_{t+1}) \ \text{(Nesterov)} .$$
+    In the eigenbasis of $H$ it is block-diagonal with the $2\times2$
+    [`momentum_mode_matrix`][dlcore.dynamics.momentum_mode_matrix] (or
+    [`nesterov_mode_matrix`][dlcore.dynamics.nesterov_mode_matrix]) blocks, so its eigenvalues are
+    the union of theirs. The first step, $v_1 = g_0$, is this matrix with $\tau = 0$.
+
+    Args:
+        H: Symmetric $d\times d$ Hessian (positive semi-definite for a convex quadratic).
+        lr: Learning rate $\alpha > 0$.
+        momentum: $\mu \in [0, 1)$.
+        dampening: $\tau \in [0, 1)$.
+        nesterov: Nesterov's form (needs $\tau = 0$).
+    """
+    host = to_numpy(H) if array_api_compat.is_array_api_obj(H) else H
+    try:
+        H = np.asarray(host, dtype=float)
+    except (TypeError, ValueError) as err:
+        raise TypeError(
+            f"H must be a real matrix, got {type(host).__name__}: {host!r:.80}"
+        ) from err
+    if H.ndim != 2 or H.shape[0] != H.shape[1] or H.shape[0] == 0:
+        raise ValueError(f"H must be a non-empty square matrix, got shape {H.shape}")
+    if not np.all(np.isfinite(H)):
+        raise ValueError(f"H must be finite, got {H!r:.80}")
+    lr = check_positive("lr", lr)
+    mu = check_in_range("momentum", momentum, 0.0, 1.0, low_open=False, high_open=True)
+    tau = check_in_range("dampening", dampening, 0.0, 1.0, low_open=False, high_open=True)
+    if not isinstance(nesterov, bool):
+        raise TypeError(f"nesterov must be a bool, got {nesterov!r}")
+    if nesterov and tau != 0:
+        raise ValueError(f"nesterov=True needs dampening = 0, got dampening={dampening!r}")
+    d = H.shape[0]
+    eye = np.eye(d)
+    V = np.hstack([mu * eye, (1 - tau) * H])  # v_{t+1} as a function of (v_t, e_t)
+    if nesterov:
+        E = np.hstack([np.zeros((d, d)), eye - lr * H]) - lr * mu * V
+    else:
+        E = np.hstack([np.zeros((d, d)), eye]) - lr * V
+    return np.vstack([V, E])
+
+
+def gd_filter_factors(s: np.ndarray, lr: float, t: int) -> np.ndarray:
+    r"""GD's spectral filter from $w_0 = 0$ on the lecture loss: $p(\sigma, t) = 1 - (1 - 2\eta\sigma^2)^t$.
+
+    After $t$ steps GD holds the fraction $p(\sigma_i, t)$ of the least-squares coordinate,
+    $\tilde w_{t,i} = p(\sigma_i, t)\,\tilde y_i/\sigma_i$. In the monotone range $2\eta\sigma^2 \le 1$
+    it is computed as $-\operatorname{expm1}(t\,\operatorname{log1p}(-2\eta\sigma^2))$, which keeps
+    full relative accuracy for small $2\eta\sigma^2 t$.
+
+    Args:
+        s: Singular values $\sigma_i \ge 0$ (a float or a NumPy array).
+        lr: Step size $\eta > 0$.
+        t: Number of steps $t \ge 0$.
+    """
+    lr = check_positive("lr", lr)
+    if isinstance(t, bool) or not isinstance(t, (int, np.integer)) or t < 0:
+        raise ValueError(f"t must be an int >= 0, got {t!r}")
+    sig = np.asarray(to_numpy(s) if array_api_compat.is_array_api_obj(s) else s, dtype=float)
+    if not np.all(np.isfinite(sig)) or np.any(sig < 0):
+        raise ValueError(f"s must be finite and >= 0, got {sig!r:.80}")
+    a = 2.0 * lr * sig * sig
+    with np.errstate(divide="ignore", invalid="ignore"):
+        smooth = -np.expm1(int(t) * np.log1p(-np.minimum(a, 1.0)))
+    return np.where(a < 1.0, smooth, 1.0 - (1.0 - a) ** int(t))
+
+
+def gd_steps_to_tolerance(lam: float, lr: float, delta: float) -> int:
+    r"""Steps for GD to shrink a mode of Hessian eigenvalue $\lambda$ by $\delta$: $\lceil \ln\delta / \ln|1 - \eta\lambda| \rceil$.
+
+    Returns 1 at the one-step point $\eta\lambda = 1$.
+
+    Args:
+        lam: Hessian eigenvalue $\lambda > 0$.
+        lr: Step size $0 < \eta < 2/\lambda$.
+        delta: Target factor $\delta \in (0, 1)$.
+
+    Raises:
+        ValueError: If $\eta\lambda \ge 2$ (the mode does not contract).
+    """
+    lam = check_positive("lam", lam)
+    lr = check_positive("lr", lr)
+    delta = check_in_range("delta", delta, 0.0, 1.0, low_open=True, high_open=True)
+    rho = abs(1.0 - lr * lam)
+    if rho >= 1.0:
+        raise ValueError(f"lr must be < 2/lam = {2.0 / lam!r} for the mode to contract, got {lr!r}")
+    if rho == 0.0:
+        return 1
+    return max(1, math.ceil(math.log(delta) / math.log(rho)))
+
+
+def ema_frequency_response(omega: float, beta: float) -> complex:
+    r"""The frequency response of the EMA $a_{t+1} = (1-\beta)a_t + \beta u_t$.
+
+    $$H(\omega) = \frac{\beta}{1 - (1-\beta)e^{-i\omega}}, \qquad |H(0)| = 1,\quad
+    |H(\pi)| = \frac{\beta}{2-\beta} .$$
+    Fed $u_t = e^{i\omega t}$, the EMA settles to $a_t = H(\omega)\,e^{i\omega(t-1)}$ (one step of
+    delay, since $a_{t+1}$ is the first to see $u_t$); $|H|$ decreases on $[0, \pi]$: a low-pass filter.
+
+    Args:
+        omega: Angular frequency $\omega$ (radians per step).
+        beta: EMA weight $\beta \in (0, 1]$.
+    """
+    w = _finite("omega", omega)
+    beta = check_in_range("beta", beta, 0.0, 1.0, low_open=True, high_open=False)
+    return beta / (1.0 - (1.0 - beta) * complex(math.cos(w), -math.sin(w)))
+
+
+def momentum_flow_matrix(k: float, c: float, lam: float) -> np.ndarray:
+    r"""Continuous-time momentum, one mode, state $(a, e)$: $\dot a = k(\lambda e - a)$, $\dot e = -c\,a$.
+
+    $$\frac{d}{dt}\begin{pmatrix} a \\ e \end{pmatrix} =
+    \begin{pmatrix} -k & k\lambda \\ -c & 0 \end{pmatrix}\begin{pmatrix} a \\ e \end{pmatrix},
+    \qquad s^2 + k s + k c \lambda = 0 ,$$
+    the limit $h \to 0$ of the lecture's momentum with $\beta = hk$, $\eta = hc$. Both roots have
+    negative real part for all $k, c, \lambda > 0$ (a passive RLC circuit); they are complex
+    (oscillating) iff $k < 4c\lambda$. The lecture's momentum is the semi-implicit Euler step of
+    this system (update $a$, then $e$ with the new $a$); forward Euler gives the simultaneous
+    variant.
+
+    Args:
+        k: Rate of the average, $k > 0$.
+        c: Speed of the parameters, $c > 0$.
+        lam: Hessian eigenvalue $\lambda \ge 0$.
+    """
+    k = check_positive("k", k)
+    c = check_positive("c", c)
+    lam = check_nonnegative("lam", lam)
+    return np.array([[-k, k * lam], [-c, 0.0]])

@@ -7,18 +7,33 @@ $\hat w_\lambda = X^\top \alpha$ with $\alpha = (K + \lambda I)^{-1} y$.
 
 from __future__ import annotations
 
+import importlib
+from typing import Any, NamedTuple
+
 from dlcore.backend import (
     Array,
     check_compatible,
+    check_int,
     check_matrix,
     check_nonnegative,
+    check_positive,
     check_rows_match,
     check_vector_or_matrix,
     device_of,
     eps,
 )
 
-__all__ = ["linear_kernel", "kernel_ridge"]
+__all__ = [
+    "linear_kernel",
+    "polynomial_kernel",
+    "rbf_kernel",
+    "kernel_ridge",
+    "KernelRidgeModel",
+    "kernel_ridge_fit",
+    "kernel_ridge_predict",
+]
+
+KERNELS = ("linear", "polynomial", "rbf")
 
 
 def linear_kernel(A: Array, B: Array) -> Array:
@@ -40,6 +55,123 @@ def linear_kernel(A: Array, B: Array) -> Array:
             f"and B.shape={tuple(B.shape)}"
         )
     return A @ B.T
+
+
+def _check_pair(A: Array, B: Array) -> Any:
+    check_matrix("A", A)
+    check_matrix("B", B)
+    xp = check_compatible({"A": A, "B": B})
+    if int(A.shape[1]) != int(B.shape[1]):
+        raise ValueError(
+            f"A and B must have the same number of columns, got A.shape={tuple(A.shape)} "
+            f"and B.shape={tuple(B.shape)}"
+        )
+    return xp
+
+
+def polynomial_kernel(
+    A: Array, B: Array, *, degree: int = 2, gamma: float = 1.0, coef0: float = 1.0
+) -> Array:
+    r"""The polynomial kernel $k(a, b) = (\gamma\, a^\top b + c_0)^p$.
+
+    The lecture's $(1 + x^\top z)^2$ is the default ($\gamma = 1$, $c_0 = 1$, $p = 2$). It is
+    $\varphi(a)^\top\varphi(b)$ for the explicit feature map of all monomials of degree $\le p$
+    (scaled), hence positive semi-definite. scikit-learn's `polynomial_kernel` uses the same
+    formula, but its default $\gamma$ is $1/d$.
+
+    Args:
+        A: Points as rows, shape `(n, d)`.
+        B: Points as rows, shape `(m, d)`.
+        degree: $p \ge 1$.
+        gamma: $\gamma > 0$.
+        coef0: $c_0 \ge 0$.
+
+    Returns:
+        The kernel matrix, shape `(n, m)`.
+    """
+    _check_pair(A, B)
+    degree = check_int("degree", degree, minimum=1)
+    gamma = check_positive("gamma", gamma)
+    coef0 = check_nonnegative("coef0", coef0)
+    base = gamma * (A @ B.T) + coef0
+    out = base
+    for _ in range(degree - 1):
+        out = out * base
+    return out
+
+
+def rbf_kernel(A: Array, B: Array, *, gamma: float = 1.0) -> Array:
+    r"""The Gaussian (RBF) kernel $k(a, b) = \exp(-\gamma\,\|a - b\|^2)$.
+
+    Computed as $\exp(-\gamma(\|a\|^2 + \|b\|^2 - 2a^\top b))$ with the squared distance clipped
+    at $0$ against rounding; positive definite for distinct points. Same convention as
+    scikit-learn's `rbf_kernel` (whose default $\gamma$ is $1/d$).
+
+    Args:
+        A: Points as rows, shape `(n, d)`.
+        B: Points as rows, shape `(m, d)`.
+        gamma: $\gamma > 0$ (inverse squared length scale).
+
+    Returns:
+        The kernel matrix, shape `(n, m)`, entries in $(0, 1]$.
+    """
+    xp = _check_pair(A, B)
+    gamma = check_positive("gamma", gamma)
+    a2 = xp.sum(A * A, axis=1)
+    b2 = xp.sum(B * B, axis=1)
+    sq = A @ B.T  # a fresh array we own: update it in place (array-API in-place operators)
+    sq *= -2.0
+    sq += a2[:, None]
+    sq += b2[None, :]
+    sq = xp.clip(sq, min=0.0)
+    sq *= -gamma
+    return xp.exp(sq)
+
+
+def _spd_solve(xp: Any, A: Array, b: Array, what: str) -> Array:
+    """Solve A x = b for symmetric positive definite A by Cholesky; ValueError if A is not PD.
+
+    `A` is a scratch array owned by the caller and may be overwritten.
+
+    NumPy arrays use SciPy's LAPACK Cholesky (potrf/potrs) when SciPy is installed and torch
+    tensors use `torch.linalg.cholesky_ex` + `torch.cholesky_solve`; any other namespace factors
+    with `linalg.cholesky` (the definiteness check) and then calls `linalg.solve`.
+    """
+    import array_api_compat
+
+    col = b.ndim == 1
+    rhs = b[:, None] if col else b
+    fail = ValueError(
+        f"{what} is not positive definite (Cholesky failed); use lam > 0 or a PSD kernel"
+    )
+    if array_api_compat.is_torch_namespace(xp):
+        import torch
+
+        L, info = torch.linalg.cholesky_ex(A)
+        if int(info) != 0:
+            raise fail
+        x = torch.cholesky_solve(rhs, L)
+    else:
+        scipy_linalg: Any = None
+        if array_api_compat.is_numpy_namespace(xp):
+            try:
+                scipy_linalg = importlib.import_module("scipy.linalg")
+            except ImportError:  # pragma: no cover - scipy is optional
+                scipy_linalg = None
+        try:
+            if scipy_linalg is not None:
+                factor = scipy_linalg.cho_factor(
+                    A, lower=True, overwrite_a=True, check_finite=False
+                )
+                x = xp.asarray(scipy_linalg.cho_solve(factor, rhs, check_finite=False))
+            else:
+                xp.linalg.cholesky(A)
+                x = xp.linalg.solve(A, rhs)
+        except Exception as err:  # LinAlgError of numpy, scipy or array_api_strict
+            raise fail from err
+    if not bool(xp.all(xp.isfinite(x))):
+        raise fail
+    return x[:, 0] if col else x
 
 
 def kernel_ridge(K: Array, y: Array, lam: float) -> Array:
@@ -86,3 +218,134 @@ def kernel_ridge(K: Array, y: Array, lam: float) -> Array:
     if y.ndim == 1:
         return xp.linalg.solve(A, y[:, None])[:, 0]
     return xp.linalg.solve(A, y)
+
+
+class KernelRidgeModel(NamedTuple):
+    r"""A fitted kernel ridge regression (returned by [`kernel_ridge_fit`][dlcore.kernels.kernel_ridge_fit]).
+
+    Exactly one of `alpha` and `w` is set: the dual coefficients $\alpha \in \mathbb{R}^n$
+    (prediction $f(x) = \sum_i \alpha_i k(x_i, x)$), or, for the linear kernel fitted in primal
+    form, the weights $\hat w_\lambda \in \mathbb{R}^d$ (prediction $f(x) = x^\top \hat w$).
+    """
+
+    kernel: str
+    """"linear", "polynomial" or "rbf"."""
+    X: Array
+    """The training inputs, shape `(n, d)`."""
+    alpha: Array | None
+    """Dual coefficients, shape `(n,)` or `(n, m)`; `None` in primal form."""
+    w: Array | None
+    """Primal weights, shape `(d,)` or `(d, m)`; `None` in dual form."""
+    degree: int
+    """Polynomial degree (polynomial kernel)."""
+    gamma: float
+    r"""Kernel scale $\gamma$ (polynomial and RBF kernels)."""
+    coef0: float
+    r"""Polynomial offset $c_0$."""
+
+    @property
+    def form(self) -> str:
+        r""" "primal" (a $d\times d$ solve was used) or "dual" (an $n\times n$ solve)."""
+        return "primal" if self.w is not None else "dual"
+
+
+def _kernel(model: KernelRidgeModel, A: Array, B: Array) -> Array:
+    if model.kernel == "linear":
+        return A @ B.T
+    if model.kernel == "polynomial":
+        return polynomial_kernel(A, B, degree=model.degree, gamma=model.gamma, coef0=model.coef0)
+    return rbf_kernel(A, B, gamma=model.gamma)
+
+
+def kernel_ridge_fit(
+    X: Array,
+    y: Array,
+    lam: float,
+    *,
+    kernel: str = "linear",
+    degree: int = 2,
+    gamma: float = 1.0,
+    coef0: float = 1.0,
+    form: str = "auto",
+) -> KernelRidgeModel:
+    r"""Fit kernel ridge regression, choosing the cheaper of the primal and dual solve.
+
+    $$\alpha = (K + \lambda I_n)^{-1} y, \qquad K_{ij} = k(x_i, x_j),$$
+
+    with $k$ the linear kernel $x^\top z$, the polynomial kernel $(\gamma x^\top z + c_0)^p$ or
+    the RBF kernel $\exp(-\gamma\|x - z\|^2)$ (scikit-learn's conventions). For the linear kernel
+    and $d < n$ the push-through identity
+    $X^\top(XX^\top + \lambda I_n)^{-1} = (X^\top X + \lambda I_d)^{-1}X^\top$ gives the same
+    predictor from the $d\times d$ primal system, $\hat w = (X^\top X + \lambda I_d)^{-1}X^\top y$,
+    which `form="auto"` then uses. Every system is solved by Cholesky, never by an inverse.
+
+    Args:
+        X: Training inputs, shape `(n, d)`.
+        y: Targets, shape `(n,)` or `(n, m)`.
+        lam: $\lambda \ge 0$; $\lambda = 0$ needs a non-singular system.
+        kernel: "linear", "polynomial" or "rbf".
+        degree: Polynomial degree $p \ge 1$.
+        gamma: $\gamma > 0$ for the polynomial and RBF kernels.
+        coef0: $c_0 \ge 0$ for the polynomial kernel.
+        form: "auto", "primal" (linear kernel only) or "dual".
+
+    Returns:
+        The fitted [`KernelRidgeModel`][dlcore.kernels.KernelRidgeModel].
+
+    Raises:
+        ValueError: On bad shapes, non-finite input, an unknown kernel or form, $\lambda < 0$,
+            or a system that is not positive definite (e.g. $\lambda = 0$ with $K$ singular).
+    """
+    check_matrix("X", X)
+    check_vector_or_matrix("y", y)
+    check_rows_match("X", X, "y", y)
+    xp = check_compatible({"X": X, "y": y})
+    lam = check_nonnegative("lam", lam)
+    if kernel not in KERNELS:
+        raise ValueError(f"kernel must be one of {KERNELS}, got {kernel!r}")
+    if form not in ("auto", "primal", "dual"):
+        raise ValueError(f"form must be 'auto', 'primal' or 'dual', got {form!r}")
+    if form == "primal" and kernel != "linear":
+        raise ValueError(f"form='primal' needs kernel='linear', got kernel={kernel!r}")
+    degree = check_int("degree", degree, minimum=1)
+    gamma = check_positive("gamma", gamma)
+    coef0 = check_nonnegative("coef0", coef0)
+    n, d = int(X.shape[0]), int(X.shape[1])
+    model = KernelRidgeModel(kernel, X, None, None, degree, gamma, coef0)
+    primal = kernel == "linear" and (form == "primal" or (form == "auto" and d < n))
+    if primal:
+        A = X.T @ X
+        A += lam * xp.eye(d, dtype=X.dtype, device=device_of(X))
+        w = _spd_solve(xp, A, X.T @ y, f"X^T X + lam I (lam={lam!r})")
+        return model._replace(w=w)
+    K = _kernel(model, X, X)  # freshly computed: add lam I in place
+    K += lam * xp.eye(n, dtype=X.dtype, device=device_of(X))
+    alpha = _spd_solve(xp, K, y, f"K + lam I (lam={lam!r})")
+    return model._replace(alpha=alpha)
+
+
+def kernel_ridge_predict(model: KernelRidgeModel, X_test: Array) -> Array:
+    r"""Predictions of a fitted kernel ridge model: only inner products with the training points.
+
+    $$f(x) = \sum_i \alpha_i\, k(x_i, x) = k(x)^\top \alpha \quad(\text{dual}), \qquad
+    f(x) = x^\top \hat w \quad(\text{primal, linear kernel}).$$
+
+    Args:
+        model: A [`KernelRidgeModel`][dlcore.kernels.KernelRidgeModel].
+        X_test: Test inputs, shape `(m, d)`.
+
+    Returns:
+        Predictions, shape `(m,)` or `(m, k)` for `k` targets.
+    """
+    if not isinstance(model, KernelRidgeModel):
+        raise TypeError(f"model must be a KernelRidgeModel, got {type(model).__name__}")
+    check_matrix("X_test", X_test)
+    check_compatible({"X_test": X_test, "model.X": model.X})
+    if int(X_test.shape[1]) != int(model.X.shape[1]):
+        raise ValueError(
+            f"X_test must have {int(model.X.shape[1])} columns like the training X, "
+            f"got X_test.shape={tuple(X_test.shape)}"
+        )
+    if model.w is not None:
+        return X_test @ model.w
+    return _kernel(model, X_test, model.X) @ model.alpha

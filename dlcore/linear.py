@@ -15,6 +15,7 @@ from dlcore.backend import (
     check_compatible,
     check_matrix,
     check_nonnegative,
+    check_positive,
     check_rows_match,
     check_vector_or_matrix,
     device_of,
@@ -27,6 +28,12 @@ __all__ = [
     "min_norm_solution",
     "row_space_projector",
     "null_space_projector",
+    "ridge_objective",
+    "ridge_grad",
+    "ridge_filter_factors",
+    "ridge_svd",
+    "augment_ridge_rows",
+    "augment_ridge_features",
 ]
 
 
@@ -161,3 +168,153 @@ def null_space_projector(X: Array) -> Array:
     xp = namespace(X)
     d = int(X.shape[1])
     return xp.eye(d, dtype=X.dtype, device=device_of(X)) - row_space_projector(X)
+
+
+def _check_weights(w: Array, X: Array, y: Array) -> Any:
+    check_vector_or_matrix("w", w)
+    check_matrix("X", X)
+    check_vector_or_matrix("y", y)
+    check_rows_match("X", X, "y", y)
+    if int(w.shape[0]) != int(X.shape[1]):
+        raise ValueError(
+            f"w must have X.shape[1]={int(X.shape[1])} rows, got w.shape={tuple(w.shape)}"
+        )
+    if w.ndim != y.ndim:
+        raise ValueError(
+            f"w and y must both be vectors or both matrices, got w.shape={tuple(w.shape)} "
+            f"and y.shape={tuple(y.shape)}"
+        )
+    return check_compatible({"w": w, "X": X, "y": y})
+
+
+def ridge_objective(w: Array, X: Array, y: Array, lam: float) -> Array:
+    r"""The ridge objective in the lecture's normalisation (no $\tfrac12$, no $\tfrac1n$).
+
+    $$J(w) = \|Xw - y\|^2 + \lambda \|w\|^2 .$$
+
+    Args:
+        w: Weights, shape `(d,)` or `(d, m)`.
+        X: Data matrix, shape `(n, d)`.
+        y: Targets, shape `(n,)` or `(n, m)` (matching `w`).
+        lam: $\lambda \ge 0$; $\lambda = 0$ is the least-squares loss.
+
+    Returns:
+        The scalar $J(w)$ (summed over the columns of a batched target).
+    """
+    xp = _check_weights(w, X, y)
+    lam = check_nonnegative("lam", lam)
+    r = X @ w - y
+    return xp.sum(r * r) + lam * xp.sum(w * w)
+
+
+def ridge_grad(w: Array, X: Array, y: Array, lam: float) -> Array:
+    r"""Gradient of the ridge objective: the least-squares gradient plus weight decay.
+
+    $$\nabla J(w) = 2X^\top(Xw - y) + 2\lambda w ,$$
+
+    so a GD step is $w_{t+1} = (1 - 2\eta\lambda)\,w_t + 2\eta X^\top(y - Xw_t)$.
+
+    Args:
+        w: Weights, shape `(d,)` or `(d, m)`.
+        X: Data matrix, shape `(n, d)`.
+        y: Targets, shape `(n,)` or `(n, m)` (matching `w`).
+        lam: $\lambda \ge 0$.
+
+    Returns:
+        $\nabla J(w)$, the shape of `w`.
+    """
+    _check_weights(w, X, y)
+    lam = check_nonnegative("lam", lam)
+    return 2 * (X.T @ (X @ w - y)) + (2 * lam) * w
+
+
+def ridge_filter_factors(s: Array, lam: float) -> Array:
+    r"""Ridge's spectral filter factors $\varphi_\lambda(\sigma) = \sigma^2 / (\sigma^2 + \lambda)$.
+
+    In SVD coordinates ridge is OLS shrunk coordinate by coordinate:
+    $\tilde w_i = \varphi_\lambda(\sigma_i)\,\tilde y_i / \sigma_i = \sigma_i \tilde y_i / (\sigma_i^2 + \lambda)$.
+    As a function of $\log\sigma^2$ it is the logistic sigmoid centred at $\log\lambda$.
+
+    Args:
+        s: Singular values $\sigma_i \ge 0$, any shape.
+        lam: $\lambda > 0$.
+
+    Returns:
+        $\sigma^2/(\sigma^2+\lambda)$, elementwise, in $[0, 1)$.
+    """
+    check_vector_or_matrix("s", s)
+    lam = check_positive("lam", lam)
+    xp = namespace(s)
+    if bool(xp.any(s < 0)):
+        raise ValueError(f"s must be >= 0 (singular values), got min {float(xp.min(s))!r}")
+    s2 = s * s
+    return s2 / (s2 + lam)
+
+
+def ridge_svd(X: Array, y: Array, lam: float) -> Array:
+    r"""Ridge through the thin SVD $X = U\Sigma V^\top$: a third route to $\hat w_\lambda$.
+
+    $$\hat w_\lambda = \sum_{i} \frac{\sigma_i}{\sigma_i^2 + \lambda}\, v_i\, (u_i^\top y)
+    = V (\Sigma^\top\Sigma + \lambda I)^{-1}\Sigma^\top U^\top y .$$
+
+    Args:
+        X: Data matrix, shape `(n, d)`, any rank.
+        y: Targets, shape `(n,)` or `(n, m)`.
+        lam: $\lambda > 0$.
+
+    Returns:
+        $\hat w_\lambda$, shape `(d,)` or `(d, m)`.
+    """
+    check_matrix("X", X)
+    check_vector_or_matrix("y", y)
+    check_rows_match("X", X, "y", y)
+    xp = check_compatible({"X": X, "y": y})
+    lam = check_positive("lam", lam)
+    U, s, Vt = xp.linalg.svd(X, full_matrices=False)
+    coef = s / (s * s + lam)
+    uty = U.T @ y
+    if y.ndim == 1:
+        return Vt.T @ (coef * uty)
+    return Vt.T @ (coef[:, None] * uty)
+
+
+def augment_ridge_rows(X: Array, y: Array, lam: float) -> tuple[Array, Array]:
+    r"""Fake data points: $X_a = \begin{bmatrix} X \\ \sqrt\lambda I_d\end{bmatrix}$, $y_a = \begin{bmatrix} y \\ 0_d\end{bmatrix}$.
+
+    Then $\|X_a w - y_a\|^2 = \|Xw - y\|^2 + \lambda\|w\|^2$, so least squares on the augmented
+    data is ridge on the original data.
+
+    Args:
+        X: Data matrix, shape `(n, d)`.
+        y: Targets, shape `(n,)` or `(n, m)`.
+        lam: $\lambda \ge 0$.
+
+    Returns:
+        `(X_a, y_a)` of shapes `(n + d, d)` and `(n + d,)` or `(n + d, m)`.
+    """
+    xp, lam = _check_problem(X, y, lam)
+    d = int(X.shape[1])
+    fake = (lam**0.5) * xp.eye(d, dtype=X.dtype, device=device_of(X))
+    zeros = xp.zeros((d, *tuple(y.shape[1:])), dtype=y.dtype, device=device_of(y))
+    return xp.concat([X, fake], axis=0), xp.concat([y, zeros], axis=0)
+
+
+def augment_ridge_features(X: Array, lam: float) -> Array:
+    r"""Fake features, one per data point: $X_f = [\,X,\; \sqrt\lambda I_n\,] \in \mathbb{R}^{n\times(d+n)}$.
+
+    For $\lambda > 0$, $X_f$ has full row rank $n$, and the minimum-norm solution of $X_f z = y$
+    is $z^\star = [\hat w_\lambda;\ (y - X\hat w_\lambda)/\sqrt\lambda]$.
+
+    Args:
+        X: Data matrix, shape `(n, d)`.
+        lam: $\lambda \ge 0$.
+
+    Returns:
+        $X_f$, shape `(n, d + n)`.
+    """
+    check_matrix("X", X)
+    lam = check_nonnegative("lam", lam)
+    xp = namespace(X)
+    n = int(X.shape[0])
+    fake = (lam**0.5) * xp.eye(n, dtype=X.dtype, device=device_of(X))
+    return xp.concat([X, fake], axis=1)

@@ -5,6 +5,13 @@ $$L(w) = \|Xw - y\|^2, \qquad \nabla L(w) = 2X^\top (Xw - y), \qquad \nabla^2 L 
 A minibatch $B$ of size $b$ gives the unbiased estimate
 $\hat g_B = \tfrac{n}{b} \sum_{i\in B} \nabla \ell_i(w)$ with $\ell_i(w) = (x_i^\top w - y_i)^2$,
 so that $\mathbb{E}\,\hat g_B = \nabla L$ and $B = \{1,\dots,n\}$ gives the full gradient.
+
+Classification surrogates are functions of a real score $s$ and a label: $y \in \{-1, +1\}$ for the
+margin losses (logistic, hinge; margin $m = ys$), a class index for the softmax cross-entropy. They
+act elementwise (row-wise for cross-entropy) and return per-example values; their `_grad`
+companions return $\partial\ell/\partial s$. The empirical risk of Lecture 2 averages them,
+$\hat R(w) = \tfrac1n \sum_i \ell(y_i, x_i^\top w) + \lambda\|w\|^2$
+([`empirical_risk`][dlcore.losses.empirical_risk]).
 """
 
 from __future__ import annotations
@@ -18,13 +25,36 @@ from dlcore.backend import (
     Array,
     check_compatible,
     check_matrix,
+    check_nonnegative,
     check_rows_match,
     check_vector_or_matrix,
     device_of,
+    namespace,
     to_numpy,
 )
 
-__all__ = ["squared_loss", "squared_loss_grad", "minibatch_grad"]
+__all__ = [
+    "squared_loss",
+    "squared_loss_grad",
+    "minibatch_grad",
+    "MARGIN_LOSSES",
+    "zero_one_loss",
+    "logistic_loss",
+    "logistic_loss_grad",
+    "hinge_loss",
+    "hinge_loss_grad",
+    "softmax",
+    "log_softmax",
+    "cross_entropy",
+    "cross_entropy_grad",
+    "per_example_losses",
+    "per_example_grads",
+    "empirical_risk",
+    "empirical_risk_grad",
+]
+
+MARGIN_LOSSES = ("squared", "logistic", "hinge")
+"""Per-example losses of a linear score $s_i = x_i^\top w$ that `per_example_losses` knows."""
 
 
 def _check(w: Array, X: Array, y: Array) -> Any:
@@ -109,3 +139,248 @@ def minibatch_grad(w: Array, X: Array, y: Array, batch: Any) -> Array:
     XB = xp.take(X, ind, axis=0)
     yB = xp.take(y, ind, axis=0)
     return (n / len(idx)) * 2 * (XB.T @ (XB @ w - yB))
+
+
+# ---- classification surrogates ------------------------------------------------------------
+
+
+def _check_labels_pm1(s: Array, y: Array) -> Any:
+    check_vector_or_matrix("s", s)
+    check_vector_or_matrix("y", y)
+    if tuple(s.shape) != tuple(y.shape):
+        raise ValueError(
+            f"s and y must have the same shape, got s.shape={tuple(s.shape)} "
+            f"and y.shape={tuple(y.shape)}"
+        )
+    xp = check_compatible({"s": s, "y": y})
+    bad = (y != 1) & (y != -1)
+    if bool(xp.any(bad)):
+        first = float(to_numpy(y)[np.asarray(to_numpy(bad))][0])
+        raise ValueError(f"y must hold labels in {{-1, +1}}, got {first!r}")
+    return xp
+
+
+def _softplus(xp: Any, u: Array) -> Array:
+    r"""$\log(1 + e^u)$ without overflow: $\max(u, 0) + \log(1 + e^{-|u|})$."""
+    return xp.maximum(u, xp.zeros_like(u)) + xp.log1p(xp.exp(-xp.abs(u)))
+
+
+def zero_one_loss(s: Array, y: Array) -> Array:
+    r"""The 0-1 loss $\mathbb{1}[ys \le 0]$, elementwise: a score of 0 counts as an error.
+
+    It is piecewise constant in $s$, so its derivative is 0 wherever it exists; it is the loss to
+    report, not one to train on.
+
+    Args:
+        s: Real scores, shape `(n,)` (or `(n, m)`).
+        y: Labels in $\{-1, +1\}$, the shape and dtype of `s`.
+    """
+    xp = _check_labels_pm1(s, y)
+    return xp.astype(y * s <= 0, s.dtype)
+
+
+def logistic_loss(s: Array, y: Array) -> Array:
+    r"""The logistic loss $\ell(y, s) = \log(1 + e^{-ys})$, elementwise, in a stable form.
+
+    Computed as $\operatorname{softplus}(-m)$ with $m = ys$, so it neither overflows nor
+    underflows for $|m|$ up to the dtype's range.
+
+    Args:
+        s: Real scores, shape `(n,)` (or `(n, m)`).
+        y: Labels in $\{-1, +1\}$, the shape and dtype of `s`.
+
+    Raises:
+        ValueError: If a label is not $\pm 1$ or the shapes differ.
+    """
+    xp = _check_labels_pm1(s, y)
+    return _softplus(xp, -(y * s))
+
+
+def logistic_loss_grad(s: Array, y: Array) -> Array:
+    r"""$\partial\ell/\partial s = -y\,\sigma(-ys)$ of [`logistic_loss`][dlcore.losses.logistic_loss].
+
+    $\sigma(u) = 1/(1 + e^{-u})$ is evaluated as $e^{\min(u,0)}/(1 + e^{-|u|})$, which is stable.
+    """
+    xp = _check_labels_pm1(s, y)
+    u = -(y * s)
+    sig = xp.exp(xp.minimum(u, xp.zeros_like(u))) / (1 + xp.exp(-xp.abs(u)))
+    return -y * sig
+
+
+def hinge_loss(s: Array, y: Array) -> Array:
+    r"""The hinge loss $\ell(y, s) = \max(0, 1 - ys)$, elementwise.
+
+    Args:
+        s: Real scores, shape `(n,)` (or `(n, m)`).
+        y: Labels in $\{-1, +1\}$, the shape and dtype of `s`.
+    """
+    xp = _check_labels_pm1(s, y)
+    u = 1 - y * s
+    return xp.maximum(u, xp.zeros_like(u))
+
+
+def hinge_loss_grad(s: Array, y: Array) -> Array:
+    r"""A subgradient of [`hinge_loss`][dlcore.losses.hinge_loss]: $-y\,\mathbb{1}[ys < 1]$.
+
+    The hinge is not differentiable at the kink $m = ys = 1$: its one-sided derivatives in $s$
+    there are $-y$ and $0$, and its subdifferential is the segment between them. dlcore returns
+    **0 at the kink** (the right-hand choice in $m$, as torch's $\operatorname{relu}'(0) = 0$ gives
+    for $\operatorname{relu}(1 - m)$).
+    """
+    xp = _check_labels_pm1(s, y)
+    return xp.where(y * s < 1, -y, xp.zeros_like(y))
+
+
+def _check_logits(z: Array) -> Any:
+    check_vector_or_matrix("z", z)
+    return namespace(z)
+
+
+def log_softmax(z: Array) -> Array:
+    r"""$\log\operatorname{softmax}(z)_k = z_k - \log\sum_j e^{z_j}$ along the last axis, stably.
+
+    The maximum is subtracted first ($\log\sum_j e^{z_j} = M + \log\sum_j e^{z_j - M}$), so large
+    logits do not overflow.
+
+    Args:
+        z: Logits, shape `(K,)` or `(n, K)`.
+    """
+    xp = _check_logits(z)
+    M = xp.max(z, axis=-1, keepdims=True)
+    return z - (M + xp.log(xp.sum(xp.exp(z - M), axis=-1, keepdims=True)))
+
+
+def softmax(z: Array) -> Array:
+    r"""$\operatorname{softmax}(z)_k = e^{z_k} / \sum_j e^{z_j}$ along the last axis (max subtracted).
+
+    Args:
+        z: Logits, shape `(K,)` or `(n, K)`.
+    """
+    xp = _check_logits(z)
+    e = xp.exp(z - xp.max(z, axis=-1, keepdims=True))
+    return e / xp.sum(e, axis=-1, keepdims=True)
+
+
+def _check_classes(z: Array, labels: Any) -> tuple[Any, list[int]]:
+    check_matrix("z", z)
+    n, K = int(z.shape[0]), int(z.shape[1])
+    host = to_numpy(labels) if array_api_compat.is_array_api_obj(labels) else labels
+    if not isinstance(host, (list, tuple, range, np.ndarray)):
+        raise TypeError(
+            f"labels must be a sequence of class indices, got {type(labels).__name__}: "
+            f"{labels!r:.80}"
+        )
+    if len(host) != n:
+        raise ValueError(f"labels must have z.shape[0]={n} entries, got {len(host)}")
+    out = []
+    for k in host:
+        if isinstance(k, (bool, np.bool_)) or not isinstance(k, (int, np.integer)):
+            raise TypeError(f"labels must hold ints, got {type(k).__name__}: {k!r}")
+        if not 0 <= int(k) < K:
+            raise ValueError(f"labels must lie in [0, {K}), got {int(k)}")
+        out.append(int(k))
+    return namespace(z), out
+
+
+def _one_hot(xp: Any, z: Array, labels: list[int]) -> Array:
+    host = np.zeros(tuple(int(s) for s in z.shape))
+    host[np.arange(len(labels)), labels] = 1.0
+    return xp.asarray(host, dtype=z.dtype, device=device_of(z))
+
+
+def cross_entropy(z: Array, labels: Any) -> Array:
+    r"""Softmax cross-entropy per example, $\ell_i = -z_{i,y_i} + \log\sum_k e^{z_{i,k}}$.
+
+    Args:
+        z: Logits, shape `(n, K)`.
+        labels: Class indices $y_i \in \{0, \dots, K-1\}$, length $n$.
+
+    Returns:
+        Shape `(n,)`, each $\ge 0$.
+
+    Raises:
+        ValueError: If a class index is out of range.
+    """
+    xp, idx = _check_classes(z, labels)
+    return -xp.sum(_one_hot(xp, z, idx) * log_softmax(z), axis=-1)
+
+
+def cross_entropy_grad(z: Array, labels: Any) -> Array:
+    r"""$\nabla_z \ell_i = \operatorname{softmax}(z_i) - e_{y_i}$, shape `(n, K)`."""
+    xp, idx = _check_classes(z, labels)
+    return softmax(z) - _one_hot(xp, z, idx)
+
+
+# ---- empirical risk of a linear score -----------------------------------------------------
+
+
+def _check_loss_name(loss: Any) -> str:
+    if loss not in MARGIN_LOSSES:
+        raise ValueError(f"loss must be one of {MARGIN_LOSSES}, got {loss!r}")
+    return str(loss)
+
+
+def _check_single(w: Array, X: Array, y: Array) -> None:
+    _check(w, X, y)
+    if w.ndim != 1:
+        raise ValueError(f"w must be 1-D (one target), got w.shape={tuple(w.shape)}")
+
+
+def per_example_losses(w: Array, X: Array, y: Array, *, loss: str = "squared") -> Array:
+    r"""$\ell_i(w) = \ell(y_i, x_i^\top w)$ for every row, shape `(n,)`.
+
+    Args:
+        w: Weights, shape `(d,)`.
+        X: Data, shape `(n, d)`.
+        y: Targets, shape `(n,)`; in $\{-1, +1\}$ for `"logistic"` and `"hinge"`.
+        loss: `"squared"` ($(x_i^\top w - y_i)^2$), `"logistic"` or `"hinge"`.
+    """
+    _check_single(w, X, y)
+    name = _check_loss_name(loss)
+    s = X @ w
+    if name == "squared":
+        return (s - y) * (s - y)
+    return logistic_loss(s, y) if name == "logistic" else hinge_loss(s, y)
+
+
+def per_example_grads(w: Array, X: Array, y: Array, *, loss: str = "squared") -> Array:
+    r"""$\nabla\ell_i(w) = \ell'(y_i, x_i^\top w)\, x_i$ for every row, shape `(n, d)`.
+
+    For the squared loss $\nabla\ell_i = 2x_i(x_i^\top w - y_i)$; for the hinge it is the
+    subgradient of [`hinge_loss_grad`][dlcore.losses.hinge_loss_grad] (0 at the kink).
+
+    Args:
+        w: Weights, shape `(d,)`.
+        X: Data, shape `(n, d)`.
+        y: Targets, shape `(n,)`.
+        loss: One of [`MARGIN_LOSSES`][dlcore.losses.MARGIN_LOSSES].
+    """
+    _check_single(w, X, y)
+    name = _check_loss_name(loss)
+    s = X @ w
+    if name == "squared":
+        ds = 2 * (s - y)
+    else:
+        ds = logistic_loss_grad(s, y) if name == "logistic" else hinge_loss_grad(s, y)
+    return ds[:, None] * X
+
+
+def empirical_risk(
+    w: Array, X: Array, y: Array, *, loss: str = "squared", lam: float = 0.0
+) -> Array:
+    r"""ERM's objective $\hat R(w) + \lambda\|w\|^2 = \tfrac1n \sum_i \ell_i(w) + \lambda\|w\|^2$ (0-d).
+
+    The regularizer is added once, outside the average.
+    """
+    lam = check_nonnegative("lam", lam)
+    xp = namespace(w)
+    return xp.asarray(xp.mean(per_example_losses(w, X, y, loss=loss)) + lam * xp.sum(w * w))
+
+
+def empirical_risk_grad(
+    w: Array, X: Array, y: Array, *, loss: str = "squared", lam: float = 0.0
+) -> Array:
+    r"""$\nabla(\hat R + \lambda\|\cdot\|^2)(w) = \tfrac1n\sum_i \nabla\ell_i(w) + 2\lambda w$."""
+    lam = check_nonnegative("lam", lam)
+    xp = namespace(w)
+    return xp.mean(per_example_grads(w, X, y, loss=loss), axis=0) + 2 * lam * w

@@ -1,14 +1,19 @@
-r"""The multilayer perceptron: parameters and forward pass.
+r"""The multilayer perceptron: parameters, forward pass, hand-written backward pass.
 
 A network with layer sizes $(d_0, d_1, \dots, d_L)$ has weights $W^\ell \in \mathbb{R}^{d_{\ell-1}\times d_\ell}$
 and biases $b^\ell \in \mathbb{R}^{d_\ell}$, stored as `params["W1"]`, `params["b1"]`, ... It computes
 the pre-activations
 $$z^1 = XW^1 + b^1, \qquad z^{\ell+1} = \phi(z^\ell)\,W^{\ell+1} + b^{\ell+1},$$
 and returns $z^L$ (the last layer is linear). Rows of $X$ are examples.
+
+The backward pass ([`backward`][dlcore.mlp.backward]) is written by hand, layer by layer; torch
+autograd and finite differences are only its test oracles. The per-example gradients of a scalar
+network are its local features ([`param_jacobian`][dlcore.mlp.param_jacobian]).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -21,11 +26,33 @@ from dlcore.backend import (
     check_array,
     check_compatible,
     check_generator,
+    check_in_range,
     check_int,
     check_matrix,
+    check_nonnegative,
+    check_positive,
+    check_vector_or_matrix,
+    device_of,
+    namespace,
 )
 
-__all__ = ["ACTIVATIONS", "init_mlp", "preactivations", "forward"]
+__all__ = [
+    "ACTIVATIONS",
+    "init_mlp",
+    "preactivations",
+    "forward",
+    "backward",
+    "value_and_grad",
+    "flatten_params",
+    "unflatten_params",
+    "param_jacobian",
+    "activation_patterns",
+    "relu_net_from_pwl",
+    "relu_net_from_slopes",
+    "kink_location",
+    "kink_mass",
+    "dropout",
+]
 
 ACTIVATIONS: tuple[str, ...] = ("relu", "identity", "tanh", "sigmoid")
 """Names accepted by `activation=`."""
@@ -116,12 +143,20 @@ def preactivations(params: dict[str, Array], X: Array, *, activation: str = "rel
     Raises:
         ValueError: On an unknown activation, missing parameters or mismatched layer shapes.
     """
+    return _forward(params, X, activation)[0]
+
+
+def _forward(
+    params: dict[str, Array], X: Array, activation: str
+) -> tuple[list[Array], list[Array]]:
+    """Validated forward pass: pre-activations $z^1..z^L$ and hidden activations $h^1..h^{L-1}$."""
     if activation not in ACTIVATIONS:
         raise ValueError(f"activation must be one of {ACTIVATIONS}, got {activation!r}")
     check_matrix("X", X)
     depth = _check_params(params)
     xp = check_compatible({"X": X, **{f"params[{k!r}]": params[k] for k in sorted(params)}})
     zs: list[Array] = []
+    hs: list[Array] = []
     h = X
     for ell in range(1, depth + 1):
         W, b = params[f"W{ell}"], params[f"b{ell}"]
@@ -137,10 +172,382 @@ def preactivations(params: dict[str, Array], X: Array, *, activation: str = "rel
             )
         z = h @ W + b
         zs.append(z)
-        h = _activation(xp, activation, z)
-    return zs
+        if ell < depth:  # the last layer is linear
+            h = _activation(xp, activation, z)
+            hs.append(h)
+    return zs, hs
 
 
 def forward(params: dict[str, Array], X: Array, *, activation: str = "relu") -> Array:
     r"""The network's output $z^L$ on the batch $X$ (see [`preactivations`][dlcore.mlp.preactivations])."""
     return preactivations(params, X, activation=activation)[-1]
+
+
+def _derivative(xp: Any, name: str, z: Array, h: Array) -> Array:
+    """$\\phi'(z)$, given $h = \\phi(z)$; ReLU uses the convention $\\mathrm{ReLU}'(0) = 0$."""
+    if name == "relu":
+        return xp.astype(z > 0, z.dtype)
+    if name == "identity":
+        return xp.ones_like(z)
+    if name == "tanh":
+        return 1 - h * h
+    return h * (1 - h)
+
+
+def _deltas(
+    xp: Any,
+    params: dict[str, Array],
+    zs: list[Array],
+    hs: list[Array],
+    grad_output: Array,
+    name: str,
+) -> list[Array]:
+    """Backpropagated errors $\\delta^\\ell = \\partial(\\text{out}) / \\partial z^\\ell$, $\\ell = 1..L$."""
+    depth = len(zs)
+    deltas: list[Array] = [grad_output]
+    delta = grad_output
+    for ell in range(depth, 1, -1):
+        dphi = _derivative(xp, name, zs[ell - 2], hs[ell - 2])
+        delta = (delta @ params[f"W{ell}"].T) * dphi
+        deltas.append(delta)
+    return deltas[::-1]
+
+
+def backward(
+    params: dict[str, Array], X: Array, grad_output: Array, *, activation: str = "relu"
+) -> dict[str, Array]:
+    r"""Reverse-mode gradient (backpropagation) of $\langle G, z^L(X)\rangle$ in the parameters.
+
+    With $h^0 = X$, $h^\ell = \phi(z^\ell)$ and $\delta^L = G$ (`grad_output`), the recursion
+    $$\delta^{\ell} = \big(\delta^{\ell+1} (W^{\ell+1})^\top\big) \odot \phi'(z^{\ell}), \qquad
+    \frac{\partial}{\partial W^\ell} = (h^{\ell-1})^\top \delta^\ell, \qquad
+    \frac{\partial}{\partial b^\ell} = \mathbf 1^\top \delta^\ell$$
+    reuses the stored forward pass, so it costs a constant multiple of one forward pass. ReLU
+    uses $\mathrm{ReLU}'(0) = 0$, as torch does.
+
+    Args:
+        params: Parameters as returned by [`init_mlp`][dlcore.mlp.init_mlp].
+        X: Inputs, shape `(n, d_0)`.
+        grad_output: $G = \partial \ell / \partial z^L$, shape `(n, d_L)`, same namespace and dtype.
+        activation: One of [`ACTIVATIONS`][dlcore.mlp.ACTIVATIONS].
+
+    Returns:
+        `{"W1": ..., "b1": ..., ...}`, the gradient of $\sum_{a,k} G_{ak} z^L_{ak}$, shaped like `params`.
+
+    Raises:
+        ValueError: On bad parameters or a `grad_output` whose shape is not that of the output.
+    """
+    zs, hs = _forward(params, X, activation)
+    check_matrix("grad_output", grad_output)
+    xp = check_compatible({"X": X, "grad_output": grad_output})
+    if tuple(grad_output.shape) != tuple(zs[-1].shape):
+        raise ValueError(
+            f"grad_output must have the output's shape {tuple(zs[-1].shape)}, "
+            f"got {tuple(grad_output.shape)}"
+        )
+    return _backward_from(xp, params, X, zs, hs, grad_output, activation)
+
+
+def _backward_from(
+    xp: Any,
+    params: dict[str, Array],
+    X: Array,
+    zs: list[Array],
+    hs: list[Array],
+    G: Array,
+    name: str,
+) -> dict[str, Array]:
+    deltas = _deltas(xp, params, zs, hs, G, name)
+    inputs = [X, *hs]
+    grads: dict[str, Array] = {}
+    for ell in range(1, len(zs) + 1):
+        grads[f"W{ell}"] = inputs[ell - 1].T @ deltas[ell - 1]
+        grads[f"b{ell}"] = xp.sum(deltas[ell - 1], axis=0)
+    return grads
+
+
+def value_and_grad(
+    params: dict[str, Array], X: Array, y: Array, *, activation: str = "relu"
+) -> tuple[Array, dict[str, Array]]:
+    r"""The squared loss $L(\theta) = \|f_\theta(X) - y\|^2$ and its gradient, by backpropagation.
+
+    The lecture's convention (no $\tfrac12$, no $\tfrac1n$): $\partial L/\partial z^L = 2(z^L - y)$,
+    fed to [`backward`][dlcore.mlp.backward].
+
+    Args:
+        params: Parameters as returned by [`init_mlp`][dlcore.mlp.init_mlp].
+        X: Inputs, shape `(n, d_0)`.
+        y: Targets, shape `(n, d_L)`, or `(n,)` when $d_L = 1$.
+        activation: One of [`ACTIVATIONS`][dlcore.mlp.ACTIVATIONS].
+
+    Returns:
+        `(L, grads)`: the loss as a 0-d array and the gradient, shaped like `params`.
+    """
+    zs, hs = _forward(params, X, activation)
+    check_vector_or_matrix("y", y)
+    xp = check_compatible({"X": X, "y": y})
+    out = zs[-1]
+    if y.ndim == 1 and int(out.shape[1]) == 1 and int(y.shape[0]) == int(out.shape[0]):
+        y = xp.reshape(y, (-1, 1))
+    if tuple(y.shape) != tuple(out.shape):
+        raise ValueError(f"y must have the output's shape {tuple(out.shape)}, got {tuple(y.shape)}")
+    r = out - y
+    return xp.sum(r * r), _backward_from(xp, params, X, zs, hs, 2 * r, activation)
+
+
+def flatten_params(params: dict[str, Array]) -> Array:
+    r"""The parameter vector $\theta = (\mathrm{vec}\,W^1, b^1, \dots, \mathrm{vec}\,W^L, b^L)$.
+
+    Each $W^\ell$ is flattened row by row (row-major), so entry $(i, j)$ of $W^\ell$ comes before
+    $(i, j+1)$. This order indexes the columns of [`param_jacobian`][dlcore.mlp.param_jacobian].
+
+    Args:
+        params: Parameters as returned by [`init_mlp`][dlcore.mlp.init_mlp].
+
+    Returns:
+        A 1-D array of length $P = \sum_\ell (d_{\ell-1} d_\ell + d_\ell)$.
+    """
+    depth = _check_params(params)
+    keys = [f"{p}{ell}" for ell in range(1, depth + 1) for p in "Wb"]
+    xp = check_compatible({f"params[{k!r}]": params[k] for k in keys})
+    return xp.concat([xp.reshape(params[k], (-1,)) for k in keys])
+
+
+def unflatten_params(theta: Array, like: dict[str, Array]) -> dict[str, Array]:
+    r"""Inverse of [`flatten_params`][dlcore.mlp.flatten_params]: shape `theta` like `like`.
+
+    Args:
+        theta: 1-D parameter vector of length $P$.
+        like: Parameters whose keys and shapes to use.
+
+    Returns:
+        `{"W1": ..., "b1": ..., ...}` with the shapes of `like`.
+    """
+    depth = _check_params(like)
+    check_array("theta", theta)
+    keys = [f"{p}{ell}" for ell in range(1, depth + 1) for p in "Wb"]
+    xp = namespace(theta)
+    total = sum(math.prod(tuple(int(s) for s in like[k].shape)) for k in keys)
+    if theta.ndim != 1 or int(theta.shape[0]) != total:
+        raise ValueError(
+            f"theta must have shape ({total},) to match like, got {tuple(theta.shape)}"
+        )
+    out: dict[str, Array] = {}
+    start = 0
+    for k in keys:
+        shape = tuple(int(s) for s in like[k].shape)
+        size = math.prod(shape)
+        out[k] = xp.reshape(theta[start : start + size], shape)
+        start += size
+    return out
+
+
+def param_jacobian(params: dict[str, Array], X: Array, *, activation: str = "relu") -> Array:
+    r"""The local features $\Phi_{aj} = \partial f_\theta(x_a) / \partial \theta_j$ of a scalar net.
+
+    Row $a$ is the gradient of the output on example $a$, the Jacobian row that reverse mode
+    computes. Examples do not interact, so one backward pass with $G = \mathbf 1$ gives every
+    example's $\delta^\ell_a$, and
+    $$\frac{\partial f(x_a)}{\partial W^\ell_{ij}} = h^{\ell-1}_{ai}\, \delta^\ell_{aj}, \qquad
+    \frac{\partial f(x_a)}{\partial b^\ell_j} = \delta^\ell_{aj}.$$
+    Columns follow [`flatten_params`][dlcore.mlp.flatten_params]. The linearized network is
+    $f_{\theta+\Delta}(X) \approx f_\theta(X) + \Phi \Delta$.
+
+    Args:
+        params: Parameters of a network with $d_L = 1$.
+        X: Inputs, shape `(n, d_0)`.
+        activation: One of [`ACTIVATIONS`][dlcore.mlp.ACTIVATIONS].
+
+    Returns:
+        $\Phi$, shape `(n, P)`.
+
+    Raises:
+        ValueError: If the network's output is not scalar ($d_L \ne 1$).
+    """
+    zs, hs = _forward(params, X, activation)
+    if int(zs[-1].shape[1]) != 1:
+        raise ValueError(
+            f"param_jacobian needs a scalar output (d_L = 1), got d_L = {int(zs[-1].shape[1])}"
+        )
+    xp = namespace(X)
+    n = int(X.shape[0])
+    deltas = _deltas(xp, params, zs, hs, xp.ones_like(zs[-1]), activation)
+    inputs = [X, *hs]
+    blocks: list[Array] = []
+    for h, delta in zip(inputs, deltas, strict=True):
+        blocks.append(xp.reshape(h[:, :, None] * delta[:, None, :], (n, -1)))
+        blocks.append(delta)
+    return xp.concat(blocks, axis=1)
+
+
+def activation_patterns(params: dict[str, Array], X: Array) -> list[Array]:
+    r"""The ReLU activation patterns $\mathbb 1[z^\ell > 0]$ of the hidden layers $1, \dots, L-1$.
+
+    Where the pattern is fixed, the network is affine in $x$ and each layer multilinear in the
+    weights. A unit whose column is all `False` on a data set is dead there; all `True`, it is
+    effectively linear.
+
+    Args:
+        params: Parameters as returned by [`init_mlp`][dlcore.mlp.init_mlp].
+        X: Inputs, shape `(n, d_0)`.
+
+    Returns:
+        $L - 1$ boolean arrays, the $\ell$-th of shape `(n, d_ell)`.
+    """
+    return [z > 0 for z in preactivations(params, X, activation="relu")[:-1]]
+
+
+def relu_net_from_pwl(knots: Array, values: Array) -> dict[str, Array]:
+    r"""A width-$k$ one-hidden-layer ReLU net equal to the PWL interpolant on $[t_0, t_k]$.
+
+    With knots $t_0 < \dots < t_k$, values $v_j$ and slopes $s_j = (v_{j+1} - v_j)/(t_{j+1} - t_j)$,
+    $$f(x) = v_0 + s_0\,\mathrm{ReLU}(x - t_0) + \sum_{j=1}^{k-1} (s_j - s_{j-1})\,\mathrm{ReLU}(x - t_j),$$
+    a constant plus one elbow per slope change. Hidden weights are $1$, hidden biases $-t_j$,
+    output weights the slope changes, output bias $v_0$. Left of $t_0$ the net is the constant
+    $v_0$; right of $t_k$ it continues the last piece.
+
+    Args:
+        knots: Strictly increasing knots $t_0 < \dots < t_k$, shape `(k+1,)`, $k \ge 1$.
+        values: $v_j = f(t_j)$, shape `(k+1,)`.
+
+    Returns:
+        Parameters for [`forward`][dlcore.mlp.forward] with sizes $(1, k, 1)$, in the namespace,
+        dtype and device of `knots`.
+    """
+    check_vector_or_matrix("knots", knots)
+    check_vector_or_matrix("values", values)
+    xp = check_compatible({"knots": knots, "values": values})
+    if knots.ndim != 1 or int(knots.shape[0]) < 2:
+        raise ValueError(f"knots must have shape (k+1,) with k >= 1, got {tuple(knots.shape)}")
+    if tuple(values.shape) != tuple(knots.shape):
+        raise ValueError(
+            f"values must have the shape of knots {tuple(knots.shape)}, got {tuple(values.shape)}"
+        )
+    gaps = knots[1:] - knots[:-1]
+    if not bool(xp.all(gaps > 0)):
+        raise ValueError("knots must be strictly increasing, got a gap <= 0")
+    slopes = (values[1:] - values[:-1]) / gaps
+    k = int(slopes.shape[0])
+    changes = xp.concat([slopes[:1], slopes[1:] - slopes[:-1]])
+    return {
+        "W1": xp.ones((1, k), dtype=knots.dtype, device=device_of(knots)),
+        "b1": -knots[:-1],
+        "W2": xp.reshape(changes, (k, 1)),
+        "b2": values[:1],
+    }
+
+
+def relu_net_from_slopes(knots: Array, slopes: Array, value: Array) -> dict[str, Array]:
+    r"""A width-$(k+1)$ ReLU net equal on all of $\mathbb R$ to the PWL function with these slopes.
+
+    With knots $t_1 < \dots < t_k$, slope $s_0$ left of $t_1$, $s_j$ on $(t_j, t_{j+1})$, $s_k$
+    right of $t_k$ and $c = f(t_1)$, "changing the slope is adding an elbow":
+    $$f(x) = c - s_0\,\mathrm{ReLU}(t_1 - x) + s_1\,\mathrm{ReLU}(x - t_1)
+    + \sum_{j=2}^{k} (s_j - s_{j-1})\,\mathrm{ReLU}(x - t_j).$$
+    The first unit has weight $-1$ and bias $t_1$, the others weight $1$ and bias $-t_j$; output
+    weights $(-s_0, s_1, s_2 - s_1, \dots)$, output bias $c$.
+
+    Args:
+        knots: Strictly increasing $t_1 < \dots < t_k$, shape `(k,)`, $k \ge 1$.
+        slopes: $s_0, \dots, s_k$, shape `(k+1,)`.
+        value: $c = f(t_1)$, shape `(1,)`.
+
+    Returns:
+        Parameters for [`forward`][dlcore.mlp.forward] with sizes $(1, k+1, 1)$.
+    """
+    check_vector_or_matrix("knots", knots)
+    check_vector_or_matrix("slopes", slopes)
+    check_vector_or_matrix("value", value)
+    xp = check_compatible({"knots": knots, "slopes": slopes, "value": value})
+    if knots.ndim != 1:
+        raise ValueError(f"knots must have shape (k,), got {tuple(knots.shape)}")
+    k = int(knots.shape[0])
+    if tuple(slopes.shape) != (k + 1,):
+        raise ValueError(
+            f"slopes must have shape ({k + 1},) for {k} knots, got {tuple(slopes.shape)}"
+        )
+    if tuple(value.shape) != (1,):
+        raise ValueError(f"value must have shape (1,), got {tuple(value.shape)}")
+    if not bool(xp.all(knots[1:] - knots[:-1] > 0)):
+        raise ValueError("knots must be strictly increasing, got a gap <= 0")
+    w = xp.concat([-xp.ones((1,), dtype=knots.dtype, device=device_of(knots)), xp.ones_like(knots)])
+    b = xp.concat([knots[:1], -knots])
+    v = xp.concat([-slopes[:1], slopes[1:2], slopes[2:] - slopes[1:-1]])
+    return {"W1": xp.reshape(w, (1, k + 1)), "b1": b, "W2": xp.reshape(v, (k + 1, 1)), "b2": value}
+
+
+def kink_location(w: Array, b: Array) -> Array:
+    r"""The kink (elbow) $c = -b/w$ of each 1-D unit $x \mapsto \mathrm{ReLU}(wx + b)$.
+
+    With $w, b$ i.i.d. $\mathcal N(0, 1)$ the kink is standard Cauchy; with
+    $w \sim \mathcal N(0, \sigma_w^2)$ and $b \sim \mathcal N(0, \sigma_b^2)$ it is Cauchy with scale
+    $\sigma_b/\sigma_w$. A unit with $w = 0$ is the constant $\max(0, b)$ and has no kink: its
+    entry is NaN.
+
+    Args:
+        w: Input weights, any shape, real floating.
+        b: Biases, the shape of `w`, same namespace and dtype.
+
+    Returns:
+        $-b/w$ elementwise (NaN where $w = 0$).
+    """
+    xp = check_compatible({"w": w, "b": b})
+    if not xp.isdtype(w.dtype, "real floating"):
+        raise TypeError(f"w must have a real floating dtype, got {w.dtype}")
+    if tuple(w.shape) != tuple(b.shape):
+        raise ValueError(
+            f"w and b must have the same shape, got {tuple(w.shape)} and {tuple(b.shape)}"
+        )
+    zero = w == 0
+    safe = xp.where(zero, xp.ones_like(w), w)
+    return xp.where(zero, xp.full_like(w, math.nan), -b / safe)
+
+
+def kink_mass(a: float, scale: float = 1.0) -> float:
+    r"""$P(|C| \le a)$ for a Cauchy kink $C$ with scale $s$: $\tfrac{2}{\pi}\arctan(a/s)$.
+
+    The standard Cauchy ($s = 1$, kinks of $w, b \sim \mathcal N(0,1)$) puts
+    $\tfrac{2}{\pi}\arctan 10 = 0.93655\ldots$ of its mass in $[-10, 10]$ and
+    $\tfrac{2}{\pi}\arctan 3 = 0.79517\ldots$ in $[-3, 3]$.
+
+    Args:
+        a: Half-width $a \ge 0$ of the interval.
+        scale: Cauchy scale $s = \sigma_b/\sigma_w > 0$.
+
+    Returns:
+        The probability, in $[0, 1)$.
+    """
+    a = check_nonnegative("a", a)
+    scale = check_positive("scale", scale)
+    return 2.0 / math.pi * math.atan(a / scale)
+
+
+def dropout(h: Array, p: float, *, rng: np.random.Generator, train: bool = True) -> Array:
+    r"""Inverted dropout: keep each entry with probability $1 - p$ and scale it by $1/(1 - p)$.
+
+    $$\mathrm{dropout}(h)_i = \frac{m_i}{1 - p}\, h_i, \qquad m_i \sim \mathrm{Bernoulli}(1 - p),$$
+    so $\mathbb E\,\mathrm{dropout}(h) = h$ and the scale set by the initialisation is kept in
+    expectation; with `train=False` (inference) it is the identity. The mask is drawn on the CPU
+    with `rng` and moved to the namespace and device of `h`, as in `torch.nn.functional.dropout`.
+
+    Args:
+        h: Activations, any shape, real floating.
+        p: Drop probability $p \in [0, 1)$.
+        rng: Source of randomness for the mask.
+        train: Apply the mask (training) or return `h` unchanged (inference).
+
+    Returns:
+        The dropped-out activations, shaped like `h`.
+    """
+    check_array("h", h)
+    xp = namespace(h)
+    if not xp.isdtype(h.dtype, "real floating"):
+        raise TypeError(f"h must have a real floating dtype, got {h.dtype}")
+    p = check_in_range("p", p, 0.0, 1.0, low_open=False, high_open=True)
+    check_generator("rng", rng)
+    if not isinstance(train, bool):
+        raise TypeError(f"train must be a bool, got {type(train).__name__}: {train!r}")
+    if not train:
+        return h
+    keep = rng.random(tuple(int(s) for s in h.shape)) >= p
+    return h * asarray(keep / (1.0 - p), like=h)

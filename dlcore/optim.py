@@ -24,6 +24,7 @@ They give identical iterates when $\alpha = \eta\beta$ and $\mu = 1 - \beta$
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -32,6 +33,7 @@ from dlcore.backend import (
     check_array,
     check_compatible,
     check_in_range,
+    check_nonnegative,
     check_positive,
     namespace,
 )
@@ -42,6 +44,7 @@ __all__ = [
     "EmptyState",
     "MomentumState",
     "AdamState",
+    "RMSPropState",
     "sgd",
     "gd",
     "momentum",
@@ -49,6 +52,12 @@ __all__ = [
     "adam",
     "ema_to_torch",
     "apply_updates",
+    "ema",
+    "nesterov",
+    "rmsprop",
+    "adamw",
+    "coupled_weight_decay",
+    "decoupled_weight_decay",
 ]
 
 Params = dict[str, Array]
@@ -91,11 +100,31 @@ def _check_tree(name: str, tree: Any, params: Params) -> None:
         )
     for k in params:
         g, p = tree[k], params[k]
-        check_compatible({f"{name}[{k!r}]": g, f"params[{k!r}]": p})
+        if not _same_kind(g, p):
+            check_compatible({f"{name}[{k!r}]": g, f"params[{k!r}]": p})
         if tuple(g.shape) != tuple(p.shape):
             raise ValueError(
                 f"{name}[{k!r}] must have shape {tuple(p.shape)}, got {tuple(g.shape)}"
             )
+
+
+def _same_kind(a: Any, b: Any) -> bool:
+    """Fast path of `check_compatible`: same array type, dtype and device (else check in full)."""
+    return (
+        type(a) is type(b)
+        and a.dtype == b.dtype
+        and getattr(a, "device", None) == getattr(b, "device", None)
+    )
+
+
+_FLOATING: dict[tuple[type, Any], bool] = {}
+
+
+def _is_real_floating(p: Array) -> bool:
+    key = (type(p), p.dtype)
+    if key not in _FLOATING:
+        _FLOATING[key] = bool(namespace(p).isdtype(p.dtype, "real floating"))
+    return _FLOATING[key]
 
 
 def _check_params(params: Any) -> Params:
@@ -109,7 +138,7 @@ def _check_params(params: Any) -> Params:
         if not isinstance(k, str):
             raise TypeError(f"params keys must be str, got {type(k).__name__}: {k!r}")
         check_array(f"params[{k!r}]", p)
-        if not namespace(p).isdtype(p.dtype, "real floating"):
+        if not _is_real_floating(p):
             raise TypeError(f"params[{k!r}] must have a real floating dtype, got {p.dtype}")
     return params
 
@@ -226,7 +255,10 @@ def sgd_momentum(
         if state.step == 0:
             v = dict(grads)
         else:
-            v = {k: mu * state.buffer[k] + (1 - tau) * grads[k] for k in grads}
+            v = {}
+            for k, g in grads.items():
+                v[k] = mu * state.buffer[k]  # a new array: the in-place add below is safe
+                v[k] += g if tau == 0 else (1 - tau) * g
         if nesterov:
             step = {k: grads[k] + mu * v[k] for k in grads}
         else:
@@ -264,10 +296,21 @@ def adam(
     def update(grads: Params, state: AdamState, params: Params) -> tuple[Params, AdamState]:
         _check_step(grads, state, AdamState, params)
         t = state.step + 1
-        m = {k: b1 * state.m[k] + (1 - b1) * g for k, g in grads.items()}
-        v = {k: b2 * state.v[k] + (1 - b2) * g * g for k, g in grads.items()}
         c1, c2 = 1 - b1**t, 1 - b2**t
-        updates = {k: -lr * (m[k] / c1) / (namespace(m[k]).sqrt(v[k] / c2) + eps) for k in grads}
+        m, v, updates = {}, {}, {}
+        for k, g in grads.items():
+            # every in-place operation below acts on an array created in this loop
+            m[k] = b1 * state.m[k]
+            m[k] += (1 - b1) * g
+            v[k] = g * g
+            v[k] *= 1 - b2
+            v[k] += b2 * state.v[k]
+            denom = namespace(g).sqrt(v[k])
+            denom *= 1 / math.sqrt(c2)
+            denom += eps
+            u = m[k] * (-lr / c1)
+            u /= denom
+            updates[k] = u
         return updates, AdamState(m, v, t)
 
     return GradientTransformation(init, update)
@@ -295,3 +338,173 @@ def apply_updates(params: Params, updates: Params) -> Params:
     r"""Return the new parameters $w + u$ (a new dict; the inputs are not modified)."""
     _check_tree("updates", updates, _check_params(params))
     return {k: params[k] + updates[k] for k in params}
+
+
+class RMSPropState(NamedTuple):
+    """RMSProp's average of squared gradients and the number of steps taken (`step`)."""
+
+    v: Params
+    step: int
+
+
+def _check_opt(opt: Any) -> GradientTransformation:
+    if not isinstance(opt, GradientTransformation):
+        raise TypeError(
+            f"opt must be a GradientTransformation, got {type(opt).__name__}: {opt!r:.80}"
+        )
+    return opt
+
+
+def ema(beta: float) -> GradientTransformation:
+    r"""The exponential moving average of the gradients, as a gradient transformation.
+
+    $$a_{t+1} = (1-\beta)\,a_t + \beta\, g_t, \qquad a_0 = 0,$$
+
+    and the "update" it returns is the average $a_{t+1}$ itself (no step size, no sign). Feeding
+    it to [`sgd`][dlcore.optim.sgd] is the lecture's momentum: GD on smoothed gradients.
+
+    Args:
+        beta: Weight on the new input, $\beta \in (0, 1]$; $\beta = 1$ passes the input through.
+    """
+    beta = check_in_range("beta", beta, 0.0, 1.0, low_open=True, high_open=False)
+
+    def init(params: Params) -> MomentumState:
+        return MomentumState(_zeros(_check_params(params)), 0)
+
+    def update(grads: Params, state: MomentumState, params: Params) -> tuple[Params, MomentumState]:
+        _check_step(grads, state, MomentumState, params)
+        a = {k: (1 - beta) * state.buffer[k] + beta * grads[k] for k in grads}
+        return dict(a), MomentumState(a, state.step + 1)
+
+    return GradientTransformation(init, update)
+
+
+def nesterov(lr: float, beta: float) -> GradientTransformation:
+    r"""Nesterov momentum in the lecture's EMA form, run on the look-ahead point.
+
+    The lecture evaluates the gradient where the momentum already commits the next step to go,
+    $u_t = w_t - \eta(1-\beta)\,a_t$:
+    $$a_{t+1} = (1-\beta)\,a_t + \beta\,\nabla L(u_t), \qquad w_{t+1} = w_t - \eta\, a_{t+1} .$$
+    A gradient oracle evaluates at the parameters it is given, so the parameters this optimizer
+    carries are the look-ahead points $u_t$ (with $u_0 = w_0$), which move by
+    $$u_{t+1} = u_t + \eta(1-\beta)\,a_t - \eta(2-\beta)\,a_{t+1} ;$$
+    the lecture's $w_t = u_t + \eta(1-\beta)\,a_t$. With $\alpha = \eta\beta$ and $\mu = 1-\beta$
+    this is `torch.optim.SGD(nesterov=True)`, whose parameters are the same $u_t$.
+
+    Args:
+        lr: Step size $\eta > 0$.
+        beta: EMA weight $\beta \in (0, 1]$; $\beta = 1$ is plain GD.
+    """
+    lr = check_positive("lr", lr)
+    beta = check_in_range("beta", beta, 0.0, 1.0, low_open=True, high_open=False)
+
+    def init(params: Params) -> MomentumState:
+        return MomentumState(_zeros(_check_params(params)), 0)
+
+    def update(grads: Params, state: MomentumState, params: Params) -> tuple[Params, MomentumState]:
+        _check_step(grads, state, MomentumState, params)
+        old = state.buffer
+        a = {k: (1 - beta) * old[k] + beta * grads[k] for k in grads}
+        updates = {k: lr * (1 - beta) * old[k] - lr * (2 - beta) * a[k] for k in grads}
+        return updates, MomentumState(a, state.step + 1)
+
+    return GradientTransformation(init, update)
+
+
+def rmsprop(lr: float, alpha: float = 0.99, eps: float = 1e-8) -> GradientTransformation:
+    r"""RMSProp, as in `torch.optim.RMSprop` (no momentum, not centered).
+
+    $$v_t = \alpha\, v_{t-1} + (1-\alpha)\, g_t^2, \qquad w_t = w_{t-1} - \eta\,\frac{g_t}{\sqrt{v_t} + \epsilon},$$
+
+    coordinate by coordinate, $v_0 = 0$: Adam without the first moment and without bias
+    correction. In the lecture's symbols $\alpha = 1 - \beta'$.
+
+    Args:
+        lr: Step size $\eta > 0$.
+        alpha: Decay $\alpha \in [0, 1)$.
+        eps: $\epsilon > 0$, added to $\sqrt{v}$.
+    """
+    lr = check_positive("lr", lr)
+    alpha = check_in_range("alpha", alpha, 0.0, 1.0, low_open=False, high_open=True)
+    eps = check_positive("eps", eps)
+
+    def init(params: Params) -> RMSPropState:
+        return RMSPropState(_zeros(_check_params(params)), 0)
+
+    def update(grads: Params, state: RMSPropState, params: Params) -> tuple[Params, RMSPropState]:
+        _check_step(grads, state, RMSPropState, params)
+        v = {k: alpha * state.v[k] + (1 - alpha) * g * g for k, g in grads.items()}
+        updates = {k: -lr * g / (namespace(g).sqrt(v[k]) + eps) for k, g in grads.items()}
+        return updates, RMSPropState(v, state.step + 1)
+
+    return GradientTransformation(init, update)
+
+
+def coupled_weight_decay(
+    opt: GradientTransformation, weight_decay: float
+) -> GradientTransformation:
+    r"""L2 regularisation in the gradient: feed `opt` the gradient $g_t + \lambda_{wd}\, w_t$.
+
+    This is the `weight_decay` of `torch.optim.SGD` and `torch.optim.Adam`, and the gradient of
+    $L(w) + \tfrac{\lambda_{wd}}{2}\|w\|^2$ (the lecture's $\lambda\|w\|^2$ is
+    $\lambda_{wd} = 2\lambda$). For GD it is multiplicative decay $w \leftarrow (1-\eta\lambda_{wd})w$;
+    for Adam the decay term is normalised along with the gradient.
+
+    Args:
+        opt: The optimizer to wrap.
+        weight_decay: $\lambda_{wd} \ge 0$.
+    """
+    opt = _check_opt(opt)
+    wd = check_nonnegative("weight_decay", weight_decay)
+
+    def update(grads: Params, state: Any, params: Params) -> tuple[Params, Any]:
+        _check_tree("grads", grads, _check_params(params))
+        return opt.update({k: grads[k] + wd * params[k] for k in grads}, state, params)
+
+    return GradientTransformation(opt.init, update)
+
+
+def decoupled_weight_decay(opt: GradientTransformation, decay: float) -> GradientTransformation:
+    r"""Decoupled weight decay: add $-\delta\, w_t$ to the updates of `opt`.
+
+    $$w_{t+1} = w_t - \delta\, w_t + u_t, \qquad u_t = \text{the update of `opt`},$$
+
+    so the decay does not pass through the optimizer's normalisation. AdamW is this with
+    $\delta = \eta\lambda_{wd}$ around Adam.
+
+    Args:
+        opt: The optimizer to wrap.
+        decay: The per-step shrink factor $\delta \in [0, 1)$.
+    """
+    opt = _check_opt(opt)
+    delta = check_in_range("decay", decay, 0.0, 1.0, low_open=False, high_open=True)
+
+    def update(grads: Params, state: Any, params: Params) -> tuple[Params, Any]:
+        updates, state = opt.update(grads, state, params)
+        return {k: updates[k] - delta * params[k] for k in updates}, state
+
+    return GradientTransformation(opt.init, update)
+
+
+def adamw(
+    lr: float, b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8, weight_decay: float = 0.01
+) -> GradientTransformation:
+    r"""AdamW, as in `torch.optim.AdamW`: Adam with decoupled weight decay.
+
+    $$w_t = w_{t-1} - \eta\left(\frac{\hat m_t}{\sqrt{\hat v_t} + \epsilon} + \lambda_{wd}\, w_{t-1}\right),$$
+
+    with $\hat m_t, \hat v_t$ Adam's bias-corrected moments (see [`adam`][dlcore.optim.adam]);
+    the decay is not divided by $\sqrt{\hat v_t}$.
+
+    Args:
+        lr: Step size $\eta > 0$.
+        b1: First-moment decay $b_1 \in [0, 1)$.
+        b2: Second-moment decay $b_2 \in [0, 1)$.
+        eps: $\epsilon > 0$, added to $\sqrt{\hat v}$.
+        weight_decay: $\lambda_{wd} \ge 0$ with $\eta\lambda_{wd} < 1$.
+    """
+    inner = adam(lr, b1, b2, eps)
+    wd = check_nonnegative("weight_decay", weight_decay)
+    if not lr * wd < 1:
+        raise ValueError(f"weight_decay must satisfy lr * weight_decay < 1, got {weight_decay!r}")
+    return decoupled_weight_decay(inner, lr * wd)

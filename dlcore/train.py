@@ -1,17 +1,23 @@
 r"""Running an optimizer: the training loop.
 
 `grad_fn(params, t)` returns the gradient fed at step $t$ (the full gradient for GD, a minibatch
-gradient for SGD), so one loop serves both.
+gradient for SGD), so one loop serves both. [`run`][dlcore.train.run] returns the last iterate
+(and optionally the trajectory); [`train`][dlcore.train.train] also keeps a per-step record
+(loss, gradient norm), checkpoints for early stopping
+([`best_checkpoint`][dlcore.train.best_checkpoint]) and prints a deterministic progress line
+([`progress_line`][dlcore.train.progress_line]) for long runs.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
+from typing import Any, NamedTuple
 
-from dlcore.backend import check_int
+from dlcore.backend import check_int, namespace
 from dlcore.optim import GradientTransformation, Params, apply_updates
 
-__all__ = ["run"]
+__all__ = ["run", "Record", "History", "train", "best_checkpoint", "progress_line"]
 
 
 def run(
@@ -50,3 +56,121 @@ def run(
         if record_every and ((t + 1) % record_every == 0 or t + 1 == steps):
             trajectory.append(params)
     return params, trajectory
+
+
+class Record(NamedTuple):
+    """What [`train`][dlcore.train.train] records at step `step`: the loss of $w_t$ and $\\|g_t\\|$."""
+
+    step: int
+    loss: float
+    grad_norm: float
+
+
+class History(NamedTuple):
+    """The result of [`train`][dlcore.train.train].
+
+    Attributes:
+        params: The last iterate $w_T$.
+        records: One [`Record`][dlcore.train.Record] per step $t = 0, \\dots, T-1$.
+        checkpoints: `(t, w_t)` for $t = 0, k, 2k, \\dots$ and $t = T$ (empty when $k = 0$).
+    """
+
+    params: Params
+    records: list[Record]
+    checkpoints: list[tuple[int, Params]]
+
+
+def _norm(tree: Params) -> float:
+    total = 0.0
+    for g in tree.values():
+        xp = namespace(g)
+        total += float(xp.sum(g * g))
+    return math.sqrt(total)
+
+
+def progress_line(step: int, steps: int, loss: float, grad_norm: float) -> str:
+    r"""One fixed-width progress line, `step   t/T  loss ...  |g| ...`, the same on every run.
+
+    It shows no wall-clock time, so two runs with the same seed print the same text.
+    """
+    step = check_int("step", step, minimum=0)
+    steps = check_int("steps", steps, minimum=0)
+    width = len(str(steps))
+    return f"step {step:>{width}}/{steps}  loss {float(loss):.6e}  |g| {float(grad_norm):.6e}"
+
+
+def train(
+    opt: GradientTransformation,
+    grad_fn: Callable[[Params, int], Params],
+    params: Params,
+    steps: int,
+    *,
+    loss_fn: Callable[[Params], Any] | None = None,
+    checkpoint_every: int = 0,
+    progress_every: int = 0,
+    log: Callable[[str], Any] = print,
+) -> History:
+    r"""Run `steps` optimizer steps like [`run`][dlcore.train.run], keeping a record of each.
+
+    At step $t$ it records $\ell(w_t)$ (`loss_fn(params)`, NaN without a `loss_fn`) and
+    $\|g_t\|$, the Euclidean norm of the gradient fed at that step over all parameters; every
+    `checkpoint_every` steps it keeps $w_t$; every `progress_every` steps it calls
+    `log(progress_line(...))`. The iterates are those of `run` exactly.
+
+    Args:
+        opt: An optimizer from [`dlcore.optim`][dlcore.optim].
+        grad_fn: `grad_fn(params, t)` gives the gradient dict at step `t`.
+        params: Initial parameters $w_0$.
+        steps: Number of steps $T \ge 0$.
+        loss_fn: `loss_fn(params)` gives the training loss to record (a 0-d array or float).
+        checkpoint_every: If $k > 0$, keep $w_0, w_k, w_{2k}, \dots$ and $w_T$.
+        progress_every: If $p > 0$, log a progress line at steps $0, p, 2p, \dots$.
+        log: Where progress lines go (default `print`).
+
+    Returns:
+        A [`History`][dlcore.train.History].
+    """
+    if not isinstance(opt, GradientTransformation):
+        raise TypeError(
+            f"opt must be a GradientTransformation, got {type(opt).__name__}: {opt!r:.80}"
+        )
+    for name, fn in (("grad_fn", grad_fn), ("log", log)):
+        if not callable(fn):
+            raise TypeError(f"{name} must be callable, got {type(fn).__name__}: {fn!r:.80}")
+    if loss_fn is not None and not callable(loss_fn):
+        raise TypeError(f"loss_fn must be callable, got {type(loss_fn).__name__}: {loss_fn!r:.80}")
+    steps = check_int("steps", steps, minimum=0)
+    every = check_int("checkpoint_every", checkpoint_every, minimum=0)
+    progress_every = check_int("progress_every", progress_every, minimum=0)
+    state = opt.init(params)
+    records: list[Record] = []
+    checkpoints: list[tuple[int, Params]] = [(0, params)] if every else []
+    for t in range(steps):
+        grads = grad_fn(params, t)
+        loss = float(loss_fn(params)) if loss_fn is not None else math.nan
+        records.append(Record(t, loss, _norm(grads)))
+        if progress_every and t % progress_every == 0:
+            log(progress_line(t, steps, loss, records[-1].grad_norm))
+        updates, state = opt.update(grads, state, params)
+        params = apply_updates(params, updates)
+        if every and ((t + 1) % every == 0 or t + 1 == steps):
+            checkpoints.append((t + 1, params))
+    return History(params, records, checkpoints)
+
+
+def best_checkpoint(
+    checkpoints: list[tuple[int, Params]], score: Callable[[Params], Any]
+) -> tuple[int, Params]:
+    r"""The checkpoint of least `score` (e.g. validation loss): early stopping's choice.
+
+    Ties go to the earliest checkpoint.
+
+    Raises:
+        ValueError: If there are no checkpoints.
+    """
+    if not isinstance(checkpoints, list) or not checkpoints:
+        raise ValueError(f"checkpoints must be a non-empty list, got {checkpoints!r:.80}")
+    if not callable(score):
+        raise TypeError(f"score must be callable, got {type(score).__name__}: {score!r:.80}")
+    values = [float(score(p)) for _, p in checkpoints]
+    return checkpoints[values.index(min(values))]

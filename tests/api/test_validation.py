@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 
 import dlcore
-from dlcore import backend, dynamics, init, kernels, linear, losses, mlp, optim, train
+from dlcore import backend, data, dynamics, init, kernels, linear, losses, mlp, optim, train
 from dlcore.backend import to_numpy
 
 torch = pytest.importorskip("torch")
@@ -629,6 +629,12 @@ OPTIMIZERS: dict[str, Callable[[], optim.GradientTransformation]] = {
     "sgd_momentum": lambda: optim.sgd_momentum(0.1, 0.5),
     "nesterov": lambda: optim.sgd_momentum(0.1, 0.5, nesterov=True),
     "adam": lambda: optim.adam(0.1),
+    "ema": lambda: optim.ema(0.5),
+    "lecture-nesterov": lambda: optim.nesterov(0.1, 0.5),
+    "rmsprop": lambda: optim.rmsprop(0.1),
+    "adamw": lambda: optim.adamw(0.1),
+    "coupled-wd": lambda: optim.coupled_weight_decay(optim.sgd_momentum(0.1, 0.5), 0.1),
+    "decoupled-wd": lambda: optim.decoupled_weight_decay(optim.adam(0.1), 0.01),
 }
 P = {"w": W.copy(), "b": np.zeros(2)}
 G = {"w": W * 0.5, "b": np.ones(2)}
@@ -794,6 +800,896 @@ case(
 case("run-params-empty", train.run, SGD, _grad_fn, {}, 1, exc=ValueError, match=("params",))
 
 
+# ---- ridge (issue 3): linear and kernels additions -------------------------------------------
+
+for f in (linear.ridge_objective, linear.ridge_grad):
+    n = f.__name__
+    case(f"{n}-w-rows", f, W[:2], X, Y, 1.0, exc=ValueError, match=("w", "w.shape=(2,)"))
+    case(f"{n}-w-nan", f, W * NAN, X, Y, 1.0, exc=ValueError, match=("w", "nan"))
+    case(f"{n}-rows", f, W, X, Y[:4], 1.0, exc=ValueError, match=("X and y", "y.shape=(4,)"))
+    case(f"{n}-lam-neg", f, W, X, Y, -2.0, exc=ValueError, match=("lam", "-2.0"))
+    case(
+        f"{n}-w-matrix-y-vector",
+        f,
+        W[:, None],
+        X,
+        Y,
+        1.0,
+        exc=ValueError,
+        match=("w and y", "w.shape=(3, 1)"),
+    )
+rff = linear.ridge_filter_factors
+case(
+    "ridge_filter_factors-neg", rff, np.array([1.0, -0.5]), 1.0, exc=ValueError, match=("s", "-0.5")
+)
+case("ridge_filter_factors-lam0", rff, np.array([1.0]), 0.0, exc=ValueError, match=("lam", "0.0"))
+case("ridge_filter_factors-nan", rff, np.array([NAN]), 1.0, exc=ValueError, match=("s", "nan"))
+case("ridge_svd-lam0", linear.ridge_svd, X, Y, 0.0, exc=ValueError, match=("lam", "0.0"))
+case("ridge_svd-rows", linear.ridge_svd, X, Y[:4], 1.0, exc=ValueError, match=("y.shape=(4,)",))
+case("ridge_svd-X-inf", linear.ridge_svd, X * INF, Y, 1.0, exc=ValueError, match=("X", "inf"))
+case("augment_rows-lam-neg", linear.augment_ridge_rows, X, Y, -1.0, exc=ValueError, match=("lam",))
+case(
+    "augment_rows-rows",
+    linear.augment_ridge_rows,
+    X,
+    Y[:2],
+    1.0,
+    exc=ValueError,
+    match=("X and y",),
+)
+case(
+    "augment_features-lam-neg",
+    linear.augment_ridge_features,
+    X,
+    -3.0,
+    exc=ValueError,
+    match=("lam", "-3.0"),
+)
+case("augment_features-X-1d", linear.augment_ridge_features, Y, 1.0, exc=ValueError, match=("X",))
+case(
+    "polynomial_kernel-columns",
+    kernels.polynomial_kernel,
+    X,
+    X[:, :2],
+    exc=ValueError,
+    match=("A and B", "B.shape=(5, 2)"),
+)
+case(
+    "polynomial_kernel-degree0",
+    kernels.polynomial_kernel,
+    X,
+    X,
+    degree=0,
+    exc=ValueError,
+    match=("degree", "0"),
+)
+case(
+    "polynomial_kernel-gamma-neg",
+    kernels.polynomial_kernel,
+    X,
+    X,
+    gamma=-1.0,
+    exc=ValueError,
+    match=("gamma", "-1.0"),
+)
+case(
+    "rbf_kernel-gamma0", kernels.rbf_kernel, X, X, gamma=0.0, exc=ValueError, match=("gamma", "0.0")
+)
+case("rbf_kernel-A-nan", kernels.rbf_kernel, X * NAN, X, exc=ValueError, match=("A", "nan"))
+krf = kernels.kernel_ridge_fit
+case(
+    "kernel_ridge_fit-kernel",
+    krf,
+    X,
+    Y,
+    1.0,
+    kernel="cubic",
+    exc=ValueError,
+    match=("kernel", "'cubic'"),
+)
+case("kernel_ridge_fit-form", krf, X, Y, 1.0, form="both", exc=ValueError, match=("form", "'both'"))
+case(
+    "kernel_ridge_fit-primal-rbf",
+    krf,
+    X,
+    Y,
+    1.0,
+    kernel="rbf",
+    form="primal",
+    exc=ValueError,
+    match=("form='primal'", "'rbf'"),
+)
+case("kernel_ridge_fit-lam-neg", krf, X, Y, -1.0, exc=ValueError, match=("lam", "-1.0"))
+case("kernel_ridge_fit-rows", krf, X, Y[:4], 1.0, exc=ValueError, match=("X and y", "y.shape=(4,)"))
+case("kernel_ridge_fit-y-nan", krf, X, Y * NAN, 1.0, exc=ValueError, match=("y", "nan"))
+case(
+    "kernel_ridge_fit-lam0-singular",
+    krf,
+    X,
+    Y,
+    0.0,
+    form="dual",
+    exc=ValueError,
+    match=("lam=0.0", "not positive definite"),
+)
+case(
+    "kernel_ridge_fit-lam0-singular-torch",
+    krf,
+    t(X),
+    t(Y),
+    0.0,
+    form="dual",
+    exc=ValueError,
+    match=("lam=0.0", "not positive definite"),
+)
+case(
+    "kernel_ridge_fit-lam0-singular-strict",
+    krf,
+    strict.asarray(X),
+    strict.asarray(Y),
+    0.0,
+    form="dual",
+    exc=ValueError,
+    match=("lam=0.0", "not positive definite"),
+)
+case(
+    "kernel_ridge_predict-model",
+    kernels.kernel_ridge_predict,
+    (X, Y),
+    X,
+    exc=TypeError,
+    match=("model", "tuple"),
+)
+case(
+    "kernel_ridge_predict-columns",
+    kernels.kernel_ridge_predict,
+    kernels.kernel_ridge_fit(X, Y, 1.0, kernel="rbf"),
+    X[:, :2],
+    exc=ValueError,
+    match=("X_test", "X_test.shape=(5, 2)"),
+)
+
+# ---- gdsgd: losses (surrogates, ERM), data, train, dynamics (GD filters) ------------------
+
+PM = np.array([1.0, -1.0, 1.0, 1.0, -1.0])
+S5 = _rng.standard_normal(5)
+Z = _rng.standard_normal((5, 3))
+case("zero_one_loss-labels", losses.zero_one_loss, S5, 3 * PM, exc=ValueError, match=("y", "3.0"))
+case(
+    "logistic_loss-labels",
+    losses.logistic_loss,
+    S5,
+    with_value(PM, (1,), 0.5),
+    exc=ValueError,
+    match=("y", "{-1, +1}", "0.5"),
+)
+case(
+    "logistic_loss_grad-shape",
+    losses.logistic_loss_grad,
+    S5,
+    PM[:4],
+    exc=ValueError,
+    match=("s and y", "(5,)", "(4,)"),
+)
+case(
+    "hinge_loss-labels",
+    losses.hinge_loss,
+    S5,
+    with_value(PM, (0,), 0.0),
+    exc=ValueError,
+    match=("y", "{-1, +1}", "0.0"),
+)
+case(
+    "hinge_loss_grad-labels", losses.hinge_loss_grad, S5, 2 * PM, exc=ValueError, match=("y", "2.0")
+)
+case("softmax-3d", losses.softmax, np.zeros((2, 2, 2)), exc=ValueError, match=("z", "(2, 2, 2)"))
+case(
+    "log_softmax-nan",
+    losses.log_softmax,
+    with_value(Z, (0, 0), NAN),
+    exc=ValueError,
+    match=("z", "finite", "nan"),
+)
+case(
+    "cross_entropy-range",
+    losses.cross_entropy,
+    Z,
+    [0, 1, 2, 3, 0],
+    exc=ValueError,
+    match=("labels", "[0, 3)", "3"),
+)
+case(
+    "cross_entropy-neg",
+    losses.cross_entropy,
+    Z,
+    [0, 1, 2, -1, 0],
+    exc=ValueError,
+    match=("labels", "-1"),
+)
+case(
+    "cross_entropy_grad-float",
+    losses.cross_entropy_grad,
+    Z,
+    [0, 1, 2, 1.0, 0],
+    exc=TypeError,
+    match=("labels", "float", "1.0"),
+)
+case(
+    "cross_entropy_grad-len",
+    losses.cross_entropy_grad,
+    Z,
+    [0, 1],
+    exc=ValueError,
+    match=("labels", "5", "2"),
+)
+case(
+    "per_example_losses-name",
+    losses.per_example_losses,
+    W,
+    X,
+    Y,
+    loss="cube",
+    exc=ValueError,
+    match=("loss", "'cube'"),
+)
+case(
+    "per_example_grads-labels",
+    losses.per_example_grads,
+    W,
+    X,
+    Y,
+    loss="hinge",
+    exc=ValueError,
+    match=("y", "{-1, +1}"),
+)
+case(
+    "per_example_grads-2d",
+    losses.per_example_grads,
+    W[:, None],
+    X,
+    Y[:, None],
+    exc=ValueError,
+    match=("w", "1-D", "(3, 1)"),
+)
+case(
+    "empirical_risk-lam",
+    losses.empirical_risk,
+    W,
+    X,
+    Y,
+    lam=-1.0,
+    exc=ValueError,
+    match=("lam", "-1.0"),
+)
+case(
+    "empirical_risk_grad-lam",
+    losses.empirical_risk_grad,
+    W,
+    X,
+    Y,
+    lam=INF,
+    exc=ValueError,
+    match=("lam", "inf"),
+)
+case(
+    "sample_batch-zero",
+    data.sample_batch,
+    5,
+    0,
+    replace=True,
+    rng=gen(),
+    exc=ValueError,
+    match=("batch_size", "0"),
+)
+case(
+    "sample_batch-too-big",
+    data.sample_batch,
+    5,
+    6,
+    replace=False,
+    rng=gen(),
+    exc=ValueError,
+    match=("batch_size", "n=5", "6"),
+)
+case(
+    "sample_batch-seed",
+    data.sample_batch,
+    5,
+    2,
+    replace=False,
+    rng=0,
+    exc=TypeError,
+    match=("rng", "0"),
+)
+case(
+    "sample_batch-replace",
+    data.sample_batch,
+    5,
+    2,
+    replace=1,
+    rng=gen(),
+    exc=TypeError,
+    match=("replace", "1"),
+)
+case(
+    "epoch_batches-too-big",
+    data.epoch_batches,
+    3,
+    4,
+    rng=gen(),
+    exc=ValueError,
+    match=("batch_size", "n=3", "4"),
+)
+case("epoch_batches-n", data.epoch_batches, 0, 1, rng=gen(), exc=ValueError, match=("n", "0"))
+case(
+    "batch_schedule-scheme",
+    data.batch_schedule,
+    5,
+    2,
+    3,
+    scheme="cyclic",
+    rng=gen(),
+    exc=ValueError,
+    match=("scheme", "'cyclic'"),
+)
+case(
+    "batch_schedule-divides",
+    data.batch_schedule,
+    5,
+    2,
+    3,
+    scheme="epoch",
+    rng=gen(),
+    exc=ValueError,
+    match=("batch_size", "n=5", "2"),
+)
+case(
+    "batch_schedule-steps",
+    data.batch_schedule,
+    5,
+    2,
+    -1,
+    scheme="with",
+    rng=gen(),
+    exc=ValueError,
+    match=("steps", "-1"),
+)
+case(
+    "enumerate_batches-zero",
+    data.enumerate_batches,
+    4,
+    0,
+    scheme="with",
+    exc=ValueError,
+    match=("batch_size", "0"),
+)
+case(
+    "enumerate_batches-scheme",
+    data.enumerate_batches,
+    4,
+    2,
+    scheme=None,
+    exc=ValueError,
+    match=("scheme", "None"),
+)
+case("train-opt", train.train, "sgd", _grad_fn, P, 1, exc=TypeError, match=("opt", "'sgd'"))
+case(
+    "train-loss_fn",
+    train.train,
+    SGD,
+    _grad_fn,
+    P,
+    1,
+    loss_fn=3,
+    exc=TypeError,
+    match=("loss_fn", "3"),
+)
+case(
+    "train-checkpoint_every",
+    train.train,
+    SGD,
+    _grad_fn,
+    P,
+    1,
+    checkpoint_every=-1,
+    exc=ValueError,
+    match=("checkpoint_every", "-1"),
+)
+case(
+    "train-progress_every",
+    train.train,
+    SGD,
+    _grad_fn,
+    P,
+    1,
+    progress_every=0.5,
+    exc=TypeError,
+    match=("progress_every", "0.5"),
+)
+case(
+    "best_checkpoint-empty",
+    train.best_checkpoint,
+    [],
+    lambda p: 0.0,
+    exc=ValueError,
+    match=("checkpoints", "[]"),
+)
+case(
+    "best_checkpoint-score",
+    train.best_checkpoint,
+    [(0, P)],
+    None,
+    exc=TypeError,
+    match=("score", "None"),
+)
+case(
+    "progress_line-step",
+    train.progress_line,
+    -1,
+    10,
+    1.0,
+    1.0,
+    exc=ValueError,
+    match=("step", "-1"),
+)
+case(
+    "gd_filter_factors-lr",
+    dynamics.gd_filter_factors,
+    np.ones(2),
+    0.0,
+    3,
+    exc=ValueError,
+    match=("lr", "0.0"),
+)
+case(
+    "gd_filter_factors-s",
+    dynamics.gd_filter_factors,
+    -np.ones(2),
+    0.1,
+    3,
+    exc=ValueError,
+    match=("s", ">= 0"),
+)
+case(
+    "gd_filter_factors-t",
+    dynamics.gd_filter_factors,
+    np.ones(2),
+    0.1,
+    -3,
+    exc=ValueError,
+    match=("t", "-3"),
+)
+case(
+    "gd_steps_to_tolerance-lr",
+    dynamics.gd_steps_to_tolerance,
+    1.0,
+    2.5,
+    0.1,
+    exc=ValueError,
+    match=("lr", "2.5"),
+)
+case(
+    "gd_steps_to_tolerance-delta",
+    dynamics.gd_steps_to_tolerance,
+    1.0,
+    0.5,
+    1.0,
+    exc=ValueError,
+    match=("delta", "1.0"),
+)
+
+
+# ---- optim and dynamics: momentum, adaptive (issue 6) ------------------------------------------
+
+for name, make in {
+    "nesterov": lambda lr: optim.nesterov(lr, 0.5),
+    "rmsprop": lambda lr: optim.rmsprop(lr),
+    "adamw": lambda lr: optim.adamw(lr),
+}.items():
+    for lr, exc, shown in BAD_LR:
+        case(f"{name}-lr={lr!r}", make, lr, exc=exc, match=("lr", shown))
+for name, f in (("ema", lambda b: optim.ema(b)), ("nesterov", lambda b: optim.nesterov(0.1, b))):
+    for beta, shown in ((0.0, "0.0"), (1.5, "1.5"), (-0.1, "-0.1"), (NAN, "nan")):
+        case(f"{name}-beta={beta!r}", f, beta, exc=ValueError, match=("beta", shown))
+case("ema-beta-bool", optim.ema, True, exc=TypeError, match=("beta", "True"))
+for value, shown in ((1.0, "1.0"), (-0.1, "-0.1"), (INF, "inf")):
+    case(
+        f"rmsprop-alpha={value!r}",
+        optim.rmsprop,
+        0.1,
+        alpha=value,
+        exc=ValueError,
+        match=("alpha", shown),
+    )
+case("rmsprop-eps=0", optim.rmsprop, 0.1, eps=0.0, exc=ValueError, match=("eps", "0.0"))
+for arg, value, shown in (
+    ("b1", 1.0, "1.0"),
+    ("b2", -0.5, "-0.5"),
+    ("eps", 0.0, "0.0"),
+    ("weight_decay", -0.1, "-0.1"),
+    ("weight_decay", 20.0, "20.0"),
+):
+    case(
+        f"adamw-{arg}={value!r}",
+        optim.adamw,
+        0.1,
+        exc=ValueError,
+        match=(arg, shown),
+        **{arg: value},
+    )
+cwd, dwd = optim.coupled_weight_decay, optim.decoupled_weight_decay
+case("coupled_weight_decay-opt", cwd, "sgd", 0.1, exc=TypeError, match=("opt", "'sgd'"))
+case(
+    "coupled_weight_decay-neg",
+    cwd,
+    optim.sgd(0.1),
+    -1.0,
+    exc=ValueError,
+    match=("weight_decay", "-1.0"),
+)
+case(
+    "coupled_weight_decay-nan",
+    cwd,
+    optim.sgd(0.1),
+    NAN,
+    exc=ValueError,
+    match=("weight_decay", "nan"),
+)
+case("decoupled_weight_decay-opt", dwd, None, 0.1, exc=TypeError, match=("opt", "None"))
+case("decoupled_weight_decay-1", dwd, optim.adam(0.1), 1.0, exc=ValueError, match=("decay", "1.0"))
+case(
+    "decoupled_weight_decay-neg",
+    dwd,
+    optim.adam(0.1),
+    -0.1,
+    exc=ValueError,
+    match=("decay", "-0.1"),
+)
+nm, enm, smm = (
+    dyn.nesterov_mode_matrix,
+    dyn.ema_nesterov_mode_matrix,
+    dyn.simultaneous_momentum_mode_matrix,
+)
+case("nesterov_mode_matrix-mu-1", nm, 1.0, 0.1, 1.0, exc=ValueError, match=("momentum", "1.0"))
+case("nesterov_mode_matrix-lam-neg", nm, -1.0, 0.1, 0.5, exc=ValueError, match=("lam", "-1.0"))
+case("ema_nesterov_mode_matrix-beta-0", enm, 1.0, 0.1, 0.0, exc=ValueError, match=("beta", "0.0"))
+case("ema_nesterov_mode_matrix-lr-0", enm, 1.0, 0.0, 0.5, exc=ValueError, match=("lr", "0.0"))
+case(
+    "simultaneous_momentum_mode_matrix-beta",
+    smm,
+    1.0,
+    0.1,
+    2.0,
+    exc=ValueError,
+    match=("beta", "2.0"),
+)
+case(
+    "simultaneous_momentum_mode_matrix-lr-nan",
+    smm,
+    1.0,
+    NAN,
+    0.5,
+    exc=ValueError,
+    match=("lr", "nan"),
+)
+me = dyn.mode_eigenvalues
+case("mode_eigenvalues-trace-nan", me, NAN, 0.5, exc=ValueError, match=("trace", "nan"))
+case("mode_eigenvalues-det-str", me, 1.0, "0.5", exc=TypeError, match=("det", "'0.5'"))
+case("mode_eigenvalues-det-inf", me, 1.0, INF, exc=ValueError, match=("det", "inf"))
+mim = dyn.momentum_iteration_matrix
+case(
+    "momentum_iteration_matrix-H-shape",
+    mim,
+    np.ones((2, 3)),
+    0.1,
+    0.5,
+    exc=ValueError,
+    match=("H", "(2, 3)"),
+)
+case(
+    "momentum_iteration_matrix-H-nan",
+    mim,
+    np.full((2, 2), NAN),
+    0.1,
+    0.5,
+    exc=ValueError,
+    match=("H", "nan"),
+)
+case("momentum_iteration_matrix-H-str", mim, "H", 0.1, 0.5, exc=TypeError, match=("H", "str"))
+case(
+    "momentum_iteration_matrix-mu",
+    mim,
+    np.eye(2),
+    0.1,
+    1.0,
+    exc=ValueError,
+    match=("momentum", "1.0"),
+)
+case(
+    "momentum_iteration_matrix-lr", mim, np.eye(2), -0.1, 0.5, exc=ValueError, match=("lr", "-0.1")
+)
+case(
+    "momentum_iteration_matrix-tau",
+    mim,
+    np.eye(2),
+    0.1,
+    0.5,
+    dampening=1.0,
+    exc=ValueError,
+    match=("dampening", "1.0"),
+)
+case(
+    "momentum_iteration_matrix-nesterov-str",
+    mim,
+    np.eye(2),
+    0.1,
+    0.5,
+    nesterov=1,
+    exc=TypeError,
+    match=("nesterov", "1"),
+)
+case(
+    "momentum_iteration_matrix-nesterov-tau",
+    mim,
+    np.eye(2),
+    0.1,
+    0.5,
+    dampening=0.5,
+    nesterov=True,
+    exc=ValueError,
+    match=("nesterov=True", "dampening=0.5"),
+)
+efr = dyn.ema_frequency_response
+case("ema_frequency_response-omega-inf", efr, INF, 0.5, exc=ValueError, match=("omega", "inf"))
+case("ema_frequency_response-beta-0", efr, 1.0, 0.0, exc=ValueError, match=("beta", "0.0"))
+mfm = dyn.momentum_flow_matrix
+case("momentum_flow_matrix-k-0", mfm, 0.0, 1.0, 1.0, exc=ValueError, match=("k", "0.0"))
+case("momentum_flow_matrix-c-nan", mfm, 1.0, NAN, 1.0, exc=ValueError, match=("c", "nan"))
+case("momentum_flow_matrix-lam-neg", mfm, 1.0, 1.0, -2.0, exc=ValueError, match=("lam", "-2.0"))
+
+# ---- relu: mlp backward, local features, PWL nets, kinks (issue 5) -----------------------------
+
+x3 = X[:, :3]
+case(
+    "backward-activation",
+    mlp.backward,
+    PARAMS,
+    x3,
+    X[:, :1],
+    activation="gelu",
+    exc=ValueError,
+    match=("activation", "'gelu'"),
+)
+case(
+    "backward-G-shape",
+    mlp.backward,
+    PARAMS,
+    x3,
+    X[:, :2],
+    exc=ValueError,
+    match=("grad_output", "(5, 1)", "(5, 2)"),
+)
+case(
+    "backward-G-nan",
+    mlp.backward,
+    PARAMS,
+    x3,
+    X[:, :1] * NAN,
+    exc=ValueError,
+    match=("grad_output", "nan"),
+)
+case(
+    "backward-W2-shape",
+    mlp.backward,
+    params_with(W2=np.zeros((4, 1))),
+    x3,
+    X[:, :1],
+    exc=ValueError,
+    match=("params['W2']", "(4, 1)"),
+)
+case(
+    "value_and_grad-y-shape",
+    mlp.value_and_grad,
+    PARAMS,
+    x3,
+    Y[:4],
+    exc=ValueError,
+    match=("y", "(4,)"),
+)
+case(
+    "value_and_grad-y-3d",
+    mlp.value_and_grad,
+    PARAMS,
+    x3,
+    Y[:, None, None],
+    exc=ValueError,
+    match=("y", "(5, 1, 1)"),
+)
+case(
+    "value_and_grad-activation",
+    mlp.value_and_grad,
+    PARAMS,
+    x3,
+    Y,
+    activation="elu",
+    exc=ValueError,
+    match=("activation", "'elu'"),
+)
+case(
+    "flatten_params-missing",
+    mlp.flatten_params,
+    params_with(b2=None),
+    exc=ValueError,
+    match=("params", "'b2'"),
+)
+case("flatten_params-list", mlp.flatten_params, [X], exc=TypeError, match=("params", "list"))
+case(
+    "unflatten_params-length",
+    mlp.unflatten_params,
+    np.zeros(5),
+    PARAMS,
+    exc=ValueError,
+    match=("theta", "(11,)", "(5,)"),
+)
+case(
+    "unflatten_params-list",
+    mlp.unflatten_params,
+    [0.0] * 11,
+    PARAMS,
+    exc=TypeError,
+    match=("theta", "list"),
+)
+case(
+    "param_jacobian-vector-output",
+    mlp.param_jacobian,
+    params_with(W2=np.zeros((2, 2)), b2=np.zeros(2)),
+    x3,
+    exc=ValueError,
+    match=("scalar output", "d_L = 2"),
+)
+case(
+    "param_jacobian-X-width",
+    mlp.param_jacobian,
+    PARAMS,
+    X[:, :2],
+    exc=ValueError,
+    match=("params['W1']", "(3, 2)"),
+)
+case(
+    "activation_patterns-params-empty",
+    mlp.activation_patterns,
+    {},
+    x3,
+    exc=ValueError,
+    match=("params", "'W1'"),
+)
+case(
+    "activation_patterns-X-nan",
+    mlp.activation_patterns,
+    PARAMS,
+    x3 * NAN,
+    exc=ValueError,
+    match=("X", "nan"),
+)
+case(
+    "relu_net_from_pwl-unsorted",
+    mlp.relu_net_from_pwl,
+    np.array([0.0, 2.0, 1.0]),
+    Y[:3],
+    exc=ValueError,
+    match=("knots", "increasing"),
+)
+case(
+    "relu_net_from_pwl-one-knot",
+    mlp.relu_net_from_pwl,
+    np.array([0.0]),
+    Y[:1],
+    exc=ValueError,
+    match=("knots", "k >= 1", "(1,)"),
+)
+case(
+    "relu_net_from_pwl-values-shape",
+    mlp.relu_net_from_pwl,
+    np.array([0.0, 1.0]),
+    Y[:3],
+    exc=ValueError,
+    match=("values", "(2,)", "(3,)"),
+)
+case(
+    "relu_net_from_pwl-knots-nan",
+    mlp.relu_net_from_pwl,
+    np.array([0.0, NAN]),
+    Y[:2],
+    exc=ValueError,
+    match=("knots", "nan"),
+)
+case(
+    "relu_net_from_slopes-slopes-shape",
+    mlp.relu_net_from_slopes,
+    np.array([0.0, 1.0]),
+    Y[:2],
+    Y[:1],
+    exc=ValueError,
+    match=("slopes", "(3,)", "(2,)"),
+)
+case(
+    "relu_net_from_slopes-unsorted",
+    mlp.relu_net_from_slopes,
+    np.array([1.0, 0.0]),
+    Y[:3],
+    Y[:1],
+    exc=ValueError,
+    match=("knots", "increasing"),
+)
+case(
+    "relu_net_from_slopes-value-shape",
+    mlp.relu_net_from_slopes,
+    np.array([0.0]),
+    Y[:2],
+    Y[:2],
+    exc=ValueError,
+    match=("value", "(1,)", "(2,)"),
+)
+case(
+    "relu_net_from_slopes-knots-2d",
+    mlp.relu_net_from_slopes,
+    X,
+    Y[:2],
+    Y[:1],
+    exc=ValueError,
+    match=("knots", "(k,)", "(5, 3)"),
+)
+case(
+    "relu_net_from_pwl-knots-list",
+    mlp.relu_net_from_pwl,
+    [0.0, 1.0],
+    Y[:2],
+    exc=TypeError,
+    match=("knots", "list"),
+)
+case(
+    "kink_location-shape",
+    mlp.kink_location,
+    Y,
+    Y[:3],
+    exc=ValueError,
+    match=("w and b", "(5,)", "(3,)"),
+)
+case(
+    "kink_location-int",
+    mlp.kink_location,
+    np.arange(3),
+    np.arange(3),
+    exc=TypeError,
+    match=("w", "int64"),
+)
+case(
+    "kink_location-mixed",
+    mlp.kink_location,
+    Y,
+    t(Y),
+    exc=TypeError,
+    match=("w: numpy.ndarray", "b: torch.Tensor"),
+)
+case("kink_mass-negative", mlp.kink_mass, -1.0, exc=ValueError, match=("a", "-1.0"))
+case("kink_mass-scale-zero", mlp.kink_mass, 1.0, 0.0, exc=ValueError, match=("scale", "0.0"))
+case("dropout-p-one", mlp.dropout, Y, 1.0, rng=gen(), exc=ValueError, match=("p", "1.0"))
+case("dropout-rng-seed", mlp.dropout, Y, 0.5, rng=0, exc=TypeError, match=("rng", "0"))
+case("dropout-h-list", mlp.dropout, [1.0], 0.5, rng=gen(), exc=TypeError, match=("h", "list"))
+case(
+    "dropout-h-int", mlp.dropout, np.arange(3), 0.5, rng=gen(), exc=TypeError, match=("h", "int64")
+)
+case(
+    "dropout-train-int",
+    mlp.dropout,
+    Y,
+    0.5,
+    rng=gen(),
+    train=1,
+    exc=TypeError,
+    match=("train", "1"),
+)
+
 # ---- the tests ------------------------------------------------------------------------------
 
 
@@ -832,6 +1728,17 @@ def _covered() -> set[str]:
     # the optimizer factories are exercised through lambdas and the tests above
     out |= {
         f"dlcore.optim.{n}" for n in ("sgd", "momentum", "sgd_momentum", "adam", "ema_to_torch")
+    }
+    out |= {
+        f"dlcore.optim.{n}"
+        for n in (
+            "ema",
+            "nesterov",
+            "rmsprop",
+            "adamw",
+            "coupled_weight_decay",
+            "decoupled_weight_decay",
+        )
     }
     out |= {"dlcore.optim.apply_updates"}
     return out

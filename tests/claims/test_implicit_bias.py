@@ -9,12 +9,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dlcore.losses import minibatch_grad, squared_loss_grad
-from dlcore.optim import adam, gd, sgd
+from dlcore.linear import min_norm_solution, null_space_projector, ridge_dual
+from dlcore.losses import minibatch_grad, squared_loss, squared_loss_grad
+from dlcore.mlp import init_mlp, param_jacobian
+from dlcore.optim import adam, gd, momentum, sgd
 from dlcore.train import run
 from tests.support.backends import backend_params
 from tests.support.claims import claim
-from tests.support.strategies import regression_problems, seeds
+from tests.support.strategies import log_uniform, regression_problems, seeds
 from tests.support.tolerances import assert_close, tolerance
 
 SPAN = "implicit-bias.sgd-iterates-stay-in-data-span"
@@ -210,3 +212,470 @@ def test_gd_past_the_bound_diverges(backend, problem, c, seed, top):
     err = float(np.linalg.norm(backend.to_numpy(wT["w"]) - limit))
     assert err >= 0.5 * top * abs(1 - c) ** steps
     assert err >= 1e5 * np.linalg.norm(a)
+
+
+MANY = "implicit-bias.infinitely-many-global-minimizers"
+MN = "implicit-bias.min-norm-solution"
+DIFFER = "implicit-bias.interpolants-differ-off-training-data"
+SGD_LIMIT = "implicit-bias.sgd-limit-is-min-norm"
+ADAM = "implicit-bias.adam-leaves-the-data-span"
+
+wide_any = regression_problems(n=(1, 6), d=(2, 10), shape="wide")
+# SGD runs one example per step: fewer rows and a step near the per-example optimum keep it short.
+wide_sgd = regression_problems(n=(1, 4), d=(2, 8), shape="wide", max_cond=3.0, sigma_max=(0.5, 1.0))
+
+
+def _null_part(problem, seed: int, size: float = 1.0) -> np.ndarray:
+    """A null-space vector of norm `size`, from the known SVD."""
+    b = np.random.default_rng(seed).standard_normal(problem.d - problem.rank)
+    return problem.V[:, problem.rank :] @ (size * b / np.linalg.norm(b))
+
+
+@claim(MANY)
+@pytest.mark.parametrize("backend", backend_params())
+@given(problem=wide_any, seed=seeds, size=log_uniform(1e-2, 1e2))
+def test_wide_least_squares_has_an_affine_set_of_minimizers(backend, problem, seed, size):
+    """A^+ y + P_null z has zero loss for every z, and 2 A^T A has exactly d - n zero eigenvalues.
+
+    The residual of A^+ y (computed by pinv, condition cond(A)) and of the null step (a projector
+    applied to z) is compared at the scale sigma_max (|A^+ y| + |z|) + |y|. The Hessian's spectrum
+    is compared, Weyl-style, at the absolute scale 2 sigma_max^2 against {0 (d - n times), 2 s_i^2}.
+    The half-pipe (w1 - c)^2 = |[1 0] w - c|^2 is checked on the line w1 = c.
+    """
+    xp = backend.xp
+    X, y = backend.asarray(problem.X), backend.asarray(problem.y)
+    w = min_norm_solution(X, y)
+    z = backend.asarray(np.random.default_rng(seed).standard_normal(problem.d) * size)
+    w2 = w + null_space_projector(X) @ z
+    scale = problem.sigma_max * (np.linalg.norm(backend.to_numpy(w)) + size * math.sqrt(problem.d))
+    scale += float(np.linalg.norm(problem.y))
+    for name, v in (("A^+ y", w), ("A^+ y + P_null z", w2)):
+        assert_close(
+            X @ v,
+            problem.y,
+            claim=MANY,
+            backend=backend,
+            cond=problem.cond,
+            scale=scale,
+            dim=problem.n + problem.d,
+            what=f"A ({name}) vs y",
+        )
+    H = 2 * (X.T @ X)
+    eig = np.sort(backend.to_numpy(xp.linalg.eigvalsh(H)))
+    expected = np.sort(np.concatenate([np.zeros(problem.d - problem.n), 2 * problem.svals**2]))
+    top = 2 * problem.sigma_max**2
+    assert_close(
+        eig,
+        expected,
+        claim=MANY,
+        backend=backend,
+        scale=top * math.sqrt(problem.d),
+        dim=problem.n + problem.d,
+        what="spectrum of 2 A^T A",
+    )
+    c = float(problem.y[0])
+    half = backend.asarray([[1.0, 0.0]])
+    for w2_ in (-size, 0.0, size):
+        loss = squared_loss(backend.asarray([c, w2_]), half, backend.asarray([c]))
+        assert float(backend.to_numpy(loss)) == 0.0
+
+
+@claim(MANY, breaks="full column rank (strictly convex)")
+@pytest.mark.parametrize("backend", backend_params())
+@given(problem=regression_problems(n=(2, 10), d=(1, 6), shape="tall"), seed=seeds)
+def test_tall_full_rank_least_squares_has_one_minimizer(backend, problem, seed):
+    """With full column rank every step away from the minimizer raises the loss by |A z|^2 >= s_min^2.
+
+    The null-space projector is (numerically) zero, and the loss gap equals |A z|^2 (cancellation
+    error eps * (L(w) + L(w + z))).
+    """
+    X, y = backend.asarray(problem.X), backend.asarray(problem.y)
+    P = null_space_projector(X)
+    assert_close(
+        P,
+        np.zeros((problem.d, problem.d)),
+        claim=MANY,
+        backend=backend,
+        cond=problem.cond,
+        scale=1.0,
+        dim=problem.n + problem.d,
+        what="P_null of a full-column-rank A",
+    )
+    z = np.random.default_rng(seed).standard_normal(problem.d)
+    z /= np.linalg.norm(z)
+    w = backend.to_numpy(min_norm_solution(X, y))
+    L0 = float(backend.to_numpy(squared_loss(backend.asarray(w), X, y)))
+    L1 = float(backend.to_numpy(squared_loss(backend.asarray(w + z), X, y)))
+    gap = float(np.linalg.norm(problem.X @ z) ** 2)
+    assert gap >= problem.sigma_min**2 * (1 - 1e-9)
+    assert_close(
+        np.array(L1 - L0),
+        np.array(gap),
+        claim=MANY,
+        backend=backend,
+        cond=problem.cond,
+        scale=L0 + L1 + problem.sigma_max * np.linalg.norm(w),
+        dim=problem.n + problem.d,
+        what="L(w + z) - L(w)",
+    )
+
+
+@claim(MN)
+@pytest.mark.parametrize("backend", backend_params())
+@given(problem=wide, seed=seeds, size=log_uniform(1e-2, 1e2))
+def test_min_norm_solution_is_the_dual_form_at_zero(backend, problem, seed, size):
+    """min_norm_solution (pinv) = ridge_dual at lam = 0 = SVD oracle; it interpolates, has no
+    null-space part, and w + z is longer by exactly |z|^2 (Pythagoras).
+
+    Both routes solve a problem of condition cond(A)^2 (A A^T); the SVD oracle is exact float64.
+    """
+    X, y = backend.asarray(problem.X), backend.asarray(problem.y)
+    w = min_norm_solution(X, y)
+    ref = pinv_solution(problem)
+    cond = problem.cond**2
+    assert_close(w, ref, claim=MN, backend=backend, cond=cond, what="pinv route vs SVD")
+    assert_close(
+        ridge_dual(X, y, 0.0),
+        ref,
+        claim=MN,
+        backend=backend,
+        cond=cond,
+        what="A^T (A A^T)^{-1} y vs SVD",
+    )
+    assert_close(X @ w, problem.y, claim=MN, backend=backend, cond=cond, what="A w vs y")
+    assert_close(
+        null_projector(problem) @ backend.to_numpy(w),
+        np.zeros(problem.d),
+        claim=MN,
+        backend=backend,
+        cond=cond,
+        scale=float(np.linalg.norm(ref)),
+        what="P_null w",
+    )
+    z = _null_part(problem, seed, size)
+    assert_close(
+        np.array(np.linalg.norm(ref + z) ** 2),
+        np.array(np.linalg.norm(ref) ** 2 + size**2),
+        claim=MN,
+        backend=backend,
+        what="|w + z|^2 vs |w|^2 + |z|^2",
+    )
+
+
+@claim(MN, breaks="A without full row rank")
+@pytest.mark.parametrize("backend", backend_params())
+@given(problem=regression_problems(n=(2, 6), d=(3, 10), shape="wide", rank="deficient"))
+def test_rank_deficient_rows_have_no_dual_formula(backend, problem):
+    """With rank A < n, A A^T is singular: the dual formula at lam = 0 is refused, and A^+ y no
+    longer interpolates: its residual is the part of y outside col(A), |U_0^T y| > 0."""
+    X, y = backend.asarray(problem.X), backend.asarray(problem.y)
+    with pytest.raises(ValueError, match="singular"):
+        ridge_dual(X, y, 0.0)
+    residual = float(
+        np.linalg.norm(problem.X @ backend.to_numpy(min_norm_solution(X, y)) - problem.y)
+    )
+    outside = float(np.linalg.norm(problem.U[:, problem.rank :].T @ problem.y))
+    assert_close(
+        np.array(residual),
+        np.array(outside),
+        claim=MN,
+        backend=backend,
+        cond=problem.cond**2,
+        scale=float(np.linalg.norm(problem.y)),
+        what="|A A^+ y - y| vs |U_0^T y|",
+    )
+    assert outside > 0
+
+
+@claim(DIFFER)
+@pytest.mark.parametrize("backend", backend_params())
+@given(problem=wide, seed=seeds, size=log_uniform(1e-1, 1e1))
+def test_interpolants_differ_off_the_training_data(backend, problem, seed, size):
+    """w = A^+ y and w' = w + z (z in null(A), |z| = size) predict the same on the training rows,
+    and differ at a Gaussian test point x by exactly x^T z.
+
+    x^T z / |z| is standard normal, so |x^T z| > 1e-9 |z| fails with probability < 1e-9 per
+    example (the density of N(0, 1) is below 0.4): false-failure probability per run < 1e-6.
+    """
+    rng = np.random.default_rng(seed)
+    z = _null_part(problem, seed, size)
+    x = rng.standard_normal(problem.d)
+    X = backend.asarray(problem.X)
+    w = min_norm_solution(X, backend.asarray(problem.y))
+    w2 = w + backend.asarray(z)
+    scale = problem.sigma_max * (float(np.linalg.norm(backend.to_numpy(w))) + size)
+    assert_close(
+        X @ w,
+        X @ w2,
+        claim=DIFFER,
+        backend=backend,
+        scale=scale,
+        dim=problem.n + problem.d,
+        what="training predictions of w vs w'",
+    )
+    exact = float(x @ z)
+    assert abs(exact) > 1e-9 * size
+    xb = backend.asarray(x)
+    diff = backend.to_numpy(backend.xp.sum(xb * w2) - backend.xp.sum(xb * w))
+    assert_close(
+        diff,
+        np.array(exact),
+        claim=DIFFER,
+        backend=backend,
+        scale=float(np.linalg.norm(x)) * (float(np.linalg.norm(backend.to_numpy(w))) + size),
+        dim=problem.d,
+        what="x^T w' - x^T w vs x^T z",
+    )
+
+
+@claim(DIFFER, breaks="test point in the row space")
+@pytest.mark.parametrize("backend", backend_params())
+@given(problem=wide, seed=seeds, size=log_uniform(1e-1, 1e1))
+def test_interpolants_agree_on_the_row_space(backend, problem, seed, size):
+    """A test point x = A^T c has no null-space component: x^T z = c^T A z = 0, so every
+    interpolant predicts the same there."""
+    rng = np.random.default_rng(seed)
+    z = _null_part(problem, seed, size)
+    x = problem.X.T @ rng.standard_normal(problem.n)
+    X = backend.asarray(problem.X)
+    w = min_norm_solution(X, backend.asarray(problem.y))
+    xb = backend.asarray(x)
+    diff = backend.to_numpy(backend.xp.sum(xb * (w + backend.asarray(z))) - backend.xp.sum(xb * w))
+    assert_close(
+        diff,
+        np.array(0.0),
+        claim=DIFFER,
+        backend=backend,
+        scale=float(np.linalg.norm(x)) * (float(np.linalg.norm(backend.to_numpy(w))) + size),
+        dim=problem.d,
+        what="x^T z for x in row(A)",
+    )
+
+
+def _epoch_steps(problem, lr: float, order: list[int], target: float) -> tuple[int, float]:
+    """Epochs T with |M^T| <= target on row(A), M the product of one epoch's single-example steps.
+
+    Each step is w -> (I - lr n 2 a_i a_i^T) w + ...; the error e = w - A^+ y obeys the linear part.
+    """
+    n, d = problem.n, problem.d
+    M = np.eye(d)
+    for i in order:
+        a = problem.X[i]
+        M = (np.eye(d) - lr * n * 2 * np.outer(a, a)) @ M
+    Vr = problem.V[:, : problem.rank]
+    M = Vr.T @ M @ Vr
+    rho = float(np.max(np.abs(np.linalg.eigvals(M))))
+    P, T = np.eye(problem.rank), 0
+    while np.linalg.norm(P, 2) > target:
+        P, T = M @ P, T + 1
+    return T, rho
+
+
+@claim(SGD_LIMIT)
+@pytest.mark.parametrize("backend", backend_params())
+@given(problem=wide_sgd, c=st.floats(0.7, 1.3), seed=seeds)
+def test_sgd_from_zero_reaches_min_norm(backend, problem, c, seed):
+    """SGD with one example per step, in a fixed shuffled order, from 0 reaches A^+ y.
+
+    lr = c / (n 2 max_i |a_i|^2) keeps every single-example step stable (c < 2). The number of
+    epochs is computed from the exact epoch matrix on row(A) (no guessing); per-step rounding is
+    amplified by at most 1 / (1 - rho) with rho its spectral radius, and by cond(A)^2.
+    At every recorded t, |w_t - A^+ y| <= |A w_t - y| / sigma_min (iterates in the row space).
+    """
+    order = [int(i) for i in np.random.default_rng(seed).permutation(problem.n)]
+    lr = c / (problem.n * 2 * float(np.max(np.sum(problem.X**2, axis=1))))
+    epochs, rho = _epoch_steps(problem, lr, order, backend.eps / 10)
+    X, y = backend.asarray(problem.X), backend.asarray(problem.y)
+    steps = epochs * problem.n
+    wT, traj = run(
+        sgd(lr),
+        lambda p, t: {"w": minibatch_grad(p["w"], X, y, [order[t % problem.n]])},
+        {"w": backend.asarray(np.zeros(problem.d))},
+        steps,
+        record_every=max(1, steps // 10),
+    )
+    ref = pinv_solution(problem)
+    cond = max(problem.cond**2, 1 / (1 - rho))
+    assert_close(
+        wT["w"],
+        ref,
+        claim=SGD_LIMIT,
+        backend=backend,
+        cond=cond,
+        dim=problem.d * problem.n,
+        what="SGD w_T vs A^+ y",
+    )
+    for p in traj:
+        w = backend.to_numpy(p["w"])
+        bound = np.linalg.norm(problem.X @ w - problem.y) / problem.sigma_min
+        slack = tolerance(backend.eps, kind="convergence", cond=cond, dim=problem.d * problem.n)
+        assert np.linalg.norm(w - ref) <= bound + slack * np.linalg.norm(ref)
+
+
+@claim(SGD_LIMIT, breaks="start away from zero")
+@pytest.mark.parametrize("backend", backend_params())
+@given(problem=wide_sgd, c=st.floats(0.7, 1.3), seed=seeds, size=st.floats(0.5, 2.0))
+def test_sgd_from_elsewhere_keeps_its_null_part(backend, problem, c, seed, size):
+    """From w0 with a null-space part of norm `size`, SGD interpolates but ends `size` away from A^+ y.
+
+    Run until the row-space error is below 1e-4 (exact epoch matrix): then |w_T - A^+ y| is within
+    1e-4 + rounding of `size`, far from 0; the null part itself is invariant (one rounding per step).
+    """
+    order = [int(i) for i in np.random.default_rng(seed).permutation(problem.n)]
+    lr = c / (problem.n * 2 * float(np.max(np.sum(problem.X**2, axis=1))))
+    epochs, _ = _epoch_steps(problem, lr, order, 1e-4)
+    X, y = backend.asarray(problem.X), backend.asarray(problem.y)
+    w0 = _null_part(problem, seed, size)
+    steps = epochs * problem.n
+    wT, _ = run(
+        sgd(lr),
+        lambda p, t: {"w": minibatch_grad(p["w"], X, y, [order[t % problem.n]])},
+        {"w": backend.asarray(w0)},
+        steps,
+    )
+    w = backend.to_numpy(wT["w"])
+    assert_close(
+        null_projector(problem) @ w,
+        w0,
+        claim=SGD_LIMIT,
+        backend=backend,
+        kind="invariant",
+        dim=problem.d * steps,
+        what="P_null w_T vs w0",
+    )
+    gap = float(np.linalg.norm(w - pinv_solution(problem)))
+    assert abs(gap - size) <= 1e-2 * size
+
+
+@claim(ADAM)
+@pytest.mark.parametrize("backend", backend_params())
+@given(problem=wide, lr=log_uniform(1e-3, 1e-1), beta=st.floats(0.1, 1.0), k=st.integers(1, 5))
+def test_momentum_keeps_the_span_and_adam_leaves_it(backend, problem, lr, beta, k):
+    """Momentum (EMA form) from 0: P_null w_t = 0 at every step. Adam from 0: after k steps the
+    null-space part is nonzero (at step 1 exactly lr |P_null(g / (|g| + eps))|), and GD from there
+    converges to A^+ y + P_null w_k, strictly longer than A^+ y.
+
+    Tolerances: invariant work factor d * T for momentum (one rounding per step); the GD tail as in
+    test_gd_converges_to_nearest_minimizer.
+    """
+    X, y = backend.asarray(problem.X), backend.asarray(problem.y)
+    P = null_projector(problem)
+    grad = lambda p, t: {"w": squared_loss_grad(p["w"], X, y)}  # noqa: E731
+    zero = {"w": backend.asarray(np.zeros(problem.d))}
+    m_lr = 1 / (2 * problem.sigma_max**2)
+    _, traj = run(momentum(m_lr, beta), grad, zero, 20, record_every=1)
+    scale = max(float(np.linalg.norm(backend.to_numpy(p["w"]))) for p in traj)
+    for t, p in enumerate(traj):
+        assert_close(
+            P @ backend.to_numpy(p["w"]),
+            np.zeros(problem.d),
+            claim=ADAM,
+            backend=backend,
+            scale=scale,
+            dim=problem.d * 20,
+            what=f"momentum P_null w_{t}",
+        )
+    w1, _ = run(adam(lr), grad, zero, 1)
+    g = -2 * problem.X.T @ problem.y
+    first = lr * float(np.linalg.norm(P @ (g / (np.abs(g) + 1e-8))))
+    assert first > 0
+    assert_close(
+        np.array(np.linalg.norm(P @ backend.to_numpy(w1["w"]))),
+        np.array(first),
+        claim=ADAM,
+        backend=backend,
+        dim=problem.d,
+        what="|P_null w_1| of Adam",
+    )
+    wk, _ = run(adam(lr), grad, zero, k)
+    wk_np = backend.to_numpy(wk["w"])
+    null_k = P @ wk_np
+    wT, rho, _ = _gd_run(backend, problem, wk_np, 1.0, backend.eps / 10)
+    target = pinv_solution(problem) + null_k
+    assert_close(
+        wT,
+        target,
+        claim=ADAM,
+        backend=backend,
+        cond=max(problem.cond**2, 1 / (1 - rho)),
+        what="Adam then GD vs A^+ y + P_null w_k",
+    )
+    assert np.linalg.norm(target) ** 2 == pytest.approx(
+        np.linalg.norm(pinv_solution(problem)) ** 2 + np.linalg.norm(null_k) ** 2, rel=1e-9
+    )
+    assert np.linalg.norm(null_k) > 0
+
+
+@claim(ADAM, breaks="row space aligned with the coordinate axes")
+@pytest.mark.parametrize("backend", backend_params())
+@given(
+    n=st.integers(1, 5),
+    extra=st.integers(1, 5),
+    lr=log_uniform(1e-3, 1e-1),
+    seed=seeds,
+    steps=st.integers(1, 30),
+)
+def test_adam_keeps_the_span_of_axis_aligned_data(backend, n, extra, lr, seed, steps):
+    """If A = [B, 0] touches only the first n coordinates, Adam's gradient, moments and update are
+    exactly 0 on the other coordinates, so its iterates stay in row(A) = span(e_1..e_n)."""
+    rng = np.random.default_rng(seed)
+    B = rng.standard_normal((n, n)) + 3 * np.eye(n)
+    A = np.concatenate([B, np.zeros((n, extra))], axis=1)
+    X, y = backend.asarray(A), backend.asarray(rng.standard_normal(n))
+    wT, _ = run(
+        adam(lr),
+        lambda p, t: {"w": squared_loss_grad(p["w"], X, y)},
+        {"w": backend.asarray(np.zeros(n + extra))},
+        steps,
+    )
+    assert np.all(backend.to_numpy(wT["w"])[n:] == 0.0)
+    assert np.linalg.norm(backend.to_numpy(wT["w"])[:n]) > 0
+
+
+WIDE_NET = "implicit-bias.overparameterized-models-are-locally-wide"
+CHOICE = "implicit-bias.optimizer-choice-shapes-solution"
+
+
+@claim(WIDE_NET)
+@pytest.mark.parametrize("backend", backend_params())
+@given(
+    data=st.data(),
+    d0=st.integers(1, 4),
+    h=st.integers(2, 8),
+    activation=st.sampled_from(["relu", "tanh"]),
+    seed=seeds,
+)
+def test_overparameterized_net_has_flat_directions(backend, data, d0, h, activation, seed):
+    """The n x p parameter Jacobian of a one-hidden-layer net has rank <= n, so at least p - n
+    eigenvalues of 2 J^T J vanish.
+
+    J^T J is formed in floating point: by Weyl its computed eigenvalues lie within
+    8 (n + p) eps |J|^2 of the exact ones, p - n of which are exactly 0; that is the threshold.
+    """
+    p = d0 * h + h + h + 1
+    n = data.draw(st.integers(1, min(p - 1, 20)))
+    rng = np.random.default_rng(seed)
+    X = backend.asarray(rng.standard_normal((n, d0)))
+    params = init_mlp([d0, h, 1], rng=rng, like=X)
+    J = param_jacobian(params, X, activation=activation)
+    assert tuple(J.shape) == (n, p)
+    eig = backend.to_numpy(backend.xp.linalg.eigvalsh(2 * (J.T @ J)))
+    top = 2 * float(np.linalg.norm(backend.to_numpy(J), 2)) ** 2
+    threshold = tolerance(backend.eps, kind="bound", dim=n + p) * max(top, 1e-300)
+    flat = int(np.sum(np.abs(eig) <= threshold))
+    assert flat >= p - n, f"{flat} flat directions < p - n = {p - n}"
+
+
+@claim(CHOICE)
+@pytest.mark.parametrize("backend", backend_params(float64_only=True))
+@given(problem=wide, seed=seeds)
+def test_gd_and_adam_pick_different_interpolants(backend, problem, seed):
+    """Light check of the remark: after 10 Adam steps and then GD to convergence, the interpolant
+    reached differs from GD's own (A^+ y) by Adam's null-space part, which is nonzero."""
+    X, y = backend.asarray(problem.X), backend.asarray(problem.y)
+    grad = lambda p, t: {"w": squared_loss_grad(p["w"], X, y)}  # noqa: E731
+    w_adam, _ = run(adam(0.05), grad, {"w": backend.asarray(np.zeros(problem.d))}, 10)
+    null = null_projector(problem) @ backend.to_numpy(w_adam["w"])
+    w_gd, _, _ = _gd_run(backend, problem, np.zeros(problem.d), 1.0, backend.eps / 10)
+    assert np.linalg.norm(null) > 0
+    assert np.linalg.norm(w_gd - pinv_solution(problem)) < 0.01 * np.linalg.norm(null)

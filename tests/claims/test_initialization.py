@@ -7,15 +7,25 @@ from itertools import pairwise
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dlcore.init import he_normal, variance
-from dlcore.mlp import init_mlp, preactivations
-from tests.support.backends import backend_params
+from dlcore.init import he_normal, lecun_normal, variance
+from dlcore.mlp import (
+    activation_patterns,
+    dropout,
+    forward,
+    init_mlp,
+    kink_location,
+    kink_mass,
+    preactivations,
+    value_and_grad,
+)
+from dlcore.optim import sgd
+from tests.support.backends import REFERENCE, backend_params
 from tests.support.claims import claim
 from tests.support.stats import FALSE_FAILURE, chi2_mix_band, rademacher_sum_band
-from tests.support.strategies import seeds
+from tests.support.strategies import log_uniform, regression_problems, seeds
 from tests.support.tolerances import assert_close, record_ratio
 
 HE = "initialization.he-init-preserves-relu-variance"
@@ -136,3 +146,933 @@ def test_he_normal_matches_torch_kaiming(backend, d_in, d_out, seed):
     lo, hi = chi2_mix_band(np.full(W.size, 2.0 / d_in), FALSE_FAILURE)
     ratio = float(np.mean(W * W)) / (2.0 / d_in)
     assert 1 - lo <= ratio <= 1 + hi
+
+
+# ---- kinks ---------------------------------------------------------------------------------------
+
+CAUCHY = "initialization.kink-location-is-cauchy"
+KINKS = 20_000  # units per example: DKW band sqrt(ln(2/p) / (2N)) = 0.019 at p = 1e-6
+
+
+def cauchy_cdf(c: np.ndarray, scale: float = 1.0) -> np.ndarray:
+    return 0.5 + np.arctan(c / scale) / np.pi
+
+
+def ks_distance(sample: np.ndarray, cdf) -> float:
+    """sup_c |F_N(c) - F(c)| of the empirical CDF of `sample` against `cdf` (exact, by sorting)."""
+    x = np.sort(sample)
+    F = cdf(x)
+    i = np.arange(1, len(x) + 1)
+    return float(max(np.max(i / len(x) - F), np.max(F - (i - 1) / len(x))))
+
+
+def dkw_band(n: int, p: float) -> float:
+    """Dvoretzky-Kiefer-Wolfowitz (Massart's constant): P(sup|F_N - F| > t) <= 2 exp(-2 N t^2)."""
+    return math.sqrt(math.log(2.0 / p) / (2 * n))
+
+
+def _kinks(backend, sigma_w: float, sigma_b: float, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    w = sigma_w * rng.standard_normal(KINKS)
+    b = sigma_b * rng.standard_normal(KINKS)
+    return backend.to_numpy(kink_location(backend.asarray(w), backend.asarray(b)))
+
+
+@claim(CAUCHY)
+@pytest.mark.parametrize("backend", backend_params())
+@given(seed=seeds, sigma=log_uniform(1e-2, 1e2))
+def test_kinks_follow_standard_cauchy(backend, seed, sigma):
+    """The empirical CDF of N = 20000 kinks lies within the DKW band of the Cauchy CDF.
+
+    w, b i.i.d. N(0, sigma^2) (only the ratio matters). By the DKW inequality with Massart's
+    constant, sup |F_N - F| <= sqrt(ln(2/p) / (2N)) with probability >= 1 - p, p = 1e-6 (the
+    false-failure probability). Rounding w, b and -b/w to the backend's dtype moves each kink by
+    a relative 3 eps, hence F by at most 3 eps max_c |c| p(c) = 3 eps / (2 pi), added to the band.
+    The band also bounds the median and quartiles: |F(median_N) - 1/2| <= band + 1/N.
+    """
+    c = _kinks(backend, sigma, sigma, seed)
+    band = dkw_band(KINKS, FALSE_FAILURE) + 3 * backend.eps / (2 * math.pi)
+    d = ks_distance(c, cauchy_cdf)
+    record_ratio(d / band)
+    assert d <= band, f"claim {CAUCHY} [{backend}]: KS distance {d:.4f} > DKW band {band:.4f}"
+    lo, med, hi = np.quantile(c, [0.25, 0.5, 0.75], method="inverted_cdf")
+    for q, level in ((lo, 0.25), (med, 0.5), (hi, 0.75)):
+        assert abs(cauchy_cdf(q) - level) <= band + 1 / KINKS
+
+
+@claim(CAUCHY, breaks="unequal scales sigma_b / sigma_w = s != 1 (the kink is Cauchy with scale s)")
+@pytest.mark.parametrize("backend", backend_params(float64_only=True))
+@given(seed=seeds, log4_s=st.floats(1, 3), sign=st.sampled_from([-1, 1]))
+def test_unequal_scales_are_not_standard_cauchy(backend, seed, log4_s, sign):
+    """With s = sigma_b / sigma_w in [4, 64] or [1/64, 1/4] the standard-Cauchy KS test rejects.
+
+    The true distance sup |F_s - F_1| = (arctan sqrt(s) - arctan(1/sqrt(s))) / pi (at c = sqrt(s))
+    is >= 0.2 > 2 * band; the sample is Cauchy(s) within the DKW band (w.p. >= 1 - 1e-6), so its
+    distance to the standard law exceeds the band. It does match Cauchy with scale s.
+    """
+    s = 4.0 ** (sign * log4_s)
+    c = _kinks(backend, 1.0, s, seed)
+    band = dkw_band(KINKS, FALSE_FAILURE)
+    root = math.sqrt(max(s, 1 / s))
+    true_gap = (math.atan(root) - math.atan(1 / root)) / math.pi
+    assert true_gap > 2 * band, "test design: the alternative must be separable"
+    assert ks_distance(c, lambda x: cauchy_cdf(x, s)) <= band
+    assert ks_distance(c, cauchy_cdf) > band
+
+
+# ---- kink mass (erratum: "at least 94%") ---------------------------------------------------------
+
+MASS = "initialization.cauchy-kink-mass"
+
+
+def bernstein_band(p: float, n: int, delta: float) -> float:
+    """|p_hat - p| <= t w.p. >= 1 - delta for the mean of n Bernoulli(p) (Bernstein's inequality)."""
+    x = math.log(2.0 / delta)
+    return math.sqrt(2 * p * (1 - p) * x / n) + 2 * x / (3 * n)
+
+
+@claim(MASS)
+@pytest.mark.parametrize("backend", backend_params())
+@given(seed=seeds, a=log_uniform(1e-2, 1e3), scale=log_uniform(1e-2, 1e2))
+def test_kink_mass_formula_and_monte_carlo(backend, seed, a, scale):
+    """kink_mass(a, s) = P(|C| <= a) from scipy.stats.cauchy's survival function (float64; the
+    difference 1 - 2 sf(a) loses eps / P relative, hence cond = 1 / P), and the fraction of N = 20000 sampled kinks in [-a, a] is within Bernstein's band of it
+    (false-failure probability 1e-6). The exact values at a = 3, 10 are checked against their
+    decimal expansions.
+    """
+    from scipy.stats import cauchy
+
+    mass = 1 - 2 * float(cauchy.sf(a, scale=scale))
+    assert_close(
+        kink_mass(a, scale),
+        mass,
+        claim=MASS,
+        backend=REFERENCE,
+        cond=1 / mass,
+        what="kink_mass vs scipy.stats.cauchy",
+    )
+    assert_close(
+        kink_mass(10.0),
+        0.93654896513889,
+        claim=MASS,
+        backend=REFERENCE,
+        scale=1e-14 / (4 * REFERENCE.eps),
+        what="P(|C| <= 10)",
+    )
+    assert_close(
+        kink_mass(3.0),
+        0.79516723530086,
+        claim=MASS,
+        backend=REFERENCE,
+        scale=1e-14 / (4 * REFERENCE.eps),
+        what="P(|C| <= 3)",
+    )
+    c = _kinks(backend, 1.0, scale, seed)
+    p = kink_mass(a, scale)
+    band = bernstein_band(p, KINKS, FALSE_FAILURE)
+    frac = float(np.mean(np.abs(c) <= a))
+    record_ratio(abs(frac - p) / band)
+    assert abs(frac - p) <= band, (
+        f"claim {MASS} [{backend}]: fraction {frac:.4f}, P = {p:.4f} +- {band:.4f}"
+    )
+
+
+@claim(MASS)
+@pytest.mark.parametrize("backend", backend_params(float64_only=True))
+@settings(max_examples=max(2, settings.default.max_examples // 10))  # 10^6 kinks per example
+@given(seed=seeds)
+def test_erratum_fewer_than_94_percent_in_ten(backend, seed):
+    """The lecture's "at least 94 percent" in [-10, 10] is false, exactly and by sampling.
+
+    Exactly: (2/pi) arctan 10 = 0.93655 < 0.94. By sampling 10^6 kinks: under any p >= 0.94 the
+    observed fraction would exceed 0.94 - t(0.94) w.p. >= 1 - 1e-6 (Bernstein, t = 0.0013); the
+    observed fraction lies below that, and within the band of 0.93655.
+    """
+    assert kink_mass(10.0) < 0.94
+    rng = np.random.default_rng(seed)
+    n = 1_000_000
+    w, b = rng.standard_normal(n), rng.standard_normal(n)
+    c = backend.to_numpy(kink_location(backend.asarray(w), backend.asarray(b)))
+    frac = float(np.mean(np.abs(c) <= 10))
+    assert abs(frac - kink_mass(10.0)) <= bernstein_band(kink_mass(10.0), n, FALSE_FAILURE)
+    assert frac < 0.94 - bernstein_band(0.94, n, FALSE_FAILURE)
+
+
+# ---- LeCun vs Glorot ("Xavier") ------------------------------------------------------------------
+
+LECUN = "initialization.lecun-fan-in-preserves-variance"
+
+
+@claim(LECUN)
+@pytest.mark.parametrize("backend", backend_params())
+@given(d=st.integers(16, 512), m=st.integers(1, 32), n=st.integers(1, 32), seed=seeds)
+def test_lecun_layer_keeps_unit_second_moment(backend, d, m, n, seed):
+    """Pre-activations z = X W of a lecun_normal layer on N(0, 1) inputs have mean 0, second moment 1.
+
+    Bands (false-failure probability 1e-6 in all, split over three events): given X, the sum of
+    z^2 is a weighted chi-square with weights the eigenvalues of X X^T / d, each m times
+    (Laurent-Massart); ||X||_F^2 / (n d) is a chi-square with n d degrees of freedom; given X,
+    sum z ~ N(0, m ||X^T 1||^2 / d) (Gaussian tail).
+    """
+    rng = np.random.default_rng(seed)
+    X = backend.asarray(rng.standard_normal((n, d)))
+    W = lecun_normal(d, m, rng=rng, like=X)
+    z = backend.to_numpy(X @ W)
+    hX = backend.to_numpy(X)
+    p = FALSE_FAILURE / 3
+    eig = np.clip(np.linalg.eigvalsh(hX @ hX.T / d), 0.0, None)
+    lo1, hi1 = chi2_mix_band(np.repeat(eig, m), p)
+    lo2, hi2 = chi2_mix_band(np.ones(n * d), p)
+    q = float(np.mean(z * z))
+    lo, hi = max(1 - lo1, 0.0) * max(1 - lo2, 0.0), (1 + hi1) * (1 + hi2)
+    record_ratio(max((1 - q) / (1 - lo) if lo < 1 else 0.0, (q - 1) / (hi - 1)))
+    assert lo <= q <= hi, (
+        f"claim {LECUN} [{backend}]: second moment {q:.4f} outside [{lo:.4f}, {hi:.4f}]"
+    )
+    sd = math.sqrt(m * float(np.sum(hX.sum(axis=0) ** 2)) / d)
+    assert (
+        abs(float(z.sum()))
+        <= sd * math.sqrt(2 * math.log(2 / p)) * (1 + 4 * d * backend.eps) + 1e-300
+    )
+
+
+def _mean_square_in_band(W: np.ndarray, var: float, law: str, p: float) -> bool:
+    """Is mean(W^2) / var within the band of the law's sampling distribution (probability 1 - p)?
+
+    normal: chi-square with W.size degrees of freedom (Laurent-Massart). uniform on [-a, a]:
+    w^2 in [0, a^2] with mean a^2 / 3 = var (Hoeffding).
+    """
+    q = float(np.mean(W * W)) / var
+    if law == "normal":
+        lo, hi = chi2_mix_band(np.ones(W.size), p)
+        return 1 - lo <= q <= 1 + hi
+    t = 3 * math.sqrt(math.log(2 / p) / (2 * W.size))  # a^2 / var = 3
+    return abs(q - 1) <= t
+
+
+TORCH_EQUIVALENT = {
+    # dlcore name: (torch initialiser, kwargs), applied to torch's (d_out, d_in) layout
+    "he_normal": ("kaiming_normal_", {"mode": "fan_in", "nonlinearity": "relu"}),
+    "he_uniform": ("kaiming_uniform_", {"mode": "fan_in", "nonlinearity": "relu"}),
+    "lecun_normal": ("kaiming_normal_", {"mode": "fan_in", "nonlinearity": "linear"}),
+    "lecun_uniform": ("kaiming_uniform_", {"mode": "fan_in", "nonlinearity": "linear"}),
+    "glorot_normal": ("xavier_normal_", {}),
+    "glorot_uniform": ("xavier_uniform_", {}),
+}
+
+
+@claim(LECUN)
+@pytest.mark.parametrize("backend", backend_params())
+@given(
+    name=st.sampled_from(sorted(TORCH_EQUIVALENT)),
+    d_in=st.integers(1, 300),
+    d_out=st.integers(1, 300),
+    seed=seeds,
+)
+def test_initialisers_match_torch_nn_init(backend, name, d_in, d_out, seed):
+    """Each dlcore initialiser has torch.nn.init's law on the transposed layout.
+
+    torch's (d_out, d_in) weight gets torch's initialiser; dlcore's (d_in, d_out) weight gets
+    dlcore's. Both mean squares are within the sampling band (1e-6 split over two events) of
+    dlcore's variance(scheme, d_in, d_out); the uniform laws also share the support bound exactly.
+    """
+    import torch
+
+    from dlcore import init
+
+    scheme, law = name.split("_")
+    var = variance(scheme, d_in, d_out)
+    like = backend.asarray(np.zeros(1))
+    W = backend.to_numpy(
+        getattr(init, name)(d_in, d_out, rng=np.random.default_rng(seed), like=like)
+    )
+    assert W.shape == (d_in, d_out)
+    fn, kwargs = TORCH_EQUIVALENT[name]
+    gen = torch.Generator().manual_seed(seed)
+    T = getattr(torch.nn.init, fn)(
+        torch.empty(d_out, d_in, dtype=torch.float64), generator=gen, **kwargs
+    )
+    T = T.numpy().T
+    assert _mean_square_in_band(W, var, law, FALSE_FAILURE / 2)
+    assert _mean_square_in_band(T, var, law, FALSE_FAILURE / 2)
+    if law == "uniform":
+        a = math.sqrt(3 * var)
+        assert float(np.max(np.abs(W))) <= a * (1 + backend.eps)
+        assert float(np.max(np.abs(T))) <= a * (1 + 4 * REFERENCE.eps)
+
+
+@claim(LECUN, breaks="fan_in != fan_out: 'Xavier' (Glorot, torch's xavier_normal_) is not 1/fan_in")
+@pytest.mark.parametrize("backend", backend_params(float64_only=True))
+@given(d_in=st.integers(128, 384), ratio=st.sampled_from([0.25, 0.5, 2.0, 4.0]), seed=seeds)
+def test_xavier_is_not_lecun_on_rectangular_layers(backend, d_in, ratio, seed):
+    """torch's xavier_normal_ draws are within the band of 2/(fan_in + fan_out) and outside the
+    band of the lecture's 1/fan_in: the variances differ by the factor 2 fan_in / (fan_in +
+    fan_out) in {0.4, 2/3, 4/3, 1.6}, wider than the two bands together (1e-6 each)."""
+    import torch
+
+    d_out = int(d_in * ratio)
+    lo, hi = chi2_mix_band(np.ones(d_in * d_out), FALSE_FAILURE)
+    factor = variance("glorot", d_in, d_out) / variance("lecun", d_in, d_out)
+    assert factor * (1 - lo) > 1 + hi or factor * (1 + hi) < 1 - lo, "test design: bands overlap"
+    T = torch.nn.init.xavier_normal_(
+        torch.empty(d_out, d_in, dtype=torch.float64), generator=torch.Generator().manual_seed(seed)
+    ).numpy()
+    assert _mean_square_in_band(T, variance("glorot", d_in, d_out), "normal", FALSE_FAILURE)
+    assert not _mean_square_in_band(T, variance("lecun", d_in, d_out), "normal", FALSE_FAILURE)
+    assert variance("lecun", d_in, d_out) / variance("glorot", d_in, d_out) == pytest.approx(
+        (d_in + d_out) / (2 * d_in), rel=4 * REFERENCE.eps
+    )
+
+
+# ---- ReLU halves the second moment ---------------------------------------------------------------
+
+HALF = "initialization.relu-halves-second-moment"
+SYMMETRIC_LAWS = {
+    "normal": lambda rng, n: rng.standard_normal(n),
+    "laplace": lambda rng, n: rng.laplace(size=n),
+    "uniform": lambda rng, n: rng.uniform(-1, 1, n),
+    "t3": lambda rng, n: rng.standard_t(3, n),
+}
+
+
+def _relu_dlcore(backend, z: np.ndarray) -> np.ndarray:
+    """ReLU(z) through dlcore: a 1-unit, 2-layer net with weights 1 and biases 0 (exact)."""
+    one, zero = np.ones((1, 1)), np.zeros(1)
+    params = {
+        k: backend.asarray(v) for k, v in {"W1": one, "b1": zero, "W2": one, "b2": zero}.items()
+    }
+    return backend.to_numpy(forward(params, backend.asarray(z[:, None]), activation="relu"))[:, 0]
+
+
+@claim(HALF)
+@pytest.mark.parametrize("backend", backend_params())
+@given(law=st.sampled_from(sorted(SYMMETRIC_LAWS)), seed=seeds, shift=st.just(0.0))
+def test_relu_halves_second_moment(backend, law, seed, shift):
+    """Zero fraction 1/2 and mean ReLU(z)^2 / mean z^2 = 1/2 within derived bands; exactly on the
+    symmetrized sample (z, -z).
+
+    Given |z|, the signs of a symmetric law are i.i.d. fair: the zero count is Binomial(N, 1/2)
+    (Hoeffding: |p - 1/2| <= sqrt(ln(2/p') / (2N))) and sum z^2 (1[z > 0] - 1/2) is a Rademacher
+    sum with magnitudes z^2 / 2 (Hoeffding); 1e-6 split over the two events. Rounding z to float32
+    changes z^2 by 2 eps relative (added to the band).
+    """
+    rng = np.random.default_rng(seed)
+    z = backend.to_numpy(backend.asarray(SYMMETRIC_LAWS[law](rng, KINKS) + shift))
+    r = _relu_dlcore(backend, z)
+    p = FALSE_FAILURE / 2
+    zero_frac = float(np.mean(r == 0))
+    band0 = math.sqrt(math.log(2 / p) / (2 * KINKS))
+    ratio = float(np.sum(r * r) / np.sum(z * z))
+    band2 = rademacher_sum_band(z * z / 2, p) / float(np.sum(z * z)) + 4 * backend.eps
+    record_ratio(max(abs(zero_frac - 0.5) / band0, abs(ratio - 0.5) / band2))
+    assert abs(zero_frac - 0.5) <= band0 and abs(ratio - 0.5) <= band2
+    sym = np.concatenate([z, -z])
+    rs = _relu_dlcore(backend, sym)
+    assert int(np.sum(rs == 0)) == len(z) + int(np.sum(z == 0))
+    assert_close(
+        np.sum(rs * rs),
+        np.sum(sym * sym) / 2,
+        claim=HALF,
+        backend=REFERENCE,
+        kind="identity",
+        dim=len(sym),
+        what="symmetrized second moment",
+    )
+
+
+@claim(HALF, breaks="a non-symmetric input (z shifted by mu != 0)")
+@pytest.mark.parametrize("backend", backend_params(float64_only=True))
+@given(seed=seeds, mu=st.sampled_from([-1.0, -0.5, 0.5, 1.0]))
+def test_shifted_input_is_not_halved(backend, seed, mu):
+    """For z ~ N(mu, 1) the zero fraction is Phi(-mu), at least 0.19 away from 1/2 for |mu| >= 1/2,
+    far outside the Hoeffding band (0.019): the halving needs symmetry."""
+    from scipy.stats import norm
+
+    rng = np.random.default_rng(seed)
+    z = rng.standard_normal(KINKS) + mu
+    zero_frac = float(np.mean(_relu_dlcore(backend, z) == 0))
+    band = math.sqrt(math.log(2 / FALSE_FAILURE) / (2 * KINKS))
+    assert abs(zero_frac - float(norm.cdf(-mu))) <= band
+    assert abs(zero_frac - 0.5) > band
+
+
+# ---- dead or linear at init --------------------------------------------------------------------
+
+DEADINIT = "initialization.dead-or-linear-fraction-at-init"
+
+
+@claim(DEADINIT)
+@pytest.mark.parametrize("backend", backend_params())
+@given(
+    a=st.sampled_from([1.0, 3.0, 10.0]),
+    sigma_w=st.sampled_from([1.0, 0.1, 1 / 16]),
+    sigma_b=st.sampled_from([1.0, 0.1]),
+    seed=seeds,
+)
+def test_dead_and_linear_fractions_match_the_cauchy_formula(backend, a, sigma_w, sigma_b, seed):
+    """A width-20000 layer on the inputs {-a, a}: dead units (pattern all False) and always-active
+    units (all True) each occur with probability (1 - kink_mass(a, sigma_b / sigma_w)) / 2 within
+    Bernstein's band (1e-6 split over two events). w x + b is monotone in x, so the endpoints
+    decide (exactly, not on a grid). The formula decreases in sigma_w at fixed sigma_b.
+    """
+    rng = np.random.default_rng(seed)
+    X = backend.asarray(np.array([[-a], [a]]))
+    params = {
+        "W1": sigma_w * rng.standard_normal((1, KINKS)),
+        "b1": sigma_b * rng.standard_normal(KINKS),
+        "W2": np.zeros((KINKS, 1)),
+        "b2": np.zeros(1),
+    }
+    pattern = (
+        backend.to_numpy(
+            activation_patterns({k: backend.asarray(v) for k, v in params.items()}, X)[0]
+        )
+        > 0
+    )
+    p = (1 - kink_mass(a, sigma_b / sigma_w)) / 2
+    band = bernstein_band(p, KINKS, FALSE_FAILURE / 2)
+    dead, linear = float(np.mean(~pattern.any(axis=0))), float(np.mean(pattern.all(axis=0)))
+    record_ratio(max(abs(dead - p), abs(linear - p)) / band)
+    assert abs(dead - p) <= band and abs(linear - p) <= band, (
+        f"claim {DEADINIT} [{backend}]: dead {dead:.4f}, linear {linear:.4f}, P = {p:.4f} +- {band:.4f}"
+    )
+    assert (1 - kink_mass(a, sigma_b / (sigma_w / 2))) / 2 > p
+
+
+# ---- finite precision ------------------------------------------------------------------------
+
+OVERFLOW = "initialization.finite-precision-overflow"
+
+
+def _first_failure(backend, dtype_name: str, g: float, h0: float, depth: int) -> int | None:
+    """First layer l (1-based) at which the chain z^l = g z^{l-1} is inf or 0, through dlcore."""
+    xp = backend.xp
+    dt = getattr(xp, dtype_name)
+    if backend.library == "torch":
+        import torch
+
+        arr = lambda v: torch.as_tensor(np.asarray(v), dtype=getattr(torch, dtype_name))  # noqa: E731
+    else:
+        arr = lambda v: xp.asarray(np.asarray(v, dtype=dtype_name), dtype=dt)  # noqa: E731
+    params = {}
+    for ell in range(1, depth + 1):
+        params[f"W{ell}"], params[f"b{ell}"] = arr([[g]]), arr([0.0])
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        zs = preactivations(params, arr([[h0]]), activation="identity")
+    for ell, z in enumerate(zs, start=1):
+        v = float(backend.to_numpy(z)[0, 0])
+        if not math.isfinite(v) or v == 0.0:
+            return ell
+    return None
+
+
+def _predicted_depths(k: int, h0: float, dtype_name: str) -> tuple[int, int]:
+    """[L_low, L_high] for the first depth at which h0 * 2^(k L) leaves the finite nonzero range.
+
+    Multiplying by a power of two is exact in the normal range, so an overflow (k > 0) comes
+    exactly at the first L with h0 2^(k L) > max. Below the normal range each product is rounded
+    to a multiple of the smallest subnormal s (error <= s/2 per step, shrunk by 2^k >= 16 at the
+    next step), so the first 0 (k < 0) comes within one layer of the first L with h0 2^(k L) < s/2.
+    """
+    from fractions import Fraction
+
+    fi = np.finfo(dtype_name)
+    big, half_s = Fraction(float(fi.max)), Fraction(float(fi.smallest_subnormal)) / 2
+    v, L = Fraction(h0), 0
+    while True:
+        L += 1
+        v = v * Fraction(2) ** k
+        if k > 0 and v > big:
+            return L, L
+        if k < 0 and v < half_s:
+            return L - 1, L + 1
+
+
+@claim(OVERFLOW)
+@pytest.mark.parametrize("backend", backend_params(float64_only=True))
+@settings(max_examples=max(2, settings.default.max_examples // 3))  # chains of up to ~270 layers
+@given(k=st.integers(4, 16), sign=st.sampled_from([-1, 1]), h0=st.floats(0.5, 2.0))
+def test_signal_overflows_at_the_predicted_depth(backend, k, sign, h0):
+    """The first inf (gain 2^k) or 0 (gain 2^-k) of a scalar identity chain through dlcore lies in
+    the predicted depth range of every format (h0 as rounded to the format); float16 fails no
+    later than float32, float32 no later than float64, and float16 strictly before float64."""
+    formats = (
+        ["float32", "float64"]
+        if backend.library == "array_api_strict"
+        else ["float16", "float32", "float64"]
+    )
+    g = 2.0 ** (sign * k)
+    found = {}
+    for dt in formats:
+        h = float(np.asarray(h0, dtype=dt))
+        lo, hi = _predicted_depths(sign * k, h, dt)
+        L = _first_failure(backend, dt, g, h, hi + 1)
+        assert L is not None and lo <= L <= hi, (
+            f"{dt}: first failure at {L}, predicted [{lo}, {hi}]"
+        )
+        found[dt] = L
+    depths = [found[dt] for dt in formats]
+    assert depths == sorted(depths) and depths[0] < depths[-1]
+
+
+# ---- centring, depth, no mean ----------------------------------------------------------------
+
+CENTRE = "initialization.kink-centering-needs-only-symmetric-weights"
+GAIN_ONE = "initialization.only-gain-one-is-stable-with-depth"
+NOMEAN = "initialization.cauchy-has-no-mean"
+
+
+@claim(CENTRE)
+@pytest.mark.parametrize("backend", backend_params())
+@given(mu_b=st.floats(-3, 3), law=st.sampled_from(["normal", "uniform"]), seed=seeds)
+def test_symmetric_weights_centre_the_kinks(backend, mu_b, law, seed):
+    """With W ~ N(0, 1) or U(-1, 1) and B ~ N(mu_b, 1): the fraction of positive kinks is 1/2 within
+    Hoeffding's band (sign(W) is a fair coin independent of B; 1e-6), and with weights paired
+    (w, -w) the kink multiset is exactly symmetric (division is sign-symmetric in floating point)."""
+    rng = np.random.default_rng(seed)
+    w = rng.standard_normal(KINKS) if law == "normal" else rng.uniform(-1, 1, KINKS)
+    b = mu_b + rng.standard_normal(KINKS)
+    c = backend.to_numpy(kink_location(backend.asarray(w), backend.asarray(b)))
+    band = math.sqrt(math.log(2 / FALSE_FAILURE) / (2 * KINKS))
+    frac = float(np.mean(c > 0))
+    record_ratio(abs(frac - 0.5) / band)
+    assert abs(frac - 0.5) <= band
+    paired = backend.to_numpy(
+        kink_location(backend.asarray(np.r_[w, -w]), backend.asarray(np.r_[b, b]))
+    )
+    s = np.sort(paired)
+    assert np.array_equal(s, -s[::-1])
+
+
+@claim(CENTRE, breaks="a one-signed weight law (W ~ U(0.5, 1.5)) with mu_b != 0")
+@pytest.mark.parametrize("backend", backend_params(float64_only=True))
+@given(mu_b=st.sampled_from([-1.0, 1.0]), seed=seeds)
+def test_one_signed_weights_shift_the_kinks(backend, mu_b, seed):
+    """With W > 0, P(-B/W > 0) = P(B < 0) = Phi(-mu_b) in {0.16, 0.84}: the positive fraction lies
+    in the Hoeffding band of Phi(-mu_b), outside that of 1/2."""
+    from scipy.stats import norm
+
+    rng = np.random.default_rng(seed)
+    w, b = rng.uniform(0.5, 1.5, KINKS), mu_b + rng.standard_normal(KINKS)
+    frac = float(
+        np.mean(backend.to_numpy(kink_location(backend.asarray(w), backend.asarray(b))) > 0)
+    )
+    band = math.sqrt(math.log(2 / FALSE_FAILURE) / (2 * KINKS))
+    assert abs(frac - float(norm.cdf(-mu_b))) <= band
+    assert abs(frac - 0.5) > band
+
+
+@claim(GAIN_ONE)
+@pytest.mark.parametrize("backend", backend_params())
+@given(c=st.sampled_from([0.5, 1.0, 2.0]), depth=st.integers(1, 12), seed=seeds)
+def test_linear_depth_scales_second_moment_geometrically(backend, c, depth, seed):
+    """ln(S_L / S_0) = L ln c within a derived band, S_l = sum over 16 nets (width 64, 8 inputs) of
+    ||z^l||^2, identity activations, W ~ sqrt(c) * lecun_normal.
+
+    Given layer l - 1, S_l is a weighted chi-square (weights: eigenvalues of (c/d) H H^T of each
+    net, each repeated d times for the columns) with mean c S_{l-1} (Laurent-Massart, 1e-6 / L per
+    layer); the log-widths add. The band is far narrower than |L ln 2| for L >= 1.
+    """
+    d, nets, n = 64, 16, 8
+    rng = np.random.default_rng(seed)
+    X = backend.asarray(rng.standard_normal((n, d)))
+    hX = backend.to_numpy(X)
+    S = np.zeros(depth + 1)
+    S[0] = nets * float(np.sum(hX * hX))
+    band = 0.0
+    per_net = []
+    for _ in range(nets):
+        params = {}
+        for ell in range(1, depth + 1):
+            params[f"W{ell}"] = math.sqrt(c) * lecun_normal(d, d, rng=rng, like=X)
+            params[f"b{ell}"] = backend.asarray(np.zeros(d))
+        per_net.append(
+            [hX, *[backend.to_numpy(z) for z in preactivations(params, X, activation="identity")]]
+        )
+    p = FALSE_FAILURE / depth
+    for ell in range(1, depth + 1):
+        S[ell] = sum(float(np.sum(zs[ell] ** 2)) for zs in per_net)
+        eig = np.concatenate(
+            [np.clip(np.linalg.eigvalsh(zs[ell - 1] @ zs[ell - 1].T), 0, None) for zs in per_net]
+        )
+        band += _log_width(*chi2_mix_band(np.repeat(c / d * eig, d), p))
+    observed = math.log(S[depth] / S[0])
+    predicted = depth * math.log(c)
+    record_ratio(abs(observed - predicted) / band)
+    assert abs(observed - predicted) <= band, (
+        f"ln(S_L/S_0) = {observed:.3f}, predicted {predicted:.3f} +- {band:.3f}"
+    )
+    if c != 1.0:
+        assert band < abs(predicted), "test design: the band must separate gain c from gain 1"
+
+
+@claim(NOMEAN)
+@pytest.mark.parametrize("backend", backend_params())
+@settings(max_examples=max(2, settings.default.max_examples // 3))
+@given(n=st.sampled_from([1, 10, 100]), seed=seeds, R=log_uniform(1.0, 1e6))
+def test_cauchy_running_mean_never_settles(backend, n, seed, R):
+    """Means of n kinks (w, b ~ N(0, 1), through kink_location) over 4000 replicates follow the
+    standard Cauchy law (DKW band, 1e-6), so P(|mean| > 1) stays 1/2 for every n (same band); the
+    partial first moment ln(1 + R^2) / (2 pi) matches scipy quad and exceeds any M (at R = e^{pi M + 1}), and
+    c^2 p(c) -> 1/pi (relative gap 1/(1 + c^2) at c = 1e4)."""
+    from scipy.integrate import quad
+
+    reps = 4000
+    rng = np.random.default_rng(seed)
+    w, b = rng.standard_normal((reps, n)), rng.standard_normal((reps, n))
+    c = backend.to_numpy(kink_location(backend.asarray(w), backend.asarray(b)))
+    means = c.mean(axis=1)
+    band = dkw_band(reps, FALSE_FAILURE) + 3 * backend.eps / (2 * math.pi) * n
+    d = ks_distance(means, cauchy_cdf)
+    record_ratio(d / band)
+    assert d <= band
+    assert abs(float(np.mean(np.abs(means) > 1)) - 0.5) <= 2 * band
+    integral, err = quad(lambda t: t / (math.pi * (1 + t * t)), 0, R, limit=200)
+    closed = math.log1p(R * R) / (2 * math.pi)
+    assert_close(
+        closed,
+        integral,
+        claim=NOMEAN,
+        backend=REFERENCE,
+        kind="identity",
+        cond=max(1.0, err / (REFERENCE.eps * integral)) if integral > 0 else 1.0,
+        what="partial first moment",
+    )
+    for M in (1.0, 10.0, 100.0):  # exceeds any M: at R = e^{pi M + 1} it is M + 1/pi
+        assert math.log1p(math.exp(2 * (math.pi * M + 1))) / (2 * math.pi) > M
+    big = 1e4
+    assert_close(
+        big * big / (math.pi * (1 + big * big)) * math.pi,
+        1 / (1 + 1 / big**2),
+        claim=NOMEAN,
+        backend=REFERENCE,
+        kind="identity",
+        what="c^2 p(c) pi at c = 1e4",
+    )
+
+
+@claim(NOMEAN, breaks="a finite variance (Gaussian samples): running means concentrate")
+@pytest.mark.parametrize("backend", backend_params(float64_only=True))
+@settings(max_examples=max(2, settings.default.max_examples // 3))
+@given(n=st.sampled_from([10, 100]), seed=seeds)
+def test_gaussian_running_means_concentrate(backend, n, seed):
+    """Means of n N(0, 1) variables are N(0, 1/n): their KS distance to the standard Cauchy exceeds
+    the DKW band (the exact distance is >= 0.2 for n >= 10), and P(|mean| > 1) << 1/2."""
+    rng = np.random.default_rng(seed)
+    x = backend.to_numpy(backend.asarray(rng.standard_normal((4000, n)))).mean(axis=1)
+    band = dkw_band(4000, FALSE_FAILURE)
+    assert ks_distance(x, cauchy_cdf) > band
+    assert float(np.mean(np.abs(x) > 1)) < 0.5 - band
+
+
+# ---- tails, sqrt(d), biases ---------------------------------------------------------------------
+
+TAIL = "initialization.heavy-tail-from-weight-density-at-zero"
+SQRT_D = "initialization.sum-of-d-terms-scales-as-sqrt-d"
+BIAS = "initialization.bias-initialization-options"
+
+
+def _uniform_tail(t: float) -> float:
+    """P(|B/W| > t) for W ~ U(-1, 1), B ~ N(0, 1): E min(1, |B|/t), in closed form."""
+    from scipy.stats import norm
+
+    return math.sqrt(2 / math.pi) * (-math.expm1(-t * t / 2)) / t + 2 * float(norm.sf(t))
+
+
+@claim(TAIL)
+@pytest.mark.parametrize("backend", backend_params())
+@given(law=st.sampled_from(["uniform", "normal"]), t=st.sampled_from([5.0, 20.0, 50.0]), seed=seeds)
+def test_kink_tail_is_one_over_t(backend, law, t, seed):
+    """The fraction of |kinks| > t (N = 20000, kink_location) is within Bernstein's band (1e-6) of
+    the exact tail (closed form for the uniform law, 1 - kink_mass(t) for the Gaussian), and the
+    exact t * P(|B/W| > t) approaches 2 p_W(0) E|B| (sqrt(2/pi), 2/pi) with a gap below 1/t^2
+    (uniform: sqrt(2/pi) e^{-t^2/2} + 2 t Phi(-t); Gaussian: 2/pi - t (1 - (2/pi) arctan t) <= 1/(t^2))."""
+    rng = np.random.default_rng(seed)
+    w = rng.uniform(-1, 1, KINKS) if law == "uniform" else rng.standard_normal(KINKS)
+    b = rng.standard_normal(KINKS)
+    c = backend.to_numpy(kink_location(backend.asarray(w), backend.asarray(b)))
+    exact = _uniform_tail(t) if law == "uniform" else 1 - kink_mass(t)
+    limit = math.sqrt(2 / math.pi) if law == "uniform" else 2 / math.pi
+    band = bernstein_band(exact, KINKS, FALSE_FAILURE)
+    frac = float(np.mean(np.abs(c) > t))
+    record_ratio(abs(frac - exact) / band)
+    assert abs(frac - exact) <= band
+    for big in (t, 10 * t, 100 * t):
+        p_big = _uniform_tail(big) if law == "uniform" else 1 - kink_mass(big)
+        assert abs(big * p_big - limit) <= 1 / big**2 + 8 * REFERENCE.eps * big
+
+
+@claim(TAIL, breaks="a weight law with no mass near 0 (W uniform on [-1, -1/2] u [1/2, 1])")
+@pytest.mark.parametrize("backend", backend_params(float64_only=True))
+@given(seed=seeds)
+def test_weights_away_from_zero_give_light_tails(backend, seed):
+    """|B/W| <= 2 |B|: P(|B/W| > 50) <= 2 Phi(-25) < 1e-137, so no kink of 20000 exceeds 50 (the
+    heavy-tailed laws put about 0.8 / 50 = 1.6% there); every kink obeys |B/W| <= 2 |B|, so
+    E|B/W| <= 2 E|B| is finite."""
+    rng = np.random.default_rng(seed)
+    w = rng.choice([-1.0, 1.0], KINKS) * rng.uniform(0.5, 1.0, KINKS)
+    b = rng.standard_normal(KINKS)
+    c = backend.to_numpy(kink_location(backend.asarray(w), backend.asarray(b)))
+    assert np.all(np.abs(c) <= 2 * np.abs(b))
+    assert not np.any(np.abs(c) > 50)
+
+
+@claim(SQRT_D)
+@pytest.mark.parametrize("backend", backend_params())
+@given(d=st.sampled_from([4, 16, 64, 256, 1024]), seed=seeds)
+def test_sum_of_d_signs_has_size_sqrt_d(backend, d, seed):
+    """Exact: E S^2 = d by enumerating Binomial(d, 1/2) (fractions), and the Berry-Esseen distance of
+    S/sqrt(d) to N(0, 1) is <= 0.4748 / sqrt(d) (exact binomial CDF). Sampled: 4000 sums of d random
+    signs through dlcore (a layer with unit weights; exact for integers) have P(|S| <= sqrt d)
+    within Bernstein's band (1e-6) of the exact binomial probability; aligned terms give d."""
+    from fractions import Fraction
+
+    from scipy.stats import binom, norm
+
+    ks = np.arange(d + 1)
+    if d <= 256:
+        pm = [Fraction(math.comb(d, k), 2**d) for k in range(d + 1)]
+        assert sum(p * (2 * k - d) ** 2 for k, p in enumerate(pm)) == d
+    s_vals = (2 * ks - d) / math.sqrt(d)
+    cdf = binom.cdf(ks, d, 0.5)
+    gap = max(
+        np.max(np.abs(cdf - norm.cdf(s_vals))),
+        np.max(np.abs(np.r_[0, cdf[:-1]] - norm.cdf(s_vals))),
+    )
+    assert gap <= 0.4748 / math.sqrt(d)
+    rng = np.random.default_rng(seed)
+    reps = 4000
+    x = rng.choice([-1.0, 1.0], (reps, d))
+    params = {"W1": backend.asarray(np.ones((d, 1))), "b1": backend.asarray(np.zeros(1))}
+    S = backend.to_numpy(forward(params, backend.asarray(x)))[:, 0]
+    inside = np.abs(2 * ks - d) <= math.sqrt(d)
+    p = float(binom.pmf(ks, d, 0.5)[inside].sum())
+    band = bernstein_band(p, reps, FALSE_FAILURE)
+    frac = float(np.mean(np.abs(S) <= math.sqrt(d)))
+    record_ratio(abs(frac - p) / band)
+    assert abs(frac - p) <= band
+    aligned = backend.to_numpy(forward(params, backend.asarray(np.ones((1, d)))))[0, 0]
+    assert aligned == d
+
+
+@claim(BIAS)
+@pytest.mark.parametrize("backend", backend_params())
+@given(d0=st.integers(1, 4), width=st.integers(2, 12), n=st.integers(2, 10), seed=seeds)
+def test_bias_as_weight_on_constant_input_and_zero_biases_kicked_apart(backend, d0, width, n, seed):
+    """(1) The layer XW + b equals [X, 1] [W; b] (kind identity, rounding of d + 1 terms).
+    (2) With zero first-layer biases on 1-D inputs every kink is exactly 0; after one GD step each
+    unit that is active somewhere and has v_j != 0 has b_j = -eta v_j sum_a 2 r_a 1[w_j x_a > 0]
+    (checked against that formula), and these differ across units."""
+    rng = np.random.default_rng(seed)
+    sizes = [d0, width]
+    P = init_mlp(sizes, rng=rng)
+    P["b1"] = rng.standard_normal(width)
+    X, y = rng.standard_normal((n, d0)), rng.standard_normal(n)
+    bX = backend.asarray(X)
+    one = {"W1": P["W1"], "b1": P["b1"]}
+    aug = {"W1": np.concatenate([P["W1"], P["b1"][None, :]]), "b1": np.zeros(sizes[1])}
+    Xa = backend.asarray(np.concatenate([X, np.ones((len(y), 1))], axis=1))
+    scale = _out_mag(one, X)
+    assert_close(
+        forward(_to_b(backend, aug), Xa, activation="identity"),
+        backend.to_numpy(forward(_to_b(backend, one), bX, activation="identity")),
+        claim=BIAS,
+        backend=backend,
+        dim=sizes[0] + 2,
+        scale=scale,
+        what="augmented input",
+    )
+    Q = init_mlp([1, sizes[1], 1], rng=rng)
+    x1 = rng.standard_normal((len(y), 1))
+    params = _to_b(backend, Q)
+    kinks = backend.to_numpy(kink_location(params["W1"][0, :], params["b1"]))
+    assert np.all(kinks == 0)
+    _loss, grads = value_and_grad(params, backend.asarray(x1), backend.asarray(y))
+    eta = 1e-2
+    r = backend.to_numpy(forward(params, backend.asarray(x1)))[:, 0] - backend.to_numpy(
+        backend.asarray(y)
+    )
+    host = {k: backend.to_numpy(v) for k, v in params.items()}
+    mask = (backend.to_numpy(backend.asarray(x1)) @ host["W1"]) > 0
+    expected = -eta * host["W2"][:, 0] * ((2 * r) @ mask)
+    got = -eta * backend.to_numpy(grads["b1"])
+    g_scale = eta * float(
+        np.linalg.norm(np.abs(host["W2"][:, 0]) * (2 * np.abs(r) @ np.ones_like(mask, dtype=float)))
+    )
+    assert_close(
+        got,
+        expected,
+        claim=BIAS,
+        backend=backend,
+        dim=len(y) + 2,
+        scale=g_scale,
+        what="first-step bias change",
+    )
+
+
+def _out_mag(params: dict[str, np.ndarray], X: np.ndarray) -> float:
+    m = np.abs(X) @ np.abs(params["W1"]) + np.abs(params["b1"])
+    return float(np.linalg.norm(m))
+
+
+def _to_b(backend, params: dict[str, np.ndarray]) -> dict:
+    return {k: backend.asarray(v) for k, v in params.items()}
+
+
+# ---- exploding scale and the learning rate ---------------------------------------------------
+
+SCALE = "initialization.exploding-scale-forces-tiny-learning-rate"
+
+
+@claim(SCALE)
+@pytest.mark.parametrize("backend", backend_params())
+@given(
+    problem=regression_problems(n=(2, 10), d=(1, 8), max_cond=1e2),
+    k=st.integers(-8, 8),
+    kappa=st.floats(0.05, 0.95),
+    T=st.integers(1, 40),
+)
+def test_uniform_rescaling_is_harmless(backend, problem, k, kappa, T):
+    """GD (dlcore train.run + optim.sgd on losses.squared_loss_grad) on (s X, y) with step eta/s^2,
+    s = 2^k, gives exactly w_t / s: multiplying by powers of two is exact, so every product, sum and
+    update is the s-scaled image of the unscaled run (compared bit for bit after scaling back).
+    And for eta < 2 / lambda_max, the weakest direction contracts at best by 1 - 2 / kappa."""
+    from dlcore.losses import squared_loss_grad
+    from dlcore.train import run
+
+    s = 2.0**k
+    lam = 2 * problem.svals**2  # Hessian eigenvalues of ||Xw - y||^2
+    eta = kappa / float(lam[0])
+    X, y = backend.asarray(problem.X), backend.asarray(problem.y)
+    w0 = {"w": backend.asarray(np.zeros(problem.d))}
+    plain, _ = run(sgd(eta), lambda p, t: {"w": squared_loss_grad(p["w"], X, y)}, w0, T)
+    sX = backend.asarray(s * backend.to_numpy(X))
+    scaled, _ = run(sgd(eta / s**2), lambda p, t: {"w": squared_loss_grad(p["w"], sX, y)}, w0, T)
+    assert np.array_equal(backend.to_numpy(scaled["w"]) * s, backend.to_numpy(plain["w"]))
+    factors = np.abs(1 - eta * lam)
+    assert np.all(factors >= 1 - 2 * lam / lam[0] - 4 * REFERENCE.eps)
+    assert factors[-1] >= 1 - 2 / (lam[0] / lam[-1]) - 4 * REFERENCE.eps
+
+
+@claim(SCALE, breaks="only the top direction blown up by s (not a uniform rescaling)")
+@pytest.mark.parametrize("backend", backend_params(float64_only=True))
+@given(
+    problem=regression_problems(n=(3, 10), d=(2, 6), max_cond=10, shape="tall"),
+    s=st.sampled_from([2.0, 4.0, 8.0]),
+)
+def test_blowing_up_one_direction_slows_the_others(backend, problem, s):
+    """Scale sigma_max by s and take eta = 1 / lambda_max = 1 / (2 (s sigma_max)^2). One dlcore GD step
+    toward w* = v_min multiplies the error along v_min by f = 1 - 2 eta sigma_min^2 (checked), so
+    the steps to shrink it by e^-1 are ceil(-1 / ln f): they grow like s^2 (ratio within
+    [s^2 / 2, 2 s^2], since -1 / ln(1 - x) = 1/x + O(1)), while the top direction converges in one."""
+    from dlcore.losses import squared_loss_grad
+
+    r = problem.rank
+    v = problem.V[:, r - 1]
+
+    def factor(top: float) -> float:
+        svals = np.r_[top, problem.svals[1:]]
+        X = (problem.U[:, :r] * svals) @ problem.V[:, :r].T
+        eta = 1 / (2 * top**2)
+        bX = backend.asarray(X)
+        w1 = -eta * squared_loss_grad(
+            backend.asarray(np.zeros(problem.d)), bX, backend.asarray(X @ v)
+        )
+        f = 1 - 2 * eta * svals[-1] ** 2
+        assert_close(
+            1 - float(backend.to_numpy(w1) @ v),
+            f,
+            claim=SCALE,
+            backend=backend,
+            kind="identity",
+            dim=problem.n + problem.d,
+            scale=1.0,
+            what="one-step contraction of the weak direction (absolute, |f| <= 1)",
+        )
+        return f
+
+    def steps(f: float) -> int:
+        return 1 if f <= math.exp(-1) else math.ceil(-1 / math.log(f))
+
+    base = steps(factor(problem.svals[0]))
+    blown = steps(factor(s * problem.svals[0]))
+    assert blown > base
+    assert s**2 / 2 <= blown / base <= 2 * s**2 or base <= 2
+
+
+# ---- dropout -------------------------------------------------------------------------------------
+
+DROPOUT = "initialization.dropout-is-corrected-at-train-time"
+
+
+@claim(DROPOUT)
+@pytest.mark.parametrize("backend", backend_params())
+@given(p=st.floats(0.1, 0.9), m=st.integers(1, 16), seed=seeds)
+def test_inverted_dropout_keeps_the_mean(backend, p, m, seed):
+    """Over 4000 masks, each entry's mean of dropout(h) is within Hoeffding's band of h (entries lie
+    in [0, h / (1 - p)] or [h / (1 - p), 0]; union bound over the m entries, 1e-6 in all); every
+    output is 0 or h / (1 - p), as for torch.nn.functional.dropout; train=False returns h."""
+    import torch
+
+    rng = np.random.default_rng(seed)
+    h = backend.asarray(rng.standard_normal(m))
+    hh = backend.to_numpy(h)
+    reps = 4000
+    tiled = backend.asarray(np.tile(hh, (reps, 1)))  # 4000 independent masks in one call
+    outs = backend.to_numpy(dropout(tiled, p, rng=rng))
+    scaled = hh / (1 - p)
+    assert np.all(
+        np.isclose(outs, 0.0, atol=0) | (np.abs(outs - scaled) <= 2 * backend.eps * np.abs(scaled))
+    )
+    band = np.abs(scaled) * math.sqrt(math.log(2 * m / FALSE_FAILURE) / (2 * reps))
+    err = np.abs(outs.mean(axis=0) - hh)
+    record_ratio(float(np.max(err / np.maximum(band, 1e-300))))
+    assert np.all(err <= band + 4 * backend.eps * np.abs(scaled))
+    assert dropout(h, p, rng=rng, train=False) is h
+    t = torch.nn.functional.dropout(torch.as_tensor(hh), p, training=True)
+    tv = t.numpy()
+    assert np.all((tv == 0) | (np.abs(tv - scaled) <= 4 * REFERENCE.eps * np.abs(scaled)))
+
+
+# ---- fan-in per unit -----------------------------------------------------------------------------
+
+FANIN = "initialization.fan-in-is-per-unit"
+
+
+@claim(FANIN)
+@pytest.mark.parametrize("backend", backend_params())
+@given(d=st.integers(64, 256), units=st.integers(64, 128), n=st.integers(32, 64), seed=seeds)
+def test_masked_units_need_their_own_fan_in(backend, d, units, n, seed):
+    """Unit j sees a random subset S_j of the d inputs (|S_j| in [d/8, d/2]); its weights are
+    lecun_normal(|S_j|, 1) on S_j and 0 elsewhere. On N(0, 1) inputs the pooled second moment of
+    the pre-activations, divided by that of the inputs, is 1 within a product of Laurent-Massart
+    bands (given X, each unit's sum of squares is a weighted chi-square with the eigenvalues of
+    X_S X_S^T / |S|; 1e-6 in all); with the layer-width variance 1/d it is mean |S_j| / d instead,
+    outside that band. Dense layers: fan-in = d_in = torch's fan-in of the transposed weight, and a
+    (C_out, C_in, k_h, k_w) conv weight has fan-in C_in k_h k_w."""
+    import torch
+
+    rng = np.random.default_rng(seed)
+    Xh = rng.standard_normal((n, d))
+    X = backend.asarray(Xh)
+    sizes = rng.integers(d // 8, d // 2 + 1, units)
+    W = np.zeros((d, units))
+    eig = []
+    for j, s in enumerate(sizes):
+        S = rng.choice(d, int(s), replace=False)
+        W[S, j] = backend.to_numpy(lecun_normal(int(s), 1, rng=rng, like=X))[:, 0]
+        eig.append(np.clip(np.linalg.eigvalsh(Xh[:, S] @ Xh[:, S].T / s), 0, None))
+    params = {"W1": backend.asarray(W), "b1": backend.asarray(np.zeros(units))}
+    z = backend.to_numpy(forward(params, X, activation="identity"))
+    lo, hi = chi2_mix_band(np.concatenate(eig), FALSE_FAILURE)
+    expected = float(sum(e.sum() for e in eig)) / (n * units)  # E[z^2 | X], ~ 1
+    q = float(np.mean(z * z)) / expected
+    record_ratio(max((1 - q) / lo, (q - 1) / hi))
+    assert 1 - lo <= q <= 1 + hi
+    layer_width = float(np.mean(sizes)) / d  # the 1/d rule's second moment, relative
+    assert layer_width * (1 + hi) < 1 - lo, "test design: |S|/d must lie outside the band"
+    assert variance("lecun", d, units) == 1 / d
+    fan_in, _ = torch.nn.init._calculate_fan_in_and_fan_out(torch.empty(units, d))
+    assert fan_in == d
+    fan_in, _ = torch.nn.init._calculate_fan_in_and_fan_out(torch.empty(8, 3, 5, 7))
+    assert fan_in == 3 * 5 * 7

@@ -7,11 +7,17 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dlcore.kernels import kernel_ridge, linear_kernel
+from dlcore.kernels import (
+    kernel_ridge,
+    kernel_ridge_fit,
+    kernel_ridge_predict,
+    linear_kernel,
+    rbf_kernel,
+)
 from dlcore.linear import ridge, ridge_dual
 from tests.support.backends import backend_params
 from tests.support.claims import claim
-from tests.support.strategies import log_uniform, regression_problems
+from tests.support.strategies import log_uniform, regression_problems, seeds
 from tests.support.tolerances import assert_close
 
 ID = "kernels.primal-equals-dual"
@@ -99,3 +105,324 @@ def test_primal_form_undefined_without_regularisation(backend, problem):
         cond=problem.cond**2,
         what="dual at lam=0 vs X^+ y",
     )
+
+
+COMBO = "kernels.ridge-weights-are-combinations-of-data"
+GRAM = "kernels.gram-matrix-of-inner-products"
+SUBST = "kernels.kernel-substitution"
+PREDICT = "kernels.prediction-by-inner-products"
+
+
+def _ridge_cond(problem, lam: float) -> float:
+    return (problem.sigma_max**2 + lam) / lam
+
+
+def _ridge_scale(problem, lam: float, Y: np.ndarray) -> float:
+    """|w| plus the rounding floor of X^T y (see test_primal_equals_dual)."""
+    w = _svd_ridge(problem, lam, Y)
+    s = problem.sigma_max
+    return float(np.linalg.norm(w) + s * np.linalg.norm(Y) / (s**2 + lam))
+
+
+@claim(COMBO)
+@pytest.mark.parametrize("backend", backend_params())
+@given(
+    problem=regression_problems(n=(1, 8), d=(2, 12), shape="wide", rank="any"),
+    lam=log_uniform(1e-3, 1e3),
+)
+def test_ridge_weights_are_combinations_of_the_data(backend, problem, lam):
+    """X^T alpha (dual coefficients from kernel_ridge_fit) equals the primal ridge weights, and
+    their null-space component vanishes.
+
+    d > n, so null(X) is nontrivial. Both solves are backward stable with condition
+    (sigma_max^2 + lam) / lam; P_null = V_0 V_0^T comes from the known SVD.
+    """
+    X, y = backend.asarray(problem.X), backend.asarray(problem.y)
+    model = kernel_ridge_fit(X, y, lam, kernel="linear", form="dual")
+    assert model.form == "dual" and tuple(model.alpha.shape) == (problem.n,)
+    w = ridge(X, y, lam)
+    cond, scale = _ridge_cond(problem, lam), _ridge_scale(problem, lam, problem.y)
+    assert_close(
+        X.T @ model.alpha,
+        w,
+        claim=COMBO,
+        backend=backend,
+        cond=cond,
+        scale=scale,
+        what="X^T alpha vs ridge",
+    )
+    V0 = problem.V[:, problem.rank :]
+    assert_close(
+        V0 @ (V0.T @ backend.to_numpy(w)),
+        np.zeros(problem.d),
+        claim=COMBO,
+        backend=backend,
+        cond=cond,
+        scale=scale,
+        what="P_null w_lam",
+    )
+
+
+@claim(GRAM)
+@pytest.mark.parametrize("backend", backend_params())
+@given(problem=regression_problems(n=(1, 12), d=(1, 12), rank="any"), seed=seeds)
+def test_gram_matrix_holds_inner_products_between_points(backend, problem, seed):
+    """linear_kernel(X, X)[i, j] = <x_i, x_j>, symmetric and PSD; X^T X is the d x d feature Gram.
+
+    Each entry is a length-d dot product (error d eps |x_i| |x_j|); the eigenvalues of a PSD matrix
+    computed by a backward-stable eigensolver are >= -dim eps |K| (Weyl).
+    """
+    X = backend.asarray(problem.X)
+    K = linear_kernel(X, X)
+    assert tuple(K.shape) == (problem.n, problem.n)
+    assert tuple((X.T @ X).shape) == (problem.d, problem.d)
+    rows = np.linalg.norm(problem.X, axis=1)
+    i, j = np.random.default_rng(seed).integers(0, problem.n, 2)
+    K_np = backend.to_numpy(K)
+    assert_close(
+        np.array(K_np[i, j]),
+        np.array(problem.X[i] @ problem.X[j]),
+        claim=GRAM,
+        backend=backend,
+        scale=float(rows[i] * rows[j]),
+        dim=problem.d,
+        what=f"K[{i}, {j}] vs <x_i, x_j>",
+    )
+    assert_close(
+        K_np,
+        K_np.T,
+        claim=GRAM,
+        backend=backend,
+        scale=problem.sigma_max**2,
+        dim=problem.d,
+        what="K vs K^T",
+    )
+    lowest = float(np.min(backend.to_numpy(backend.xp.linalg.eigvalsh(K))))
+    assert_close(
+        np.array(min(lowest, 0.0)),
+        np.array(0.0),
+        claim=GRAM,
+        backend=backend,
+        scale=problem.sigma_max**2,
+        dim=problem.n + problem.d,
+        what="negative part of the smallest eigenvalue",
+    )
+
+
+def _degree2_features(X: np.ndarray, gamma: float, coef0: float) -> np.ndarray:
+    """phi with phi(x)^T phi(z) = (gamma x^T z + coef0)^2 (an independent float64 oracle)."""
+    n, d = X.shape
+    cols = [np.full(n, coef0), *(np.sqrt(2 * coef0 * gamma) * X[:, i] for i in range(d))]
+    for i in range(d):
+        for j in range(i, d):
+            f = 1.0 if i == j else np.sqrt(2.0)
+            cols.append(f * gamma * X[:, i] * X[:, j])
+    return np.stack(cols, axis=1)
+
+
+def _kernel_scale(K_test: np.ndarray, K: np.ndarray, y: np.ndarray, lam: float):
+    """Prediction error model: K_test (K + lam I)^{-1} y has condition (|K| + lam) / lam and scale
+    |K_test| |alpha| + |K_test| |y| / (|K| + lam) (the rounding floor of the right-hand side)."""
+    top = float(np.linalg.norm(K, 2))
+    alpha = np.linalg.solve(K + lam * np.eye(len(K)), y)
+    kt = float(np.linalg.norm(K_test, 2))
+    return (top + lam) / lam, kt * float(np.linalg.norm(alpha)) + kt * float(np.linalg.norm(y)) / (
+        top + lam
+    )
+
+
+@claim(SUBST)
+@pytest.mark.parametrize("backend", backend_params())
+@given(
+    problem=regression_problems(n=(1, 12), d=(1, 6), rank="any"),
+    lam=log_uniform(1e-3, 1e3),
+    gamma=log_uniform(0.1, 2.0),
+    coef0=st.floats(0.0, 2.0),
+    seed=seeds,
+)
+def test_kernel_ridge_equals_ridge_on_the_feature_map(backend, problem, lam, gamma, coef0, seed):
+    """Linear kernel: kernel ridge predictions equal ridge's, in both forms (auto picks the d x d
+    primal exactly when d < n). Degree-2 polynomial kernel: predictions equal ridge on the explicit
+    features phi(X) (oracle in float64). Error model: `_kernel_scale`.
+    """
+    rng = np.random.default_rng(seed)
+    Xt_np = rng.standard_normal((4, problem.d))
+    X, y, Xt = (backend.asarray(a) for a in (problem.X, problem.y, Xt_np))
+    auto = kernel_ridge_fit(X, y, lam)
+    assert auto.form == ("primal" if problem.d < problem.n else "dual")
+    w_ref = _svd_ridge(problem, lam, problem.y)
+    cond = _ridge_cond(problem, lam)
+    scale = float(np.linalg.norm(Xt_np, 2)) * _ridge_scale(problem, lam, problem.y)
+    for form in ("primal", "dual"):
+        model = kernel_ridge_fit(X, y, lam, kernel="linear", form=form)
+        assert_close(
+            kernel_ridge_predict(model, Xt),
+            Xt_np @ w_ref,
+            claim=SUBST,
+            backend=backend,
+            cond=cond,
+            scale=scale,
+            what=f"linear kernel ({form}) vs ridge predictions",
+        )
+    model = kernel_ridge_fit(X, y, lam, kernel="polynomial", degree=2, gamma=gamma, coef0=coef0)
+    F, Ft = _degree2_features(problem.X, gamma, coef0), _degree2_features(Xt_np, gamma, coef0)
+    K, K_test = F @ F.T, Ft @ F.T
+    expected = Ft @ np.linalg.solve(F.T @ F + lam * np.eye(F.shape[1]), F.T @ problem.y)
+    kcond, kscale = _kernel_scale(K_test, K, problem.y, lam)
+    assert_close(
+        kernel_ridge_predict(model, Xt),
+        expected,
+        claim=SUBST,
+        backend=backend,
+        cond=kcond,
+        scale=kscale,
+        dim=problem.n + F.shape[1],
+        what="polynomial kernel vs ridge on phi(X)",
+    )
+
+
+@claim(SUBST)
+@pytest.mark.parametrize("backend", backend_params())
+@given(
+    problem=regression_problems(n=(1, 12), d=(1, 6), rank="any"),
+    lam=log_uniform(1e-3, 1e3),
+    gamma=log_uniform(0.1, 10.0),
+)
+def test_rbf_kernel_ridge_is_well_posed(backend, problem, lam, gamma):
+    """RBF kernel: K is PSD, so eig(K + lam I) >= lam up to rounding (Weyl: dim eps (|K| + lam)),
+    and the returned alpha solves (K + lam I) alpha = y to a backward-stable residual."""
+    xp = backend.xp
+    X, y = backend.asarray(problem.X), backend.asarray(problem.y)
+    K = rbf_kernel(X, X, gamma=gamma)
+    n = problem.n
+    A = K + lam * xp.eye(n, dtype=X.dtype)
+    top = float(np.linalg.norm(backend.to_numpy(A), 2))
+    lowest = float(np.min(backend.to_numpy(xp.linalg.eigvalsh(A))))
+    assert_close(
+        np.array(min(lowest - lam, 0.0)),
+        np.array(0.0),
+        claim=SUBST,
+        backend=backend,
+        scale=top,
+        dim=n + problem.d,
+        what="lam - lambda_min(K + lam I), positive part",
+    )
+    model = kernel_ridge_fit(X, y, lam, kernel="rbf", gamma=gamma)
+    alpha = model.alpha
+    assert_close(
+        A @ alpha,
+        problem.y,
+        claim=SUBST,
+        backend=backend,
+        scale=top * float(np.linalg.norm(backend.to_numpy(alpha)))
+        + float(np.linalg.norm(problem.y)),
+        dim=n,
+        what="(K + lam I) alpha vs y",
+    )
+
+
+@claim(SUBST)
+@pytest.mark.parametrize("backend", backend_params())
+@given(
+    problem=regression_problems(n=(1, 12), d=(1, 6), rank="any"),
+    lam=log_uniform(1e-3, 1e3),
+    kernel=st.sampled_from(["linear", "polynomial", "rbf"]),
+    degree=st.integers(1, 3),
+    gamma=log_uniform(0.1, 2.0),
+    coef0=st.floats(0.0, 2.0),
+    seed=seeds,
+)
+def test_kernel_ridge_matches_sklearn(backend, problem, lam, kernel, degree, gamma, coef0, seed):
+    """Differential check against sklearn.kernel_ridge.KernelRidge (float64, Cholesky solve).
+
+    sklearn's conventions are the same formulas: alpha = lam, polynomial (gamma x^T z + coef0)^p,
+    rbf exp(-gamma |x - z|^2); gamma is passed explicitly because sklearn's default is 1/d. Error
+    model: `_kernel_scale` on sklearn's own kernel matrices.
+    """
+    from sklearn.kernel_ridge import KernelRidge
+    from sklearn.metrics.pairwise import pairwise_kernels
+
+    Xt_np = np.random.default_rng(seed).standard_normal((5, problem.d))
+    params = {
+        "linear": {},
+        "polynomial": {"degree": degree, "gamma": gamma, "coef0": coef0},
+        "rbf": {"gamma": gamma},
+    }[kernel]
+    ref = KernelRidge(alpha=lam, kernel=kernel, **params).fit(problem.X, problem.y).predict(Xt_np)
+    X, y, Xt = (backend.asarray(a) for a in (problem.X, problem.y, Xt_np))
+    got = kernel_ridge_predict(kernel_ridge_fit(X, y, lam, kernel=kernel, **params), Xt)
+    K = pairwise_kernels(problem.X, metric=kernel, **params)
+    K_test = pairwise_kernels(Xt_np, problem.X, metric=kernel, **params)
+    cond, scale = _kernel_scale(K_test, K, problem.y, lam)
+    assert_close(
+        got,
+        ref,
+        claim=SUBST,
+        backend=backend,
+        cond=cond,
+        scale=scale,
+        dim=problem.n + problem.d,
+        what=f"dlcore vs sklearn KernelRidge ({kernel})",
+    )
+
+
+@claim(SUBST, breaks="a symmetric similarity that is not PSD")
+@pytest.mark.parametrize("backend", backend_params())
+@given(problem=regression_problems(n=(2, 12), d=(1, 6), rank="any"), u=st.floats(0.05, 0.95))
+def test_non_psd_similarity_is_not_a_kernel(backend, problem, u):
+    """K_ij = -|x_i - x_j| is symmetric but not PSD; for lam < max_ij |x_i - x_j| the matrix
+    K + lam I is indefinite (the Rayleigh quotient at (e_i + e_j)/sqrt2 is lam - D_ij < 0), so the
+    dual objective is unbounded below and kernel_ridge refuses it instead of returning a solution.
+    """
+    D = np.linalg.norm(problem.X[:, None, :] - problem.X[None, :, :], axis=-1)
+    i, j = np.unravel_index(np.argmax(D), D.shape)
+    lam = u * float(D[i, j])
+    v = np.zeros(problem.n)
+    v[i], v[j] = 1 / np.sqrt(2), 1 / np.sqrt(2)
+    assert v @ (-D + lam * np.eye(problem.n)) @ v == pytest.approx(lam - D[i, j])
+    assert lam - D[i, j] < 0
+    with pytest.raises(ValueError, match="positive semi-definite"):
+        kernel_ridge(backend.asarray(-D), backend.asarray(problem.y), lam)
+
+
+@claim(PREDICT)
+@pytest.mark.parametrize("backend", backend_params())
+@given(
+    problem=regression_problems(n=(1, 12), d=(1, 12), rank="any"),
+    lam=log_uniform(1e-3, 1e3),
+    m=st.integers(1, 6),
+    seed=seeds,
+)
+def test_prediction_needs_only_inner_products(backend, problem, lam, m, seed):
+    """X_test @ ridge equals linear_kernel(X_test, X) @ alpha, and one point predicts its own row.
+
+    alpha comes from the n x n dual; the weights from the d x d primal. Error model as in
+    test_primal_equals_dual, times |X_test|.
+    """
+    Xt_np = np.random.default_rng(seed).standard_normal((m, problem.d))
+    X, y, Xt = (backend.asarray(a) for a in (problem.X, problem.y, Xt_np))
+    model = kernel_ridge_fit(X, y, lam, form="dual")
+    via_kernel = linear_kernel(Xt, X) @ model.alpha
+    cond = _ridge_cond(problem, lam)
+    scale = float(np.linalg.norm(Xt_np, 2)) * _ridge_scale(problem, lam, problem.y)
+    assert_close(
+        Xt @ ridge(X, y, lam),
+        via_kernel,
+        claim=PREDICT,
+        backend=backend,
+        cond=cond,
+        scale=scale,
+        what="x^T w vs k(x)^T alpha",
+    )
+    batch = backend.to_numpy(kernel_ridge_predict(model, Xt))
+    for k in range(m):
+        one = backend.to_numpy(kernel_ridge_predict(model, Xt[k : k + 1, :]))
+        assert_close(
+            one,
+            batch[k : k + 1],
+            claim=PREDICT,
+            backend=backend,
+            cond=cond,
+            scale=scale,
+            what=f"point {k} alone vs its row of the batch",
+        )

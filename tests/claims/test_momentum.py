@@ -11,20 +11,39 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from dlcore.dynamics import (
+    ema_frequency_response,
     ema_momentum_max_stable_lr,
     ema_momentum_mode_matrix,
+    ema_nesterov_mode_matrix,
     gd_max_stable_lr,
+    gd_mode_factor,
+    mode_eigenvalues,
+    momentum_flow_matrix,
+    momentum_iteration_matrix,
     momentum_max_stable_lr,
     momentum_mode_matrix,
+    nesterov_mode_matrix,
+    simultaneous_momentum_mode_matrix,
     spectral_radius,
 )
 from dlcore.losses import squared_loss_grad
-from dlcore.optim import momentum, sgd_momentum
+from dlcore.optim import (
+    MomentumState,
+    apply_updates,
+    coupled_weight_decay,
+    ema,
+    ema_to_torch,
+    gd,
+    momentum,
+    nesterov,
+    sgd_momentum,
+)
 from dlcore.train import run
-from tests.support.backends import backend_params
+from tests.support.backends import BACKENDS, backend_params
 from tests.support.claims import claim
+from tests.support.optim_oracles import amplification, torch_sgd_on_quadratic
 from tests.support.strategies import log_uniform, regression_problems, seeds
-from tests.support.tolerances import assert_close, tolerance
+from tests.support.tolerances import assert_close, record_ratio, tolerance
 
 STAB = "momentum.stability-bound-on-quadratics"
 DELTA = 1e-3  # relative distance from the boundary in the exact test
@@ -88,6 +107,8 @@ class _Host:
 
 
 _HOST = _Host()
+_HOST_TORCH = BACKENDS[2]  # torch-cpu-float64: the torch oracle on the host
+_HOST_NUMPY = BACKENDS[0]  # numpy-float64
 
 
 def _schur_bound(M: np.ndarray, T: int) -> float:
@@ -138,7 +159,8 @@ def test_momentum_converges_inside_the_bound(backend, problem, form, mu, beta, c
     """Inside the bound the iterates contract as the per-mode Schur bound predicts.
 
     T is the first step count at which every mode's bound rho^T + T rho^(T-1) |n| is <= 1e-3; the
-    observed error must be below the bound (plus rounding of the order of the tolerance).
+    observed error must be below the bound plus rounding: eps-relative storage of w, with
+    |w| <= |w*| + |e0|, accumulated over T steps (the tolerance's work factor d * T).
     """
     e0 = np.random.default_rng(seed).standard_normal(problem.d)
     coef = _coefficient(mu, beta, form)
@@ -150,10 +172,14 @@ def test_momentum_converges_inside_the_bound(backend, problem, form, mu, beta, c
     bounds = np.array([_schur_bound(M, steps) for M in mats])
     allowed = float(np.linalg.norm(bounds * np.abs(e0)))
     observed = float(np.linalg.norm(eT))
+    # Iterates are stored to relative precision eps, so rounding scales with |w| <= |w*| + |e0|,
+    # not with |e0| alone (at a one-step mode, lr * lam = 1, the bound itself is exactly 0).
+    w_star_norm = float(np.linalg.norm(np.linalg.lstsq(problem.X, problem.y, rcond=None)[0]))
     work = problem.d * steps
-    rounding = tolerance(backend.eps, kind="convergence", cond=problem.cond**2, dim=work) * float(
-        np.linalg.norm(e0)
+    rounding = tolerance(backend.eps, kind="convergence", cond=problem.cond**2, dim=work) * (
+        w_star_norm + float(np.linalg.norm(e0))
     )
+    record_ratio(observed / (allowed + rounding))
     assert observed <= allowed + rounding, (
         f"{form}: |e_T| = {observed:.3e} > {allowed:.3e} after {steps} steps"
     )
@@ -189,3 +215,1037 @@ def test_momentum_diverges_past_the_bound(backend, problem, form, mu, beta, c, s
     eT, _ = _simulate(backend, problem, form, c, coef, e0, steps)
     assert predicted >= 1e5
     assert abs(eT[0]) >= 0.5 * predicted
+
+
+# ---- momentum is GD on smoothed gradients -------------------------------------------------
+
+GDS = "momentum.momentum-is-gd-on-smoothed-gradients"
+
+
+def _quadratic_grad(X, y):
+    return lambda p, t: {"w": squared_loss_grad(p["w"], X, y)}
+
+
+def _stable_eta(problem, beta, c):
+    """c times the lecture momentum's bound on the quadratic ||Xw - y||^2 (top eigenvalue 2 s_1^2)."""
+    return c * ema_momentum_max_stable_lr(2 * problem.sigma_max**2, beta)
+
+
+@claim(GDS)
+@pytest.mark.parametrize("backend", backend_params())
+@given(
+    problem=tall,
+    beta=st.floats(0.05, 1.0),
+    c=st.floats(0.1, 0.9),
+    steps=st.integers(1, 25),
+    seed=seeds,
+)
+def test_momentum_is_gd_fed_the_ema_of_its_gradients(backend, problem, beta, c, steps, seed):
+    """momentum(eta, beta) equals GD fed ema(beta) of the gradients, and momentum(eta, 1) equals GD.
+
+    Both sides perform the same floating-point operations in the same order (a = (1 - beta) a +
+    beta g, then w - eta a; with beta = 1, (1 - 1) a + 1 g = g exactly), so they agree to the
+    last bit; the identity tolerance is only the floor of the comparison.
+    """
+    X, y = backend.asarray(problem.X), backend.asarray(problem.y)
+    grad = _quadratic_grad(X, y)
+    w0 = np.random.default_rng(seed).standard_normal(problem.d)
+    eta = _stable_eta(problem, beta, c)
+    start = {"w": backend.asarray(w0)}
+    w_mom, _ = run(momentum(eta, beta), grad, start, steps)
+    smoother, gd_opt = ema(beta), gd(eta)
+    p, s_ema, s_gd = start, smoother.init(start), gd_opt.init(start)
+    for t in range(steps):
+        smoothed, s_ema = smoother.update(grad(p, t), s_ema, p)
+        u, s_gd = gd_opt.update(smoothed, s_gd, p)
+        p = apply_updates(p, u)
+    ref = float(np.linalg.norm(w0))
+    assert_close(w_mom["w"], p["w"], claim=GDS, backend=backend, kind="identity", scale=ref)
+    w_one, _ = run(momentum(eta, 1.0), grad, start, steps)
+    w_gd, _ = run(gd(eta), grad, start, steps)
+    assert_close(w_one["w"], w_gd["w"], claim=GDS, backend=backend, kind="identity", scale=ref)
+
+
+@claim(GDS)
+@pytest.mark.parametrize("backend", backend_params())
+@given(
+    problem=tall,
+    beta=st.floats(0.05, 1.0),
+    c=st.floats(0.1, 0.9),
+    steps=st.integers(1, 40),
+    seed=seeds,
+)
+def test_momentum_iterate_is_the_unrolled_geometric_sum(backend, problem, beta, c, steps, seed):
+    """w_T from dlcore equals w_0 - eta sum_t sum_k beta (1-beta)^k g_{t-k}, summed in float64.
+
+    The gradients g_t are recorded along dlcore's own run, so the check isolates the optimizer's
+    arithmetic. Error model: the recursion for a adds at most 3 eps (|a| + |g|) per step, so
+    |a_t error| <= 3 t eps G with G = max_t |g_t|; w_T then errs by at most T eps max_t |w_t|
+    (the additions) plus eta T * 3 T eps G. With scale = max |w_t| + eta T G and dim = 3T the
+    identity tolerance 4 * 3T * eps * scale covers both.
+    """
+    X, y = backend.asarray(problem.X), backend.asarray(problem.y)
+    grads: list[np.ndarray] = []
+    norms: list[float] = []
+
+    def grad(p, t):
+        g = squared_loss_grad(p["w"], X, y)
+        grads.append(backend.to_numpy(g))
+        norms.append(float(np.linalg.norm(backend.to_numpy(p["w"]))))
+        return {"w": g}
+
+    w0 = np.random.default_rng(seed).standard_normal(problem.d)
+    eta = _stable_eta(problem, beta, c)
+    wT, _ = run(momentum(eta, beta), grad, {"w": backend.asarray(w0)}, steps)
+    G = np.array(grads)
+    weights = beta * (1 - beta) ** np.arange(steps)
+    smoothed = np.array([weights[: t + 1] @ G[t::-1] for t in range(steps)])
+    expected = w0 - eta * smoothed.sum(axis=0)
+    scale = max([*norms, float(np.linalg.norm(expected))]) + eta * steps * float(
+        np.max(np.linalg.norm(G, axis=1))
+    )
+    assert_close(
+        wT["w"], expected, claim=GDS, backend=backend, kind="identity", dim=3 * steps, scale=scale
+    )
+
+
+@claim(GDS, breaks="stepping with the old average a_t instead of a_{t+1}")
+@given(problem=tall, c=st.floats(0.1, 0.9), steps=st.integers(2, 25), seed=seeds)
+def test_stepping_with_the_old_average_is_not_gd(problem, c, steps, seed):
+    """The simultaneous reading w_{t+1} = w_t - eta a_t with beta = 1 is GD delayed by one step.
+
+    Its first step does not move (a_0 = 0) and afterwards it steps with the previous gradient,
+    so it differs from GD by at least eta |g_0| at t = 1, far above rounding.
+    """
+    X, y = problem.X, problem.y
+    w0 = np.random.default_rng(seed).standard_normal(problem.d)
+    eta = _stable_eta(problem, 1.0, c)
+    w_sim, a = w0.copy(), np.zeros(problem.d)
+    w_sim, a = w_sim - eta * a, squared_loss_grad(w_sim, X, y)
+    w_gd, _ = run(gd(eta), _quadratic_grad(X, y), {"w": w0}, 1)
+    gap = float(np.linalg.norm(w_sim - w_gd["w"]))
+    g0 = float(np.linalg.norm(squared_loss_grad(w0, X, y)))
+    assert_close(w_sim, w0, claim=GDS, backend=_HOST, kind="identity", what="no first step")
+    floor = tolerance(_HOST.eps, kind="identity", dim=problem.d) * float(np.linalg.norm(w0))
+    assert_close(gap, eta * g0, claim=GDS, backend=_HOST, kind="identity", dim=problem.d)
+    assert gap > floor, f"GD and the simultaneous variant differ by only {gap:.3e}"
+
+
+# ---- PyTorch's parametrization ----------------------------------------------------------------
+
+PT = "momentum.pytorch-parametrization-equivalence"
+
+
+def _scaled(M: np.ndarray, lr: float) -> np.ndarray:
+    """M in the coordinates (lr v, e), where both halves of the state are lengths in w-space."""
+    d = M.shape[0] // 2
+    D = np.concatenate([np.full(d, lr), np.ones(d)])
+    return (M * D[:, None]) / D[None, :]
+
+
+@claim(PT)
+@pytest.mark.parametrize("backend", backend_params())
+@given(
+    problem=tall,
+    mu=st.floats(0.0, 0.95),
+    variant=st.sampled_from(["heavy-ball", "dampening", "nesterov", "weight-decay", "lecture"]),
+    tau=st.floats(0.05, 0.9),
+    wd=log_uniform(1e-3, 1.0),
+    c=st.floats(0.1, 0.9),
+    steps=st.integers(1, 25),
+    seed=seeds,
+)
+def test_trajectories_equal_torch_sgd(backend, problem, mu, variant, tau, wd, c, steps, seed):
+    """dlcore's k-step trajectory equals torch.optim.SGD's on ||Xw - y||^2, in the same dtype.
+
+    Variants: heavy ball; dampening tau (damped from the second step on); Nesterov; coupled weight
+    decay; and the lecture's momentum(eta, beta) against SGD(lr = eta beta, momentum = 1 - beta).
+    Error model: in the state (alpha v, e) one step is the linear map M~ (the iteration matrix,
+    with H + wd I under weight decay) plus a local rounding of at most ~(d + 2) eps S, where S =
+    max_t (|w_t| + alpha |v_t|) (the gradient 2X^T(Xw - y) costs d eps |H||e| and alpha |H| <= 4
+    at a stable step). A rounding made at step s has grown by at most A = max_k ||M~^k||_2 at
+    step T, so |w_T - w_T^torch| <= T (d + 2) eps A S; the equivalence tolerance is
+    8 T (d + 2) eps A S.
+    """
+    H = 2 * problem.X.T @ problem.X
+    lam_max = 2 * problem.sigma_max**2
+    kw: dict = {"momentum": mu, "dampening": 0.0, "nesterov": False, "weight_decay": 0.0}
+    if variant == "nesterov":
+        kw["momentum"] = mu = max(mu, 0.05)
+        kw["nesterov"] = True
+        lr = c * 2 * (1 + mu) / ((1 + 2 * mu) * lam_max)
+    else:
+        lr = c * momentum_max_stable_lr(lam_max, mu)
+    if variant == "dampening":
+        kw["dampening"] = tau
+    if variant == "weight-decay":
+        kw["weight_decay"] = wd
+        lr = c * momentum_max_stable_lr(lam_max + wd, mu)
+    if variant == "lecture":
+        beta = 1 - mu
+        opt = momentum(lr / beta, beta)
+    else:
+        opt = sgd_momentum(lr, kw["momentum"], dampening=kw["dampening"], nesterov=kw["nesterov"])
+        if variant == "weight-decay":
+            opt = coupled_weight_decay(opt, wd)
+    w0 = np.random.default_rng(seed).standard_normal(problem.d)
+    X, y = backend.asarray(problem.X), backend.asarray(problem.y)
+    wT, _ = run(opt, _quadratic_grad(X, y), {"w": backend.asarray(w0)}, steps)
+    expected, S = torch_sgd_on_quadratic(backend, problem.X, problem.y, w0, steps, lr=lr, **kw)
+    M = momentum_iteration_matrix(
+        H + kw["weight_decay"] * np.eye(problem.d),
+        lr,
+        kw["momentum"],
+        dampening=kw["dampening"],
+        nesterov=kw["nesterov"],
+    )
+    A = amplification(_scaled(M, lr), steps)
+    assert_close(
+        wT["w"],
+        expected,
+        claim=PT,
+        backend=backend,
+        dim=steps * (problem.d + 2),
+        cond=A,
+        scale=S,
+        what=f"{variant} after {steps} steps",
+    )
+
+
+@claim(PT)
+@given(
+    problem=tall,
+    mu=st.floats(0.0, 0.95),
+    coef=log_uniform(1e-2, 1e2),
+    c=st.floats(0.1, 0.9),
+    steps=st.integers(1, 25),
+    seed=seeds,
+)
+def test_generic_rescaling_is_the_lecture_form(problem, mu, coef, c, steps, seed):
+    """b <- mu b + c g, w <- w - eta' b equals momentum(eta' c / (1 - mu), 1 - mu), and a = beta b / c.
+
+    Run as sgd_momentum(eta', mu) fed c g (its first buffer c g_0 is mu * 0 + c g_0). Same error
+    model as the torch comparison: (d + 2) eps S per step, grown by at most A, over T steps.
+    """
+    lam_max = 2 * problem.sigma_max**2
+    beta = 1 - mu
+    eta = c * ema_momentum_max_stable_lr(lam_max, beta)
+    eta_prime = eta * beta / coef
+    X, y = problem.X, problem.y
+    w0 = np.random.default_rng(seed).standard_normal(problem.d)
+    opt_b, opt_a = sgd_momentum(eta_prime, mu), momentum(eta, beta)
+    pb = pa = {"w": w0}
+    sb, sa = opt_b.init(pb), opt_a.init(pa)
+    S = float(np.linalg.norm(w0))
+    for _ in range(steps):
+        ub, sb = opt_b.update({"w": coef * squared_loss_grad(pb["w"], X, y)}, sb, pb)
+        ua, sa = opt_a.update({"w": squared_loss_grad(pa["w"], X, y)}, sa, pa)
+        pb, pa = apply_updates(pb, ub), apply_updates(pa, ua)
+        S = max(S, float(np.linalg.norm(pa["w"]) + eta * np.linalg.norm(sa.buffer["w"])))
+    M = momentum_iteration_matrix(2 * X.T @ X, eta * beta, mu)
+    A = amplification(_scaled(M, eta * beta), steps)
+    dim = steps * (problem.d + 2)
+    assert_close(pb["w"], pa["w"], claim=PT, backend=_HOST, dim=dim, cond=A, scale=S, what="w")
+    assert_close(
+        eta * beta / coef * sb.buffer["w"],
+        eta * sa.buffer["w"],
+        claim=PT,
+        backend=_HOST,
+        dim=dim,
+        cond=A,
+        scale=S,
+        what="eta a = eta beta b / c",
+    )
+
+
+@claim(PT, breaks="copying eta into torch's lr")
+@given(lam=log_uniform(1e-2, 1e2), beta=st.floats(0.02, 0.5), u=st.floats(0.05, 0.95))
+def test_copying_eta_into_torch_lr_diverges(lam, beta, u):
+    """With eta lam between 2(2 - beta) and 2(2 - beta)/beta, the lecture form is stable and SGD(lr=eta) is not.
+
+    eta lam is placed at the fraction u of that interval in log scale; the two spectral radii
+    are then bounded away from 1 (the torch form crosses 1 at eta lam = 2(2 - beta)).
+    """
+    lo, hi = 2 * (2 - beta), 2 * (2 - beta) / beta
+    eta = float(np.exp(np.log(lo) + u * (np.log(hi) - np.log(lo)))) / lam
+    assert spectral_radius(ema_momentum_mode_matrix(lam, eta, beta)) < 1
+    assert spectral_radius(momentum_mode_matrix(lam, eta, 1 - beta)) > 1
+    alpha, mu = ema_to_torch(eta, beta)
+    D = np.diag([beta, 1.0])  # (a, e) = D (v, e)
+    assert_close(
+        D @ momentum_mode_matrix(lam, alpha, mu) @ np.linalg.inv(D),
+        ema_momentum_mode_matrix(lam, eta, beta),
+        claim=PT,
+        backend=_HOST,
+        kind="identity",
+        cond=1 / beta,
+        what="the mapped matrices agree on (a, e) = (beta v, e)",
+    )
+
+
+# ---- per-mode 2x2 recurrence ----------------------------------------------------------------
+
+MODE = "momentum.per-mode-2x2-recurrence"
+
+
+@claim(MODE)
+@pytest.mark.parametrize("backend", backend_params())
+@given(
+    problem=tall,
+    beta=st.floats(0.05, 1.0),
+    c=st.floats(0.1, 1.5),
+    variant=st.sampled_from(["heavy-ball", "nesterov"]),
+    seed=seeds,
+)
+def test_one_optimizer_step_is_the_mode_matrix(backend, problem, beta, c, variant, seed):
+    """One dlcore step from a random state (a, e) is M_i (a_i, e_i) in every eigen-direction q_i.
+
+    Nesterov's parameters are the look-ahead points u = w - eta (1 - beta) a, so w is recovered
+    as u + eta (1 - beta) a on both sides. Error model in the scaled state (eta a, e): one step is
+    a map of norm N = max_i ||D M_i D^-1||, plus rounding of the gradient (d eps |H| |w|), the
+    update and the rotations by V (d eps each) of quantities bounded by
+    S = N |(eta a, e)| + |w| + |w*|; identity tolerance 4 (d + 3) eps S.
+    """
+    rng = np.random.default_rng(seed)
+    lam = 2 * problem.svals**2
+    eta = c * ema_momentum_max_stable_lr(lam[0], beta)  # c > 1: also past the bound
+    w_star = problem.V @ ((problem.U[:, : problem.d].T @ problem.y) / problem.svals)
+    e, eta_a = rng.standard_normal(problem.d), rng.standard_normal(problem.d)
+    a = eta_a / eta
+    w = w_star + e
+    X, y = backend.asarray(problem.X), backend.asarray(problem.y)
+    if variant == "heavy-ball":
+        opt, blocks, params = momentum(eta, beta), ema_momentum_mode_matrix, w
+    else:
+        opt, blocks, params = (
+            nesterov(eta, beta),
+            ema_nesterov_mode_matrix,
+            w - eta * (1 - beta) * a,
+        )
+    p = {"w": backend.asarray(params)}
+    state = MomentumState({"w": backend.asarray(a)}, 1)
+    u, state = opt.update({"w": squared_loss_grad(p["w"], X, y)}, state, p)
+    w_new = backend.to_numpy(apply_updates(p, u)["w"])
+    a_new = backend.to_numpy(state.buffer["w"])
+    if variant == "nesterov":
+        w_new = w_new + eta * (1 - beta) * a_new
+    D = np.diag([eta, 1.0])
+    mats = [D @ blocks(li, eta, beta) @ np.linalg.inv(D) for li in lam]
+    ai, ei = problem.V.T @ eta_a, problem.V.T @ e
+    expected = np.array([M @ np.array([x, z]) for M, x, z in zip(mats, ai, ei, strict=True)])
+    actual = np.stack([problem.V.T @ (eta * a_new), problem.V.T @ (w_new - w_star)], axis=1)
+    N = max(float(np.linalg.norm(M, 2)) for M in mats)
+    S = N * float(np.linalg.norm(np.concatenate([eta_a, e]))) + float(
+        np.linalg.norm(w) + np.linalg.norm(w_star)
+    )
+    assert_close(actual, expected, claim=MODE, backend=backend, dim=problem.d + 3, scale=S)
+
+
+@claim(MODE)
+@given(
+    problem=regression_problems(n=(1, 8), d=(1, 8), rank="any", max_cond=100.0),
+    beta=st.floats(0.01, 1.0),
+    step=log_uniform(1e-3, 1e2),
+    nest=st.booleans(),
+)
+def test_iteration_matrix_is_block_diagonal_with_closed_form_eigenvalues(problem, beta, step, nest):
+    """In the eigenbasis of H the 2d x 2d matrix is the blocks; the closed-form roots are eigenvalues.
+
+    Q = diag(V, V) is orthogonal, so Q^T M Q is computed to (2d) eps |M| (identity tolerance).
+    Each block's closed-form roots z satisfy Vieta (z+ + z- = tr, z+ z- = det to the rounding of
+    tr^2 - 4 det, eps (tr^2 + 4|det|)/|z|) and have backward error sigma_min(M_i - z I) <= a few
+    eps (|M_i| + |z|); complex roots have |z|^2 = det. Null-space modes (lambda = 0, rank-deficient
+    problems) keep (0, e) fixed.
+    """
+    H = 2 * problem.X.T @ problem.X
+    lam = np.zeros(problem.d)
+    lam[: problem.rank] = 2 * problem.svals**2
+    lam_max = float(lam[0])
+    alpha, mu = step / lam_max, 1 - beta
+    if nest and mu == 0:
+        mu = 0.5
+    M = momentum_iteration_matrix(H, alpha, mu, nesterov=nest)
+    Q = np.kron(np.eye(2), problem.V)
+    blocks = [(nesterov_mode_matrix if nest else momentum_mode_matrix)(li, alpha, mu) for li in lam]
+    expected = np.zeros_like(M)
+    d = problem.d
+    for i, B in enumerate(blocks):
+        expected[np.ix_([i, d + i], [i, d + i])] = B
+    norm = float(np.linalg.norm(M, 2))
+    assert_close(Q.T @ M @ Q, expected, claim=MODE, backend=_HOST, dim=2 * d, scale=norm)
+    for B in blocks:
+        tr, det = float(np.trace(B)), float(np.linalg.det(B))
+        zp, zm = mode_eigenvalues(tr, det)
+        size = float(np.linalg.norm(B, 2)) + abs(zp)
+        for z in (zp, zm):
+            resid = float(np.linalg.svd(B - z * np.eye(2), compute_uv=False)[-1])
+            assert_close(resid, 0.0, claim=MODE, backend=_HOST, dim=2, scale=size)
+        s_, p_ = zp + zm, zp * zm
+        assert_close([s_.real, s_.imag], [tr, 0.0], claim=MODE, backend=_HOST, dim=2, scale=size)
+        assert_close(
+            [p_.real, p_.imag], [det, 0.0], claim=MODE, backend=_HOST, dim=2, scale=size**2
+        )
+        if tr * tr < 4 * det:
+            assert zp.imag != 0
+            assert_close(abs(zp) ** 2, det, claim=MODE, backend=_HOST, dim=2, scale=size**2)
+    for i in np.flatnonzero(lam == 0):
+        e = np.array([0.0, 1.0])
+        assert_close(blocks[i] @ e, e, claim=MODE, backend=_HOST, what="null-space mode")
+
+
+# ---- complex eigenvalues spiral inward only ----------------------------------------------------
+
+SPIRAL = "momentum.complex-eigenvalues-spiral-inward-only"
+
+
+@claim(SPIRAL)
+@given(lam=log_uniform(1e-2, 1e2), beta=st.floats(0.01, 0.99), u=st.floats(0.05, 0.95))
+def test_complex_pairs_have_modulus_sqrt_one_minus_beta(lam, beta, u):
+    """Inside the band (1 - sqrt mu)^2 < eta beta lam < (1 + sqrt mu)^2 the eigenvalues are a complex pair of modulus sqrt(1 - beta).
+
+    eta beta lam sits at the fraction u of the band. numpy's eigenvalues are compared with
+    sqrt(1 - beta): by Bauer-Fike they err by at most kappa(V) eps |M| (kappa(V) the condition
+    number of the eigenvector matrix), which sets cond.
+    """
+    mu = 1 - beta
+    lo, hi = (1 - math.sqrt(mu)) ** 2, (1 + math.sqrt(mu)) ** 2
+    eta = (lo + u * (hi - lo)) / (beta * lam)
+    M = ema_momentum_mode_matrix(lam, eta, beta)
+    z, vecs = np.linalg.eig(M)
+    assert np.all(np.abs(z.imag) > 0), f"real eigenvalues {z} inside the complex band"
+    cond = np.linalg.cond(vecs) * np.linalg.norm(M, 2) / math.sqrt(mu)
+    assert_close(np.abs(z), np.full(2, math.sqrt(mu)), claim=SPIRAL, backend=_HOST, cond=cond)
+
+
+@claim(SPIRAL)
+@given(step=log_uniform(1e-4, 1e4), beta=st.floats(0.001, 1.0), delta=log_uniform(1e-6, 1.0))
+def test_no_complex_eigenvalue_leaves_the_unit_circle(step, beta, delta):
+    """For every eta lam, complex roots have |z|^2 = det = 1 - beta < 1; just past the bound the dominant root is real and < -1.
+
+    Closed forms (mode_eigenvalues) on the exact trace and determinant; the modulus check is an
+    identity to the rounding of tr^2 - 4 det. Past the bound, eta lam = (1 + delta) 2 (2 - beta) / beta,
+    p(-1) = -(eta beta lam - 2(2 - beta)) < 0, so a real root lies below -1.
+    """
+    M = ema_momentum_mode_matrix(1.0, step, beta)
+    zp, zm = mode_eigenvalues(float(np.trace(M)), 1 - beta)
+    if zp.imag != 0:
+        assert_close(
+            abs(zp) ** 2, 1 - beta, claim=SPIRAL, backend=_HOST, kind="identity", scale=1.0
+        )
+        assert abs(zp) < 1
+    past = (1 + delta) * ema_momentum_max_stable_lr(1.0, beta)
+    Mp = ema_momentum_mode_matrix(1.0, past, beta)
+    zp, zm = mode_eigenvalues(float(np.trace(Mp)), 1 - beta)
+    assert zp.imag == 0 and zm.imag == 0 and zm.real < -1, f"past the bound: {zp}, {zm}"
+    kappa = float(
+        np.linalg.cond(np.linalg.eig(Mp)[1])
+    )  # Bauer-Fike: numpy's roots err by kappa eps |M|
+    assert_close(
+        spectral_radius(Mp),
+        abs(zm.real),
+        claim=SPIRAL,
+        backend=_HOST,
+        cond=kappa * float(np.linalg.norm(Mp, 2)) / abs(zm.real),
+        what="numpy's dominant root",
+    )
+
+
+@claim(SPIRAL, breaks="stepping with the old average a_t (simultaneous update)")
+@given(lam=log_uniform(1e-2, 1e2), beta=st.floats(0.05, 0.95), over=st.floats(0.05, 1.0))
+def test_the_simultaneous_variant_spirals_out(lam, beta, over):
+    """w_{t+1} = w_t - eta a_t with eta lam = 1 + over has complex roots of modulus sqrt(1 - beta + eta beta lam) > 1.
+
+    tr = 2 - beta and det = 1 - beta + eta beta lam, so the roots are complex iff eta lam > beta / 4
+    (true here) and |z|^2 = det > 1. Simulated from (a, e) = (0, 1), e changes sign at least twice
+    within 3 pi / arg z steps, and |M^T (0, 1)| >= 10 once |z|^T >= 10 kappa(V): an outward spiral.
+    """
+    eta = (1 + over) / lam
+    M = simultaneous_momentum_mode_matrix(lam, eta, beta)
+    zp, _ = mode_eigenvalues(float(np.trace(M)), float(np.linalg.det(M)))
+    assert zp.imag != 0
+    assert_close(
+        abs(zp) ** 2,
+        1 - beta + eta * beta * lam,
+        claim=SPIRAL,
+        backend=_HOST,
+        dim=2,
+        scale=abs(zp) ** 2,
+    )
+    assert abs(zp) > 1
+    steps = math.ceil(3 * math.pi / abs(math.atan2(zp.imag, zp.real)))
+    s, signs = np.array([0.0, 1.0]), []
+    for _ in range(steps):
+        s = M @ s
+        signs.append(np.sign(s[1]))
+    flips = int(np.sum(np.diff(signs) != 0))
+    assert flips >= 2, f"only {flips} sign changes in {steps} steps"
+    # M = V Lambda V^-1 with |z+| = |z-|, so |M^T s| >= |z|^T |s| / kappa(V): T with |z|^T >= 10 kappa
+    kappa = float(np.linalg.cond(np.linalg.eig(M)[1]))
+    T = math.ceil(math.log(10 * kappa) / math.log(abs(zp)))
+    grown = float(np.linalg.norm(np.linalg.matrix_power(M, T) @ np.array([0.0, 1.0])))
+    assert grown >= 10 * (1 - tolerance(_HOST.eps, kind="bound", dim=T, cond=kappa)), grown
+
+
+# ---- the EMA: DC gain, low-pass filter, one state -------------------------------------------------
+
+DC = "momentum.ema-definition-and-dc-gain"
+LOWPASS = "momentum.ema-is-a-low-pass-filter"
+STEADY = "momentum.steady-gradients-pass-oscillations-attenuated"
+RAMP = "momentum.zero-init-ramp-up"
+ONE = "momentum.ema-needs-one-state"
+
+
+def _ema_outputs(backend, beta, a0, inputs):
+    """Feed `inputs` (T x d, host) to dlcore's ema from state a0; return the T averages a_1..a_T."""
+    opt = ema(beta)
+    p = {"w": backend.asarray(np.zeros_like(a0))}
+    state = MomentumState({"w": backend.asarray(a0)}, 0)
+    out = []
+    for u in inputs:
+        a, state = opt.update({"w": backend.asarray(u)}, state, p)
+        out.append(backend.to_numpy(a["w"]))
+    return np.array(out)
+
+
+@claim(DC)
+@pytest.mark.parametrize("backend", backend_params())
+@given(
+    d=st.integers(1, 5),
+    beta=st.floats(0.01, 1.0),
+    steps=st.integers(1, 60),
+    start=st.sampled_from(["zero", "random", "at c"]),
+    seed=seeds,
+)
+def test_ema_of_a_constant_converges_to_it(backend, d, beta, steps, start, seed):
+    """a_t = c + (1 - beta)^t (a_0 - c) for a constant input c, from a_0 = 0, random, or c.
+
+    Each step rounds (1 - beta) a + beta c with at most 3 eps (|a| + |c|) and contracts earlier
+    errors by 1 - beta, so after t steps the error is below 3 t eps (|a_0| + |c|); the reference
+    (1 - beta)^t is computed in float64.
+    """
+    rng = np.random.default_rng(seed)
+    c = rng.standard_normal(d)
+    a0 = {"zero": np.zeros(d), "random": rng.standard_normal(d), "at c": c}[start]
+    c_b = backend.to_numpy(backend.asarray(c))
+    a0_b = backend.to_numpy(backend.asarray(a0))
+    out = _ema_outputs(backend, beta, a0_b, [c_b] * steps)
+    t = np.arange(1, steps + 1)[:, None]
+    expected = c_b + (1 - beta) ** t * (a0_b - c_b)
+    scale = float(np.linalg.norm(a0_b) + np.linalg.norm(c_b))
+    assert_close(out, expected, claim=DC, backend=backend, dim=3 * steps, scale=scale)
+
+
+@claim(LOWPASS)
+@pytest.mark.parametrize("backend", backend_params())
+@given(
+    beta=st.floats(0.01, 1.0),
+    omega=st.one_of(st.just(0.0), st.just(math.pi), st.floats(0.0, math.pi)),
+    a0=st.floats(-2.0, 2.0),
+    steps=st.integers(1, 60),
+)
+def test_ema_of_a_cosine_is_the_frequency_response(backend, beta, omega, a0, steps):
+    """Fed cos(omega t), a_t = Re(H e^{i omega (t-1)}) + (1 - beta)^t (a_0 - Re(H e^{-i omega})), exactly.
+
+    H from `ema_frequency_response`. The input is rounded once to the backend's dtype; with
+    |u| <= 1 and |a| <= max(|a_0|, 1) the recursion errs by at most 3 t eps (|a_0| + 1), the
+    input rounding by t eps, and the reference (float64 cos, powers) by t eps64.
+    """
+    t = np.arange(steps)
+    u = np.cos(omega * t)
+    H = ema_frequency_response(omega, beta)
+    out = _ema_outputs(backend, beta, np.array([a0]), u[:, None])[:, 0]
+    tt = t + 1
+    K = H * np.exp(-1j * omega)
+    expected = np.real(K * np.exp(1j * omega * tt)) + (1 - beta) ** tt * (a0 - np.real(K))
+    assert_close(out, expected, claim=LOWPASS, backend=backend, dim=4 * steps, scale=abs(a0) + 1)
+
+
+@claim(LOWPASS)
+@given(beta=st.floats(0.001, 1.0), grid=st.integers(8, 200))
+def test_frequency_response_is_low_pass(beta, grid):
+    """|H(0)| = 1, |H(pi)| = beta / (2 - beta), and |H| does not increase on a grid of [0, pi].
+
+    |H|^2 = beta^2 / (1 - 2 (1 - beta) cos w + (1 - beta)^2) with cos decreasing on [0, pi]. The
+    denominator 1 - (1 - beta) e^{-iw} cancels down to about beta, so each evaluation errs by a
+    relative eps / beta (cond = 2 / beta); the grid comparison allows that rounding.
+    """
+    dc = abs(ema_frequency_response(0.0, beta))  # 1 - (1 - beta) cancels: relative error eps / beta
+    assert_close(dc, 1.0, claim=LOWPASS, backend=_HOST, cond=1 / beta)
+    nyquist = abs(ema_frequency_response(math.pi, beta))
+    assert_close(nyquist, beta / (2 - beta), claim=LOWPASS, backend=_HOST, cond=2 / beta)
+    mags = np.array([abs(ema_frequency_response(w, beta)) for w in np.linspace(0, math.pi, grid)])
+    slack = tolerance(_HOST.eps, kind="identity", dim=4, cond=2 / beta)
+    assert np.all(np.diff(mags) <= slack * mags[:-1]), "|H| increased somewhere on [0, pi]"
+
+
+@claim(STEADY)
+@pytest.mark.parametrize("backend", backend_params())
+@given(
+    d=st.integers(1, 5),
+    beta=st.floats(0.01, 1.0),
+    eta=log_uniform(1e-3, 1.0),
+    alternating=st.booleans(),
+    steps=st.integers(1, 60),
+    seed=seeds,
+)
+def test_momentum_steps_on_steady_and_alternating_gradients(
+    backend, d, beta, eta, alternating, steps, seed
+):
+    """dlcore momentum's steps fed g (or (-1)^t g) equal the closed forms, for t < T.
+
+    Constant: -eta (1 - (1 - beta)^{t+1}) g. Alternating: -eta beta/(2 - beta) ((-1)^t +
+    (1 - beta)^{t+1}) g. Each step's average errs by at most 3 t eps |g| (as for the EMA).
+    """
+    g = backend.to_numpy(backend.asarray(np.random.default_rng(seed).standard_normal(d)))
+    t = np.arange(steps)[:, None]
+    sign = (-1.0) ** t if alternating else np.ones_like(t, dtype=float)
+    opt, p = momentum(eta, beta), {"w": backend.asarray(np.zeros(d))}
+    state, out = opt.init(p), []
+    for s in sign[:, 0]:
+        u, state = opt.update({"w": backend.asarray(s * g)}, state, p)
+        out.append(backend.to_numpy(u["w"]))
+    if alternating:
+        expected = -eta * beta / (2 - beta) * (sign + (1 - beta) ** (t + 1)) * g
+    else:
+        expected = -eta * (1 - (1 - beta) ** (t + 1)) * g
+    scale = eta * float(np.linalg.norm(g))
+    assert_close(np.array(out), expected, claim=STEADY, backend=backend, dim=3 * steps, scale=scale)
+
+
+@claim(RAMP)
+@pytest.mark.parametrize("backend", backend_params())
+@given(
+    d=st.integers(1, 5),
+    beta=st.floats(0.01, 1.0),
+    eta=log_uniform(1e-3, 1.0),
+    steps=st.integers(1, 80),
+    seed=seeds,
+)
+def test_ramp_up_on_a_constant_gradient(backend, d, beta, eta, steps, seed):
+    """On L(w) = g^T w, a_t = (1 - (1-beta)^t) g, |a_t| <= |g|, and w_t - w_0 lags GD by the closed form.
+
+    The lag (1 - beta)(1 - (1 - beta)^t) / beta of the closed form is below (1 - beta) / beta.
+
+    Error model: a_t errs by 3 t eps |g|; w_t adds t roundings of size eps (|w_0| + eta t |g|).
+    """
+    rng = np.random.default_rng(seed)
+    g = backend.to_numpy(backend.asarray(rng.standard_normal(d)))
+    w0 = backend.to_numpy(backend.asarray(rng.standard_normal(d)))
+    opt, p = momentum(eta, beta), {"w": backend.asarray(w0)}
+    state = opt.init(p)
+    G = {"w": backend.asarray(g)}
+    for t in range(1, steps + 1):
+        u, state = opt.update(G, state, p)
+        p = apply_updates(p, u)
+        a = backend.to_numpy(state.buffer["w"])
+        # exact: |a_t| <= |g|; computed: up to the rounding of the last convex combination
+        slack = 1 + tolerance(backend.eps, kind="identity")
+        assert np.all(np.abs(a) <= np.abs(g) * slack), f"|a_{t}| > |g|"
+    q = 1 - beta
+    assert_close(a, (1 - q**steps) * g, claim=RAMP, backend=backend, dim=3 * steps)
+    lag = steps - q * (1 - q**steps) / beta
+    scale = float(np.linalg.norm(w0)) + eta * steps * float(np.linalg.norm(g))
+    assert_close(
+        backend.to_numpy(p["w"]) - w0,
+        -eta * g * lag,
+        claim=RAMP,
+        backend=backend,
+        dim=3 * steps,
+        scale=scale,
+    )
+
+
+@claim(ONE)
+@pytest.mark.parametrize("backend", backend_params())
+@given(
+    shape_list=st.lists(
+        st.lists(st.integers(1, 4), min_size=1, max_size=3), min_size=1, max_size=4
+    ),
+    beta=st.floats(0.001, 1.0),
+    steps=st.integers(1, 3),
+    seed=seeds,
+)
+def test_ema_state_is_one_array_per_parameter(backend, shape_list, beta, steps, seed):
+    """After a few steps, the state of ema, momentum, sgd_momentum and nesterov is one array per parameter.
+
+    Each array has the parameter's shape and dtype; the only other field is the int step counter.
+    Exact structural checks.
+    """
+    rng = np.random.default_rng(seed)
+    params = {f"p{i}": backend.asarray(rng.standard_normal(s)) for i, s in enumerate(shape_list)}
+    for name, opt in {
+        "ema": ema(beta),
+        "momentum": momentum(0.1, beta),
+        "sgd_momentum": sgd_momentum(0.1, 1 - beta if beta > 0 else 0.5),
+        "nesterov": nesterov(0.1, beta),
+    }.items():
+        state, p = opt.init(params), params
+        for _ in range(steps):
+            u, state = opt.update(dict(p), state, p)
+            if name != "ema":
+                p = apply_updates(p, u)
+        assert isinstance(state, MomentumState), name
+        assert set(state.buffer) == set(params), name
+        for k, a in state.buffer.items():
+            assert tuple(a.shape) == tuple(params[k].shape) and a.dtype == params[k].dtype, name
+        assert isinstance(state.step, int) and state.step == steps, name
+
+
+# ---- Nesterov's look-ahead ----------------------------------------------------------------------
+
+NEST = "momentum.nesterov-look-ahead"
+
+
+def _lecture_nesterov(problem, w0, eta, beta, steps):
+    """The lecture's Nesterov in float64 NumPy: (w_t, a_t, u_t) with the gradient at u_t."""
+    w, a = w0.copy(), np.zeros_like(w0)
+    out = []
+    for _ in range(steps):
+        u = w - eta * (1 - beta) * a
+        a = (1 - beta) * a + beta * squared_loss_grad(u, problem.X, problem.y)
+        w = w - eta * a
+        out.append((w, a, w - eta * (1 - beta) * a))
+    return out
+
+
+@claim(NEST)
+@pytest.mark.parametrize("backend", backend_params())
+@given(
+    problem=tall,
+    beta=st.floats(0.05, 1.0),
+    c=st.floats(0.1, 0.9),
+    steps=st.integers(1, 25),
+    seed=seeds,
+)
+def test_nesterov_runs_the_look_ahead_points_like_torch(backend, problem, beta, c, steps, seed):
+    """dlcore's nesterov(eta, beta) carries u_t: equal to the lecture loop's w_t - eta (1 - beta) a_t and to torch's p_t.
+
+    torch.optim.SGD(lr = eta beta, momentum = 1 - beta, nesterov = True) runs in the backend's
+    dtype. Error model as for the heavy-ball comparison: state (alpha v, e) with the Nesterov
+    iteration matrix, amplification A = max_k ||M~^k||, local rounding (d + 2) eps S per step.
+    The step is c times Nesterov's bound alpha lam < 2 (1 + mu) / (1 + 2 mu).
+    """
+    lam_max = 2 * problem.sigma_max**2
+    mu = 1 - beta
+    alpha = c * 2 * (1 + mu) / ((1 + 2 * mu) * lam_max)
+    eta = alpha / beta
+    w0 = np.random.default_rng(seed).standard_normal(problem.d)
+    X, y = backend.asarray(problem.X), backend.asarray(problem.y)
+    uT, _ = run(nesterov(eta, beta), _quadratic_grad(X, y), {"w": backend.asarray(w0)}, steps)
+    lecture = _lecture_nesterov(problem, w0, eta, beta, steps)
+    kw = {"momentum": mu, "nesterov": mu > 0}
+    oracle, S = torch_sgd_on_quadratic(backend, problem.X, problem.y, w0, steps, lr=alpha, **kw)
+    S = max(
+        S, max(float(np.linalg.norm(w)) + eta * float(np.linalg.norm(a)) for w, a, _ in lecture)
+    )
+    M = momentum_iteration_matrix(2 * problem.X.T @ problem.X, alpha, mu, nesterov=mu > 0)
+    A = amplification(_scaled(M, alpha), steps)
+    dim = steps * (problem.d + 2)
+    for expected, name in ((lecture[-1][2], "lecture's u_T"), (oracle, "torch's p_T")):
+        assert_close(
+            uT["w"], expected, claim=NEST, backend=backend, dim=dim, cond=A, scale=S, what=name
+        )
+
+
+@claim(NEST, breaks="comparing the lecture's w_t (not u_t) with torch's iterates")
+@given(problem=tall, beta=st.floats(0.05, 0.95), c=st.floats(0.1, 0.9), seed=seeds)
+def test_torch_nesterov_iterates_are_not_the_lecture_w(problem, beta, c, seed):
+    """After one step torch's p_1 = u_1 differs from the lecture's w_1 by eta (1 - beta) a_1 = eta (1 - beta) beta g_0.
+
+    g_0 != 0 for a random start, so the gap is far above the rounding tolerance.
+    """
+    lam_max = 2 * problem.sigma_max**2
+    mu = 1 - beta
+    alpha = c * 2 * (1 + mu) / ((1 + 2 * mu) * lam_max)
+    eta = alpha / beta
+    w0 = np.random.default_rng(seed).standard_normal(problem.d)
+    ((w1, a1, u1),) = _lecture_nesterov(problem, w0, eta, beta, 1)
+    p1, _ = torch_sgd_on_quadratic(
+        _HOST_TORCH, problem.X, problem.y, w0, 1, lr=alpha, momentum=mu, nesterov=True
+    )
+    assert_close(
+        p1,
+        u1,
+        claim=NEST,
+        backend=_HOST,
+        dim=problem.d + 2,
+        scale=float(np.linalg.norm(w0)) + eta * float(np.linalg.norm(a1)),
+    )
+    gap = float(np.linalg.norm(p1 - w1))
+    assert_close(
+        gap,
+        eta * (1 - beta) * float(np.linalg.norm(a1)),
+        claim=NEST,
+        backend=_HOST,
+        dim=problem.d + 2,
+        scale=float(np.linalg.norm(w0)) + eta * float(np.linalg.norm(a1)),
+    )
+    floor = tolerance(_HOST.eps, kind="equivalence", dim=problem.d + 2) * float(np.linalg.norm(w0))
+    assert gap > floor, f"torch's p_1 equals the lecture's w_1 to {gap:.3e}"
+
+
+# ---- acceleration and continuous time ---------------------------------------------------------
+
+ACC = "momentum.acceleration-on-ill-conditioned-quadratics"
+FLOW = "momentum.continuous-time-momentum-is-always-stable"
+
+
+def _tuned(lam_min, lam_max):
+    """Heavy ball's optimal (alpha, mu) on [lam_min, lam_max]."""
+    alpha = 4 / (math.sqrt(lam_max) + math.sqrt(lam_min)) ** 2
+    r = (math.sqrt(lam_max / lam_min) - 1) / (math.sqrt(lam_max / lam_min) + 1)
+    return alpha, r * r
+
+
+@claim(ACC)
+@given(kappa=log_uniform(1.01, 1e6), lam_min=log_uniform(1e-3, 1e3), u=st.floats(0.0, 1.0))
+def test_tuned_heavy_ball_puts_every_mode_on_the_sqrt_mu_circle(kappa, lam_min, u):
+    """Closed forms: GD's best factor is (k-1)/(k+1); tuned heavy ball's roots all have modulus sqrt(mu).
+
+    For lam in [lam_min, lam_max] (u = 0 and 1 are the ends) the roots of z^2 - tr z + det: when
+    complex, |z|^2 = det = mu exactly up to the rounding of det (identity tolerance); at the ends
+    tr^2 - 4 det vanishes in exact arithmetic, so it is compared with its rounding, 8 eps (|tr| T +
+    4 det) where T = 1 + mu + alpha lam bounds the terms tr is rounded from, and the double root tr/2
+    is compared with sqrt(mu).
+    """
+    lam_max = kappa * lam_min
+    alpha, mu = _tuned(lam_min, lam_max)
+    eta_gd = 2 / (lam_min + lam_max)
+    gd_factor = max(abs(gd_mode_factor(lam_min, eta_gd)), abs(gd_mode_factor(lam_max, eta_gd)))
+    assert_close(gd_factor, (kappa - 1) / (kappa + 1), claim=ACC, backend=_HOST, kind="identity",
+                 cond=(kappa + 1) / (kappa - 1) * kappa)  # fmt: skip
+    lam = lam_min * kappa**u
+    M = momentum_mode_matrix(lam, alpha, mu)
+    tr, det = float(np.trace(M)), mu
+    zp, _ = mode_eigenvalues(tr, det)
+    root = math.sqrt(mu)
+    if zp.imag != 0:
+        assert_close(abs(zp) ** 2, mu, claim=ACC, backend=_HOST, kind="identity", cond=4 / mu)
+    else:
+        disc = tr * tr - 4 * det
+        terms = 1 + mu + alpha * lam  # tr = 1 + mu - alpha lam is rounded relative to these
+        assert abs(disc) <= tolerance(_HOST.eps, kind="identity", dim=8) * (
+            abs(tr) * terms + 4 * det
+        )
+        assert_close(abs(tr) / 2, root, claim=ACC, backend=_HOST, kind="identity", cond=4 / root)
+    assert root < (kappa - 1) / (kappa + 1)
+
+
+@claim(ACC)
+@given(kappa=log_uniform(2.0, 100.0), seed=seeds)
+def test_tuned_heavy_ball_needs_fewer_steps_than_tuned_gd(kappa, seed):
+    """On a 2-D quadratic with eigenvalues 1 and kappa, dlcore's momentum reaches |e| <= 1e-8 |e_0| first.
+
+    Both are run (lecture form beta = 1 - mu, eta = alpha / beta) until the error falls below
+    1e-8 |e_0|; GD's count is at least log(1e-8) / log((k-1)/(k+1)) - 1, heavy ball's is smaller.
+    """
+    H = np.diag([1.0, kappa])
+    e0 = np.random.default_rng(seed).standard_normal(2)
+    grad = lambda p, t: {"w": H @ p["w"]}  # noqa: E731
+    alpha, mu = _tuned(1.0, kappa)
+    counts = {}
+    for name, opt in (("gd", gd(2 / (1 + kappa))), ("hb", momentum(alpha / (1 - mu), 1 - mu))):
+        p, state, t = {"w": e0}, opt.init({"w": e0}), 0
+        while np.linalg.norm(p["w"]) > 1e-8 * np.linalg.norm(e0) and t < 100_000:
+            u, state = opt.update(grad(p, t), state, p)
+            p, t = apply_updates(p, u), t + 1
+        counts[name] = t
+    assert counts["hb"] < counts["gd"], counts
+    floor = math.log(1e-8) / math.log((kappa - 1) / (kappa + 1)) - 1
+    slow = abs(e0[0]) / np.linalg.norm(e0)  # the slow mode's share bounds GD from below
+    assert counts["gd"] >= floor - math.log(slow) / math.log((kappa - 1) / (kappa + 1))
+
+
+@claim(FLOW)
+@given(k=log_uniform(1e-3, 1e3), c=log_uniform(1e-3, 1e3), lam=log_uniform(1e-3, 1e3))
+def test_flow_roots_are_stable_and_complex_iff_k_below_4_c_lam(k, c, lam):
+    """s^2 + k s + k c lam: numpy's eigenvalues of the flow matrix have negative real part; complex iff k < 4 c lam.
+
+    Closed form: complex roots have Re s = -k/2 < 0; real roots have sum -k < 0 and product
+    k c lam > 0, so both are negative. numpy's eigenvalues agree with the closed form to
+    kappa(V) eps |A| (Bauer-Fike).
+    """
+    A = momentum_flow_matrix(k, c, lam)
+    sp, sm = mode_eigenvalues(-k, k * c * lam)
+    assert sp.real < 0 and sm.real < 0
+    assert (sp.imag != 0) == (k * k < 4 * k * c * lam) or abs(k - 4 * c * lam) <= tolerance(
+        _HOST.eps, kind="bound", dim=4
+    ) * k
+    z, vecs = np.linalg.eig(A)
+    cond = float(np.linalg.cond(vecs)) * float(np.linalg.norm(A, 2)) / max(abs(sp), abs(sm))
+    got = sorted(z, key=lambda s: (s.real, s.imag))
+    want = sorted([sp, sm], key=lambda s: (s.real, s.imag))
+    assert_close(np.array([[s.real, s.imag] for s in got]), np.array([[s.real, s.imag] for s in want]),
+                 claim=FLOW, backend=_HOST, cond=cond)  # fmt: skip
+
+
+@claim(FLOW)
+@given(
+    k=log_uniform(1e-2, 1e2),
+    c=log_uniform(1e-2, 1e2),
+    lam=log_uniform(1e-2, 1e2),
+    h=log_uniform(1e-4, 1.0),
+)
+def test_lecture_momentum_is_the_semi_implicit_euler_step(k, c, lam, h):
+    """With beta = h k (<= 1) and eta = h c: the lecture's mode matrix is semi-implicit Euler, forward Euler is the simultaneous variant.
+
+    Semi-implicit: a' = a + h k (lam e - a), e' = e - h c a'. Forward: e' = e - h c a. Each entry
+    is one or two roundings (identity tolerance).
+    """
+    beta = min(h * k, 1.0)
+    hh = beta / k
+    A = momentum_flow_matrix(k, c, lam)
+    forward = np.eye(2) + hh * A
+    assert_close(forward, simultaneous_momentum_mode_matrix(lam, hh * c, beta), claim=FLOW,
+                 backend=_HOST, kind="identity", scale=float(np.linalg.norm(forward)))  # fmt: skip
+    a_row = np.array([1 - beta, beta * lam])
+    semi = np.vstack([a_row, np.array([0.0, 1.0]) - hh * c * a_row])
+    assert_close(semi, ema_momentum_mode_matrix(lam, hh * c, beta), claim=FLOW, backend=_HOST,
+                 kind="identity", scale=float(np.linalg.norm(semi)))  # fmt: skip
+
+
+@claim(FLOW, breaks="a finite step h: the discrete method is stable only below its bound")
+@given(beta=st.floats(0.05, 1.0), over=st.floats(1.05, 3.0))
+def test_the_discrete_step_creates_the_instability(beta, over):
+    """The flow is stable for every (k, c, lam), but its semi-implicit Euler step diverges past eta lam = 2(2 - beta)/beta."""
+    eta = over * ema_momentum_max_stable_lr(1.0, beta)
+    k, c = beta, eta  # h = 1
+    sp, sm = mode_eigenvalues(-k, k * c)
+    assert sp.real < 0 and sm.real < 0
+    assert spectral_radius(ema_momentum_mode_matrix(1.0, eta, beta)) > 1
+
+
+# ---- mode ordering ----------------------------------------------------------------------------
+
+ORDER = "momentum.mode-ordering-depends-on-eta-and-beta"
+
+
+def _rate(lam, eta, beta):
+    """Closed-form per-mode rate: the larger root modulus of z^2 - tr z + (1 - beta)."""
+    M = ema_momentum_mode_matrix(lam, eta, beta)
+    return max(abs(z) for z in mode_eigenvalues(float(np.trace(M)), 1 - beta))
+
+
+@claim(ORDER)
+@given(beta=st.floats(0.05, 0.95), eta=log_uniform(1e-2, 1e2), u=st.floats(0.02, 0.98))
+def test_rate_is_flat_on_the_band_and_larger_outside(beta, eta, u):
+    """Three modes: x = eta beta lam at half the lower band edge, at the fraction u of the band, and halfway between the upper edge and the stability bound.
+
+    In the band the roots are complex with |z| = sqrt(1 - beta) (identity tolerance); outside, the
+    roots are real with product 1 - beta and distinct, so the larger exceeds sqrt(1 - beta) by far
+    more than rounding. The middle mode is then the fastest; the same check with eta moved so
+    that the low mode sits mid-band (and the middle one above the band) reverses their order.
+    """
+    mu = 1 - beta
+    lo, hi = (1 - math.sqrt(mu)) ** 2, (1 + math.sqrt(mu)) ** 2
+    xs = [0.5 * lo, lo + u * (hi - lo), 0.5 * (hi + 2 * (1 + mu))]
+    lams = [x / (eta * beta) for x in xs]
+    rates = [_rate(lam, eta, beta) for lam in lams]
+    root = math.sqrt(mu)
+    assert_close(rates[1], root, claim=ORDER, backend=_HOST, cond=4 / root, what="in-band rate")
+    margin = root * (1 + tolerance(_HOST.eps, kind="identity", dim=4, cond=4 / root))
+    assert rates[0] > margin and rates[2] > margin and max(rates) < 1, rates
+    assert min(range(3), key=rates.__getitem__) == 1
+    eta2 = eta * (1 + mu) / xs[0]  # the low mode moves to the band's middle, 1 + mu
+    r_low, r_mid = _rate(lams[0], eta2, beta), _rate(lams[1], eta2, beta)
+    assert r_low < r_mid and rates[1] < rates[0], "the order of the two modes did not reverse"
+
+
+# ---- the EMA as a convolution and as an RC circuit ------------------------------------------------
+
+CONV = "momentum.ema-is-geometric-convolution"
+RC = "momentum.rc-circuit-analogy"
+
+
+def _geom(beta, k):
+    """(1 - beta)^k in float64: exp(k log1p(-beta)) for small beta, the exact 1 - beta otherwise."""
+    k = np.asarray(k, dtype=float)
+    return np.power(1 - beta, k) if beta >= 0.5 else np.exp(k * np.log1p(-beta))
+
+
+@claim(CONV)
+@pytest.mark.parametrize("backend", backend_params())
+@given(
+    d=st.integers(1, 4),
+    beta=st.floats(0.001, 1.0),
+    steps=st.integers(1, 80),
+    a0=st.floats(-2.0, 2.0),
+    seed=seeds,
+)
+def test_ema_equals_the_geometric_convolution(backend, d, beta, steps, a0, seed):
+    """dlcore's ema from a_0 equals sum_k beta (1 - beta)^k u_{t-1-k} + (1 - beta)^t a_0, for every t.
+
+    The convolution is summed in float64 with weights exp(k log1p(-beta)) (accurate for tiny beta).
+    Error model: the recursion errs by 3 t eps (max |u| + |a_0|) (as in the DC-gain test).
+    """
+    rng = np.random.default_rng(seed)
+    U = backend.to_numpy(backend.asarray(rng.standard_normal((steps, d))))
+    out = _ema_outputs(backend, beta, np.full(d, a0), U)
+    k = np.arange(steps)
+    w = beta * _geom(beta, k)
+    conv = np.array([w[: t + 1] @ U[t::-1] for t in range(steps)])
+    decay = _geom(beta, k + 1)[:, None]
+    expected = conv + decay * a0
+    scale = float(np.max(np.abs(U))) + abs(a0)
+    assert_close(out, expected, claim=CONV, backend=backend, dim=3 * steps, scale=scale)
+
+
+@claim(CONV)
+@given(beta=st.floats(0.001, 1.0), t=st.integers(1, 500))
+def test_geometric_weights_sum_and_mean_age(beta, t):
+    """The impulse response of dlcore's ema (fed one unit input) is beta (1 - beta)^k; its sums are 1 - (1-beta)^t and, in the limit, 1 with mean age (1 - beta)/beta.
+
+    The limit sums are taken over K = 60 / beta terms (the tail is below e^-60); the truncated sum
+    is compared with 1 - (1 - beta)^t (identity tolerance, t terms).
+    """
+    h = _ema_outputs(_HOST_NUMPY, beta, np.zeros(1), np.eye(1, t, 0).T)[:, 0]
+    k = np.arange(t)
+    assert_close(h, beta * _geom(beta, k), claim=CONV, backend=_HOST, dim=3 * t)
+    assert_close(h.sum(), 1 - float(_geom(beta, t)), claim=CONV, backend=_HOST, dim=3 * t)
+    K = math.ceil(60 / beta)  # (1 - beta)^K < e^-60: the tail is below rounding
+    kk = np.arange(K)
+    full = beta * _geom(beta, kk)
+    assert_close(full.sum(), 1.0, claim=CONV, backend=_HOST, dim=K)
+    assert_close(kk @ full, (1 - beta) / beta, claim=CONV, backend=_HOST, dim=K)
+
+
+@claim(RC)
+@pytest.mark.parametrize("backend", backend_params())
+@given(
+    tau=log_uniform(1e-2, 1e2),
+    beta=st.floats(0.01, 1.0),
+    steps=st.integers(1, 60),
+    y0=st.floats(-3.0, 3.0),
+    seed=seeds,
+)
+def test_forward_euler_of_the_rc_circuit_is_the_ema(backend, tau, beta, steps, y0, seed):
+    """Forward Euler y + (h/tau)(u - y) with h = beta tau equals dlcore's ema, and stays within [min, max] of the inputs and y0.
+
+    Two groupings of the same convex combination: each step differs by a few roundings of
+    |y| + |u|, not amplified (|1 - beta| <= 1); the range check allows one rounding.
+    """
+    h = beta * tau
+    U = backend.to_numpy(backend.asarray(np.random.default_rng(seed).uniform(-1, 1, (steps, 1))))
+    y, euler = y0, []
+    for u in U[:, 0]:
+        y = y + (h / tau) * (u - y)
+        euler.append(y)
+    out = _ema_outputs(backend, beta, np.array([y0]), U)[:, 0]
+    scale = 1.0 + abs(y0)
+    assert_close(out, np.array(euler), claim=RC, backend=backend, dim=4 * steps, scale=scale)
+    lo, hi = min(y0, float(U.min())), max(y0, float(U.max()))
+    slack = tolerance(backend.eps, kind="identity", dim=4) * scale
+    assert np.all(out >= lo - slack) and np.all(out <= hi + slack)
+
+
+@claim(RC)
+@given(wt=log_uniform(1e-2, 1e2), beta=log_uniform(1e-6, 1e-3))
+def test_discrete_gain_tends_to_the_circuit_gain(wt, beta):
+    """|H(omega h)| with h = beta tau and omega tau = wt differs from 1/sqrt(1 + wt^2) by at most beta (1 + wt^2).
+
+    H(theta) = beta / (1 - (1 - beta) e^{-i theta}) with theta = beta wt; expanding the denominator,
+    beta (1 + i wt) + O(beta^2 (1 + wt^2)), gives a relative error below beta (1 + wt^2) for beta wt <= 0.1.
+    """
+    H = abs(ema_frequency_response(beta * wt, beta))
+    G = 1 / math.sqrt(1 + wt * wt)
+    assert abs(H - G) <= beta * (1 + wt * wt) * G, (H, G)

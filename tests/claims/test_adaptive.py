@@ -1,0 +1,921 @@
+"""Chapter adaptive: Adam, bias correction, scale invariance, coordinate dependence, AdamW."""
+
+from __future__ import annotations
+
+import inspect
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from dlcore.dynamics import spectral_radius
+from dlcore.losses import squared_loss_grad
+from dlcore.optim import (
+    AdamState,
+    adam,
+    adamw,
+    apply_updates,
+    coupled_weight_decay,
+    ema,
+    gd,
+    rmsprop,
+)
+from dlcore.train import run
+from tests.support.backends import backend_params
+from tests.support.claims import claim
+from tests.support.optim_oracles import adam_ratio_bound, torch_open_loop
+from tests.support.strategies import log_uniform, regression_problems, seeds
+from tests.support.tolerances import assert_close, tolerance
+
+ADAM = "adaptive.adam-update"
+ADAMW = "adaptive.adamw-versus-l2"
+
+tall = regression_problems(n=(3, 10), d=(1, 6), shape="tall", max_cond=10.0, sigma_max=(0.5, 2.0))
+
+
+class _Host:
+    """The float64 host 'backend' for checks done in NumPy."""
+
+    id = dtype_name = "float64"
+    eps = float(np.finfo(np.float64).eps)
+
+    def __str__(self) -> str:
+        return "host-float64"
+
+
+_HOST = _Host()
+
+
+@st.composite
+def adam_betas(draw):
+    """(b1, b2) with b2 >= max(b1, 0.9): the second moment is the slower average, as in practice."""
+    b1 = draw(st.floats(0.0, 0.95))
+    low = max(b1, 0.9)
+    return b1, low + (1 - low) * draw(st.floats(0.0, 0.999))
+
+
+def _reference_adam(w0, grads, lr, b1, b2, eps, *, bias_correction=True, wd=0.0, placement="torch"):
+    """Adam in the lecture's symbols (beta = 1 - b1, beta' = 1 - b2), a plain float64 NumPy loop.
+
+    `placement` moves epsilon for the breaking case: "torch" (after the corrected root) or
+    "uncorrected" (added to sqrt(v) before dividing by sqrt(1 - b2^t)).
+    """
+    beta, beta_p = 1 - b1, 1 - b2
+    w, a, v = w0.astype(np.float64), np.zeros_like(w0), np.zeros_like(w0)
+    out = [w]
+    for t, g in enumerate(grads, start=1):
+        a = (1 - beta) * a + beta * g
+        v = (1 - beta_p) * v + beta_p * g * g
+        c1 = 1 - (1 - beta) ** t if bias_correction else 1.0
+        c2 = 1 - (1 - beta_p) ** t if bias_correction else 1.0
+        if placement == "torch":
+            step = (a / c1) / (np.sqrt(v / c2) + eps)
+        else:
+            step = (a / c1) / ((np.sqrt(v) + eps) / math.sqrt(c2))
+        w = w - lr * step - lr * wd * w
+        out.append(w)
+    return np.array(out)
+
+
+def _quadratic_gradients(problem, w0, steps, lr, b1, b2, eps):
+    """The gradient sequence of the float64 reference Adam run on ||Xw - y||^2 (closed loop)."""
+    X, y = problem.X, problem.y
+    w, grads = w0.copy(), []
+    a, v = np.zeros_like(w0), np.zeros_like(w0)
+    for t in range(1, steps + 1):
+        g = squared_loss_grad(w, X, y)
+        grads.append(g)
+        a, v = b1 * a + (1 - b1) * g, b2 * v + (1 - b2) * g * g
+        w = w - lr * (a / (1 - b1**t)) / (np.sqrt(v / (1 - b2**t)) + eps)
+    return grads
+
+
+def _adam_error_scale(steps, lr, d, b1, b2, w_max, *, bias_correction=True):
+    r"""B with |w_T - w_T'| <= B eps for two correct implementations fed the same gradients.
+
+    Per coordinate and step t: the recursion for a errs by at most 2t eps max_k |g_k| and v by a
+    relative 2t eps; |g_k| / sqrt(v_t) <= J_t = sqrt(c2 / ((1 - b2) b2^(t-1))) and
+    |a_t| / sqrt(v_t) <= K_t (Cauchy-Schwarz, `adam_ratio_bound`), so the normalised step errs by
+    at most eps (2t J_t / c1 + (t + 4) K_t); the update adds eps |w_t|. Summed over T steps, in
+    norm over d coordinates.
+    """
+    total = 0.0
+    for t in range(1, steps + 1):
+        c1 = 1 - b1**t if bias_correction else 1.0
+        c2 = 1 - b2**t if bias_correction else 1.0
+        J = math.sqrt(c2 / (1 - b2) / b2 ** (t - 1))
+        K = adam_ratio_bound(t, b1, b2, bias_correction=bias_correction)
+        total += lr * math.sqrt(d) * (2 * t * J / c1 + (t + 4) * K) + w_max
+    return total
+
+
+def _feed(backend, opt, w0, grads):
+    """Run `opt` on the backend fed the given gradient sequence (open loop); return w_T."""
+    p = {"w": backend.asarray(w0)}
+    state = opt.init(p)
+    for g in grads:
+        u, state = opt.update({"w": backend.asarray(g)}, state, p)
+        p = apply_updates(p, u)
+    return p["w"]
+
+
+@claim(ADAM)
+@pytest.mark.parametrize("backend", backend_params())
+@given(
+    problem=tall,
+    betas=adam_betas(),
+    lr=log_uniform(1e-3, 0.3),
+    eps=log_uniform(1e-10, 1.0),
+    steps=st.integers(1, 20),
+    which=st.sampled_from(["adam", "rmsprop"]),
+    seed=seeds,
+)
+def test_adam_equals_torch_and_the_reference_loop(
+    backend, problem, betas, lr, eps, steps, which, seed
+):
+    """dlcore's Adam (and RMSProp) equal torch.optim's and a float64 NumPy loop, step for step.
+
+    The gradient sequence is that of the float64 reference Adam on a random quadratic, rounded
+    once to the backend's dtype and fed to all three (so only the optimizers' arithmetic is
+    compared; closed-loop equality then follows by induction). eps spans 1e-10 to 1, so its
+    placement matters. Error model: `_adam_error_scale` bounds each implementation's rounding
+    by B eps; the equivalence tolerance is 8 eps B.
+    """
+    b1, b2 = betas
+    w0 = np.random.default_rng(seed).standard_normal(problem.d)
+    grads = [backend.to_numpy(backend.asarray(g)) for g in
+             _quadratic_gradients(problem, w0, steps, lr, b1, b2, eps)]  # fmt: skip
+    if which == "adam":
+        opt = adam(lr, b1, b2, eps)
+        ref = _reference_adam(w0, grads, lr, b1, b2, eps)
+        oracle = torch_open_loop(backend, "Adam", w0, grads, lr=lr, betas=(b1, b2), eps=eps)
+        bias_correction = True
+    else:
+        b1, bias_correction = 0.0, False
+        opt = rmsprop(lr, alpha=b2, eps=eps)
+        ref = _reference_adam(w0, grads, lr, 0.0, b2, eps, bias_correction=False)
+        oracle = torch_open_loop(backend, "RMSprop", w0, grads, lr=lr, alpha=b2, eps=eps)
+    wT = _feed(backend, opt, w0, grads)
+    w_max = float(np.max(np.linalg.norm(ref, axis=1)))
+    B = _adam_error_scale(steps, lr, problem.d, b1, b2, w_max, bias_correction=bias_correction)
+    for expected, name in ((oracle[-1], f"torch.optim {which}"), (ref[-1], "NumPy loop")):
+        assert_close(
+            wT, expected, claim=ADAM, backend=backend, dim=1, scale=B, what=f"w_T vs {name}"
+        )
+
+
+@claim(ADAM, breaks="epsilon added before the bias correction of sqrt(v)")
+@given(g=log_uniform(1e-3, 1e3), ratio=log_uniform(0.1, 10.0), lr=log_uniform(1e-3, 1.0))
+def test_epsilon_placement_changes_the_step(g, ratio, lr):
+    """With eps comparable to |g|, adding it to sqrt(v) before the correction changes the first step.
+
+    At t = 1 (torch defaults b = (0.9, 0.999)) torch's step is lr g / (|g| + eps); the other
+    placement gives lr g sqrt(c2) / (sqrt(c2) |g| + eps) with sqrt(c2) = sqrt(1e-3). For
+    eps = ratio |g| the second is the first times (1 + ratio) / (1 + ratio / sqrt(c2)) <= 0.27,
+    which the test checks, and the gap is far above the identity tolerance.
+    """
+    eps = ratio * g
+    w0, grads = np.zeros(1), [np.array([g])]
+    torch_form = _reference_adam(w0, grads, lr, 0.9, 0.999, eps)[-1]
+    other = _reference_adam(w0, grads, lr, 0.9, 0.999, eps, placement="uncorrected")[-1]
+    assert_close(torch_form, [-lr * g / (g + eps)], claim=ADAM, backend=_HOST, kind="identity")
+    factor = (1 + ratio) / (1 + ratio / math.sqrt(1 - 0.999))
+    assert_close(other, factor * torch_form, claim=ADAM, backend=_HOST, kind="identity")
+    gap = float(np.abs(torch_form - other)[0])
+    floor = tolerance(_HOST.eps, kind="identity") * float(abs(torch_form[0]))
+    assert factor < 1 and gap > floor, f"placements agree: gap {gap:.3e}"
+
+
+# ---- AdamW versus L2 ------------------------------------------------------------------------
+
+
+@claim(ADAMW)
+@pytest.mark.parametrize("backend", backend_params())
+@given(
+    problem=tall,
+    lam=log_uniform(1e-3, 1.0),
+    c=st.floats(0.1, 0.9),
+    steps=st.integers(1, 30),
+    seed=seeds,
+)
+def test_l2_penalty_is_weight_decay_for_gd(backend, problem, lam, c, steps, seed):
+    """GD on L + lam |w|^2 (coupled decay 2 lam) equals (1 - 2 eta lam) w - eta grad L(w).
+
+    Both are the linear map w -> (I - eta (H + 2 lam I)) w + 2 eta X^T y with a different order of
+    operations; at a stable step that map has norm <= 1, so the per-step rounding of
+    (d + 3) eps max |w_t| (the gradient and the three-term update) adds up over T steps.
+    """
+    X, y = backend.asarray(problem.X), backend.asarray(problem.y)
+    eta = c * 2 / (2 * problem.sigma_max**2 + 2 * lam)
+    w0 = np.random.default_rng(seed).standard_normal(problem.d)
+    start = {"w": backend.asarray(w0)}
+    wT, traj = run(
+        coupled_weight_decay(gd(eta), 2 * lam),
+        lambda p, t: {"w": squared_loss_grad(p["w"], X, y)},
+        start,
+        steps,
+        record_every=1,
+    )
+    p = start
+    for _ in range(steps):
+        p = {"w": (1 - 2 * eta * lam) * p["w"] - eta * squared_loss_grad(p["w"], X, y)}
+    scale = max(float(np.linalg.norm(backend.to_numpy(q["w"]))) for q in traj)
+    assert_close(
+        wT["w"], p["w"], claim=ADAMW, backend=backend, dim=steps * (problem.d + 3), scale=scale
+    )
+
+
+@claim(ADAMW)
+@pytest.mark.parametrize("backend", backend_params())
+@given(
+    problem=tall,
+    betas=adam_betas(),
+    lr=log_uniform(1e-3, 0.3),
+    eps=log_uniform(1e-10, 1e-2),
+    wd=log_uniform(1e-3, 1.0),
+    steps=st.integers(1, 20),
+    seed=seeds,
+)
+def test_adamw_equals_torch(backend, problem, betas, lr, eps, wd, steps, seed):
+    """dlcore's adamw equals torch.optim.AdamW and the NumPy loop, fed the same gradients.
+
+    Same error model as Adam's (`_adam_error_scale`): the decoupled decay multiplies w by
+    (1 - lr wd) <= 1, which does not amplify earlier roundings, and adds eps |w_t| per step,
+    already counted there.
+    """
+    b1, b2 = betas
+    w0 = np.random.default_rng(seed).standard_normal(problem.d)
+    grads = [backend.to_numpy(backend.asarray(g)) for g in
+             _quadratic_gradients(problem, w0, steps, lr, b1, b2, eps)]  # fmt: skip
+    wT = _feed(backend, adamw(lr, b1, b2, eps, weight_decay=wd), w0, grads)
+    oracle = torch_open_loop(
+        backend, "AdamW", w0, grads, lr=lr, betas=(b1, b2), eps=eps, weight_decay=wd
+    )
+    ref = _reference_adam(w0, grads, lr, b1, b2, eps, wd=wd)
+    B = _adam_error_scale(steps, lr, problem.d, b1, b2, float(np.max(np.linalg.norm(ref, axis=1))))
+    for expected, name in ((oracle[-1], "torch.optim.AdamW"), (ref[-1], "NumPy loop")):
+        assert_close(wT, expected, claim=ADAMW, backend=backend, dim=1, scale=B, what=name)
+
+
+@claim(ADAMW, breaks="the penalty passes through Adam's normalisation")
+@given(
+    problem=regression_problems(n=(3, 10), d=(2, 6), shape="tall", max_cond=10.0),
+    lam=log_uniform(1e-2, 1.0),
+    lr=log_uniform(1e-3, 0.1),
+    seed=seeds,
+)
+def test_adam_with_l2_is_not_adamw(problem, lam, lr, seed):
+    """Adam on L + lam |w|^2 and AdamW(weight_decay = 2 lam) part after two steps; at lam = 0 they agree.
+
+    At t = 2 Adam + L2 steps by lr (a^ + 2 lam w-part) / (sqrt(v^) + eps) while AdamW steps by
+    lr a^/(sqrt(v^) + eps) + 2 lr lam w: the decay enters normalised in one and not in the other,
+    so for generic data they differ by O(lr lam |w|), far above the rounding bound 8 eps B that two
+    equal methods would stay within (equality would need a measure-zero coincidence).
+    """
+    X, y = problem.X, problem.y
+    w0 = 1.0 + np.random.default_rng(seed).standard_normal(problem.d)
+    grad = lambda p, t: {"w": squared_loss_grad(p["w"], X, y)}  # noqa: E731
+    coupled, _ = run(coupled_weight_decay(adam(lr), 2 * lam), grad, {"w": w0}, 2)
+    decoupled, _ = run(adamw(lr, weight_decay=2 * lam), grad, {"w": w0}, 2)
+    plain, _ = run(adam(lr), grad, {"w": w0}, 2)
+    zero_decay, _ = run(adamw(lr, weight_decay=0.0), grad, {"w": w0}, 2)
+    B = _adam_error_scale(2, lr, problem.d, 0.9, 0.999, 2 * float(np.linalg.norm(w0)))
+    assert_close(zero_decay["w"], plain["w"], claim=ADAMW, backend=_HOST, dim=1, scale=B)
+    gap = float(np.linalg.norm(coupled["w"] - decoupled["w"]))
+    floor = tolerance(_HOST.eps, kind="equivalence") * B
+    assert gap > floor, f"Adam + L2 and AdamW agree to {gap:.3e} (rounding {floor:.3e})"
+
+
+# ---- bias correction --------------------------------------------------------------------------
+
+BIAS = "adaptive.bias-correction"
+EPS64 = float(np.finfo(np.float64).eps)
+
+
+def _mixed_dim(base: int, backend, *conds: float) -> int:
+    """dim with dim * eps_backend = base * eps_backend + sum eps64 * cond (host float64 corrections)."""
+    return base + sum(math.ceil(EPS64 * c / backend.eps) for c in conds)
+
+
+@claim(BIAS)
+@pytest.mark.parametrize("backend", backend_params())
+@given(
+    d=st.integers(1, 6),
+    betas=adam_betas(),
+    lr=log_uniform(1e-3, 1.0),
+    eps=log_uniform(1e-10, 1e-2),
+    steps=st.integers(1, 40),
+    seed=seeds,
+)
+def test_corrected_averages_of_a_constant_gradient_are_exact(
+    backend, d, betas, lr, eps, steps, seed
+):
+    """Fed a constant g, a_t / (1 - b1^t) = g, v_t / (1 - b2^t) = g^2 and the step is -lr g / (|g| + eps).
+
+    Error model: a_t and v_t are sums of same-signed terms, so the recursion errs by a relative
+    (t + 2) eps of the backend; the corrections 1 - b^t are computed in float64 on the host and err
+    by eps64 / (1 - b^t); the step adds the errors of a^, half of v^'s, and 4 roundings. The
+    exact step lr |g| / (|g| + eps) is below lr; the computed one may round up to lr.
+    """
+    b1, b2 = betas
+    rng = np.random.default_rng(seed)
+    g = rng.choice([-1.0, 1.0], d) * np.exp(rng.uniform(np.log(1e-3), np.log(1e3), d))
+    opt = adam(lr, b1, b2, eps)
+    p = {"w": backend.asarray(np.zeros(d))}
+    state = opt.init(p)
+    G = {"w": backend.asarray(g)}
+    g_host = backend.to_numpy(G["w"])
+    for t in range(1, steps + 1):
+        u, state = opt.update(G, state, p)
+        c1, c2 = 1 - b1**t, 1 - b2**t
+        dim_a = _mixed_dim(t + 2, backend, 1 / c1)
+        dim_v = _mixed_dim(t + 2, backend, 1 / c2)
+        m_hat = backend.to_numpy(state.m["w"]) / c1
+        v_hat = backend.to_numpy(state.v["w"]) / c2
+        assert_close(m_hat, g_host, claim=BIAS, backend=backend, dim=dim_a, what=f"a^_{t}")
+        assert_close(v_hat, g_host**2, claim=BIAS, backend=backend, dim=dim_v, what=f"v^_{t}")
+        expected = -lr * g_host / (np.abs(g_host) + eps)
+        assert_close(
+            u["w"], expected, claim=BIAS, backend=backend, dim=dim_a + dim_v + 4, what=f"step {t}"
+        )
+
+
+@claim(BIAS, breaks="no bias correction")
+@given(g=log_uniform(1e-3, 1e3), lr=log_uniform(1e-3, 1.0))
+def test_uncorrected_first_step_is_about_three_times_eta(g, lr):
+    """At PyTorch's defaults the uncorrected first step -lr a_1 / (sqrt(v_1) + eps) is lr (0.1 g) / (sqrt(0.001) g + 1e-8).
+
+    Read from dlcore's (uncorrected) state after one step; it exceeds lr for every |g| >= 1e-3,
+    while the corrected step stays below lr.
+    """
+    opt = adam(lr)
+    p = {"w": np.zeros(1)}
+    u, state = opt.update({"w": np.array([g])}, opt.init(p), p)
+    raw = -lr * state.m["w"] / (np.sqrt(state.v["w"]) + 1e-8)
+    expected = -lr * (1 - 0.9) * g / (math.sqrt(1 - 0.999) * g + 1e-8)
+    assert_close(raw, [expected], claim=BIAS, backend=_HOST, dim=6)
+    assert abs(raw[0]) > lr > abs(u["w"][0]), f"uncorrected {raw[0]:.3e}, corrected {u['w'][0]:.3e}"
+
+
+# ---- scale invariance -----------------------------------------------------------------------
+
+SCALE = "adaptive.scale-invariance-and-units"
+
+
+@claim(SCALE)
+@pytest.mark.parametrize("backend", backend_params())
+@given(
+    d=st.integers(1, 6),
+    betas=adam_betas(),
+    lr=log_uniform(1e-3, 0.3),
+    eps=log_uniform(1e-10, 1e-2),
+    c=log_uniform(1e-3, 1e3),
+    diagonal=st.booleans(),
+    steps=st.integers(1, 20),
+    seed=seeds,
+)
+def test_adam_iterates_do_not_see_the_gradient_scale(
+    backend, d, betas, lr, eps, c, diagonal, steps, seed
+):
+    """Adam fed D g_t with eps -> D eps gives the iterates of Adam fed g_t (D = c I or a positive diagonal).
+
+    The same gradient sequence drives both (closed-loop equality on cL then follows by
+    induction). dlcore's adam takes a scalar eps, so the diagonal case runs one coordinate per
+    parameter array. Error model: `_adam_error_scale` B per implementation, plus the rounding of
+    D g_t, one more eps |g| per step, which at most doubles the recursion terms: 2 B.
+    """
+    b1, b2 = betas
+    rng = np.random.default_rng(seed)
+    grads = rng.standard_normal((steps, d)) * np.exp(rng.uniform(-3, 3, d))
+    scales = np.exp(rng.uniform(np.log(1e-3), np.log(1e3), d)) if diagonal else np.full(d, c)
+    w0 = rng.standard_normal(d)
+    names = [f"w{i}" for i in range(d)]
+    out = []
+    for factor in (np.ones(d), scales):
+        params = {k: backend.asarray(w0[i : i + 1]) for i, k in enumerate(names)}
+        opts = {k: adam(lr, b1, b2, eps * float(factor[i])) for i, k in enumerate(names)}
+        states = {k: opts[k].init({k: params[k]}) for k in names}
+        for g in grads:
+            for i, k in enumerate(names):
+                gk = {k: backend.asarray(factor[i : i + 1] * g[i : i + 1])}
+                u, states[k] = opts[k].update(gk, states[k], {k: params[k]})
+                params[k] = params[k] + u[k]
+        out.append(np.concatenate([backend.to_numpy(params[k]) for k in names]))
+    w_max = max(float(np.linalg.norm(w0)), float(np.linalg.norm(out[0])))
+    B = _adam_error_scale(steps, lr, d, b1, b2, w_max)
+    assert_close(out[1], out[0], claim=SCALE, backend=backend, dim=1, scale=2 * B)
+
+
+@claim(SCALE, breaks="no normalisation (GD)")
+@given(
+    d=st.integers(1, 6),
+    lr=log_uniform(1e-3, 1.0),
+    c=st.one_of(log_uniform(1e-3, 0.5), log_uniform(2.0, 1e3)),
+    seed=seeds,
+)
+def test_gd_step_scales_with_the_loss(d, lr, c, seed):
+    """GD's update on cL is c times its update on L (|c - 1| >= 1/2 here), unless eta is divided by c."""
+    g = np.random.default_rng(seed).standard_normal(d)
+    opt, p = gd(lr), {"w": np.zeros(d)}
+    u1, _ = opt.update({"w": g}, opt.init(p), p)
+    uc, _ = opt.update({"w": c * g}, opt.init(p), p)
+    assert_close(uc["w"], c * u1["w"], claim=SCALE, backend=_HOST, dim=2)
+    ue, _ = gd(lr / c).update({"w": c * g}, opt.init(p), p)
+    assert_close(ue["w"], u1["w"], claim=SCALE, backend=_HOST, dim=3)
+    gap = float(np.linalg.norm(uc["w"] - u1["w"]))
+    floor = tolerance(_HOST.eps, kind="invariant", dim=2) * float(np.linalg.norm(u1["w"]))
+    assert gap > floor, f"GD's update did not change with the loss scale c = {c}"
+
+
+# ---- coordinate dependence ----------------------------------------------------------------------
+
+COORD = "adaptive.adam-is-coordinate-dependent"
+
+
+def _open_loop(opt, w0, grads):
+    p = {"w": w0}
+    state = opt.init(p)
+    for g in grads:
+        u, state = opt.update({"w": g}, state, p)
+        p = apply_updates(p, u)
+    return p["w"]
+
+
+def _signed_permutation(d, rng):
+    return np.eye(d)[rng.permutation(d)] * rng.choice([-1.0, 1.0], d)
+
+
+@claim(COORD)
+@pytest.mark.parametrize("backend", backend_params())
+@given(
+    d=st.integers(1, 6),
+    which=st.sampled_from(["gd", "momentum"]),
+    beta=st.floats(0.05, 1.0),
+    lr=log_uniform(1e-3, 1.0),
+    steps=st.integers(1, 20),
+    seed=seeds,
+)
+def test_gd_and_momentum_are_rotation_equivariant(backend, d, which, beta, lr, steps, seed):
+    """Fed Q^T g_t from Q^T w_0, GD and momentum reach Q^T w_T, for a Haar-random orthogonal Q.
+
+    Open loop on one gradient sequence (closed loop on L(Qu) follows by induction, since its
+    gradient is Q^T grad L(Qu)). Both runs are linear in the inputs; each step rounds the rotation
+    (d eps) and the update (3 eps) of quantities bounded by S = |w_0| + lr T max |g|.
+    """
+    from dlcore.optim import momentum
+
+    rng = np.random.default_rng(seed)
+    Q = np.linalg.qr(rng.standard_normal((d, d)))[0]
+    grads = rng.standard_normal((steps, d))
+    w0 = rng.standard_normal(d)
+    opt = gd(lr) if which == "gd" else momentum(lr, beta)
+    xb = backend.asarray
+    plain = backend.to_numpy(_open_loop(opt, xb(w0), [xb(g) for g in grads]))
+    rotated = _open_loop(opt, xb(Q.T @ w0), [xb(Q.T @ g) for g in grads])
+    S = float(np.linalg.norm(w0)) + lr * steps * float(np.max(np.linalg.norm(grads, axis=1)))
+    assert_close(rotated, Q.T @ plain, claim=COORD, backend=backend, dim=steps * (d + 3), scale=S)
+
+
+@claim(COORD)
+@pytest.mark.parametrize("backend", backend_params())
+@given(
+    d=st.integers(1, 6),
+    betas=adam_betas(),
+    lr=log_uniform(1e-3, 0.3),
+    steps=st.integers(1, 20),
+    seed=seeds,
+)
+def test_adam_is_equivariant_under_signed_permutations(backend, d, betas, lr, steps, seed):
+    """For a signed permutation P, Adam fed P^T g_t from P^T w_0 reaches P^T w_T exactly.
+
+    Permuting and flipping signs are exact in floating point and commute with Adam's elementwise
+    arithmetic, so the runs agree bit for bit (the identity tolerance is only the floor).
+    """
+    b1, b2 = betas
+    rng = np.random.default_rng(seed)
+    P = _signed_permutation(d, rng)
+    grads = rng.standard_normal((steps, d)) * np.exp(rng.uniform(-3, 3, d))
+    w0 = rng.standard_normal(d)
+    opt, xb = adam(lr, b1, b2), backend.asarray
+    plain = backend.to_numpy(_open_loop(opt, xb(w0), [xb(g) for g in grads]))
+    permuted = _open_loop(opt, xb(P.T @ w0), [xb(P.T @ g) for g in grads])
+    assert_close(permuted, P.T @ plain, claim=COORD, backend=backend, kind="identity")
+
+
+@claim(COORD, breaks="a generic rotation instead of a signed permutation")
+@given(d=st.integers(2, 6), lr=log_uniform(1e-3, 0.3), steps=st.integers(1, 10), seed=seeds)
+def test_adam_is_not_rotation_equivariant(d, lr, steps, seed):
+    """For a Haar-random Q (d >= 2), Adam fed Q^T g_t does not reach Q^T w_T.
+
+    Its first step is about lr sign(Q^T g_0), which is not Q^T lr sign(g_0) for a generic Q; the
+    gap exceeds the rounding bound 8 eps B within which two equal runs would agree.
+    """
+    rng = np.random.default_rng(seed)
+    Q = np.linalg.qr(rng.standard_normal((d, d)))[0]
+    grads = rng.standard_normal((steps, d))
+    w0 = rng.standard_normal(d)
+    plain = _open_loop(adam(lr), w0, list(grads))
+    rotated = _open_loop(adam(lr), Q.T @ w0, [Q.T @ g for g in grads])
+    B = _adam_error_scale(steps, lr, d, 0.9, 0.999, float(np.linalg.norm(w0)) + lr * steps * 8)
+    gap = float(np.linalg.norm(rotated - Q.T @ plain))
+    floor = tolerance(_HOST.eps, kind="invariant") * B
+    assert gap > floor, f"Adam looked rotation-equivariant: gap {gap:.3e} <= {floor:.3e}"
+
+
+# ---- optimizer memory ---------------------------------------------------------------------------
+
+MEM = "adaptive.optimizer-memory"
+
+shapes = st.lists(st.lists(st.integers(1, 4), min_size=1, max_size=3), min_size=1, max_size=4)
+
+
+def _state_arrays(state):
+    """The arrays held in an optimizer state (NamedTuple of dicts and ints)."""
+    out = []
+    for field in state:
+        if isinstance(field, dict):
+            out += list(field.items())
+    return out
+
+
+@claim(MEM)
+@pytest.mark.parametrize("backend", backend_params())
+@given(shape_list=shapes, steps=st.integers(1, 3), lr=log_uniform(1e-3, 1.0), seed=seeds)
+def test_state_is_zero_one_or_two_parameter_copies(backend, shape_list, steps, lr, seed):
+    """After a few steps, count the arrays and elements in each optimizer's state.
+
+    GD: none; momentum (both forms), Nesterov: one per parameter; Adam, AdamW: two per parameter,
+    each of the parameter's shape and dtype; the only other field is the int step counter. The
+    counts are exact integers.
+    """
+    from dlcore.optim import momentum, nesterov, sgd, sgd_momentum
+
+    rng = np.random.default_rng(seed)
+    params = {f"p{i}": backend.asarray(rng.standard_normal(s)) for i, s in enumerate(shape_list)}
+    n = sum(int(np.prod(s)) for s in shape_list)
+    expected = {
+        "gd": (sgd(lr), 0),
+        "momentum": (momentum(lr, 0.5), 1),
+        "sgd_momentum": (sgd_momentum(lr, 0.9), 1),
+        "nesterov": (nesterov(lr, 0.5), 1),
+        "adam": (adam(lr), 2),
+        "adamw": (adamw(lr), 2),
+    }
+    for name, (opt, copies) in expected.items():
+        state, p = opt.init(params), params
+        for _ in range(steps):
+            u, state = opt.update({k: 0.5 * v for k, v in p.items()}, state, p)
+            p = apply_updates(p, u)
+        arrays = _state_arrays(state)
+        assert len(arrays) == copies * len(params), f"{name}: {len(arrays)} arrays"
+        for k, a in arrays:
+            assert tuple(a.shape) == tuple(params[k].shape) and a.dtype == params[k].dtype, name
+        assert sum(int(np.prod(a.shape)) for _, a in arrays) == copies * n, name
+        others = [f for f in state if not isinstance(f, dict)]
+        assert all(isinstance(f, int) for f in others), f"{name}: {others}"
+        assert (n + copies * n) / n == 1 + copies
+
+
+# ---- epsilon and the step-size bound ------------------------------------------------------------
+
+EPSB = "adaptive.epsilon-and-step-size-bound"
+
+# zeros and both signs over twelve decades; squares stay clear of underflow and overflow in float32
+gradient_values = st.one_of(
+    st.just(0.0), log_uniform(1e-6, 1e6), log_uniform(1e-6, 1e6).map(lambda x: -x)
+)
+
+
+@claim(EPSB)
+@pytest.mark.parametrize("backend", backend_params())
+@given(
+    seq=st.lists(st.lists(gradient_values, min_size=3, max_size=3), min_size=1, max_size=40),
+    betas=adam_betas(),
+    eps=log_uniform(1e-8, 1.0),
+)
+def test_every_step_obeys_the_epsilon_and_cauchy_schwarz_bounds(backend, seq, betas, eps):
+    """For an arbitrary gradient sequence (zeros, signs, six decades): |a_t| <= K_t sqrt(v_t) and |step| <= eta |a^| / eps.
+
+    a_t and v_t are read from dlcore's (uncorrected) state. Both bounds are inequalities between
+    computed quantities, each a sum of at most t terms: they hold up to a relative (t + 4) eps of
+    the backend (the identity tolerance on the right-hand side).
+    """
+    b1, b2 = betas
+    lr = 0.1
+    opt = adam(lr, b1, b2, eps)
+    p = {"w": backend.asarray(np.zeros(3))}
+    state = opt.init(p)
+    for t, g in enumerate(seq, start=1):
+        u, state = opt.update({"w": backend.asarray(np.array(g))}, state, p)
+        m, v = backend.to_numpy(state.m["w"]), backend.to_numpy(state.v["w"])
+        slack = 1 + tolerance(backend.eps, kind="identity", dim=t + 4)
+        K = adam_ratio_bound(t, b1, b2, bias_correction=False)
+        assert np.all(np.abs(m) <= K * np.sqrt(v) * slack), f"Cauchy-Schwarz bound broken at t={t}"
+        m_hat = np.abs(m) / (1 - b1**t)
+        step = np.abs(backend.to_numpy(u["w"]))
+        assert np.all(step <= lr * m_hat / eps * slack), f"epsilon bound broken at t={t}"
+        Kc = adam_ratio_bound(t, b1, b2)
+        assert np.all(step <= lr * Kc * slack), f"step above eta K_t at t={t}"
+
+
+@claim(EPSB)
+@given(b1=st.floats(0.0, 0.95), u=st.floats(0.0, 0.999))
+def test_the_bound_is_attained_and_finite_iff_b1_squared_below_b2(b1, u):
+    """K_t is attained by one unit gradient k steps back, and its limit is sqrt((1-b1)^2 / ((1-b2)(1 - b1^2/b2))).
+
+    b2 is drawn in (b1^2, 1); at PyTorch's defaults the limit is 7.27. A single gradient k steps
+    back gives |a|/sqrt(v) = (1-b1) b1^k / sqrt((1-b2) b2^k), which is the k-th term of the sum.
+    """
+    b2 = b1**2 + (1 - b1**2) * (0.001 + 0.998 * u)
+    limit = math.sqrt((1 - b1) ** 2 / ((1 - b2) * (1 - b1**2 / b2)))
+    r = b1**2 / b2
+    T = max(1, math.ceil(math.log(1e-20) / math.log(r))) if r > 0 else 1
+    assert_close(
+        adam_ratio_bound(T, b1, b2, bias_correction=False),
+        limit,
+        claim=EPSB,
+        backend=_HOST,
+        kind="identity",
+        dim=T,
+        cond=1 / (1 - r),
+    )
+    default = adam_ratio_bound(3000, 0.9, 0.999, bias_correction=False)
+    assert_close(default, math.sqrt(0.01 / (0.001 * (1 - 0.81 / 0.999))), claim=EPSB,
+                 backend=_HOST, kind="identity", dim=3000, cond=1 / (1 - 0.81 / 0.999))  # fmt: skip
+    k = 5
+    opt, p = adam(0.1, b1, b2), {"w": np.zeros(1)}
+    state = opt.init(p)
+    for g in [1.0] + [0.0] * k:
+        _, state = opt.update({"w": np.array([g])}, state, p)
+    ratio = float(state.m["w"][0] / np.sqrt(state.v["w"][0]))
+    term = (1 - b1) * b1**k / math.sqrt((1 - b2) * b2**k)
+    assert_close(ratio, term, claim=EPSB, backend=_HOST, kind="identity", dim=2 * k + 4)
+
+
+@claim(EPSB, breaks="b1^2 > b2")
+@given(b2=st.floats(0.5, 0.9), over=st.floats(0.05, 1.0))
+def test_ratio_grows_without_bound_when_b1_squared_exceeds_b2(b2, over):
+    """With b1^2 = b2 (1 + over) (< 1), one gradient k steps back gives |a|/sqrt(v) growing like (b1/sqrt b2)^k.
+
+    Read from dlcore's state after k = 20 and k = 40 zero gradients: the ratio grows by exactly
+    (b1^2 / b2)^10 = (1 + over)^10.
+    """
+    b1 = min(math.sqrt(b2 * (1 + over)), 0.999)
+    grow = b1**2 / b2
+    ratios = []
+    for k in (20, 40):
+        opt, p = adam(0.1, b1, b2), {"w": np.zeros(1)}
+        state = opt.init(p)
+        for g in [1.0] + [0.0] * k:
+            _, state = opt.update({"w": np.array([g])}, state, p)
+        ratios.append(float(state.m["w"][0] / np.sqrt(state.v["w"][0])))
+    assert_close(
+        ratios[1] / ratios[0], grow**10, claim=EPSB, backend=_HOST, kind="identity", dim=90
+    )
+    assert ratios[1] > ratios[0] > 0
+
+
+# ---- sign-GD: the size estimate must be smoothed -------------------------------------------------
+
+SIGN = "adaptive.size-estimate-must-be-smoothed"
+TINY = 1e-300  # eps > 0 is required; |g| / (|g| + 1e-300) rounds to 1 for every |g| > 1e-284
+
+
+@claim(SIGN)
+@pytest.mark.parametrize("backend", backend_params(float64_only=True))
+@given(
+    n=st.integers(0, 40),
+    f=st.floats(0.1, 0.9),
+    eta=log_uniform(1e-3, 1.0),
+    h=log_uniform(1e-2, 1e2),
+    w0=st.floats(-10.0, 10.0),
+    side=st.sampled_from([-1.0, 1.0]),
+)
+def test_sign_gd_walks_then_cycles_around_the_minimum(backend, n, f, eta, h, w0, side):
+    """adam(eta, 0, 0, eps=1e-300) on h (w - c)^2 moves by eta every step and ends in the f eta / (1 - f) eta cycle.
+
+    float64 only: eps = 1e-300 is below float32's range. Each step rounds w +- eta with an error
+    of eps (|w| + eta), so after t steps the positions err by t eps (|w_0| + |c| + eta) (the
+    tolerance's scale).
+    """
+    c = w0 + side * (n + f) * eta
+    opt = adam(eta, 0.0, 0.0, TINY)
+    p = {"w": backend.asarray(np.array([w0]))}
+    state = opt.init(p)
+    steps = n + 21
+    ws = [w0]
+    for _ in range(steps):
+        w = p["w"]
+        u, state = opt.update({"w": 2 * h * (w - c)}, state, p)
+        p = apply_updates(p, u)
+        ws.append(float(backend.to_numpy(p["w"])[0]))
+    W = np.array(ws)
+    scale = abs(w0) + abs(c) + eta
+    assert_close(np.abs(np.diff(W)), np.full(steps, eta), claim=SIGN, backend=backend,
+                 dim=steps, scale=scale, what="|w_{t+1} - w_t|")  # fmt: skip
+    dist = np.abs(W[n:] - c)
+    expected = np.where(np.arange(len(dist)) % 2 == 0, f * eta, (1 - f) * eta)
+    assert_close(dist, expected, claim=SIGN, backend=backend, dim=steps, scale=scale,
+                 what="the period-2 tail")  # fmt: skip
+    assert dist.min() > 0
+
+
+@claim(SIGN, breaks="(c - w_0) / eta an integer")
+@given(n=st.integers(1, 40), k=st.integers(0, 10), w0=st.integers(-100, 100))
+def test_sign_gd_lands_exactly_when_the_distance_is_a_multiple_of_eta(n, k, w0):
+    """With eta = 2^-k and integer w_0, c = w_0 + n eta: every iterate is exact, w_n = c, and the gradient is 0 from then on."""
+    eta = 2.0**-k
+    c = w0 + n * eta
+    opt = adam(eta, 0.0, 0.0, TINY)
+    p = {"w": np.array([float(w0)])}
+    state = opt.init(p)
+    for _ in range(n + 5):
+        u, state = opt.update({"w": 2 * (p["w"] - c)}, state, p)
+        p = apply_updates(p, u)
+    assert_close(p["w"], [c], claim=SIGN, backend=_HOST, kind="identity", scale=abs(c) + eta)
+    assert p["w"][0] == c, "sign-GD stopped short of (or past) an exactly reachable minimum"
+
+
+# ---- bigger steps where gradients are small --------------------------------------------------------
+
+BIG = "adaptive.bigger-steps-where-gradients-are-small"
+
+
+@claim(BIG)
+@pytest.mark.parametrize("backend", backend_params())
+@given(
+    h_small=log_uniform(1e-4, 1e-2),
+    lr=log_uniform(1e-4, 1e-2),
+    eps=log_uniform(1e-12, 1e-8),
+    seed=seeds,
+)
+def test_adam_moves_flat_and_steep_coordinates_alike(backend, h_small, lr, eps, seed):
+    """h = (1, h_small), both coordinates d = 1000 lr from c: Adam's first 10 steps are lr |g|/(|g| + eps) within 1 +- 10 K lr / d each.
+
+    Over 10 steps each coordinate moves at most 10 K lr (K = adam_ratio_bound(10, 0.9, 0.999)), so
+    its gradient stays within a factor 1 +- 10 K lr / d of the first; a^ and sqrt(v^) are averages of
+    those gradients, so their ratio is within that factor too. GD at lr / h_max moves the
+    coordinates in the ratio h_small exactly (to rounding) in its first step.
+    """
+    rng = np.random.default_rng(seed)
+    h = np.array([1.0, h_small])
+    d = 1000 * lr
+    c = rng.standard_normal(2)
+    w0 = c + rng.choice([-1.0, 1.0], 2) * d
+    grad = lambda w: 2 * h * (w - c)  # noqa: E731
+    K = adam_ratio_bound(10, 0.9, 0.999)
+    spread = 10 * K * lr / d
+    opt = adam(lr, eps=eps)
+    p = {"w": backend.asarray(w0)}
+    state = opt.init(p)
+    for t in range(10):
+        g = grad(backend.to_numpy(p["w"]))
+        u, state = opt.update({"w": backend.asarray(g)}, state, p)
+        p = apply_updates(p, u)
+        step = np.abs(backend.to_numpy(u["w"]))
+        nominal = lr * np.abs(g) / (np.abs(g) + eps)
+        slack = tolerance(backend.eps, kind="bound", dim=t + 5)
+        assert np.all(step >= nominal * (1 - spread) * (1 - slack)), (t, step, nominal)
+        assert np.all(step <= nominal * (1 + spread) * (1 + slack)), (t, step, nominal)
+    u_gd, _ = gd(0.5 / h.max()).update({"w": grad(w0)}, gd(1.0).init({"w": w0}), {"w": w0})
+    moves = np.abs(u_gd["w"])
+    assert_close(moves[1] / moves[0], h_small, claim=BIG, backend=_HOST, kind="identity", dim=4)
+
+
+@claim(BIG)
+@given(
+    v0=log_uniform(1e-8, 1e4),
+    ratio=log_uniform(1.01, 100.0),
+    k=st.integers(2, 8),
+    t=st.integers(1, 50),
+)
+def test_effective_step_decreases_in_v(v0, ratio, k, t):
+    """From an Adam state with equal a and v_i = v0 ratio^i, a zero-gradient step is strictly smaller where v is larger.
+
+    eps = 1e-3 sqrt(v0) keeps eps from flattening the comparison. Consecutive steps differ by a
+    factor of at least about (1 + sqrt(ratio - 1) / 2), far beyond the few roundings of each step.
+    """
+    v = v0 * ratio ** np.arange(k)
+    opt = adam(0.1, eps=1e-3 * math.sqrt(v0))
+    p = {"w": np.zeros(k)}
+    state = AdamState({"w": np.ones(k)}, {"w": v}, t)
+    u, _ = opt.update({"w": np.zeros(k)}, state, p)
+    steps = np.abs(u["w"])
+    slack = tolerance(_HOST.eps, kind="bound", dim=8)
+    assert np.all(steps[1:] < steps[:-1] * (1 - slack)), steps
+
+
+# ---- per-coordinate step sizes ---------------------------------------------------------------------
+
+PER = "adaptive.per-coordinate-step-sizes"
+
+
+@claim(PER)
+@pytest.mark.parametrize("backend", backend_params())
+@given(
+    h=st.lists(log_uniform(1e-3, 1.0), min_size=1, max_size=8),
+    seed=seeds,
+)
+def test_diagonal_steps_solve_a_diagonal_quadratic_in_one_step(backend, h, seed):
+    """On sum h_i (w_i - c_i)^2, GD fed D g with D = diag(1 / (2 h_i)) lands on c in one step.
+
+    Each coordinate is w - (1 / (2h)) 2h (w - c): a few roundings of |w| + |c| (identity tolerance).
+    """
+    rng = np.random.default_rng(seed)
+    hv, c, w0 = np.array(h), rng.standard_normal(len(h)), rng.standard_normal(len(h))
+    xb = backend.asarray
+    g = 2 * xb(hv) * (xb(w0) - xb(c))
+    u, _ = gd(1.0).update({"w": g / (2 * xb(hv))}, gd(1.0).init({"w": xb(w0)}), {"w": xb(w0)})
+    w1 = apply_updates({"w": xb(w0)}, u)["w"]
+    scale = float(np.linalg.norm(w0) + np.linalg.norm(c))
+    assert_close(w1, c, claim=PER, backend=backend, kind="identity", dim=6, scale=scale)
+
+
+@claim(PER, breaks="a Hessian rotated by 45 degrees")
+@given(kappa=log_uniform(2.0, 1e4), grid=st.integers(20, 80))
+def test_no_diagonal_preconditioner_beats_a_scalar_on_a_rotated_quadratic(kappa, grid):
+    """For H = R diag(1, 1/kappa) R^T (45 degrees) and D = diag(1, r), r over six decades: the best rho(I - alpha D H) is never below (k-1)/(k+1).
+
+    For each r the best alpha is 2 / (lam_min + lam_max) of DH (real positive eigenvalues, DH being
+    similar to D^1/2 H D^1/2), giving rho = (c_r - 1)/(c_r + 1) with c_r the condition number; the
+    spectral radius is computed by dlcore's spectral_radius. r = 1 attains the bound.
+    """
+    R = np.array([[1.0, -1.0], [1.0, 1.0]]) / math.sqrt(2)
+    H = R @ np.diag([1.0, 1.0 / kappa]) @ R.T
+    target = (kappa - 1) / (kappa + 1)
+    best = []
+    for r in np.concatenate([np.geomspace(1e-3, 1e3, grid), [1.0]]):
+        DH = np.diag([1.0, r]) @ H
+        lam = np.sort(np.linalg.eigvals(DH).real)
+        alpha = 2 / (lam[0] + lam[1])
+        best.append(spectral_radius(np.eye(2) - alpha * DH))
+    # eigenvalues of DH err by eps |DH| kappa; rho by that times alpha
+    slack = tolerance(_HOST.eps, kind="bound", dim=4, cond=kappa)
+    assert min(best) >= target - slack, (min(best), target)
+    assert_close(best[-1], target, claim=PER, backend=_HOST, cond=kappa, what="scalar D")
+
+
+# ---- the second moment is smoothed more ------------------------------------------------------------
+
+SECOND = "adaptive.second-moment-smoothed-more"
+
+
+def _stationary_gain(beta, K=None):
+    """sum_k h_k^2 of dlcore's ema impulse response (K = 60/beta terms: the tail is below e^-60)."""
+    K = K or math.ceil(60 / beta)
+    opt, p = ema(beta), {"u": np.zeros(1)}
+    state, total = opt.init(p), 0.0
+    for k in range(K):
+        a, state = opt.update({"u": np.array([1.0 if k == 0 else 0.0])}, state, p)
+        total += float(a["u"][0]) ** 2
+    return total, K
+
+
+def _relative_variances(beta, beta_p, m, s):
+    """Closed forms, with E g^2 and Var g^2 by Gauss-Hermite quadrature (exact for these degrees)."""
+    x, w = np.polynomial.hermite_e.hermegauss(20)
+    w = w / w.sum()
+    g = m + s * x
+    e2, e4 = float(w @ g**2), float(w @ g**4)
+    rel_a = beta / (2 - beta) * s * s / (m * m)
+    rel_v = beta_p / (2 - beta_p) * (e4 - e2 * e2) / (e2 * e2)
+    return rel_a, rel_v, e2, e4 - e2 * e2
+
+
+@claim(SECOND)
+@given(
+    m=st.one_of(log_uniform(1e-3, 1e3), log_uniform(1e-3, 1e3).map(lambda x: -x)),
+    ratio=log_uniform(1e-4, 1e4),
+)
+def test_v_fluctuates_less_than_a_at_the_defaults(m, ratio):
+    """The defaults are beta = 0.1, beta' = 0.001; the stationary relative variances satisfy rel_v < rel_a.
+
+    The EMA's stationary variance gain sum h_k^2 = beta/(2 - beta) is read off dlcore's impulse
+    response (identity tolerance over K terms; at beta' = 0.001, K = 60000 steps is too slow, so
+    the gain is checked at beta = 0.1 and the closed form used for both). Moments of g^2 are
+    exact by Gauss-Hermite quadrature and match 4 m^2 s^2 + 2 s^4 and m^2 + s^2.
+    """
+    sig = inspect.signature(adam)
+    b1, b2 = sig.parameters["b1"].default, sig.parameters["b2"].default
+    beta, beta_p = 1 - b1, 1 - b2
+    assert beta_p < beta and 4 * beta_p / (2 - beta_p) <= beta / (2 - beta)
+    gain, K = _stationary_gain(beta)
+    assert_close(gain, beta / (2 - beta), claim=SECOND, backend=_HOST, kind="identity", dim=3 * K)
+    s = abs(m) * math.sqrt(ratio)
+    rel_a, rel_v, e2, var2 = _relative_variances(beta, beta_p, m, s)
+    assert_close([e2, var2], [m * m + s * s, 4 * m * m * s * s + 2 * s**4], claim=SECOND,
+                 backend=_HOST, kind="identity", dim=40, cond=(m * m + s * s) ** 2 / (s * s * (m * m + s * s)))  # fmt: skip
+    assert rel_v < rel_a, (rel_v, rel_a)
+
+
+@claim(SECOND, breaks="equal smoothing, beta' = beta")
+@given(beta=st.floats(0.01, 0.5), ratio=st.floats(1e-3, 1.7))
+def test_with_equal_smoothing_v_fluctuates_more(beta, ratio):
+    """With beta' = beta and s^2 = ratio m^2 < sqrt(3) m^2, rel_v / rel_a = (4 + 2 r)/(1 + r)^2 > 1."""
+    m = 1.0
+    rel_a, rel_v, _, _ = _relative_variances(beta, beta, m, math.sqrt(ratio))
+    assert_close(rel_v / rel_a, (4 + 2 * ratio) / (1 + ratio) ** 2, claim=SECOND, backend=_HOST,
+                 kind="identity", dim=40, cond=max(1.0, 1 / ratio))  # fmt: skip
+    assert rel_v > rel_a

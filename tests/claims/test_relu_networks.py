@@ -1,0 +1,1770 @@
+"""Chapter relu-networks: elbows, piecewise-linear representation, backpropagation, local features."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from dlcore.mlp import (
+    ACTIVATIONS,
+    activation_patterns,
+    backward,
+    flatten_params,
+    forward,
+    init_mlp,
+    kink_location,
+    param_jacobian,
+    preactivations,
+    relu_net_from_pwl,
+    relu_net_from_slopes,
+    unflatten_params,
+    value_and_grad,
+)
+from dlcore.optim import apply_updates, sgd
+from tests.support.backends import REFERENCE, backend_params
+from tests.support.claims import claim
+from tests.support.strategies import log_uniform, seeds
+from tests.support.tolerances import assert_close, record_ratio, tolerance
+
+UA = "relu-networks.universal-approximation-by-width"
+LIN = "relu-networks.linearized-net-is-linear-model-on-jacobian-features"
+
+
+# ---- helpers -----------------------------------------------------------------------------------
+
+
+def _phi(name: str, z: np.ndarray) -> np.ndarray:
+    if name == "relu":
+        return np.maximum(z, 0.0)
+    if name == "identity":
+        return z
+    if name == "tanh":
+        return np.tanh(z)
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+@st.composite
+def mlps(draw, *, d0=(1, 4), width=(1, 8), depth=(1, 4), n=(1, 10), activations=ACTIVATIONS):
+    """(sizes, activation, params, X, y) on the host in float64, from drawn sizes and a seed.
+
+    Weights are He-normal, biases N(0, 1) (so ReLU patterns are generic, not all kinks at 0),
+    inputs and targets standard normal; the output is scalar.
+    """
+    L = draw(st.integers(*depth))
+    sizes = [draw(st.integers(*d0)), *[draw(st.integers(*width)) for _ in range(L - 1)], 1]
+    activation = draw(st.sampled_from(activations))
+    rng = np.random.default_rng(draw(seeds))
+    params = init_mlp(sizes, rng=rng)
+    params = {k: v + rng.standard_normal(v.shape) if k[0] == "b" else v for k, v in params.items()}
+    nn = draw(st.integers(*n))
+    X = rng.standard_normal((nn, sizes[0]))
+    y = rng.standard_normal(nn)
+    return sizes, activation, params, X, y
+
+
+def _to(backend, params: dict[str, np.ndarray]) -> dict:
+    return {k: backend.asarray(v) for k, v in params.items()}
+
+
+def _host(backend, params: dict) -> dict[str, np.ndarray]:
+    return {k: backend.to_numpy(v) for k, v in params.items()}
+
+
+def _magnitudes(params: dict[str, np.ndarray], X: np.ndarray, activation: str) -> np.ndarray:
+    """Entrywise bound M >= |Phi| of the local features, from |W|, |b|, |X| (host, float64).
+
+    Forward: u^l = m^{l-1} |W^l| + |b^l| bounds |z^l| and m^l = u^l (+1 for the sigmoid, whose
+    value is bounded by 1) bounds |h^l|, since |phi(z)| <= |z| for relu, identity and tanh.
+    Backward: mu^L = 1, mu^l = mu^{l+1} |W^{l+1}|^T bounds |delta^l| (|phi'| <= 1). Every rounding
+    error of the forward and backward recursions is at most (number of terms summed) * eps times
+    these magnitudes, so ||Phi_computed - Phi|| <= c * dim * eps * ||M|| with dim the total
+    number of summed terms along a chain (sum of the layer sizes plus the depth).
+    """
+    L = len(params) // 2
+    m, ms, mus = np.abs(X), [np.abs(X)], []
+    for ell in range(1, L):
+        u = m @ np.abs(params[f"W{ell}"]) + np.abs(params[f"b{ell}"])
+        m = u + 1.0 if activation == "sigmoid" else u
+        ms.append(m)
+    mu = np.ones((X.shape[0], 1))
+    mus.append(mu)
+    for ell in range(L, 1, -1):
+        mu = mu @ np.abs(params[f"W{ell}"]).T
+        mus.append(mu)
+    mus = mus[::-1]
+    blocks = []
+    for h, d in zip(ms, mus, strict=True):
+        blocks += [(h[:, :, None] * d[:, None, :]).reshape(X.shape[0], -1), d]
+    return np.concatenate(blocks, axis=1)
+
+
+def _output_magnitude(params: dict[str, np.ndarray], X: np.ndarray, activation: str) -> float:
+    """||u^L||, the magnitude bound of the output from |W|, |b|, |X| (see _magnitudes)."""
+    L = len(params) // 2
+    m = np.abs(X)
+    for ell in range(1, L + 1):
+        m = m @ np.abs(params[f"W{ell}"]) + np.abs(params[f"b{ell}"])
+        if activation == "sigmoid" and ell < L:
+            m = m + 1.0
+    return float(np.linalg.norm(m))
+
+
+def _torch_net(params: dict, X, activation: str, masks: list[np.ndarray] | None):
+    """f_theta(X) in torch; ReLU as z * mask with the pattern of the network under test.
+
+    The gradient of a piecewise-linear network at a point is that of the linear piece holding the
+    point; fixing the pattern makes the oracle differentiate the same piece that dlcore's forward
+    pass found (in float32 a pre-activation within rounding of 0 may fall on either side).
+    """
+    import torch
+
+    fns = {"identity": lambda z: z, "tanh": torch.tanh, "sigmoid": torch.sigmoid}
+    L = len(params) // 2
+    h = X
+    for ell in range(1, L + 1):
+        z = h @ params[f"W{ell}"] + params[f"b{ell}"]
+        if ell == L:
+            return z[:, 0]
+        if activation == "relu":
+            h = z * torch.as_tensor(masks[ell - 1], dtype=z.dtype)
+        else:
+            h = fns[activation](z)
+    raise AssertionError("unreachable")
+
+
+def _torch_jacobian(params: dict[str, np.ndarray], X: np.ndarray, activation: str, masks):
+    """torch.func.jacrev of f_theta(X) in the flat parameter order, in float64 (the oracle)."""
+    import torch
+
+    tp = {k: torch.as_tensor(v, dtype=torch.float64) for k, v in params.items()}
+    theta = torch.as_tensor(flatten_params(params), dtype=torch.float64)
+    tX = torch.as_tensor(X, dtype=torch.float64)
+
+    def f(th):
+        return _torch_net(unflatten_params(th, tp), tX, activation, masks)
+
+    return torch.func.jacrev(f)(theta).numpy()
+
+
+# ---- universal approximation -------------------------------------------------------------------
+
+
+@st.composite
+def sine_targets(draw):
+    """f(x) = sum_j a_j sin(omega_j x + phi_j), up to 3 terms, 0.1 <= |a_j| <= 2, omega_j <= 5.
+
+    max |f''| <= M = sum_j |a_j| omega_j^2 (exact for one term with the maximum on the interval).
+    """
+    m = draw(st.integers(1, 3))
+    a = np.array([draw(st.sampled_from([-1, 1])) * draw(st.floats(0.1, 2)) for _ in range(m)])
+    w = np.array([draw(st.floats(0.1, 5)) for _ in range(m)])
+    p = np.array([draw(st.floats(0, 2 * math.pi)) for _ in range(m)])
+    return (lambda x: np.sin(np.multiply.outer(x, w) + p) @ a), float(np.sum(np.abs(a) * w**2))
+
+
+def _elbow_scale(knots: np.ndarray, values: np.ndarray, x: np.ndarray) -> float:
+    """Reference magnitude S of the rounding error of the width-k elbow sum at the points x.
+
+    f(x) = v_0 + sum_j c_j (x - t_j)^+ with c_j the slope changes. Rounding the values and the
+    slope differences perturbs the slopes by <= 3 eps V / h (V = max |v|); the perturbations
+    telescope over the pieces to <= 3 eps V k in the sum. Rounding each term and the (k+1)-term
+    sum adds <= (k + 2) eps sum_j |c_j| (|x| + |t_j|). So the error is <= c (k + 2) eps S with
+    S = 3 V + sum_j |c_j| (max|x| + |t_j|): kind `convergence`, dim k + 2.
+    """
+    s = np.diff(values) / np.diff(knots)
+    c = np.concatenate([s[:1], np.diff(s)])
+    xmax = float(np.max(np.abs(x)))
+    return float(3 * np.max(np.abs(values)) + np.sum(np.abs(c) * (xmax + np.abs(knots[:-1]))))
+
+
+def _sup_error(backend, f, a: float, b: float, k: int) -> tuple[float, float]:
+    """(sup |f - net| over a grid of [a, b] plus every piece's midpoint, rounding slack).
+
+    Also checks that the width-k net reproduces np.interp (the PWL interpolant) on the grid.
+    """
+    knots = np.linspace(a, b, k + 1)
+    values = f(knots)
+    net = relu_net_from_pwl(backend.asarray(knots), backend.asarray(values))
+    x = np.union1d(np.linspace(a, b, 2001), (knots[1:] + knots[:-1]) / 2)
+    out = backend.to_numpy(forward(net, backend.asarray(x[:, None])))[:, 0]
+    S = _elbow_scale(knots, values, x)
+    # sup-norm error <= tol * S  <=>  2-norm error over len(x) points <= tol * sqrt(len(x)) * S
+    assert_close(
+        out,
+        np.interp(x, knots, values),
+        claim=UA,
+        backend=backend,
+        dim=k + 2,
+        scale=math.sqrt(len(x)) * S,
+        what="width-k net vs np.interp",
+    )
+    slack = tolerance(backend.eps, kind="convergence", dim=k + 2) * S
+    return float(np.max(np.abs(out - f(x)))), slack
+
+
+def _record_excess(excess: float, slack: float) -> None:
+    """Record how much of the rounding slack a bound check used (0 when inside the bound)."""
+    record_ratio(0.0 if excess <= 0 else excess / slack if slack > 0 else math.inf)
+
+
+@claim(UA)
+@pytest.mark.parametrize("backend", backend_params())
+@given(
+    target=sine_targets(),
+    a=st.floats(-3, 0),
+    length=st.floats(0.5, 4),
+    k=st.integers(1, 200),
+)
+def test_relu_interpolant_meets_c2_bound(backend, target, a, length, k):
+    """sup |f - f_theta| <= h^2 M / 8 (+ rounding slack) for the width-k net of relu_net_from_pwl.
+
+    Targets are sums of up to 3 sines, M = sum |a_j| omega_j^2 >= max |f''|. The sup is taken over
+    2001 grid points plus every piece's midpoint (a lower estimate of the true sup, so the check
+    is sound). The slack is the derived rounding bound of the elbow sum (see _elbow_scale); in
+    float32 at large k it is the float32 floor, which the h^2 bound cannot beat.
+    """
+    f, M = target
+    b = a + length
+    err, slack = _sup_error(backend, f, a, b, k)
+    bound = (length / k) ** 2 * M / 8
+    _record_excess(err - bound, slack)
+    assert err <= bound + slack, (
+        f"claim {UA} [{backend}]: sup error {err:.3e} > h^2 M/8 = {bound:.3e} + slack {slack:.3e}"
+    )
+
+
+@claim(UA)
+@pytest.mark.parametrize("backend", backend_params())
+@given(
+    alpha=st.floats(0.1, 1.0),
+    scale=st.floats(0.1, 3.0),
+    x0=st.floats(0, 1),
+    k=st.integers(1, 200),
+)
+def test_relu_interpolant_meets_modulus_of_continuity(backend, alpha, scale, x0, k):
+    """For the Hoelder target f(x) = s |x - x0|^alpha on [0, 1], sup |f - I_k f| <= omega(h) = s h^alpha.
+
+    f is continuous but not C^2 at x0 (not even Lipschitz for alpha < 1): the width-k net still
+    converges, at the slower rate of the modulus of continuity.
+    """
+
+    def f(x):
+        return scale * np.abs(x - x0) ** alpha
+
+    err, slack = _sup_error(backend, f, 0.0, 1.0, k)
+    bound = scale * (1.0 / k) ** alpha
+    _record_excess(err - bound, slack)
+    assert err <= bound + slack
+
+
+@claim(UA, breaks="the bound with m knots in place of k pieces: max|f''| / (8 m^2)")
+@pytest.mark.parametrize("backend", backend_params(float64_only=True))
+@given(c=st.floats(0.1, 10), a=st.floats(-3, 3), length=st.floats(0.5, 4), m=st.integers(2, 100))
+def test_knot_count_bound_is_false(backend, c, a, length, m):
+    """f(x) = c x^2 with m knots (m - 1 pieces) errs by exactly c h^2 / 4 at each midpoint, h =
+    L/(m-1); the knot-count form c L^2 / (4 m^2) is smaller by the factor ((m-1)/m)^2 and fails.
+    """
+
+    def f(x):
+        return c * x * x
+
+    err, slack = _sup_error(backend, f, a, a + length, m - 1)
+    wrong = (length / m) ** 2 * (2 * c) / 8
+    exact = (length / (m - 1)) ** 2 * c / 4
+    assert exact - wrong > 2 * slack, "test design: the gap must exceed the rounding slack"
+    assert err > wrong + slack
+    assert abs(err - exact) <= slack
+
+
+# ---- linearization: local features -------------------------------------------------------------
+
+
+def _masks(backend, params, X, activation: str):
+    """The ReLU pattern found by dlcore on the backend (None for smooth activations)."""
+    if activation != "relu":
+        return None
+    return [backend.to_numpy(m) > 0 for m in activation_patterns(params, X)]
+
+
+@claim(LIN)
+@pytest.mark.parametrize("backend", backend_params())
+@given(net=mlps())
+def test_loss_gradient_is_minus_two_phi_transpose_residual(backend, net):
+    """Backprop's loss gradient = -2 Phi^T r_0 = the linearized loss's gradient; first GD steps agree.
+
+    Phi (dlcore.param_jacobian) is checked entry by entry against torch.func.jacrev in float64 on
+    the same parameters (with dlcore's ReLU pattern, see _torch_net). The loss gradient from
+    dlcore.value_and_grad is checked against -2 Phi^T r_0 computed from that oracle, and one
+    dlcore.optim.sgd step of the network against the linearized model's first step
+    Delta_1 = 2 eta Phi^T r_0 (the step's rounding adds eps |theta|). Error model: every entry is a chain of sums and products bounded
+    entrywise by the magnitudes M of _magnitudes, so errors are <= c dim eps ||M|| (dim = sum of
+    layer sizes + depth); the gradient's magnitude is ||2 M^T (|y| + |f|)|| (n more terms).
+    """
+    sizes, activation, P, X, y = net
+    params, bX, by = _to(backend, P), backend.asarray(X), backend.asarray(y)
+    host = _host(backend, params)  # the parameters as rounded to the backend's dtype
+    hX = backend.to_numpy(bX)
+    masks = _masks(backend, params, bX, activation)
+    Phi = param_jacobian(params, bX, activation=activation)
+    oracle = _torch_jacobian(host, hX, activation, masks)
+    M = _magnitudes(host, hX, activation)
+    dim = sum(sizes) + len(sizes)
+    assert_close(
+        Phi,
+        oracle,
+        claim=LIN,
+        backend=backend,
+        kind="gradient",
+        dim=dim,
+        scale=float(np.linalg.norm(M)),
+        what="param_jacobian vs torch.func.jacrev",
+    )
+    f0 = backend.to_numpy(forward(params, bX, activation=activation))[:, 0]
+    r0 = backend.to_numpy(by) - f0
+    loss, grads = value_and_grad(params, bX, by, activation=activation)
+    g_scale = float(np.linalg.norm(2 * M.T @ (np.abs(y) + np.abs(f0))))
+    assert_close(
+        flatten_params(grads),
+        -2 * oracle.T @ r0,
+        claim=LIN,
+        backend=backend,
+        dim=dim + X.shape[0],
+        scale=g_scale,
+        what="backprop gradient vs -2 Phi^T r0",
+    )
+    assert_close(
+        loss,
+        r0 @ r0,
+        claim=LIN,
+        backend=backend,
+        dim=X.shape[0],
+        scale=float(np.sum(np.abs(r0) * (np.abs(y) + np.abs(f0)))),
+        what="loss",
+    )
+    eta = 1.0 / (2 * (np.linalg.norm(oracle, 2) ** 2 + 1.0))
+    opt = sgd(eta)
+    updates, _ = opt.update(grads, opt.init(params), params)
+    step = flatten_params(apply_updates(params, updates)) - flatten_params(params)
+    assert_close(
+        step,
+        2 * eta * oracle.T @ r0,
+        claim=LIN,
+        backend=backend,
+        dim=dim + X.shape[0],
+        scale=eta * g_scale + float(np.linalg.norm(flatten_params(host))),
+        what="network GD step vs linearized step",
+    )
+
+
+@claim(LIN, breaks="beyond the first step: Phi moves with theta")
+@pytest.mark.parametrize("backend", backend_params(float64_only=True))
+@given(net=mlps(d0=(1, 3), width=(2, 6), depth=(2, 3), n=(2, 8), activations=("tanh",)))
+def test_second_step_differs_from_linearized_model(backend, net):
+    """After one step the network's gradient is no longer -2 Phi_0^T r: the second GD steps differ.
+
+    Tanh network (no dead units), step eta = 1 / (2 ||Phi_0||^2 + 2). The linearized model's
+    second step is 2 eta Phi_0^T (r_0 - Phi_0 Delta_1); the network's uses Phi_1 and the true
+    residual. Their gap is O(eta^2) but far above the equivalence test's rounding tolerance.
+    """
+    sizes, activation, P, X, y = net
+    params, bX, by = _to(backend, P), backend.asarray(X), backend.asarray(y)
+    Phi0 = backend.to_numpy(param_jacobian(params, bX, activation=activation))
+    r0 = y - backend.to_numpy(forward(params, bX, activation=activation))[:, 0]
+    eta = 1.0 / (2 * (np.linalg.norm(Phi0, 2) ** 2 + 1.0))
+    delta1 = 2 * eta * Phi0.T @ r0
+    lin_step2 = 2 * eta * Phi0.T @ (r0 - Phi0 @ delta1)
+    opt = sgd(eta)
+    state = opt.init(params)
+    steps = []
+    for _ in range(2):
+        _, grads = value_and_grad(params, bX, by, activation=activation)
+        updates, state = opt.update(grads, state, params)
+        steps.append(backend.to_numpy(flatten_params(updates)))
+        params = apply_updates(params, updates)
+    M = _magnitudes(P, X, activation)
+    g_scale = float(np.linalg.norm(2 * M.T @ (np.abs(y) + np.abs(r0 - y))))
+    dim = sum(sizes) + len(sizes) + X.shape[0]
+    tol = tolerance(backend.eps, kind="equivalence", dim=dim) * eta * g_scale
+    gap = float(np.linalg.norm(steps[1] - lin_step2))
+    assert gap > tol, f"second steps agree within rounding ({gap:.3e} <= {tol:.3e})"
+
+
+# ---- backpropagation ---------------------------------------------------------------------------
+
+BP = "relu-networks.backprop-computes-exact-gradients"
+
+
+def _np_loss(theta: np.ndarray, like: dict[str, np.ndarray], X, y, activation: str, masks):
+    """||f_theta(X) - y||^2 on the host, real or complex theta; ReLU as z * mask (fixed piece).
+
+    Without a conjugate, the complex continuation is analytic for identity, tanh, sigmoid and the
+    masked ReLU, so the complex step Im L(theta + i h e_j) / h is the derivative without
+    cancellation.
+    """
+    p = unflatten_params(theta, like)
+    L = len(like) // 2
+    h = X.astype(theta.dtype)
+    for ell in range(1, L + 1):
+        z = h @ p[f"W{ell}"] + p[f"b{ell}"]
+        if ell < L:
+            h = z * masks[ell - 1] if activation == "relu" else _phi(activation, z)
+    r = z[:, 0] - y
+    return np.sum(r * r)
+
+
+def _finite_difference_grad(host, X, y, activation, masks) -> np.ndarray:
+    """The host float64 oracle without autodiff.
+
+    Piecewise-linear activations (relu on its fixed piece, identity): f is affine in each single
+    parameter (the network is multilinear in its layers), so L is quadratic along each coordinate
+    and the central difference with step 1 is exact up to rounding. Smooth activations (tanh,
+    sigmoid): the complex step with h = 1e-30, whose truncation error h^2 |L'''| / 6 is far below
+    rounding.
+    """
+    theta = flatten_params(host)
+    g = np.empty_like(theta)
+    for j in range(theta.size):
+        e = np.zeros_like(theta)
+        e[j] = 1.0
+        if activation in ("relu", "identity"):
+            g[j] = (
+                _np_loss(theta + e, host, X, y, activation, masks)
+                - _np_loss(theta - e, host, X, y, activation, masks)
+            ) / 2
+        else:
+            g[j] = np.imag(_np_loss(theta + 1e-30j * e, host, X, y, activation, masks)) / 1e-30
+    return g
+
+
+def _torch_grad(host, X, y, activation, masks) -> np.ndarray:
+    """torch autograd of the loss in float64 on the given parameters (the autodiff oracle)."""
+    import torch
+
+    tp = {k: torch.tensor(v, dtype=torch.float64, requires_grad=True) for k, v in host.items()}
+    f = _torch_net(tp, torch.as_tensor(X, dtype=torch.float64), activation, masks)
+    loss = torch.sum((f - torch.as_tensor(y, dtype=torch.float64)) ** 2)
+    loss.backward()
+    return np.concatenate([tp[k].grad.numpy().ravel() for k in host])
+
+
+@claim(BP)
+@pytest.mark.parametrize("backend", backend_params())
+@given(net=mlps())
+def test_backward_matches_autograd_and_finite_differences(backend, net):
+    """dlcore's hand-written backward = torch autograd (float64) = central FD / complex step.
+
+    The oracles run in float64 on the parameters as rounded to the backend's dtype, on the linear
+    piece that dlcore's forward pass found (_torch_net). Error model: the gradient is a chain of
+    sums and products bounded by the magnitudes M of _magnitudes and the residual magnitude
+    |y| + |f|, so errors are <= c dim eps ||2 M^T (|y| + |f|)|| with dim = sum of sizes + depth + n.
+    The central difference with step 1 adds the rounding of L(theta +- e_j), <= dim eps L_mag per
+    entry, L_mag = sum_a (m_a + |y_a|)^2 with magnitudes of |theta| + 1.
+    """
+    sizes, activation, P, X, y = net
+    params, bX, by = _to(backend, P), backend.asarray(X), backend.asarray(y)
+    host, hX, hy = _host(backend, params), backend.to_numpy(bX), backend.to_numpy(by)
+    masks = _masks(backend, params, bX, activation)
+    _, grads = value_and_grad(params, bX, by, activation=activation)
+    f0 = backend.to_numpy(forward(params, bX, activation=activation))[:, 0]
+    M = _magnitudes(host, hX, activation)
+    g_scale = float(np.linalg.norm(2 * M.T @ (np.abs(hy) + np.abs(f0))))
+    dim = sum(sizes) + len(sizes) + X.shape[0]
+    auto = _torch_grad(host, hX, hy, activation, masks)
+    assert_close(
+        flatten_params(grads),
+        auto,
+        claim=BP,
+        backend=backend,
+        dim=dim,
+        scale=g_scale,
+        what="dlcore backward vs torch autograd",
+    )
+    fd = _finite_difference_grad(host, hX, hy, activation, masks)
+    bumped = {k: np.abs(v) + 1.0 for k, v in host.items()}
+    m_out = np.abs(hX)
+    for ell in range(1, len(sizes)):
+        m_out = m_out @ bumped[f"W{ell}"] + bumped[f"b{ell}"] + (activation == "sigmoid")
+    L_mag = float(np.sum((m_out[:, 0] + np.abs(hy)) ** 2))
+    assert_close(
+        fd,
+        auto,
+        claim=BP,
+        backend=REFERENCE,
+        dim=dim,
+        scale=g_scale + math.sqrt(fd.size) * L_mag,
+        what="finite differences vs autograd",
+    )
+
+
+@claim(BP, breaks="a ReLU pre-activation exactly at 0 (not differentiable there)")
+@pytest.mark.parametrize("backend", backend_params())
+@given(k=st.integers(1, 8), n=st.integers(1, 6), seed=seeds)
+def test_backward_at_a_kink_is_a_convention(backend, k, n, seed):
+    """With X = 0 and b^1 = 0 every hidden pre-activation is exactly 0 and L has a kink in b^1.
+
+    Backprop returns the ReLU'(0) = 0 convention: the gradient in b^1 is exactly 0. The one-sided
+    derivatives in b^1_j are 2 v_j sum_a (b^2 - y_a) (right) and 0 (left), so the central
+    difference with step h, v_j sum_a (b^2 - y_a) + n v_j^2 h / 2 (exact for this quadratic),
+    is not 0: the value returned is a convention, not a derivative. Checked in float64 on the
+    host with h = 1e-3 against rounding eps L / h.
+    """
+    rng = np.random.default_rng(seed)
+    P = {
+        "W1": rng.standard_normal((1, k)),
+        "b1": np.zeros(k),
+        "W2": rng.standard_normal((k, 1)),
+        "b2": rng.standard_normal(1),
+    }
+    X, y = np.zeros((n, 1)), rng.standard_normal(n)
+    params, bX, by = _to(backend, P), backend.asarray(X), backend.asarray(y)
+    _, grads = value_and_grad(params, bX, by, activation="relu")
+    assert np.all(backend.to_numpy(grads["b1"]) == 0.0), "backprop returns ReLU'(0) = 0"
+    h = 1e-3
+
+    def loss(b1):
+        f = P["b2"][0] + np.maximum(b1, 0.0) @ P["W2"][:, 0]
+        return float(np.sum((f - y) ** 2))
+
+    for j in range(k):
+        e = np.zeros(k)
+        e[j] = h
+        central = (loss(e) - loss(-e)) / (2 * h)
+        rounding = tolerance(REFERENCE.eps, kind="gradient", dim=n + k) * loss(e) / h
+        assert abs(central) > rounding, "the loss is differentiable after all"
+
+
+# ---- representation ----------------------------------------------------------------------------
+
+PWL = "relu-networks.pwl-is-constant-plus-elbows"
+COLLAPSE = "relu-networks.depth-collapses-without-nonlinearity"
+RESCALE = "relu-networks.positive-rescaling-redundancy"
+
+
+@st.composite
+def pwl_functions(draw, *, k=(1, 20)):
+    """(knots t_1..t_k with gaps >= 1e-3, slopes s_0..s_k, value c), constructed, not filtered."""
+    kk = draw(st.integers(*k))
+    rng = np.random.default_rng(draw(seeds))
+    t1 = draw(st.floats(-5, 5))
+    knots = t1 + np.concatenate([[0.0], np.cumsum(1e-3 + rng.exponential(1.0, kk - 1))])
+    slopes = rng.uniform(-5, 5, kk + 1)
+    return knots, slopes, draw(st.floats(-5, 5))
+
+
+def _pwl_direct(knots, slopes, c, x):
+    """f(x) by integrating the slopes from t_1 (host float64): values at knots, then lines."""
+    v = c + np.concatenate([[0.0], np.cumsum(slopes[1:-1] * np.diff(knots))])
+    j = np.searchsorted(knots, x, side="right")  # piece index 0..k
+    anchor = np.where(j == 0, 0, j - 1)
+    return v[anchor] + slopes[j] * (x - knots[anchor])
+
+
+@claim(PWL)
+@pytest.mark.parametrize("backend", backend_params())
+@given(fn=pwl_functions())
+def test_pwl_equals_constant_plus_elbows(backend, fn):
+    """relu_net_from_slopes reproduces the PWL function on all of R; elbows and slope changes read back.
+
+    Evaluated at 200 points spread over [t_1 - 10, t_k + 10] (outside the knot range too) and at
+    the knots. Error model: the elbow sum has k + 2 terms of size |c_j| (|x| + |t_j|), rounded in
+    the backend's dtype (dim k + 2, scale the sum of the term magnitudes); the kinks -b/w and
+    products v w are single roundings (kind identity).
+    """
+    knots, slopes, c = fn
+    rng = np.random.default_rng(len(knots))
+    x = np.concatenate([rng.uniform(knots[0] - 10, knots[-1] + 10, 200), knots])
+    net = relu_net_from_slopes(
+        backend.asarray(knots), backend.asarray(slopes), backend.asarray([c])
+    )
+    out = backend.to_numpy(forward(net, backend.asarray(x[:, None])))[:, 0]
+    coef = np.concatenate([[slopes[0]], [slopes[1]], np.diff(slopes[1:])])
+    scale = abs(c) + float(
+        np.sum(np.abs(coef) * (np.max(np.abs(x)) + np.abs(np.r_[knots[0], knots])))
+    )
+    assert_close(
+        out,
+        _pwl_direct(knots, slopes, c, x),
+        claim=PWL,
+        backend=backend,
+        dim=len(knots) + 2,
+        scale=math.sqrt(len(x)) * scale,
+        what="elbow sum vs PWL",
+    )
+    w, b = net["W1"][0, :], net["b1"]
+    kinks = backend.to_numpy(kink_location(w, b))
+    rounded = backend.to_numpy(backend.asarray(knots))  # the knots as the backend holds them
+    assert_close(
+        kinks,
+        np.r_[rounded[0], rounded],
+        claim=PWL,
+        backend=backend,
+        dim=1,
+        what="elbows -b/w vs knots",
+    )
+    changes = backend.to_numpy(net["W2"][:, 0] * w)
+    assert_close(
+        changes,
+        np.r_[slopes[0], slopes[1], np.diff(slopes[1:])],
+        claim=PWL,
+        backend=backend,
+        dim=2,
+        what="slope products v w vs slope changes",
+    )
+
+
+@claim(PWL, breaks="a discontinuous function (a jump)")
+@pytest.mark.parametrize("backend", backend_params(float64_only=True))
+@given(fn=pwl_functions(k=(1, 8)), jump=st.floats(0.1, 5), width=st.integers(1, 32), seed=seeds)
+def test_a_jump_is_not_a_sum_of_elbows(backend, fn, jump, width, seed):
+    """Every ReLU net is continuous: |f(t + d) - f(t - d)| <= 2 d Lip(f), so no net has a jump.
+
+    For a random width-w net (Lip(f) <= sum_j |v_j w_j|) and a jump J at t, at d = J / (8 (Lip + 1))
+    the two sides differ by at most J / 4 plus rounding, so the net misses the jump by > J / 2.
+    """
+    rng = np.random.default_rng(seed)
+    params = init_mlp([1, width, 1], rng=rng)
+    params["b1"] = rng.standard_normal(width)
+    t = fn[0][0]
+    lip = float(np.sum(np.abs(params["W2"][:, 0] * params["W1"][0])))
+    d = jump / (8 * (lip + 1))
+    side = forward(_to(backend, params), backend.asarray(np.array([[t - d], [t + d]])))
+    gap = abs(float(backend.to_numpy(side)[1, 0] - backend.to_numpy(side)[0, 0]))
+    assert gap <= 2 * d * lip + tolerance(backend.eps, kind="identity", dim=width) * (
+        lip * (abs(t) + 1) + 1
+    )
+    assert gap < jump / 2
+
+
+def _collapse(params: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """(A, c) with f(X) = X A + c for an identity-activation net (host float64)."""
+    L = len(params) // 2
+    A, c = params["W1"], params["b1"]
+    for ell in range(2, L + 1):
+        A, c = A @ params[f"W{ell}"], c @ params[f"W{ell}"] + params[f"b{ell}"]
+    return A, c
+
+
+@claim(COLLAPSE)
+@pytest.mark.parametrize("backend", backend_params())
+@given(net=mlps(width=(1, 16), depth=(1, 6), activations=("relu",)), shift=st.floats(0, 3))
+def test_depth_collapses_to_one_affine_map(backend, net, shift):
+    """(a) The identity-activation net equals X A + c. (b) With every unit active on the data the
+    ReLU net equals the identity net, hence X A + c on the data.
+
+    For (b) the hidden biases are raised layer by layer until every pre-activation on the batch
+    is >= shift (activation_patterns all True); this constructs the assumption, it does not filter.
+    Error model: chains of sums bounded by the magnitudes of _magnitudes (dim = sum of sizes + depth).
+    """
+    sizes, _, P, X, _ = net
+    P = dict(P)
+    h = X
+    for ell in range(1, len(sizes) - 1):  # make every hidden unit active on every input
+        z = h @ P[f"W{ell}"] + P[f"b{ell}"]
+        P[f"b{ell}"] = P[f"b{ell}"] + np.maximum(shift - z.min(axis=0), 0.0) + 1.0
+        h = h @ P[f"W{ell}"] + P[f"b{ell}"]
+    params, bX = _to(backend, P), backend.asarray(X)
+    host, hX = _host(backend, params), backend.to_numpy(bX)
+    A, c = _collapse(host)
+    scale = _output_magnitude(host, hX, "identity")
+    dim = sum(sizes) + len(sizes)
+    lin = forward(params, bX, activation="identity")
+    assert_close(
+        lin,
+        hX @ A + c,
+        claim=COLLAPSE,
+        backend=backend,
+        dim=dim,
+        scale=scale,
+        what="identity net vs X A + c",
+    )
+    assert all(bool(np.all(backend.to_numpy(p) > 0)) for p in activation_patterns(params, bX))
+    assert_close(
+        forward(params, bX),
+        hX @ A + c,
+        claim=COLLAPSE,
+        backend=backend,
+        dim=dim,
+        scale=scale,
+        what="all-active ReLU net vs X A + c",
+    )
+
+
+@claim(COLLAPSE, breaks="a kink inside the data (some unit active on part of it only)")
+@pytest.mark.parametrize("backend", backend_params())
+@given(
+    w=st.floats(0.1, 10),
+    c=st.floats(-3, 3),
+    v=st.floats(0.1, 10),
+    sign=st.sampled_from([-1, 1]),
+    d1=st.floats(0.1, 2),
+    d2=st.floats(0.1, 2),
+)
+def test_kink_inside_data_is_not_affine(backend, w, c, v, sign, d1, d2):
+    """v ReLU(w (x - c)) on x in {c - d1, c, c + d2}: the second divided difference is
+    v |w| / (d1 + d2) != 0 (one side is flat, the other has slope v |w|), so no affine map fits.
+    """
+    ww = sign * w
+    params = {
+        "W1": np.array([[ww]]),
+        "b1": np.array([-ww * c]),
+        "W2": np.array([[v]]),
+        "b2": np.zeros(1),
+    }
+    x = np.array([c - d1, c, c + d2])
+    f = backend.to_numpy(forward(_to(backend, params), backend.asarray(x[:, None])))[:, 0]
+    dd = ((f[2] - f[1]) / d2 - (f[1] - f[0]) / d1) / (d1 + d2)
+    slack = tolerance(backend.eps, kind="identity", dim=3) * v * w * (abs(c) + 2) / min(d1, d2) ** 2
+    assert abs(dd - v * w / (d1 + d2)) <= slack
+    assert abs(dd) > slack
+
+
+@claim(RESCALE)
+@pytest.mark.parametrize("backend", backend_params())
+@given(
+    net=mlps(depth=(2, 4), activations=("relu", "identity")),
+    log_alpha=st.floats(-3, 3),
+    data=st.data(),
+)
+def test_positive_rescaling_leaves_the_network_unchanged(backend, net, log_alpha, data):
+    """Scaling unit j of hidden layer l by alpha = 10^u in, 1/alpha out leaves f unchanged; the
+    rescaling direction (W^l[:, j], b^l_j, -W^{l+1}[j, :]) is a null vector of Phi.
+
+    Error model: magnitudes of _magnitudes, with the rescaled unit's in- and out-weights each at
+    most alpha or 1/alpha times larger, so the scale is multiplied by max(alpha, 1/alpha).
+    """
+    sizes, activation, P, X, _ = net
+    ell = data.draw(st.integers(1, len(sizes) - 2))
+    j = data.draw(st.integers(0, sizes[ell] - 1))
+    alpha = 10.0**log_alpha
+    Q = {k: v.copy() for k, v in P.items()}
+    Q[f"W{ell}"][:, j] *= alpha
+    Q[f"b{ell}"][j] *= alpha
+    Q[f"W{ell + 1}"][j, :] /= alpha
+    bX = backend.asarray(X)
+    f_P = forward(_to(backend, P), bX, activation=activation)
+    f_Q = forward(_to(backend, Q), bX, activation=activation)
+    M = _magnitudes(P, X, activation)
+    dim = sum(sizes) + len(sizes)
+    amp = max(alpha, 1 / alpha)
+    scale = amp * _output_magnitude(P, X, activation)
+    assert_close(
+        f_Q,
+        backend.to_numpy(f_P),
+        claim=RESCALE,
+        backend=backend,
+        dim=dim,
+        scale=scale,
+        what="rescaled vs original output",
+    )
+    params = _to(backend, P)
+    Phi = backend.to_numpy(param_jacobian(params, bX, activation=activation))
+    direction = {k: np.zeros_like(v) for k, v in P.items()}
+    direction[f"W{ell}"][:, j] = P[f"W{ell}"][:, j]
+    direction[f"b{ell}"][j] = P[f"b{ell}"][j]
+    direction[f"W{ell + 1}"][j, :] = -P[f"W{ell + 1}"][j, :]
+    u = flatten_params(direction)
+    assert_close(
+        Phi @ u,
+        np.zeros(X.shape[0]),
+        claim=RESCALE,
+        backend=backend,
+        dim=dim,
+        scale=float(np.linalg.norm(M @ np.abs(u))),
+        what="Phi times the rescaling direction",
+    )
+
+
+@claim(RESCALE, breaks="alpha < 0 (ReLU is only positively homogeneous)")
+@pytest.mark.parametrize("backend", backend_params())
+@given(net=mlps(depth=(2, 2), activations=("relu",)), data=st.data())
+def test_negative_rescaling_changes_the_network(backend, net, data):
+    """alpha = -1 on unit j of a one-hidden-layer net changes f by exactly -v_j |z_j(x)|, which is
+    nonzero wherever z_j(x) != 0 (-v ReLU(-z) - v ReLU(z) = -v |z|)."""
+    sizes, _, P, X, _ = net
+    j = data.draw(st.integers(0, sizes[1] - 1))
+    Q = {k: v.copy() for k, v in P.items()}
+    Q["W1"][:, j] *= -1
+    Q["b1"][j] *= -1
+    Q["W2"][j, :] *= -1
+    bX = backend.asarray(X)
+    diff = backend.to_numpy(forward(_to(backend, Q), bX)) - backend.to_numpy(
+        forward(_to(backend, P), bX)
+    )
+    z = np.abs(X @ P["W1"][:, j] + P["b1"][j])
+    scale = _output_magnitude(P, X, "relu")
+    assert_close(
+        diff[:, 0],
+        -P["W2"][j, 0] * z,
+        claim=RESCALE,
+        backend=backend,
+        kind="identity",
+        dim=sum(sizes) + 2,
+        scale=scale,
+        what="change under alpha = -1",
+    )
+    assert (
+        float(np.linalg.norm(P["W2"][j, 0] * z))
+        > tolerance(backend.eps, kind="identity", dim=sum(sizes) + 2) * scale
+    )
+
+
+# ---- dead units ----------------------------------------------------------------------------------
+
+DEAD = "relu-networks.dead-relus-get-no-gradient"
+
+
+def _kill(backend, P: dict[str, np.ndarray], X: np.ndarray, j: int, margin: float) -> None:
+    """Make first-layer unit j dead on X: b_j = -max_a x_a^T w_j - margin (constructed).
+
+    The margin is at least the rounding bound of z_j in the backend's dtype (identity kind, dim
+    d_0 + 1, scale max_a |x_a|^T |w_j| + |b_j|), so z_j <= 0 holds after rounding too.
+    """
+    mag = float(np.max(np.abs(X) @ np.abs(P["W1"][:, j])))
+    b = -float(np.max(X @ P["W1"][:, j]))
+    rounding = tolerance(backend.eps, kind="identity", dim=X.shape[1] + 1) * (mag + abs(b))
+    P["b1"][j] = b - max(margin, 2 * rounding)
+
+
+@claim(DEAD)
+@pytest.mark.parametrize("backend", backend_params())
+@given(
+    net=mlps(width=(2, 8), depth=(2, 3), n=(2, 10), activations=("relu",)),
+    steps=st.integers(1, 30),
+    batch=st.integers(1, 10),
+    data=st.data(),
+)
+def test_dead_unit_is_frozen_under_sgd(backend, net, steps, batch, data):
+    """A first-layer unit made dead on the training set keeps zero gradients and bit-identical
+    weights through `steps` SGD steps on random minibatches; the set of units dead on the whole
+    training set never shrinks. Exact comparisons: the gradient entries are sums of products with
+    an exact 0 factor, and the updates -lr * 0 leave the weights untouched. The step size
+    1 / (4 n (1 + ||W||^2 (1 + ||X||^2))) keeps the run finite (asserted).
+    """
+    sizes, _, P, X, y = net
+    j = data.draw(st.integers(0, sizes[1] - 1))
+    _kill(backend, P, X, j, data.draw(st.floats(0.0, 1.0)))
+    rng = np.random.default_rng(data.draw(seeds))
+    params, bX, _by = _to(backend, P), backend.asarray(X), backend.asarray(y)
+    frozen = {k: backend.to_numpy(v).copy() for k, v in params.items()}
+    lr = 1.0 / (
+        4
+        * len(y)
+        * (1 + sum(float(np.sum(v * v)) for v in P.values()) * (1 + float(np.sum(X * X))))
+    )
+    opt = sgd(lr)
+    state = opt.init(params)
+    dead_before = ~np.any(backend.to_numpy(activation_patterns(params, bX)[0]) > 0, axis=0)
+    assert dead_before[j]
+    for _ in range(steps):
+        rows = rng.integers(0, len(y), size=min(batch, len(y)))
+        _, grads = value_and_grad(params, backend.asarray(X[rows]), backend.asarray(y[rows]))
+        for key, idx in (("W1", (slice(None), j)), ("b1", j), ("W2", (j, slice(None)))):
+            assert np.all(backend.to_numpy(grads[key])[idx] == 0.0)
+        updates, state = opt.update(grads, state, params)
+        params = apply_updates(params, updates)
+        dead_now = ~np.any(backend.to_numpy(activation_patterns(params, bX)[0]) > 0, axis=0)
+        assert np.all(dead_now[dead_before]), "a dead first-layer unit revived"
+        dead_before = dead_now
+    final = {k: backend.to_numpy(v) for k, v in params.items()}
+    assert all(np.all(np.isfinite(v)) for v in final.values()), "test design: the run diverged"
+    assert np.array_equal(final["W1"][:, j], frozen["W1"][:, j])
+    assert final["b1"][j] == frozen["b1"][j]
+    assert np.array_equal(final["W2"][j, :], frozen["W2"][j, :])
+
+
+@claim(DEAD, breaks="momentum or Adam state accumulated while the unit was alive")
+@pytest.mark.parametrize("backend", backend_params())
+@given(
+    net=mlps(width=(2, 8), depth=(2, 2), n=(2, 10), activations=("relu",)),
+    optimizer=st.sampled_from(["sgd_momentum", "adam"]),
+    data=st.data(),
+)
+def test_dead_unit_moves_with_momentum(backend, net, optimizer, data):
+    """Step 0 with unit j active on every input (b_j raised), then kill it: its gradient is now 0,
+    but the optimizer's state is not, and the next update moves b_j.
+
+    Heavy ball: the update of b_j is exactly -lr * mu * g_0 (g_0 its step-0 gradient); Adam:
+    -lr * m_hat / (sqrt(v_hat) + eps) with m = b1 (1 - b1) g_0, nonzero with the sign of -g_0.
+    g_0 = 2 v_j sum_a (f(x_a) - y_a) is nonzero for these draws (asserted).
+    """
+    from dlcore.optim import adam, sgd_momentum
+
+    sizes, _, P, X, y = net
+    j = data.draw(st.integers(0, sizes[1] - 1))
+    P["b1"][j] = -float(np.min(X @ P["W1"][:, j])) + 1.0  # active on every input
+    lr, mu = 1e-2, 0.9
+    opt = sgd_momentum(lr, mu) if optimizer == "sgd_momentum" else adam(lr)
+    params, bX, by = _to(backend, P), backend.asarray(X), backend.asarray(y)
+    state = opt.init(params)
+    _, grads = value_and_grad(params, bX, by)
+    g0 = float(backend.to_numpy(grads["b1"])[j])
+    scale = float(np.abs(P["W2"][j, 0]) * np.sum(np.abs(y) + _output_magnitude(P, X, "relu")))
+    assert abs(g0) > tolerance(backend.eps, kind="invariant", dim=sum(sizes) + len(y)) * scale, (
+        "test design: the unit must receive a gradient while alive"
+    )
+    updates, state = opt.update(grads, state, params)
+    host = _host(backend, apply_updates(params, updates))
+    _kill(backend, host, backend.to_numpy(bX), j, 1.0)
+    params = _to(backend, host)
+    _, grads = value_and_grad(params, bX, by)
+    assert float(backend.to_numpy(grads["b1"])[j]) == 0.0  # dead: no gradient
+    updates, state = opt.update(grads, state, params)
+    moved = float(backend.to_numpy(updates["b1"])[j])
+    if optimizer == "sgd_momentum":
+        assert_close(
+            moved,
+            -lr * mu * g0,
+            claim=DEAD,
+            backend=backend,
+            kind="identity",
+            dim=2,
+            what="heavy-ball update of a dead unit",
+        )
+    assert moved != 0.0 and np.sign(moved) == -np.sign(g0)
+
+
+# ---- features: penultimate, 1-D shapes -----------------------------------------------------------
+
+PEN = "relu-networks.penultimate-features-are-a-subset"
+SHAPES = "relu-networks.relu-local-feature-shapes"
+DEPTH_EFF = "relu-networks.depth-can-be-exponentially-efficient"
+
+
+@claim(PEN)
+@pytest.mark.parametrize("backend", backend_params())
+@given(net=mlps(width=(1, 16), depth=(1, 4)))
+def test_penultimate_features_are_last_layer_jacobian_columns(backend, net):
+    """Phi's last m + 1 columns are (h^{L-1}, 1), computed by the same forward pass (kind identity,
+    scale of h); P = sum (d_{l-1} d_l + d_l) and P > m + 1 as soon as there is a hidden layer."""
+    sizes, activation, P, X, _ = net
+    params, bX = _to(backend, P), backend.asarray(X)
+    Phi = backend.to_numpy(param_jacobian(params, bX, activation=activation))
+    zs = preactivations(params, bX, activation=activation)
+    g = backend.to_numpy(zs[-2]) if len(zs) > 1 else backend.to_numpy(bX)
+    g = _phi(activation, g) if len(zs) > 1 else g
+    m = sizes[-2]
+    n_params = sum(a * b + b for a, b in itertools.pairwise(sizes))
+    assert Phi.shape == (X.shape[0], n_params) == (X.shape[0], flatten_params(P).size)
+    assert_close(
+        Phi[:, -(m + 1) : -1],
+        g,
+        claim=PEN,
+        backend=backend,
+        dim=2,
+        scale=float(np.linalg.norm(g))
+        + float(np.linalg.norm(backend.to_numpy(zs[-2]) if len(zs) > 1 else 0)),
+        what="last-layer Jacobian columns vs penultimate features",
+    )
+    assert np.all(Phi[:, -1] == 1.0)
+    assert (n_params > m + 1) == (len(sizes) > 2)
+
+
+@claim(SHAPES)
+@pytest.mark.parametrize("backend", backend_params())
+@given(k=st.integers(1, 32), n=st.integers(1, 40), seed=seeds, d=log_uniform(1e-3, 1.0))
+def test_relu_local_features_have_the_stated_shapes(backend, k, n, seed, d):
+    """Phi of f(x) = sum_i a_i ReLU(w_i x + b_i) + c against the hinge / step / ramp / constant
+    formulas, with unit 0 made dead on the inputs (its columns are exactly 0), and the jump of
+    d f / d w_i at the kink: a_i (x* + s d) on the active side and exactly 0 on the other.
+
+    Unit i's columns depend only on z_i and a_i; on random inputs the formulas use dlcore's pattern
+    and the pattern is checked against the host sign of z_i wherever |z_i| exceeds its rounding
+    bound. The kink probes sit at distance d (1 + |x*|), far beyond rounding.
+    """
+    rng = np.random.default_rng(seed)
+    w, b, a = rng.standard_normal(k), rng.standard_normal(k), rng.standard_normal(k)
+    x = rng.uniform(-3, 3, n)
+    b[0] = -abs(w[0]) * 3 - 1.0  # unit 0: dead on [-3, 3]
+    P = {"W1": w[None, :], "b1": b, "W2": a[:, None], "b2": rng.standard_normal(1)}
+    params = _to(backend, P)
+    host = _host(backend, params)
+    w, b, a = host["W1"][0], host["b1"], host["W2"][:, 0]
+    Phi = backend.to_numpy(param_jacobian(params, backend.asarray(x[:, None])))
+    mask = backend.to_numpy(activation_patterns(params, backend.asarray(x[:, None]))[0]) > 0
+    xh = backend.to_numpy(backend.asarray(x))
+    z = np.outer(xh, w) + b
+    sure = np.abs(z) > tolerance(backend.eps, kind="identity", dim=2) * (
+        np.abs(np.outer(xh, w)) + np.abs(b)
+    )
+    assert np.array_equal(mask[sure], (z > 0)[sure])
+    Wcols, bcols, acols, ccol = Phi[:, :k], Phi[:, k : 2 * k], Phi[:, 2 * k : 3 * k], Phi[:, 3 * k]
+    scale = float(np.linalg.norm(np.abs(np.outer(xh, w)) + np.abs(b)))
+    assert_close(
+        acols,
+        np.maximum(z, 0) * mask,
+        claim=SHAPES,
+        backend=backend,
+        kind="identity",
+        dim=2,
+        scale=scale,
+        what="d f / d a: hinge",
+    )
+    assert np.array_equal(bcols, a * mask), "d f / d b: step of height a_i"
+    assert_close(
+        Wcols,
+        a * xh[:, None] * mask,
+        claim=SHAPES,
+        backend=backend,
+        kind="identity",
+        dim=1,
+        what="d f / d w: a_i x 1[active]",
+    )
+    assert np.all(ccol == 1.0) and np.all(Phi[:, [0, k, 2 * k]] == 0.0)
+    i = int(rng.integers(1, k)) if k > 1 else 0
+    if i > 0:
+        star = -b[i] / w[i]
+        side = np.sign(w[i])  # active for w (x - x*) > 0
+        probes = np.array([star + side * d * (1 + abs(star)), star - side * d * (1 + abs(star))])
+        Phi_p = backend.to_numpy(param_jacobian(params, backend.asarray(probes[:, None])))
+        hp = backend.to_numpy(backend.asarray(probes))
+        assert_close(
+            Phi_p[0, i],
+            a[i] * hp[0],
+            claim=SHAPES,
+            backend=backend,
+            kind="identity",
+            dim=1,
+            what="d f / d w_i just on the active side",
+        )
+        assert Phi_p[1, i] == 0.0
+        assert_close(
+            abs(a[i] * star),
+            abs(a[i] * b[i] / w[i]),
+            claim=SHAPES,
+            backend=backend,
+            kind="identity",
+            dim=2,
+            what="jump size |a b / w|",
+        )
+
+
+def _tent_net(L: int) -> dict[str, np.ndarray]:
+    """t^{oL} as an MLP of sizes (1, 2, ..., 2, 1): t(h) = 2 ReLU(h) - 4 ReLU(h - 1/2)."""
+    P = {"W1": np.array([[1.0, 1.0]]), "b1": np.array([0.0, -0.5])}
+    for ell in range(2, L + 1):
+        P[f"W{ell}"] = np.array([[2.0, 2.0], [-4.0, -4.0]])
+        P[f"b{ell}"] = np.array([0.0, -0.5])
+    P[f"W{L + 1}"], P[f"b{L + 1}"] = np.array([[2.0], [-4.0]]), np.zeros(1)
+    return P
+
+
+@claim(DEPTH_EFF)
+@pytest.mark.parametrize("backend", backend_params())
+@given(L=st.integers(1, 10))
+def test_tent_composition_has_two_to_the_L_pieces(backend, L):
+    """On the dyadic grid j / 2^{L+2} (exact in float32 and float64: every value is a dyadic
+    rational with at most L + 3 bits), t^{oL} has nonzero second differences at exactly the
+    2^L - 1 interior kinks j / 2^L; values stay in [0, 1]."""
+    x = np.arange(2 ** (L + 2) + 1) / 2 ** (L + 2)
+    f = backend.to_numpy(forward(_to(backend, _tent_net(L)), backend.asarray(x[:, None])))[:, 0]
+    second = f[2:] - 2 * f[1:-1] + f[:-2]
+    kinks = x[1:-1][second != 0]
+    assert np.array_equal(kinks, np.arange(1, 2**L) / 2**L)
+    assert f.min() == 0.0 and f.max() == 1.0
+
+
+@claim(DEPTH_EFF)
+@pytest.mark.parametrize("backend", backend_params())
+@given(k=st.integers(1, 16), seed=seeds)
+def test_shallow_net_has_at_most_k_kinks(backend, k, seed):
+    """A width-k one-hidden-layer net has nonzero second differences on a grid only next to its
+    k kinks -b_i/w_i, so at most k + 1 pieces; it needs k >= 2^L - 1 for the sawtooth.
+
+    Rounding: the net's value errs by <= c (k + 2) eps S(x), S = |c| + sum |a_i| (|w_i x| + |b_i|),
+    so a second difference on a linear stretch is at most 4 times that (kind identity).
+    """
+    rng = np.random.default_rng(seed)
+    P = init_mlp([1, k, 1], rng=rng)
+    P["b1"] = rng.standard_normal(k)
+    x = np.linspace(-4, 4, 801)
+    params = _to(backend, P)
+    f = backend.to_numpy(forward(params, backend.asarray(x[:, None])))[:, 0]
+    S = (
+        np.abs(P["b2"][0])
+        + np.abs(np.outer(x, P["W1"][0]) + 0) @ np.abs(P["W2"][:, 0])
+        + np.abs(P["b1"]) @ np.abs(P["W2"][:, 0])
+    )
+    tol = 4 * tolerance(backend.eps, kind="identity", dim=k + 2) * np.maximum(S[2:], S[:-2])
+    bent = np.flatnonzero(np.abs(f[2:] - 2 * f[1:-1] + f[:-2]) > tol) + 1
+    kinks = backend.to_numpy(kink_location(params["W1"][0, :], params["b1"]))
+    for i in bent:
+        assert np.any((kinks >= x[i - 1]) & (kinks <= x[i + 1])), f"bend at {x[i]} without a kink"
+    pieces = 1 + len({int(np.searchsorted(x, c)) for c in kinks if x[0] < c < x[-1]})
+    assert pieces <= k + 1
+
+
+# ---- single units ------------------------------------------------------------------------------
+
+RELU = "relu-networks.relu-definition"
+ELBOW = "relu-networks.elbow-location-and-slope"
+DOWN = "relu-networks.output-weights-needed-for-downward-elbows"
+NONLIN = "relu-networks.networks-are-nonlinear-in-parameters"
+LINUNIT = "relu-networks.effectively-linear-units"
+PRUNE = "relu-networks.dead-units-can-be-pruned"
+
+
+def _unit(backend, w: float, b: float, v: float, x: np.ndarray) -> np.ndarray:
+    """v ReLU(w x + b) through dlcore's forward (a width-1 net, output bias 0)."""
+    P = {"W1": np.array([[w]]), "b1": np.array([b]), "W2": np.array([[v]]), "b2": np.zeros(1)}
+    return backend.to_numpy(
+        forward(_to(backend, P), backend.asarray(np.asarray(x, float)[:, None]))
+    )[:, 0]
+
+
+def _finite(backend, bound: float):
+    width = 32 if backend.dtype_name == "float32" else 64
+    return st.floats(-bound, bound, allow_nan=False, allow_infinity=False, width=width)
+
+
+@claim(RELU)
+@pytest.mark.parametrize("backend", backend_params())
+@given(data=st.data())
+def test_relu_is_max_zero_homogeneous_and_odd_part_identity(backend, data):
+    """dlcore's ReLU (a 1-unit net with unit weights: the products by 1 and sums with 0 are exact)
+    equals max(0, z) bit for bit, including +-0 and subnormals; ReLU(alpha z) = alpha ReLU(z) and
+    ReLU(z) - ReLU(-z) = z hold exactly."""
+    big = 2.0**100 if backend.dtype_name == "float32" else 2.0**1000
+    z = np.array(data.draw(st.lists(_finite(backend, big), min_size=1, max_size=20)))
+    alpha = data.draw(st.floats(0, 2.0**10, width=32))
+    z = backend.to_numpy(backend.asarray(z))
+    r = _unit(backend, 1.0, 0.0, 1.0, z)
+    assert np.array_equal(r, np.maximum(0.0, z))
+    az = backend.to_numpy(backend.asarray(alpha * z.astype(backend.dtype_name)))
+    assert np.array_equal(
+        _unit(backend, 1.0, 0.0, 1.0, az),
+        backend.to_numpy(backend.asarray(alpha * r.astype(backend.dtype_name))),
+    )
+    assert np.array_equal(r - _unit(backend, 1.0, 0.0, 1.0, -z), z)
+
+
+@claim(ELBOW)
+@pytest.mark.parametrize("backend", backend_params())
+@given(
+    w=log_uniform(1e-3, 1e3),
+    sign=st.sampled_from([-1, 1]),
+    b=st.floats(-10, 10),
+    x=st.lists(st.floats(-10, 10), min_size=1, max_size=20),
+)
+def test_elbow_case_formula_and_one_sided_slopes(backend, w, sign, b, x):
+    """The unit equals w (x - x*) on its active side and 0 on the other (up to rounding of w x + b,
+    kind identity, dim 2); one-sided differences at x* -+ d give slopes 0 and w in the right order;
+    kink_location returns -b/w, and NaN for w = 0 (the constant max(0, b))."""
+    rounded = backend.to_numpy(backend.asarray([sign * w, b, *x]))  # as the backend holds them
+    w, b, x = float(rounded[0]), float(rounded[1]), rounded[2:]
+    star = -b / w
+    u = _unit(backend, w, b, 1.0, x)
+    active = w * (x - star) > 0
+    expected = np.where(active, w * (x - star), 0.0)
+    scale = float(np.linalg.norm(np.abs(w * x) + abs(b)))
+    assert_close(u, expected, claim=ELBOW, backend=backend, dim=2, scale=scale, what="case formula")
+    loc = backend.to_numpy(kink_location(backend.asarray([w, 0.0]), backend.asarray([b, b])))
+    assert_close(loc[0], star, claim=ELBOW, backend=backend, dim=2, what="kink -b/w")
+    assert np.isnan(loc[1])
+    assert np.all(_unit(backend, 0.0, b, 1.0, x) == backend.to_numpy(backend.asarray(max(0.0, b))))
+    d = 1 + abs(star)
+    left, mid, right = _unit(backend, w, b, 1.0, np.array([star - d, star, star + d]))
+    slopes = np.array([(mid - left) / d, (right - mid) / d])
+    expected_slopes = np.array([0.0, w]) if w > 0 else np.array([w, 0.0])
+    assert_close(
+        slopes,
+        expected_slopes,
+        claim=ELBOW,
+        backend=backend,
+        dim=2,
+        scale=abs(w) + (abs(w * star) + abs(b)) / d,
+        what="one-sided slopes",
+    )
+
+
+@claim(DOWN)
+@pytest.mark.parametrize("backend", backend_params())
+@given(w=st.floats(-1e3, 1e3), b=st.floats(-1e3, 1e3), v=log_uniform(1e-2, 1e2))
+def test_single_unit_cannot_point_down(backend, w, b, v):
+    """ReLU(w x + b) >= 0 exactly on a grid of [0, 1], so its sup distance to -ReLU(x) is >= 1
+    (at x = 1); the four sign choices of (w, v) give four orientations: active side right
+    (w > 0) or left (w < 0), values >= 0 (v > 0) or <= 0 (v < 0)."""
+    x = np.linspace(0, 1, 101)
+    u = _unit(backend, w, b, 1.0, x)
+    assert np.all(u >= 0)
+    assert float(np.max(np.abs(u + x))) >= 1.0
+    grid = np.array([-2.0, -1.0, 1.0, 2.0])
+    for sw in (-1, 1):
+        for sv in (-1, 1):
+            f = _unit(backend, sw * 1.0, 0.0, sv * v, grid)  # kink at 0
+            active = f != 0
+            assert np.array_equal(active, grid * sw > 0)
+            assert np.all(np.sign(f[active]) == sv)
+
+
+@claim(NONLIN)
+@pytest.mark.parametrize("backend", backend_params())
+@given(net=mlps(depth=(2, 2), activations=("identity",)), seed=seeds)
+def test_deep_linear_model_is_bilinear_in_parameters(backend, net, seed):
+    """Midpoint defect of a one-layer net is 0 (up to rounding); of a two-layer linear net it is
+    -(1/4) (X dW1 + db1) dW2, checked against that formula (kind identity, magnitudes of
+    _output_magnitude over the three parameter sets)."""
+    sizes, _, P, X, _ = net
+    rng = np.random.default_rng(seed)
+    Q = {k: v + rng.standard_normal(v.shape) for k, v in P.items()}
+    mid = {k: (P[k] + Q[k]) / 2 for k in P}
+    bX = backend.asarray(X)
+    f = {
+        name: backend.to_numpy(forward(_to(backend, p), bX, activation="identity"))
+        for name, p in (("P", P), ("Q", Q), ("mid", mid))
+    }
+    defect = f["mid"] - (f["P"] + f["Q"]) / 2
+    formula = -0.25 * (X @ (P["W1"] - Q["W1"]) + (P["b1"] - Q["b1"])) @ (P["W2"] - Q["W2"])
+    scale = sum(_output_magnitude(p, X, "identity") for p in (P, Q, mid))
+    dim = sum(sizes) + 2
+    assert_close(
+        defect,
+        formula,
+        claim=NONLIN,
+        backend=backend,
+        dim=dim,
+        scale=scale,
+        what="two-layer midpoint defect",
+    )
+    one = {"W1": P["W1"], "b1": P["b1"]}
+    one_q = {"W1": Q["W1"], "b1": Q["b1"]}
+    one_m = {k: (one[k] + one_q[k]) / 2 for k in one}
+    g = [
+        backend.to_numpy(forward(_to(backend, p), bX, activation="identity"))
+        for p in (one, one_q, one_m)
+    ]
+    assert_close(
+        g[2],
+        (g[0] + g[1]) / 2,
+        claim=NONLIN,
+        backend=backend,
+        dim=sizes[0] + 2,
+        scale=sum(_output_magnitude(p, X, "identity") for p in (one, one_q, one_m)),
+        what="one-layer midpoint",
+    )
+    assert float(np.linalg.norm(formula)) > tolerance(backend.eps, kind="identity", dim=dim) * scale
+
+
+@claim(LINUNIT)
+@pytest.mark.parametrize("backend", backend_params())
+@given(net=mlps(depth=(2, 2), width=(2, 8), n=(2, 10), activations=("relu",)), data=st.data())
+def test_always_active_unit_is_affine_with_gradient(backend, net, data):
+    """Unit j raised to be active on every input (b_j = -min_a x_a^T w_j + margin): its
+    contribution v_j ReLU(z_j) equals the affine v_j (x^T w_j + b_j) on the data (as the change of
+    f when its outgoing weight is zeroed), and d L / d b_j = v_j sum_a 2 (f(x_a) - y_a), nonzero."""
+    sizes, _, P, X, y = net
+    j = data.draw(st.integers(0, sizes[1] - 1))
+    P["b1"][j] = -float(np.min(X @ P["W1"][:, j])) + data.draw(st.floats(0.1, 2.0))
+    params, bX, by = _to(backend, P), backend.asarray(X), backend.asarray(y)
+    assert bool(np.all(backend.to_numpy(activation_patterns(params, bX)[0])[:, j] > 0))
+    Q = {k: v.copy() for k, v in P.items()}
+    Q["W2"][j, :] = 0.0
+    contrib = backend.to_numpy(forward(params, bX)) - backend.to_numpy(forward(_to(backend, Q), bX))
+    affine = ((X @ P["W1"][:, j] + P["b1"][j]) * P["W2"][j, 0])[:, None]
+    scale = _output_magnitude(P, X, "relu")
+    assert_close(
+        contrib,
+        affine,
+        claim=LINUNIT,
+        backend=backend,
+        dim=sum(sizes) + 2,
+        scale=scale,
+        what="contribution vs affine map",
+    )
+    _, grads = value_and_grad(params, bX, by)
+    f = backend.to_numpy(forward(params, bX))[:, 0]
+    g_b = float(backend.to_numpy(grads["b1"])[j])
+    expected = 2 * P["W2"][j, 0] * float(np.sum(f - backend.to_numpy(by)))
+    g_scale = 2 * abs(P["W2"][j, 0]) * float(np.sum(np.abs(f) + np.abs(y)))
+    assert_close(
+        g_b,
+        expected,
+        claim=LINUNIT,
+        backend=backend,
+        dim=len(y) + 2,
+        scale=g_scale,
+        what="bias gradient of an always-active unit",
+    )
+
+
+@claim(PRUNE)
+@pytest.mark.parametrize("backend", backend_params())
+@given(net=mlps(depth=(2, 2), width=(2, 16), n=(1, 10), activations=("relu",)), data=st.data())
+def test_pruning_dead_units_leaves_training_outputs_unchanged(backend, net, data):
+    """Make a random subset of first-layer units dead on X, find the dead ones with
+    activation_patterns, delete them: the outputs on X agree up to the rounding of the shorter
+    sum (kind invariant, dim = width + 2)."""
+    sizes, _, P, X, _ = net
+    k = sizes[1]
+    chosen = data.draw(st.lists(st.integers(0, k - 1), max_size=k - 1, unique=True))
+    for j in chosen:
+        _kill(backend, P, X, j, data.draw(st.floats(0.0, 1.0)))
+    params, bX = _to(backend, P), backend.asarray(X)
+    alive = np.any(backend.to_numpy(activation_patterns(params, bX)[0]) > 0, axis=0)
+    assert not np.any(alive[chosen])
+    pruned = {"W1": P["W1"][:, alive], "b1": P["b1"][alive], "W2": P["W2"][alive, :], "b2": P["b2"]}
+    assert_close(
+        forward(_to(backend, pruned), bX),
+        backend.to_numpy(forward(params, bX)),
+        claim=PRUNE,
+        backend=backend,
+        dim=k + 2,
+        scale=_output_magnitude(P, X, "relu"),
+        what="pruned vs full outputs on the training set",
+    )
+
+
+# ---- derivatives, saturation, PWL, linearization, SVD --------------------------------------------
+
+DERIV = "relu-networks.relu-derivative"
+SAT = "relu-networks.relu-is-non-saturating"
+ONEPWL = "relu-networks.one-hidden-layer-net-is-pwl"
+LOCAL = "relu-networks.local-linearization"
+SVD = "relu-networks.jacobian-svd-orders-the-fit"
+
+
+@claim(DERIV)
+@pytest.mark.parametrize("backend", backend_params())
+@given(w=st.floats(-5, 5), b=st.floats(-5, 5), x=st.floats(-5, 5))
+def test_relu_unit_derivatives(backend, w, b, x):
+    """For u = ReLU(w x + b) (a width-1 net with output weight 1): param_jacobian gives
+    du/dw = x 1[.] and du/db = 1[.]; du/dx is du/dW1 of the net with the roles of x and w
+    swapped. The indicator is dlcore's pattern, which matches the exact sign of w x + b (exact
+    rational arithmetic on the rounded inputs) wherever |w x + b| exceeds its rounding bound.
+    At x = b = 0 (z = 0 exactly) every derivative is the convention 0, as in torch."""
+    from fractions import Fraction
+
+    import torch
+
+    w, b, x = (float(v) for v in backend.to_numpy(backend.asarray([w, b, x])))
+
+    def jac(weight, inp):
+        P = {
+            "W1": np.array([[weight]]),
+            "b1": np.array([b]),
+            "W2": np.ones((1, 1)),
+            "b2": np.zeros(1),
+        }
+        return backend.to_numpy(param_jacobian(_to(backend, P), backend.asarray([[inp]])))[0]
+
+    J, Jx = jac(w, x), jac(x, w)
+    on = float(J[1])  # du/db = 1[z > 0] as dlcore found it
+    assert on in (0.0, 1.0)
+    exact = Fraction(w) * Fraction(x) + Fraction(b)
+    if abs(float(exact)) > 2 * backend.eps * (abs(w * x) + abs(b)):
+        assert on == float(exact > 0)
+    assert J[0] == x * on and Jx[0] == w * on
+    zero = {"W1": np.array([[w]]), "b1": np.zeros(1), "W2": np.ones((1, 1)), "b2": np.zeros(1)}
+    J0 = backend.to_numpy(param_jacobian(_to(backend, zero), backend.asarray([[0.0]])))[0]
+    t = torch.zeros(1, dtype=torch.float64, requires_grad=True)
+    torch.relu(t).sum().backward()
+    assert J0[1] == float(t.grad[0]) == 0.0
+
+
+@claim(SAT)
+@pytest.mark.parametrize("backend", backend_params())
+@given(z=st.lists(st.floats(-50, 50), min_size=1, max_size=30), x=st.floats(0.1, 10))
+def test_sigmoid_and_tanh_saturate_relu_does_not(backend, z, x):
+    """phi'(z) from param_jacobian (the b-column of units with weight 1 on input 0) obeys
+    sigma' <= min(1/4, e^-|z|) and tanh' <= 4 e^-2|z| (plus the rounding of 1 - h^2 or h (1 - h):
+    4 eps absolute, 4 eps relative); ReLU' is exactly 1 for z > 0 and 0 for z < 0; at |z| >= 10
+    the sigmoid unit's d/dw is < 1e-4 x (below e^-10 x), the ReLU unit's is x. (The rounding of
+    1 - h for h near 1 is absolute: eps, not eps times the tiny derivative.)"""
+    z = backend.to_numpy(backend.asarray(z))
+    k = len(z)
+    P = {"W1": np.ones((1, k)), "b1": z, "W2": np.ones((k, 1)), "b2": np.zeros(1)}
+    d = {
+        a: backend.to_numpy(
+            param_jacobian(_to(backend, P), backend.asarray([[0.0]]), activation=a)
+        )[0, k : 2 * k]
+        for a in ("sigmoid", "tanh", "relu")
+    }
+    e = backend.eps
+    assert np.all(d["sigmoid"] <= np.minimum(0.25, np.exp(-np.abs(z))) * (1 + 4 * e) + 4 * e)
+    assert np.all(d["tanh"] <= 4 * np.exp(-2 * np.abs(z)) + 4 * e)
+    assert np.array_equal(d["relu"], (z > 0).astype(float))
+    far = np.abs(z) >= 10
+    if np.any(far):
+        Pw = {"W1": np.ones((1, k)), "b1": z, "W2": np.ones((k, 1)), "b2": np.zeros(1)}
+        for a in ("sigmoid", "relu"):
+            J = backend.to_numpy(
+                param_jacobian(
+                    _to(backend, {**Pw, "b1": z - x}), backend.asarray([[x]]), activation=a
+                )
+            )[0, :k]
+            if a == "sigmoid":
+                assert np.all(J[far] < 1e-4 * x)
+            else:
+                on = (z > 0) & far
+                assert_close(
+                    J[on],
+                    np.full(int(on.sum()), x),
+                    claim=SAT,
+                    backend=backend,
+                    kind="identity",
+                    dim=2,
+                    what="ReLU unit d/dw on its active side",
+                )
+
+
+@claim(ONEPWL)
+@pytest.mark.parametrize("backend", backend_params())
+@given(k=st.integers(1, 16), zeros=st.integers(0, 3), seed=seeds)
+def test_one_hidden_layer_net_is_pwl_with_at_most_k_kinks(backend, k, zeros, seed):
+    """Random width-k nets (some first-layer weights exactly 0): second differences on a grid are
+    nonzero (beyond rounding, as in test_shallow_net_has_at_most_k_kinks) only in cells holding a
+    kink -b/w of a unit with w != 0; units with w = 0 have no kink (NaN); 3k + 1 parameters."""
+    rng = np.random.default_rng(seed)
+    P = init_mlp([1, k, 1], rng=rng)
+    P["b1"] = rng.standard_normal(k)
+    P["W1"][0, : min(zeros, k)] = 0.0
+    params = _to(backend, P)
+    assert flatten_params(P).size == 3 * k + 1
+    x = np.linspace(-4, 4, 801)
+    f = backend.to_numpy(forward(params, backend.asarray(x[:, None])))[:, 0]
+    S = abs(P["b2"][0]) + (np.abs(np.outer(x, P["W1"][0])) + np.abs(P["b1"])) @ np.abs(
+        P["W2"][:, 0]
+    )
+    tol = 4 * tolerance(backend.eps, kind="identity", dim=k + 2) * np.maximum(S[2:], S[:-2])
+    bent = np.flatnonzero(np.abs(f[2:] - 2 * f[1:-1] + f[:-2]) > tol) + 1
+    kinks = backend.to_numpy(kink_location(params["W1"][0, :], params["b1"]))
+    assert np.all(np.isnan(kinks[: min(zeros, k)]))
+    real = kinks[~np.isnan(kinks)]
+    for i in bent:
+        assert np.any((real >= x[i - 1]) & (real <= x[i + 1])), f"bend at {x[i]} without a kink"
+    assert len(real) <= k
+
+
+@claim(LOCAL)
+@pytest.mark.parametrize("backend", backend_params())
+@given(
+    net=mlps(depth=(2, 2), width=(1, 16), activations=("relu",)),
+    seed=seeds,
+    frac=st.floats(0.01, 0.9),
+)
+def test_relu_remainder_is_exactly_quadratic_on_a_fixed_pattern(backend, net, seed, frac):
+    """One hidden ReLU layer, direction Delta, step eps = frac * eps_max with eps_max = min |z| / |dz|
+    (so no pattern changes; constructed): f(theta + eps Delta) - f(theta) - eps Phi Delta equals
+    eps^2 ((X dW1 + db1) o m) dW2 exactly in real arithmetic; checked up to rounding relative to
+    the output magnitudes of both parameter sets (the subtraction cancels them)."""
+    sizes, _, P, X, _ = net
+    rng = np.random.default_rng(seed)
+    D = {k: rng.standard_normal(v.shape) for k, v in P.items()}
+    params = _to(backend, P)
+    host, hX = _host(backend, params), backend.to_numpy(backend.asarray(X))
+    z = hX @ host["W1"] + host["b1"]
+    dz = hX @ D["W1"] + D["b1"]
+    ratio = np.abs(z) / np.maximum(np.abs(dz), 1e-300)
+    eps_max = float(np.min(ratio))
+    eps = frac * eps_max
+    m = z > 0
+    moved = {k: host[k] + eps * D[k] for k in host}
+    f0 = backend.to_numpy(forward(params, backend.asarray(hX)))[:, 0]
+    f1 = backend.to_numpy(forward(_to(backend, moved), backend.asarray(hX)))[:, 0]
+    Phi = backend.to_numpy(param_jacobian(params, backend.asarray(hX)))
+    remainder = f1 - f0 - eps * Phi @ flatten_params(D)
+    expected = eps**2 * ((dz * m) @ D["W2"])[:, 0]
+    scale = _output_magnitude(host, hX, "relu") + _output_magnitude(
+        {k: np.abs(v) for k, v in moved.items()}, hX, "relu"
+    )
+    assert_close(
+        remainder,
+        expected,
+        claim=LOCAL,
+        backend=backend,
+        dim=sum(sizes) + 2,
+        scale=scale,
+        what="remainder vs eps^2 c",
+    )
+
+
+@claim(SVD)
+@pytest.mark.parametrize("backend", backend_params())
+@given(net=mlps(width=(1, 8), depth=(1, 3)), kappa=st.floats(0.1, 0.9), T=st.integers(1, 50))
+def test_gd_on_linearized_model_shrinks_each_singular_direction(backend, net, kappa, T):
+    """T steps of dlcore GD (train.run + optim.sgd on losses.squared_loss_grad(Delta, Phi, r_0)) from
+    0, eta = kappa / s_max^2: the residual is r_0 - U diag(1 - (1 - 2 eta s_i^2)^T) U^T r_0 (SVD of
+    the backend's Phi in float64). Error model: each step rounds vectors of size <= 2 ||r_0|| (a
+    stable GD on least squares from 0 keeps ||Phi Delta_t|| <= 2 ||r_0||), with dim n + P terms,
+    and the errors propagate without growth (|1 - 2 eta s^2| <= 1): kind convergence, cond T."""
+    from dlcore.losses import squared_loss_grad
+    from dlcore.train import run
+
+    _sizes, activation, P, X, y = net
+    params, bX = _to(backend, P), backend.asarray(X)
+    Phi = param_jacobian(params, bX, activation=activation)
+    r0 = backend.asarray(y) - forward(params, bX, activation=activation)[:, 0]
+    hPhi, hr0 = backend.to_numpy(Phi), backend.to_numpy(r0)
+    U, s, _ = np.linalg.svd(hPhi, full_matrices=False)
+    eta = kappa / float(s[0] ** 2)
+    delta0 = {"d": backend.asarray(np.zeros(hPhi.shape[1]))}
+    final, _ = run(sgd(eta), lambda p, t: {"d": squared_loss_grad(p["d"], Phi, r0)}, delta0, T)
+    rT = hr0 - hPhi @ backend.to_numpy(final["d"])
+    predicted = hr0 - U @ ((1 - (1 - 2 * eta * s**2) ** T) * (U.T @ hr0))
+    assert_close(
+        rT,
+        predicted,
+        claim=SVD,
+        backend=backend,
+        kind="convergence",
+        dim=sum(hPhi.shape),
+        cond=T,
+        scale=4 * float(np.linalg.norm(hr0)),
+        what="residual after T steps",
+    )
+
+
+# ---- steps, XOR, composition, linear probe -------------------------------------------------------
+
+STEP = "relu-networks.step-units-cannot-be-trained"
+XOR = "relu-networks.no-hidden-layer-cannot-express"
+COMP = "relu-networks.mlp-is-layer-composition"
+PROBE = "relu-networks.linear-probe-versus-fine-tuning"
+
+
+@claim(STEP)
+@pytest.mark.parametrize("backend", backend_params())
+@given(
+    w=st.floats(-5, 5),
+    b=st.floats(-5, 5),
+    v=st.floats(0.1, 5),
+    x=st.floats(-5, 5),
+    gap=st.floats(1e-3, 1),
+)
+def test_step_units_get_no_gradient_elbows_do(backend, w, b, v, x, gap):
+    """Move b so that |w x + b| >= gap (constructed). The step unit's central differences in w and b
+    with h = gap / (2 (|x| + 1)) are exactly 0 (the step does not change within h); the elbow's
+    derivatives from param_jacobian are (v x, v) on its active side and 0 on the other."""
+    z = w * x + b
+    b = b + (np.sign(z) if z != 0 else 1.0) * gap
+    z = w * x + b
+    h = gap / (2 * (abs(x) + 1))
+
+    def step(ww, bb):
+        return v * float(ww * x + bb > 0)
+
+    assert (step(w + h, b) - step(w - h, b)) / (2 * h) == 0.0
+    assert (step(w, b + h) - step(w, b - h)) / (2 * h) == 0.0
+    P = {"W1": np.array([[w]]), "b1": np.array([b]), "W2": np.array([[v]]), "b2": np.zeros(1)}
+    J = backend.to_numpy(param_jacobian(_to(backend, P), backend.asarray([[x]])))[0]
+    host = _host(backend, _to(backend, P))
+    on = float(z > 0)
+    assert_close(
+        J[:2],
+        [
+            host["W2"][0, 0] * float(backend.to_numpy(backend.asarray(x))) * on,
+            host["W2"][0, 0] * on,
+        ],
+        claim=STEP,
+        backend=backend,
+        kind="identity",
+        dim=2,
+        scale=abs(v) * (abs(x) + 1),
+        what="elbow derivatives (d/dw, d/db)",
+    )
+
+
+@claim(XOR)
+@pytest.mark.parametrize("backend", backend_params())
+@given(w1=st.floats(-1e6, 1e6), w2=st.floats(-1e6, 1e6), b=st.floats(-1e6, 1e6))
+def test_no_linear_classifier_fits_xor(backend, w1, w2, b):
+    """Any (w, b) (a depth-1 dlcore net) misclassifies at least one XOR point (sign 0 counts as an
+    error), in floating point too: each sign on (0,0), (1,0), (0,1) is exact, and on (1,1) the
+    exact value exceeds |b| whenever the other three are right, far above its rounding error.
+    The ReLU net h and |x| = ReLU(x) + ReLU(-x) are exact."""
+    X = np.array([[0.0, 0.0], [1.0, 1.0], [0.0, 1.0], [1.0, 0.0]])
+    y = np.array([-1.0, -1.0, 1.0, 1.0])
+    P = {"W1": np.array([[w1], [w2]]), "b1": np.array([b])}
+    out = backend.to_numpy(forward(_to(backend, P), backend.asarray(X)))[:, 0]
+    assert int(np.sum(np.sign(out) != y)) >= 1
+    H = {
+        "W1": np.array([[1.0, 1.0], [1.0, 1.0]]),
+        "b1": np.array([0.0, -1.0]),
+        "W2": np.array([[1.0], [-2.0]]),
+        "b2": np.zeros(1),
+    }
+    h = backend.to_numpy(forward(_to(backend, H), backend.asarray(X)))[:, 0]
+    assert np.array_equal(h, (y + 1) / 2) and np.array_equal(np.sign(2 * h - 1), y)
+    A = {"W1": np.array([[1.0, -1.0]]), "b1": np.zeros(2), "W2": np.ones((2, 1)), "b2": np.zeros(1)}
+    x = np.linspace(-1, 1, 41)
+    assert np.array_equal(
+        backend.to_numpy(forward(_to(backend, A), backend.asarray(x[:, None])))[:, 0],
+        np.abs(backend.to_numpy(backend.asarray(x))),
+    )
+
+
+@claim(XOR)
+@pytest.mark.parametrize("backend", backend_params())
+@given(m=st.integers(2000, 10000))
+def test_best_affine_fit_of_abs_has_rms_sqrt_one_twelfth(backend, m):
+    """dlcore.linear.min_norm_solution fits a + c x to |x| on m midpoints of [-1, 1]: by symmetry the
+    slope is 0 and the RMS residual is the standard deviation of |x| on the grid (-> sqrt(1/12)),
+    >= 0.288 for m >= 2000. The 2 x 2 normal equations have condition number <= 3 (cond 2 in the
+    norm of the residual)."""
+    from dlcore.linear import min_norm_solution
+
+    x = -1 + (2 * np.arange(m) + 1) / m
+    A = np.stack([np.ones(m), x], axis=1)
+    coef = backend.to_numpy(min_norm_solution(backend.asarray(A), backend.asarray(np.abs(x))))
+    rms = float(np.sqrt(np.mean((A @ coef - np.abs(x)) ** 2)))
+    exact = math.sqrt(
+        np.mean((np.abs(x) - np.mean(np.abs(x))) ** 2)
+    )  # best constant; slope 0 by symmetry
+    assert_close(
+        rms,
+        exact,
+        claim=XOR,
+        backend=backend,
+        kind="identity",
+        dim=m,
+        cond=2.0,
+        what="affine RMS vs best-constant RMS",
+    )
+    assert rms >= 0.288
+
+
+@claim(COMP)
+@pytest.mark.parametrize("backend", backend_params())
+@given(net=mlps(width=(1, 16), depth=(1, 6)))
+def test_forward_is_the_left_fold_of_layers(backend, net):
+    """forward equals the left fold h -> phi(h W + b) over the layers computed on the host in
+    float64 from the same (rounded) parameters; rounding per _magnitudes (dim = sum of sizes +
+    depth)."""
+    sizes, activation, P, X, _ = net
+    params, bX = _to(backend, P), backend.asarray(X)
+    host, h = _host(backend, params), backend.to_numpy(bX)
+    L = len(sizes) - 1
+    for ell in range(1, L + 1):
+        z = h @ host[f"W{ell}"] + host[f"b{ell}"]
+        h = z if ell == L else _phi(activation, z)
+    assert_close(
+        forward(params, bX, activation=activation),
+        h,
+        claim=COMP,
+        backend=backend,
+        dim=sum(sizes) + len(sizes),
+        scale=_output_magnitude(host, backend.to_numpy(bX), activation),
+        what="forward vs left fold",
+    )
+
+
+@claim(PROBE)
+@pytest.mark.parametrize("backend", backend_params())
+@given(net=mlps(width=(1, 8), depth=(2, 3)), kappa=st.floats(0.1, 0.9), T=st.integers(1, 30))
+def test_head_only_training_is_least_squares_on_penultimate_features(backend, net, kappa, T):
+    """T steps of dlcore GD on the network with the backbone's gradients discarded (frozen) give
+    the same head as T steps of GD on ||G w - y||^2 from the same start, G = [h^{L-1}, 1]; the
+    backbone is bit-identical. eta = kappa / (2 s_max(G)^2); rounding as in the SVD test (kind
+    equivalence, cond T, scale max_t ||w_t|| + ||y|| / ||G||: a step rounds w_t and
+    eta G^T (G w_t - y) with eta ||G||^2 <= 1/2)."""
+    from dlcore.losses import squared_loss_grad
+    from dlcore.train import run
+
+    sizes, activation, P, X, y = net
+    L = len(sizes) - 1
+    params, bX, by = _to(backend, P), backend.asarray(X), backend.asarray(y)
+    G = _phi(activation, backend.to_numpy(preactivations(params, bX, activation=activation)[-2]))
+    G = np.concatenate([G, np.ones((len(y), 1))], axis=1)
+    eta = kappa / (2 * np.linalg.norm(G, 2) ** 2)
+    head = (f"W{L}", f"b{L}")
+
+    def frozen_grad(p, t):
+        _, g = value_and_grad(p, bX, by, activation=activation)
+        return {k: g[k] if k in head else 0 * g[k] for k in g}
+
+    final, _ = run(sgd(eta), frozen_grad, params, T)
+    bG = backend.asarray(G)
+    w0 = backend.asarray(np.concatenate([P[f"W{L}"][:, 0], P[f"b{L}"]]))
+    w_ls, path = run(
+        sgd(eta),
+        lambda p, t: {"w": squared_loss_grad(p["w"], bG, by)},
+        {"w": w0},
+        T,
+        record_every=1,
+    )
+    got = np.concatenate([backend.to_numpy(final[f"W{L}"])[:, 0], backend.to_numpy(final[f"b{L}"])])
+    scale = max(float(np.linalg.norm(backend.to_numpy(p["w"]))) for p in path)
+    scale += float(np.linalg.norm(y)) / float(np.linalg.norm(G, 2))
+    assert_close(
+        got,
+        w_ls["w"],
+        claim=PROBE,
+        backend=backend,
+        dim=sum(G.shape),
+        cond=T,
+        scale=scale,
+        what="frozen-backbone head vs least-squares GD",
+    )
+    for k in P:
+        if k not in head:
+            assert np.array_equal(backend.to_numpy(final[k]), backend.to_numpy(params[k]))
+
+
+BACKENDS_AGREE = "relu-networks.backends-agree"
+
+
+@claim(BACKENDS_AGREE)
+@pytest.mark.parametrize("backend", backend_params())
+@given(net=mlps(width=(1, 16), depth=(1, 4)), seed=seeds)
+def test_backends_compute_the_same_mlp(backend, net, seed):
+    """The same seed gives bit-identical initial weights on the backend and on NumPy (drawn on the
+    CPU, then cast), and forward, backward and param_jacobian agree with NumPy float64 run on the
+    same rounded inputs, within the backend dtype's rounding (magnitudes of _magnitudes)."""
+    from tests.support.backends import REFERENCE as NP64
+
+    sizes, activation, P, X, y = net
+    like = backend.asarray(np.zeros(1))
+    drawn = init_mlp(sizes, rng=np.random.default_rng(seed), like=like)
+    ref_drawn = init_mlp(sizes, rng=np.random.default_rng(seed))
+    for k in drawn:
+        assert np.array_equal(backend.to_numpy(drawn[k]), ref_drawn[k].astype(backend.dtype_name))
+    params, bX = _to(backend, P), backend.asarray(X)
+    host, hX = _host(backend, params), backend.to_numpy(bX)
+    G = np.ones((len(y), 1))
+    out = {
+        "forward": forward(params, bX, activation=activation),
+        "backward": flatten_params(backward(params, bX, backend.asarray(G), activation=activation)),
+        "jacobian": param_jacobian(params, bX, activation=activation),
+    }
+    ref = {
+        "forward": forward(_to(NP64, host), hX, activation=activation),
+        "backward": flatten_params(backward(_to(NP64, host), hX, G, activation=activation)),
+        "jacobian": param_jacobian(_to(NP64, host), hX, activation=activation),
+    }
+    M = _magnitudes(host, hX, activation)
+    scales = {
+        "forward": _output_magnitude(host, hX, activation),
+        "backward": float(np.linalg.norm(M.sum(axis=0))),
+        "jacobian": float(np.linalg.norm(M)),
+    }
+    dim = sum(sizes) + len(sizes) + len(y)
+    masks_differ = False
+    if activation == "relu":  # a pre-activation within rounding of 0 may take either side
+        ours = [backend.to_numpy(m) > 0 for m in activation_patterns(params, bX)]
+        theirs = [np.asarray(m) for m in activation_patterns(_to(NP64, host), hX)]
+        masks_differ = any(not np.array_equal(a, b) for a, b in zip(ours, theirs, strict=True))
+    if not masks_differ:
+        for key in out:
+            assert_close(
+                out[key],
+                ref[key],
+                claim=BACKENDS_AGREE,
+                backend=backend,
+                dim=dim,
+                scale=scales[key],
+                what=f"{key} vs numpy float64",
+            )
+    else:  # the forward pass is continuous across a kink: it still agrees
+        assert_close(
+            out["forward"],
+            ref["forward"],
+            claim=BACKENDS_AGREE,
+            backend=backend,
+            dim=dim,
+            scale=scales["forward"],
+            what="forward vs numpy float64",
+        )

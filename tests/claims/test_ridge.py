@@ -1,0 +1,1575 @@
+"""Chapter ridge: least squares, ridge regression and its SVD filter factors."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from dlcore.kernels import kernel_ridge, linear_kernel
+from dlcore.linear import (
+    augment_ridge_features,
+    augment_ridge_rows,
+    min_norm_solution,
+    ridge,
+    ridge_dual,
+    ridge_filter_factors,
+    ridge_grad,
+    ridge_objective,
+    ridge_svd,
+    row_space_projector,
+)
+from dlcore.losses import squared_loss, squared_loss_grad
+from dlcore.optim import coupled_weight_decay, gd
+from dlcore.train import run
+from tests.support.backends import backend_params
+from tests.support.claims import claim
+from tests.support.strategies import log_uniform, regression_problems, seeds
+from tests.support.tolerances import assert_close, tolerance
+
+CLOSED = "ridge.closed-form-and-well-posedness"
+FILTER = "ridge.svd-filter-factor-form"
+DECAY = "ridge.gd-on-ridge-is-weight-decay"
+
+any_problem = regression_problems(n=(1, 12), d=(1, 12), rank="any")
+
+
+def svd_ridge(problem, lam: float, Y: np.ndarray | None = None) -> np.ndarray:
+    """The oracle sum_i sigma_i / (sigma_i^2 + lam) v_i (u_i^T y), float64 from the known SVD."""
+    Y = problem.y if Y is None else Y
+    r, s = problem.rank, problem.svals
+    return problem.V[:, :r] @ ((s / (s**2 + lam)) * (problem.U[:, :r].T @ Y).T).T
+
+
+def ridge_cond(problem, lam: float) -> float:
+    """Condition number of X^T X + lam I (and of X X^T + lam I) over the drawn spectrum."""
+    return (problem.sigma_max**2 + lam) / lam
+
+
+def ridge_scale(problem, lam: float, Y: np.ndarray) -> float:
+    """|w| plus the rounding floor of X^T y: sigma_max |y| / (sigma_max^2 + lam)."""
+    w = svd_ridge(problem, lam, Y)
+    return float(
+        np.linalg.norm(w) + problem.sigma_max * np.linalg.norm(Y) / (problem.sigma_max**2 + lam)
+    )
+
+
+# ---- ridge.closed-form-and-well-posedness ------------------------------------------------------
+
+
+@claim(CLOSED)
+@pytest.mark.parametrize("backend", backend_params())
+@given(problem=any_problem, lam=log_uniform(1e-3, 1e3), seed=seeds)
+def test_ridge_closed_form_is_the_unique_minimizer(backend, problem, lam, seed):
+    """The d x d solve equals the SVD formula, the gradient vanishes there, and the gap is exact.
+
+    The solve is backward stable on a system of condition kappa = (sigma_max^2 + lam) / lam, so
+    w errs by eps * kappa relative to `ridge_scale`. The gradient at the computed w is a residual
+    of a backward-stable solve: of order eps times |A| |w| + |X| |y| (no kappa). The gap identity
+    is a difference of two objective values, so it loses eps * (J(w) + J(w + delta)) to
+    cancellation, plus |delta| times the gradient's rounding.
+    """
+    X, y = backend.asarray(problem.X), backend.asarray(problem.y)
+    w = ridge(X, y, lam)
+    assert tuple(w.shape) == (problem.d,)
+    cond, scale = ridge_cond(problem, lam), ridge_scale(problem, lam, problem.y)
+    assert_close(
+        w,
+        svd_ridge(problem, lam),
+        claim=CLOSED,
+        backend=backend,
+        cond=cond,
+        scale=scale,
+        what="ridge vs SVD formula",
+    )
+    s2 = problem.sigma_max**2 + lam
+    w_np = backend.to_numpy(w)
+    grad_scale = 2 * (s2 * np.linalg.norm(w_np) + problem.sigma_max * np.linalg.norm(problem.y))
+    assert_close(
+        ridge_grad(w, X, y, lam),
+        np.zeros(problem.d),
+        claim=CLOSED,
+        backend=backend,
+        scale=grad_scale,
+        dim=problem.n + problem.d,
+        what="grad J at w_lam",
+    )
+    delta = np.random.default_rng(seed).standard_normal(problem.d) * (1 + np.linalg.norm(w_np))
+    J0 = float(backend.to_numpy(ridge_objective(w, X, y, lam)))
+    J1 = float(backend.to_numpy(ridge_objective(backend.asarray(w_np + delta), X, y, lam)))
+    gap = float(np.linalg.norm(problem.X @ delta) ** 2 + lam * np.linalg.norm(delta) ** 2)
+    assert gap > 0
+    assert_close(
+        np.array(J1 - J0),
+        np.array(gap),
+        claim=CLOSED,
+        backend=backend,
+        scale=J0 + J1 + grad_scale * float(np.linalg.norm(delta)),
+        dim=problem.n + problem.d,
+        what="J(w + delta) - J(w)",
+    )
+
+
+@claim(CLOSED)
+@pytest.mark.parametrize("backend", backend_params())
+@given(problem=any_problem, lam=log_uniform(1e-3, 1e3))
+def test_ridge_gram_spectra_are_shifted_by_lambda(backend, problem, lam):
+    """eigvalsh of X^T X + lam I and X X^T + lam I against sigma_i^2 + lam and lam (d - r, n - r).
+
+    Weyl's inequality: a backward-stable symmetric eigensolver errs by dim * eps * |A|, with
+    |A| = sigma_max^2 + lam; so the comparison is absolute at that scale (cond 1).
+    """
+    xp = backend.xp
+    X = backend.asarray(problem.X)
+    s2 = problem.svals**2 + lam
+    top = problem.sigma_max**2 + lam
+    for k, gram in ((problem.d, X.T @ X), (problem.n, X @ X.T)):
+        A = gram + lam * xp.eye(k, dtype=X.dtype)
+        got = np.sort(backend.to_numpy(xp.linalg.eigvalsh(A)))
+        expected = np.sort(np.concatenate([s2, np.full(k - problem.rank, lam)]))
+        assert_close(
+            got,
+            expected,
+            claim=CLOSED,
+            backend=backend,
+            scale=top * math.sqrt(k),
+            dim=problem.n + problem.d,
+            what=f"spectrum of the {k}x{k} Gram + lam I",
+        )
+        assert got[0] >= lam - 8 * (problem.n + problem.d) * backend.eps * top
+
+
+@claim(CLOSED)
+@pytest.mark.parametrize("backend", backend_params())
+@given(problem=any_problem, lam=log_uniform(1e-3, 1e3), m=st.sampled_from([None, 1, 3]))
+def test_ridge_matches_sklearn(backend, problem, lam, m):
+    """Differential check: sklearn's Ridge(alpha=lam, fit_intercept=False) in float64.
+
+    scikit-learn minimises ||y - Xw||^2 + alpha ||w||^2 (no 1/n), so alpha = lam exactly. Its
+    coef_ has shape (m, d) for m targets; dlcore returns (d, m). Error model as in the first test.
+    """
+    from sklearn.linear_model import Ridge
+
+    rng = np.random.default_rng(problem.seed)
+    Y = problem.y if m is None else rng.standard_normal((problem.n, m))
+    w = ridge(backend.asarray(problem.X), backend.asarray(Y), lam)
+    ref = Ridge(alpha=lam, fit_intercept=False, solver="cholesky").fit(problem.X, Y).coef_
+    ref = ref if m is None else np.reshape(ref, (m, problem.d)).T
+    assert tuple(w.shape) == ref.shape
+    assert_close(
+        w,
+        ref,
+        claim=CLOSED,
+        backend=backend,
+        kind="equivalence",
+        cond=ridge_cond(problem, lam),
+        scale=ridge_scale(problem, lam, Y),
+        what="dlcore ridge vs sklearn Ridge",
+    )
+
+
+@claim(CLOSED, breaks="lambda = 0 with d > n")
+@pytest.mark.parametrize("backend", backend_params())
+@given(problem=regression_problems(n=(1, 8), d=(2, 12), shape="wide"), seed=seeds)
+def test_least_squares_without_ridge_has_many_minimizers(backend, problem, seed):
+    """With lam = 0 and d > n, X^T X is singular: ridge refuses, and minimizers are not unique.
+
+    From the minimum-norm solution w, a null-space step z of norm 1 leaves J unchanged: the
+    difference is only the cancellation error eps * J (J ~ 0 here, so scale 1 + |w|^2).
+    """
+    X, y = backend.asarray(problem.X), backend.asarray(problem.y)
+    with pytest.raises(ValueError, match="singular"):
+        ridge(X, y, 0.0)
+    b = np.random.default_rng(seed).standard_normal(problem.d - problem.rank)
+    z = problem.V[:, problem.rank :] @ (b / np.linalg.norm(b))
+    w = svd_ridge(problem, 0.0)
+    J0 = float(backend.to_numpy(ridge_objective(backend.asarray(w), X, y, 0.0)))
+    J1 = float(backend.to_numpy(ridge_objective(backend.asarray(w + z), X, y, 0.0)))
+    scale = (problem.sigma_max * (1 + np.linalg.norm(w)) + np.linalg.norm(problem.y)) ** 2
+    assert_close(
+        np.array(J1),
+        np.array(J0),
+        claim=CLOSED,
+        backend=backend,
+        scale=scale,
+        dim=problem.n + problem.d,
+        what="J(w + z) vs J(w), z in null(X)",
+    )
+    assert np.linalg.norm((w + z) - w) == pytest.approx(1.0)
+
+
+# ---- ridge.svd-filter-factor-form --------------------------------------------------------------
+
+
+@claim(FILTER)
+@pytest.mark.parametrize("backend", backend_params())
+@given(problem=any_problem, lam=log_uniform(1e-3, 1e3), m=st.sampled_from([None, 2]))
+def test_ridge_coordinates_are_filtered_least_squares(backend, problem, lam, m):
+    """V^T w_lam = (sigma_i y~_i / (sigma_i^2 + lam), then zeros), by three routes.
+
+    ridge_svd (thin SVD), ridge (d x d primal) and ridge_dual (n x n) all agree with the known-SVD
+    coordinates, and the filter factors times the OLS coordinates y~_i / sigma_i give the same
+    numbers. Each route is backward stable on a problem of condition (sigma_max^2 + lam) / lam.
+    """
+    rng = np.random.default_rng(problem.seed)
+    Y = problem.y if m is None else rng.standard_normal((problem.n, m))
+    X, y = backend.asarray(problem.X), backend.asarray(Y)
+    r, s = problem.rank, problem.svals
+    yt = problem.U.T @ Y
+    coords = np.zeros((problem.d, *Y.shape[1:]))
+    coords[:r] = ((s / (s**2 + lam)) * yt[:r].T).T
+    phi = backend.to_numpy(ridge_filter_factors(backend.asarray(s.copy()), lam))
+    assert_close(phi, s**2 / (s**2 + lam), claim=FILTER, backend=backend, what="filter factors")
+    assert_close(
+        ((phi / s) * yt[:r].T).T,
+        coords[:r],
+        claim=FILTER,
+        backend=backend,
+        what="phi_i * (y~_i / sigma_i)",
+    )
+    cond, scale = ridge_cond(problem, lam), ridge_scale(problem, lam, Y)
+    for name, w in (
+        ("ridge_svd", ridge_svd(X, y, lam)),
+        ("ridge", ridge(X, y, lam)),
+        ("ridge_dual", ridge_dual(X, y, lam)),
+    ):
+        assert tuple(w.shape) == (problem.d, *Y.shape[1:])
+        assert_close(
+            problem.V.T @ backend.to_numpy(w),
+            coords,
+            claim=FILTER,
+            backend=backend,
+            cond=cond,
+            scale=scale,
+            what=f"V^T {name}",
+        )
+
+
+@claim(FILTER)
+@pytest.mark.parametrize("backend", backend_params())
+@given(
+    sigma=log_uniform(1e-3, 1e3),
+    lam=log_uniform(1e-3, 1e3),
+    size=log_uniform(1e-2, 1e2),
+    sign=st.sampled_from([-1.0, 1.0]),
+)
+def test_scalar_ridge_minimizer(backend, sigma, lam, size, sign):
+    """The scalar problem (sigma w - y)^2 + lam w^2 is minimised at sigma y / (sigma^2 + lam).
+
+    Exact in rational arithmetic: J(w* + h) - J(w*) = (sigma^2 + lam) h^2 > 0 for every h.
+    Checked through ridge on the 1 x 1 matrix [sigma] (cond (sigma^2 + lam) / lam).
+    """
+    y = sign * size
+    X, Y = backend.asarray([[sigma]]), backend.asarray([y])
+    w = ridge(X, Y, lam)
+    expected = np.array([sigma * y / (sigma**2 + lam)])
+    assert_close(
+        w,
+        expected,
+        claim=FILTER,
+        backend=backend,
+        cond=(sigma**2 + lam) / lam,
+        scale=abs(expected[0]) + sigma * abs(y) / (sigma**2 + lam),
+        what="scalar ridge",
+    )
+
+
+# ---- ridge.gd-on-ridge-is-weight-decay --------------------------------------------------------
+
+decay_products = st.one_of(st.floats(0.05, 0.95), st.floats(1.05, 1.95))
+
+
+@claim(DECAY)
+@pytest.mark.parametrize("backend", backend_params())
+@given(problem=any_problem, lam=log_uniform(1e-2, 1e2), c=st.floats(0.05, 1.95), seed=seeds)
+def test_gd_step_on_ridge_is_decay_plus_least_squares_step(backend, problem, lam, c, seed):
+    """One GD step on J equals (1 - 2 eta lam) w + 2 eta X^T (y - X w), and the pull is inward.
+
+    eta = c / (2 (sigma_max^2 + lam)) is a stable step. Both sides are a handful of flops on
+    vectors of size |w| + 2 eta (sigma_max^2 |w| + sigma_max |y|): the comparison scale.
+    """
+    rng = np.random.default_rng(seed)
+    w0 = rng.standard_normal(problem.d)
+    X, y, w = backend.asarray(problem.X), backend.asarray(problem.y), backend.asarray(w0)
+    eta = c / (2 * (problem.sigma_max**2 + lam))
+    (w1, _) = run(gd(eta), lambda p, t: {"w": ridge_grad(p["w"], X, y, lam)}, {"w": w}, 1)
+    decayed = (1 - 2 * eta * lam) * w + 2 * eta * (X.T @ (y - X @ w))
+    scale = float(
+        np.linalg.norm(w0) * (1 + 2 * eta * (problem.sigma_max**2 + lam))
+        + 2 * eta * problem.sigma_max * np.linalg.norm(problem.y)
+    )
+    assert_close(
+        w1["w"],
+        decayed,
+        claim=DECAY,
+        backend=backend,
+        scale=scale,
+        dim=problem.n + problem.d,
+        what="GD step vs weight-decay form",
+    )
+    zero = backend.asarray(np.zeros_like(problem.X))
+    pull = ridge_grad(w, zero, backend.asarray(np.zeros(problem.n)), lam)
+    inner = float(backend.to_numpy(backend.xp.sum(-pull * w)))
+    assert inner < 0
+    assert_close(
+        np.array(inner),
+        np.array(-2 * lam * w0 @ w0),
+        claim=DECAY,
+        backend=backend,
+        dim=problem.d,
+        what="<-grad R(w), w> vs -2 lam |w|^2",
+    )
+
+
+@claim(DECAY)
+@pytest.mark.parametrize("backend", backend_params())
+@given(
+    d=st.integers(1, 8),
+    lam=log_uniform(1e-2, 1e2),
+    c=decay_products,
+    steps=st.integers(1, 50),
+    seed=seeds,
+)
+def test_weight_decay_alone_is_geometric(backend, d, lam, c, steps, seed):
+    """With X = 0, GD gives w_T = (1 - c)^T w0 with c = 2 eta lam: positive, or alternating.
+
+    Each step computes w - eta (2 lam w): for c near 1 this cancels, losing eps / |1 - c| of
+    relative accuracy per step; over T steps the relative error is T eps / |1 - c| (the cond).
+    T is capped where |1 - c|^T reaches 1e-20, well above float32's normal range.
+    """
+    steps = min(steps, max(1, math.floor(math.log(1e-20) / math.log(abs(1 - c)))))
+    w0 = np.random.default_rng(seed).standard_normal(d)
+    eta = c / (2 * lam)
+    X, y = backend.asarray(np.zeros((3, d))), backend.asarray(np.zeros(3))
+    wT, traj = run(
+        gd(eta),
+        lambda p, t: {"w": ridge_grad(p["w"], X, y, lam)},
+        {"w": backend.asarray(w0)},
+        steps,
+        record_every=1,
+    )
+    assert_close(
+        wT["w"],
+        (1 - c) ** steps * w0,
+        claim=DECAY,
+        backend=backend,
+        cond=max(1.0, 1 / abs(1 - c)),
+        dim=steps + d,
+        what="w_T vs (1 - 2 eta lam)^T w0",
+    )
+    signs = [np.sign(backend.to_numpy(p["w"]) @ w0) for p in traj[1:]]
+    expected = [1.0 if c < 1 else (-1.0) ** (t + 1) for t in range(len(signs))]
+    assert signs == expected
+    norms = [np.linalg.norm(backend.to_numpy(p["w"])) for p in traj]
+    assert all(b < a for a, b in itertools.pairwise(norms))
+
+
+@claim(DECAY, breaks="2 eta lam > 2 (step past the stability bound)")
+@pytest.mark.parametrize("backend", backend_params())
+@given(d=st.integers(1, 8), lam=log_uniform(1e-2, 1e2), c=st.floats(2.05, 3.0), seed=seeds)
+def test_weight_decay_past_the_bound_diverges(backend, d, lam, c, seed):
+    """With c = 2 eta lam > 2 the factor |1 - c| > 1: |w_T| = |1 - c|^T |w0| grows without bound.
+
+    T is the first step with |1 - c|^T >= 1e3. Relative error T eps (no cancellation: |1 - c| > 1).
+    """
+    w0 = np.random.default_rng(seed).standard_normal(d)
+    steps = math.ceil(math.log(1e3) / math.log(c - 1))
+    X, y = backend.asarray(np.zeros((3, d))), backend.asarray(np.zeros(3))
+    wT, _ = run(
+        gd(c / (2 * lam)),
+        lambda p, t: {"w": ridge_grad(p["w"], X, y, lam)},
+        {"w": backend.asarray(w0)},
+        steps,
+    )
+    assert_close(
+        wT["w"],
+        (1 - c) ** steps * w0,
+        claim=DECAY,
+        backend=backend,
+        dim=steps + d,
+        what="w_T vs (1 - c)^T w0",
+    )
+    assert np.linalg.norm(backend.to_numpy(wT["w"])) >= 1e3 * 0.99 * np.linalg.norm(w0)
+
+
+# ---- ridge.ols-closed-form-and-projection ------------------------------------------------------
+
+OLS = "ridge.ols-closed-form-and-projection"
+tall = regression_problems(n=(2, 12), d=(1, 8), shape="tall")
+
+
+@claim(OLS)
+@pytest.mark.parametrize("backend", backend_params())
+@given(problem=tall)
+def test_ols_residual_is_orthogonal_and_fit_is_a_projection(backend, problem):
+    """ridge(X, y, 0) (the normal equations, condition cond(X)^2) equals the SVD solution; its
+    residual is orthogonal to col(X); P = (X^T)^+ X^T = X X^+ is a symmetric idempotent; and
+    |y|^2 = |Py|^2 + |y - Py|^2 (checked in float64 from the backend's P).
+    """
+    X, y = backend.asarray(problem.X), backend.asarray(problem.y)
+    w = ridge(X, y, 0.0)
+    ref = svd_ridge(problem, 0.0)
+    cond2 = problem.cond**2
+    assert_close(w, ref, claim=OLS, backend=backend, cond=cond2, what="normal equations vs SVD")
+    s = problem.sigma_max
+    w_norm = float(np.linalg.norm(ref))
+    assert_close(
+        X.T @ (y - X @ w),
+        np.zeros(problem.d),
+        claim=OLS,
+        backend=backend,
+        cond=cond2,
+        scale=s * np.linalg.norm(problem.y) + s**2 * w_norm,
+        dim=problem.n + problem.d,
+        what="X^T (y - X w)",
+    )
+    P = backend.to_numpy(row_space_projector(X.T))
+    assert_close(
+        P @ P,
+        P,
+        claim=OLS,
+        backend=backend,
+        cond=problem.cond,
+        scale=math.sqrt(problem.d),
+        dim=problem.n,
+        what="P^2 vs P",
+    )
+    assert_close(
+        P.T,
+        P,
+        claim=OLS,
+        backend=backend,
+        cond=problem.cond,
+        scale=math.sqrt(problem.d),
+        dim=problem.n,
+        what="P^T vs P",
+    )
+    fit = P @ problem.y
+    assert_close(
+        np.array(fit @ fit + (problem.y - fit) @ (problem.y - fit)),
+        np.array(problem.y @ problem.y),
+        claim=OLS,
+        backend=backend,
+        cond=problem.cond,
+        dim=problem.n,
+        what="Pythagoras",
+    )
+
+
+@claim(OLS, breaks="X without full column rank")
+@pytest.mark.parametrize("backend", backend_params())
+@given(problem=regression_problems(n=(3, 12), d=(2, 8), shape="tall", rank="deficient"))
+def test_ols_normal_equations_singular_without_full_rank(backend, problem):
+    """With rank X < d, X^T X is singular: the closed form is refused (many solutions exist)."""
+    with pytest.raises(ValueError, match="singular"):
+        ridge(backend.asarray(problem.X), backend.asarray(problem.y), 0.0)
+
+
+# ---- ridge.fake-data-points-give-ridge --------------------------------------------------------
+
+FAKE_ROWS = "ridge.fake-data-points-give-ridge"
+
+
+@claim(FAKE_ROWS)
+@pytest.mark.parametrize("backend", backend_params())
+@given(problem=any_problem, lam=log_uniform(1e-3, 1e3), seed=seeds)
+def test_fake_rows_turn_least_squares_into_ridge(backend, problem, lam, seed):
+    """Least squares on [X; sqrt(lam) I], [y; 0] equals ridge; the objectives agree at a random w.
+
+    X_a^T X_a = X^T X + lam I, so the augmented normal equations have the ridge condition number.
+    """
+    X, y = backend.asarray(problem.X), backend.asarray(problem.y)
+    Xa, ya = augment_ridge_rows(X, y, lam)
+    assert tuple(Xa.shape) == (problem.n + problem.d, problem.d)
+    cond, scale = ridge_cond(problem, lam), ridge_scale(problem, lam, problem.y)
+    assert_close(
+        ridge(Xa, ya, 0.0),
+        svd_ridge(problem, lam),
+        claim=FAKE_ROWS,
+        backend=backend,
+        cond=cond,
+        scale=scale,
+        what="OLS on augmented data vs ridge",
+    )
+    w = backend.asarray(np.random.default_rng(seed).standard_normal(problem.d))
+    assert_close(
+        ridge_objective(w, Xa, ya, 0.0),
+        ridge_objective(w, X, y, lam),
+        claim=FAKE_ROWS,
+        backend=backend,
+        dim=problem.n + problem.d,
+        what="augmented loss vs ridge objective",
+    )
+
+
+@claim(FAKE_ROWS, breaks="lambda = 0 with d > n")
+@pytest.mark.parametrize("backend", backend_params())
+@given(problem=regression_problems(n=(1, 8), d=(2, 10), shape="wide"))
+def test_no_fake_rows_no_unique_solution(backend, problem):
+    """With lam = 0 the fake rows are zero and X_a has rank n < d: least squares is not unique."""
+    Xa, ya = augment_ridge_rows(backend.asarray(problem.X), backend.asarray(problem.y), 0.0)
+    with pytest.raises(ValueError, match="singular"):
+        ridge(Xa, ya, 0.0)
+
+
+# ---- ridge.fake-features-min-norm-gives-ridge -------------------------------------------------
+
+FAKE_COLS = "ridge.fake-features-min-norm-gives-ridge"
+
+
+@claim(FAKE_COLS)
+@pytest.mark.parametrize("backend", backend_params())
+@given(problem=any_problem, lam=log_uniform(1e-3, 1e3))
+def test_fake_features_min_norm_solution_contains_ridge(backend, problem, lam):
+    """X_f = [X, sqrt(lam) I_n] has X_f X_f^T = X X^T + lam I (full rank n), so its minimum-norm
+    solution interpolates; its first d entries are ridge, the rest (y - X w_lam) / sqrt(lam).
+    pinv of X_f has condition sqrt((sigma_max^2 + lam) / lam); the ridge condition bounds both.
+    """
+    X, y = backend.asarray(problem.X), backend.asarray(problem.y)
+    Xf = augment_ridge_features(X, lam)
+    assert tuple(Xf.shape) == (problem.n, problem.d + problem.n)
+    assert int(np.linalg.matrix_rank(backend.to_numpy(Xf))) == problem.n
+    z = min_norm_solution(Xf, y)
+    cond, scale = ridge_cond(problem, lam), ridge_scale(problem, lam, problem.y)
+    w_ref = svd_ridge(problem, lam)
+    zeta_ref = (problem.y - problem.X @ w_ref) / math.sqrt(lam)
+    z_np = backend.to_numpy(z)
+    assert_close(
+        z_np[: problem.d],
+        w_ref,
+        claim=FAKE_COLS,
+        backend=backend,
+        cond=cond,
+        scale=scale,
+        dim=problem.n + problem.d,
+        what="first block vs ridge",
+    )
+    assert_close(
+        z_np[problem.d :],
+        zeta_ref,
+        claim=FAKE_COLS,
+        backend=backend,
+        cond=cond,
+        scale=float(np.linalg.norm(zeta_ref)) + float(np.linalg.norm(problem.y)) / math.sqrt(lam),
+        dim=problem.n + problem.d,
+        what="fake-feature block vs residual / sqrt(lam)",
+    )
+    assert_close(
+        Xf @ z,
+        problem.y,
+        claim=FAKE_COLS,
+        backend=backend,
+        cond=cond,
+        dim=problem.n + problem.d,
+        what="X_f z vs y",
+    )
+
+
+@claim(FAKE_COLS, breaks="lambda = 0 with rank-deficient X")
+@pytest.mark.parametrize("backend", backend_params(float64_only=True))
+@given(problem=regression_problems(n=(2, 10), d=(2, 10), rank="deficient"))
+def test_without_fake_features_the_system_is_unsolvable(backend, problem):
+    """With lam = 0 and rank X < n, X_f = [X, 0] has rank < n: no exact solution exists, and the
+    least-squares residual is |U_0^T y| > 0. float64 only: rounding the drawn X to float32 perturbs
+    its zero singular values to ~1e-8, above numerical-rank thresholds, so the rank deficiency
+    itself does not survive the cast."""
+    Xf = augment_ridge_features(backend.asarray(problem.X), 0.0)
+    assert int(np.linalg.matrix_rank(backend.to_numpy(Xf))) < problem.n
+    z = backend.to_numpy(min_norm_solution(Xf, backend.asarray(problem.y)))
+    residual = float(
+        np.linalg.norm(
+            np.concatenate([problem.X, np.zeros((problem.n, problem.n))], 1) @ z - problem.y
+        )
+    )
+    outside = float(np.linalg.norm(problem.U[:, problem.rank :].T @ problem.y))
+    assert_close(
+        np.array(residual),
+        np.array(outside),
+        claim=FAKE_COLS,
+        backend=backend,
+        cond=problem.cond**2,
+        scale=float(np.linalg.norm(problem.y)),
+        what="residual",
+    )
+    assert outside > 0
+
+
+# ---- ridge.filter-factor-is-a-smoothed-step ---------------------------------------------------
+
+STEP = "ridge.filter-factor-is-a-smoothed-step"
+
+
+@claim(STEP)
+@pytest.mark.parametrize("backend", backend_params())
+@given(lam=log_uniform(1e-4, 1e4), seed=seeds)
+def test_filter_factor_is_a_logistic_step(backend, lam, seed):
+    """On 32 sigmas log-uniform in [1e-4, 1e4]: phi (dlcore, on the backend) equals
+    sigmoid(log sigma^2 - log lam) and the lecture's y / (sigma + lam / sigma) form, elementwise
+    (one division each: identity tolerance), and obeys the ratio and step-deviation bounds
+    (exact inequalities, checked in float64).
+    """
+    sig = np.exp(np.random.default_rng(seed).uniform(np.log(1e-4), np.log(1e4), 32))
+    phi = backend.to_numpy(ridge_filter_factors(backend.asarray(sig), lam))
+    sigmoid = 1 / (1 + np.exp(-(np.log(sig**2) - np.log(lam))))
+    for name, ref in (
+        ("sigmoid", sigmoid),
+        ("sigma / (sigma + lam / sigma) / sigma", 1 / (1 + lam / sig**2)),
+    ):
+        for k in range(len(sig)):
+            assert_close(
+                np.array(phi[k]),
+                np.array(ref[k]),
+                claim=STEP,
+                backend=backend,
+                dim=4,
+                what=f"phi vs {name} at sigma={sig[k]:.3g}",
+            )
+    # The exact deviations, written without cancellation: 1 - phi = lam / (sigma^2 + lam) and
+    # phi = sigma^2 / (sigma^2 + lam); their bounds, and the distance to the hard step.
+    below, above = lam / (sig**2 + lam), sig**2 / (sig**2 + lam)
+    assert np.all(below <= lam / sig**2)
+    assert np.all(above <= sig**2 / lam)
+    step_dev = np.where(sig**2 > lam, below, above)
+    assert np.all(step_dev <= np.minimum(lam / sig**2, sig**2 / lam))
+    assert_close(
+        phi, above, claim=STEP, backend=backend, dim=4, what="phi vs sigma^2/(sigma^2+lam)"
+    )
+
+
+# ---- ridge.regularization-path-monotonicity ---------------------------------------------------
+
+PATH = "ridge.regularization-path-monotonicity"
+
+
+@claim(PATH)
+@pytest.mark.parametrize("backend", backend_params())
+@given(
+    problem=regression_problems(n=(1, 12), d=(1, 12), rank="any", max_cond=1e6),
+    lam=log_uniform(1e-3, 1e3),
+    ratio=log_uniform(1.01, 100.0),
+)
+def test_ridge_norm_bound_and_monotone_path(backend, problem, lam, ratio):
+    """|w_lam| <= |y| / (2 sqrt(lam)) whatever the conditioning; |w| falls and the residual grows
+    from lam to lam2 = ratio * lam. Each computed quantity carries the rounding of a solve with
+    condition (sigma_max^2 + lam) / lam, which is added to the exact inequality as slack.
+    """
+    X, y = backend.asarray(problem.X), backend.asarray(problem.y)
+    lam2 = ratio * lam
+    w1, w2 = ridge(X, y, lam), ridge(X, y, lam2)
+    n1, n2 = (float(np.linalg.norm(backend.to_numpy(w))) for w in (w1, w2))
+    slack1 = tolerance(
+        backend.eps, kind="bound", cond=ridge_cond(problem, lam), dim=problem.n + problem.d
+    ) * ridge_scale(problem, lam, problem.y)
+    slack2 = tolerance(
+        backend.eps, kind="bound", cond=ridge_cond(problem, lam2), dim=problem.n + problem.d
+    ) * ridge_scale(problem, lam2, problem.y)
+    ynorm = float(np.linalg.norm(problem.y))
+    assert n1 <= ynorm / (2 * math.sqrt(lam)) + slack1
+    assert n1 >= n2 - slack1 - slack2
+    r1, r2 = (float(np.linalg.norm(problem.X @ backend.to_numpy(w) - problem.y)) for w in (w1, w2))
+    s = problem.sigma_max
+    assert r1 <= r2 + s * (slack1 + slack2)
+    # the exact values, from the SVD, obey the same inequalities with no slack
+    e1, e2 = svd_ridge(problem, lam), svd_ridge(problem, lam2)
+    assert np.linalg.norm(e1) <= ynorm / (2 * math.sqrt(lam)) * (1 + 1e-12)
+    assert np.linalg.norm(e1) >= np.linalg.norm(e2) * (1 - 1e-12)
+
+
+# ---- ridge.lambda-limits ----------------------------------------------------------------------
+
+LIMITS = "ridge.lambda-limits"
+
+
+@claim(LIMITS)
+@pytest.mark.parametrize("backend", backend_params(float64_only=True))
+@given(
+    problem=regression_problems(n=(2, 12), d=(1, 8), shape="tall", max_cond=10.0),
+    small=log_uniform(1e-6, 1e-1),
+    large=log_uniform(1e2, 1e8),
+)
+def test_ridge_limits_in_lambda(backend, problem, small, large):
+    """lam = small * sigma_max^2: |w_lam - X^+ y| <= lam |y| / sigma_r^3, the dual coefficients
+    have norm >= |P_perp y| / lam, and X^T alpha stays below |X^+ y|. lam = large * sigma_max^2:
+    |lam w_lam - X^T y| <= sigma_max^3 |y| / lam for both forms. Slack: the rounding of a solve of
+    condition (sigma_max^2 + lam) / lam (primal, dual) at the scale of the compared quantity.
+    float64 only: at lam = 1e-6 sigma_max^2 that condition (1e6) leaves float32 nothing to check.
+    """
+    X, y = backend.asarray(problem.X), backend.asarray(problem.y)
+    ynorm = float(np.linalg.norm(problem.y))
+    s_max, s_r = problem.sigma_max, problem.sigma_min
+    pinv_y = svd_ridge(problem, 0.0)
+    lam = small * s_max**2
+    dim = problem.n + problem.d
+    slack = tolerance(backend.eps, kind="convergence", cond=ridge_cond(problem, lam), dim=dim)
+    w = backend.to_numpy(ridge(X, y, lam))
+    assert np.linalg.norm(w - pinv_y) <= lam * ynorm / s_r**3 + slack * np.linalg.norm(pinv_y)
+    alpha = backend.to_numpy(kernel_ridge(linear_kernel(X, X), y, lam))
+    outside = float(np.linalg.norm(problem.U[:, problem.rank :].T @ problem.y))
+    assert np.linalg.norm(alpha) >= outside / lam * (1 - slack)
+    w_dual = problem.X.T @ alpha
+    assert np.linalg.norm(w_dual) <= np.linalg.norm(pinv_y) + slack * (
+        np.linalg.norm(pinv_y) + s_max * np.linalg.norm(alpha)
+    )
+    lam = large * s_max**2
+    slack = tolerance(backend.eps, kind="convergence", cond=ridge_cond(problem, lam), dim=dim)
+    Xty = problem.X.T @ problem.y
+    for name, wl in (("primal", ridge(X, y, lam)), ("dual", ridge_dual(X, y, lam))):
+        gap = np.linalg.norm(lam * backend.to_numpy(wl) - Xty)
+        assert gap <= s_max**3 * ynorm / lam + slack * np.linalg.norm(Xty), name
+
+
+# ---- ridge.regularizer-keeps-expressivity -----------------------------------------------------
+
+EXPRESS = "ridge.regularizer-keeps-expressivity"
+
+
+@claim(EXPRESS)
+@pytest.mark.parametrize("backend", backend_params())
+@given(
+    problem=regression_problems(n=(1, 12), d=(1, 10), rank="full", shape="tall"),
+    lam=log_uniform(1e-3, 1e2),
+    seed=seeds,
+)
+def test_every_weight_vector_is_a_ridge_solution(backend, problem, lam, seed):
+    """y = X (X^T X)^{-1} (X^T X + lam I) w* = sum_i u_i (sigma_i^2 + lam) / sigma_i (v_i^T w*),
+    built in float64 from the known SVD; ridge(X, y, lam) recovers w* (ridge condition number)."""
+    w_star = np.random.default_rng(seed).standard_normal(problem.d)
+    s = problem.svals
+    y = problem.U[:, : problem.d] @ ((s**2 + lam) / s * (problem.V.T @ w_star))
+    w = ridge(backend.asarray(problem.X), backend.asarray(y), lam)
+    assert_close(
+        w,
+        w_star,
+        claim=EXPRESS,
+        backend=backend,
+        cond=ridge_cond(problem, lam),
+        scale=float(np.linalg.norm(w_star)) + s[0] * float(np.linalg.norm(y)) / (s[0] ** 2 + lam),
+        what="ridge(X, y(w*), lam) vs w*",
+    )
+
+
+@claim(EXPRESS, breaks="X without full column rank")
+@pytest.mark.parametrize("backend", backend_params())
+@given(
+    problem=regression_problems(n=(1, 8), d=(2, 10), shape="wide"),
+    lam=log_uniform(1e-3, 1e2),
+    seed=seeds,
+)
+def test_ridge_cannot_reach_the_null_space(backend, problem, lam, seed):
+    """For wide X every ridge solution lies in row(X): a target w* misses by at least |P_null w*|."""
+    w_star = np.random.default_rng(seed).standard_normal(problem.d)
+    r, s = problem.rank, problem.svals
+    y = problem.U[:, :r] @ ((s**2 + lam) / s * (problem.V[:, :r].T @ w_star))
+    w = backend.to_numpy(ridge(backend.asarray(problem.X), backend.asarray(y), lam))
+    miss = float(np.linalg.norm(problem.V[:, r:].T @ w_star))
+    assert np.linalg.norm(w - w_star) >= miss * (1 - 1e-3)
+    assert miss > 0
+
+
+# ---- ridge.loss-normalization-rescales-lambda -------------------------------------------------
+
+NORMALIZE = "ridge.loss-normalization-rescales-lambda"
+
+
+@claim(NORMALIZE)
+@pytest.mark.parametrize("backend", backend_params())
+@given(problem=any_problem, lam=log_uniform(1e-3, 1e2), c=st.floats(0.1, 1.9), seed=seeds)
+def test_mean_and_half_losses_only_rescale_lambda_and_eta(backend, problem, lam, c, seed):
+    """Closed form: ridge(X / sqrt(n), y / sqrt(n), lam) (the mean loss) = ridge(X, y, n lam).
+    GD: 5 steps of eta on the mean loss = 5 steps of eta / n on the sum loss with n lam; and eta on
+    the half loss = eta / 2 on the full loss. Each step is stable, so rounding adds up (dim 5 (n + d)).
+    """
+    n = problem.n
+    X, y = backend.asarray(problem.X), backend.asarray(problem.y)
+    Xm, ym = backend.asarray(problem.X / math.sqrt(n)), backend.asarray(problem.y / math.sqrt(n))
+    mean_cond = (problem.sigma_max**2 / n + lam) / lam
+    assert_close(
+        ridge(Xm, ym, lam),
+        svd_ridge(problem, n * lam),
+        claim=NORMALIZE,
+        backend=backend,
+        cond=mean_cond,
+        scale=ridge_scale(problem, n * lam, problem.y),
+        what="mean-loss ridge vs n lam",
+    )
+    w0 = {"w": backend.asarray(np.random.default_rng(seed).standard_normal(problem.d))}
+    eta = c / (2 * (problem.sigma_max**2 / n + lam))
+    a, _ = run(gd(eta), lambda p, t: {"w": ridge_grad(p["w"], Xm, ym, lam)}, w0, 5)
+    b, _ = run(gd(eta / n), lambda p, t: {"w": ridge_grad(p["w"], X, y, n * lam)}, w0, 5)
+    scale = float(np.linalg.norm(backend.to_numpy(w0["w"]))) + float(
+        np.linalg.norm(svd_ridge(problem, n * lam))
+    )
+    assert_close(
+        a["w"],
+        b["w"],
+        claim=NORMALIZE,
+        backend=backend,
+        scale=scale,
+        dim=5 * (problem.n + problem.d),
+        what="GD on mean loss vs sum loss",
+    )
+    Xh, yh = backend.asarray(problem.X / math.sqrt(2)), backend.asarray(problem.y / math.sqrt(2))
+    eta = c / (2 * problem.sigma_max**2)
+    a, _ = run(gd(2 * eta), lambda p, t: {"w": ridge_grad(p["w"], Xh, yh, 0.0)}, w0, 5)
+    b, _ = run(gd(eta), lambda p, t: {"w": ridge_grad(p["w"], X, y, 0.0)}, w0, 5)
+    scale = (
+        float(np.linalg.norm(backend.to_numpy(w0["w"])))
+        + float(np.linalg.norm(problem.y)) / problem.sigma_min
+    )
+    assert_close(
+        a["w"],
+        b["w"],
+        claim=NORMALIZE,
+        backend=backend,
+        scale=scale,
+        dim=5 * (problem.n + problem.d),
+        what="GD on half loss vs full loss",
+    )
+
+
+# ---- ridge.svd-coordinates-preserve-the-problem -----------------------------------------------
+
+COORDS = "ridge.svd-coordinates-preserve-the-problem"
+
+
+@claim(COORDS)
+@pytest.mark.parametrize("backend", backend_params())
+@given(
+    problem=regression_problems(n=(1, 12), d=(1, 12), rank="any"),
+    lam=log_uniform(1e-3, 1e3),
+    seed=seeds,
+)
+def test_svd_coordinates_preserve_the_problem(backend, problem, lam, seed):
+    """The backend's full SVD: U, V orthogonal, U Sigma V^T = X, sigma descending, #{sigma > tol} =
+    rank (tol = the rounding floor 8 (n + d) eps sigma_max); the objective is the same in rotated
+    coordinates; and V ridge(Sigma, U^T y, lam) = ridge(X, y, lam) (ridge condition number).
+    """
+    xp = backend.xp
+    n, d = problem.n, problem.d
+    X, y = backend.asarray(problem.X), backend.asarray(problem.y)
+    U, s, Vt = xp.linalg.svd(X, full_matrices=True)
+    U_np, s_np, V_np = backend.to_numpy(U), backend.to_numpy(s), backend.to_numpy(Vt).T
+    assert U_np.shape == (n, n) and V_np.shape == (d, d) and s_np.shape == (min(n, d),)
+    dim = n + d
+    assert_close(
+        U_np.T @ U_np,
+        np.eye(n),
+        claim=COORDS,
+        backend=backend,
+        scale=math.sqrt(n),
+        dim=dim,
+        what="U^T U",
+    )
+    assert_close(
+        V_np.T @ V_np,
+        np.eye(d),
+        claim=COORDS,
+        backend=backend,
+        scale=math.sqrt(d),
+        dim=dim,
+        what="V^T V",
+    )
+    Sigma = np.zeros((n, d))
+    Sigma[np.arange(min(n, d)), np.arange(min(n, d))] = s_np
+    assert_close(
+        U_np @ Sigma @ V_np.T,
+        problem.X,
+        claim=COORDS,
+        backend=backend,
+        scale=problem.sigma_max * math.sqrt(problem.rank),
+        dim=dim,
+        what="U Sigma V^T vs X",
+    )
+    assert np.all(np.diff(s_np) <= 0)
+    floor = tolerance(backend.eps, kind="invariant", dim=dim) * problem.sigma_max
+    assert int(np.sum(s_np > floor)) == problem.rank
+    w = np.random.default_rng(seed).standard_normal(d)
+    S, yt = backend.asarray(Sigma), U.T @ y
+    assert_close(
+        ridge_objective(backend.asarray(V_np.T @ w), S, yt, lam),
+        ridge_objective(backend.asarray(w), X, y, lam),
+        claim=COORDS,
+        backend=backend,
+        dim=dim,
+        what="objective in (w~, y~) vs (w, y)",
+    )
+    assert_close(
+        Vt.T @ ridge(S, yt, lam),
+        svd_ridge(problem, lam),
+        claim=COORDS,
+        backend=backend,
+        cond=ridge_cond(problem, lam),
+        scale=ridge_scale(problem, lam, problem.y),
+        dim=dim,
+        what="V ridge(Sigma, y~) vs ridge(X, y)",
+    )
+
+
+# ---- ridge.ols-in-svd-coordinates -------------------------------------------------------------
+
+OLS_SVD = "ridge.ols-in-svd-coordinates"
+
+
+@claim(OLS_SVD)
+@pytest.mark.parametrize("backend", backend_params())
+@given(problem=regression_problems(n=(1, 12), d=(1, 12), rank="any", max_cond=1e2))
+def test_least_squares_in_svd_coordinates(backend, problem):
+    """min_norm_solution in V coordinates is (y~_i / sigma_i for i <= r, then 0), and its loss is
+    sum_{i > r} y~_i^2. Least-squares perturbation theory: error eps (cond |w| + cond^2 |r| / sigma_max).
+    """
+    X, y = backend.asarray(problem.X), backend.asarray(problem.y)
+    w = min_norm_solution(X, y)
+    r = problem.rank
+    yt = problem.U.T @ problem.y
+    coords = np.zeros(problem.d)
+    coords[:r] = yt[:r] / problem.svals
+    resid = float(np.linalg.norm(yt[r:]))
+    scale = float(np.linalg.norm(coords)) + resid / problem.sigma_min
+    assert_close(
+        problem.V.T @ backend.to_numpy(w),
+        coords,
+        claim=OLS_SVD,
+        backend=backend,
+        cond=problem.cond**2,
+        scale=scale,
+        dim=problem.n + problem.d,
+        what="V^T X^+ y",
+    )
+    assert_close(
+        squared_loss(w, X, y),
+        np.array(resid**2),
+        claim=OLS_SVD,
+        backend=backend,
+        cond=problem.cond**2,
+        scale=float(problem.y @ problem.y),
+        dim=problem.n + problem.d,
+        what="min loss vs sum_{i>r} y~_i^2",
+    )
+
+
+# ---- ridge.ols-blows-up-small-singular-directions ---------------------------------------------
+
+BLOWUP = "ridge.ols-blows-up-small-singular-directions"
+
+
+@claim(BLOWUP)
+@pytest.mark.parametrize("backend", backend_params(float64_only=True))
+@given(problem=regression_problems(n=(2, 12), d=(2, 12), max_cond=1e6), seed=seeds)
+def test_least_squares_gain_is_one_over_sigma(backend, problem, seed):
+    """|X^+ y| >= |u_r^T y| / sigma_r, and a label perturbation e moves V^T X^+ y by u_i^T e / sigma_i.
+
+    Condition numbers up to 1e6 (the point of the claim): float64 only, since a float32 pinv at
+    cond 1e6 has no correct digits left. Tolerance cond^2 as for least squares.
+    """
+    X = backend.asarray(problem.X)
+    r = problem.rank
+    w = backend.to_numpy(min_norm_solution(X, backend.asarray(problem.y)))
+    floor = abs(problem.U[:, r - 1] @ problem.y) / problem.sigma_min
+    slack = tolerance(backend.eps, kind="bound", cond=problem.cond**2, dim=problem.n + problem.d)
+    assert np.linalg.norm(w) >= floor * (1 - slack)
+    e = np.random.default_rng(seed).standard_normal(problem.n)
+    w2 = backend.to_numpy(min_norm_solution(X, backend.asarray(problem.y + e)))
+    expected = np.zeros(problem.d)
+    expected[:r] = (problem.U[:, :r].T @ e) / problem.svals
+    scale = float(np.linalg.norm(expected) + np.linalg.norm(w) + np.linalg.norm(w2))
+    assert_close(
+        problem.V.T @ (w2 - w),
+        expected,
+        claim=BLOWUP,
+        backend=backend,
+        cond=problem.cond**2,
+        scale=scale,
+        dim=problem.n + problem.d,
+        what="V^T (w(y + e) - w(y)) vs e~_i / sigma_i",
+    )
+
+
+@claim(BLOWUP, breaks="lambda > 0")
+@pytest.mark.parametrize("backend", backend_params())
+@given(
+    problem=regression_problems(
+        n=(2, 12), d=(2, 12), rank="full", max_cond=1e6, sigma_max=(1.0, 1.0)
+    ),
+    lam=log_uniform(1e-2, 1.0),
+)
+def test_ridge_caps_the_gain(backend, problem, lam):
+    """For y = u_r the least-squares weights have norm 1 / sigma_r; ridge's are at most
+    1 / (2 sqrt(lam)), however small sigma_r (slack: the ridge solve's rounding)."""
+    y = problem.U[:, problem.rank - 1]
+    w = backend.to_numpy(ridge(backend.asarray(problem.X), backend.asarray(y), lam))
+    slack = tolerance(
+        backend.eps, kind="bound", cond=ridge_cond(problem, lam), dim=problem.n + problem.d
+    )
+    assert np.linalg.norm(w) <= 1 / (2 * math.sqrt(lam)) + slack * (1 / math.sqrt(lam))
+    assert_close(
+        w,
+        svd_ridge(problem, lam, y),
+        claim=BLOWUP,
+        backend=backend,
+        kind="identity",
+        cond=ridge_cond(problem, lam),
+        scale=ridge_scale(problem, lam, y),
+        what="ridge vs SVD",
+    )
+
+
+# ---- ridge.gd-with-weight-decay-converges-to-ridge --------------------------------------------
+
+GD_RIDGE = "ridge.gd-with-weight-decay-converges-to-ridge"
+gd_problems = regression_problems(
+    n=(1, 8), d=(1, 8), rank="any", max_cond=10.0, sigma_max=(0.5, 1.0)
+)
+
+
+def _ridge_rho(problem, lam: float, eta: float) -> float:
+    sig2 = problem.svals**2
+    if problem.rank < problem.d:
+        sig2 = np.append(sig2, 0.0)
+    return float(np.max(np.abs(1 - 2 * eta * (sig2 + lam))))
+
+
+@claim(GD_RIDGE)
+@pytest.mark.parametrize("backend", backend_params())
+@given(problem=gd_problems, lam=log_uniform(0.1, 10.0), c=st.floats(0.3, 1.7), seed=seeds)
+def test_gd_with_weight_decay_converges_to_ridge(backend, problem, lam, c, seed):
+    """eta = c / lambda_max, lambda_max = 2 (sigma_max^2 + lam). The error contracts at least by
+    rho per step (checked at every recorded step, slack: rounding), the sigma = 0 part decays
+    exactly as (1 - 2 eta lam)^t, and after rho^T <= eps / 10 steps w_T = w_lam (per-step rounding
+    amplified by 1 / (1 - rho)).
+    """
+    eta = c / (2 * (problem.sigma_max**2 + lam))
+    rho = _ridge_rho(problem, lam, eta)
+    steps = max(1, math.ceil(math.log(backend.eps / 10) / math.log(rho)))
+    w0 = np.random.default_rng(seed).standard_normal(problem.d)
+    X, y = backend.asarray(problem.X), backend.asarray(problem.y)
+    every = max(1, steps // 8)
+    wT, traj = run(
+        gd(eta),
+        lambda p, t: {"w": ridge_grad(p["w"], X, y, lam)},
+        {"w": backend.asarray(w0)},
+        steps,
+        record_every=every,
+    )
+    target = svd_ridge(problem, lam)
+    cond = max(ridge_cond(problem, lam), 1 / (1 - rho))
+    assert_close(
+        wT["w"],
+        target,
+        claim=GD_RIDGE,
+        backend=backend,
+        cond=cond,
+        scale=ridge_scale(problem, lam, problem.y) + float(np.linalg.norm(w0)),
+        what="w_T vs w_lam",
+    )
+    e0 = float(np.linalg.norm(w0 - target))
+    slack = tolerance(backend.eps, kind="convergence", cond=cond, dim=problem.n + problem.d)
+    V0 = problem.V[:, problem.rank :]
+    decay = 1 - 2 * eta * lam
+    for k, p in enumerate(traj):
+        t = min(k * every, steps)
+        w = backend.to_numpy(p["w"])
+        assert np.linalg.norm(w - target) <= rho**t * e0 + slack * (e0 + np.linalg.norm(target))
+        if problem.rank < problem.d:
+            assert_close(
+                V0.T @ w,
+                decay**t * (V0.T @ w0),
+                claim=GD_RIDGE,
+                backend=backend,
+                cond=max(1.0, 1 / abs(decay)),
+                scale=float(np.linalg.norm(w0)),
+                dim=(t + 1) * problem.d,
+                what=f"null part at t={t}",
+            )
+
+
+@claim(GD_RIDGE, breaks="step past 2 / lambda_max")
+@pytest.mark.parametrize("backend", backend_params())
+@given(problem=gd_problems, lam=log_uniform(0.1, 10.0), c=st.floats(2.1, 2.5), seed=seeds)
+def test_gd_on_ridge_past_the_bound_diverges(backend, problem, lam, c, seed):
+    """With eta = c / lambda_max, c > 2, the top mode of the error grows by |1 - c| per step: from
+    an error along v_1 of norm 1, after T steps with |1 - c|^T >= 1e3 it is 1e3 (relative rounding T eps)."""
+    eta = c / (2 * (problem.sigma_max**2 + lam))
+    steps = math.ceil(math.log(1e3) / math.log(c - 1))
+    target = svd_ridge(problem, lam)
+    w0 = target + problem.V[:, 0]
+    X, y = backend.asarray(problem.X), backend.asarray(problem.y)
+    wT, _ = run(
+        gd(eta),
+        lambda p, t: {"w": ridge_grad(p["w"], X, y, lam)},
+        {"w": backend.asarray(w0)},
+        steps,
+    )
+    err = backend.to_numpy(wT["w"]) - target
+    assert_close(
+        err,
+        (1 - c) ** steps * problem.V[:, 0],
+        claim=GD_RIDGE,
+        backend=backend,
+        cond=ridge_cond(problem, lam),
+        dim=steps * (problem.n + problem.d),
+        scale=abs(1 - c) ** steps + float(np.linalg.norm(target)),
+        what="error along v_1",
+    )
+    assert np.linalg.norm(err) >= 0.5e3
+
+
+# ---- ridge.weight-decay-double-counting -------------------------------------------------------
+
+DOUBLE = "ridge.weight-decay-double-counting"
+
+
+@claim(DOUBLE)
+@pytest.mark.parametrize("backend", backend_params())
+@given(
+    problem=any_problem,
+    lam=log_uniform(1e-2, 10.0),
+    wd=log_uniform(1e-2, 10.0),
+    c=st.floats(0.1, 1.9),
+    seed=seeds,
+)
+def test_coupled_weight_decay_is_the_ridge_term(backend, problem, lam, wd, c, seed):
+    """20 GD steps with coupled weight decay wd on ||Xw - y||^2 equal 20 GD steps on ridge with
+    lam = wd / 2; with a ridge term lam as well, the fixed point is w(lam + wd / 2), and w(lam) is
+    moved by exactly eta * wd * w(lam). Oracle: torch.optim.SGD(weight_decay=wd) in float64.
+    """
+    import torch
+
+    X, y = backend.asarray(problem.X), backend.asarray(problem.y)
+    w0_np = np.random.default_rng(seed).standard_normal(problem.d)
+    w0 = {"w": backend.asarray(w0_np)}
+    eta = c / (2 * (problem.sigma_max**2 + lam + wd / 2))
+    a, _ = run(
+        coupled_weight_decay(gd(eta), wd),
+        lambda p, t: {"w": squared_loss_grad(p["w"], X, y)},
+        w0,
+        20,
+    )
+    b, _ = run(gd(eta), lambda p, t: {"w": ridge_grad(p["w"], X, y, wd / 2)}, w0, 20)
+    scale = float(np.linalg.norm(w0_np) + np.linalg.norm(svd_ridge(problem, wd / 2)))
+    dim = 20 * (problem.n + problem.d)
+    assert_close(
+        a["w"],
+        b["w"],
+        claim=DOUBLE,
+        backend=backend,
+        scale=scale,
+        dim=dim,
+        what="GD + weight decay vs GD on ridge(wd / 2)",
+    )
+    wt = torch.tensor(w0_np, requires_grad=True)
+    opt = torch.optim.SGD([wt], lr=eta, weight_decay=wd)
+    Xt, yt = torch.tensor(problem.X), torch.tensor(problem.y)
+    for _ in range(20):
+        opt.zero_grad()
+        ((Xt @ wt - yt) ** 2).sum().backward()
+        opt.step()
+    assert_close(
+        a["w"],
+        wt.detach().numpy(),
+        claim=DOUBLE,
+        backend=backend,
+        scale=scale,
+        dim=dim,
+        what="dlcore vs torch.optim.SGD(weight_decay)",
+    )
+    both = coupled_weight_decay(gd(eta), wd)
+    state = both.init({"w": X[0, :]})
+    eff = backend.asarray(svd_ridge(problem, lam + wd / 2))
+    upd, _ = both.update({"w": ridge_grad(eff, X, y, lam)}, state, {"w": eff})
+    eff_scale = ridge_scale(problem, lam + wd / 2, problem.y)
+    assert_close(
+        upd["w"],
+        np.zeros(problem.d),
+        claim=DOUBLE,
+        backend=backend,
+        cond=ridge_cond(problem, lam + wd / 2),
+        scale=eta * 2 * (problem.sigma_max**2 + lam + wd) * eff_scale,
+        dim=problem.n + problem.d,
+        what="step at w(lam + wd/2)",
+    )
+    plain = svd_ridge(problem, lam)
+    upd, _ = both.update(
+        {"w": ridge_grad(backend.asarray(plain), X, y, lam)}, state, {"w": backend.asarray(plain)}
+    )
+    assert_close(
+        upd["w"],
+        -eta * wd * plain,
+        claim=DOUBLE,
+        backend=backend,
+        cond=ridge_cond(problem, lam),
+        scale=eta * 2 * (problem.sigma_max**2 + lam + wd) * ridge_scale(problem, lam, problem.y),
+        dim=problem.n + problem.d,
+        what="step at w(lam) vs -eta wd w(lam)",
+    )
+
+
+# ---- ridge.ols-is-gaussian-mle, ridge.ridge-is-gaussian-map, ridge.gaussian-map-is-posterior-mean
+
+MLE = "ridge.ols-is-gaussian-mle"
+MAP = "ridge.ridge-is-gaussian-map"
+POSTERIOR = "ridge.gaussian-map-is-posterior-mean"
+
+
+def _gauss_nll(r: np.ndarray, var: float) -> float:
+    """-log N(r; 0, var I) = -sum_i log N(r_i; 0, var), via scipy (an independent oracle)."""
+    from scipy.stats import norm
+
+    return -float(np.sum(norm.logpdf(r, scale=math.sqrt(var))))
+
+
+@claim(MLE)
+@pytest.mark.parametrize("backend", backend_params())
+@given(problem=tall, sigma=log_uniform(0.1, 10.0), seed=seeds)
+def test_least_squares_is_the_gaussian_mle(backend, problem, sigma, seed):
+    """The Gaussian NLL minus |y - Xw|^2 / (2 sigma^2) (dlcore's objective) is the same constant
+    n/2 log(2 pi sigma^2) at three random w, and the NLL rises from the OLS solution by exactly
+    |X delta|^2 / (2 sigma^2). Scales: the NLL values themselves (cancellation in the differences).
+    """
+    rng = np.random.default_rng(seed)
+    X, y = backend.asarray(problem.X), backend.asarray(problem.y)
+    const = problem.n / 2 * math.log(2 * math.pi * sigma**2)
+    for _ in range(3):
+        w = rng.standard_normal(problem.d)
+        nll = _gauss_nll(problem.y - problem.X @ w, sigma**2)
+        J = float(backend.to_numpy(ridge_objective(backend.asarray(w), X, y, 0.0)))
+        assert_close(
+            np.array(nll - J / (2 * sigma**2)),
+            np.array(const),
+            claim=MLE,
+            backend=backend,
+            scale=abs(nll) + abs(const),
+            dim=problem.n + problem.d,
+            what="NLL - J / (2 sigma^2)",
+        )
+    w_hat = backend.to_numpy(ridge(X, y, 0.0))
+    delta = rng.standard_normal(problem.d)
+    rise = _gauss_nll(problem.y - problem.X @ (w_hat + delta), sigma**2) - _gauss_nll(
+        problem.y - problem.X @ w_hat, sigma**2
+    )
+    nll_scale = _gauss_nll(problem.y - problem.X @ w_hat, sigma**2) + abs(const)
+    assert_close(
+        np.array(rise),
+        np.array(np.linalg.norm(problem.X @ delta) ** 2 / (2 * sigma**2)),
+        claim=MLE,
+        backend=backend,
+        cond=problem.cond**2,
+        scale=np.linalg.norm(problem.X @ delta) ** 2 / (2 * sigma**2) + nll_scale,
+        dim=problem.n + problem.d,
+        what="NLL(w + delta) - NLL(w)",
+    )
+
+
+@claim(MAP)
+@pytest.mark.parametrize("backend", backend_params())
+@given(problem=any_problem, sigma=log_uniform(0.1, 10.0), tau=log_uniform(0.1, 10.0), seed=seeds)
+def test_ridge_is_the_gaussian_map(backend, problem, sigma, tau, seed):
+    """-log likelihood - log prior (scipy) equals ridge_objective(w, lam = sigma^2 / tau^2) / (2 sigma^2)
+    plus a constant independent of w (checked at three w), and the ridge solution at that lam has
+    the lowest negative log posterior against random perturbations (the gap is the exact
+    (|X delta|^2 + lam |delta|^2) / (2 sigma^2))."""
+    rng = np.random.default_rng(seed)
+    lam = sigma**2 / tau**2
+    X, y = backend.asarray(problem.X), backend.asarray(problem.y)
+    const = problem.n / 2 * math.log(2 * math.pi * sigma**2) + problem.d / 2 * math.log(
+        2 * math.pi * tau**2
+    )
+    for _ in range(3):
+        w = rng.standard_normal(problem.d)
+        post = _gauss_nll(problem.y - problem.X @ w, sigma**2) + _gauss_nll(w, tau**2)
+        J = float(backend.to_numpy(ridge_objective(backend.asarray(w), X, y, lam)))
+        assert_close(
+            np.array(post - J / (2 * sigma**2)),
+            np.array(const),
+            claim=MAP,
+            backend=backend,
+            scale=abs(post) + abs(const),
+            dim=problem.n + problem.d,
+            what="-log posterior - J / (2 sigma^2)",
+        )
+    w_hat = backend.to_numpy(ridge(X, y, lam))
+    base = _gauss_nll(problem.y - problem.X @ w_hat, sigma**2) + _gauss_nll(w_hat, tau**2)
+    delta = rng.standard_normal(problem.d)
+    moved = _gauss_nll(problem.y - problem.X @ (w_hat + delta), sigma**2) + _gauss_nll(
+        w_hat + delta, tau**2
+    )
+    gap = (np.linalg.norm(problem.X @ delta) ** 2 + lam * delta @ delta) / (2 * sigma**2)
+    assert_close(
+        np.array(moved - base),
+        np.array(gap),
+        claim=MAP,
+        backend=backend,
+        cond=ridge_cond(problem, lam),
+        scale=gap + abs(base) + abs(const),
+        dim=problem.n + problem.d,
+        what="posterior gap at the ridge solution",
+    )
+
+
+@claim(POSTERIOR)
+@pytest.mark.parametrize("backend", backend_params())
+@given(problem=any_problem, sigma=log_uniform(0.1, 10.0), tau=log_uniform(0.1, 10.0))
+def test_dual_ridge_is_gaussian_conditioning(backend, problem, sigma, tau):
+    """Sigma_wy Sigma_yy^{-1} y (joint covariance of (w, y), float64 solve) equals ridge_dual with
+    lam = sigma^2 / tau^2 (condition of Sigma_yy: (tau^2 sigma_max^2 + sigma^2) / sigma^2)."""
+    lam = sigma**2 / tau**2
+    S_wy = tau**2 * problem.X.T
+    S_yy = tau**2 * problem.X @ problem.X.T + sigma**2 * np.eye(problem.n)
+    mean = S_wy @ np.linalg.solve(S_yy, problem.y)
+    got = ridge_dual(backend.asarray(problem.X), backend.asarray(problem.y), lam)
+    assert_close(
+        got,
+        mean,
+        claim=POSTERIOR,
+        backend=backend,
+        cond=ridge_cond(problem, lam),
+        scale=ridge_scale(problem, lam, problem.y),
+        what="ridge_dual vs E[w | y]",
+    )
+
+
+# ---- ridge.ridge-versus-truncated-svd ---------------------------------------------------------
+
+TSVD = "ridge.ridge-versus-truncated-svd"
+
+
+@st.composite
+def gapped_problems(draw):
+    """A problem whose squared singular values avoid (lam / gamma, gamma lam), by construction."""
+    problem = draw(regression_problems(n=(1, 10), d=(1, 10), rank="any", max_cond=1e2))
+    gamma = draw(log_uniform(10.0, 1e4))
+    k = draw(st.integers(0, problem.rank))  # singular values above the gap
+    s = problem.svals.copy()
+    lam = float(s[k - 1] ** 2 / gamma) if k > 0 else float(s[0] ** 2 * gamma)
+    if k < problem.rank:  # push the rest below lam / gamma
+        s[k:] = np.minimum(s[k:], math.sqrt(lam / gamma) * s[k:] / s[k])
+    r = problem.rank
+    X = (problem.U[:, :r] * s) @ problem.V[:, :r].T
+    return problem, X, s, lam, gamma
+
+
+@claim(TSVD)
+@pytest.mark.parametrize("backend", backend_params())
+@given(drawn=gapped_problems())
+def test_ridge_is_close_to_truncated_svd_across_a_gap(backend, drawn):
+    """In V coordinates, |ridge_i - tsvd_i| <= |y~_i / sigma_i| / gamma (exact, plus the ridge
+    solve's rounding at condition (sigma_max^2 + lam) / lam)."""
+    problem, X_np, s, lam, gamma = drawn
+    r = problem.rank
+    yt = problem.U[:, :r].T @ problem.y
+    tsvd = np.where(s**2 > lam, yt / s, 0.0)
+    w = backend.to_numpy(ridge(backend.asarray(X_np), backend.asarray(problem.y), lam))
+    coords = problem.V[:, :r].T @ w
+    cond = (s[0] ** 2 + lam) / lam
+    scale = float(
+        np.linalg.norm(s / (s**2 + lam) * yt) + s[0] * np.linalg.norm(problem.y) / (s[0] ** 2 + lam)
+    )
+    slack = tolerance(backend.eps, kind="bound", cond=cond, dim=problem.n + problem.d) * scale
+    assert np.all(np.abs(coords - tsvd) <= np.abs(yt / s) / gamma + slack)
+
+
+def _expected_error(estimator, sigma: float, w_star: float, noise: float) -> float:
+    """E|w_hat - w*|^2 for the linear estimator y -> estimator(y) on X = [[sigma]], y = sigma w* + e,
+    e ~ N(0, noise^2): bias^2 + noise^2 * gain^2 (exact for a linear map)."""
+    gain = estimator(1.0)
+    return (estimator(sigma * w_star) - w_star) ** 2 + noise**2 * gain**2
+
+
+@claim(TSVD)
+@pytest.mark.parametrize("backend", backend_params())
+@given(lam=log_uniform(1e-2, 1e2), noise=log_uniform(1e-2, 1e1), w_star=log_uniform(0.1, 10.0))
+def test_neither_ridge_nor_truncated_svd_wins_uniformly(backend, lam, noise, w_star):
+    """One coordinate with sigma^2 = lam / 2 (dropped by TSVD). The exact expected errors, with
+    dlcore's ridge as the estimator: with w* = 0, TSVD's is 0 < ridge's; with w* large against the
+    noise (noise^2 < lam w*^2, so 2/9 noise^2 / lam < 5/9 w*^2), ridge's is below TSVD's w*^2."""
+    sigma = math.sqrt(lam / 2)
+    X = backend.asarray([[sigma]])
+
+    def ridge_est(v: float) -> float:
+        return float(backend.to_numpy(ridge(X, backend.asarray([v]), lam))[0])
+
+    def tsvd_est(v: float) -> float:
+        return 0.0
+
+    noise_only = _expected_error(ridge_est, sigma, 0.0, noise)
+    assert _expected_error(tsvd_est, sigma, 0.0, noise) == 0.0 < noise_only
+    small_noise = min(noise, 0.5 * math.sqrt(lam) * w_star)
+    ridge_err = _expected_error(ridge_est, sigma, w_star, small_noise)
+    tsvd_err = _expected_error(tsvd_est, sigma, w_star, small_noise)
+    assert ridge_err < tsvd_err
+    exact = 4 / 9 * w_star**2 + 2 / 9 * small_noise**2 / lam
+    assert_close(
+        np.array(ridge_err),
+        np.array(exact),
+        claim=TSVD,
+        backend=backend,
+        kind="identity",
+        dim=4,
+        what="ridge expected error vs 4/9 w*^2 + 2/9 noise^2 / lam",
+    )
+
+
+# ---- ridge.closed-form-is-differentiable ------------------------------------------------------
+
+DIFF = "ridge.closed-form-is-differentiable"
+torch_backends = [p for p in backend_params() if p.values[0].library == "torch"]
+
+
+@claim(DIFF)
+@pytest.mark.parametrize("backend", torch_backends)
+@given(problem=any_problem, lam=log_uniform(1e-2, 1e2))
+def test_ridge_is_a_differentiable_layer(backend, problem, lam):
+    """torch.autograd.functional.jacobian of y -> ridge(X, y, lam) equals (X^T X + lam I)^{-1} X^T
+    (the SVD form V diag(sigma / (sigma^2 + lam)) U^T, float64); in float64, gradcheck (finite
+    differences) also passes for X -> ridge(X, y, lam).
+
+    gradcheck's central differences with step h = 1e-6 err by about h^2 |d^3 w| + eps |w| / h; the
+    derivatives of a solve of condition kappa grow like kappa^k, so for these sizes (|X|, |y| of
+    order 1) the error is below 1e-5 kappa, the atol passed (float64 only: in float32, eps / h ~ 0.1).
+    """
+    import torch
+
+    X, y = backend.asarray(problem.X), backend.asarray(problem.y)
+    J = torch.autograd.functional.jacobian(lambda v: ridge(X, v, lam), y)
+    r, s = problem.rank, problem.svals
+    op = problem.V[:, :r] @ np.diag(s / (s**2 + lam)) @ problem.U[:, :r].T
+    cond = ridge_cond(problem, lam)
+    assert_close(
+        J,
+        op,
+        claim=DIFF,
+        backend=backend,
+        cond=cond,
+        scale=float(np.linalg.norm(op)) + problem.sigma_max / (problem.sigma_max**2 + lam),
+        what="d w / d y vs (X^T X + lam I)^{-1} X^T",
+    )
+    if backend.dtype_name == "float64":
+        Xg = X.clone().requires_grad_(True)
+        assert torch.autograd.gradcheck(
+            lambda A: ridge(A, y, lam), (Xg,), eps=1e-6, atol=1e-5 * cond
+        )
+
+
+# ---- remarks: light checks --------------------------------------------------------------------
+
+L2 = "ridge.svd-story-is-l2-specific"
+SPECTRA = "ridge.natural-data-spectra-span-decades"
+
+
+@claim(L2)
+@pytest.mark.parametrize("backend", backend_params())
+@given(d=st.integers(2, 10), seed=seeds)
+def test_only_the_two_norm_is_rotation_invariant(backend, d, seed):
+    """For a Haar-random orthogonal V and Gaussian w: |V w|_2 = |w|_2 to rounding, while |V w|_1
+    differs from |w|_1 (for d >= 2 equality is a measure-zero event)."""
+    from tests.support.strategies import orthogonal
+
+    rng = np.random.default_rng(seed)
+    V, w = orthogonal(d, rng), rng.standard_normal(d)
+    xp = backend.xp
+    Vw = backend.asarray(V) @ backend.asarray(w)
+    assert_close(
+        xp.sqrt(xp.sum(Vw * Vw)),
+        np.array(np.linalg.norm(w)),
+        claim=L2,
+        backend=backend,
+        kind="invariant",
+        dim=d,
+        what="|V w|_2 vs |w|_2",
+    )
+    exact_l1 = float(np.abs(V @ w).sum())
+    assert_close(
+        xp.sum(xp.abs(Vw)),
+        np.array(exact_l1),
+        claim=L2,
+        backend=backend,
+        kind="invariant",
+        dim=d,
+        what="|V w|_1 vs its float64 value",
+    )
+    # In float64 the 1-norm changed by far more than rounding (a density argument: the difference
+    # is a continuous random variable, below 1e-10 |w|_1 with probability of order 1e-10).
+    assert abs(exact_l1 - np.abs(w).sum()) > 1e-10 * np.abs(w).sum()
+
+
+@claim(SPECTRA)
+def test_digits_spectrum_spans_more_decades_than_gaussian():
+    """sklearn's bundled digits (offline): log10(sigma_max / sigma_min) over singular values above
+    the rounding floor exceeds that of a same-shape Gaussian matrix by at least one decade."""
+    from sklearn.datasets import load_digits
+
+    X = load_digits().data
+    s = np.linalg.svd(X, compute_uv=False)
+    s = s[s > s[0] * X.shape[1] * np.finfo(float).eps]
+    g = np.linalg.svd(np.random.default_rng(0).standard_normal(X.shape), compute_uv=False)
+    assert np.log10(s[0] / s[-1]) >= np.log10(g[0] / g[-1]) + 1
+
+
+# ---- ridge.random-features-approximate-ridge --------------------------------------------------
+
+RANDOM_FEATURES = "ridge.random-features-approximate-ridge"
+
+
+@claim(RANDOM_FEATURES)
+@pytest.mark.parametrize("backend", backend_params())
+@given(
+    problem=regression_problems(n=(1, 6), d=(1, 6), rank="any", max_cond=10.0),
+    lam=log_uniform(0.1, 10.0),
+    k=st.sampled_from([1000, 4000, 16000]),
+    seed=seeds,
+)
+def test_random_fake_features_approximate_ridge(backend, problem, lam, k, seed):
+    """Exact: min_norm_solution([X, F], y)[:d] = X^T (X X^T + F F^T)^{-1} y (dual solve via
+    kernel_ridge; condition (sigma_max^2 + |FF^T|) / lambda_min(FF^T)).
+
+    Statistical: by Davidson-Szarek the singular values of G = F sqrt(k / lam) lie in
+    [sqrt k - sqrt n - t, sqrt k + sqrt n + t] with probability >= 1 - 2 exp(-t^2 / 2). With t = 7
+    that fails with probability 4.6e-11 per example, below 1e-8 over the ~150 examples of a CI
+    run. On that event |FF^T - lam I| <= lam (2 delta + delta^2), delta = (sqrt n + 7) / sqrt k
+    (< 1/2 for these n, k), and |w_k - w_lam| <= sigma_max |y| |Delta| / (lam (lam - |Delta|)).
+    """
+    rng = np.random.default_rng(seed)
+    F = rng.standard_normal((problem.n, k)) * math.sqrt(lam / k)
+    delta = (math.sqrt(problem.n) + 7.0) / math.sqrt(k)
+    dev = lam * (2 * delta + delta**2)
+    assert dev < lam
+    X, y = backend.asarray(problem.X), backend.asarray(problem.y)
+    Xf = backend.xp.concat([X, backend.asarray(F)], axis=1)
+    z = min_norm_solution(Xf, y)
+    FFt = F @ F.T
+    K = problem.X @ problem.X.T + FFt
+    lo = float(np.linalg.eigvalsh(FFt)[0])
+    cond = (problem.sigma_max**2 + float(np.linalg.norm(FFt, 2))) / lo
+    exact = problem.X.T @ np.linalg.solve(K, problem.y)
+    scale = float(np.linalg.norm(exact)) + problem.sigma_max * float(np.linalg.norm(problem.y)) / lo
+    w_k = backend.to_numpy(z)[: problem.d]
+    assert_close(
+        w_k,
+        exact,
+        claim=RANDOM_FEATURES,
+        backend=backend,
+        kind="identity",
+        cond=cond,
+        scale=scale,
+        dim=problem.n + problem.d,
+        what="first block of [X, F]^+ y",
+    )
+    dual = backend.to_numpy(X.T @ kernel_ridge(backend.asarray(K), y, 0.0))
+    assert_close(
+        dual,
+        exact,
+        claim=RANDOM_FEATURES,
+        backend=backend,
+        kind="identity",
+        cond=cond,
+        scale=scale,
+        dim=problem.n + problem.d,
+        what="dual form X^T (XX^T + FF^T)^{-1} y",
+    )
+    bound = problem.sigma_max * float(np.linalg.norm(problem.y)) * dev / (lam * (lam - dev))
+    w_lam = svd_ridge(problem, lam)
+    slack = tolerance(backend.eps, kind="statistical", cond=cond, dim=problem.n + problem.d) * scale
+    assert np.linalg.norm(w_k - w_lam) <= bound + slack

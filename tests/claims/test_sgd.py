@@ -1,0 +1,996 @@
+"""Chapter sgd: minibatch gradients and constant-step SGD."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from dlcore.data import SCHEMES, batch_schedule, enumerate_batches, epoch_batches
+from dlcore.dynamics import spectral_radius
+from dlcore.losses import minibatch_grad, per_example_grads, squared_loss_grad
+from dlcore.optim import sgd
+from dlcore.train import run
+from tests.support.backends import backend_params
+from tests.support.claims import claim
+from tests.support.stats import FALSE_FAILURE
+from tests.support.strategies import log_uniform, regression_problems, seeds
+from tests.support.tolerances import assert_close, tolerance
+
+UNBIASED = "sgd.minibatch-gradient-is-unbiased"
+INTERP = "sgd.interpolation-constant-step-converges"
+MAX_PATHS = 256  # largest enumeration per example (n^b, C(n, b) or n!)
+
+
+@st.composite
+def enumerable_setups(draw):
+    """(scheme, n, b) whose enumeration has at most MAX_PATHS batches."""
+    scheme = draw(st.sampled_from(SCHEMES))
+    n = draw(st.integers(1, 5 if scheme == "epoch" else 7))
+    if scheme == "with":
+        b = draw(st.integers(1, max(1, int(math.log(MAX_PATHS) / math.log(n)) if n > 1 else 4)))
+    else:
+        b = draw(st.integers(1, n))
+    return scheme, n, b
+
+
+def batch_scale(X: np.ndarray, y: np.ndarray, w: np.ndarray, batch: list[int]) -> float:
+    """Magnitude of the terms of g_B = (n/b) 2 X_B^T (X_B w - y_B), before cancellation."""
+    XB, yB = X[batch], y[batch]
+    n, b = X.shape[0], len(batch)
+    return (
+        (n / b)
+        * 2
+        * float(np.linalg.norm(XB) * (np.linalg.norm(XB) * np.linalg.norm(w) + np.linalg.norm(yB)))
+    )
+
+
+def exact_mean(backend, X, y, w, batches) -> tuple[np.ndarray, float]:
+    """sum_B P(B) g_B(w) with dlcore's minibatch_grad, summed on the host in float64."""
+    Xb, yb, wb = backend.asarray(X), backend.asarray(y), backend.asarray(w)
+    total = np.zeros(X.shape[1])
+    scale = 0.0
+    for batch, prob in batches:
+        total += prob * backend.to_numpy(minibatch_grad(wb, Xb, yb, batch))
+        scale = max(scale, batch_scale(X, y, w, batch))
+    return total, scale
+
+
+@claim(UNBIASED)
+@pytest.mark.parametrize("backend", backend_params())
+@given(
+    setup=enumerable_setups(),
+    d=st.integers(1, 4),
+    seed=seeds,
+)
+def test_minibatch_gradient_mean_is_the_full_gradient(backend, setup, d, seed):
+    """Enumerate every batch of the sampler with its probability: the exact mean is grad L.
+
+    Schemes: all n^b tuples (with replacement), all C(n, b) subsets (without), the first block
+    of all n! permutations (epoch; any block has this law). The mean is summed on the host in
+    float64, so the error is each g_B's rounding, (b + d) eps relative to the magnitude of its
+    terms before cancellation (`scale`, the largest over the batches).
+    """
+    scheme, n, b = setup
+    rng = np.random.default_rng(seed)
+    X, y, w = rng.standard_normal((n, d)), rng.standard_normal(n), rng.standard_normal(d)
+    batches = enumerate_batches(n, b, scheme=scheme)
+    assert math.isclose(sum(p for _, p in batches), 1.0, rel_tol=len(batches) * 1e-15)
+    mean, scale = exact_mean(backend, X, y, w, batches)
+    assert_close(
+        mean,
+        2 * X.T @ (X @ w - y),
+        claim=UNBIASED,
+        backend=backend,
+        dim=b + d,
+        scale=scale,
+        what=f"E g_B over {len(batches)} batches ({scheme}, n={n}, b={b})",
+    )
+    # ... and so is the full batch, which is dlcore's GD gradient.
+    Xb, yb, wb = backend.asarray(X), backend.asarray(y), backend.asarray(w)
+    assert_close(
+        minibatch_grad(wb, Xb, yb, list(range(n))),
+        squared_loss_grad(wb, Xb, yb),
+        claim=UNBIASED,
+        backend=backend,
+        dim=n + d,
+        scale=batch_scale(X, y, w, list(range(n))),
+        what="full batch vs GD gradient",
+    )
+
+
+@claim(UNBIASED, breaks="non-uniform sampling without reweighting")
+@pytest.mark.parametrize("backend", backend_params(float64_only=True))
+@given(
+    problem=regression_problems(n=(2, 5), d=(5, 8), rank="full", max_cond=10.0),
+    seed=seeds,
+)
+def test_nonuniform_sampling_biases_the_minibatch_gradient(backend, problem, seed):
+    """b = 1 with P(i) = pi_i proportional to i + 1: the exact mean is sum_i pi_i n grad l_i.
+
+    At w = 0 with |y_i| >= 1/2 the bias is X^T v with v_i = 2 (n pi_i - 1)(-y_i); X has full row
+    rank, so ||bias|| >= sigma_min ||v|| > 0, and the test checks it is >= 1e6 times the
+    unbiasedness tolerance.
+    """
+    rng = np.random.default_rng(seed)
+    n, d = problem.n, problem.d
+    X = problem.X
+    y = rng.choice([-1.0, 1.0], n) * rng.uniform(0.5, 1.5, n)
+    w = np.zeros(d)
+    pi = np.arange(1, n + 1) / (n * (n + 1) / 2)
+    mean, scale = exact_mean(backend, X, y, w, [([i], float(pi[i])) for i in range(n)])
+    grad = 2 * X.T @ (X @ w - y)
+    bias = float(np.linalg.norm(mean - grad))
+    v = 2 * (n * pi - 1) * (-y)
+    assert bias >= (1 - 1e-9) * problem.sigma_min * float(np.linalg.norm(v))
+    tol = tolerance(backend.eps, kind="identity", dim=1 + d) * scale
+    assert bias >= 1e6 * tol
+
+
+def wide_problem():
+    """Consistent problems: wide, full row rank, cond <= 2, so randomized Kaczmarz is fast."""
+    return regression_problems(n=(1, 4), d=(2, 8), shape="wide", max_cond=2.0)
+
+
+@claim(INTERP)
+@pytest.mark.parametrize("backend", backend_params())
+@given(problem=wide_problem(), c=st.floats(0.5, 1.5), seed=seeds)
+def test_constant_step_sgd_converges_under_interpolation(backend, problem, c, seed):
+    """b = 1 with replacement, lr = c / (2 n max ||x_i||^2) (so 2 lr n ||x_i||^2 <= c < 2).
+
+    Per path: the Kaczmarz identity for the first steps and ||e_{t+1}|| <= ||e_t|| at every step,
+    e_t = w_t - (X^+ y + P_null w_0). Final: E||e_T||^2 <= (1 - q)^T ||e_0||^2, so by Markov's
+    inequality ||e_T||^2 <= (1 - q)^T ||e_0||^2 / 1e-6 with probability >= 1 - 1e-6 (the
+    false-failure budget); T is the first step where that bound is <= 1e-12 ||e_0||^2. Rounding:
+    each step adds (n + d) eps relative to the scale, and the steps are non-expansive, so the
+    accumulated error is at most T times that (cond = T).
+    """
+    n, d = problem.n, problem.d
+    X, y = problem.X, problem.y
+    rng = np.random.default_rng(seed)
+    w0 = rng.standard_normal(d)
+    row_norm2 = np.sum(X * X, axis=1)
+    lr = c / (2 * n * row_norm2.max())
+    q = 2 * lr * (2 - 2 * lr * n * row_norm2.max()) * problem.sigma_min**2
+    q = min(q, 1.0)  # q = 1 (n = 1, c = 1): one step lands on the interpolant
+    steps = 1 if q == 1.0 else math.ceil(math.log(FALSE_FAILURE * 1e-12) / math.log1p(-q))
+    schedule = batch_schedule(n, 1, steps, scheme="with", rng=rng)
+    Xb, yb = backend.asarray(X), backend.asarray(y)
+    _, traj = run(
+        sgd(lr),
+        lambda p, t: {"w": minibatch_grad(p["w"], Xb, yb, schedule[t])},
+        {"w": backend.asarray(w0)},
+        steps,
+        record_every=1,
+    )
+    W = np.array([backend.to_numpy(p["w"]) for p in traj])
+    V0 = problem.V[:, problem.rank :]
+    target = problem.V[:, : problem.rank] @ ((problem.U.T @ y)[: problem.rank] / problem.svals)
+    target = target + V0 @ (V0.T @ w0)
+    E = W - target
+    dist = np.linalg.norm(E, axis=1)
+    scale = max(float(np.linalg.norm(W, axis=1).max()), 1.0)
+    step_tol = tolerance(backend.eps, kind="convergence", dim=n + d, cond=2.0) * scale
+    for t in range(min(steps, 20)):
+        x = X[schedule[t][0]]
+        predicted = dist[t] ** 2 - 2 * lr * n * (2 - 2 * lr * n * (x @ x)) * (x @ E[t]) ** 2
+        assert abs(dist[t + 1] ** 2 - predicted) <= 2 * step_tol * scale, (
+            f"Kaczmarz identity, t={t}"
+        )
+    assert (np.diff(dist) <= step_tol).all(), "distance to the interpolant must not grow"
+    rounding = tolerance(backend.eps, kind="convergence", dim=n + d, cond=float(steps)) * scale
+    assert dist[-1] <= 1e-6 * dist[0] + rounding, (
+        f"claim {INTERP} [{backend}]: ||e_T|| = {dist[-1]:.3e} after {steps} steps, bound "
+        f"1e-6 ||e_0|| + rounding = {1e-6 * dist[0] + rounding:.3e} (q = {q:.4f})"
+    )
+
+
+@claim(INTERP, breaks="no interpolation, y not in range(X)")
+@pytest.mark.parametrize("backend", backend_params(float64_only=True))
+@given(
+    problem=regression_problems(n=(3, 8), d=(1, 4), shape="tall", max_cond=2.0),
+    c=st.floats(0.5, 1.5),
+    noise=st.floats(0.5, 2.0),
+    seed=seeds,
+)
+def test_least_squares_solution_is_not_a_fixed_point_of_sgd(backend, problem, c, noise, seed):
+    """y = X theta + nu with nu orthogonal to range(X), ||nu|| = noise: theta_LS = theta.
+
+    From w_0 = theta_LS, one SGD step (b = 1, with replacement, same lr as the interpolation test)
+    moves by lr n 2 |nu_i| ||x_i||. Enumerating the n equally likely first batches with dlcore
+    gives E||e_1||^2 = lr^2 n sum_i ||grad l_i(theta_LS)||^2 exactly, > 0: the distance to theta_LS
+    grows from 0, so constant-step SGD cannot converge to it. The predicted value is checked to be
+    >= 1e6 times the interpolation test's per-step tolerance.
+    """
+    n, d = problem.n, problem.d
+    rng = np.random.default_rng(seed)
+    theta = rng.standard_normal(d)
+    U_perp = problem.U[:, problem.rank :]
+    nu = U_perp @ rng.standard_normal(n - problem.rank)
+    nu *= noise / np.linalg.norm(nu)
+    X = problem.X
+    y = X @ theta + nu
+    lr = c / (2 * n * np.sum(X * X, axis=1).max())
+    Xb, yb = backend.asarray(X), backend.asarray(y)
+    sq = []
+    for i in range(n):
+        w1, _ = run(
+            sgd(lr),
+            lambda p, t, i=i: {"w": minibatch_grad(p["w"], Xb, yb, [i])},
+            {"w": backend.asarray(theta)},
+            1,
+        )
+        sq.append(float(np.sum((backend.to_numpy(w1["w"]) - theta) ** 2)))
+    per_example = 2 * X * (-nu)[:, None]  # grad l_i(theta_LS) = 2 x_i (x_i^T theta - y_i)
+    predicted = lr**2 * n * float(np.sum(per_example**2))
+    scale = max(float(np.linalg.norm(theta)), 1.0)
+    assert_close(
+        np.mean(sq),
+        predicted,
+        claim=INTERP,
+        backend=backend,
+        kind="identity",
+        dim=n + d,
+        scale=predicted + lr**2 * n**2 * scale**2 * float(np.sum(X * X)) * 4,
+        what="E||w_1 - theta_LS||^2",
+    )
+    step_tol = tolerance(backend.eps, kind="convergence", dim=n + d, cond=2.0) * scale
+    assert math.sqrt(predicted) >= 1e6 * step_tol
+
+
+DEF = "sgd.minibatch-sgd-definition"
+VAR = "sgd.minibatch-variance-shrinks-with-batch-size"
+EPOCH = "sgd.epochs-and-shuffling"
+MEAN = "sgd.mean-iterate-follows-gd-on-quadratics"
+DIVERGE = "sgd.gd-stable-step-can-diverge-under-sgd"
+TUG = "sgd.per-example-gradients-vanish-only-at-interpolation"
+FLOOR = "sgd.constant-step-noise-floor"
+RUNNING = "sgd.running-average-is-sgd-with-step-one-over-k"
+EMA = "sgd.constant-step-sgd-is-an-ema"
+
+
+def sgd_path(backend, X, y, w0, lr, batches) -> np.ndarray:
+    """dlcore SGD (lr fixed, or one lr per step) along a given batch sequence; all iterates."""
+    Xb, yb = backend.asarray(X), backend.asarray(y)
+    params = {"w": backend.asarray(w0)}
+    out = [backend.to_numpy(params["w"])]
+    lrs = lr if isinstance(lr, (list, np.ndarray)) else [lr] * len(batches)
+    for step_lr, batch in zip(lrs, batches, strict=True):
+        opt = sgd(float(step_lr))
+        updates, _ = opt.update(
+            {"w": minibatch_grad(params["w"], Xb, yb, batch)}, opt.init(params), params
+        )
+        params = {"w": params["w"] + updates["w"]}
+        out.append(backend.to_numpy(params["w"]))
+    return np.array(out)
+
+
+@claim(DEF)
+@pytest.mark.parametrize("backend", backend_params())
+@given(
+    problem=regression_problems(n=(1, 8), d=(1, 5), rank="any", max_cond=10.0),
+    c=st.floats(0.1, 1.9),
+    b=st.integers(1, 8),
+    scheme=st.sampled_from(SCHEMES),
+    steps=st.integers(1, 30),
+    seed=seeds,
+)
+def test_full_batch_sgd_is_gd_and_batches_have_size_b(backend, problem, c, b, scheme, steps, seed):
+    """b = n without replacement gives dlcore's GD trajectory; every batch has b valid indices.
+
+    The GD and SGD runs perform the same operations in the same order up to the n/b = 1 factor,
+    so they agree to (n + d) eps per step (dim = (n + d) T), relative to the iterates' scale.
+    """
+    n = problem.n
+    b = min(b, n) if scheme != "with" else b
+    if scheme == "epoch":
+        b = math.gcd(b, n)  # the epoch schedule needs b | n
+    rng_a, rng_b = np.random.default_rng(seed), np.random.default_rng(seed)
+    sched = batch_schedule(n, b, steps, scheme=scheme, rng=rng_a)
+    assert sched == batch_schedule(n, b, steps, scheme=scheme, rng=rng_b), "same seed, same batches"
+    assert all(len(B) == b and all(0 <= i < n for i in B) for B in sched)
+    if scheme == "without":
+        assert all(len(set(B)) == b for B in sched)
+    lr = c / (2 * problem.sigma_max**2)
+    w0 = np.random.default_rng(seed + 1).standard_normal(problem.d)
+    full = batch_schedule(n, n, steps, scheme="without", rng=np.random.default_rng(seed))
+    assert all(sorted(B) == list(range(n)) for B in full)
+    W_sgd = sgd_path(backend, problem.X, problem.y, w0, lr, full)
+    Xb, yb = backend.asarray(problem.X), backend.asarray(problem.y)
+    _, traj = run(
+        sgd(lr),
+        lambda p, t: {"w": squared_loss_grad(p["w"], Xb, yb)},
+        {"w": backend.asarray(w0)},
+        steps,
+        record_every=1,
+    )
+    W_gd = np.array([backend.to_numpy(p["w"]) for p in traj])
+    assert_close(
+        W_sgd,
+        W_gd,
+        claim=DEF,
+        backend=backend,
+        cond=2.0,
+        dim=(n + problem.d) * steps,
+        scale=max(float(np.abs(W_gd).max()), 1.0) * math.sqrt(W_gd.size),
+        what="SGD(b = n, without) vs GD",
+    )
+
+
+def enumerated_moments(backend, X, y, w, batches):
+    """Exact mean and covariance of dlcore's g_B over the enumerated batches (host float64)."""
+    Xb, yb, wb = backend.asarray(X), backend.asarray(y), backend.asarray(w)
+    G = np.array([backend.to_numpy(minibatch_grad(wb, Xb, yb, B)) for B, _ in batches])
+    p = np.array([prob for _, prob in batches])
+    mean = p @ G
+    return mean, (G - mean).T @ ((G - mean) * p[:, None]), G
+
+
+@claim(VAR)
+@pytest.mark.parametrize("backend", backend_params())
+@given(n=st.integers(2, 6), d=st.integers(1, 3), data=st.data(), seed=seeds)
+def test_minibatch_covariance_by_enumeration(backend, n, d, data, seed):
+    """Cov g_B over all n^b tuples and all C(n, b) subsets against n^2 Sigma / b (x (n-b)/(n-1)).
+
+    Sigma is the population covariance of dlcore's per-example gradients (float64 oracle). The
+    covariance is a second moment: its rounding error is 2 (b + d) eps relative to the second
+    moment of the terms, the `scale` (max ||g_B||^2 over the batches).
+    """
+    b = data.draw(st.integers(1, min(n, int(math.log(MAX_PATHS) / math.log(n)))))
+    rng = np.random.default_rng(seed)
+    X, y, w = rng.standard_normal((n, d)), rng.standard_normal(n), rng.standard_normal(d)
+    g = 2 * X * (X @ w - y)[:, None]
+    Sigma = np.cov(g.T, bias=True).reshape(d, d)
+    factor = (n - b) / (n - 1)
+    covs = {}
+    for scheme, predicted in [("with", Sigma / b), ("without", Sigma / b * factor)]:
+        _, cov, G = enumerated_moments(backend, X, y, w, enumerate_batches(n, b, scheme=scheme))
+        scale = float(np.max(np.sum(G * G, axis=1))) + 1e-300
+        assert_close(
+            cov,
+            n**2 * predicted,
+            claim=VAR,
+            backend=backend,
+            dim=2 * (b + d),
+            scale=scale,
+            what=f"Cov g_B, {scheme} replacement, n={n}, b={b}",
+        )
+        covs[scheme] = cov
+    if b == n:  # the finite-population factor is 0: the full batch has no noise
+        assert_close(
+            covs["without"],
+            np.zeros((d, d)),
+            claim=VAR,
+            backend=backend,
+            dim=2 * (b + d),
+            scale=scale,
+            what="Cov g_B at b = n, without replacement",
+        )
+    # n^2 Sigma / b is nonincreasing in b and so is the finite-population factor.
+    assert all((n - k) / (n - 1) >= (n - k - 1) / (n - 1) for k in range(1, n))
+    assert math.isclose((10_000 - 32) / 9_999, 0.9969, abs_tol=5e-5)
+    assert math.isclose((10 - 5) / 9, 0.556, abs_tol=5e-4)
+
+
+@claim(EPOCH)
+@pytest.mark.parametrize("backend", backend_params())
+@given(n=st.integers(1, 60), data=st.data(), drop_last=st.booleans(), seed=seeds)
+def test_epochs_partition_the_data(backend, n, data, drop_last, seed):
+    """Partition, batch count, the gradient-sum identity (b | n) and reshuffling.
+
+    The sum of the epoch's minibatch gradients is compared with (n / b) grad L; both are sums of
+    the same n per-example terms, so they agree to (n + d) eps relative to the sum of the terms'
+    magnitudes.
+    """
+    b = data.draw(st.integers(1, n))
+    rng = np.random.default_rng(seed)
+    epoch = epoch_batches(n, b, rng=rng, drop_last=drop_last)
+    flat = [i for B in epoch for i in B]
+    assert len(set(flat)) == len(flat), "batches must be disjoint"
+    if drop_last:
+        assert len(epoch) == n // b and all(len(B) == b for B in epoch)
+    else:
+        assert len(epoch) == -(-n // b) and sorted(flat) == list(range(n))
+    d = 3
+    X, y, w = rng.standard_normal((n, d)), rng.standard_normal(n), rng.standard_normal(d)
+    bb = data.draw(st.sampled_from([k for k in range(1, n + 1) if n % k == 0]))
+    Xb, yb, wb = backend.asarray(X), backend.asarray(y), backend.asarray(w)
+    total = sum(
+        backend.to_numpy(minibatch_grad(wb, Xb, yb, B)) for B in epoch_batches(n, bb, rng=rng)
+    )
+    terms = 2 * np.abs(X) * (np.abs(X) @ np.abs(w) + np.abs(y))[:, None]
+    assert_close(
+        total,
+        (n / bb) * 2 * X.T @ (X @ w - y),
+        claim=EPOCH,
+        backend=backend,
+        kind="identity",
+        dim=n + d,
+        scale=(n / bb) * float(np.linalg.norm(terms.sum(axis=0))),
+        what="sum of an epoch's g_B vs (n/b) grad L",
+    )
+    rng_s = np.random.default_rng(seed)
+    fixed = batch_schedule(n, 1, 2 * n, scheme="epoch", rng=rng_s, reshuffle=False)
+    assert fixed[:n] == fixed[n:], "without reshuffling the order repeats"
+    if n >= 10:  # two independent uniform orders coincide with probability 1/n! < 1e-6
+        fresh = batch_schedule(n, 1, 2 * n, scheme="epoch", rng=np.random.default_rng(seed))
+        assert fresh[:n] != fresh[n:], "reshuffling must change the order"
+    # Each block of a uniform permutation is a uniform b-subset (exact, small n).
+    if n <= 5:
+        law: dict[tuple[int, ...], float] = {}
+        for B, p in enumerate_batches(n, b, scheme="epoch"):
+            law[tuple(sorted(B))] = law.get(tuple(sorted(B)), 0.0) + p
+        assert all(math.isclose(p, 1 / math.comb(n, b)) for p in law.values())
+        assert len(law) == math.comb(n, b)
+
+
+def expected_iterate(backend, X, y, w0, lr, batches, steps):
+    """E w_T over all batch sequences (each step independent, law `batches`), by depth-first runs.
+
+    Returns (E w_T, E ||w_T||^2, max ||w_t|| over all nodes) computed with dlcore's minibatch_grad
+    and sgd, accumulated on the host in float64.
+    """
+    Xb, yb = backend.asarray(X), backend.asarray(y)
+    opt = sgd(lr)
+    mean = np.zeros(X.shape[1])
+    second = 0.0
+    biggest = 0.0
+
+    def visit(params, prob, depth):
+        nonlocal mean, second, biggest
+        w = backend.to_numpy(params["w"])
+        biggest = max(biggest, float(np.linalg.norm(w)))
+        if depth == steps:
+            mean += prob * w
+            second += prob * float(w @ w)
+            return
+        for B, p in batches:
+            updates, _ = opt.update(
+                {"w": minibatch_grad(params["w"], Xb, yb, B)}, opt.init(params), params
+            )
+            visit({"w": params["w"] + updates["w"]}, prob * p, depth + 1)
+
+    visit({"w": backend.asarray(w0)}, 1.0, 0)
+    return mean, second, biggest
+
+
+@claim(MEAN)
+@pytest.mark.parametrize("backend", backend_params())
+@given(
+    problem=regression_problems(n=(1, 4), d=(1, 3), rank="any", max_cond=10.0),
+    scheme=st.sampled_from(["with", "without"]),
+    b=st.integers(1, 2),
+    c=st.floats(0.1, 1.9),
+    data=st.data(),
+    seed=seeds,
+)
+def test_mean_sgd_iterate_is_the_gd_iterate(backend, problem, scheme, b, c, data, seed):
+    """Exact E w_t over every batch sequence (at most 256) against dlcore's GD iterate w_t.
+
+    Every path is a product of t affine steps; rounding is (n + d) eps per step relative to the
+    largest iterate on any path (dim = (n + d) t, cond = 1 + max lr ||A_B|| <= 1 + n c bounds the
+    amplification of one step's rounding).
+    """
+    n, d = problem.n, problem.d
+    b = min(b, n)
+    batches = enumerate_batches(n, b, scheme=scheme)
+    max_t = max(1, int(math.log(MAX_PATHS) / math.log(len(batches)))) if len(batches) > 1 else 4
+    steps = data.draw(st.integers(1, min(4, max_t)))
+    lr = c / (2 * problem.sigma_max**2)
+    w0 = np.random.default_rng(seed).standard_normal(d)
+    mean, _, biggest = expected_iterate(backend, problem.X, problem.y, w0, lr, batches, steps)
+    Xb, yb = backend.asarray(problem.X), backend.asarray(problem.y)
+    wT, _ = run(
+        sgd(lr),
+        lambda p, t: {"w": squared_loss_grad(p["w"], Xb, yb)},
+        {"w": backend.asarray(w0)},
+        steps,
+    )
+    assert_close(
+        mean,
+        backend.to_numpy(wT["w"]),
+        claim=MEAN,
+        backend=backend,
+        cond=(1 + n * c / b) ** steps,
+        dim=(n + d) * steps,
+        scale=max(biggest, 1.0),
+        what=f"E w_{steps} over {len(batches)}^{steps} paths vs GD",
+    )
+
+
+@claim(DIVERGE)
+@pytest.mark.parametrize("backend", backend_params())
+@given(
+    a=log_uniform(0.1, 10.0),
+    step=st.floats(1.05, 1.95),
+    theta=st.floats(-2.0, 2.0),
+    e0=st.floats(0.5, 2.0),
+    steps=st.integers(1, 8),
+)
+def test_gd_stable_step_diverges_in_mean_square_under_sgd(backend, a, step, theta, e0, steps):
+    """n = 2, x_1 = 0, x_2 = a, y = X theta; lr = step / lambda_max with lambda_max = 2 a^2.
+
+    Enumerates all 2^t equally likely paths of b = 1 SGD with replacement (dlcore runs): E e_t and
+    E e_t^2 match (1 - step)^t e_0 and (1/2 + (1 - 2 step)^2 / 2)^t e_0^2, the latter growing while
+    GD's |e_t| shrinks. Each path has |factor| <= 2.9; its rounding is 2 eps per step relative to
+    its own size (dim = 2 t), and the second moment doubles that.
+    """
+    X, y = np.array([[0.0], [a]]), np.array([0.0, a * theta])
+    lr = step / (2 * a**2)
+    batches = enumerate_batches(2, 1, scheme="with")
+    mean, second, _ = expected_iterate(backend, X, y, np.array([theta + e0]), lr, batches, steps)
+    m2 = (0.5 + 0.5 * (1 - 2 * step) ** 2) ** steps * e0**2
+    assert_close(
+        second - 2 * theta * mean[0] + theta**2,
+        m2,
+        claim=DIVERGE,
+        backend=backend,
+        kind="identity",
+        dim=4 * steps,
+        scale=m2 + theta**2 + abs(theta) * math.sqrt(m2),
+        what="E e_t^2",
+    )
+    assert_close(
+        mean - theta,
+        [(1 - step) ** steps * e0],
+        claim=DIVERGE,
+        backend=backend,
+        kind="identity",
+        dim=2 * steps,
+        scale=math.sqrt(m2) + abs(theta),
+        what="E e_t (GD's error)",
+    )
+    assert 0.5 + 0.5 * (1 - 2 * step) ** 2 > 1 > abs(1 - step)  # SGD grows, GD contracts
+    assert 0.5 * math.log(abs(1 - 2 * step)) > 0  # almost-sure divergence: E log|factor| > 0
+
+
+@claim(TUG)
+@pytest.mark.parametrize("backend", backend_params())
+@given(
+    tall=regression_problems(n=(3, 10), d=(1, 4), shape="tall", max_cond=10.0),
+    wide=regression_problems(n=(1, 5), d=(2, 8), shape="wide", max_cond=10.0),
+    noise=st.floats(0.5, 2.0),
+    seed=seeds,
+)
+def test_per_example_gradients_balance_at_the_optimum(backend, tall, wide, noise, seed):
+    """Tall and noisy: sum_i grad l_i(theta_LS) = 0 but some grad l_i is far from 0.
+
+    Wide and consistent: at every interpolant every enumerated minibatch gradient is 0, and at a
+    non-interpolant w = w_hat + X^T u some singleton gradient is at least 2 sigma_min^3 ||u|| /
+    sqrt(n) in size. Rounding: (n + d) eps relative to the sum of the terms' magnitudes.
+    """
+    rng = np.random.default_rng(seed)
+    n, d = tall.n, tall.d
+    theta = rng.standard_normal(d)
+    nu = tall.U[:, tall.rank :] @ rng.standard_normal(n - tall.rank)
+    nu *= noise / np.linalg.norm(nu)
+    y = tall.X @ theta + nu  # theta_LS = theta, residual r = -nu
+    Xb, yb = backend.asarray(tall.X), backend.asarray(y)
+    G = backend.to_numpy(per_example_grads(backend.asarray(theta), Xb, yb))
+    terms = 2 * np.abs(tall.X) * (np.abs(tall.X) @ np.abs(theta) + np.abs(y))[:, None]
+    assert_close(
+        G.sum(axis=0),
+        np.zeros(d),
+        claim=TUG,
+        backend=backend,
+        dim=n + d,
+        scale=float(np.linalg.norm(terms.sum(axis=0))),
+        what="sum_i grad l_i(theta_LS)",
+    )
+    assert_close(
+        G,
+        2 * tall.X * (-nu)[:, None],
+        claim=TUG,
+        backend=backend,
+        dim=n + d,
+        scale=float(np.linalg.norm(terms)),
+        what="grad l_i(theta_LS) = 2 x_i r_i",
+    )
+    # design check: the tug of war is far above rounding (1e3 x the tolerance of the balance)
+    assert np.linalg.norm(G, axis=1).max() > 1e3 * tolerance(
+        backend.eps, kind="identity", dim=n + d
+    ) * float(np.linalg.norm(terms))
+    # Wide, consistent: interpolants are fixed points of every SGD update.
+    n, d = wide.n, wide.d
+    V0 = wide.V[:, wide.rank :]
+    w_hat = wide.V[:, : wide.rank] @ ((wide.U.T @ wide.y)[: wide.rank] / wide.svals)
+    w_hat = w_hat + V0 @ rng.standard_normal(d - wide.rank)
+    Xb, yb, wb = backend.asarray(wide.X), backend.asarray(wide.y), backend.asarray(w_hat)
+    scale = (
+        2
+        * n
+        * float(np.linalg.norm(wide.X))
+        * (
+            float(np.linalg.norm(wide.X)) * float(np.linalg.norm(w_hat))
+            + float(np.linalg.norm(wide.y))
+        )
+    )
+    for b in range(1, n + 1):
+        for B, _ in enumerate_batches(n, b, scheme="without"):
+            assert_close(
+                minibatch_grad(wb, Xb, yb, B),
+                np.zeros(d),
+                claim=TUG,
+                backend=backend,
+                dim=n + d,
+                scale=scale,
+                what=f"g_B at an interpolant, B = {B}",
+            )
+    u = rng.standard_normal(n)
+    w = w_hat + wide.X.T @ u
+    singles = [backend.to_numpy(minibatch_grad(backend.asarray(w), Xb, yb, [i])) for i in range(n)]
+    biggest = max(float(np.linalg.norm(g)) for g in singles)
+    x_norms = np.linalg.norm(wide.X, axis=1)
+    assert (
+        biggest
+        >= (1 - 1e-6)
+        * 2
+        * n
+        * wide.sigma_min**2
+        * float(np.linalg.norm(u))
+        / math.sqrt(n)
+        * x_norms.min()
+    )
+
+
+@claim(FLOOR)
+@pytest.mark.parametrize("backend", backend_params())
+@given(
+    n=st.integers(2, 3),
+    steps=st.integers(1, 5),
+    gamma=st.floats(0.1, 1.9),
+    seed=seeds,
+)
+def test_noise_floor_recursion_by_path_enumeration(backend, n, steps, gamma, seed):
+    """Mean estimation (X = ones, b = 1 with replacement), lr = gamma / (2 n), from theta_0.
+
+    (a) At ybar some singleton gradient is at least n max |y_i - y_j| in size.
+    (b) E e_t^2 over all n^t paths equals the recursion e' = (1 - gamma)^2 e + gamma^2 sigma^2,
+    whose fixed point gamma sigma^2 / (2 - gamma) is positive and increasing in gamma. Rounding:
+    each path is a product of t factors |1 - gamma| < 1 plus bounded noise: 2 t eps relative to
+    the largest squared iterate (dim = 2 t (n + 1)).
+    """
+    rng = np.random.default_rng(seed)
+    y = rng.standard_normal(n)
+    y[0] = y[1] + rng.choice([-1, 1]) * rng.uniform(0.5, 2.0)  # not constant
+    ybar, sigma2 = float(y.mean()), float(y.var())
+    X = np.ones((n, 1))
+    Xb, yb = backend.asarray(X), backend.asarray(y)
+    singles = [
+        abs(
+            float(
+                backend.to_numpy(minibatch_grad(backend.asarray(np.array([ybar])), Xb, yb, [i]))[0]
+            )
+        )
+        for i in range(n)
+    ]
+    assert max(singles) >= (1 - 1e-6) * n * (y.max() - y.min())
+    theta0 = ybar + rng.uniform(-2, 2)
+    lr = gamma / (2 * n)
+    mean, second, biggest = expected_iterate(
+        backend, X, y, np.array([theta0]), lr, enumerate_batches(n, 1, scheme="with"), steps
+    )
+    m2 = (theta0 - ybar) ** 2
+    for _ in range(steps):
+        m2 = (1 - gamma) ** 2 * m2 + gamma**2 * sigma2
+    assert_close(
+        second - 2 * ybar * mean[0] + ybar**2,
+        m2,
+        claim=FLOOR,
+        backend=backend,
+        dim=2 * steps * (n + 1),
+        scale=biggest**2 + ybar**2,
+        what="E (theta_t - ybar)^2",
+    )
+    floor = gamma * sigma2 / (2 - gamma)
+    assert_close(
+        (1 - gamma) ** 2 * floor + gamma**2 * sigma2,
+        floor,
+        claim=FLOOR,
+        backend=backend,
+        what="fixed point of the recursion",
+    )
+    assert floor > 0 and (gamma + 0.01) * sigma2 / (2 - gamma - 0.01) > floor
+
+
+def stream_sgd(backend, x: np.ndarray, m0: float, gammas: np.ndarray) -> np.ndarray:
+    """SGD on the stream x (X = ones, batch [k] at step k) with dimensionless steps gamma_k."""
+    N = len(x)
+    return sgd_path(
+        backend,
+        np.ones((N, 1)),
+        x,
+        np.array([m0]),
+        np.asarray(gammas) / (2 * N),
+        [[k] for k in range(N)],
+    )[:, 0]
+
+
+@claim(RUNNING)
+@pytest.mark.parametrize("backend", backend_params())
+@given(
+    x=st.lists(st.floats(-100, 100), min_size=1, max_size=200),
+    m0=st.floats(-100, 100),
+)
+def test_running_average_is_sgd_with_step_one_over_k(backend, x, m0):
+    """dlcore SGD with gamma_k = 1/k (lr_k = 1 / (2 N k)) gives mean(x[:k]) at every k.
+
+    Each step rounds once relative to max |x| (the iterates stay in the data's range), and the
+    running mean forgets old errors only as (k-1)/k, so the error after k steps is at most
+    k eps max |x| (dim = 4 N, the 4 for the residual, scaling and step).
+    """
+    xs = np.array(x)
+    N = len(xs)
+    m = stream_sgd(backend, xs, m0, 1 / np.arange(1, N + 1))
+    assert_close(
+        m[1:],
+        np.cumsum(xs) / np.arange(1, N + 1),
+        claim=RUNNING,
+        backend=backend,
+        dim=4 * N,
+        scale=max(float(np.abs(xs).max()), abs(m0), 1.0) * math.sqrt(N),
+        what="SGD(1/k) vs running mean",
+    )
+    moves = np.abs(np.diff(m))
+    assert_close(
+        moves[1:],
+        np.abs(xs[1:] - m[1:-1]) / np.arange(2, N + 1),
+        claim=RUNNING,
+        backend=backend,
+        dim=4 * N,
+        scale=max(float(np.abs(xs).max()), 1.0) * math.sqrt(N),
+        what="|m_k - m_{k-1}|",
+    )
+
+
+@claim(EMA)
+@pytest.mark.parametrize("backend", backend_params())
+@given(
+    x=st.lists(st.floats(-100, 100), min_size=1, max_size=100),
+    m0=st.floats(-100, 100),
+    gamma=st.one_of(st.just(1.0), st.floats(0.01, 1.0)),
+)
+def test_constant_step_sgd_is_an_ema(backend, x, m0, gamma):
+    """dlcore SGD with constant gamma equals the closed-form EMA (weights sum 1 - (1-gamma)^t).
+
+    Rounding: one relative eps per step on values bounded by max(|x|, |m0|), not amplified
+    (|1 - gamma| <= 1): dim = 4 N.
+    """
+    xs = np.array(x)
+    N = len(xs)
+    m = stream_sgd(backend, xs, m0, np.full(N, gamma))
+    closed = [
+        (1 - gamma) ** t * m0
+        + sum(gamma * (1 - gamma) ** (t - s) * xs[s - 1] for s in range(1, t + 1))
+        for t in range(N + 1)
+    ]
+    scale = max(float(np.abs(xs).max()), abs(m0), 1.0) * math.sqrt(N + 1)
+    assert_close(m, closed, claim=EMA, backend=backend, dim=4 * N, scale=scale, what="SGD vs EMA")
+    weights = [gamma * (1 - gamma) ** (N - s) for s in range(1, N + 1)]
+    assert math.isclose(sum(weights), 1 - (1 - gamma) ** N, rel_tol=1e-12, abs_tol=1e-12)
+    if gamma == 1.0:
+        assert_close(
+            m[-1], xs[-1], claim=EMA, backend=backend, dim=4, scale=scale, what="gamma = 1"
+        )
+
+
+FAR = "sgd.small-batches-suffice-far-from-optimum"
+ROBBINS = "sgd.diminishing-step-size-converges"
+WALK = "sgd.oscillation-versus-random-walk"
+LMS = "sgd.lms-is-sgd"
+
+
+def path_expectation(backend, X, y, w0, lrs, batches, f):
+    """E f(w_0, ..., w_T) over every batch sequence (T = len(lrs), law `batches` per step), with
+    dlcore's sgd and minibatch_grad, accumulated on the host in float64. Returns (E f, max |w|)."""
+    Xb, yb = backend.asarray(X), backend.asarray(y)
+    total, biggest = 0.0, 0.0
+
+    def visit(params, prob, path):
+        nonlocal total, biggest
+        w = backend.to_numpy(params["w"])
+        biggest = max(biggest, float(np.linalg.norm(w)))
+        path = [*path, w]
+        if len(path) == len(lrs) + 1:
+            total += prob * f(path)
+            return
+        opt = sgd(float(lrs[len(path) - 1]))
+        for B, p in batches:
+            upd, _ = opt.update(
+                {"w": minibatch_grad(params["w"], Xb, yb, B)}, opt.init(params), params
+            )
+            visit({"w": params["w"] + upd["w"]}, prob * p, path)
+
+    visit({"w": backend.asarray(w0)}, 1.0, [])
+    return total, biggest
+
+
+@claim(FAR)
+@pytest.mark.parametrize("backend", backend_params())
+@given(
+    y=st.lists(st.floats(-5, 5), min_size=3, max_size=6),
+    spread=st.floats(0.1, 5.0),
+    delta=log_uniform(1e-2, 1e2),
+    data=st.data(),
+)
+def test_far_from_the_optimum_every_batch_points_the_same_way(backend, y, spread, delta, data):
+    """theta = max y + delta: every enumerated minibatch gradient (all b-subsets, b < n) has the
+    sign of grad L and relative deviation <= (max y - min y) / delta; at theta = ybar singleton
+    gradients of both signs occur. Rounding: a few operations on values of size |theta| + max|y|.
+    """
+    ya = np.array(y)
+    ya[0] = ya[1] + spread  # not constant, by construction
+    n = len(ya)
+    b = data.draw(st.integers(1, n - 1))
+    X, yb = backend.asarray(np.ones((n, 1))), backend.asarray(ya)
+    theta = float(ya.max() + delta)
+    full = 2 * n * (theta - ya.mean())
+    scale = 2 * n * (abs(theta) + float(np.abs(ya).max()))
+    tol = tolerance(backend.eps, kind="bound", dim=4) * scale
+    for B, _ in enumerate_batches(n, b, scheme="without"):
+        g = float(backend.to_numpy(minibatch_grad(backend.asarray(np.array([theta])), X, yb, B))[0])
+        assert g > 0 and full > 0
+        assert abs(g - full) <= (ya.max() - ya.min()) / delta * full + tol
+    ybar = backend.asarray(np.array([ya.mean()]))
+    signs = {
+        np.sign(float(backend.to_numpy(minibatch_grad(ybar, X, yb, [i]))[0])) for i in range(n)
+    }
+    assert {-1.0, 1.0} <= signs
+
+
+@claim(ROBBINS)
+@pytest.mark.parametrize("backend", backend_params())
+@given(n=st.integers(2, 3), steps=st.integers(1, 5), theta0=st.floats(-5, 5), seed=seeds)
+def test_step_one_over_t_has_error_sigma2_over_t(backend, n, steps, theta0, seed):
+    """Mean estimation, b = 1 with replacement, lr_t = 1 / (2 n t): over all n^T paths (dlcore
+    runs) E (theta_T - ybar)^2 = sigma^2 / T exactly. Rounding: each path averages T samples,
+    T eps relative to (max |y|)^2 (dim 4 T)."""
+    y = np.random.default_rng(seed).standard_normal(n)
+    lrs = [1 / (2 * n * t) for t in range(1, steps + 1)]
+    ybar = float(y.mean())
+    m2, _ = path_expectation(
+        backend,
+        np.ones((n, 1)),
+        y,
+        np.array([theta0]),
+        lrs,
+        enumerate_batches(n, 1, scheme="with"),
+        lambda path: float(path[-1][0] - ybar) ** 2,
+    )
+    scale = float(np.abs(y).max()) ** 2 + abs(theta0) * float(np.abs(y).max())
+    assert_close(
+        m2,
+        float(y.var()) / steps,
+        claim=ROBBINS,
+        backend=backend,
+        dim=4 * steps,
+        scale=scale,
+        what="E e_T^2 vs sigma^2 / T",
+    )
+
+
+@claim(WALK)
+@pytest.mark.parametrize("backend", backend_params())
+@given(
+    n=st.integers(2, 3),
+    steps=st.integers(1, 5),
+    gamma=st.floats(0.05, 0.95),
+    theta0=st.floats(-3, 3),
+    seed=seeds,
+)
+def test_sgd_errors_are_positively_correlated_not_alternating(
+    backend, n, steps, gamma, theta0, seed
+):
+    """Mean estimation, b = 1 with replacement, constant gamma: over all n^T paths
+    E[e_T e_{T-1}] = (1 - gamma) E[e_{T-1}^2] exactly (AR(1)); contrast: dlcore GD at
+    lr lambda = 2 - gamma flips sign every step. Rounding: T eps relative to the squared scale."""
+    y = np.random.default_rng(seed).standard_normal(n)
+    ybar = float(y.mean())
+    lrs = [gamma / (2 * n)] * steps
+    batches = enumerate_batches(n, 1, scheme="with")
+    args = (backend, np.ones((n, 1)), y, np.array([theta0]), lrs, batches)
+    cross, big = path_expectation(*args, lambda p: float((p[-1][0] - ybar) * (p[-2][0] - ybar)))
+    prev, _ = path_expectation(*args, lambda p: float(p[-2][0] - ybar) ** 2)
+    scale = (big + abs(ybar)) ** 2
+    assert_close(
+        cross,
+        (1 - gamma) * prev,
+        claim=WALK,
+        backend=backend,
+        dim=4 * steps,
+        scale=scale,
+        what="E e_T e_{T-1}",
+    )
+    X1, y1 = backend.asarray(np.ones((1, 1))), backend.asarray(np.zeros(1))
+    _, traj = run(
+        sgd((2 - gamma) / 2),
+        lambda p, t: {"w": squared_loss_grad(p["w"], X1, y1)},
+        {"w": backend.asarray(np.array([1.0]))},
+        steps,
+        record_every=1,
+    )
+    e = np.array([backend.to_numpy(p["w"])[0] for p in traj])
+    assert (np.sign(e[1:]) == -np.sign(e[:-1])).all()
+
+
+@claim(LMS)
+@pytest.mark.parametrize("backend", backend_params())
+@given(N=st.integers(1, 30), d=st.integers(1, 6), mu=log_uniform(1e-3, 1.0), seed=seeds)
+def test_lms_update_is_one_sgd_step(backend, N, d, mu, seed):
+    """Along a stream of N samples, dlcore SGD (b = 1, batch [t], lr = mu / (2N)) equals the LMS
+    recursion w + mu (y_t - w^T x_t) x_t computed in float64; rounding: d + 2 operations per step
+    on values of the scale, accumulated over the N steps (dim (d + 2) N, cond = 1 + mu max |x|^2)."""
+    rng = np.random.default_rng(seed)
+    X, y = rng.standard_normal((N, d)) / math.sqrt(d), rng.standard_normal(N)
+    w = np.zeros(d)
+    lms = [w]
+    for t in range(N):
+        w = w + mu * (y[t] - w @ X[t]) * X[t]
+        lms.append(w)
+    W = sgd_path(backend, X, y, np.zeros(d), mu / (2 * N), [[t] for t in range(N)])
+    growth = (1 + mu * float(np.max(np.sum(X * X, axis=1)))) ** N
+    assert_close(
+        W,
+        np.array(lms),
+        claim=LMS,
+        backend=backend,
+        cond=growth,
+        dim=(d + 2) * N,
+        scale=max(float(np.abs(np.array(lms)).max()), 1.0) * math.sqrt(W.size),
+        what="SGD vs LMS",
+    )
+
+
+SECOND = "sgd.second-moment-stability-operator"
+
+
+@claim(SECOND)
+@pytest.mark.parametrize("backend", backend_params())
+@given(
+    problem=regression_problems(n=(2, 4), d=(1, 3), shape="tall", max_cond=3.0),
+    c=st.floats(0.1, 1.9),
+    steps=st.integers(1, 4),
+    seed=seeds,
+)
+def test_second_moment_follows_the_operator(backend, problem, c, steps, seed):
+    """E[e_t e_t^T] over all n^t paths of dlcore SGD (b = 1, with replacement) equals T^t(e0 e0^T),
+    with T built as the d^2 x d^2 matrix (1/n) sum_i M_i (x) M_i; rho(T) >= rho(I - lr E A)^2 and,
+    for lr = c / (2 n max ||x_i||^2) < 1 / (n max ||x_i||^2), rho(T) < 1. Rounding: t steps of
+    (n + d) operations on iterates bounded by the largest one (second moments: twice that)."""
+    n, d = problem.n, problem.d
+    X = problem.X
+    rng = np.random.default_rng(seed)
+    theta = rng.standard_normal(d)
+    y = X @ theta
+    lr = c / (2 * n * np.max(np.sum(X * X, axis=1)))
+    e0 = rng.standard_normal(d)
+    M = [np.eye(d) - lr * 2 * n * np.outer(x, x) for x in X]
+    T = sum(np.kron(m, m) for m in M) / n
+    P = np.linalg.matrix_power(T, steps) @ np.outer(e0, e0).ravel()
+    batches = enumerate_batches(n, 1, scheme="with")
+    E, big = path_expectation(
+        backend,
+        X,
+        y,
+        theta + e0,
+        [lr] * steps,
+        batches,
+        lambda p: np.outer(p[-1] - theta, p[-1] - theta),
+    )
+    assert_close(
+        E.ravel(),
+        P,
+        claim=SECOND,
+        backend=backend,
+        kind="identity",
+        dim=2 * (n + d) * steps,
+        scale=(big + float(np.linalg.norm(theta))) ** 2,
+        what="E e_t e_t^T vs T^t(e0 e0^T)",
+    )
+    rho_T = spectral_radius(T)
+    EA = sum(2 * n * np.outer(x, x) for x in X) / n
+    assert rho_T >= spectral_radius(np.eye(d) - lr * EA) ** 2 * (1 - 1e-12)
+    assert rho_T < 1
