@@ -214,23 +214,32 @@ def render_board(files: Any) -> str:
             f"`{report.get('commit') or 'unknown'}`, Hypothesis profile "
             f"`{report.get('profile', '?')}`."
         )
+    statuses = Counter(status_of(c) for c in _state["claims"].values())
+    summary = ", ".join(f"{n} {status}" for status, n in statuses.most_common())
     rows = [
         head,
         "",
-        "| claim | chapter | kind | priority | status | tests | backends passed |",
-        "|---|---|---|---|---|---:|---|",
+        f"**{len(_state['claims'])} claims:** {summary}.",
+        "",
+        "| claim | kind | priority | status | tests | backends passed |",
+        "|---|---|---|---|---:|---|",
     ]
     for chapter, claims in registry.claims_by_chapter(_state["claims"]).items():
         page = f"{chapter}.md"
         has_page = files.get_file_from_path(page) is not None
+        rows.append(f"| **{registry.CHAPTERS[chapter]}** | | | | | |")
         for c in claims:
             link = f"[`{c.id}`]({page}#{c.anchor})" if has_page else f"`{c.id}`"
             refs = refs_of(c.id)
             n_break = sum(r.breaks is not None for r in refs)
             tests = f"{len(refs)}" + (f" ({n_break} breaking)" if n_break else "")
+            passed = backends_passed(c.id)
+            ran = {r.get("backend") for r in results_of(c.id)} - {None, "n/a"}
+            cell = f"{len(passed)}/{len(ran)}" if ran else "–"
+            title = ", ".join(passed)
             rows.append(
-                f"| {link} | {chapter} | {c.kind} | {c.priority} | {badge(status_of(c))} "
-                f"| {tests} | {', '.join(backends_passed(c.id)) or '–'} |"
+                f"| {link} | {c.kind} | {c.priority} | {badge(status_of(c))} "
+                f'| {tests} | <span title="{title}">{cell}</span> |'
             )
     return "\n".join(rows) + "\n"
 

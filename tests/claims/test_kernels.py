@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from dlcore.backend import device_of
 from dlcore.kernels import (
     kernel_ridge,
     kernel_ridge_fit,
@@ -295,7 +296,7 @@ def test_rbf_kernel_ridge_is_well_posed(backend, problem, lam, gamma):
     X, y = backend.asarray(problem.X), backend.asarray(problem.y)
     K = rbf_kernel(X, X, gamma=gamma)
     n = problem.n
-    A = K + lam * xp.eye(n, dtype=X.dtype)
+    A = K + lam * xp.eye(n, dtype=X.dtype, device=device_of(X))
     top = float(np.linalg.norm(backend.to_numpy(A), 2))
     lowest = float(np.min(backend.to_numpy(xp.linalg.eigvalsh(A))))
     assert_close(

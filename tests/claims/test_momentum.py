@@ -27,6 +27,7 @@ from dlcore.dynamics import (
     spectral_radius,
 )
 from dlcore.losses import squared_loss_grad
+from dlcore.mlp import param_jacobian
 from dlcore.optim import (
     MomentumState,
     apply_updates,
@@ -41,7 +42,15 @@ from dlcore.optim import (
 from dlcore.train import run
 from tests.support.backends import BACKENDS, backend_params
 from tests.support.claims import claim
-from tests.support.optim_oracles import amplification, torch_sgd_on_quadratic
+from tests.support.optim_oracles import (
+    amplification,
+    mlp_closed_loop,
+    mlp_grad_scale,
+    mlp_problem,
+    torch_mlp_grad,
+    torch_open_loop,
+    torch_sgd_on_quadratic,
+)
 from tests.support.strategies import log_uniform, regression_problems, seeds
 from tests.support.tolerances import assert_close, record_ratio, tolerance
 
@@ -409,6 +418,79 @@ def test_trajectories_equal_torch_sgd(backend, problem, mu, variant, tau, wd, c,
         cond=A,
         scale=S,
         what=f"{variant} after {steps} steps",
+    )
+
+
+@claim(PT)
+@pytest.mark.parametrize("backend", backend_params())
+@given(
+    mu=st.floats(0.0, 0.95),
+    variant=st.sampled_from(["heavy-ball", "nesterov", "weight-decay"]),
+    activation=st.sampled_from(["tanh", "relu"]),
+    c=log_uniform(0.01, 1.0),
+    wd=log_uniform(1e-3, 1.0),
+    steps=st.integers(1, 10),
+    seed=seeds,
+)
+def test_mlp_trajectories_equal_torch_sgd(backend, mu, variant, activation, c, wd, steps, seed):
+    """On a small MLP (sizes 3-8-1, squared loss) dlcore's momentum run equals torch.optim.SGD's.
+
+    The loop is nonlinear, so the comparison is split in two exact-arithmetic identities. (1) At
+    every iterate dlcore's hand-written gradient (`dlcore.mlp.value_and_grad`) equals torch
+    autograd in float64, to the backprop model of `mlp_grad_scale` (c dim eps scale). (2) Fed
+    that same gradient sequence, torch.optim.SGD (foreach=False, same dtype) reproduces dlcore's
+    iterates. Error model of (2), per implementation, from the float64 replay of the recursion
+    g' = g + wd w, v = mu v + g', d = g' (+ mu v for Nesterov), w -= lr d: each step rounds v by
+    <= 3 eps V and w by <= 2 eps W (V = max_t (mu |v_{t-1}| + |g'_t|), W = max_t (|w_t| + lr |d_t|));
+    an error in v persists (factor mu <= 1) and reaches w through lr (1 + mu), and one in w
+    returns through wd, so |w_T - w_T'| <= T (2 W + 3 lr (1 + mu) T V) eps (1 + lr (1 + mu) T wd)^T
+    for each side; the tolerance is twice that. The step is lr = c / (2 |J|^2 + wd) with J the
+    parameter Jacobian at theta_0 (Gauss-Newton curvature), so the short run stays bounded.
+    """
+    kw: dict = {"momentum": mu, "nesterov": variant == "nesterov", "weight_decay": 0.0}
+    if variant == "nesterov":
+        kw["momentum"] = mu = max(mu, 0.05)
+    params, X, y = mlp_problem(backend, seed)
+    J = backend.to_numpy(param_jacobian(params, X, activation=activation)).astype(np.float64)
+    lr = c / (2 * float(np.linalg.norm(J, 2)) ** 2 + (wd if variant == "weight-decay" else 0.0))
+    opt = sgd_momentum(lr, mu, nesterov=kw["nesterov"])
+    if variant == "weight-decay":
+        kw["weight_decay"] = wd
+        opt = coupled_weight_decay(opt, wd)
+    else:
+        wd = 0.0
+    thetas, grads, hosts = mlp_closed_loop(backend, opt, params, X, y, steps, activation)
+    hX, hy = backend.to_numpy(X).astype(np.float64), backend.to_numpy(y).astype(np.float64)
+    for t, (g, host) in enumerate(zip(grads, hosts, strict=True)):
+        g_scale, g_dim = mlp_grad_scale(host, hX, hy)
+        assert_close(
+            g,
+            torch_mlp_grad(host, hX, hy, activation),
+            claim=PT,
+            backend=backend,
+            dim=g_dim,
+            scale=g_scale,
+            what=f"dlcore backward vs torch autograd at step {t}",
+        )
+    oracle = torch_open_loop(backend, "SGD", thetas[0], grads, lr=lr, **kw)
+    w, v, V, W = thetas[0].copy(), np.zeros_like(thetas[0]), 0.0, 0.0
+    for g in grads:
+        gp = g + wd * w
+        V = max(V, float(np.linalg.norm(mu * np.abs(v) + np.abs(gp))))
+        v = mu * v + gp
+        d = gp + mu * v if kw["nesterov"] else v
+        W = max(W, float(np.linalg.norm(np.abs(w) + lr * np.abs(d))))
+        w = w - lr * d
+    B = 2 * steps * (2 * W + 3 * lr * (1 + mu) * steps * V)
+    assert_close(
+        thetas[-1],
+        oracle[-1],
+        claim=PT,
+        backend=backend,
+        dim=1,
+        cond=(1 + lr * (1 + mu) * steps * wd) ** steps,
+        scale=B,
+        what=f"MLP {variant} after {steps} steps vs torch.optim.SGD",
     )
 
 

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from dlcore.backend import device_of
 from dlcore.kernels import kernel_ridge, linear_kernel
 from dlcore.linear import (
     augment_ridge_features,
@@ -128,7 +129,7 @@ def test_ridge_gram_spectra_are_shifted_by_lambda(backend, problem, lam):
     s2 = problem.svals**2 + lam
     top = problem.sigma_max**2 + lam
     for k, gram in ((problem.d, X.T @ X), (problem.n, X @ X.T)):
-        A = gram + lam * xp.eye(k, dtype=X.dtype)
+        A = gram + lam * xp.eye(k, dtype=X.dtype, device=device_of(X))
         got = np.sort(backend.to_numpy(xp.linalg.eigvalsh(A)))
         expected = np.sort(np.concatenate([s2, np.full(k - problem.rank, lam)]))
         assert_close(
@@ -414,9 +415,20 @@ def test_ols_residual_is_orthogonal_and_fit_is_a_projection(backend, problem):
     w = ridge(X, y, 0.0)
     ref = svd_ridge(problem, 0.0)
     cond2 = problem.cond**2
-    assert_close(w, ref, claim=OLS, backend=backend, cond=cond2, what="normal equations vs SVD")
     s = problem.sigma_max
     w_norm = float(np.linalg.norm(ref))
+    # Normal equations: forming X^T y errs by (n + d) eps s |y| absolutely, which
+    # (X^T X)^{-1} maps to (n + d) eps cond^2 |y| / s; forming X^T X adds (n + d) eps cond^2 |w|.
+    assert_close(
+        w,
+        ref,
+        claim=OLS,
+        backend=backend,
+        cond=cond2,
+        scale=w_norm + float(np.linalg.norm(problem.y)) / s,
+        dim=problem.n + problem.d,
+        what="normal equations vs SVD",
+    )
     assert_close(
         X.T @ (y - X @ w),
         np.zeros(problem.d),

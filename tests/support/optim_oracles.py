@@ -17,6 +17,10 @@ __all__ = [
     "torch_open_loop",
     "adam_ratio_bound",
     "amplification",
+    "mlp_problem",
+    "mlp_closed_loop",
+    "torch_mlp_grad",
+    "mlp_grad_scale",
 ]
 
 
@@ -96,3 +100,88 @@ def amplification(M: np.ndarray, steps: int) -> float:
         P = M @ P
         worst = max(worst, float(np.linalg.norm(P, 2)))
     return worst
+
+
+MLP_SIZES = (3, 8, 1)
+
+
+def mlp_problem(backend: Any, seed: int, *, n: int = 6) -> tuple[Any, Any, Any]:
+    """A small MLP problem on `backend`: He-normal parameters of sizes (3, 8, 1), standard normal
+    inputs `X` (n, 3) and targets `y` (n, 1), all drawn from `seed` (biases drawn too, not zero)."""
+    from dlcore.mlp import init_mlp
+
+    rng = np.random.default_rng(seed)
+    like = backend.asarray(np.zeros(1))
+    params = init_mlp(list(MLP_SIZES), rng=rng, like=like)
+    for k in params:
+        if k.startswith("b"):
+            params[k] = backend.asarray(0.5 * rng.standard_normal(tuple(params[k].shape)))
+    X = backend.asarray(rng.standard_normal((n, MLP_SIZES[0])))
+    y = backend.asarray(rng.standard_normal((n, MLP_SIZES[-1])))
+    return params, X, y
+
+
+def mlp_closed_loop(
+    backend: Any, opt: Any, params: Any, X: Any, y: Any, steps: int, activation: str
+) -> tuple[np.ndarray, list[np.ndarray], list[dict[str, np.ndarray]]]:
+    """Run `opt` on the MLP's squared loss with gradients from `dlcore.mlp.value_and_grad`.
+
+    Returns `(thetas, grads, hosts)`: the flattened iterates theta_0..theta_T (float64 copies of
+    the backend values), the flattened gradients dlcore used (exact backend values, widened to
+    float64), and the host copies of the parameters at which each gradient was taken.
+    """
+    from dlcore.mlp import flatten_params, value_and_grad
+    from dlcore.optim import apply_updates
+
+    state = opt.init(params)
+    thetas = [backend.to_numpy(flatten_params(params)).astype(np.float64)]
+    grads, hosts = [], []
+    for _ in range(steps):
+        hosts.append({k: backend.to_numpy(v).astype(np.float64) for k, v in params.items()})
+        _, g = value_and_grad(params, X, y, activation=activation)
+        grads.append(backend.to_numpy(flatten_params(g)).astype(np.float64))
+        u, state = opt.update(g, state, params)
+        params = apply_updates(params, u)
+        thetas.append(backend.to_numpy(flatten_params(params)).astype(np.float64))
+    return np.array(thetas), grads, hosts
+
+
+def torch_mlp_grad(
+    host: dict[str, np.ndarray], X: np.ndarray, y: np.ndarray, activation: str
+) -> np.ndarray:
+    """torch autograd (float64) of $\\|f_\\theta(X) - y\\|^2$ at `host`, flattened like dlcore."""
+    import torch
+
+    tp = {k: torch.tensor(v, dtype=torch.float64, requires_grad=True) for k, v in host.items()}
+    act = {"tanh": torch.tanh, "relu": torch.relu}[activation]
+    h = torch.as_tensor(X, dtype=torch.float64)
+    depth = len(host) // 2
+    for ell in range(1, depth + 1):
+        h = h @ tp[f"W{ell}"] + tp[f"b{ell}"]
+        if ell < depth:
+            h = act(h)
+    loss = torch.sum((h - torch.as_tensor(y, dtype=torch.float64)) ** 2)
+    loss.backward()
+    return np.concatenate([tp[k].grad.numpy().ravel() for k in host])
+
+
+def mlp_grad_scale(host: dict[str, np.ndarray], X: np.ndarray, y: np.ndarray) -> tuple[float, int]:
+    """`(scale, dim)` of the backprop rounding model: errors <= c dim eps scale.
+
+    Forward magnitudes m_0 = |X|, m_l = m_{l-1} |W_l| + |b_l| bound every pre-activation (tanh and
+    relu are 1-Lipschitz with |phi(z)| <= |z|), backward magnitudes D_L = 2(m_L + |y|),
+    D_l = D_{l+1} |W_{l+1}|^T bound every delta (|phi'| <= 1), and the gradient magnitudes are
+    m_{l-1}^T D_l and sum D_l; each entry is a chain of at most dim = sum(sizes) + depth + n
+    roundings, each relative to these magnitudes. `scale` is the norm of all gradient magnitudes.
+    """
+    depth = len(host) // 2
+    ms = [np.abs(X)]
+    for ell in range(1, depth + 1):
+        ms.append(ms[-1] @ np.abs(host[f"W{ell}"]) + np.abs(host[f"b{ell}"]))
+    D = 2 * (ms[-1] + np.abs(y))
+    parts: list[float] = []
+    for ell in range(depth, 0, -1):
+        parts += [float(np.sum((ms[ell - 1].T @ D) ** 2)), float(np.sum(np.sum(D, axis=0) ** 2))]
+        D = D @ np.abs(host[f"W{ell}"]).T
+    sizes = [X.shape[1]] + [host[f"b{ell}"].shape[0] for ell in range(1, depth + 1)]
+    return math.sqrt(sum(parts)), sum(sizes) + depth + X.shape[0]

@@ -98,12 +98,11 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
 def pytest_collection_finish(session: pytest.Session) -> None:
     """Register the selected claim tests (after -m / -k deselection) as 'not run' until they run."""
     for item in session.items:
-        mark = _claim_mark(item)
-        if mark is None:
+        marks = list(item.iter_markers("claim"))
+        if not marks:
             continue
         _RESULTS[item.nodeid] = {
-            "claim": mark.args[0],
-            "breaks": mark.kwargs.get("breaks"),
+            "claims": [{"id": m.args[0], "breaks": m.kwargs.get("breaks")} for m in marks],
             "function": getattr(item, "originalname", item.name),
             "backend": _backend_id(item),
             "outcome": "not run",
@@ -136,14 +135,21 @@ def claim_status(results: list[dict[str, Any]]) -> str:
     return "verified"
 
 
+def _per_claim_records() -> list[dict[str, Any]]:
+    """One record per (test, claim) pair: a test may carry several @claim marks."""
+    out = []
+    for nodeid, rec in _RESULTS.items():
+        rest = {k: v for k, v in rec.items() if k != "claims"}
+        for c in rec.get("claims", ()):
+            out.append({"test": nodeid, "claim": c["id"], "breaks": c["breaks"], **rest})
+    return out
+
+
 def build_report() -> dict[str, Any]:
     claims = load()
     per_claim: dict[str, list[dict[str, Any]]] = {}
-    for nodeid, rec in _RESULTS.items():
-        if "claim" in rec:
-            per_claim.setdefault(rec["claim"], []).append(
-                {"test": nodeid, **{k: v for k, v in rec.items() if k != "claim"}}
-            )
+    for r in _per_claim_records():
+        per_claim.setdefault(r.pop("claim"), []).append(r)
     return {
         "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         "commit": _git_commit(),
@@ -164,7 +170,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    if not any("claim" in r for r in _RESULTS.values()):
+    if not any("claims" in r for r in _RESULTS.values()):
         return
     if getattr(session.config, "workerinput", None) is not None:
         return
@@ -174,7 +180,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
-    recs = [r for r in _RESULTS.values() if "claim" in r and r.get("outcome") != "not run"]
+    recs = [r for r in _per_claim_records() if r.get("outcome") != "not run"]
     if not recs:
         return
     claims = load()
