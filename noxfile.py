@@ -39,7 +39,14 @@ def tests(session: nox.Session) -> None:
 def tests_cuda(session: nox.Session) -> None:
     """The claim tests on torch CUDA (needs a GPU; skipped cleanly where there is none)."""
     _install(session, "test")
-    session.run("pytest", "-m", "cuda", "tests/claims", *session.posargs)
+    session.run(
+        "pytest",
+        "-m",
+        "cuda",
+        "tests/claims",
+        *session.posargs,
+        env={"DLCORE_CLAIM_REPORT": "build/cuda-claims-report.json"},
+    )
 
 
 @nox.session

@@ -45,6 +45,15 @@ def report_path() -> Path:
     return ROOT / os.environ.get("DLCORE_CLAIM_REPORT", "build/claims-report.json")
 
 
+def cuda_report_path() -> Path:
+    """The recorded CUDA report: `$DLCORE_CUDA_REPORT` or `docs/data/cuda-claims-report.json`.
+
+    CI has no GPU, so the CUDA results on the site come from the last run on a GPU machine
+    (`nox -s tests_cuda` or `tools/cuda_check.sh`), committed with its commit, date and device.
+    """
+    return ROOT / os.environ.get("DLCORE_CUDA_REPORT", "docs/data/cuda-claims-report.json")
+
+
 @event_priority(100)  # before mkdocstrings, which reads markdown_extensions in its on_config
 def on_config(config: Any) -> Any:
     if not any(isinstance(e, DisplayMathExtension) for e in config.markdown_extensions):
@@ -58,7 +67,15 @@ def on_config(config: Any) -> Any:
     refs = registry.find_claim_refs(TESTS_DIR) if TESTS_DIR.is_dir() else []
     path = report_path()
     report = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
-    _state.update(claims=claims, refs=refs, report=report)
+    cuda_path = cuda_report_path()
+    cuda = json.loads(cuda_path.read_text(encoding="utf-8")) if cuda_path.is_file() else None
+    if cuda is not None:
+        unknown = sorted(set(cuda.get("claims", {})) - set(claims))
+        if unknown:
+            raise PluginError(
+                f"{cuda_path}: recorded CUDA report names claims not in spec/: {unknown}"
+            )
+    _state.update(claims=claims, refs=refs, report=report, cuda=cuda)
     return config
 
 
@@ -181,7 +198,50 @@ def _ratio(x: float | None) -> str:
     return "–" if x is None else f"{x:.3g}"
 
 
+def cuda_results_of(cid: str) -> list[dict[str, Any]]:
+    cuda = _state.get("cuda") or {}
+    return cuda.get("claims", {}).get(cid, {}).get("results", [])
+
+
+def cuda_provenance() -> str:
+    cuda = _state.get("cuda") or {}
+    env = cuda.get("environment", {})
+    return (
+        f"{env.get('cuda_device', 'a CUDA device')}, torch {env.get('torch', '?')}, "
+        f"{cuda.get('created', '?')[:10]}, commit `{cuda.get('commit') or 'unknown'}`"
+    )
+
+
+def render_cuda_results(c: registry.Claim) -> str:
+    results = cuda_results_of(c.id)
+    if not results:
+        return ""
+    rows = [
+        "| test | backend | outcome | examples | worst error / tolerance |",
+        "|---|---|---|---:|---:|",
+    ]
+    for r in sorted(results, key=lambda r: (r.get("breaks") is not None, r["function"])):
+        name = f"`{r['function']}`" + (" (breaking case)" if r.get("breaks") else "")
+        rows.append(
+            f"| {name} | {r.get('backend', 'n/a')} | {r.get('outcome', '?')} "
+            f"| {r.get('examples') or '–'} | {_ratio(r.get('worst_ratio'))} |"
+        )
+    counts = Counter(r.get("outcome", "?") for r in results)
+    summary = ", ".join(f"{n} {outcome}" for outcome, n in sorted(counts.items()))
+    opener = "???+" if counts.get("failed") else "???"
+    return (
+        f'{opener} note "Recorded CUDA run: {summary}"\n\n'
+        + _indent(f"On {cuda_provenance()} (the last GPU run; CI has no GPU).\n\n")
+        + _indent("\n".join(rows))
+        + "\n"
+    )
+
+
 def render_results(c: registry.Claim) -> str:
+    return _render_cpu_results(c) + render_cuda_results(c)
+
+
+def _render_cpu_results(c: registry.Claim) -> str:
     results = results_of(c.id)
     if not results:
         if _state["report"] is None:
@@ -214,6 +274,11 @@ def render_board(files: Any) -> str:
             f"`{report.get('commit') or 'unknown'}`, Hypothesis profile "
             f"`{report.get('profile', '?')}`."
         )
+    if _state.get("cuda") is not None:
+        head += (
+            f" CUDA column: the recorded GPU run on {cuda_provenance()}, profile "
+            f"`{_state['cuda'].get('profile', '?')}`."
+        )
     statuses = Counter(status_of(c) for c in _state["claims"].values())
     summary = ", ".join(f"{n} {status}" for status, n in statuses.most_common())
     rows = [
@@ -221,8 +286,8 @@ def render_board(files: Any) -> str:
         "",
         f"**{len(_state['claims'])} claims:** {summary}.",
         "",
-        "| claim | kind | priority | status | tests | backends passed |",
-        "|---|---|---|---|---:|---|",
+        "| claim | kind · priority | status | tests | CPU passed | CUDA (recorded) |",
+        "|---|---|---|---:|---|---|",
     ]
     for chapter, claims in registry.claims_by_chapter(_state["claims"]).items():
         page = f"{chapter}.md"
@@ -237,16 +302,21 @@ def render_board(files: Any) -> str:
             ran = {r.get("backend") for r in results_of(c.id)} - {None, "n/a"}
             cell = f"{len(passed)}/{len(ran)}" if ran else "–"
             title = ", ".join(passed)
+            cuda_passed = backends_passed(c.id, cuda_results_of(c.id))
+            cuda_ran = {r.get("backend") for r in cuda_results_of(c.id)} - {None, "n/a"}
+            cuda_cell = f"{len(cuda_passed)}/{len(cuda_ran)}" if cuda_ran else "–"
             rows.append(
-                f"| {link} | {c.kind} | {c.priority} | {badge(status_of(c))} "
-                f'| {tests} | <span title="{title}">{cell}</span> |'
+                f"| {link} | {c.kind} · {c.priority} | {badge(status_of(c))} "
+                f'| {tests} | <span title="{title}">{cell}</span> '
+                f'| <span title="{", ".join(cuda_passed)}">{cuda_cell}</span> |'
             )
-    return "\n".join(rows) + "\n"
+    table = "\n".join(rows[4:])
+    return "\n".join(rows[:4]) + f'\n<div class="dl-board" markdown="block">\n\n{table}\n\n</div>\n'
 
 
-def backends_passed(cid: str) -> list[str]:
-    """Backends on which every recorded test of the claim passed."""
+def backends_passed(cid: str, results: list[dict[str, Any]] | None = None) -> list[str]:
+    """Backends on which every recorded test of the claim passed (in `results`, or the report)."""
     by_backend: dict[str, list[str]] = {}
-    for r in results_of(cid):
+    for r in results_of(cid) if results is None else results:
         by_backend.setdefault(r.get("backend", "n/a"), []).append(r.get("outcome", "?"))
     return [b for b, outs in by_backend.items() if b != "n/a" and all(o == "passed" for o in outs)]

@@ -123,6 +123,28 @@ def _git_commit() -> str | None:
         return None
 
 
+def _environment() -> dict[str, Any]:
+    """Versions and the accelerator the run saw, so a recorded report says where it ran."""
+    import platform
+    import sys
+
+    import hypothesis
+    import numpy
+
+    env: dict[str, Any] = {
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "numpy": numpy.__version__,
+        "hypothesis": hypothesis.__version__,
+    }
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        env["torch"] = torch.__version__
+        if torch.cuda.is_available():
+            env["cuda_device"] = torch.cuda.get_device_name(0)
+    return env
+
+
 def claim_status(results: list[dict[str, Any]]) -> str:
     """verified | failed | partial | untested, from the records of one claim's tests."""
     ran = [r for r in results if r.get("outcome") in ("passed", "failed")]
@@ -154,6 +176,7 @@ def build_report() -> dict[str, Any]:
         "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         "commit": _git_commit(),
         "profile": settings.get_current_profile_name(),
+        "environment": _environment(),
         "claims": {
             cid: {"chapter": claims[cid].chapter, "status": claim_status(recs), "results": recs}
             for cid, recs in per_claim.items()
