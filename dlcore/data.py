@@ -11,19 +11,39 @@ Under each, every index is in the batch equally often on average, so the $\tfrac
 minibatch gradient of [`minibatch_grad`][dlcore.losses.minibatch_grad] is unbiased.
 [`enumerate_batches`][dlcore.data.enumerate_batches] lists every batch with its probability, so
 that expectations over the sampler can be computed exactly, as finite sums.
+
+[`separable_dataset`][dlcore.data.separable_dataset] builds linearly separable classification
+data whose hard-margin direction and margin are known by construction, and
+[`standardize`][dlcore.data.standardize] gives every input column mean 0 and variance 1.
 """
 
 from __future__ import annotations
 
 import itertools
 import math
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
-from dlcore.backend import check_generator, check_int
+from dlcore.backend import (
+    Array,
+    check_generator,
+    check_in_range,
+    check_int,
+    check_matrix,
+    namespace,
+)
 
-__all__ = ["SCHEMES", "sample_batch", "epoch_batches", "batch_schedule", "enumerate_batches"]
+__all__ = [
+    "SCHEMES",
+    "sample_batch",
+    "epoch_batches",
+    "batch_schedule",
+    "enumerate_batches",
+    "SeparableData",
+    "separable_dataset",
+    "standardize",
+]
 
 SCHEMES = ("with", "without", "epoch")
 """Sampling schemes: with replacement, without replacement, shuffled epochs."""
@@ -140,3 +160,106 @@ def enumerate_batches(n: int, batch_size: int, *, scheme: str) -> list[tuple[lis
     if scheme == "without":
         return [(list(c), 1 / math.comb(n, b)) for c in itertools.combinations(range(n), b)]
     return [(list(p[:b]), 1 / math.factorial(n)) for p in itertools.permutations(range(n))]
+
+
+class SeparableData(NamedTuple):
+    r"""Separable data from [`separable_dataset`][dlcore.data.separable_dataset].
+
+    Attributes:
+        X: Inputs, shape `(n, d)`, every row with $\|x_i\| \le 1$.
+        y: Labels in $\{-1, +1\}$, shape `(n,)`.
+        direction: The unit hard-margin direction $w^\star$ (the SVM direction), shape `(d,)`.
+        margin: The hard margin $\gamma = \min_i y_i x_i^\top w^\star
+            = \max_{\|w\| = 1} \min_i y_i x_i^\top w$.
+        support: Indices of the two support points $(a, b)$ with
+            $y_a x_a + y_b x_b = 2\gamma w^\star$.
+    """
+
+    X: np.ndarray
+    y: np.ndarray
+    direction: np.ndarray
+    margin: float
+    support: tuple[int, int]
+
+
+def separable_dataset(
+    n: int, d: int, margin: float, *, rng: np.random.Generator, spread: float = 1.0
+) -> SeparableData:
+    r"""Linearly separable data in the unit ball with hard margin exactly `margin`.
+
+    A unit direction $w^\star$ is drawn uniformly. With $u_i = y_i x_i$ (the signed points), the
+    first two are a mirror pair $u_0 = \gamma w^\star + z$, $u_1 = \gamma w^\star - z$ with
+    $z \perp w^\star$, $\|z\| = r\sqrt{1 - \gamma^2}$, $r$ uniform in $[\tfrac12, 1]$ (so $z \ne 0$ when
+    $d \ge 2$); labels $y_0 = +1$, $y_1 = -1$. Every other point has
+    $u_i = \gamma_i w^\star + z_i$ with $\gamma_i$ uniform in $[\gamma, \gamma + \text{spread}\,(1 - \gamma)]$,
+    $z_i \perp w^\star$ of norm at most $\sqrt{1 - \gamma_i^2}$, and a uniform random label. Then
+    $\|x_i\| \le 1$ and $y_i x_i^\top w^\star = \gamma_i \ge \gamma$ for all $i$, and
+    $w^\star/\gamma = \tfrac{1}{2\gamma^2}(u_0 + u_1)$ is a nonnegative combination of the points with
+    margin exactly $\gamma$: the KKT conditions of the hard-margin SVM
+    $\min \|w\|^2$ s.t. $y_i x_i^\top w \ge 1$ hold at $w^\star/\gamma$, so $w^\star$ is the max-margin
+    direction and $\gamma$ the largest margin any unit vector achieves. No sample is rejected.
+
+    Args:
+        n: Number of points, $n \ge 2$.
+        d: Dimension, $d \ge 1$ ($d = 1$ gives $z = 0$).
+        margin: The hard margin $\gamma \in (0, 1)$.
+        rng: The random source.
+        spread: How far above $\gamma$ the other margins may lie, as a fraction of $1 - \gamma$,
+            in $[0, 1]$ (0 puts every point on the margin).
+
+    Returns:
+        A [`SeparableData`][dlcore.data.SeparableData] with NumPy float64 arrays.
+
+    Raises:
+        ValueError: If `n < 2`, `d < 1`, `margin` is not in $(0, 1)$ or `spread` not in $[0, 1]$.
+        TypeError: If `rng` is not a `numpy.random.Generator`.
+    """
+    n = check_int("n", n, minimum=2)
+    d = check_int("d", d, minimum=1)
+    gamma = check_in_range("margin", margin, 0.0, 1.0, low_open=True, high_open=True)
+    spread = check_in_range("spread", spread, 0.0, 1.0, low_open=False, high_open=False)
+    rng = check_generator("rng", rng)
+    w = rng.standard_normal(d)
+    w /= np.linalg.norm(w)
+    proj = np.eye(d) - np.outer(w, w)
+
+    def orthogonal_part(radius: float) -> np.ndarray:
+        z = proj @ rng.standard_normal(d)
+        nz = float(np.linalg.norm(z))
+        return z * (radius / nz) if nz > 0 else np.zeros(d)
+
+    z = orthogonal_part(math.sqrt(1 - gamma**2) * rng.uniform(0.5, 1.0))
+    signed = [gamma * w + z, gamma * w - z]
+    for _ in range(n - 2):
+        g = min(1.0, gamma + spread * (1 - gamma) * rng.uniform())
+        signed.append(g * w + orthogonal_part(math.sqrt(1 - g**2) * rng.uniform()))
+    y = rng.choice(np.array([-1.0, 1.0]), size=n)
+    y[0], y[1] = 1.0, -1.0
+    X = y[:, None] * np.array(signed)
+    return SeparableData(X, y, w, gamma, (0, 1))
+
+
+def standardize(X: Array) -> Array:
+    r"""Standardize the columns of a data matrix: mean 0 and (population) variance 1 each.
+
+    $$\tilde x_{ak} = \frac{x_{ak} - \mu_k}{\sigma_k}, \qquad
+    \mu_k = \frac1n \sum_a x_{ak}, \qquad \sigma_k^2 = \frac1n \sum_a (x_{ak} - \mu_k)^2 ,$$
+    so that $\tfrac1n \sum_a \tilde x_{ak} = 0$, $\tfrac1n \sum_a \tilde x_{ak}^2 = 1$ and
+    $\tfrac1n \|\tilde X\|_F^2 = d$: the input half of the initialisation goal (unit-scale signals).
+
+    Args:
+        X: Data, shape `(n, d)`, rows are examples, real floating and finite.
+
+    Returns:
+        $\tilde X$, same shape, namespace, dtype and device.
+
+    Raises:
+        ValueError: If a column is constant ($\sigma_k = 0$): it cannot be standardized.
+    """
+    check_matrix("X", X)
+    xp = namespace(X)
+    centred = X - xp.mean(X, axis=0)
+    sd = xp.sqrt(xp.mean(centred * centred, axis=0))
+    if not bool(xp.all(sd > 0)):
+        raise ValueError("X has a constant column (standard deviation 0); cannot standardize it")
+    return centred / sd

@@ -52,6 +52,8 @@ __all__ = [
     "kink_location",
     "kink_mass",
     "dropout",
+    "forward_with",
+    "sigmoidal_net_from_samples",
 ]
 
 ACTIVATIONS: tuple[str, ...] = ("relu", "identity", "tanh", "sigmoid")
@@ -111,7 +113,10 @@ def _activation(xp: Any, name: str, z: Array) -> Array:
         return z
     if name == "tanh":
         return xp.tanh(z)
-    return 1 / (1 + xp.exp(-z))
+    # sigma(z) = 1/(1 + e^{-z}) = e^{z}/(1 + e^{z}): evaluate with e^{-|z|} <= 1, so nothing
+    # overflows and small values keep their relative accuracy.
+    e = xp.exp(-xp.abs(z))
+    return xp.where(z >= 0, 1 / (1 + e), e / (1 + e))
 
 
 def _check_params(params: dict[str, Array]) -> int:
@@ -551,3 +556,101 @@ def dropout(h: Array, p: float, *, rng: np.random.Generator, train: bool = True)
         return h
     keep = rng.random(tuple(int(s) for s in h.shape)) >= p
     return h * asarray(keep / (1.0 - p), like=h)
+
+
+def forward_with(params: dict[str, Array], X: Array, phi: Callable[[Array], Array]) -> Array:
+    r"""The network's output $z^L$ with a user-supplied elementwise activation $\phi$.
+
+    Computes $z^1 = XW^1 + b^1$, $z^{\ell+1} = \phi(z^\ell)\,W^{\ell+1} + b^{\ell+1}$ and returns $z^L$,
+    as [`forward`][dlcore.mlp.forward] does for the named [`ACTIVATIONS`][dlcore.mlp.ACTIVATIONS].
+    It is a forward pass only (no backward pass): for activations outside the course's four, such
+    as a polynomial $\phi(z) = \sum_i c_i z^i$, whose networks are polynomials in $x$.
+
+    Args:
+        params: Parameters as returned by [`init_mlp`][dlcore.mlp.init_mlp].
+        X: Inputs, shape `(n, d_0)`.
+        phi: Elementwise activation, array in, array of the same shape out.
+
+    Returns:
+        $z^L$, shape `(n, d_L)`.
+
+    Raises:
+        TypeError: If `phi` is not callable, or returns an array of another shape.
+        ValueError: On missing parameters or mismatched layer shapes.
+    """
+    if not callable(phi):
+        raise TypeError(f"phi must be callable, got {type(phi).__name__}: {phi!r}")
+    check_matrix("X", X)
+    depth = _check_params(params)
+    check_compatible({"X": X, **{f"params[{k!r}]": params[k] for k in sorted(params)}})
+    h = X
+    for ell in range(1, depth + 1):
+        W, b = params[f"W{ell}"], params[f"b{ell}"]
+        if (
+            W.ndim != 2
+            or int(W.shape[0]) != int(h.shape[1])
+            or tuple(b.shape) != (int(W.shape[1]),)
+        ):
+            raise ValueError(
+                f"params['W{ell}'] and params['b{ell}'] must have shapes ({int(h.shape[1])}, d) "
+                f"and (d,), got {tuple(W.shape)} and {tuple(b.shape)}"
+            )
+        z = h @ W + b
+        if ell == depth:
+            return z
+        h = phi(z)
+        if tuple(h.shape) != tuple(z.shape):
+            raise TypeError(
+                f"phi must act elementwise, got shape {tuple(h.shape)} from {tuple(z.shape)}"
+            )
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def sigmoidal_net_from_samples(
+    knots: Array, values: Array, sharpness: float, *, activation: str = "sigmoid"
+) -> dict[str, Array]:
+    r"""A width-$k$ sigmoid (or tanh) net: a smoothed staircase through the samples $f(t_j)$.
+
+    With knots $t_0 < \dots < t_k$, values $v_j$, jumps $\Delta_j = v_j - v_{j-1}$ and midpoints
+    $m_j = (t_{j-1} + t_j)/2$,
+    $$N(x) = v_0 + \sum_{j=1}^{k} \Delta_j\, \sigma\big(s (x - m_j)\big),$$
+    a step of height $\Delta_j$ at each midpoint, smoothed at sharpness $s > 0$. As $s \to \infty$
+    it tends to the staircase that takes the value of the nearest knot. With `activation="tanh"`
+    the same function is written with $\sigma(u) = (1 + \tanh(u/2))/2$: hidden weights $s/2$,
+    biases $-s m_j/2$, output weights $\Delta_j/2$, output bias $(v_0 + v_k)/2$.
+
+    Args:
+        knots: Strictly increasing knots, shape `(k+1,)`, $k \ge 1$.
+        values: $v_j = f(t_j)$, shape `(k+1,)`.
+        sharpness: $s > 0$.
+        activation: `"sigmoid"` or `"tanh"` (pass the same name to [`forward`][dlcore.mlp.forward]).
+
+    Returns:
+        Parameters with sizes $(1, k, 1)$, in the namespace, dtype and device of `knots`.
+    """
+    check_vector_or_matrix("knots", knots)
+    check_vector_or_matrix("values", values)
+    xp = check_compatible({"knots": knots, "values": values})
+    s = check_positive("sharpness", sharpness)
+    if activation not in ("sigmoid", "tanh"):
+        raise ValueError(f"activation must be 'sigmoid' or 'tanh', got {activation!r}")
+    if knots.ndim != 1 or int(knots.shape[0]) < 2:
+        raise ValueError(f"knots must have shape (k+1,) with k >= 1, got {tuple(knots.shape)}")
+    if tuple(values.shape) != tuple(knots.shape):
+        raise ValueError(
+            f"values must have the shape of knots {tuple(knots.shape)}, got {tuple(values.shape)}"
+        )
+    if not bool(xp.all(knots[1:] - knots[:-1] > 0)):
+        raise ValueError("knots must be strictly increasing, got a gap <= 0")
+    k = int(knots.shape[0]) - 1
+    mids = (knots[1:] + knots[:-1]) / 2
+    jumps = values[1:] - values[:-1]
+    ones = xp.ones((1, k), dtype=knots.dtype, device=device_of(knots))
+    if activation == "sigmoid":
+        return {"W1": s * ones, "b1": -s * mids, "W2": xp.reshape(jumps, (k, 1)), "b2": values[:1]}
+    return {
+        "W1": (s / 2) * ones,
+        "b1": -(s / 2) * mids,
+        "W2": xp.reshape(jumps / 2, (k, 1)),
+        "b2": (values[:1] + values[k:]) / 2,
+    }

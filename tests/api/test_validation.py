@@ -1172,6 +1172,91 @@ case(
     exc=ValueError,
     match=("scheme", "None"),
 )
+case(
+    "separable_dataset-n",
+    data.separable_dataset,
+    1,
+    2,
+    0.3,
+    rng=gen(),
+    exc=ValueError,
+    match=("n", "1"),
+)
+case(
+    "separable_dataset-margin",
+    data.separable_dataset,
+    10,
+    2,
+    1.5,
+    rng=gen(),
+    exc=ValueError,
+    match=("margin", "1.5"),
+)
+case(
+    "separable_dataset-rng",
+    data.separable_dataset,
+    10,
+    2,
+    0.3,
+    rng=0,
+    exc=TypeError,
+    match=("rng", "0"),
+)
+case(
+    "standardize-constant-column",
+    data.standardize,
+    with_value(X, (slice(None), 1), 2.0),
+    exc=ValueError,
+    match=("constant column",),
+)
+case("standardize-list", data.standardize, [[1.0]], exc=TypeError, match=("X", "list"))
+case("standardize-nan", data.standardize, with_value(X, (0, 0), NAN), exc=ValueError, match=("X",))
+case(
+    "forward_with-phi",
+    mlp.forward_with,
+    PARAMS,
+    X[:, :3],
+    3,
+    exc=TypeError,
+    match=("phi must be callable", "3"),
+)
+case(
+    "forward_with-not-elementwise",
+    mlp.forward_with,
+    PARAMS,
+    X[:, :3],
+    lambda z: z[:, :1],
+    exc=TypeError,
+    match=("phi must act elementwise",),
+)
+case(
+    "sigmoidal_net_from_samples-activation",
+    mlp.sigmoidal_net_from_samples,
+    np.linspace(0, 1, 4),
+    np.zeros(4),
+    5.0,
+    activation="relu",
+    exc=ValueError,
+    match=("activation", "'relu'"),
+)
+case(
+    "sigmoidal_net_from_samples-sharpness",
+    mlp.sigmoidal_net_from_samples,
+    np.linspace(0, 1, 4),
+    np.zeros(4),
+    0.0,
+    exc=ValueError,
+    match=("sharpness", "0.0"),
+)
+case(
+    "sigmoidal_net_from_samples-knots",
+    mlp.sigmoidal_net_from_samples,
+    np.array([0.0, 0.5, 0.2]),
+    np.zeros(3),
+    5.0,
+    exc=ValueError,
+    match=("knots", "increasing"),
+)
 case("train-opt", train.train, "sgd", _grad_fn, P, 1, exc=TypeError, match=("opt", "'sgd'"))
 case(
     "train-loss_fn",

@@ -6,9 +6,10 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from dlcore.data import separable_dataset
 from dlcore.dynamics import (
     gd_filter_factors,
     gd_max_stable_lr,
@@ -22,7 +23,7 @@ from dlcore.train import best_checkpoint, run, train
 from tests.support.backends import backend_params
 from tests.support.claims import claim
 from tests.support.strategies import log_uniform, orthogonal, regression_problems, seeds
-from tests.support.tolerances import assert_close, tolerance
+from tests.support.tolerances import assert_close, record_ratio, tolerance
 
 MODES = "gradient-descent.per-mode-linear-dynamics"
 STAB = "gradient-descent.step-size-stability-bound"
@@ -1069,3 +1070,202 @@ def test_gd_tracks_gradient_flow_with_error_linear_in_eta(backend, problem, a, t
             np.abs(np.exp(-lam * k * lr) * e0) <= np.abs(e0)
         ).all()  # the flow is monotone per mode
     assert 0.45 <= gaps[1] / gaps[0] <= 0.55
+
+
+LOGDIV = "gradient-descent.logistic-loss-diverges-in-a-controlled-way"
+LOG2 = math.log(2.0)
+
+
+def logistic_horizon(backend) -> int:
+    """Steps per run: 10^3 (checkpoints 10, 10^2, 10^3); array_api_strict, a compliance check at
+    ~1.4 ms per dlcore step, runs 200."""
+    return 200 if backend.library == "array_api_strict" else 1000
+
+
+def logistic_gd(backend, X: np.ndarray, y: np.ndarray, lr: float, steps: int) -> np.ndarray:
+    """Every iterate of dlcore GD on the mean logistic loss from 0, as float64 rows (steps + 1, d)."""
+    Xb, yb = backend.asarray(X), backend.asarray(y)
+    _, traj = run(
+        gd(lr),
+        lambda p, t: {"w": empirical_risk_grad(p["w"], Xb, yb, loss="logistic")},
+        {"w": backend.asarray(np.zeros(X.shape[1]))},
+        steps,
+        record_every=1,
+    )
+    return np.array([backend.to_numpy(p["w"]) for p in traj])
+
+
+def mean_logistic(thetas: np.ndarray, X: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Host float64 oracle: the mean logistic loss of each row of `thetas` (not dlcore's code)."""
+    return np.logaddexp(0.0, -(thetas @ (y[:, None] * X).T)).mean(axis=-1)
+
+
+def mean_logistic_grad(thetas: np.ndarray, X: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Host float64 oracle: the gradient of the mean logistic loss at each row of `thetas`."""
+    U = y[:, None] * X
+    return -(0.5 * (1 - np.tanh(0.5 * (thetas @ U.T)))) @ U / X.shape[0]
+
+
+def logistic_loss_envelope(steps: int, n: int, gamma: float, c: float) -> np.ndarray:
+    """U_0 = log 2, 1/U_{t+1} = 1/U_t + c gamma^2 phi(n U_t)^2, phi(a) = (1 - e^-a)/a (the spec)."""
+    U = np.empty(steps + 1)
+    U[0] = LOG2
+    for t in range(steps):
+        a = n * U[t]
+        U[t + 1] = 1 / (1 / U[t] + c * gamma**2 * (-math.expm1(-a) / a) ** 2)
+    return U
+
+
+@claim(LOGDIV)
+@pytest.mark.parametrize("backend", backend_params())
+@settings(max_examples=max(2, settings.default.max_examples // 10))  # 10^3 dlcore steps each
+@given(
+    n=st.integers(2, 12),
+    d=st.integers(2, 5),
+    gamma=log_uniform(0.1, 0.7),
+    spread=st.floats(0.0, 1.0),
+    a=st.floats(0.1, 0.95),
+    seed=seeds,
+)
+def test_logistic_gd_on_separable_data_diverges_logarithmically(
+    backend, n, d, gamma, spread, a, seed
+):
+    """Separable data with hard margin gamma and SVM direction w* known by construction
+    (dlcore.data.separable_dataset), lr = a 2/beta. At every step t <= T, with the loss L_t of the
+    iterate evaluated in float64 on the host:
+
+    - L_{t+1} <= L_t and L_t <= U_t (the spec's envelope: descent lemma + ||g|| >= gamma G >=
+      gamma L phi(nL)); once n L_t < log 2 the norm never decreases;
+    - log(log 2 / (n U_t)) / gamma <= ||theta_t|| <= lr R sum_{k<t} U_k, and the growth over each
+      decade <= lr R sum U_k over that decade;
+    - <theta_t, w*> >= (gamma / R) ||theta_t||.
+
+    Rounding: a step perturbs the iterate by ~(n + d) eps ||theta||, so the loss by a relative
+    (n + d) eps R ||theta|| (|grad L| <= R L); over t steps the envelopes get the relative slack
+    tolerance(kind="convergence", dim=(n + d) t, cond=max(1, R max||theta||)), one step's slack
+    for the monotonicity checks. In float64 the slack is below 1e-9; in float32 it is < 60%,
+    against envelopes ~2x above the observed loss.
+    """
+    data = separable_dataset(n, d, gamma, rng=np.random.default_rng(seed), spread=spread)
+    X, y, w_star = data.X, data.y, data.direction
+    R = float(np.linalg.norm(X, axis=1).max())
+    beta = float(np.linalg.norm(X, 2)) ** 2 / (4 * n)
+    lr = a * 2 / beta
+    c = lr * (1 - beta * lr / 2)
+    T = logistic_horizon(backend)
+    thetas = logistic_gd(backend, X, y, lr, T)
+    L = mean_logistic(thetas, X, y)
+    norms = np.linalg.norm(thetas, axis=1)
+    U = logistic_loss_envelope(T, n, gamma, c)
+    cond = max(1.0, R * float(norms.max()))
+    step_tol = tolerance(backend.eps, kind="bound", dim=n + d, cond=cond)
+    run_tol = tolerance(backend.eps, kind="convergence", dim=(n + d) * T, cond=cond)
+    # 1. monotone loss, below the envelope.
+    rises = np.diff(L) - step_tol * L[:-1]
+    assert (rises <= 0).all(), f"loss rose at t = {int(np.argmax(rises))}: {np.diff(L).max():.3e}"
+    excess = L / (U * (1 + run_tol))
+    record_ratio(float(excess[1:].max()))  # t = 0 is equality, L_0 = U_0 = log 2
+    assert (excess <= 1).all(), (
+        f"L_t > U_t at t = {int(np.argmax(excess))}: L/U = {excess.max():.4f} (slack {run_tol:.1e})"
+    )
+    # 2. the norm between the two derived curves; strictly separated => nondecreasing norm.
+    Ub = U * (1 + run_tol)
+    live = n * Ub < LOG2
+    lower = np.where(live, np.log(LOG2 / (n * np.where(live, Ub, 1.0))) / gamma, 0.0)
+    upper = lr * R * np.concatenate([[0.0], np.cumsum(Ub[:-1])])
+    below = lower - norms
+    assert (below <= 0).all(), (
+        f"||theta_t|| below log(log2/(nU_t))/gamma at t = {int(np.argmax(below))}: "
+        f"{norms[np.argmax(below)]:.4f} < {lower[np.argmax(below)]:.4f}"
+    )
+    above = norms - upper * (1 + run_tol)
+    assert (above <= 0).all(), f"||theta_t|| above lr R sum U at t = {int(np.argmax(above))}"
+    for lo, hi in ((10, 100), (100, 1000)):
+        if hi <= T:
+            growth = norms[hi] - norms[lo]
+            assert growth <= (upper[hi] - upper[lo]) * (1 + run_tol) + step_tol * norms[hi], (
+                f"decade {lo}->{hi}: growth {growth:.4f} > {upper[hi] - upper[lo]:.4f}"
+            )
+    separated = np.flatnonzero(n * L[:-1] < LOG2)
+    if separated.size:
+        s0 = int(separated[0])
+        drops = norms[s0:-1] * (1 - step_tol) - norms[s0 + 1 :]
+        assert (drops <= 0).all(), f"||theta|| decreased after separation (t >= {s0})"
+    # 3. the cone around the SVM direction.
+    gap = (gamma / R) * norms - thetas @ w_star
+    assert (gap <= step_tol * norms).all(), f"left the cone at t = {int(np.argmax(gap))}"
+
+
+def logistic_minimizer(X: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Host float64 oracle: Newton's method with backtracking on the mean logistic loss (coercive
+    and strictly convex data only), to a gradient below 1e-13."""
+    theta = np.zeros(X.shape[1])
+    for _ in range(200):
+        g = mean_logistic_grad(theta, X, y)
+        if np.linalg.norm(g) < 1e-13:
+            return theta
+        m = (y[:, None] * X) @ theta
+        w = 0.25 / np.cosh(0.5 * m) ** 2
+        step = np.linalg.solve((X.T * w) @ X / X.shape[0], g)
+        s, f0 = 1.0, float(mean_logistic(theta, X, y))
+        while float(mean_logistic(theta - s * step, X, y)) > f0 - 0.25 * s * float(g @ step):
+            s /= 2
+            if s < 1e-12:
+                return theta
+        theta = theta - s * step
+    return theta
+
+
+@claim(LOGDIV, breaks="separability: the support pair repeated with flipped labels")
+@pytest.mark.parametrize("backend", backend_params())
+@settings(max_examples=max(2, settings.default.max_examples // 10))  # 10^3 dlcore steps each
+@given(
+    n=st.integers(2, 10),
+    gamma=log_uniform(0.1, 0.7),
+    spread=st.floats(0.0, 1.0),
+    a=st.floats(0.1, 1.0),
+    seed=seeds,
+)
+def test_logistic_gd_on_non_separable_data_converges_to_a_finite_minimizer(
+    backend, n, gamma, spread, a, seed
+):
+    """In d = 2 the support pair u_0 = gamma w* + z, u_1 = gamma w* - z (z != 0) is appended with
+    flipped labels: the signed points +-u_0, +-u_1 span the plane positively, so L is coercive,
+    strictly convex, and L >= 4 log(2) / (n + 2) > 0 everywhere. GD with lr = a / beta:
+
+    - ||theta_t - theta_hat|| is nonincreasing (GD with lr <= 2/beta is Fejer monotone on a convex
+      beta-smooth loss), so ||theta_t|| <= 2 ||theta_hat|| stays bounded: no divergence;
+    - ||grad L(theta_T)||^2 <= (L_0 - L_hat) / (c (T + 1)), c = lr (1 - beta lr / 2) (descent
+      lemma + the gradient norm is nonincreasing): the gradient vanishes;
+    - L(theta_T) - L_hat <= ||theta_hat||^2 / (2 lr T) (convex rate, lr <= 1/beta).
+
+    theta_hat is a float64 Newton oracle; slack as in the separable test (one step's rounding for
+    monotonicity, (n + d) T steps' for the rates).
+    """
+    data = separable_dataset(n, 2, gamma, rng=np.random.default_rng(seed), spread=spread)
+    i, j = data.support
+    X = np.vstack([data.X, data.X[[i, j]]])
+    y = np.concatenate([data.y, -data.y[[i, j]]])
+    m = X.shape[0]
+    beta = float(np.linalg.norm(X, 2)) ** 2 / (4 * m)
+    lr = a / beta
+    c = lr * (1 - beta * lr / 2)
+    T = logistic_horizon(backend)
+    thetas = logistic_gd(backend, X, y, lr, T)
+    theta_hat = logistic_minimizer(X, y)
+    L = mean_logistic(thetas, X, y)
+    L_hat = float(mean_logistic(theta_hat, X, y))
+    assert L_hat >= 4 * LOG2 / m * (1 - 1e-12), "the infimum is not 0"
+    dist = np.linalg.norm(thetas - theta_hat, axis=1)
+    r = float(np.linalg.norm(theta_hat))
+    step_tol = tolerance(backend.eps, kind="bound", dim=m + 2, cond=max(1.0, r))
+    run_tol = tolerance(backend.eps, kind="convergence", dim=(m + 2) * T, cond=max(1.0, r))
+    rises = np.diff(dist) - step_tol * r
+    assert (rises <= 0).all(), f"||theta_t - theta_hat|| grew at t = {int(np.argmax(rises))}"
+    assert float(np.linalg.norm(thetas, axis=1).max()) <= 2 * r * (1 + step_tol)
+    gT = float(np.linalg.norm(mean_logistic_grad(thetas[-1], X, y)))
+    rounding_floor = run_tol * beta * r  # a gradient cannot be resolved below ~ beta |d theta|
+    assert gT**2 <= (LOG2 - L_hat) / (c * (T + 1)) * (1 + run_tol) + rounding_floor**2, (
+        f"||grad L(theta_T)|| = {gT:.3e} > sqrt((L0 - L*) / (c (T + 1)))"
+    )
+    assert L[-1] - L_hat <= r**2 / (2 * lr * T) * (1 + run_tol) + run_tol * L_hat

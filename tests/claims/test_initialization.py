@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from dlcore.data import standardize
 from dlcore.init import he_normal, lecun_normal, variance
 from dlcore.mlp import (
     activation_patterns,
@@ -1076,3 +1077,141 @@ def test_masked_units_need_their_own_fan_in(backend, d, units, n, seed):
     assert fan_in == d
     fan_in, _ = torch.nn.init._calculate_fan_in_and_fan_out(torch.empty(8, 3, 5, 7))
     assert fan_in == 3 * 5 * 7
+
+
+# ---- the goal: unit-scale signals at every layer -------------------------------------------------
+
+GOAL = "initialization.goal-unit-scale-preactivations"
+
+
+def _raw_inputs(rng: np.random.Generator, n: int, d: int, scale: float, shift: float) -> np.ndarray:
+    """Columns offset_k + sigma_k z with z[0] = -1, z[1] = 1 (never constant, by construction),
+    sigma_k = scale * U(0.5, 2), offset_k = shift * sigma_k * U(-1, 1)."""
+    z = rng.standard_normal((n, d))
+    z[0], z[1] = -1.0, 1.0
+    sigma = scale * rng.uniform(0.5, 2.0, d)
+    return sigma * (shift * rng.uniform(-1, 1, d) + z)
+
+
+@claim(GOAL)
+@pytest.mark.parametrize("backend", backend_params())
+@given(
+    n=st.integers(2, 50),
+    d=st.integers(1, 8),
+    scale=log_uniform(1e-3, 1e3),
+    shift=st.floats(0.0, 100.0),
+    seed=seeds,
+)
+def test_standardize_gives_mean_zero_unit_mean_square(backend, n, d, scale, shift, seed):
+    """(a) Column means of standardize(X) are 0 and mean squares 1, to rounding.
+
+    Centring costs (n + 1) eps max_a |x_ak| absolute error, so relative to the unit scale of the
+    output the condition number is kappa = max_k max_a |x_ak| / sigma_k; the standard deviation
+    and the division add (n + 1) eps more (kind identity, dim 2 (n + 1), cond kappa).
+    """
+    X = _raw_inputs(np.random.default_rng(seed), n, d, scale, shift)
+    Xb = backend.to_numpy(backend.asarray(X))
+    kappa = float(np.max(np.max(np.abs(Xb), axis=0) / Xb.std(axis=0)))
+    out = backend.to_numpy(standardize(backend.asarray(X)))
+    for value, expected, what in (
+        (out.mean(axis=0), np.zeros(d), "column means"),
+        (np.mean(out * out, axis=0), np.ones(d), "column mean squares"),
+    ):
+        assert_close(
+            value,
+            expected,
+            claim=GOAL,
+            backend=backend,
+            kind="identity",
+            cond=max(kappa, 1.0),
+            dim=2 * (n + 1),
+            scale=1.0,
+            what=what,
+        )
+
+
+def _goal_stats(backend, X: np.ndarray, weights: str, depth: int, seed: int, p: float):
+    """(observed ln q_L, predicted ln q_L, band) for NETS dlcore ReLU nets on the batch X.
+
+    q_1 given X: sum of z^1 squared over nets, inputs and units is a weighted chi-square with
+    weights Var(w) eig(X^T X), each repeated NETS * WIDTH times (Laurent-Massart, p / 2); its mean
+    gives E q_1 = 2c ||X||_F^2 / (n d_0). ln(q_L / q_1) = (L - 1) ln c within the band of
+    log_second_moment_band (p / 2). Union bound: false-failure probability <= p.
+    """
+    rng = np.random.default_rng(seed)
+    bX = backend.asarray(X)
+    Xh = backend.to_numpy(bX)
+    n, d0 = Xh.shape
+    layers: list[list[np.ndarray]] = [[] for _ in range(depth)]
+    for _ in range(NETS):
+        params = init_mlp([d0, *([WIDTH] * depth)], rng=rng, weights=weights, like=bX)
+        for ell, z in enumerate(preactivations(params, bX, activation="relu")):
+            layers[ell].append(backend.to_numpy(z))
+    zs = [np.stack(zl) for zl in layers]
+    c = GAIN[weights]
+    var = 2 * c / d0
+    eig = np.clip(np.linalg.eigvalsh(Xh.T @ Xh), 0.0, None)
+    lo, hi = chi2_mix_band(np.repeat(var * eig, NETS * WIDTH), p / 2)
+    rest, band_rest = log_second_moment_band(zs, p / 2)
+    observed = math.log(float(np.mean(zs[0] ** 2))) + rest
+    predicted = math.log(var * float(np.sum(Xh * Xh)) / n) + (depth - 1) * math.log(c)
+    return observed, predicted, _log_width(lo, hi) + band_rest
+
+
+@claim(GOAL)
+@pytest.mark.parametrize("backend", backend_params())
+@given(
+    weights=st.sampled_from(sorted(GAIN)),
+    depth=st.integers(1, 8),
+    d0=st.integers(4, 32),
+    scale=log_uniform(1e-2, 1e2),
+    seed=seeds,
+)
+def test_standardized_input_gives_2_c_to_the_l(backend, weights, depth, d0, scale, seed):
+    """(b) On standardize(X) (raw columns of any scale), ln q_L = ln(2 c^L) within a derived band;
+    false-failure probability <= 1e-6. He (c = 1) keeps q_L = 2 at every depth; LeCun drifts by
+    2^{-L}. ||X||_F^2 / (n d_0) = 1 up to rounding (previous test); the prediction uses the
+    computed value, and the two agree to rounding (asserted).
+    """
+    rng = np.random.default_rng(seed)
+    X = backend.to_numpy(standardize(backend.asarray(_raw_inputs(rng, BATCH, d0, scale, 3.0))))
+    observed, predicted, band = _goal_stats(backend, X, weights, depth, seed, FALSE_FAILURE)
+    assert_close(
+        predicted,
+        math.log(2 * GAIN[weights] ** depth),
+        claim=GOAL,
+        backend=backend,
+        kind="identity",
+        cond=4.0,  # kappa <= max |z| / sigma of the drawn columns is within a few units
+        dim=2 * (BATCH + 1),
+        scale=1.0,
+        what="predicted ln q_L vs ln(2 c^L)",
+    )
+    record_ratio(abs(observed - predicted) / band)
+    assert abs(observed - predicted) <= band, (
+        f"claim {GOAL} [{backend}]: ln q_L = {observed:.4f}, predicted {predicted:.4f} +- "
+        f"{band:.4f} (false-failure probability {FALSE_FAILURE:g}), {weights}, depth {depth}"
+    )
+
+
+@claim(GOAL, breaks="unstandardized input (mean square s^2 far from 1), even with He's gain 1")
+@pytest.mark.parametrize("backend", backend_params())
+@given(
+    depth=st.integers(1, 6),
+    d0=st.integers(4, 32),
+    log10_scale=st.floats(2.0, 3.0),
+    sign=st.sampled_from([-1, 1]),
+    seed=seeds,
+)
+def test_raw_input_scale_propagates_to_every_layer(backend, depth, d0, log10_scale, sign, seed):
+    """Raw columns of scale 10^{+-(2..3)}: ln q_L = ln(2 s^2) within the band (false-failure
+    probability 1e-6), and the band is narrower than half the distance to He's target ln 2, so
+    ln q_L lies outside the band around ln 2 at every depth.
+    """
+    rng = np.random.default_rng(seed)
+    X = _raw_inputs(rng, BATCH, d0, 10.0 ** (sign * log10_scale), 0.0)
+    observed, predicted, band = _goal_stats(backend, X, "he_normal", depth, seed, FALSE_FAILURE)
+    assert abs(observed - predicted) <= band
+    gap = abs(predicted - math.log(2.0))
+    assert band < gap / 2, f"test design: band {band:.3f} too wide for a gap of {gap:.3f}"
+    assert abs(observed - math.log(2.0)) > band

@@ -16,12 +16,14 @@ from dlcore.mlp import (
     backward,
     flatten_params,
     forward,
+    forward_with,
     init_mlp,
     kink_location,
     param_jacobian,
     preactivations,
     relu_net_from_pwl,
     relu_net_from_slopes,
+    sigmoidal_net_from_samples,
     unflatten_params,
     value_and_grad,
 )
@@ -928,6 +930,81 @@ def test_dead_unit_moves_with_momentum(backend, net, optimizer, data):
     assert moved != 0.0 and np.sign(moved) == -np.sign(g0)
 
 
+@claim(DEAD, breaks="a unit in layer 2, whose inputs (the layer-1 outputs) change with training")
+@pytest.mark.parametrize("backend", backend_params())
+@given(
+    n=st.integers(1, 10),
+    target=st.floats(3.0, 10.0),
+    gap=st.floats(0.1, 2.0),
+    rho=st.floats(0.5, 2.0),
+    seed=seeds,
+)
+def test_layer_two_dead_unit_revives(backend, n, target, gap, rho, seed):
+    """A constructed net 1 -> 2 -> 2 -> 1 on inputs x_a in [0, 1] with targets y_a = T >= 3:
+
+    layer 1: unit A dead (w = 1, b = -max x - 1, z_A <= -1), unit B alive (w = 1, b = 1, h_B = x + 1);
+    layer 2: unit C = ReLU(h_B + c_C), c_C = -(2 + gap), dead on every input (z_C <= -gap);
+    unit D = ReLU(h_B), alive; output f = h_D + u_C h_C (u_C drawn, irrelevant while C is dead).
+
+    C's own parameters get no gradient, but B's bias does: dL/db_B = 2 sum_a (x_a + 1 - T) < 0.
+    One plain GD step with lr = (1 + gap + rho) / (2 n (T - 2)) raises b_B by
+    2 lr sum_a (T - 1 - x_a) >= 1 + gap + rho and w_B by 2 lr sum_a x_a (T - 1 - x_a) >= 0, so
+    afterwards z_C(x) = h_B(x) + c_C >= x + rho >= rho > 0 on every input: C revived, certainly.
+    Unit A's gradients are exactly 0 and its parameters bit-identical: it stays dead.
+    """
+    rng = np.random.default_rng(seed)
+    X = rng.uniform(0.0, 1.0, (n, 1))
+    y = np.full(n, target)
+    u_C = rng.choice([-1.0, 1.0]) * rng.uniform(0.5, 2.0)
+    P = {
+        "W1": np.array([[1.0, 1.0]]),
+        "b1": np.array([-float(np.max(X)) - 1.0, 1.0]),
+        "W2": np.array([rng.standard_normal(2), [1.0, 1.0]]),  # row A (dead), row B
+        "b2": np.array([-(2.0 + gap), 0.0]),
+        "W3": np.array([[u_C], [1.0]]),
+        "b3": np.zeros(1),
+    }
+    params, bX, by = _to(backend, P), backend.asarray(X), backend.asarray(y)
+    host, hX = _host(backend, params), backend.to_numpy(bX)
+    z1, z2 = (backend.to_numpy(z) for z in preactivations(params, bX)[:2])
+    assert np.all(z1[:, 0] < 0) and np.all(z2[:, 0] < 0), "construction: A and C dead on the data"
+    lr = (1.0 + gap + rho) / (2 * n * (target - 2.0))
+    _, grads = value_and_grad(params, bX, by)
+    g = _host(backend, grads)
+    for key, idx in (("W1", (slice(None), 0)), ("b1", 0), ("W2", (0, slice(None)))):
+        assert np.all(g[key][idx] == 0.0), f"first-layer dead unit A got a gradient in {key}"
+    for key, idx in (("W2", (slice(None), 0)), ("b2", 0), ("W3", (0, slice(None)))):
+        assert np.all(g[key][idx] == 0.0), f"dead unit C got a gradient in {key}"
+    # B's bias gradient: 2 sum_a (f(x_a) - y_a), f = x + 1 while C is dead
+    predicted = 2 * float(np.sum(hX[:, 0] + 1 - y))
+    assert_close(
+        g["b1"][1],
+        predicted,
+        claim=DEAD,
+        backend=backend,
+        kind="gradient",
+        dim=n + 4,
+        scale=2 * float(np.sum(np.abs(hX[:, 0]) + 1 + target)),
+        what="dL/db_B",
+    )
+    opt = sgd(lr)
+    updates, _ = opt.update(grads, opt.init(params), params)
+    new = apply_updates(params, updates)
+    after = _host(backend, new)
+    for key, idx in (("W1", (slice(None), 0)), ("b1", 0), ("W2", (0, slice(None)))):
+        assert np.array_equal(after[key][idx], host[key][idx])
+    z1n, z2n = (backend.to_numpy(z) for z in preactivations(new, bX)[:2])
+    assert np.all(z1n[:, 0] < 0), "first-layer dead unit A revived"
+    # z_C >= x + rho, up to the rounding of the step (n + 1 summed terms, each at most
+    # 4 + 2 T + gap + rho in magnitude) and of the forward pass
+    rounding = (
+        tolerance(backend.eps, kind="gradient", dim=n + 4) * (n + 1) * (4 + 2 * target + gap + rho)
+    )
+    assert rho > 2 * rounding, "test design: the revival margin must exceed rounding"
+    assert np.all(z2n[:, 0] >= hX[:, 0] + rho - rounding), "layer-2 unit C did not revive"
+    assert np.all(z2n[:, 0] > 0)
+
+
 # ---- features: penultimate, 1-D shapes -----------------------------------------------------------
 
 PEN = "relu-networks.penultimate-features-are-a-subset"
@@ -1776,3 +1853,217 @@ def test_backends_compute_the_same_mlp(backend, net, seed):
             scale=scales["forward"],
             what="forward vs numpy float64",
         )
+
+
+# ---- non-polynomial activations ------------------------------------------------------------------
+
+NONPOLY = "relu-networks.non-polynomial-activations-are-universal"
+# Sigmoid arguments stay below 80 in magnitude (exp(80) is finite in float32), so dlcore's
+# 1 / (1 + exp(-z)) never overflows: the sigmoid nets have s (b - a) = sh * k <= 80.
+SIGMOID_ARG_MAX = 80.0
+
+
+@st.composite
+def lipschitz_sine_targets(draw):
+    """f(x) = sum_j a_j sin(omega_j x + phi_j) as in sine_targets, with the Lipschitz constant
+    sum_j |a_j| omega_j >= max |f'| in place of the curvature bound."""
+    m = draw(st.integers(1, 3))
+    a = np.array([draw(st.sampled_from([-1, 1])) * draw(st.floats(0.1, 2)) for _ in range(m)])
+    w = np.array([draw(st.floats(0.1, 5)) for _ in range(m)])
+    p = np.array([draw(st.floats(0, 2 * math.pi)) for _ in range(m)])
+    return (lambda x: np.sin(np.multiply.outer(x, w) + p) @ a), float(np.sum(np.abs(a) * w))
+
+
+def _sigmoidal_sup_error(
+    backend, f, a: float, b: float, k: int, sh: float, activation: str, omega_h: float
+) -> tuple[float, float, np.ndarray, np.ndarray]:
+    """(sup over a grid of |f - N_{k,s}|, rounding slack, grid, net output) for sharpness s = sh / h.
+
+    The output is compared with the host float64 formula v_0 + sum_j Delta_j sigma(s (x - m_j))
+    (sigma written with tanh, which never overflows). Rounding model (kind `convergence`):
+    A = 3 V + sum_j |Delta_j| covers the cast values, the k + 1 products and the sum (dim k + 2);
+    the arguments s (x - m_j) carry an absolute error of a few eps s (|x| + |m_j|), which moves
+    term j by |Delta_j| sigma'(xi_j) times that, and sum_j sigma'(xi_j) <= 2 (1/4 + 1/sinh(sh/2))
+    (the nearest midpoint's sigma' <= 1/4, the others' <= e^{-|u|} times e^{delta u} <= 2, summed
+    as in the statement): B = omega(h) s (max|x| + max|m|) 2 (1/4 + 1/sinh(sh/2)) (dim 1).
+    """
+    knots = np.linspace(a, b, k + 1)
+    h = (b - a) / k
+    s = sh / h
+    values = f(knots)
+    net = sigmoidal_net_from_samples(
+        backend.asarray(knots), backend.asarray(values), s, activation=activation
+    )
+    x = np.union1d(np.linspace(a, b, 2001), (knots[1:] + knots[:-1]) / 2)
+    out = backend.to_numpy(forward(net, backend.asarray(x[:, None]), activation=activation))[:, 0]
+    mids, jumps = (knots[1:] + knots[:-1]) / 2, np.diff(values)
+    u = s * (x[:, None] - mids[None, :])
+    host = values[0] + (0.5 * (1 + np.tanh(u / 2))) @ jumps
+    xmax = float(np.max(np.abs(x)))
+    A = 3 * float(np.max(np.abs(values))) + float(np.sum(np.abs(jumps)))
+    delta_u = tolerance(backend.eps, kind="convergence") * s * (xmax + float(np.max(np.abs(mids))))
+    assert delta_u <= math.log(2), "test design: argument rounding must stay below ln 2"
+    B = omega_h * s * (xmax + float(np.max(np.abs(mids)))) * 2 * (0.25 + 1 / math.sinh(sh / 2))
+    slack = (
+        tolerance(backend.eps, kind="convergence", dim=k + 2) * A
+        + tolerance(backend.eps, kind="convergence") * B
+    )
+    tol = tolerance(backend.eps, kind="convergence", dim=k + 2)
+    assert_close(
+        out,
+        host,
+        claim=NONPOLY,
+        backend=backend,
+        dim=k + 2,
+        scale=math.sqrt(len(x)) * slack / tol,
+        what=f"width-{k} {activation} net vs its formula",
+    )
+    return float(np.max(np.abs(out - f(x)))), slack, x, out
+
+
+def _sigmoidal_bound(omega, h: float, sh: float) -> float:
+    """omega(h/2) + omega(h) (1/2 + 1/sinh(sh/2)), the statement's bound."""
+    return omega(h / 2) + omega(h) * (0.5 + 1 / math.sinh(sh / 2))
+
+
+@claim(NONPOLY)
+@pytest.mark.parametrize("backend", backend_params())
+@given(
+    target=lipschitz_sine_targets(),
+    a=st.floats(-3, 0),
+    length=st.floats(0.5, 4),
+    sh=st.floats(1.0, 8.0),
+    activation=st.sampled_from(["sigmoid", "tanh"]),
+    data=st.data(),
+)
+def test_sigmoid_and_tanh_nets_meet_the_staircase_bound(
+    backend, target, a, length, sh, activation, data
+):
+    """sup |f - N_{k,s}| <= L_f h (1 + 1/sinh(sh/2)) (+ rounding slack) for sine targets.
+
+    L_f = sum_j |a_j| omega_j is a Lipschitz constant of the drawn target, so omega_f(t) <= L_f t.
+    The sup is taken over 2001 grid points plus the midpoints (a lower estimate of the true sup,
+    so the check is sound). Widths up to 200 for tanh; for the sigmoid, sh * k <= 80 keeps
+    dlcore's exp(-z) finite in float32. The bound tends to 0 with h: width buys any accuracy.
+    """
+    f, lip = target
+    kmax = 200 if activation == "tanh" else max(1, int(SIGMOID_ARG_MAX // sh))
+    k = data.draw(st.integers(1, kmax), label="k")
+    h = length / k
+    err, slack, _, _ = _sigmoidal_sup_error(backend, f, a, a + length, k, sh, activation, lip * h)
+    bound = _sigmoidal_bound(lambda t: lip * t, h, sh)
+    _record_excess(err - bound, slack)
+    assert err <= bound + slack, (
+        f"claim {NONPOLY} [{backend}]: sup error {err:.3e} > bound {bound:.3e} + slack {slack:.3e}"
+    )
+
+
+# (p, L) with p^L <= 4: the degree bound stays small enough that rho_{p^L}(|x - c|) >= 0.03
+POLY_SHAPES = [(1, 1), (1, 2), (2, 1), (2, 2), (3, 1), (4, 1)]
+
+
+def _ls_residual(x: np.ndarray, g: np.ndarray, degree: int) -> tuple[float, float]:
+    """(rho, margin): the RMS least-squares residual of g by polynomials of degree <= `degree` on
+    the points x in [-1, 1] (Chebyshev basis, host float64), and its rounding margin.
+
+    The computed residual is the exact one of a problem perturbed by O(N eps cond(V)) relative to
+    ||g|| (backward stability of the QR/SVD solve); margin = tol(bound, cond(V), dim N) ||g|| / sqrt N.
+    """
+    V = np.polynomial.chebyshev.chebvander(x, degree)
+    coef = np.linalg.lstsq(V, g, rcond=None)[0]
+    rho = float(np.sqrt(np.mean((g - V @ coef) ** 2)))
+    margin = tolerance(
+        float(np.finfo(np.float64).eps), kind="bound", cond=float(np.linalg.cond(V)), dim=len(x)
+    ) * float(np.linalg.norm(g) / np.sqrt(len(x)))
+    return rho, margin
+
+
+@claim(NONPOLY, breaks="a polynomial activation: the net is a polynomial of degree <= p^L")
+@pytest.mark.parametrize("backend", backend_params())
+@given(
+    shape=st.sampled_from(POLY_SHAPES),
+    widths=st.lists(st.integers(1, 64), min_size=2, max_size=2),
+    c0=st.floats(-0.5, 0.5),
+    seed=seeds,
+)
+def test_polynomial_activation_is_stuck_at_the_ls_residual(backend, shape, widths, c0, seed):
+    """(1) dlcore's network with phi(z) = sum_i c_i z^i (degree p, L hidden layers, widths up to
+    64) equals, on a grid of [-1, 1], its own Chebyshev interpolant of degree D = p^L through
+    D + 1 Chebyshev points: it is a polynomial of degree <= D. Tolerance: the output's rounding
+    is <= c dim eps M (M the magnitude bound of the forward recursion with |phi|(m) =
+    sum |c_i| m^i), amplified by 1 + Lebesgue constant, Lambda_D <= (2/pi) ln(D + 1) + 1.
+    (2) Hence every such net has sup |g - f| >= rho_D(g) for g = |x - c0| (statement, (b)); the
+    net at hand does (up to its rounding), and a tanh net of the width k where the (a) bound
+    plus its slack drops below rho_D - margin has a smaller RMS error on the same points, which
+    no polynomial-activation net of any width reaches.
+    """
+    p, L = shape
+    D = p**L
+    rng = np.random.default_rng(seed)
+    coeffs = rng.standard_normal(p + 1)
+    coeffs[p] = rng.choice([-1.0, 1.0]) * rng.uniform(0.5, 2.0)  # exactly degree p
+    sizes = [1, *widths[:L], 1]
+    P = {}
+    for ell, (m, n) in enumerate(itertools.pairwise(sizes), start=1):
+        P[f"W{ell}"] = rng.standard_normal((m, n)) / math.sqrt(m)
+        P[f"b{ell}"] = 0.5 * rng.standard_normal(n)
+    params = _to(backend, P)
+    host = _host(backend, params)
+    cs = [float(c) for c in backend.to_numpy(backend.asarray(coeffs))]
+
+    def phi(z):
+        out = cs[p] * z
+        for c in reversed(cs[1:p]):
+            out = (out + c) * z
+        return out + cs[0]
+
+    nodes = np.cos(np.pi * (np.arange(D + 1) + 0.5) / (D + 1))
+    x = np.linspace(-1, 1, 401)
+    f_nodes = backend.to_numpy(forward_with(params, backend.asarray(nodes[:, None]), phi))[:, 0]
+    f_grid = backend.to_numpy(forward_with(params, backend.asarray(x[:, None]), phi))[:, 0]
+    interp = np.polynomial.chebyshev.Chebyshev.fit(nodes, f_nodes, D, domain=[-1, 1])(x)
+    # magnitude bound M of the output (|x| <= 1), as in _output_magnitude with |phi|
+    m = np.ones((1, 1))
+    for ell in range(1, L + 2):
+        m = m @ np.abs(host[f"W{ell}"]) + np.abs(host[f"b{ell}"])
+        if ell <= L:
+            m = sum(abs(c) * m**i for i, c in enumerate(cs))
+    M = float(np.max(m))
+    lebesgue = 2 / math.pi * math.log(D + 1) + 1
+    assert_close(
+        f_grid,
+        interp,
+        claim=NONPOLY,
+        backend=backend,
+        kind="bound",
+        cond=1 + lebesgue,
+        dim=sum(sizes) + (p + 1) * L,
+        scale=math.sqrt(len(x)) * M,
+        what=f"net with a degree-{p} activation, {L} hidden layers vs its degree-{D} interpolant",
+    )
+    g = np.abs(x - c0)
+    rho, margin = _ls_residual(x, g, D)
+    net_rounding = tolerance(backend.eps, kind="bound", dim=sum(sizes) + (p + 1) * L) * M
+    assert rho > margin, "test design: the residual must be resolvable"
+    rms_poly = float(np.sqrt(np.mean((g - f_grid) ** 2)))
+    assert rms_poly >= rho - margin - net_rounding
+    # the tanh net (sh = 4) of the first width whose guaranteed error is below rho - margin
+    sh, lip = 4.0, 1.0
+    k = 1
+    while _sigmoidal_bound(lambda t: lip * t, 2.0 / k, sh) >= (rho - margin) / 2:
+        k += 1
+
+    def target(t):
+        return np.abs(t - c0)
+
+    err, slack, xs, out = _sigmoidal_sup_error(backend, target, -1.0, 1.0, k, sh, "tanh", 2.0 / k)
+    assert _sigmoidal_bound(lambda t: lip * t, 2.0 / k, sh) + slack < rho - margin, (
+        "test design: the tanh net's guaranteed error must be below the polynomial floor"
+    )
+    assert err <= _sigmoidal_bound(lambda t: lip * t, 2.0 / k, sh) + slack
+    on_grid = np.isin(xs, x)
+    rms_tanh = float(np.sqrt(np.mean((out[on_grid] - g) ** 2)))
+    assert rms_tanh < rho - margin, (
+        f"claim {NONPOLY} [{backend}]: width-{k} tanh RMS {rms_tanh:.3e} not below the degree-{D} "
+        f"floor {rho:.3e}"
+    )
