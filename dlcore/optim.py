@@ -20,14 +20,31 @@ Momentum comes in two parametrizations (see the conventions page):
 
 They give identical iterates when $\alpha = \eta\beta$ and $\mu = 1 - \beta$
 ([`ema_to_torch`][dlcore.optim.ema_to_torch]).
+
+**The torch fast path.** The code of each optimizer below is its definition: array-API
+expressions, one tensor at a time. On torch that is about five kernel launches per tensor and
+step, which makes a step on a model with many tensors launch bound on CUDA (1.5-6x slower than
+`torch.optim`). So when every array of a step is a CUDA tensor, all on one device and with one
+dtype (and none requires grad), [`sgd_momentum`][dlcore.optim.sgd_momentum],
+[`adam`][dlcore.optim.adam], the two weight-decay wrappers (hence [`adamw`][dlcore.optim.adamw])
+and [`apply_updates`][dlcore.optim.apply_updates] run the same sequence of operations through
+torch's multi-tensor (`torch._foreach_*`) kernels, in the private module `dlcore._torch_fast`:
+one launch per operation for all tensors. It is an implementation detail: still pure (only the
+out-of-place forms touch the inputs), and checked against the reference code, bit for bit, by
+`tests/api/test_optim_fast_path.py`; `DLCORE_NO_FAST_PATH=1` turns it off. On the CPU the
+reference loop is kept: a step there is bound by memory traffic, and a pure step must write
+fresh buffers, updates and parameters where `torch.optim` updates in place with fused kernels
+(see the benchmarks page).
 """
 
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
+from dlcore import _torch_fast
 from dlcore.backend import (
     Array,
     check_array,
@@ -164,6 +181,20 @@ def _check_step(grads: Any, state: Any, kind: type[Any], params: Any) -> None:
     _check_state(state, kind, params)
 
 
+def _fast_leaves(params: Params, *trees: Params) -> list[list[Any]] | None:
+    """The leaves of `(params, *trees)` in key order if the torch fast path applies, else None.
+
+    See the module docstring and `dlcore._torch_fast`; call it only after the checks of a step.
+    """
+    if _NO_FAST_PATH:
+        return None
+    return _torch_fast.torch_leaves(list(params), params, *trees)
+
+
+_NO_FAST_PATH = os.environ.get("DLCORE_NO_FAST_PATH", "") not in ("", "0")
+"""Set by `DLCORE_NO_FAST_PATH=1` (the tests toggle it by monkeypatching): reference code only."""
+
+
 def _zeros(params: Params) -> Params:
     return {k: namespace(p).zeros_like(p) for k, p in params.items()}
 
@@ -252,6 +283,15 @@ def sgd_momentum(
 
     def update(grads: Params, state: MomentumState, params: Params) -> tuple[Params, MomentumState]:
         _check_step(grads, state, MomentumState, params)
+        fast = _fast_leaves(params, grads, state.buffer)
+        if fast is not None:
+            _, gs, bufs = fast
+            us, vs = _torch_fast.sgd_momentum_step(
+                gs, None if state.step == 0 else bufs, lr=lr, mu=mu, tau=tau, nesterov=nesterov
+            )
+            return dict(zip(params, us, strict=True)), MomentumState(
+                dict(zip(params, vs, strict=True)), state.step + 1
+            )
         if state.step == 0:
             v = dict(grads)
         else:
@@ -297,6 +337,15 @@ def adam(
         _check_step(grads, state, AdamState, params)
         t = state.step + 1
         c1, c2 = 1 - b1**t, 1 - b2**t
+        fast = _fast_leaves(params, grads, state.m, state.v)
+        if fast is not None:
+            _, gs, m_old, v_old = fast
+            us, ms, vs = _torch_fast.adam_step(
+                gs, m_old, v_old, lr=lr, b1=b1, b2=b2, eps=eps, c1=c1, c2_rsqrt=1 / math.sqrt(c2)
+            )
+            return dict(zip(params, us, strict=True)), AdamState(
+                dict(zip(params, ms, strict=True)), dict(zip(params, vs, strict=True)), t
+            )
         m, v, updates = {}, {}, {}
         for k, g in grads.items():
             # every in-place operation below acts on an array created in this loop
@@ -337,6 +386,9 @@ def ema_to_torch(lr: float, beta: float) -> tuple[float, float]:
 def apply_updates(params: Params, updates: Params) -> Params:
     r"""Return the new parameters $w + u$ (a new dict; the inputs are not modified)."""
     _check_tree("updates", updates, _check_params(params))
+    fast = _fast_leaves(params, updates)
+    if fast is not None:
+        return dict(zip(params, _torch_fast.add(*fast), strict=True))
     return {k: params[k] + updates[k] for k in params}
 
 
@@ -459,6 +511,12 @@ def coupled_weight_decay(
 
     def update(grads: Params, state: Any, params: Params) -> tuple[Params, Any]:
         _check_tree("grads", grads, _check_params(params))
+        fast = _fast_leaves(params, grads)
+        if fast is not None:
+            ps, gs = fast
+            return opt.update(
+                dict(zip(params, _torch_fast.add_scaled(gs, wd, ps), strict=True)), state, params
+            )
         return opt.update({k: grads[k] + wd * params[k] for k in grads}, state, params)
 
     return GradientTransformation(opt.init, update)
@@ -481,6 +539,10 @@ def decoupled_weight_decay(opt: GradientTransformation, decay: float) -> Gradien
 
     def update(grads: Params, state: Any, params: Params) -> tuple[Params, Any]:
         updates, state = opt.update(grads, state, params)
+        fast = _fast_leaves(params, updates)
+        if fast is not None:
+            ps, us = fast
+            return dict(zip(params, _torch_fast.add_scaled(us, -delta, ps), strict=True)), state
         return {k: updates[k] - delta * params[k] for k in updates}, state
 
     return GradientTransformation(opt.init, update)
