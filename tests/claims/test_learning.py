@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -9,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dlcore.linear import ridge
+from dlcore.linear import min_norm_solution, ridge, ridge_dual, ridge_grad, ridge_objective
 from dlcore.losses import (
     MARGIN_LOSSES,
     cross_entropy,
@@ -26,12 +27,14 @@ from dlcore.losses import (
     squared_loss_grad,
     zero_one_loss,
 )
+from dlcore.mlp import init_mlp
 from dlcore.optim import gd
-from dlcore.train import train
+from dlcore.train import best_checkpoint, train
 from tests.support.backends import backend_params
 from tests.support.claims import claim
-from tests.support.strategies import log_uniform, regression_problems, seeds
-from tests.support.tolerances import assert_close, tolerance
+from tests.support.stats import FALSE_FAILURE, chi2_mix_band, rademacher_sum_band
+from tests.support.strategies import log_uniform, orthogonal, regression_problems, seeds
+from tests.support.tolerances import assert_close, record_ratio, tolerance
 
 ERM = "learning.erm-average-loss-and-gradient"
 
@@ -348,12 +351,20 @@ def test_hinge_has_two_one_sided_derivatives_at_the_kink(backend, y, h):
     T=log_uniform(1e-2, 10.0),
 )
 def test_softmax_properties(backend, z, c, T):
-    """Simplex, shift invariance, order, Jacobian (against central differences of dlcore's
+    """Simplex ([0, 1]; positive wherever representable, i.e. everywhere in float64 here),
+    shift invariance, order, Jacobian (against central differences of dlcore's
     softmax, error ~ eps/h + h^2 with h = eps^(1/3)), and the temperature bound."""
     za = np.array(z)
     K = len(za)
     p = backend.to_numpy(softmax(backend.asarray(za)))
-    assert (p > 0).all() or ((p >= 0).all() and backend.dtype_name == "float32")
+    assert ((p >= 0) & (p <= 1)).all(), f"softmax left [0, 1]: {p}"  # 0 and 1 are reachable
+    # Positive wherever e^(z_i - max z) / K is a normal number (a factor e to spare for rounding):
+    # every entry in float64 (spread <= 100 < 708), entries with spread <~ 84 in float32.
+    normal = (za.max() - za) + math.log(K) + 1 <= -math.log(
+        float(np.finfo(backend.dtype_name).tiny)
+    )
+    assert normal.all() or backend.dtype_name == "float32"
+    assert (p[normal] > 0).all(), f"a softmax entry in the normal range rounded to 0: {p}"
     assert_close(p.sum(), 1.0, claim=SOFTMAX, backend=backend, kind="identity", dim=K, what="sum")
     assert_close(
         backend.to_numpy(softmax(backend.asarray(za + c))),
@@ -486,3 +497,655 @@ def test_bias_variance_decomposition_for_ridge(backend, problem, lam, sigma, see
         scale=ref,
         what="E (y0 - f_hat(x0))^2",
     )
+
+
+# ---- risk, test error and held-out data ---------------------------------------------------
+
+RISK = "learning.risk-is-expected-loss"
+TESTERR = "learning.test-error-estimates-risk"
+HOLDOUT = "learning.holdout-reuse-overfits"
+N_MC = 10_000
+
+
+def hoeffding_mean_band(k: int, p: float) -> float:
+    """Hoeffding for the mean of k independent [0, 1]-valued terms: |mean - E mean| <= band
+    with probability >= 1 - p. Each centred term lies in an interval of length 1, the setting of
+    `rademacher_sum_band` with half-widths 1/2 (the same inequality)."""
+    return rademacher_sum_band(np.full(k, 0.5), p) / k
+
+
+def gaussian_cdf(z: float) -> float:
+    return 0.5 * math.erfc(-z / math.sqrt(2.0))
+
+
+@claim(RISK)
+@pytest.mark.parametrize("backend", backend_params())
+@given(d=st.integers(1, 5), sigma=st.floats(0.1, 2.0), scale=st.floats(0.0, 2.0), seed=seeds)
+def test_monte_carlo_risk_matches_the_closed_form(backend, d, sigma, scale, seed):
+    """N = 10^4 pairs x ~ N(0, I_d), y = w*^T x + eps, eps ~ N(0, sigma^2); dlcore's mean squared
+    loss of a drawn w on them. Each residual x^T w - y = x^T(w - w*) - eps is N(0, R(w)) with
+    R(w) = ||w - w*||^2 + sigma^2, so N * MC / R(w) is exactly chi^2_N: the Laurent-Massart band
+    (`chi2_mix_band`) holds with false-failure probability FALSE_FAILURE = 1e-6. The band is
+    widened by the rounding bound of an (N + d)-term computation."""
+    rng = np.random.default_rng(seed)
+    w_star = rng.standard_normal(d)
+    w = w_star + scale * rng.standard_normal(d)
+    X = rng.standard_normal((N_MC, d))
+    y = X @ w_star + sigma * rng.standard_normal(N_MC)
+    mc = float(
+        backend.to_numpy(empirical_risk(backend.asarray(w), backend.asarray(X), backend.asarray(y)))
+    )
+    risk = float((w - w_star) @ (w - w_star)) + sigma**2
+    lo, hi = chi2_mix_band(np.ones(N_MC), FALSE_FAILURE)
+    rounding = tolerance(backend.eps, kind="statistical", dim=N_MC + d)
+    ratio = mc / risk
+    record_ratio(max((1 - ratio) / (lo + rounding), (ratio - 1) / (hi + rounding)))
+    assert 1 - lo - rounding <= ratio <= 1 + hi + rounding, (
+        f"claim {RISK} [{backend}]: Monte Carlo risk {mc:.5g} vs ||w - w*||^2 + sigma^2 = "
+        f"{risk:.5g}, ratio {ratio:.4f} outside [1 - {lo:.4f}, 1 + {hi:.4f}] (p = {FALSE_FAILURE:g})"
+    )
+
+
+def gaussian_classes(n: int, mu: np.ndarray, rng: np.random.Generator):
+    """n pairs with y uniform in {-1, +1} and x | y ~ N(y mu, I)."""
+    y = rng.choice([-1.0, 1.0], n)
+    return y[:, None] * mu + rng.standard_normal((n, len(mu))), y
+
+
+@claim(TESTERR)
+@pytest.mark.parametrize("backend", backend_params())
+@given(d=st.integers(1, 5), n_test=st.integers(50, 400), mu_norm=st.floats(0.0, 2.0), seed=seeds)
+def test_test_error_is_unbiased_and_concentrates(backend, d, n_test, mu_norm, seed):
+    """A fixed linear classifier w on class-conditional Gaussians x | y ~ N(y mu, I): its 0-1 risk
+    is Phi(-w^T mu / ||w||). dlcore's 0-1 loss on M = 100 independent test sets of size n_test.
+    (1) Hoeffding per set, union bound over the M sets: |TE_j - R| <= sqrt(ln(2M/p) / (2 n_test));
+    (2) unbiasedness: the mean of the M test errors is a mean of M n_test independent indicators
+    with mean R, so |mean - R| <= sqrt(ln(2/p) / (2 M n_test)). p = FALSE_FAILURE / 2 each, so
+    the false-failure probability is <= 1e-6. Rounding can flip only the points whose float64
+    score is within the dtype's rounding bound of 0; each such point widens its set's band by
+    1 / n_test."""
+    M = 100
+    rng = np.random.default_rng(seed)
+    u = rng.standard_normal(d)
+    mu = mu_norm * u / np.linalg.norm(u)
+    w = rng.standard_normal(d)
+    risk = gaussian_cdf(-float(w @ mu) / float(np.linalg.norm(w)))
+    X, y = gaussian_classes(M * n_test, mu, rng)
+    S = (X @ w).reshape(M, n_test).T  # column j: the scores of test set j
+    te = backend.to_numpy(
+        zero_one_loss(backend.asarray(X) @ backend.asarray(w), backend.asarray(y))
+    )
+    te = te.reshape(M, n_test).mean(axis=1)
+    slack = tolerance(backend.eps, kind="statistical", dim=d)
+    ambiguous = (
+        np.abs(S) <= slack * np.linalg.norm(X, axis=1).reshape(M, n_test).T * np.linalg.norm(w)
+    ).sum(axis=0)
+    band_each = hoeffding_mean_band(n_test, FALSE_FAILURE / (2 * M)) + ambiguous / n_test
+    band_mean = hoeffding_mean_band(M * n_test, FALSE_FAILURE / 2) + ambiguous.sum() / (M * n_test)
+    record_ratio(float(np.max(np.abs(te - risk) / band_each)))
+    record_ratio(abs(te.mean() - risk) / band_mean)
+    assert np.all(np.abs(te - risk) <= band_each), (
+        f"claim {TESTERR} [{backend}]: a test error {te[np.argmax(np.abs(te - risk))]:.4f} is "
+        f"farther than the Hoeffding band from R = {risk:.4f}"
+    )
+    assert abs(te.mean() - risk) <= band_mean, (
+        f"claim {TESTERR} [{backend}]: mean test error {te.mean():.5f} vs R = {risk:.5f}, "
+        f"band {band_mean:.5f}"
+    )
+
+
+@claim(TESTERR, breaks="test pairs independent of the fitted model")
+@pytest.mark.parametrize("backend", backend_params(float64_only=True))
+@given(n=st.integers(60, 100), mu_norm=st.floats(0.0, 0.3), seed=seeds)
+def test_error_on_the_training_set_does_not_estimate_the_risk(backend, n, mu_norm, seed):
+    """Fit the minimum-norm least-squares interpolant of the +-1 labels (dlcore's `ridge_dual`
+    with lam = 0, d = n + 20 > n) and measure its 0-1 error on the training pairs themselves: it
+    is exactly 0 (the scores equal the labels up to rounding, checked with `assert_close`). Its
+    risk is Phi(-w^T mu / ||w||) >= Phi(-||mu||) >= Phi(-0.3) = 0.382 by Cauchy-Schwarz, farther
+    from 0 than the Hoeffding band sqrt(ln(2 / 1e-6) / (2n)) <= 0.348 that an independent test
+    set of this size would respect with probability 1 - 1e-6. Deterministic given the fit."""
+    d = n + 20
+    rng = np.random.default_rng(seed)
+    u = rng.standard_normal(d)
+    mu = mu_norm * u / np.linalg.norm(u)
+    X, y = gaussian_classes(n, mu, rng)
+    Xb, yb = backend.asarray(X), backend.asarray(y)
+    w = ridge_dual(Xb, yb, 0.0)
+    s = Xb @ w
+    sv = np.linalg.svd(X, compute_uv=False)
+    assert_close(
+        s,
+        y,
+        claim=TESTERR,
+        backend=backend,
+        kind="identity",
+        cond=float(sv[0] / sv[-1]) ** 2,
+        dim=n + d,
+        what="training scores vs labels",
+    )
+    train_error = float(np.mean(backend.to_numpy(zero_one_loss(s, yb))))
+    wh = backend.to_numpy(w)
+    risk = gaussian_cdf(-float(wh @ mu) / float(np.linalg.norm(wh)))
+    band = hoeffding_mean_band(n, FALSE_FAILURE)
+    assert train_error == 0.0
+    assert risk - train_error > band, (risk, band)
+
+
+@claim(HOLDOUT)
+@pytest.mark.parametrize("backend", backend_params())
+@given(outcome=st.lists(st.sampled_from([-1.0, 1.0]), min_size=1, max_size=12))
+def test_stock_letter_scam_by_enumeration(backend, outcome):
+    """All 2^k up/down letter sequences against one outcome sequence: dlcore's 0-1 loss counts
+    each recipient's mistakes, and exactly C(k, j) recipients see j mistakes, so exactly one saw
+    k correct predictions, whatever happened."""
+    k = len(outcome)
+    letters = np.array(list(itertools.product([-1.0, 1.0], repeat=k))).T  # (k, 2^k)
+    truth = np.repeat(np.array(outcome)[:, None], 2**k, axis=1)
+    mistakes = backend.to_numpy(zero_one_loss(backend.asarray(letters), backend.asarray(truth)))
+    counts = np.bincount(mistakes.sum(axis=0).astype(int), minlength=k + 1)
+    assert counts.tolist() == [math.comb(k, j) for j in range(k + 1)]
+    assert counts[0] == 1
+
+
+def binomial_lower_quantile_of_min(n: int, M: int, p: float) -> int:
+    """The least c with P(min of M independent Bin(n, 1/2) > c) = P(Bin(n, 1/2) > c)^M <= p
+    (exact integer arithmetic for the binomial tail)."""
+    tail = 2**n  # 2^n P(Bin > c), starting at c = -1
+    for c in range(n + 1):
+        tail -= math.comb(n, c)
+        if (tail / 2**n) ** M <= p:
+            return c
+    return n
+
+
+@claim(HOLDOUT)
+@pytest.mark.parametrize("backend", backend_params())
+@given(M=st.integers(100, 1000), n=st.integers(50, 200), seed=seeds)
+def test_selecting_on_the_holdout_biases_its_error_down(backend, M, n, seed):
+    """M label-independent random classifiers (a fresh uniform sign per point) on a held-out set of
+    n uniform +-1 labels; dlcore's 0-1 loss gives their held-out errors, i.i.d. Bin(n, 1/2) / n.
+    The selected (smallest) error is (1) at most c / n, with c the exact binomial quantile of the
+    minimum, (2) at least 1/2 - sqrt(ln(M / p) / (2n)) (Hoeffding and a union bound over the M
+    candidates); (3) on n_fresh = 10^4 fresh pairs the selected classifier's error is within the
+    Hoeffding band of 1/2. With p = FALSE_FAILURE / 3 each, the false-failure probability is
+    <= 1e-6. Finally (4) the held-out error is below the fresh one."""
+    rng = np.random.default_rng(seed)
+    p = FALSE_FAILURE / 3
+    y = rng.choice([-1.0, 1.0], n)
+    S = rng.choice([-1.0, 1.0], (n, M))
+    Y = np.repeat(y[:, None], M, axis=1)
+    held_out = backend.to_numpy(zero_one_loss(backend.asarray(S), backend.asarray(Y))).mean(axis=0)
+    best = float(held_out.min())
+    c = binomial_lower_quantile_of_min(n, M, p)
+    assert best <= c / n, (best, c / n)
+    assert best >= 0.5 - math.sqrt(math.log(M / p) / (2 * n)), best
+    n_fresh = 10_000
+    fresh_s, fresh_y = rng.choice([-1.0, 1.0], n_fresh), rng.choice([-1.0, 1.0], n_fresh)
+    fresh = float(
+        np.mean(backend.to_numpy(zero_one_loss(backend.asarray(fresh_s), backend.asarray(fresh_y))))
+    )
+    band = hoeffding_mean_band(n_fresh, p)
+    record_ratio(abs(fresh - 0.5) / band)
+    assert abs(fresh - 0.5) <= band, (fresh, band)
+    assert best < fresh
+
+
+# ---- hyperparameters ----------------------------------------------------------------------
+
+JOINT = "learning.joint-lambda-optimization-fails"
+HPARAMS = "learning.hyperparameters-and-model-order"
+
+
+def joint_lambda_problem(problem, lam0: float, c: float):
+    """A tall, well-conditioned least-squares problem whose OLS solution is a unit vector w0 and
+    whose optimal residual is nonzero (y = X w0 + a part orthogonal to the columns of X), with the
+    joint step eta = c / (2 (sigma_max^2 + lam0)), c <= 1."""
+    rng = np.random.default_rng(problem.seed)
+    w0 = rng.standard_normal(problem.d)
+    w0 /= np.linalg.norm(w0)
+    y = problem.X @ w0 + problem.U[:, problem.d :] @ rng.standard_normal(problem.n - problem.d)
+    eta = c / (2 * (problem.sigma_max**2 + lam0))
+    return y, w0, eta
+
+
+def joint_step(backend, theta, lam, X, y, eta, *, project: bool):
+    """One GD step on J(theta, lam) = ||X theta - y||^2 + lam ||theta||^2 in both variables:
+    grad_theta = 2 X^T (X theta - y) + 2 lam theta (dlcore's ridge_grad at lam = 0, plus the
+    penalty's gradient, since lam may be negative), dJ/dlam = ||theta||^2."""
+    g = ridge_grad(theta, X, y, 0.0) + 2 * lam * theta
+    sq = float(backend.to_numpy(theta @ theta))
+    new_lam = lam - eta * sq
+    return theta - eta * g, (max(0.0, new_lam) if project else new_lam)
+
+
+def joint_objective(backend, theta, lam, X, y) -> float:
+    return float(backend.to_numpy(ridge_objective(theta, X, y, 0.0))) + lam * float(
+        backend.to_numpy(theta @ theta)
+    )
+
+
+@claim(JOINT)
+@pytest.mark.parametrize("backend", backend_params())
+@given(
+    problem=regression_problems(
+        n=(3, 20), d=(1, 5), shape="tall", max_cond=1.5, sigma_max=(1.0, 1.5)
+    ),
+    lam0=st.floats(0.0, 0.5),
+    c=st.floats(0.5, 1.0),
+    lam=st.floats(0.0, 10.0),
+    h=st.floats(0.0, 10.0),
+)
+def test_projected_joint_gd_drives_lambda_to_zero(backend, problem, lam0, c, lam, h):
+    """(1) J(theta, lam) = D(theta) + lam ||theta||^2 >= min D for lam >= 0, and J(theta, lam + h)
+    - J(theta, lam) = h ||theta||^2 (dlcore's ridge_objective; one objective evaluation of
+    rounding each). (2) Joint projected GD from the OLS solution with lam_0: in the SVD basis
+    every coordinate of theta_t moves, by a convex combination (eta (sigma_max^2 + lam_0) <= 1/2),
+    towards a ridge solution of some lam in [0, lam_0], so ||theta_t|| >= r = ||ridge(lam_0)||
+    and lam_t <= lam_0 - t eta r^2: lam reaches exactly 0 within ceil(lam_0 / (eta r^2 / 2))
+    steps (half of r^2 left for rounding), and stays there. (3) Then plain GD contracts D(theta)
+    - min D by rho^2 per step, rho = 1 - 2 eta sigma_min^2; after the steps that bring it below
+    eps ||y||^2, the final objective equals the OLS objective to convergence tolerance."""
+    y, w0, eta = joint_lambda_problem(problem, lam0, c)
+    X, yb = backend.asarray(problem.X), backend.asarray(y)
+    d_min = float(np.sum((problem.X @ w0 - y) ** 2))
+    scale = float(y @ y)
+    dim = problem.n + problem.d
+    rng = np.random.default_rng(problem.seed + 1)
+    theta = backend.asarray(rng.standard_normal(problem.d))
+    j = joint_objective(backend, theta, lam, X, yb)
+    assert j >= d_min - tolerance(backend.eps, kind="identity", dim=dim) * (j + scale)
+    assert_close(
+        joint_objective(backend, theta, lam + h, X, yb) - j,
+        h * float(backend.to_numpy(theta @ theta)),
+        claim=JOINT,
+        backend=backend,
+        kind="identity",
+        dim=dim,
+        scale=j + h * float(backend.to_numpy(theta @ theta)) + scale,
+        what="J(theta, lam + h) - J(theta, lam) = h ||theta||^2",
+    )
+    r2 = float(np.sum(backend.to_numpy(ridge(X, yb, lam0)) ** 2))
+    t_zero = math.ceil(lam0 / (eta * r2 / 2))
+    theta, lam_t = backend.asarray(w0), lam0
+    for _ in range(t_zero + 1):
+        if lam_t == 0.0:
+            break
+        theta, new = joint_step(backend, theta, lam_t, X, yb, eta, project=True)
+        assert new <= lam_t
+        lam_t = new
+    assert lam_t == 0.0, f"lam_t = {lam_t} after {t_zero} steps (bound)"
+    gap = float(np.sum((problem.X @ backend.to_numpy(theta) - y) ** 2)) - d_min
+    rho = 1 - 2 * eta * problem.sigma_min**2
+    steps = (
+        max(0, math.ceil(math.log(backend.eps * scale / gap) / (2 * math.log(rho))))
+        if gap > backend.eps * scale
+        else 0
+    )
+    for _ in range(steps):
+        theta, lam_t = joint_step(backend, theta, lam_t, X, yb, eta, project=True)
+        assert lam_t == 0.0
+    assert_close(
+        joint_objective(backend, theta, lam_t, X, yb),
+        d_min,
+        claim=JOINT,
+        backend=backend,
+        kind="convergence",
+        dim=dim,
+        scale=scale,
+        what="final joint objective vs min D (OLS)",
+    )
+
+
+@claim(JOINT, breaks="lam constrained to lam >= 0")
+@pytest.mark.parametrize("backend", backend_params())
+@given(
+    problem=regression_problems(
+        n=(3, 20), d=(1, 5), shape="tall", max_cond=1.5, sigma_max=(1.0, 1.5)
+    ),
+    lam0=st.floats(0.0, 0.5),
+    c=st.floats(0.5, 1.0),
+)
+def test_unconstrained_joint_gd_sends_the_objective_to_minus_infinity(backend, problem, lam0, c):
+    """Joint GD with lam free, from the OLS solution. As in the projected case every SVD coordinate
+    of theta_t is nondecreasing in size (when lam < -sigma_k^2 its factor exceeds 1 and the
+    forcing term has its sign), so ||theta_t|| >= r and lam_t falls by >= eta r^2 / 2 per step.
+    Once lam_t <= -(sigma_max^2 + a) with a = 1/eta, every coordinate at least triples (at least
+    doubles, leaving room for rounding), and J <= 2||y||^2 - sigma_max^2 ||theta||^2, below -10^6
+    once ||theta||^2 > (10^6 + 2||y||^2) / sigma_max^2. The test asserts lam_t decreases at every
+    step and J < -10^6 within the step count this argument gives."""
+    y, w0, eta = joint_lambda_problem(problem, lam0, c)
+    X, yb = backend.asarray(problem.X), backend.asarray(y)
+    smax2, scale = problem.sigma_max**2, float(y @ y)
+    r2 = float(np.sum(backend.to_numpy(ridge(X, yb, lam0)) ** 2))
+    t1 = math.ceil((lam0 + smax2 + 1 / eta) / (eta * r2 / 2))
+    t2 = math.ceil(math.log((1e6 + 2 * scale) / (smax2 * r2 / 2)) / math.log(4)) + 1
+    theta, lam_t = backend.asarray(w0), lam0
+    for t in range(t1 + t2 + 1):  # noqa: B007 (t is reported)
+        if joint_objective(backend, theta, lam_t, X, yb) < -1e6:
+            break
+        theta, new = joint_step(backend, theta, lam_t, X, yb, eta, project=False)
+        assert new < lam_t
+        lam_t = new
+    assert joint_objective(backend, theta, lam_t, X, yb) < -1e6, (t, lam_t)
+
+
+def jittered_points(n: int, rng: np.random.Generator) -> np.ndarray:
+    """One point in the middle half of each of n equal bins of [-1, 1] (spacing >= 1/n)."""
+    return -1 + (2 * np.arange(n) + 2 * rng.uniform(0.25, 0.75, n)) / n
+
+
+def fourier_features(x: np.ndarray, K: int) -> np.ndarray:
+    """[1, cos(pi k x), sin(pi k x) for k = 1..K]: 2K + 1 nested columns."""
+    cols = [np.ones_like(x)]
+    for k in range(1, K + 1):
+        cols += [np.cos(np.pi * k * x), np.sin(np.pi * k * x)]
+    return np.stack(cols, axis=1)
+
+
+@claim(HPARAMS)
+@pytest.mark.parametrize("backend", backend_params())
+@given(
+    n=st.integers(6, 40),
+    seed=seeds,
+    widths=st.lists(st.integers(1, 8), min_size=2, max_size=5),
+    data=st.data(),
+)
+def test_training_error_always_prefers_the_largest_model(backend, n, seed, widths, data):
+    """Nested least-squares families on n jittered points of [-1, 1]: Legendre degrees 0..D
+    (D <= min(12, 2 sqrt n), where the basis matrix stays well conditioned) and Fourier
+    harmonics 0..K. dlcore's min_norm_solution fits each order, its mean squared loss is the
+    training MSE. Nested column spaces make it nonincreasing in the order, so the largest order
+    is an argmin. Tolerance: a backward-stable least-squares residual, cond of the largest basis
+    matrix (it bounds every nested one's), relative to ||y||^2 / n. Also: dlcore's init_mlp has
+    sum_l (d_{l-1} + 1) d_l parameters."""
+    D = data.draw(st.integers(2, min(12, int(2 * math.sqrt(n)))), label="D")
+    rng = np.random.default_rng(seed)
+    x = jittered_points(n, rng)
+    y = np.sin(np.pi * x) + rng.standard_normal(n)
+    yb = backend.asarray(y)
+    for family, Phi in [
+        ("legendre", np.polynomial.legendre.legvander(x, D)),
+        ("fourier", fourier_features(x, D // 2)),
+    ]:
+        sv = np.linalg.svd(Phi, compute_uv=False)
+        tol = tolerance(backend.eps, kind="bound", cond=float(sv[0] / sv[-1]), dim=n + Phi.shape[1])
+        tol *= float(y @ y) / n
+        step = 1 if family == "legendre" else 2
+        mse = []
+        for m in range(1, Phi.shape[1] + 1, step):
+            P = backend.asarray(Phi[:, :m])
+            mse.append(float(backend.to_numpy(empirical_risk(min_norm_solution(P, yb), P, yb))))
+        mse_a = np.array(mse)
+        record_ratio(float(max(0.0, np.max(np.diff(mse_a))) / tol))
+        assert np.all(np.diff(mse_a) <= tol), (family, mse)
+        assert mse_a[-1] <= mse_a.min() + tol
+    params = init_mlp(widths, rng=rng, like=backend.asarray(np.zeros(1)))
+    count = sum(math.prod(int(s) for s in v.shape) for v in params.values())
+    assert count == sum((a + 1) * b for a, b in itertools.pairwise(widths))
+
+
+# ---- validation and model order ----------------------------------------------------------
+
+VALSEL = "learning.validation-selects-hyperparameters"
+UCURVE = "learning.model-order-u-curve"
+LAM_GRID = np.logspace(-4.0, 3.0, 8)  # M = 8 ridge candidates, lam = 1e-4, ..., 1e3
+
+
+def zero_one_risk(w: np.ndarray, mu: np.ndarray) -> float:
+    """0-1 risk of sign(x^T w) under x | y ~ N(y mu, I), y uniform: P(y x^T w <= 0)."""
+    return gaussian_cdf(-float(w @ mu) / float(np.linalg.norm(w)))
+
+
+def rounding_ambiguous(backend, X: np.ndarray, W: np.ndarray) -> np.ndarray:
+    """Per column of W: the points whose float64 score x^T w is within the rounding bound of the
+    backend's score computation (8 d eps ||x|| ||w||) of 0; only they can change their 0-1 loss."""
+    slack = tolerance(backend.eps, kind="statistical", dim=X.shape[1])
+    bound = slack * np.linalg.norm(X, axis=1)[:, None] * np.linalg.norm(W, axis=0)[None, :]
+    return (np.abs(X @ W) <= bound).sum(axis=0)
+
+
+@claim(VALSEL)
+@pytest.mark.parametrize("backend", backend_params())
+@given(
+    d=st.integers(2, 8),
+    extra=st.integers(0, 3),
+    n_val=st.integers(1000, 5000),
+    mu_norm=st.floats(0.0, 3.0),
+    seed=seeds,
+)
+def test_validation_selected_model_is_near_the_best_on_the_grid(
+    backend, d, extra, n_val, mu_norm, seed
+):
+    """Class-conditional Gaussians x | y ~ N(y mu, I), n_train = d + extra (nearly square, where
+    lam ~ 0 overfits). Inner level: dlcore's ridge on the +-1 training labels for each lam of an
+    M = 8 point grid. Outer level: dlcore's best_checkpoint picks the candidate of least mean 0-1
+    validation error (dlcore's zero_one_loss) on n_val fresh pairs. The risk of each candidate is
+    exact, Phi(-w^T mu / ||w||). (1) Hoeffding per candidate and a union bound over the M: with
+    probability >= 1 - p/2 every |VE_j - R_j| <= eps = sqrt(ln(4M/p) / (2 n_val)), hence
+    R(selected) <= min_j R_j + 2 eps. (2) Third split: the test error of the selected model on
+    n_val more fresh pairs is within sqrt(ln(4/p) / (2 n_val)) of its risk (probability >=
+    1 - p/2). p = FALSE_FAILURE = 1e-6 in all. Rounding can flip only the points whose float64
+    score is within the rounding bound of 0; each widens its candidate's band by 1 / n_val."""
+    rng = np.random.default_rng(seed)
+    u = rng.standard_normal(d)
+    mu = mu_norm * u / np.linalg.norm(u)
+    X_tr, y_tr = gaussian_classes(d + extra, mu, rng)
+    X_va, y_va = gaussian_classes(n_val, mu, rng)
+    X_te, y_te = gaussian_classes(n_val, mu, rng)
+    Xb, yb = backend.asarray(X_tr), backend.asarray(y_tr)
+    candidates = [(j, ridge(Xb, yb, float(lam))) for j, lam in enumerate(LAM_GRID)]
+    W = np.stack([backend.to_numpy(w) for _, w in candidates], axis=1)  # (d, M)
+    risks = np.array([zero_one_risk(W[:, j], mu) for j in range(len(LAM_GRID))])
+    X_vb, y_vb = backend.asarray(X_va), backend.asarray(y_va)
+
+    scores: list[float] = []
+
+    def val_error(w):
+        scores.append(float(np.mean(backend.to_numpy(zero_one_loss(X_vb @ w, y_vb)))))
+        return scores[-1]
+
+    j_sel, w_sel = best_checkpoint(candidates, val_error)
+    val = np.array(scores)  # best_checkpoint scored the candidates in order
+    assert val[j_sel] == val.min(), (j_sel, val)  # the outer level is an argmin
+    amb = rounding_ambiguous(backend, X_va, W) / n_val
+    eps_val = hoeffding_mean_band(n_val, FALSE_FAILURE / (2 * len(LAM_GRID)))
+    band = 2 * eps_val + amb[j_sel] + amb[np.argmin(risks)]
+    record_ratio(max(0.0, risks[j_sel] - risks.min()) / band)
+    assert risks[j_sel] <= risks.min() + band, (
+        f"claim {VALSEL} [{backend}]: validation picked lam = {LAM_GRID[j_sel]:.0e} with risk "
+        f"{risks[j_sel]:.4f}; grid minimum {risks.min():.4f}, 2 eps = {2 * eps_val:.4f}"
+    )
+    test = float(
+        np.mean(
+            backend.to_numpy(zero_one_loss(backend.asarray(X_te) @ w_sel, backend.asarray(y_te)))
+        )
+    )
+    w_host = backend.to_numpy(w_sel)
+    band_te = (
+        hoeffding_mean_band(n_val, FALSE_FAILURE / 2)
+        + rounding_ambiguous(backend, X_te, w_host[:, None])[0] / n_val
+    )
+    record_ratio(abs(test - risks[j_sel]) / band_te)
+    assert abs(test - risks[j_sel]) <= band_te, (test, risks[j_sel], band_te)
+
+
+def spiked_training_set(d: int, delta: float, m: float, rng: np.random.Generator):
+    """A square training set (n = d) on which small lam is provably bad: X = U diag(1, ..., 1,
+    delta) V^T with mu = m v_1 and labels y whose only components are along u_1 and u_d, equal:
+    u_1^T y = u_d^T y = sqrt(n / 2). Then ridge gives w_lam = sqrt(n/2) (v_1 / (1 + lam) + v_d
+    delta / (delta^2 + lam)) and the mean training squared loss is
+    D(lam) = ((lam / (1 + lam))^2 + (lam / (delta^2 + lam))^2) / 2."""
+    n = d
+    V = orthogonal(d, rng)
+    y = rng.choice([-1.0, 1.0], n)
+    G = rng.standard_normal((n, n))
+    G[:, 0] = y
+    Q, _ = np.linalg.qr(G)
+    Q[:, 0] *= np.sign(Q[:, 0] @ y)  # q_0 = y / sqrt(n)
+    U = np.concatenate(
+        [(Q[:, :1] + Q[:, 1:2]) / math.sqrt(2), Q[:, 2:], (Q[:, :1] - Q[:, 1:2]) / math.sqrt(2)],
+        axis=1,
+    )
+    s = np.ones(d)
+    s[-1] = delta
+    return (U * s) @ V.T, y, m * V[:, 0]
+
+
+@claim(VALSEL, breaks="selection on held-out validation data (select on the training error)")
+@pytest.mark.parametrize("backend", backend_params())
+@given(d=st.integers(2, 8), delta=st.floats(0.02, 0.1), m=st.floats(1.5, 2.5), seed=seeds)
+def test_selecting_on_the_training_error_picks_a_small_lambda(backend, d, delta, m, seed):
+    """Same grid and model, on the constructed training set of `spiked_training_set`. dlcore's
+    mean training squared loss (empirical_risk of ridge(lam)) matches the closed form D(lam), which
+    is nondecreasing in lam, within the tolerance of a ridge solve (cond (1 + lam) /
+    (delta^2 + lam)). Selecting on it (best_checkpoint) therefore takes a small lam: with
+    lam_0 = 1e-4 <= delta^2 / 4, D(lam_0) <= 0.02, and within rounding (<= 0.02 here) only lam with
+    D(lam) <= 0.06, i.e. lam <= 0.53 delta^2, can win; their w leans on v_d, orthogonal to mu, and
+    tan(angle to mu) >= 0.65 / delta >= 6.5 gives a risk >= Phi(-0.152 m) >= 0.35. lam = 1 is on
+    the grid with tan <= 2 delta <= 0.2 and risk <= Phi(-0.98 m) <= 0.071. So the training choice
+    exceeds the grid minimum by >= 0.28, more than the 2 eps = 0.19 that validation on
+    n_val = 1000 pairs guarantees. Deterministic."""
+    rng = np.random.default_rng(seed)
+    X, y, mu = spiked_training_set(d, delta, m, rng)
+    Xb, yb = backend.asarray(X), backend.asarray(y)
+    candidates = [(j, ridge(Xb, yb, float(lam))) for j, lam in enumerate(LAM_GRID)]
+    train_err = [float(backend.to_numpy(empirical_risk(w, Xb, yb))) for _, w in candidates]
+    exact = 0.5 * ((LAM_GRID / (1 + LAM_GRID)) ** 2 + (LAM_GRID / (delta**2 + LAM_GRID)) ** 2)
+    for j, lam in enumerate(LAM_GRID):
+        assert_close(
+            train_err[j],
+            exact[j],
+            claim=VALSEL,
+            backend=backend,
+            kind="identity",
+            cond=(1 + lam) / (delta**2 + lam),
+            dim=2 * d,
+            scale=1.0,  # ||y||^2 / n
+            what=f"mean training squared loss at lam = {lam:.0e}",
+        )
+    j_train, _ = best_checkpoint(
+        candidates, lambda w: float(backend.to_numpy(empirical_risk(w, Xb, yb)))
+    )
+    risks = np.array([zero_one_risk(backend.to_numpy(w), mu) for _, w in candidates])
+    two_eps = 2 * hoeffding_mean_band(1000, FALSE_FAILURE / (2 * len(LAM_GRID)))
+    assert LAM_GRID[j_train] <= 0.53 * delta**2, (j_train, train_err)
+    assert risks[j_train] > risks.min() + two_eps, (risks, j_train, two_eps)
+
+
+def chebyshev_nodes(n: int) -> np.ndarray:
+    """The n Chebyshev points of the first kind, cos(pi (i + 1/2) / n)."""
+    return np.cos(np.pi * (np.arange(n) + 0.5) / n)
+
+
+def chebyshev_features(x: np.ndarray, k: int) -> np.ndarray:
+    """[T_0(x), ..., T_k(x)]: polynomial features of degree k (k + 1 nested columns). At the n
+    Chebyshev nodes, for k < n, the columns are orthogonal with squared norms n, n/2, ..., n/2
+    (discrete orthogonality), so the matrix has condition number sqrt(2) for k >= 1."""
+    return np.polynomial.chebyshev.chebvander(x, k)
+
+
+def orthonormal_chebyshev(x: np.ndarray) -> np.ndarray:
+    """The columns of `chebyshev_features(x, n - 1)` scaled to unit norm: an orthonormal basis
+    whose first k + 1 columns span the degree-k features."""
+    n = len(x)
+    scale = np.full(n, math.sqrt(2.0 / n))
+    scale[0] = math.sqrt(1.0 / n)
+    return chebyshev_features(x, n - 1) * scale
+
+
+def u_curve_coefficients(n: int, K: int, step: float, rho: float) -> np.ndarray:
+    """c_j^2 = 2 + (K - j) step for j <= K and 0.25 rho^(j - K - 1) for j > K: nonincreasing, so
+    the marginal bias decrease sigma^2 c_j^2 / n of order j crosses sigma^2 / n once, after K."""
+    j = np.arange(n)
+    return np.where(j <= K, 2 + (K - j) * step, 0.25 * rho ** np.maximum(j - K - 1, 0))
+
+
+U_CURVE_R = 500  # noise draws for the Monte Carlo risk curve
+
+
+@claim(UCURVE)
+@pytest.mark.parametrize("backend", backend_params())
+@given(
+    n=st.integers(6, 16),
+    step=st.floats(0.0, 1.0),
+    rho=st.floats(0.3, 1.0),
+    sigma=log_uniform(0.1, 10.0),
+    seed=seeds,
+    data=st.data(),
+)
+def test_model_order_risk_is_u_shaped(backend, n, step, rho, sigma, seed, data):
+    """Fixed design: n Chebyshev nodes, degree-k Chebyshev features (cond sqrt 2), f = sum_j b_j q_j
+    on the orthonormal basis with b_j^2 = sigma^2 c_j^2 (`u_curve_coefficients`, random signs) and
+    R = 500 Gaussian noise draws. dlcore's ridge with lam = 0 fits every order k = 0..n-1 to all
+    draws at once. (1) Pythagoras per draw: (1/n) ||X_k w_k - f||^2 = bias_k + (1/n) ||P_k eps||^2
+    (assert_close; a normal-equations solve, cond 2). (2) Training error nonincreasing in k and
+    bias (the fit of f itself) nonincreasing, within the same tolerance. (3) Chi-square: the
+    Monte Carlo in-sample risk minus bias_k is sigma^2 chi^2_{R(k+1)} / (nR), within the
+    Laurent-Massart band of sigma^2 (k + 1) / n. (4) Its increments are (sigma^2 chi^2_R / R -
+    b_k^2) / n: with the band on chi^2_R / R, negative while b_k^2 >= 2 sigma^2 and positive
+    once b_k^2 <= sigma^2 / 4, so the Monte Carlo curve falls, then rises, with its minimum at the
+    order where the marginal bias decrease (computed from dlcore's fits of f) first falls below
+    sigma^2 / n, interior, and below the interpolating order n - 1. The 2n - 1 chi-square events
+    share FALSE_FAILURE = 1e-6 by a union bound."""
+    K = data.draw(st.integers(1, n - 3), label="K")
+    rng = np.random.default_rng(seed)
+    x = chebyshev_nodes(n)
+    Q = orthonormal_chebyshev(x)
+    b = sigma * np.sqrt(u_curve_coefficients(n, K, step, rho)) * rng.choice([-1.0, 1.0], n)
+    f = Q @ b
+    E = sigma * rng.standard_normal((n, U_CURVE_R))
+    Y = f[:, None] + E
+    FYb = backend.asarray(np.concatenate([f[:, None], Y], axis=1))  # fit f and every draw at once
+    # per-draw error scale: (||f|| + ||eps_r||)^2 / n bounds ||X w - f||^2 / n and ||y_r||^2 / n
+    col = (np.linalg.norm(f) + np.linalg.norm(E, axis=0)) ** 2 / n
+    scale = 2 * float(np.linalg.norm(col))
+    risk, train_err, bias = [], [], []
+    for k in range(n):
+        Phi = backend.asarray(chebyshev_features(x, k))
+        fitted_all = backend.to_numpy(Phi @ ridge(Phi, FYb, 0.0))
+        fitted_f, fitted = fitted_all[:, 0], fitted_all[:, 1:]
+        in_sample = np.sum((fitted - f[:, None]) ** 2, axis=0) / n
+        expected = (
+            float(np.sum(b[k + 1 :] ** 2)) / n + np.sum((Q[:, : k + 1].T @ E) ** 2, axis=0) / n
+        )
+        assert_close(
+            in_sample,
+            expected,
+            claim=UCURVE,
+            backend=backend,
+            kind="identity",
+            cond=2.0,
+            dim=n + k + 1,
+            scale=scale,
+            what=f"(1/n)||X w - f||^2 = bias + (1/n)||P eps||^2 per draw, order {k}",
+        )
+        risk.append(float(in_sample.mean()))
+        train_err.append(np.sum((fitted - Y) ** 2, axis=0) / n)
+        bias.append(float(np.sum((fitted_f - f) ** 2)) / n)
+    tol = tolerance(backend.eps, kind="identity", cond=2.0, dim=2 * n)
+    rnd = tol * scale / math.sqrt(U_CURVE_R)  # bound on the rounding of a Monte Carlo mean
+    train_err, bias, risk = np.array(train_err), np.array(bias), np.array(risk)
+    col_tol = tol * 2 * col
+    assert np.all(np.diff(train_err, axis=0) <= col_tol), "training error increased with order"
+    assert np.all(np.diff(bias) <= tol * 2 * np.linalg.norm(f) ** 2 / n), bias
+    assert int(np.argmin(train_err.mean(axis=1))) == n - 1  # training error goes crazy
+    p = FALSE_FAILURE / (2 * n - 1)
+    for k in range(n):
+        lo, hi = chi2_mix_band(np.ones(U_CURVE_R * (k + 1)), p)
+        var_k = sigma**2 * (k + 1) / n
+        excess = risk[k] - float(np.sum(b[k + 1 :] ** 2)) / n
+        record_ratio(
+            max((var_k - excess) / (lo * var_k + rnd), (excess - var_k) / (hi * var_k + rnd))
+        )
+        assert (1 - lo) * var_k - rnd <= excess <= (1 + hi) * var_k + rnd, (k, excess, var_k)
+    lo, hi = chi2_mix_band(np.ones(U_CURVE_R), p)
+    # the construction leaves room for the chi-square band and the rounding of two means
+    margin = min(2 - (1 + hi), (1 - lo) - 0.25) * sigma**2 / n
+    assert margin > 2 * rnd, (margin, rnd)
+    marginal = -np.diff(bias)  # bias_{k-1} - bias_k = b_k^2 / n, k = 1..n-1
+    k_rule = int(np.argmax(marginal < sigma**2 / n))  # first k whose next order gains < sigma^2/n
+    assert 0 < k_rule < n - 1
+    steps = np.diff(risk)
+    assert np.all(steps[:k_rule] < 0) and np.all(steps[k_rule:] > 0), (k_rule, risk)
+    assert int(np.argmin(risk)) == k_rule
+    assert risk[k_rule] < risk[n - 1]
