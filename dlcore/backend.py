@@ -202,8 +202,9 @@ def _check_float_finite(name: str, x: Array) -> None:
         raise TypeError(f"{name} must have a real floating dtype, got {x.dtype}")
     if any(s == 0 for s in _shape(x)):
         raise ValueError(f"{name} must not be empty, got shape {_shape(x)}")
-    finite = xp.isfinite(x)
-    if not bool(xp.all(finite)):
+    # NaN and +-inf propagate into max and min: two reductions, no temporary array of x's size.
+    if not bool(xp.all(xp.isfinite(xp.stack([xp.max(x), xp.min(x)])))):
+        finite = xp.isfinite(x)
         bad = int(xp.sum(xp.astype(~finite, xp.int64)))
         first = float(to_numpy(x)[~np.asarray(to_numpy(finite))][0])
         raise ValueError(

@@ -108,7 +108,7 @@ def init_mlp(
 
 def _activation(xp: Any, name: str, z: Array) -> Array:
     if name == "relu":
-        return xp.maximum(z, xp.zeros_like(z))
+        return xp.clip(z, min=0.0)
     if name == "identity":
         return z
     if name == "tanh":
