@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Case", "best_time"]
+__all__ = ["Case", "best_time", "paired_best_times"]
 
 
 @dataclass(frozen=True)
@@ -47,3 +47,29 @@ def best_time(fn: Callable[[], Any], *, min_time: float = 0.2, repeats: int = 5)
                 break
         best = min(best, elapsed / n)
     return best
+
+
+def _mean_call(fn: Callable[[], Any], min_time: float) -> float:
+    n, start = 0, time.perf_counter()
+    while True:
+        fn()
+        n += 1
+        elapsed = time.perf_counter() - start
+        if elapsed >= min_time:
+            return elapsed / n
+
+
+def paired_best_times(
+    a: Callable[[], Any], b: Callable[[], Any], *, min_time: float = 0.2, repeats: int = 5
+) -> tuple[float, float]:
+    """Best-of-`repeats` times of `a` and `b`, the repeats interleaved (a, b, a, b, ...).
+
+    Interleaving exposes both sides to the same drift of the machine's speed (other tenants,
+    frequency scaling), so their ratio is steadier than that of two back-to-back `best_time`s.
+    """
+    a(), b()  # warm-up
+    best_a = best_b = float("inf")
+    for _ in range(repeats):
+        best_a = min(best_a, _mean_call(a, min_time))
+        best_b = min(best_b, _mean_call(b, min_time))
+    return best_a, best_b

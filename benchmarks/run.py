@@ -14,7 +14,7 @@ import platform
 import sys
 from pathlib import Path
 
-from benchmarks.harness import best_time
+from benchmarks.harness import paired_best_times
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = Path(os.environ.get("DLCORE_BENCH_REPORT", ROOT / "build" / "benchmarks.json"))
@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             print(f"[bench] {case.group}: {case.name} ...", flush=True)
             kw = {"min_time": 0.05, "repeats": 3} if args.quick else {}
-            t_dl, t_ref = best_time(case.dlcore, **kw), best_time(case.reference, **kw)
+            t_dl, t_ref = paired_best_times(case.dlcore, case.reference, **kw)
             ratio = t_dl / t_ref
             ok = None if case.target is None else ratio <= case.target
             rows.append(
