@@ -42,3 +42,63 @@ def svg(fig) -> str:
     text = text[text.index("<svg") :]
     text = re.sub(r'<svg([^>]*?) width="[^"]*" height="[^"]*"', r"<svg\1", text, count=1)
     return f'<div class="dl-figure">{text}</div>'
+
+
+def new_figure_3d(ncols: int = 1, *, width: float = 7.0, height: float = 3.6, flat: tuple = ()):
+    """Like `new_figure`, but the axes are 3-D, except those whose index is in `flat`."""
+    fig = plt.figure(figsize=(width, height), layout="constrained")
+    axes = [
+        fig.add_subplot(1, ncols, i + 1, projection=None if i in flat else "3d")
+        for i in range(ncols)
+    ]
+    for ax in axes:
+        if ax.name == "3d":
+            ax.set_proj_type("ortho")
+            ax.tick_params(labelsize=7, pad=0)
+    return fig, axes
+
+
+def block_row(ax, items, *, x0: float = 0.0, top: float = 0.0, gap: float = 0.35) -> float:
+    """Draw a row of top-aligned blocks for a shape diagram; returns the x where the row ends.
+
+    Each item is a string (an operator such as "=", drawn as text) or a tuple
+    `(label, rows, cols, color)`: a rows x cols rectangle (one unit per entry) with `label`
+    inside and its shape written below.
+    """
+    from matplotlib.patches import Rectangle
+
+    x = x0
+    for item in items:
+        if isinstance(item, str):
+            ax.text(x + gap, top - 1.0, item, ha="center", va="center", fontsize=13)
+            x += 2 * gap
+            continue
+        label, rows, cols, color = item
+        ax.add_patch(
+            Rectangle((x, top - rows), cols, rows, facecolor=color, edgecolor="k", alpha=0.35)
+        )
+        ax.add_patch(Rectangle((x, top - rows), cols, rows, fill=False, edgecolor="k", lw=1))
+        ax.text(x + cols / 2, top - rows / 2, label, ha="center", va="center", fontsize=9)
+        ax.text(
+            x + cols / 2, top - rows - 0.45, f"{rows}×{cols}", ha="center", va="top", fontsize=7
+        )
+        x += cols + gap
+    return x
+
+
+def outline_block(ax, row0: int, col0: int, rows: int, cols: int, label: str = "", **kw) -> None:
+    """Outline the block of an `imshow`-ed matrix starting at (row0, col0), with a label inside."""
+    from matplotlib.patches import Rectangle
+
+    style = {"fill": False, "edgecolor": "k", "lw": 1.5, "ls": "--"} | kw
+    ax.add_patch(Rectangle((col0 - 0.5, row0 - 0.5), cols, rows, **style))
+    if label:
+        ax.text(
+            col0 - 0.5 + cols / 2,
+            row0 - 0.5 + rows / 2,
+            label,
+            ha="center",
+            va="center",
+            fontsize=9,
+            bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "alpha": 0.8, "lw": 0},
+        )
