@@ -36,17 +36,7 @@ class Case:
 def best_time(fn: Callable[[], Any], *, min_time: float = 0.2, repeats: int = 5) -> float:
     """Best-of-`repeats` wall time of one call, each repeat looping for at least `min_time` s."""
     fn()  # warm-up (imports, caches, allocator)
-    best = float("inf")
-    for _ in range(repeats):
-        n, start = 0, time.perf_counter()
-        while True:
-            fn()
-            n += 1
-            elapsed = time.perf_counter() - start
-            if elapsed >= min_time:
-                break
-        best = min(best, elapsed / n)
-    return best
+    return min(_mean_call(fn, min_time) for _ in range(repeats))
 
 
 def _mean_call(fn: Callable[[], Any], min_time: float) -> float:

@@ -157,9 +157,16 @@ def _forward(
     """Validated forward pass: pre-activations $z^1..z^L$ and hidden activations $h^1..h^{L-1}$."""
     if activation not in ACTIVATIONS:
         raise ValueError(f"activation must be one of {ACTIVATIONS}, got {activation!r}")
+    return _run_layers(params, X, lambda z: _activation(namespace(z), activation, z))
+
+
+def _run_layers(
+    params: dict[str, Array], X: Array, phi: Callable[[Array], Array]
+) -> tuple[list[Array], list[Array]]:
+    r"""The validated layer loop: $z^\ell = h^{\ell-1} W^\ell + b^\ell$, $h^\ell = \phi(z^\ell)$."""
     check_matrix("X", X)
     depth = _check_params(params)
-    xp = check_compatible({"X": X, **{f"params[{k!r}]": params[k] for k in sorted(params)}})
+    check_compatible({"X": X, **{f"params[{k!r}]": params[k] for k in sorted(params)}})
     zs: list[Array] = []
     hs: list[Array] = []
     h = X
@@ -178,7 +185,11 @@ def _forward(
         z = h @ W + b
         zs.append(z)
         if ell < depth:  # the last layer is linear
-            h = _activation(xp, activation, z)
+            h = phi(z)
+            if tuple(h.shape) != tuple(z.shape):
+                raise TypeError(
+                    f"phi must act elementwise, got shape {tuple(h.shape)} from {tuple(z.shape)}"
+                )
             hs.append(h)
     return zs, hs
 
@@ -580,30 +591,7 @@ def forward_with(params: dict[str, Array], X: Array, phi: Callable[[Array], Arra
     """
     if not callable(phi):
         raise TypeError(f"phi must be callable, got {type(phi).__name__}: {phi!r}")
-    check_matrix("X", X)
-    depth = _check_params(params)
-    check_compatible({"X": X, **{f"params[{k!r}]": params[k] for k in sorted(params)}})
-    h = X
-    for ell in range(1, depth + 1):
-        W, b = params[f"W{ell}"], params[f"b{ell}"]
-        if (
-            W.ndim != 2
-            or int(W.shape[0]) != int(h.shape[1])
-            or tuple(b.shape) != (int(W.shape[1]),)
-        ):
-            raise ValueError(
-                f"params['W{ell}'] and params['b{ell}'] must have shapes ({int(h.shape[1])}, d) "
-                f"and (d,), got {tuple(W.shape)} and {tuple(b.shape)}"
-            )
-        z = h @ W + b
-        if ell == depth:
-            return z
-        h = phi(z)
-        if tuple(h.shape) != tuple(z.shape):
-            raise TypeError(
-                f"phi must act elementwise, got shape {tuple(h.shape)} from {tuple(z.shape)}"
-            )
-    raise AssertionError("unreachable")  # pragma: no cover
+    return _run_layers(params, X, phi)[0][-1]
 
 
 def sigmoidal_net_from_samples(

@@ -212,33 +212,40 @@ def cuda_provenance() -> str:
     )
 
 
-def render_cuda_results(c: registry.Claim) -> str:
-    results = cuda_results_of(c.id)
-    if not results:
-        return ""
+def _results_table(results: list[dict[str, Any]], *, with_time: bool) -> tuple[str, Counter[str]]:
+    """The per-test results table of one claim, and the count of outcomes."""
+    cols = "| test | backend | outcome | examples | worst error / tolerance |"
     rows = [
-        "| test | backend | outcome | examples | worst error / tolerance |",
-        "|---|---|---|---:|---:|",
+        cols + (" time (s) |" if with_time else ""),
+        "|---|---|---|---:|---:|" + ("---:|" * with_time),
     ]
     for r in sorted(results, key=lambda r: (r.get("breaks") is not None, r["function"])):
         name = f"`{r['function']}`" + (" (breaking case)" if r.get("breaks") else "")
         rows.append(
             f"| {name} | {r.get('backend', 'n/a')} | {r.get('outcome', '?')} "
             f"| {r.get('examples') or '–'} | {_ratio(r.get('worst_ratio'))} |"
+            + (f" {r.get('duration', '–')} |" if with_time else "")
         )
-    counts = Counter(r.get("outcome", "?") for r in results)
+    return "\n".join(rows), Counter(r.get("outcome", "?") for r in results)
+
+
+def _admonition(title: str, counts: Counter[str], body: str) -> str:
     summary = ", ".join(f"{n} {outcome}" for outcome, n in sorted(counts.items()))
-    opener = "???+" if counts.get("failed") else "???"
-    return (
-        f'{opener} note "Recorded CUDA run: {summary}"\n\n'
-        + _indent(f"On {cuda_provenance()} (the last GPU run; CI has no GPU).\n\n")
-        + _indent("\n".join(rows))
-        + "\n"
-    )
+    opener = "???+" if counts.get("failed") else "???"  # open when something failed
+    return f'{opener} note "{title}: {summary}"\n\n' + _indent(body) + "\n"
+
+
+def render_cuda_results(c: registry.Claim) -> str:
+    results = cuda_results_of(c.id)
+    if not results:
+        return ""
+    table, counts = _results_table(results, with_time=False)
+    where = f"On {cuda_provenance()} (the last GPU run; CI has no GPU).\n\n"
+    return _admonition("Recorded CUDA run", counts, where + table)
 
 
 def render_results(c: registry.Claim) -> str:
-    return _render_cpu_results(c) + render_cuda_results(c)
+    return _render_cpu_results(c) + "\n" + render_cuda_results(c)
 
 
 def _render_cpu_results(c: registry.Claim) -> str:
@@ -247,21 +254,8 @@ def _render_cpu_results(c: registry.Claim) -> str:
         if _state["report"] is None:
             return "*Latest results: not yet run (no claim report; run `nox -s tests`).*\n"
         return "*Latest results: none in the current report.*\n"
-    rows = [
-        "| test | backend | outcome | examples | worst error / tolerance | time (s) |",
-        "|---|---|---|---:|---:|---:|",
-    ]
-    for r in sorted(results, key=lambda r: (r.get("breaks") is not None, r["function"])):
-        name = f"`{r['function']}`" + (" (breaking case)" if r.get("breaks") else "")
-        rows.append(
-            f"| {name} | {r.get('backend', 'n/a')} | {r.get('outcome', '?')} "
-            f"| {r.get('examples') or '–'} | {_ratio(r.get('worst_ratio'))} "
-            f"| {r.get('duration', '–')} |"
-        )
-    counts = Counter(r.get("outcome", "?") for r in results)
-    summary = ", ".join(f"{n} {outcome}" for outcome, n in sorted(counts.items()))
-    opener = "???+" if counts.get("failed") else "???"  # open when something failed
-    return f'{opener} note "Latest results: {summary}"\n\n' + _indent("\n".join(rows)) + "\n"
+    table, counts = _results_table(results, with_time=True)
+    return _admonition("Latest results", counts, table)
 
 
 def render_board(files: Any) -> str:

@@ -27,10 +27,9 @@ from tests.support.backends import backend_params
 from tests.support.claims import claim
 from tests.support.optim_oracles import (
     adam_ratio_bound,
+    assert_mlp_grads_match_torch,
     mlp_closed_loop,
-    mlp_grad_scale,
     mlp_problem,
-    torch_mlp_grad,
     torch_open_loop,
 )
 from tests.support.strategies import log_uniform, regression_problems, seeds
@@ -300,18 +299,7 @@ def test_mlp_trajectories_equal_torch_adam(
     claim_id = ADAM if which == "adam" else ADAMW
     params, X, y = mlp_problem(backend, seed)
     thetas, grads, hosts = mlp_closed_loop(backend, opt, params, X, y, steps, activation)
-    hX, hy = backend.to_numpy(X).astype(np.float64), backend.to_numpy(y).astype(np.float64)
-    for t, (g, host) in enumerate(zip(grads, hosts, strict=True)):
-        g_scale, g_dim = mlp_grad_scale(host, hX, hy)
-        assert_close(
-            g,
-            torch_mlp_grad(host, hX, hy, activation),
-            claim=claim_id,
-            backend=backend,
-            dim=g_dim,
-            scale=g_scale,
-            what=f"dlcore backward vs torch autograd at step {t}",
-        )
+    assert_mlp_grads_match_torch(backend, grads, hosts, X, y, activation, claim_id)
     oracle = torch_open_loop(backend, name, thetas[0], grads, lr=lr, betas=(b1, b2), eps=eps, **kw)
     w_max = float(np.max(np.linalg.norm(thetas, axis=1)))
     B = _adam_error_scale(steps, lr, thetas.shape[1], b1, b2, w_max)

@@ -44,10 +44,9 @@ from tests.support.backends import BACKENDS, backend_params
 from tests.support.claims import claim
 from tests.support.optim_oracles import (
     amplification,
+    assert_mlp_grads_match_torch,
     mlp_closed_loop,
-    mlp_grad_scale,
     mlp_problem,
-    torch_mlp_grad,
     torch_open_loop,
     torch_sgd_on_quadratic,
 )
@@ -460,18 +459,7 @@ def test_mlp_trajectories_equal_torch_sgd(backend, mu, variant, activation, c, w
     else:
         wd = 0.0
     thetas, grads, hosts = mlp_closed_loop(backend, opt, params, X, y, steps, activation)
-    hX, hy = backend.to_numpy(X).astype(np.float64), backend.to_numpy(y).astype(np.float64)
-    for t, (g, host) in enumerate(zip(grads, hosts, strict=True)):
-        g_scale, g_dim = mlp_grad_scale(host, hX, hy)
-        assert_close(
-            g,
-            torch_mlp_grad(host, hX, hy, activation),
-            claim=PT,
-            backend=backend,
-            dim=g_dim,
-            scale=g_scale,
-            what=f"dlcore backward vs torch autograd at step {t}",
-        )
+    assert_mlp_grads_match_torch(backend, grads, hosts, X, y, activation, PT)
     oracle = torch_open_loop(backend, "SGD", thetas[0], grads, lr=lr, **kw)
     w, v, V, W = thetas[0].copy(), np.zeros_like(thetas[0]), 0.0, 0.0
     for g in grads:

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 __all__ = [
+    "assert_mlp_grads_match_torch",
     "torch_place",
     "torch_sgd_on_quadratic",
     "torch_open_loop",
@@ -185,3 +186,32 @@ def mlp_grad_scale(host: dict[str, np.ndarray], X: np.ndarray, y: np.ndarray) ->
         D = D @ np.abs(host[f"W{ell}"]).T
     sizes = [X.shape[1]] + [host[f"b{ell}"].shape[0] for ell in range(1, depth + 1)]
     return math.sqrt(sum(parts)), sum(sizes) + depth + X.shape[0]
+
+
+def assert_mlp_grads_match_torch(
+    backend: Any,
+    grads: list[Any],
+    hosts: list[dict[str, np.ndarray]],
+    X: Any,
+    y: Any,
+    activation: str,
+    claim_id: str,
+) -> None:
+    """Each step's dlcore backward equals torch autograd (float64) at the same parameters.
+
+    The tolerance follows the backprop rounding model of `mlp_grad_scale`.
+    """
+    from tests.support.tolerances import assert_close
+
+    hX, hy = backend.to_numpy(X).astype(np.float64), backend.to_numpy(y).astype(np.float64)
+    for t, (g, host) in enumerate(zip(grads, hosts, strict=True)):
+        g_scale, g_dim = mlp_grad_scale(host, hX, hy)
+        assert_close(
+            g,
+            torch_mlp_grad(host, hX, hy, activation),
+            claim=claim_id,
+            backend=backend,
+            dim=g_dim,
+            scale=g_scale,
+            what=f"dlcore backward vs torch autograd at step {t}",
+        )
