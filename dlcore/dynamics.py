@@ -11,6 +11,7 @@ run them.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import array_api_compat
 import numpy as np
@@ -79,19 +80,25 @@ def ema_momentum_mode_matrix(lam: float, lr: float, beta: float) -> np.ndarray:
     return np.array([[1.0 - beta, beta * lam], [-lr * (1.0 - beta), 1.0 - lr * beta * lam]])
 
 
-def spectral_radius(M: np.ndarray) -> float:
-    r"""$\rho(M) = \max_i |z_i(M)|$; the linear iteration $s_{t+1} = M s_t$ converges from every start iff $\rho(M) < 1$."""
+def _host_square_matrix(name: str, M: Any) -> np.ndarray:
+    """`M` (any array or nested sequence) as a finite, non-empty, square float64 NumPy matrix."""
     host = to_numpy(M) if array_api_compat.is_array_api_obj(M) else M
     try:
-        M = np.asarray(host, dtype=float)
+        out = np.asarray(host, dtype=float)
     except (TypeError, ValueError) as err:
         raise TypeError(
-            f"M must be a real matrix, got {type(host).__name__}: {host!r:.80}"
+            f"{name} must be a real matrix, got {type(host).__name__}: {host!r:.80}"
         ) from err
-    if M.ndim != 2 or M.shape[0] != M.shape[1] or M.shape[0] == 0:
-        raise ValueError(f"M must be a non-empty square matrix, got shape {M.shape}")
-    if not np.all(np.isfinite(M)):
-        raise ValueError(f"M must be finite, got {M!r:.80}")
+    if out.ndim != 2 or out.shape[0] != out.shape[1] or out.shape[0] == 0:
+        raise ValueError(f"{name} must be a non-empty square matrix, got shape {out.shape}")
+    if not np.all(np.isfinite(out)):
+        raise ValueError(f"{name} must be finite, got {out!r:.80}")
+    return out
+
+
+def spectral_radius(M: np.ndarray) -> float:
+    r"""$\rho(M) = \max_i |z_i(M)|$; the linear iteration $s_{t+1} = M s_t$ converges from every start iff $\rho(M) < 1$."""
+    M = _host_square_matrix("M", M)
     return float(np.max(np.abs(np.linalg.eigvals(M))))
 
 
@@ -235,17 +242,7 @@ def momentum_iteration_matrix(
         dampening: $\tau \in [0, 1)$.
         nesterov: Nesterov's form (needs $\tau = 0$).
     """
-    host = to_numpy(H) if array_api_compat.is_array_api_obj(H) else H
-    try:
-        H = np.asarray(host, dtype=float)
-    except (TypeError, ValueError) as err:
-        raise TypeError(
-            f"H must be a real matrix, got {type(host).__name__}: {host!r:.80}"
-        ) from err
-    if H.ndim != 2 or H.shape[0] != H.shape[1] or H.shape[0] == 0:
-        raise ValueError(f"H must be a non-empty square matrix, got shape {H.shape}")
-    if not np.all(np.isfinite(H)):
-        raise ValueError(f"H must be finite, got {H!r:.80}")
+    H = _host_square_matrix("H", H)
     lr = check_positive("lr", lr)
     mu = check_in_range("momentum", momentum, 0.0, 1.0, low_open=False, high_open=True)
     tau = check_in_range("dampening", dampening, 0.0, 1.0, low_open=False, high_open=True)
