@@ -22,6 +22,8 @@ class Case:
         reference_name: What the reference is, e.g. "sklearn Ridge".
         target: The largest acceptable time ratio dlcore / reference (None: report only).
         extra: Further columns (e.g. a memory-traffic floor), name -> seconds.
+        extra_fn: Further columns computed after the timing (e.g. page faults per call),
+            name -> zero-argument callable.
     """
 
     group: str
@@ -31,6 +33,7 @@ class Case:
     reference_name: str
     target: float | None = None
     extra: dict[str, float] = field(default_factory=dict)
+    extra_fn: dict[str, Callable[[], float]] = field(default_factory=dict)
 
 
 def best_time(fn: Callable[[], Any], *, min_time: float = 0.2, repeats: int = 5) -> float:

@@ -47,7 +47,8 @@ def main(argv: list[str] | None = None) -> int:
                     "ratio": ratio,
                     "target": case.target,
                     "meets_target": ok,
-                    **{k: v for k, v in case.extra.items()},
+                    **case.extra,
+                    **{k: fn() for k, fn in case.extra_fn.items()},
                 }
             )
     header = f"{'group':<28}{'case':<28}{'dlcore (ms)':>12}{'reference':>26}{'ref (ms)':>10}{'ratio':>8}{'target':>8}"

@@ -35,6 +35,11 @@ __all__ = [
     "adam_step",
     "add_scaled",
     "add",
+    "STEP_DEVICE_TYPES",
+    "LOOP_DEVICE_TYPES",
+    "can_donate",
+    "sgd_momentum_apply",
+    "adam_apply",
 ]
 
 Tensors = list[Any] | tuple[Any, ...]
@@ -51,12 +56,28 @@ reference on machines without a GPU.
 """
 
 
-def torch_leaves(keys: Sequence[str], *trees: dict[str, Any]) -> list[list[Any]] | None:
+STEP_DEVICE_TYPES: frozenset[str] = frozenset({"cpu", "cuda"})
+"""Device types the fused steps (`sgd_momentum_apply`, `adam_apply`) run on.
+
+A fused step replaces `update` followed by `apply_updates`, so it need not write the updates
+out: fewer passes over memory, which is what the CPU is bound by. On the CPU it loops over the
+tensors (each stays in cache for all its operations); elsewhere it uses the multi-tensor ops.
+"""
+
+
+LOOP_DEVICE_TYPES: frozenset[str] = frozenset({"cpu"})
+"""Device types on which the fused steps loop over the tensors instead of using the
+multi-tensor ops (the tests empty it to run the multi-tensor form on the CPU)."""
+
+
+def torch_leaves(
+    keys: Sequence[str], *trees: dict[str, Any], device_types: frozenset[str] | None = None
+) -> list[list[Any]] | None:
     """The leaves of `trees` as lists in `keys` order, if the fast path applies; else `None`.
 
     It applies when every leaf is a dense `torch.Tensor` on the device and with the dtype of the
-    first one, that device's type is in `DEVICE_TYPES`, and no leaf requires grad (a tensor that does would need the autograd graph the
-    reference path records).
+    first one, that device's type is in `device_types` (default `DEVICE_TYPES`), and no leaf
+    requires grad (a tensor that does would need the autograd graph the reference path records).
     """
     torch = sys.modules.get("torch")
     if torch is None:
@@ -65,7 +86,7 @@ def torch_leaves(keys: Sequence[str], *trees: dict[str, Any]) -> list[list[Any]]
     if not isinstance(first, torch.Tensor):
         return None
     device, dtype, strided = first.device, first.dtype, torch.strided
-    if device.type not in DEVICE_TYPES:
+    if device.type not in (DEVICE_TYPES if device_types is None else device_types):
         return None
     out = []
     for tree in trees:
@@ -143,3 +164,131 @@ def add(a: Tensors, b: Tensors) -> Tensors:
 
     with torch.no_grad():
         return torch._foreach_add(a, b)
+
+
+def can_donate(donated: Tensors, kept: Tensors) -> bool:
+    """Whether the fused steps may write into `donated`: each is contiguous and has a storage
+    of its own, shared with no other donated tensor and with none of `kept` (the gradients).
+
+    The check is by storage, so it is conservative: two disjoint views of one storage are
+    refused too. A refused donation is computed out of place instead.
+    """
+    seen: set[int] = set()
+    for x in donated:
+        ptr = x.untyped_storage().data_ptr()
+        if ptr in seen or not x.is_contiguous():
+            return False
+        seen.add(ptr)
+    return all(x.untyped_storage().data_ptr() not in seen for x in kept)
+
+
+def sgd_momentum_apply(
+    params: Tensors,
+    grads: Tensors,
+    buffers: Tensors,
+    *,
+    lr: float,
+    mu: float,
+    first: bool,
+    inplace: bool,
+) -> tuple[Tensors, Tensors]:
+    r"""`(new_params, new_buffers)` of heavy ball, one fused operation each:
+    $v' = g + \mu v$ ($v' = g$ on the `first` step), $w' = w - \alpha v'$.
+
+    `inplace`: the caller donates `params` and `buffers`, which are updated in place and
+    returned; otherwise everything is computed out of place.
+    """
+    import torch
+
+    foreach = params[0].device.type not in LOOP_DEVICE_TYPES
+    with torch.no_grad():
+        v: Tensors
+        if first:
+            if inplace:
+                v = list(buffers)
+                torch._foreach_copy_(v, grads)
+            else:
+                v = [g.clone() for g in grads]
+        elif foreach:
+            if inplace:
+                v = list(buffers)
+                torch._foreach_mul_(v, mu)
+                torch._foreach_add_(v, grads)
+            else:
+                v = torch._foreach_add(grads, buffers, alpha=mu)
+        else:
+            v = [
+                torch.add(g, b, alpha=mu, out=b) if inplace else torch.add(g, b, alpha=mu)
+                for g, b in zip(grads, buffers, strict=True)
+            ]
+        if inplace:
+            if foreach:
+                torch._foreach_add_(params, v, alpha=-lr)
+            else:
+                for p, b in zip(params, v, strict=True):
+                    p.add_(b, alpha=-lr)
+            return list(params), v
+        if foreach:
+            return torch._foreach_add(params, v, alpha=-lr), v
+        return [torch.add(p, b, alpha=-lr) for p, b in zip(params, v, strict=True)], v
+
+
+def adam_apply(
+    params: Tensors,
+    grads: Tensors,
+    m_old: Tensors,
+    v_old: Tensors,
+    *,
+    lr: float,
+    b1: float,
+    b2: float,
+    eps: float,
+    c1: float,
+    c2_rsqrt: float,
+    inplace: bool,
+) -> tuple[Tensors, Tensors, Tensors]:
+    r"""`(new_params, m, v)` of Adam in six fused operations per tensor:
+
+    $m' = \mathrm{lerp}(m, g, 1-b_1)$, $v' = b_2 v + (1-b_2)\, g \odot g$,
+    $d = \sqrt{v'}/\sqrt{c_2} + \epsilon$, $w' = w - (\eta/c_1)\, m' / d$.
+
+    `inplace`: the caller donates params, `m_old` and `v_old`, which are updated in place and
+    returned (the denominator is the only new tensor).
+    """
+    import torch
+
+    foreach = params[0].device.type not in LOOP_DEVICE_TYPES
+    with torch.no_grad():
+        if foreach:
+            m: Tensors
+            v: Tensors
+            if inplace:
+                m, v = list(m_old), list(v_old)
+                torch._foreach_lerp_(m, grads, 1 - b1)
+                torch._foreach_mul_(v, b2)
+            else:
+                m = torch._foreach_lerp(m_old, grads, 1 - b1)
+                v = torch._foreach_mul(v_old, b2)
+            torch._foreach_addcmul_(v, grads, grads, 1 - b2)
+            denom = torch._foreach_sqrt(v)
+            torch._foreach_mul_(denom, c2_rsqrt)
+            torch._foreach_add_(denom, eps)
+            if inplace:
+                torch._foreach_addcdiv_(params, m, denom, -lr / c1)
+                return list(params), m, v
+            return torch._foreach_addcdiv(params, m, denom, -lr / c1), m, v
+        new_p, m, v = [], [], []
+        for p, g, mo, vo in zip(params, grads, m_old, v_old, strict=True):
+            mk = mo.lerp_(g, 1 - b1) if inplace else torch.lerp(mo, g, 1 - b1)
+            vk = vo.mul_(b2) if inplace else torch.mul(vo, b2)
+            vk.addcmul_(g, g, value=1 - b2)
+            d = torch.sqrt(vk)
+            d.mul_(c2_rsqrt).add_(eps)
+            new_p.append(
+                p.addcdiv_(mk, d, value=-lr / c1)
+                if inplace
+                else torch.addcdiv(p, mk, d, value=-lr / c1)
+            )
+            m.append(mk)
+            v.append(vk)
+        return new_p, m, v

@@ -21,20 +21,29 @@ Momentum comes in two parametrizations (see the conventions page):
 They give identical iterates when $\alpha = \eta\beta$ and $\mu = 1 - \beta$
 ([`ema_to_torch`][dlcore.optim.ema_to_torch]).
 
-**The torch fast path.** The code of each optimizer below is its definition: array-API
-expressions, one tensor at a time. On torch that is about five kernel launches per tensor and
-step, which makes a step on a model with many tensors launch bound on CUDA (1.5-6x slower than
-`torch.optim`). So when every array of a step is a CUDA tensor, all on one device and with one
-dtype (and none requires grad), [`sgd_momentum`][dlcore.optim.sgd_momentum],
+**One step.** [`step`][dlcore.optim.step]`(opt, grads, state, params)` is `update` followed by
+`apply_updates`, returning `(new_params, new_state)`; [`dlcore.train`][dlcore.train] runs it.
+On torch tensors, [`sgd_momentum`][dlcore.optim.sgd_momentum] (heavy ball) and
+[`adam`][dlcore.optim.adam] fuse the two: the updates are never written out, and the arithmetic
+uses fused operations (`add` with `alpha`, `lerp`, `addcmul`, `addcdiv`), so results may differ
+from the two calls in the last bits (bounded by an error analysis in
+`tests/api/test_optim_step.py`). `step(..., donate=True)` hands the memory of `params` and
+`state` to the step, which then updates them in place, as `torch.optim` does (and as JAX's
+`donate_argnums` lets XLA do): on the CPU a pure step must write its results to fresh memory,
+and that costs 1.2-2x (see the benchmarks page).
+
+**The torch fast path of `update`.** The code of each optimizer below is its definition:
+array-API expressions, one tensor at a time. On torch that is about five kernel launches per
+tensor and step, which makes a step on a model with many tensors launch bound on CUDA (1.5-6x
+slower than `torch.optim`). So when every array of a step is a CUDA tensor, all on one device
+and with one dtype (and none requires grad), [`sgd_momentum`][dlcore.optim.sgd_momentum],
 [`adam`][dlcore.optim.adam], the two weight-decay wrappers (hence [`adamw`][dlcore.optim.adamw])
 and [`apply_updates`][dlcore.optim.apply_updates] run the same sequence of operations through
 torch's multi-tensor (`torch._foreach_*`) kernels, in the private module `dlcore._torch_fast`:
 one launch per operation for all tensors. It is an implementation detail: still pure (only the
 out-of-place forms touch the inputs), and checked against the reference code, bit for bit, by
-`tests/api/test_optim_fast_path.py`; `DLCORE_NO_FAST_PATH=1` turns it off. On the CPU the
-reference loop is kept: a step there is bound by memory traffic, and a pure step must write
-fresh buffers, updates and parameters where `torch.optim` updates in place with fused kernels
-(see the benchmarks page).
+`tests/api/test_optim_fast_path.py`; `DLCORE_NO_FAST_PATH=1` turns it off (and the fused steps
+with it). On the CPU `update` keeps the reference loop.
 """
 
 from __future__ import annotations
@@ -69,6 +78,7 @@ __all__ = [
     "adam",
     "ema_to_torch",
     "apply_updates",
+    "step",
     "ema",
     "nesterov",
     "rmsprop",
@@ -82,10 +92,20 @@ Params = dict[str, Array]
 
 
 class GradientTransformation(NamedTuple):
-    """A pure optimizer: `init(params) -> state`, `update(grads, state, params) -> (updates, state)`."""
+    """A pure optimizer: `init(params) -> state`, `update(grads, state, params) -> (updates, state)`.
+
+    Attributes:
+        init: `init(params)`, the state before the first step.
+        update: `update(grads, state, params)`, the updates $u_t$ and the next state.
+        step: `None`, or a fused `step(grads, state, params, donate)` returning
+            `(new_params, new_state)`, equal (up to the rounding of fused operations) to
+            `update` followed by [`apply_updates`][dlcore.optim.apply_updates]. Call it through
+            [`step`][dlcore.optim.step], which falls back to those two when it is `None`.
+    """
 
     init: Callable[[Params], Any]
     update: Callable[[Params, Any, Params], tuple[Params, Any]]
+    step: Callable[[Params, Any, Params, bool], tuple[Params, Any]] | None = None
 
 
 class EmptyState(NamedTuple):
@@ -191,6 +211,15 @@ def _fast_leaves(params: Params, *trees: Params) -> list[list[Any]] | None:
     return _torch_fast.torch_leaves(list(params), params, *trees)
 
 
+def _fused_leaves(params: Params, *trees: Params) -> list[list[Any]] | None:
+    """Like `_fast_leaves`, for the fused steps (on the device types `STEP_DEVICE_TYPES`)."""
+    if _NO_FAST_PATH:
+        return None
+    return _torch_fast.torch_leaves(
+        list(params), params, *trees, device_types=_torch_fast.STEP_DEVICE_TYPES
+    )
+
+
 _NO_FAST_PATH = os.environ.get("DLCORE_NO_FAST_PATH", "") not in ("", "0")
 """Set by `DLCORE_NO_FAST_PATH=1` (the tests toggle it by monkeypatching): reference code only."""
 
@@ -283,6 +312,11 @@ def sgd_momentum(
 
     def update(grads: Params, state: MomentumState, params: Params) -> tuple[Params, MomentumState]:
         _check_step(grads, state, MomentumState, params)
+        return _update(grads, state, params)
+
+    def _update(
+        grads: Params, state: MomentumState, params: Params
+    ) -> tuple[Params, MomentumState]:
         fast = _fast_leaves(params, grads, state.buffer)
         if fast is not None:
             _, gs, bufs = fast
@@ -305,7 +339,29 @@ def sgd_momentum(
             step = v
         return {k: -lr * s for k, s in step.items()}, MomentumState(v, state.step + 1)
 
-    return GradientTransformation(init, update)
+    def fused(
+        grads: Params, state: MomentumState, params: Params, donate: bool
+    ) -> tuple[Params, MomentumState]:
+        _check_step(grads, state, MomentumState, params)
+        fast = None if tau != 0 or nesterov else _fused_leaves(params, grads, state.buffer)
+        if fast is not None:
+            ps, gs, bufs = fast
+            new_ps, vs = _torch_fast.sgd_momentum_apply(
+                ps,
+                gs,
+                bufs,
+                lr=lr,
+                mu=mu,
+                first=state.step == 0,
+                inplace=donate and _torch_fast.can_donate(ps + bufs, gs),
+            )
+            return dict(zip(params, new_ps, strict=True)), MomentumState(
+                dict(zip(params, vs, strict=True)), state.step + 1
+            )
+        updates, new_state = _update(grads, state, params)
+        return apply_updates(params, updates), new_state
+
+    return GradientTransformation(init, update, fused)
 
 
 def adam(
@@ -330,11 +386,14 @@ def adam(
     eps = check_positive("eps", eps)
 
     def init(params: Params) -> AdamState:
-        z = _zeros(_check_params(params))
-        return AdamState(z, dict(z), 0)
+        _check_params(params)
+        return AdamState(_zeros(params), _zeros(params), 0)
 
     def update(grads: Params, state: AdamState, params: Params) -> tuple[Params, AdamState]:
         _check_step(grads, state, AdamState, params)
+        return _update(grads, state, params)
+
+    def _update(grads: Params, state: AdamState, params: Params) -> tuple[Params, AdamState]:
         t = state.step + 1
         c1, c2 = 1 - b1**t, 1 - b2**t
         fast = _fast_leaves(params, grads, state.m, state.v)
@@ -362,7 +421,34 @@ def adam(
             updates[k] = u
         return updates, AdamState(m, v, t)
 
-    return GradientTransformation(init, update)
+    def fused(
+        grads: Params, state: AdamState, params: Params, donate: bool
+    ) -> tuple[Params, AdamState]:
+        _check_step(grads, state, AdamState, params)
+        fast = _fused_leaves(params, grads, state.m, state.v)
+        if fast is not None:
+            ps, gs, m_old, v_old = fast
+            t = state.step + 1
+            new_ps, ms, vs = _torch_fast.adam_apply(
+                ps,
+                gs,
+                m_old,
+                v_old,
+                lr=lr,
+                b1=b1,
+                b2=b2,
+                eps=eps,
+                c1=1 - b1**t,
+                c2_rsqrt=1 / math.sqrt(1 - b2**t),
+                inplace=donate and _torch_fast.can_donate(ps + m_old + v_old, gs),
+            )
+            return dict(zip(params, new_ps, strict=True)), AdamState(
+                dict(zip(params, ms, strict=True)), dict(zip(params, vs, strict=True)), t
+            )
+        updates, new_state = _update(grads, state, params)
+        return apply_updates(params, updates), new_state
+
+    return GradientTransformation(init, update, fused)
 
 
 def ema_to_torch(lr: float, beta: float) -> tuple[float, float]:
@@ -390,6 +476,50 @@ def apply_updates(params: Params, updates: Params) -> Params:
     if fast is not None:
         return dict(zip(params, _torch_fast.add(*fast), strict=True))
     return {k: params[k] + updates[k] for k in params}
+
+
+def step(
+    opt: GradientTransformation,
+    grads: Params,
+    state: Any,
+    params: Params,
+    *,
+    donate: bool = False,
+) -> tuple[Params, Any]:
+    r"""One optimizer step $w_{t+1} = w_t + u_t$: `update`, then `apply_updates`, fused.
+
+    Returns `(new_params, new_state)`, the result of
+    `updates, new_state = opt.update(grads, state, params)` and
+    `apply_updates(params, updates)`. Optimizers with a fused step (on torch tensors:
+    [`sgd_momentum`][dlcore.optim.sgd_momentum] without dampening or Nesterov, and
+    [`adam`][dlcore.optim.adam]) never write the updates out and use fused operations
+    (`torch.add(..., alpha=)`, `lerp`, `addcmul`, `addcdiv`), so their results may differ from
+    the two-call form in the last bits; `tests/api/test_optim_step.py` bounds the difference by a
+    few units of rounding. Every other optimizer and backend runs the two calls.
+
+    Args:
+        opt: The optimizer.
+        grads: The gradients $g_t$, keyed like `params`.
+        state: The optimizer state, as returned by `opt.init` or a previous step.
+        params: The parameters $w_t$.
+        donate: Hand the memory of `params` and of the arrays in `state` to the step, as
+            JAX's `donate_argnums` does: a fused step then writes the new parameters and state
+            into it, in place, as `torch.optim` does, and the caller must not use `params` or
+            `state` again (they hold the new values or garbage). A hint: it is ignored (the
+            step is computed out of place) where there is no fused step, and where a donated
+            array is not contiguous, shares its storage with another one or with a gradient.
+            `grads` are never written.
+
+    Raises:
+        TypeError: If `opt` is not a `GradientTransformation` or `donate` is not a bool.
+    """
+    opt = _check_opt(opt)
+    if not isinstance(donate, bool):
+        raise TypeError(f"donate must be a bool, got {type(donate).__name__}: {donate!r:.80}")
+    if opt.step is not None:
+        return opt.step(grads, state, params, donate)
+    updates, state = opt.update(grads, state, params)
+    return apply_updates(params, updates), state
 
 
 class RMSPropState(NamedTuple):

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from dlcore.backend import check_int, namespace
-from dlcore.optim import GradientTransformation, Params, apply_updates
+from dlcore.optim import GradientTransformation, Params, step
 
 __all__ = ["run", "Record", "History", "train", "best_checkpoint", "progress_line"]
 
@@ -29,6 +29,9 @@ def run(
     record_every: int = 0,
 ) -> tuple[Params, list[Params]]:
     r"""Run `steps` optimizer steps $w_{t+1} = w_t + u_t$ from `params`.
+
+    Each step is [`dlcore.optim.step`][dlcore.optim.step] (fused where the optimizer has a
+    fused step, never donating: every iterate stays valid).
 
     Args:
         opt: An optimizer from [`dlcore.optim`][dlcore.optim].
@@ -51,8 +54,7 @@ def run(
     state = opt.init(params)
     trajectory: list[Params] = [params] if record_every else []
     for t in range(steps):
-        updates, state = opt.update(grad_fn(params, t), state, params)
-        params = apply_updates(params, updates)
+        params, state = step(opt, grad_fn(params, t), state, params)
         if record_every and ((t + 1) % record_every == 0 or t + 1 == steps):
             trajectory.append(params)
     return params, trajectory
@@ -151,8 +153,7 @@ def train(
         records.append(Record(t, loss, _norm(grads)))
         if progress_every and t % progress_every == 0:
             log(progress_line(t, steps, loss, records[-1].grad_norm))
-        updates, state = opt.update(grads, state, params)
-        params = apply_updates(params, updates)
+        params, state = step(opt, grads, state, params)
         if every and ((t + 1) % every == 0 or t + 1 == steps):
             checkpoints.append((t + 1, params))
     return History(params, records, checkpoints)

@@ -745,6 +745,62 @@ def test_apply_updates_rejects_and_changes_nothing(updates, exc, fragments) -> N
 # apply_updates also takes part in the completeness check below
 case("apply_updates-params-empty", optim.apply_updates, {}, {}, exc=ValueError, match=("params",))
 
+
+@pytest.mark.parametrize("donate", [False, True], ids=["pure", "donated"])
+@pytest.mark.parametrize(("opt_name", "grads", "params", "which", "exc", "fragments"), UPDATE_CASES)
+def test_step_rejects_and_changes_nothing(
+    opt_name, grads, params, which, exc, fragments, donate
+) -> None:
+    """`optim.step` checks what `update` checks, before anything is written (even donated)."""
+    opt = OPTIMIZERS[opt_name]()
+    state = _state(opt, which)
+    if which is None and opt_name != "sgd":
+        _, state = opt.update(G, state, P)
+    before = _snapshot((grads, state, params, P, G))
+    with pytest.raises(exc, match=".*".join(re.escape(f) for f in fragments)):
+        optim.step(opt, grads, state, params, donate=donate)
+    _assert_same(before, (grads, state, params, P, G))
+
+
+def _torch_tree(tree: dict[str, Any]) -> dict[str, Any]:
+    return {k: t(v) for k, v in tree.items()}
+
+
+@pytest.mark.parametrize("opt_name", ["sgd_momentum", "adam"])
+@pytest.mark.parametrize(
+    ("bad", "exc", "fragments"),
+    [
+        pytest.param({"w": W}, ValueError, ("grads and params", "['w']"), id="missing-key"),
+        pytest.param({"w": W[:2], "b": np.ones(2)}, ValueError, ("grads['w']", "(2,)"), id="shape"),
+        pytest.param({"w": W.astype(np.float32), "b": np.ones(2)}, TypeError, ("grads['w']", "float32"), id="dtype"),
+        pytest.param({"w": W, "b": np.ones(2)}, TypeError, ("grads['b']: numpy.ndarray",), id="numpy-leaf"),
+    ],
+)  # fmt: skip
+def test_donated_fused_step_rejects_and_changes_nothing(opt_name, bad, exc, fragments) -> None:
+    """The fused torch steps with `donate=True`: a bad gradient raises and nothing is written."""
+    params = _torch_tree(P)
+    opt = OPTIMIZERS[opt_name]()
+    _, state = optim.step(opt, _torch_tree(G), opt.init(params), params)
+    grads = {k: (v if k == "b" and "numpy" in str(fragments) else t(v)) for k, v in bad.items()}
+    before = _snapshot((grads, state, params))
+    with pytest.raises(exc, match=".*".join(re.escape(f) for f in fragments)):
+        optim.step(opt, grads, state, params, donate=True)
+    _assert_same(before, (grads, state, params))
+
+
+case("step-opt-str", optim.step, "adam", G, None, P, exc=TypeError, match=("opt", "str"))
+case(
+    "step-donate-int",
+    optim.step,
+    optim.sgd(0.1),
+    G,
+    optim.EmptyState(),
+    P,
+    donate=1,
+    exc=TypeError,
+    match=("donate", "bool", "int"),
+)
+
 # ---- dynamics -------------------------------------------------------------------------------
 
 dyn = dynamics
