@@ -7,7 +7,9 @@ $\hat w_\lambda = X^\top \alpha$ with $\alpha = (K + \lambda I)^{-1} y$.
 
 from __future__ import annotations
 
+import functools
 import importlib
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import array_api_compat
@@ -130,9 +132,19 @@ def rbf_kernel(A: Array, B: Array, *, gamma: float = 1.0) -> Array:
     return xp.exp(sq)
 
 
-def _scipy_gram_solve(X: Array, b: Array, lam: float, side: str, what: str) -> Array | None:
+def _scipy_gram_solve(
+    X: Array,
+    b: Array,
+    lam: float,
+    side: str,
+    what: str,
+    kernel_of_gram: Callable[[Any], None] | None = None,
+) -> Array | None:
     r"""NumPy fast path: $(X^\top X + \lambda I) w = X^\top b$ (`side="primal"`) or
-    $(XX^\top + \lambda I)\alpha = b$ (`side="dual"`) entirely in SciPy's BLAS/LAPACK.
+    $(K + \lambda I)\alpha = b$ (`side="dual"`) entirely in SciPy's BLAS/LAPACK, where $K$ is
+    the Gram matrix $G = XX^\top$ or, given `kernel_of_gram`, the kernel matrix that function
+    makes of $G$ in place (entrywise from $G_{ij}$, $G_{ii}$ and $G_{jj}$: the polynomial and
+    RBF kernels; only the lower triangle is read).
 
     The Gram matrix comes from `syrk` (one triangle, half the flops of a product), the system
     from `posv` (Cholesky factor and solve, the definiteness check in one call). Why not NumPy's
@@ -159,6 +171,8 @@ def _scipy_gram_solve(X: Array, b: Array, lam: float, side: str, what: str) -> A
         rhs = gemv(1.0, Xt, b) if b.ndim == 1 else gemm(1.0, Xt, b)
     else:
         A = syrk(1.0, Xt, trans=1, lower=1)  # X X^T (lower triangle)
+        if kernel_of_gram is not None:
+            kernel_of_gram(A)
         rhs = b
     A[np.diag_indices_from(A)] += lam
     _, x, info = posv(A, rhs, lower=1, overwrite_a=1, overwrite_b=side == "primal")
@@ -167,6 +181,29 @@ def _scipy_gram_solve(X: Array, b: Array, lam: float, side: str, what: str) -> A
             f"{what} is not positive definite (Cholesky failed); use lam > 0 or a PSD kernel"
         )
     return np.asarray(x, dtype=X.dtype)
+
+
+def _rbf_of_gram(G: Any, gamma: float) -> None:
+    r"""$G \mapsto \exp(-\gamma\max(G_{ii} + G_{jj} - 2G_{ij}, 0))$ in place (NumPy), as
+    [`rbf_kernel`][dlcore.kernels.rbf_kernel] computes it, with $\|x_i\|^2 = G_{ii}$."""
+    import numpy as np
+
+    sq_norms = np.diag(G).copy()
+    G *= -2.0
+    G += sq_norms[:, None]
+    G += sq_norms[None, :]
+    np.maximum(G, 0.0, out=G)
+    G *= -gamma
+    np.exp(G, out=G)
+
+
+def _polynomial_of_gram(G: Any, degree: int, gamma: float, coef0: float) -> None:
+    r"""$G \mapsto (\gamma G + c_0)^p$ in place (NumPy), as `polynomial_kernel` computes it."""
+    G *= gamma
+    G += coef0
+    base = G.copy()
+    for _ in range(degree - 1):
+        G *= base
 
 
 def _spd_solve(xp: Any, A: Array, b: Array, what: str) -> Array:
@@ -354,10 +391,17 @@ def kernel_ridge_fit(
     n, d = int(X.shape[0]), int(X.shape[1])
     model = KernelRidgeModel(kernel, X, None, None, degree, gamma, coef0)
     primal = kernel == "linear" and (form == "primal" or (form == "auto" and d < n))
-    if kernel == "linear" and array_api_compat.is_numpy_namespace(xp):
+    if array_api_compat.is_numpy_namespace(xp):
         side = "primal" if primal else "dual"
         what = f"X^T X + lam I (lam={lam!r})" if primal else f"K + lam I (lam={lam!r})"
-        sol = _scipy_gram_solve(X, y, lam, side, what)
+        of_gram: Callable[[Any], None] | None = None
+        if kernel == "rbf":
+            of_gram = functools.partial(_rbf_of_gram, gamma=gamma)
+        elif kernel == "polynomial":
+            of_gram = functools.partial(
+                _polynomial_of_gram, degree=degree, gamma=gamma, coef0=coef0
+            )
+        sol = _scipy_gram_solve(X, y, lam, side, what, of_gram)
         if sol is not None:
             return model._replace(**({"w": sol} if primal else {"alpha": sol}))
     if primal:
