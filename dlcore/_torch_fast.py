@@ -8,7 +8,8 @@ one device and dtype, `dlcore.optim` instead runs the same arithmetic through to
 multi-tensor ("foreach") operations: one call per operation for all tensors at once. It runs
 only on the device types in `DEVICE_TYPES` (CUDA; see there why not the CPU).
 
-Rules the fast path keeps, and that `tests/api/test_optim_fast_path.py` checks:
+Rules the fast path of `update` (`sgd_momentum_step`, `adam_step`, `add_scaled`, `add`) keeps,
+and that `tests/api/test_optim_fast_path.py` checks:
 
 - **Same arithmetic.** Each function here performs the same sequence of elementwise operations,
   on the same scalars, as the reference code it replaces (no fused multiply-adds, no reordering),
@@ -18,6 +19,13 @@ Rules the fast path keeps, and that `tests/api/test_optim_fast_path.py` checks:
   act only on lists this module has just allocated. Inputs are never modified.
 - **No host syncs.** Scalars are Python floats computed once per step, never read back from
   the device.
+
+The fused steps (`sgd_momentum_apply`, `adam_apply`, behind `dlcore.optim.step`) are a different
+contract: they replace `update` followed by `apply_updates`, on the CPU too (`STEP_DEVICE_TYPES`),
+use fused operations (`add` with `alpha`, `lerp`, `addcmul`, `addcdiv`), and so round
+differently; `tests/api/test_optim_step.py` bounds the difference by an error analysis. With
+`inplace=True` (the caller donated its arrays, checked by `can_donate`) they write into the
+parameters and state; otherwise they are pure too.
 
 `torch` is never imported here: if it is not already in `sys.modules`, no argument can be a
 torch tensor and the fast path is skipped.
