@@ -270,12 +270,17 @@ def test_the_heavy_ball_bound_catches_a_wrong_momentum(monkeypatch) -> None:
     assert fail, "a heavy-ball step with momentum 0.9 + 1e-5 passed the bound"
 
 
-def _tensors(tree: Any) -> list[Any]:
+def _arrays(tree: Any) -> list[Any]:
+    """The arrays of a tree of dicts and (named) tuples, in order (step counts left out)."""
     if isinstance(tree, dict):
-        return [x for v in tree.values() for x in _tensors(v)]
+        return [x for v in tree.values() for x in _arrays(v)]
     if isinstance(tree, tuple):
-        return [x for v in tree for x in _tensors(v)]
-    return [tree] if isinstance(tree, torch.Tensor) else []
+        return [x for v in tree for x in _arrays(v)]
+    return [] if isinstance(tree, int) else [tree]
+
+
+def _tensors(tree: Any) -> list[Any]:
+    return [x for x in _arrays(tree) if isinstance(x, torch.Tensor)]
 
 
 FUSED: dict[str, Callable[[], optim.GradientTransformation]] = {
@@ -404,18 +409,8 @@ def test_step_without_a_fused_form_is_update_then_apply_exactly(name, library, d
     for _ in range(3):
         params_a, state_a = _reference(opt, grads, state_a, params_a)
         params_b, state_b = optim.step(opt, grads, state_b, params_b, donate=donate)
-        for a, b in zip(
-            _tensors_any((params_a, state_a)), _tensors_any((params_b, state_b)), strict=True
-        ):
+        for a, b in zip(_arrays((params_a, state_a)), _arrays((params_b, state_b)), strict=True):
             np.testing.assert_array_equal(backend.to_numpy(a), backend.to_numpy(b))
-
-
-def _tensors_any(tree: Any) -> list[Any]:
-    if isinstance(tree, dict):
-        return [x for v in tree.values() for x in _tensors_any(v)]
-    if isinstance(tree, tuple):
-        return [x for v in tree for x in _tensors_any(v)]
-    return [] if isinstance(tree, int) else [tree]
 
 
 def test_requires_grad_leaves_take_the_reference_path() -> None:
