@@ -18,7 +18,7 @@ def _case(device: str) -> Case:
     import torch
 
     from dlcore.mlp import init_mlp, value_and_grad
-    from dlcore.optim import apply_updates, sgd
+    from dlcore.optim import sgd, step
 
     torch.backends.cuda.matmul.allow_tf32 = False  # compare like with like: full float32 matmuls
     rng = np.random.default_rng(0)
@@ -35,8 +35,7 @@ def _case(device: str) -> Case:
 
     def dlcore_step() -> None:
         _, grads = value_and_grad(box["params"], X, Y, activation="relu")
-        updates, box["state"] = opt.update(grads, box["state"], box["params"])
-        box["params"] = apply_updates(box["params"], updates)
+        box["params"], box["state"] = step(opt, grads, box["state"], box["params"])
         sync()
 
     layers: list[torch.nn.Module] = []

@@ -20,8 +20,8 @@ and that `tests/api/test_optim_fast_path.py` checks:
 - **No host syncs.** Scalars are Python floats computed once per step, never read back from
   the device.
 
-The fused steps (`sgd_momentum_apply`, `adam_apply`, behind `dlcore.optim.step`) are a different
-contract: they replace `update` followed by `apply_updates`, on the CPU too (`STEP_DEVICE_TYPES`),
+The fused steps (`sgd_apply`, `sgd_momentum_apply`, `adam_apply`, behind `dlcore.optim.step`)
+have a different contract: they replace `update` followed by `apply_updates`, on the CPU too (`STEP_DEVICE_TYPES`),
 use fused operations (`add` with `alpha`, `lerp`, `addcmul`, `addcdiv`), and so round
 differently; `tests/api/test_optim_step.py` bounds the difference by an error analysis. With
 `inplace=True` (the caller donated its arrays, checked by `can_donate`) they write into the
@@ -46,6 +46,7 @@ __all__ = [
     "STEP_DEVICE_TYPES",
     "LOOP_DEVICE_TYPES",
     "can_donate",
+    "sgd_apply",
     "sgd_momentum_apply",
     "adam_apply",
 ]
@@ -65,7 +66,7 @@ reference on machines without a GPU.
 
 
 STEP_DEVICE_TYPES: frozenset[str] = frozenset({"cpu", "cuda"})
-"""Device types the fused steps (`sgd_momentum_apply`, `adam_apply`) run on.
+"""Device types the fused steps (`sgd_apply`, `sgd_momentum_apply`, `adam_apply`) run on.
 
 A fused step replaces `update` followed by `apply_updates`, so it need not write the updates
 out: fewer passes over memory, which is what the CPU is bound by. On the CPU it loops over the
@@ -188,6 +189,24 @@ def can_donate(donated: Tensors, kept: Tensors) -> bool:
             return False
         seen.add(ptr)
     return all(x.untyped_storage().data_ptr() not in seen for x in kept)
+
+
+def sgd_apply(params: Tensors, grads: Tensors, *, lr: float, inplace: bool) -> Tensors:
+    r"""The new parameters of GD, $w' = w - \eta g$, one fused operation per tensor.
+
+    `inplace`: the caller donates `params`, which are updated in place and returned.
+    """
+    import torch
+
+    with torch.no_grad():
+        if params[0].device.type not in LOOP_DEVICE_TYPES:
+            if inplace:
+                torch._foreach_add_(params, grads, alpha=-lr)
+                return list(params)
+            return torch._foreach_add(params, grads, alpha=-lr)
+        if inplace:
+            return [p.add_(g, alpha=-lr) for p, g in zip(params, grads, strict=True)]
+        return [torch.add(p, g, alpha=-lr) for p, g in zip(params, grads, strict=True)]
 
 
 def sgd_momentum_apply(

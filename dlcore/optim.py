@@ -23,8 +23,8 @@ They give identical iterates when $\alpha = \eta\beta$ and $\mu = 1 - \beta$
 
 **One step.** [`step`][dlcore.optim.step]`(opt, grads, state, params)` is `update` followed by
 `apply_updates`, returning `(new_params, new_state)`; [`dlcore.train`][dlcore.train] runs it.
-On torch tensors, [`sgd_momentum`][dlcore.optim.sgd_momentum] (heavy ball) and
-[`adam`][dlcore.optim.adam] fuse the two: the updates are never written out, and the arithmetic
+On torch tensors, [`sgd`][dlcore.optim.sgd], [`sgd_momentum`][dlcore.optim.sgd_momentum]
+(heavy ball) and [`adam`][dlcore.optim.adam] fuse the two: the updates are never written out, and the arithmetic
 uses fused operations (`add` with `alpha`, `lerp`, `addcmul`, `addcdiv`), so results may differ
 from the two calls in the last bits (bounded by an error analysis in
 `tests/api/test_optim_step.py`). `step(..., donate=True)` hands the memory of `params` and
@@ -246,7 +246,19 @@ def sgd(lr: float) -> GradientTransformation:
         _check_step(grads, state, EmptyState, params)
         return {k: -lr * g for k, g in grads.items()}, state
 
-    return GradientTransformation(init, update)
+    def fused(
+        grads: Params, state: EmptyState, params: Params, donate: bool
+    ) -> tuple[Params, EmptyState]:
+        _check_step(grads, state, EmptyState, params)
+        fast = _fused_leaves(params, grads)
+        if fast is not None:
+            ps, gs = fast
+            inplace = donate and _torch_fast.can_donate(ps, gs)
+            new_ps = _torch_fast.sgd_apply(ps, gs, lr=lr, inplace=inplace)
+            return dict(zip(params, new_ps, strict=True)), state
+        return apply_updates(params, {k: -lr * g for k, g in grads.items()}), state
+
+    return GradientTransformation(init, update, fused)
 
 
 gd = sgd
@@ -491,8 +503,8 @@ def step(
     Returns `(new_params, new_state)`, the result of
     `updates, new_state = opt.update(grads, state, params)` and
     `apply_updates(params, updates)`. Optimizers with a fused step (on torch tensors:
-    [`sgd_momentum`][dlcore.optim.sgd_momentum] without dampening or Nesterov, and
-    [`adam`][dlcore.optim.adam]) never write the updates out and use fused operations
+    [`sgd`][dlcore.optim.sgd], [`sgd_momentum`][dlcore.optim.sgd_momentum] without dampening
+    or Nesterov, and [`adam`][dlcore.optim.adam]) never write the updates out and use fused operations
     (`torch.add(..., alpha=)`, `lerp`, `addcmul`, `addcdiv`), so their results may differ from
     the two-call form in the last bits; `tests/api/test_optim_step.py` bounds the difference by a
     few units of rounding. Every other optimizer and backend runs the two calls.

@@ -1,8 +1,8 @@
 r"""`dlcore.optim.step`: the fused step equals `update` then `apply_updates`, up to rounding.
 
-On torch tensors [`sgd_momentum`][dlcore.optim.sgd_momentum] (heavy ball) and
-[`adam`][dlcore.optim.adam] have a fused step (`dlcore._torch_fast.sgd_momentum_apply`,
-`adam_apply`) that skips writing the updates out and uses fused operations (`add` with `alpha`,
+On torch tensors [`sgd`][dlcore.optim.sgd], [`sgd_momentum`][dlcore.optim.sgd_momentum]
+(heavy ball) and [`adam`][dlcore.optim.adam] have a fused step (`dlcore._torch_fast.sgd_apply`,
+`sgd_momentum_apply`, `adam_apply`) that skips writing the updates out and uses fused operations (`add` with `alpha`,
 `lerp`, `addcmul`, `addcdiv`), so it rounds differently from the two-call reference. The tests
 bound the difference by an error analysis of the two computations, not by a guessed constant:
 
@@ -11,6 +11,8 @@ Let $u = \epsilon_{\text{dtype}}/2$ be the unit roundoff. Each path rounds every
 again); counting those roundings against the exact result with the same float64 scalars gives,
 per path and element,
 
+- GD, $w' = w - \eta g$: $|w'_{\text{path}} - w'| \le u|w| + 3u\,\eta|g|$ (scalar, product,
+  sum).
 - heavy ball, $v' = \mu v + g$: $|v'_{\text{path}} - v'| \le 3u\,V$ with $V = \mu|v| + |g|$
   (scalar, product, sum); $w' = w - \alpha v'$: $|w'_{\text{path}} - w'| \le u|w| + 6u\,\alpha V$.
 - Adam, $m' = b_1 m + (1-b_1) g$: $\le 4u\,(|m| + |g|)$ (`lerp` takes one more rounding of
@@ -91,6 +93,21 @@ def _check(
         fail.append(msg)
 
 
+def check_gd(
+    backend: Backend,
+    lr: float,
+    params: dict[str, Any],
+    grads: dict[str, Any],
+    got: dict[str, Any],
+    want: dict[str, Any],
+) -> None:
+    """The derived bound of the module docstring, GD, for every element."""
+    u = backend.eps / 2
+    for k in params:
+        bound = 2 * u * np.abs(_host(params[k])) + 6 * u * lr * np.abs(_host(grads[k]))
+        _check(f"params[{k!r}]", got[k], want[k], bound * (1 + 64 * u))
+
+
 def check_heavy_ball(
     backend: Backend,
     lr: float,
@@ -165,6 +182,19 @@ def _problem(
 
     params = tree()
     return params, tree(), [tree(square=i == nonneg - 1) for i in range(nonneg)]
+
+
+@pytest.mark.parametrize("multi_tensor", [False, True], ids=["loop", "foreach"])
+@pytest.mark.parametrize("donate", [False, True], ids=["pure", "donated"])
+@pytest.mark.parametrize("backend", backend_params(TORCH_BACKENDS))
+@given(shapes=shape_lists, lr=log_uniform(1e-4, 10.0), scale=log_uniform(1e-3, 1e3), seed=seeds)
+def test_gd_step_is_update_then_apply(backend, donate, multi_tensor, shapes, lr, scale, seed):
+    params, grads, _ = _problem(backend, seed, shapes, scale, 0)
+    opt = optim.sgd(lr)
+    want = _reference(opt, grads, optim.EmptyState(), params)
+    with multi_tensor_form(multi_tensor):
+        got = optim.step(opt, grads, optim.EmptyState(), _clone(params), donate=donate)
+    check_gd(backend, lr, params, grads, got[0], want[0])
 
 
 @pytest.mark.parametrize("multi_tensor", [False, True], ids=["loop", "foreach"])
@@ -284,6 +314,7 @@ def _tensors(tree: Any) -> list[Any]:
 
 
 FUSED: dict[str, Callable[[], optim.GradientTransformation]] = {
+    "gd": lambda: optim.sgd(0.1),
     "heavy-ball": lambda: optim.sgd_momentum(0.1, 0.9),
     "adam": lambda: optim.adam(0.1),
 }
@@ -384,7 +415,6 @@ def test_refused_donation_computes_out_of_place(name, params, state) -> None:
 
 
 NO_FUSED_STEP: dict[str, Callable[[], optim.GradientTransformation]] = {
-    "sgd": lambda: optim.sgd(0.1),
     "momentum": lambda: optim.momentum(0.1, 0.5),
     "nesterov": lambda: optim.sgd_momentum(0.1, 0.5, nesterov=True),
     "dampened": lambda: optim.sgd_momentum(0.1, 0.5, dampening=0.3),
