@@ -27,11 +27,12 @@ def run(
     steps: int,
     *,
     record_every: int = 0,
+    donate: bool = False,
 ) -> tuple[Params, list[Params]]:
     r"""Run `steps` optimizer steps $w_{t+1} = w_t + u_t$ from `params`.
 
     Each step is [`dlcore.optim.step`][dlcore.optim.step] (fused where the optimizer has a
-    fused step, never donating: every iterate stays valid).
+    fused step).
 
     Args:
         opt: An optimizer from [`dlcore.optim`][dlcore.optim].
@@ -39,6 +40,10 @@ def run(
         params: Initial parameters $w_0$.
         steps: Number of steps $T \ge 0$.
         record_every: If $k > 0$, record $w_0, w_k, w_{2k}, \dots$ (and $w_T$).
+        donate: Let each step write into the memory of the iterate and state before it (see
+            [`step`][dlcore.optim.step]), as `torch.optim` does. Only iterates this loop made
+            and did not record are donated, never `params` or a trajectory entry; `grad_fn`
+            must then not keep references to the parameters it is given.
 
     Returns:
         `(w_T, trajectory)`; the trajectory is empty when `record_every == 0`.
@@ -51,12 +56,17 @@ def run(
         raise TypeError(f"grad_fn must be callable, got {type(grad_fn).__name__}: {grad_fn!r:.80}")
     steps = check_int("steps", steps, minimum=0)
     record_every = check_int("record_every", record_every, minimum=0)
+    if not isinstance(donate, bool):
+        raise TypeError(f"donate must be a bool, got {type(donate).__name__}: {donate!r:.80}")
     state = opt.init(params)
     trajectory: list[Params] = [params] if record_every else []
+    owned = False  # does the loop alone hold `params` (made by a step, not recorded)?
     for t in range(steps):
-        params, state = step(opt, grad_fn(params, t), state, params)
-        if record_every and ((t + 1) % record_every == 0 or t + 1 == steps):
+        params, state = step(opt, grad_fn(params, t), state, params, donate=donate and owned)
+        recorded = bool(record_every) and ((t + 1) % record_every == 0 or t + 1 == steps)
+        if recorded:
             trajectory.append(params)
+        owned = not recorded
     return params, trajectory
 
 

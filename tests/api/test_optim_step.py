@@ -452,3 +452,34 @@ def test_requires_grad_leaves_take_the_reference_path() -> None:
     got = optim.step(opt, grads, state, params, donate=True)
     want = _reference(opt, grads, state, params)
     assert torch.equal(got[0]["w"], want[0]["w"]) and got[0]["w"].requires_grad
+
+
+@pytest.mark.parametrize("record_every", [0, 3])
+@pytest.mark.parametrize("name", list(FUSED))
+def test_donating_run_equals_the_pure_run(name, record_every) -> None:
+    """`train.run(donate=True)` gives the pure run's iterates bit for bit (the loop form's
+    in-place and out-of-place operations are the same kernels) and never writes into `params`
+    or a recorded iterate; it does write in place once the loop owns the iterate."""
+    from dlcore.train import run
+
+    backend = Backend("torch", "cpu", "float64")
+    params, grads, _ = _problem(backend, 5, [(3, 2), (4,)], 1.0, 0)
+    seen: list[Any] = []
+
+    def grad_fn(p: Any, t: int) -> Any:
+        seen.append(p["p0"].data_ptr())
+        return {k: g * (1 + t) + 0.1 * p[k] for k, g in grads.items()}
+
+    start = _clone(params)
+    pure, pure_traj = run(FUSED[name](), grad_fn, params, 7, record_every=record_every)
+    seen.clear()
+    donated, traj = run(FUSED[name](), grad_fn, params, 7, record_every=record_every, donate=True)
+    assert all(torch.equal(a, b) for a, b in zip(_tensors(params), _tensors(start), strict=True))
+    assert all(torch.equal(a, b) for a, b in zip(_tensors(donated), _tensors(pure), strict=True))
+    assert len(traj) == len(pure_traj)
+    for a, b in zip(traj, pure_traj, strict=True):
+        assert all(torch.equal(x, y) for x, y in zip(_tensors(a), _tensors(b), strict=True))
+    # step t reuses the memory of step t-1's result unless that one was recorded or is params
+    reused = [t for t in range(1, 7) if seen[t] == seen[t - 1]]
+    expected = [t for t in range(2, 7) if not (record_every and (t - 1) % record_every == 0)]
+    assert reused == expected

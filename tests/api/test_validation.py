@@ -842,6 +842,17 @@ case("run-grad_fn", train.run, SGD, None, P, 1, exc=TypeError, match=("grad_fn",
 case("run-steps-neg", train.run, SGD, _grad_fn, P, -1, exc=ValueError, match=("steps", "-1"))
 case("run-steps-float", train.run, SGD, _grad_fn, P, 1.5, exc=TypeError, match=("steps", "1.5"))
 case(
+    "run-donate-str",
+    train.run,
+    SGD,
+    _grad_fn,
+    P,
+    0,
+    donate="yes",
+    exc=TypeError,
+    match=("donate", "str"),
+)
+case(
     "run-record_every",
     train.run,
     SGD,
