@@ -182,7 +182,8 @@ def _run_layers(
                 f"params['W{ell}'] and params['b{ell}'] must have shapes ({fan_in}, d) and (d,) "
                 f"(layer {ell} has {fan_in} inputs), got {tuple(W.shape)} and {tuple(b.shape)}"
             )
-        z = h @ W + b
+        z = h @ W  # a fresh array: add the bias in place
+        z += b
         zs.append(z)
         if ell < depth:  # the last layer is linear
             h = phi(z)
@@ -224,7 +225,8 @@ def _deltas(
     delta = grad_output
     for ell in range(depth, 1, -1):
         dphi = _derivative(xp, name, zs[ell - 2], hs[ell - 2])
-        delta = (delta @ params[f"W{ell}"].T) * dphi
+        delta = delta @ params[f"W{ell}"].T  # fresh: scale in place
+        delta *= dphi
         deltas.append(delta)
     return deltas[::-1]
 
