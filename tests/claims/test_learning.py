@@ -724,12 +724,16 @@ def joint_objective(backend, theta, lam, X, y) -> float:
     )
 
 
+JOINT_PROBLEMS = regression_problems(
+    n=(3, 20), d=(1, 5), shape="tall", max_cond=1.5, sigma_max=(1.0, 1.5)
+)
+"""Tall, well-conditioned least-squares problems for the joint (theta, lambda) descent."""
+
+
 @claim(JOINT)
 @pytest.mark.parametrize("backend", backend_params())
 @given(
-    problem=regression_problems(
-        n=(3, 20), d=(1, 5), shape="tall", max_cond=1.5, sigma_max=(1.0, 1.5)
-    ),
+    problem=JOINT_PROBLEMS,
     lam0=st.floats(0.0, 0.5),
     c=st.floats(0.5, 1.0),
     lam=st.floats(0.0, 10.0),
@@ -799,9 +803,7 @@ def test_projected_joint_gd_drives_lambda_to_zero(backend, problem, lam0, c, lam
 @claim(JOINT, breaks="lam constrained to lam >= 0")
 @pytest.mark.parametrize("backend", backend_params())
 @given(
-    problem=regression_problems(
-        n=(3, 20), d=(1, 5), shape="tall", max_cond=1.5, sigma_max=(1.0, 1.5)
-    ),
+    problem=JOINT_PROBLEMS,
     lam0=st.floats(0.0, 0.5),
     c=st.floats(0.5, 1.0),
 )

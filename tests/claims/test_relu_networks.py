@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from typing import Any
 
 import numpy as np
 import pytest
@@ -156,17 +157,22 @@ def _torch_jacobian(params: dict[str, np.ndarray], X: np.ndarray, activation: st
 # ---- universal approximation -------------------------------------------------------------------
 
 
-@st.composite
-def sine_targets(draw):
-    """f(x) = sum_j a_j sin(omega_j x + phi_j), up to 3 terms, 0.1 <= |a_j| <= 2, omega_j <= 5.
-
-    max |f''| <= M = sum_j |a_j| omega_j^2 (exact for one term with the maximum on the interval).
-    """
+def _draw_sine_sum(draw) -> tuple[Any, np.ndarray, np.ndarray]:
+    """f(x) = sum_j a_j sin(omega_j x + phi_j), up to 3 terms, 0.1 <= |a_j| <= 2, omega_j <= 5;
+    returns (f, a, omega)."""
     m = draw(st.integers(1, 3))
     a = np.array([draw(st.sampled_from([-1, 1])) * draw(st.floats(0.1, 2)) for _ in range(m)])
     w = np.array([draw(st.floats(0.1, 5)) for _ in range(m)])
     p = np.array([draw(st.floats(0, 2 * math.pi)) for _ in range(m)])
-    return (lambda x: np.sin(np.multiply.outer(x, w) + p) @ a), float(np.sum(np.abs(a) * w**2))
+    return (lambda x: np.sin(np.multiply.outer(x, w) + p) @ a), a, w
+
+
+@st.composite
+def sine_targets(draw):
+    """A sum of sines (`_draw_sine_sum`) and M = sum_j |a_j| omega_j^2 >= max |f''| (exact for
+    one term with the maximum on the interval)."""
+    f, a, w = _draw_sine_sum(draw)
+    return f, float(np.sum(np.abs(a) * w**2))
 
 
 def _elbow_scale(knots: np.ndarray, values: np.ndarray, x: np.ndarray) -> float:
@@ -1865,13 +1871,10 @@ SIGMOID_ARG_MAX = 80.0
 
 @st.composite
 def lipschitz_sine_targets(draw):
-    """f(x) = sum_j a_j sin(omega_j x + phi_j) as in sine_targets, with the Lipschitz constant
-    sum_j |a_j| omega_j >= max |f'| in place of the curvature bound."""
-    m = draw(st.integers(1, 3))
-    a = np.array([draw(st.sampled_from([-1, 1])) * draw(st.floats(0.1, 2)) for _ in range(m)])
-    w = np.array([draw(st.floats(0.1, 5)) for _ in range(m)])
-    p = np.array([draw(st.floats(0, 2 * math.pi)) for _ in range(m)])
-    return (lambda x: np.sin(np.multiply.outer(x, w) + p) @ a), float(np.sum(np.abs(a) * w))
+    """A sum of sines as in sine_targets, with the Lipschitz constant sum_j |a_j| omega_j >=
+    max |f'| in place of the curvature bound."""
+    f, a, w = _draw_sine_sum(draw)
+    return f, float(np.sum(np.abs(a) * w))
 
 
 def _sigmoidal_sup_error(
