@@ -7,7 +7,8 @@ Profiles (pick one with `HYPOTHESIS_PROFILE`; `CI` set selects `ci`):
   plus `deadline=None`; the budget `nox -s tests` is held to.
 - `thorough`: every backend at the full, larger example count; for nightly or pre-release runs.
 
-torch runs in most tests, so no profile has a deadline.
+torch runs in most tests, so no profile has a deadline. `DLCORE_HYPOTHESIS_DB=none` turns the
+example database off in any profile (the sweep sets it, so that every run searches afresh).
 """
 
 from __future__ import annotations
@@ -29,9 +30,10 @@ settings.register_profile(
 settings.register_profile(
     "thorough", max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
-settings.load_profile(
-    os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "dev")
-)
+_PROFILE = os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "dev")
+if os.environ.get("DLCORE_HYPOTHESIS_DB") == "none":
+    settings.register_profile(_PROFILE, settings.get_profile(_PROFILE), database=None)
+settings.load_profile(_PROFILE)
 
 
 def pytest_configure(config) -> None:

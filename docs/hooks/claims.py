@@ -45,6 +45,15 @@ def report_path() -> Path:
     return ROOT / os.environ.get("DLCORE_CLAIM_REPORT", "build/claims-report.json")
 
 
+def sweep_report_path() -> Path:
+    """The recorded sweep: `$DLCORE_SWEEP_REPORT` or `docs/data/sweep-report.json`.
+
+    `nox -s sweep -- N --record` writes it: each claim's pass rate over N random seeds and its
+    worst error/tolerance ratio, with the commit and date of the sweep.
+    """
+    return ROOT / os.environ.get("DLCORE_SWEEP_REPORT", "docs/data/sweep-report.json")
+
+
 def cuda_report_path() -> Path:
     """The recorded CUDA report: `$DLCORE_CUDA_REPORT` or `docs/data/cuda-claims-report.json`.
 
@@ -75,7 +84,9 @@ def on_config(config: Any) -> Any:
             raise PluginError(
                 f"{cuda_path}: recorded CUDA report names claims not in spec/: {unknown}"
             )
-    _state.update(claims=claims, refs=refs, report=report, cuda=cuda)
+    sweep_path = sweep_report_path()
+    sweep = json.loads(sweep_path.read_text(encoding="utf-8")) if sweep_path.is_file() else None
+    _state.update(claims=claims, refs=refs, report=report, cuda=cuda, sweep=sweep)
     return config
 
 
@@ -189,8 +200,31 @@ def render_claim(c: registry.Claim) -> str:
         for r in breaking:
             out.append(f"Dropping the assumption **{r.breaks}** makes the conclusion fail.\n")
             out.append(f'??? failure "Breaking case: `{r.function}` ({_where(r)})"\n\n{_code(r)}\n')
+    out.append(render_failures(c))
     out.append(render_results(c))
     out.append("</div>\n")
+    cls = "dl-claim dl-failed" if status == "failed" else "dl-claim"
+    out[0] = out[0].replace('class="dl-claim"', f'class="{cls}"', 1)
+    return "\n".join(out)
+
+
+def failed_results(cid: str) -> list[dict[str, Any]]:
+    return [r for r in results_of(cid) if r.get("outcome") == "failed"]
+
+
+def render_failures(c: registry.Claim) -> str:
+    """Each failed test of the latest run: its message, falsifying example and replay command."""
+    out = []
+    for r in failed_results(c.id):
+        body = [f"`{r.get('test', r.get('function'))}`\n"]
+        if r.get("message"):
+            body.append("Assertion:\n\n```text\n" + r["message"].strip() + "\n```\n")
+        if r.get("example"):
+            body.append("Falsifying example:\n\n```text\n" + r["example"].strip() + "\n```\n")
+        if r.get("reproduce"):
+            body.append("Replay:\n\n```bash\n" + r["reproduce"] + "\n```\n")
+        title = f"Failed: {r.get('function')} on {r.get('backend', 'n/a')}"
+        out.append(f'!!! failure "{title}"\n\n' + _indent("\n".join(body)) + "\n")
     return "\n".join(out)
 
 
@@ -273,6 +307,14 @@ def render_board(files: Any) -> str:
             f" CUDA column: the recorded GPU run on {cuda_provenance()}, profile "
             f"`{_state['cuda'].get('profile', '?')}`."
         )
+    sweep = _state.get("sweep")
+    if sweep is not None:
+        head += (
+            f" Sweep columns: {len(sweep.get('seeds', []))} random seeds, profile "
+            f"`{sweep.get('profile', '?')}`, {sweep.get('created', '?')[:10]}, commit "
+            f"`{sweep.get('commit') or 'unknown'}` (`nox -s sweep -- N --record`); a worst "
+            f"error/tolerance ratio above {THIN_MARGIN} is marked *thin margin*."
+        )
     statuses = Counter(status_of(c) for c in _state["claims"].values())
     summary = ", ".join(f"{n} {status}" for status, n in statuses.most_common())
     rows = [
@@ -280,13 +322,14 @@ def render_board(files: Any) -> str:
         "",
         f"**{len(_state['claims'])} claims:** {summary}.",
         "",
-        "| claim | kind · priority | status | tests | CPU passed | CUDA (recorded) |",
-        "|---|---|---|---:|---|---|",
+        "| claim | kind · priority | status | tests | CPU passed | worst err/tol | sweep pass rate "
+        "| CUDA (recorded) |",
+        "|---|---|---|---:|---|---:|---:|---|",
     ]
     for chapter, claims in registry.claims_by_chapter(_state["claims"]).items():
         page = f"{chapter}.md"
         has_page = files.get_file_from_path(page) is not None
-        rows.append(f"| **{registry.CHAPTERS[chapter]}** | | | | | |")
+        rows.append(f"| **{registry.CHAPTERS[chapter]}** | | | | | | | |")
         for c in claims:
             link = f"[`{c.id}`]({page}#{c.anchor})" if has_page else f"`{c.id}`"
             refs = refs_of(c.id)
@@ -302,10 +345,55 @@ def render_board(files: Any) -> str:
             rows.append(
                 f"| {link} | {c.kind} · {c.priority} | {badge(status_of(c))} "
                 f'| {tests} | <span title="{title}">{cell}</span> '
+                f"| {_ratio(worst_ratio(c.id))} | {sweep_cell(c.id)} "
                 f'| <span title="{", ".join(cuda_passed)}">{cuda_cell}</span> |'
             )
     table = "\n".join(rows[4:])
-    return "\n".join(rows[:4]) + f'\n<div class="dl-board" markdown="block">\n\n{table}\n\n</div>\n'
+    return (
+        "\n".join(rows[:4])
+        + "\n"
+        + render_failure_list(files)
+        + f'\n<div class="dl-board" markdown="block">\n\n{table}\n\n</div>\n'
+    )
+
+
+THIN_MARGIN = 0.5
+"""A worst error/tolerance ratio above this over a sweep marks a thin margin."""
+
+
+def worst_ratio(cid: str) -> float | None:
+    ratios = [r["worst_ratio"] for r in results_of(cid) if r.get("worst_ratio") is not None]
+    return max(ratios, default=None)
+
+
+def sweep_cell(cid: str) -> str:
+    """`passed/runs` over the recorded sweep, with the sweep's worst ratio and a thin-margin flag."""
+    entry = (_state.get("sweep") or {}).get("claims", {}).get(cid)
+    if not entry or not entry.get("runs"):
+        return "–"
+    cell = f"{entry['passed']}/{entry['runs']}"
+    worst = entry.get("worst_ratio")
+    if worst is not None:
+        cell += f" (worst {worst:.2g})"
+        if worst > THIN_MARGIN:
+            cell += ' <span class="dl-badge thin-margin">thin margin</span>'
+    return cell
+
+
+def render_failure_list(files: Any) -> str:
+    """The failed claims of the latest report, first on the board, each linked to its block."""
+    failed = [c for c in _state["claims"].values() if failed_results(c.id)]
+    if not failed:
+        return ""
+    lines = [f'!!! failure "{len(failed)} claim(s) failed in the latest report"\n']
+    for c in failed:
+        page = f"{c.chapter}.md"
+        link = f"[`{c.id}`]({page}#{c.anchor})" if files.get_file_from_path(page) else f"`{c.id}`"
+        tests = ", ".join(
+            f"`{r.get('function')}` on {r.get('backend', 'n/a')}" for r in failed_results(c.id)
+        )
+        lines.append(f"    - {link}: {tests}")
+    return "\n".join(lines) + "\n"
 
 
 def backends_passed(cid: str, results: list[dict[str, Any]] | None = None) -> list[str]:

@@ -5,6 +5,14 @@ Hypothesis examples run, and the worst observed error relative to its tolerance.
 the run it writes a JSON report (`build/claims-report.json`, or `$DLCORE_CLAIM_REPORT`) that the
 documentation reads, and prints a per-chapter summary table.
 
+A failed test's record keeps what a reader needs to act on it: the assertion message, the
+falsifying example Hypothesis printed, and one command that replays it (profile and seed
+included). The report's header keeps the tree digest (`tests.support.digest`), the profile, the
+seed and the selection, so that `nox -s docs` can reuse a report made from the same tree.
+
+Everything a record holds is attached to the test item's `user_properties`, which pytest-xdist
+ships from the workers to the controller, so the report is the same with `-n 2` as without.
+
 It also applies the example budget: the reference combination (NumPy, float64) runs the profile's
 `max_examples`, the other combinations the fraction set in `tests.support.backends`.
 """
@@ -12,9 +20,12 @@ It also applies the example budget: the reference combination (NumPy, float64) r
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import json
 import os
+import re
 import subprocess
+import textwrap
 import time
 from pathlib import Path
 from typing import Any
@@ -25,6 +36,7 @@ from hypothesis import settings
 from spec.registry import CHAPTERS, load
 from tests.support import tolerances
 from tests.support.backends import EXAMPLE_FRACTION
+from tests.support.digest import tree_digest
 
 ROOT = Path(__file__).resolve().parents[2]
 _RESULTS: dict[str, dict[str, Any]] = {}
@@ -55,9 +67,7 @@ def pytest_runtest_call(item: pytest.Item):
             return (yield)
         finally:
             if mark is not None:
-                _RESULTS.setdefault(item.nodeid, {}).update(
-                    examples=1, worst_ratio=max(tolerances.observations(), default=None)
-                )
+                _publish(item, examples=1, worst_ratio=_worst())
     # Budget: scale max_examples by the backend's fraction for the active profile.
     profile = settings.get_current_profile_name()
     fraction = EXAMPLE_FRACTION.get(profile, {}).get(_backend_id(item), 1.0)
@@ -68,6 +78,7 @@ def pytest_runtest_call(item: pytest.Item):
     inner = handle.inner_test
     count = [0]
 
+    @functools.wraps(inner)
     def counting(*args: Any, **kwargs: Any) -> Any:
         count[0] += 1
         return inner(*args, **kwargs)
@@ -80,33 +91,98 @@ def pytest_runtest_call(item: pytest.Item):
         handle.inner_test = inner
         fn._hypothesis_internal_use_settings = old_settings
         if mark is not None:
-            _RESULTS.setdefault(item.nodeid, {}).update(
-                examples=count[0], worst_ratio=max(tolerances.observations(), default=None)
-            )
+            _publish(item, examples=count[0], worst_ratio=_worst())
+
+
+def _worst() -> float | None:
+    finite = [r for r in tolerances.observations() if r == r]
+    return max(finite, default=None)
+
+
+_PROP = "dlcore_claim_record"
+
+
+def _publish(item: pytest.Item, **fields: Any) -> None:
+    """Attach fields of the item's record; the report (here, or on the xdist controller) reads them."""
+    item.user_properties.append((_PROP, fields))
+
+
+def _identity(item: pytest.Item) -> dict[str, Any]:
+    marks = list(item.iter_markers("claim"))
+    return {
+        "claims": [{"id": m.args[0], "breaks": m.kwargs.get("breaks")} for m in marks],
+        "function": getattr(item, "originalname", item.name),
+        "backend": _backend_id(item),
+    }
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    if _claim_mark(item) is not None:
+        _publish(item, **_identity(item))
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    rec = _RESULTS.get(report.nodeid)
+    props = [v for k, v in getattr(report, "user_properties", ()) if k == _PROP]
+    if not props and report.nodeid not in _RESULTS:
+        return  # not a claim test
+    rec = _RESULTS.setdefault(report.nodeid, {})
+    for fields in props:
+        rec.update(fields)
     if report.when == "setup" and report.skipped:
-        _RESULTS.setdefault(report.nodeid, {})["outcome"] = "skipped"
+        rec["outcome"] = "skipped"
     elif report.when == "call" or (report.when == "setup" and report.failed):
-        rec = _RESULTS.setdefault(report.nodeid, {})
         rec["outcome"] = report.outcome
         rec["duration"] = round(report.duration, 4)
+        if report.failed:
+            rec.update(failure_details(report))
+
+
+_E_LINE = re.compile(r"^E(\s.*|)$")
+
+
+def failure_details(report: pytest.TestReport) -> dict[str, Any]:
+    """The assertion message, the falsifying example and the command that replays the failure."""
+    text = report.longreprtext or ""
+    e_lines = textwrap.dedent(
+        "\n".join(m[1] for m in map(_E_LINE.match, text.splitlines()) if m)
+    ).splitlines()
+    example: list[str] = []
+    message: list[str] = []
+    mode = "message"
+    for line in e_lines:
+        if line.startswith(("Falsifying", "Failing test case")):
+            mode = "example"
+        elif line.startswith(("Explanation:", "You can reproduce", "Unreliable", "@reproduce")):
+            mode = "skip"
+        if mode == "example":
+            example.append(line)
+            if line == ")":
+                mode = "message"
+        elif mode == "message" and not line.startswith(("+", "|")):
+            message.append(line)
+    msg = "\n".join(message).strip() or "\n".join(text.strip().splitlines()[-3:])
+    return {
+        "message": msg[-2000:],
+        "example": "\n".join(example).strip()[:2000] or None,
+        "reproduce": reproduce_command(report.nodeid),
+    }
+
+
+def reproduce_command(nodeid: str) -> str:
+    """One command that replays a test under this run's profile and seed (no example database)."""
+    profile = settings.get_current_profile_name()
+    seed = _RUN.get("seed")
+    env = f"HYPOTHESIS_PROFILE={profile} "
+    seed_opt = f" --hypothesis-seed={seed}" if seed is not None else ""
+    return f"{env}python -m pytest -p no:cacheprovider '{nodeid}'{seed_opt}"
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
     """Register the selected claim tests (after -m / -k deselection) as 'not run' until they run."""
     for item in session.items:
-        marks = list(item.iter_markers("claim"))
-        if not marks:
-            continue
-        _RESULTS[item.nodeid] = {
-            "claims": [{"id": m.args[0], "breaks": m.kwargs.get("breaks")} for m in marks],
-            "function": getattr(item, "originalname", item.name),
-            "backend": _backend_id(item),
-            "outcome": "not run",
-        }
+        if _claim_mark(item) is not None:
+            _RESULTS[item.nodeid] = {**_identity(item), "outcome": "not run"}
 
 
 def _git_commit() -> str | None:
@@ -176,6 +252,10 @@ def build_report() -> dict[str, Any]:
         "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         "commit": _git_commit(),
         "profile": settings.get_current_profile_name(),
+        "seed": _RUN.get("seed"),
+        "selection": _RUN.get("selection"),
+        "complete": _RUN.get("complete", False),
+        "digest": tree_digest(),
         "environment": _environment(),
         "claims": {
             cid: {"chapter": claims[cid].chapter, "status": claim_status(recs), "results": recs}
@@ -188,8 +268,26 @@ def build_report() -> dict[str, Any]:
 _T0 = [0.0]
 
 
+_RUN: dict[str, Any] = {}
+
+
 def pytest_sessionstart(session: pytest.Session) -> None:
     _T0[0] = time.perf_counter()
+    config = session.config
+    seed = config.getoption("hypothesis_seed", None)
+    _RUN["seed"] = None if seed is None else str(seed)
+    args = [str(a) for a in config.args]
+    keyword = config.getoption("keyword", "") or ""
+    marks = config.getoption("markexpr", "") or ""
+    _RUN["selection"] = {"args": args, "keyword": keyword, "markexpr": marks}
+    # A report covers every claim when the run selected all of tests/claims and deselected none
+    # of it by keyword (the `cuda` marker is the only mark expression that keeps it complete).
+    claims_dir = (ROOT / "tests" / "claims").resolve()
+    whole = [
+        (ROOT / a).resolve() in (claims_dir, claims_dir.parent, ROOT)
+        for a in (args or ["tests"])
+    ]
+    _RUN["complete"] = any(whole) and not keyword and marks in ("", "not cuda")
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
