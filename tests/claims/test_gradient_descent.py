@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from dlcore.data import separable_dataset
@@ -1001,22 +1001,29 @@ def cycle_amplitude(eta: float) -> float:
     theta0=st.floats(0.05, 5.0),
     sign=st.sampled_from([-1.0, 1.0]),
 )
+@example(eta=1.0, theta0=0.05, sign=1.0)  # issue 11: log|1 - eta| = log 0 in the step count
 def test_log_cosh_gd_converges_or_settles_on_a_two_cycle(backend, eta, theta0, sign):
     """dlcore GD on log cosh (gradient tanh). eta < 2: converges to 0; eta > 2: |theta_t| -> theta*
-    and theta_{t+1} = -theta_t. Steps: the escape/approach phase (at most (theta0 + 5) / min(eta, 1)
-    + log(theta*/theta0)/log|1 - eta| steps) plus enough contractions at the predicted rate
-    (|1 - eta| at 0, the cycle multiplier per two steps) to reach 1e-6; the comparison allows that
-    1e-6 plus rounding."""
+    and theta_{t+1} = -theta_t.
+
+    Steps. eta < 2: |theta| never grows (tanh(theta)/theta <= 1), reaches |theta| <= 1 within
+    (theta0 + 5) / min(eta, 1) steps, and from there contracts by at least
+    rho = max(|1 - eta|, |1 - eta tanh(1)|) per step (tanh(theta)/theta lies in [tanh 1, 1] on
+    |theta| <= 1), so ceil(log 1e-6 / log rho) more steps reach 1e-6 theta0. At eta = 1 the rate at 0
+    is 0 (theta - tanh theta ~ theta^3 / 3) and rho = 1 - tanh 1 still bounds it. eta > 2: the
+    same approach phase, an escape from near 0 at rate |1 - eta| > 1 (log(10 / theta0) /
+    log|1 - eta| steps), then contractions at the cycle multiplier per two steps. The comparison
+    allows the 1e-6 plus rounding."""
     w0 = {"w": backend.asarray(np.array([sign * theta0]))}
     grad = lambda p, t: {"w": backend.xp.tanh(p["w"])}  # noqa: E731
-    approach = math.ceil((theta0 + 5) / min(eta, 1.0)) + math.ceil(
-        abs(math.log(10 / theta0) / math.log(abs(1 - eta)))
-    )
+    approach = math.ceil((theta0 + 5) / min(eta, 1.0))
     if eta < 2:
-        steps = approach + steps_to(abs(1 - eta), 1e-6)
+        rho = max(abs(1 - eta), abs(1 - eta * math.tanh(1.0)))
+        steps = approach + steps_to(rho, 1e-6)
         wT, _ = run(gd(eta), grad, w0, steps)
         assert abs(float(backend.to_numpy(wT["w"])[0])) <= 1e-6 * theta0 + 16 * backend.eps
         return
+    approach += math.ceil(abs(math.log(10 / theta0) / math.log(abs(1 - eta))))
     star = cycle_amplitude(eta)
     mult = (1 - 4 * star / math.sinh(2 * star)) ** 2
     assert mult < 1

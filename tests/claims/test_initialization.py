@@ -7,7 +7,7 @@ from itertools import pairwise
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from dlcore.data import standardize
@@ -579,6 +579,8 @@ def _predicted_depths(k: int, h0: float, dtype_name: str) -> tuple[int, int]:
 
     fi = np.finfo(dtype_name)
     big, half_s = Fraction(float(fi.max)), Fraction(float(fi.smallest_subnormal)) / 2
+    if k > 0 and Fraction(2) ** k > big:
+        return 1, 1  # the gain itself is inf in this format (2^16 in float16): inf at layer 1
     v, L = Fraction(h0), 0
     while True:
         L += 1
@@ -593,6 +595,7 @@ def _predicted_depths(k: int, h0: float, dtype_name: str) -> tuple[int, int]:
 @pytest.mark.parametrize("backend", backend_params(float64_only=True))
 @settings(max_examples=max(2, settings.default.max_examples // 3))  # chains of up to ~270 layers
 @given(k=st.integers(4, 16), sign=st.sampled_from([-1, 1]), h0=st.floats(0.5, 2.0))
+@example(k=16, sign=1, h0=0.5)  # issue 11: 2^16 is not a float16 number, the weight is inf
 def test_signal_overflows_at_the_predicted_depth(backend, k, sign, h0):
     """The first inf (gain 2^k) or 0 (gain 2^-k) of a scalar identity chain through dlcore lies in
     the predicted depth range of every format (h0 as rounded to the format); float16 fails no

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 import scipy.linalg
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from dlcore.dynamics import (
@@ -50,7 +50,7 @@ from tests.support.optim_oracles import (
     torch_open_loop,
     torch_sgd_on_quadratic,
 )
-from tests.support.strategies import log_uniform, regression_problems, seeds
+from tests.support.strategies import log_uniform, make_problem, regression_problems, seeds
 from tests.support.tolerances import assert_close, record_ratio, tolerance
 
 STAB = "momentum.stability-bound-on-quadratics"
@@ -623,14 +623,22 @@ def test_one_optimizer_step_is_the_mode_matrix(backend, problem, beta, c, varian
     step=log_uniform(1e-3, 1e2),
     nest=st.booleans(),
 )
+# sweep seed 101: a null-space mode (lambda = 0) at mu = 0.99 has the nearly double roots 1 and mu
+@example(problem=make_problem(n=1, d=2, svals=[1.0], seed=0), beta=0.01, step=1e-3, nest=False)
 def test_iteration_matrix_is_block_diagonal_with_closed_form_eigenvalues(problem, beta, step, nest):
     """In the eigenbasis of H the 2d x 2d matrix is the blocks; the closed-form roots are eigenvalues.
 
     Q = diag(V, V) is orthogonal, so Q^T M Q is computed to (2d) eps |M| (identity tolerance).
     Each block's closed-form roots z satisfy Vieta (z+ + z- = tr, z+ z- = det to the rounding of
-    tr^2 - 4 det, eps (tr^2 + 4|det|)/|z|) and have backward error sigma_min(M_i - z I) <= a few
-    eps (|M_i| + |z|); complex roots have |z|^2 = det. Null-space modes (lambda = 0, rank-deficient
-    problems) keep (0, e) fixed.
+    tr^2 - 4 det) and have a small residual sigma_min(M_i - z I); complex roots have |z|^2 = det.
+    Null-space modes (lambda = 0, rank-deficient problems) keep (0, e) fixed.
+
+    The closed form's error is that of the discriminant D = tr^2 - 4 det, not a few eps: fl(D) is
+    off by dD <= eps (tr^2 + 4|det|), and r = sqrt|D| by dr <= min(sqrt(dD), dD / r) + eps r / 2
+    (|sqrt a - sqrt b| <= min(sqrt|a - b|, |a - b| / (sqrt a + sqrt b))). Each root
+    (tr +- r)/2, or det / z_big, is then within dz = dr / 2 + 2 eps |z| of the exact root, and
+    sigma_min(M_i - z~ I) <= |z~ - z|. Near a double root (the null-space mode at mu -> 1, with
+    roots 1 and mu) dz is ~ eps / |1 - mu|, far above a few eps: that is the `cond` passed below.
     """
     H = 2 * problem.X.T @ problem.X
     lam = np.zeros(problem.d)
@@ -652,11 +660,14 @@ def test_iteration_matrix_is_block_diagonal_with_closed_form_eigenvalues(problem
         tr, det = float(np.trace(B)), float(np.linalg.det(B))
         zp, zm = mode_eigenvalues(tr, det)
         size = float(np.linalg.norm(B, 2)) + abs(zp)
+        cond = 1.0 + _root_rounding(tr, det) / (_HOST.eps * size)
         for z in (zp, zm):
             resid = float(np.linalg.svd(B - z * np.eye(2), compute_uv=False)[-1])
-            assert_close(resid, 0.0, claim=MODE, backend=_HOST, dim=2, scale=size)
+            assert_close(resid, 0.0, claim=MODE, backend=_HOST, dim=2, scale=size, cond=cond)
         s_, p_ = zp + zm, zp * zm
-        assert_close([s_.real, s_.imag], [tr, 0.0], claim=MODE, backend=_HOST, dim=2, scale=size)
+        assert_close(
+            [s_.real, s_.imag], [tr, 0.0], claim=MODE, backend=_HOST, dim=2, scale=size, cond=cond
+        )
         assert_close(
             [p_.real, p_.imag], [det, 0.0], claim=MODE, backend=_HOST, dim=2, scale=size**2
         )
@@ -666,6 +677,15 @@ def test_iteration_matrix_is_block_diagonal_with_closed_form_eigenvalues(problem
     for i in np.flatnonzero(lam == 0):
         e = np.array([0.0, 1.0])
         assert_close(blocks[i] @ e, e, claim=MODE, backend=_HOST, what="null-space mode")
+
+
+def _root_rounding(tr: float, det: float) -> float:
+    """Bound on |z~ - z| for the closed-form roots of z^2 - tr z + det (float64; see the test)."""
+    eps = _HOST.eps
+    dD = eps * (tr * tr + 4 * abs(det))
+    r = math.sqrt(abs(tr * tr - 4 * det))
+    dr = min(math.sqrt(dD), dD / r if r > 0 else math.inf) + eps * r / 2
+    return dr / 2 + 2 * eps * (abs(tr) + math.sqrt(abs(det)))
 
 
 # ---- complex eigenvalues spiral inward only ----------------------------------------------------

@@ -17,6 +17,7 @@ __all__ = [
     "orthogonal",
     "spectra",
     "Problem",
+    "make_problem",
     "regression_problems",
     "log_uniform",
 ]
@@ -83,6 +84,12 @@ class Problem:
     def rank(self) -> int:
         return len(self.svals)
 
+    def __repr__(self) -> str:
+        # Exact and replayable: a falsifying example prints as the call that rebuilds it, so it
+        # can be pinned with `@example(problem=make_problem(...))` as printed.
+        svals = ", ".join(repr(float(s)) for s in self.svals)
+        return f"make_problem(n={self.n}, d={self.d}, svals=[{svals}], seed={self.seed})"
+
     @property
     def cond(self) -> float:
         """sigma_max / sigma_min over the nonzero singular values."""
@@ -135,9 +142,20 @@ def regression_problems(
     else:
         r = draw(st.integers(1, full))
     svals = draw(spectra(r, max_cond=max_cond, sigma_max=sigma_max))
-    seed = draw(seeds)
+    return make_problem(n=nn, d=dd, svals=svals, seed=draw(seeds))
+
+
+def make_problem(*, n: int, d: int, svals, seed: int) -> Problem:
+    """The problem `regression_problems` draws for these sizes, singular values and seed.
+
+    U and V are Haar orthogonal from `seed`, then y is standard normal from the same stream.
+    """
+    svals = np.asarray(svals, dtype=np.float64)
+    r = len(svals)
+    if not (1 <= r <= min(n, d)) or np.any(np.diff(svals) > 0) or np.any(svals <= 0):
+        raise ValueError(f"need 1 <= len(svals) <= min(n, d) and positive descending svals: {svals}")
     rng = np.random.default_rng(seed)
-    U, V = orthogonal(nn, rng), orthogonal(dd, rng)
+    U, V = orthogonal(n, rng), orthogonal(d, rng)
     X = (U[:, :r] * svals) @ V[:, :r].T
-    y = rng.standard_normal(nn)
+    y = rng.standard_normal(n)
     return Problem(X=X, y=y, svals=svals, U=U, V=V, seed=seed)
