@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from dlcore.mlp import (
@@ -1151,6 +1151,10 @@ def test_tent_composition_has_two_to_the_L_pieces(backend, L):
     assert f.min() == 0.0 and f.max() == 1.0
 
 
+DYADIC_GRID = np.arange(-512, 513) / 128.0
+"""[-4, 4] in steps of 1/128: every point exact in float32 and float64."""
+
+
 @claim(DEPTH_EFF)
 @pytest.mark.parametrize("backend", backend_params())
 @given(k=st.integers(1, 16), seed=seeds)
@@ -1159,12 +1163,15 @@ def test_shallow_net_has_at_most_k_kinks(backend, k, seed):
     k kinks -b_i/w_i, so at most k + 1 pieces; it needs k >= 2^L - 1 for the sawtooth.
 
     Rounding: the net's value errs by <= c (k + 2) eps S(x), S = |c| + sum |a_i| (|w_i x| + |b_i|),
-    so a second difference on a linear stretch is at most 4 times that (kind identity).
+    so a second difference on a linear stretch is at most 4 times that (kind identity). The grid
+    is dyadic (multiples of 1/128 in [-4, 4], exact in float32 and float64), so a linear stretch has
+    an exactly zero second difference before rounding; a rounded grid (linspace) would add
+    |w a| x-rounding ~ 4 eps that S(x) does not cover near x = 0.
     """
     rng = np.random.default_rng(seed)
     P = init_mlp([1, k, 1], rng=rng)
     P["b1"] = rng.standard_normal(k)
-    x = np.linspace(-4, 4, 801)
+    x = DYADIC_GRID
     params = _to(backend, P)
     f = backend.to_numpy(forward(params, backend.asarray(x[:, None])))[:, 0]
     S = (
@@ -1505,17 +1512,19 @@ def test_sigmoid_and_tanh_saturate_relu_does_not(backend, z, x):
 @claim(ONEPWL)
 @pytest.mark.parametrize("backend", backend_params())
 @given(k=st.integers(1, 16), zeros=st.integers(0, 3), seed=seeds)
+@example(k=1, zeros=0, seed=683)
 def test_one_hidden_layer_net_is_pwl_with_at_most_k_kinks(backend, k, zeros, seed):
     """Random width-k nets (some first-layer weights exactly 0): second differences on a grid are
     nonzero (beyond rounding, as in test_shallow_net_has_at_most_k_kinks) only in cells holding a
-    kink -b/w of a unit with w != 0; units with w = 0 have no kink (NaN); 3k + 1 parameters."""
+    kink -b/w of a unit with w != 0; units with w = 0 have no kink (NaN); 3k + 1 parameters. The
+    grid is dyadic (sweep seed 543738929: linspace's rounded points bent a linear stretch)."""
     rng = np.random.default_rng(seed)
     P = init_mlp([1, k, 1], rng=rng)
     P["b1"] = rng.standard_normal(k)
     P["W1"][0, : min(zeros, k)] = 0.0
     params = _to(backend, P)
     assert flatten_params(P).size == 3 * k + 1
-    x = np.linspace(-4, 4, 801)
+    x = DYADIC_GRID
     f = backend.to_numpy(forward(params, backend.asarray(x[:, None])))[:, 0]
     S = abs(P["b2"][0]) + (np.abs(np.outer(x, P["W1"][0])) + np.abs(P["b1"])) @ np.abs(
         P["W2"][:, 0]
