@@ -122,7 +122,7 @@ def sgd_momentum_step(
     with torch.no_grad():
         v: Tensors
         if buffers is None:
-            v = list(grads)
+            v = [g.clone() for g in grads]  # the buffer is ours: never the caller's gradient
         else:
             v = torch._foreach_mul(buffers, mu)
             torch._foreach_add_(v, grads if tau == 0 else torch._foreach_mul(grads, 1 - tau))

@@ -107,9 +107,14 @@ def polynomial_kernel(
 def rbf_kernel(A: Array, B: Array, *, gamma: float = 1.0) -> Array:
     r"""The Gaussian (RBF) kernel $k(a, b) = \exp(-\gamma\,\|a - b\|^2)$.
 
-    Computed as $\exp(-\gamma(\|a\|^2 + \|b\|^2 - 2a^\top b))$ with the squared distance clipped
-    at $0$ against rounding; positive definite for distinct points. Same convention as
-    scikit-learn's `rbf_kernel` (whose default $\gamma$ is $1/d$).
+    Computed as $\exp(-\gamma(\|a\|^2 + \|b\|^2 - 2a^\top b))$ after both point sets are shifted
+    by their common mean $c$ (the distance is translation invariant), so points far from the
+    origin but close to each other do not cancel: the squared distance errs by about
+    $\epsilon\,(\|a - c\|^2 + \|b - c\|^2)$, not $\epsilon\,(\|a\|^2 + \|b\|^2)$. It is
+    clipped at $0$ against rounding, so every entry lies in $(0, 1]$ (or underflows to 0 for far
+    points). When `B` is `A` (the same object), the squared norms are read off the diagonal of
+    the Gram matrix, so the diagonal is exactly 1. Same convention as scikit-learn's
+    `rbf_kernel` (whose default $\gamma$ is $1/d$).
 
     Args:
         A: Points as rows, shape `(n, d)`.
@@ -117,13 +122,23 @@ def rbf_kernel(A: Array, B: Array, *, gamma: float = 1.0) -> Array:
         gamma: $\gamma > 0$ (inverse squared length scale).
 
     Returns:
-        The kernel matrix, shape `(n, m)`, entries in $(0, 1]$.
+        The kernel matrix, shape `(n, m)`, entries in $[0, 1]$ (0 only by underflow).
     """
+    same = B is A
     xp = _check_pair(A, B)
     gamma = check_positive("gamma", gamma)
-    a2 = xp.sum(A * A, axis=1)
-    b2 = xp.sum(B * B, axis=1)
+    n, m = int(A.shape[0]), int(B.shape[0])
+    if same:
+        A = A - xp.mean(A, axis=0)  # fresh arrays: the caller's are never written
+        B = A
+    else:
+        c = (xp.sum(A, axis=0) + xp.sum(B, axis=0)) / (n + m)
+        A, B = A - c, B - c
     sq = A @ B.T  # a fresh array we own: update it in place (array-API in-place operators)
+    if same:
+        a2 = b2 = xp.linalg.diagonal(sq) * 1.0  # a copy: sq changes in place below
+    else:
+        a2, b2 = xp.sum(A * A, axis=1), xp.sum(B * B, axis=1)
     sq *= -2.0
     sq += a2[:, None]
     sq += b2[None, :]
@@ -398,13 +413,15 @@ def kernel_ridge_fit(
         side = "primal" if primal else "dual"
         what = f"X^T X + lam I (lam={lam!r})" if primal else f"K + lam I (lam={lam!r})"
         of_gram: Callable[[Any], None] | None = None
+        Xg = X
         if kernel == "rbf":
             of_gram = functools.partial(_rbf_of_gram, gamma=gamma)
+            Xg = X - X.mean(axis=0)  # distances are shift invariant: centre against cancellation
         elif kernel == "polynomial":
             of_gram = functools.partial(
                 _polynomial_of_gram, degree=degree, gamma=gamma, coef0=coef0
             )
-        sol = _scipy_gram_solve(X, y, lam, side, what, of_gram)
+        sol = _scipy_gram_solve(Xg, y, lam, side, what, of_gram)
         if sol is not None:
             return model._replace(**({"w": sol} if primal else {"alpha": sol}))
     if primal:

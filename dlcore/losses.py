@@ -240,14 +240,17 @@ def log_softmax(z: Array) -> Array:
     r"""$\log\operatorname{softmax}(z)_k = z_k - \log\sum_j e^{z_j}$ along the last axis, stably.
 
     The maximum is subtracted first ($\log\sum_j e^{z_j} = M + \log\sum_j e^{z_j - M}$), so large
-    logits do not overflow.
+    logits do not overflow and every entry is accurate to a few ulps of $|z_k| + |M|$. An entry
+    whose log-probability lies below the dtype's range (finite logits more than its largest
+    value apart) is $-\infty$, the rounded value of a probability that underflows to 0.
 
     Args:
         z: Logits, shape `(K,)` or `(n, K)`.
     """
     xp = _check_logits(z)
     M = xp.max(z, axis=-1, keepdims=True)
-    return z - (M + xp.log(xp.sum(xp.exp(z - M), axis=-1, keepdims=True)))
+    with np.errstate(over="ignore"):  # z - M may round to -inf: a log-probability below range
+        return z - (M + xp.log(xp.sum(xp.exp(z - M), axis=-1, keepdims=True)))
 
 
 def softmax(z: Array) -> Array:
@@ -295,6 +298,10 @@ def cross_entropy(z: Array, labels: Any) -> Array:
         z: Logits, shape `(n, K)`.
         labels: Class indices $y_i \in \{0, \dots, K-1\}$, length $n$.
 
+    The label's entry of [`log_softmax`][dlcore.losses.log_softmax] is selected, not multiplied by
+    a one-hot mask: another class's log-probability may be $-\infty$ for finite logits of large
+    spread, and $0\cdot(-\infty)$ would be NaN.
+
     Returns:
         Shape `(n,)`, each $\ge 0$.
 
@@ -302,7 +309,8 @@ def cross_entropy(z: Array, labels: Any) -> Array:
         ValueError: If a class index is out of range.
     """
     xp, idx = _check_classes(z, labels)
-    return -xp.sum(_one_hot(xp, z, idx) * log_softmax(z), axis=-1)
+    picked = xp.where(_one_hot(xp, z, idx) == 1, log_softmax(z), xp.zeros_like(z))
+    return 0.0 - xp.sum(picked, axis=-1)  # 0 - x, not -x: a zero loss is +0.0
 
 
 def cross_entropy_grad(z: Array, labels: Any) -> Array:

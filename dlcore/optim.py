@@ -308,12 +308,15 @@ def sgd_momentum(
     Args:
         lr: Learning rate $\alpha > 0$.
         momentum: $\mu \in [0, 1)$.
-        dampening: $\tau \in [0, 1)$; PyTorch applies it from the second step on.
+        dampening: $\tau \in [0, 1)$; PyTorch applies it from the second step on, and not at all
+            when $\mu = 0$ (then there is no buffer and the step is plain SGD, as in PyTorch).
         nesterov: Use Nesterov's look-ahead form (needs $\mu > 0$ and $\tau = 0$).
     """
     lr = check_positive("lr", lr)
     mu = check_in_range("momentum", momentum, 0.0, 1.0, low_open=False, high_open=True)
     tau = check_in_range("dampening", dampening, 0.0, 1.0, low_open=False, high_open=True)
+    if mu == 0:
+        tau = 0.0  # torch.optim.SGD keeps no buffer at momentum 0, so dampening has no effect
     if not isinstance(nesterov, bool):
         raise TypeError(f"nesterov must be a bool, got {nesterov!r}")
     if nesterov and (mu == 0 or tau != 0):
@@ -342,7 +345,7 @@ def sgd_momentum(
                 dict(zip(params, vs, strict=True)), state.step + 1
             )
         if state.step == 0:
-            v = dict(grads)
+            v = {k: g * 1 for k, g in grads.items()}  # a copy: the buffer is ours, never the caller's
         else:
             v = {}
             for k, g in grads.items():

@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from dlcore.linear import min_norm_solution, null_space_projector, ridge_dual
@@ -16,7 +16,7 @@ from dlcore.optim import adam, gd, momentum, sgd
 from dlcore.train import run
 from tests.support.backends import backend_params
 from tests.support.claims import claim
-from tests.support.strategies import log_uniform, regression_problems, seeds
+from tests.support.strategies import log_uniform, make_problem, regression_problems, seeds
 from tests.support.tolerances import assert_close, tolerance
 
 SPAN = "implicit-bias.sgd-iterates-stay-in-data-span"
@@ -323,32 +323,46 @@ def test_tall_full_rank_least_squares_has_one_minimizer(backend, problem, seed):
 @claim(MN)
 @pytest.mark.parametrize("backend", backend_params())
 @given(problem=wide, seed=seeds, size=log_uniform(1e-2, 1e2))
+@example(
+    problem=make_problem(
+        n=4, d=5, svals=[1.0, 0.98215711, 0.98087373, 0.97457995], seed=148749
+    ),
+    seed=0,
+    size=0.01,
+)
 def test_min_norm_solution_is_the_dual_form_at_zero(backend, problem, seed, size):
     """min_norm_solution (pinv) = ridge_dual at lam = 0 = SVD oracle; it interpolates, has no
     null-space part, and w + z is longer by exactly |z|^2 (Pythagoras).
 
     Both routes solve a problem of condition cond(A)^2 (A A^T); the SVD oracle is exact float64.
+    Dimensions: the SVD (or the n x n solve) of an n x d matrix has backward error of order
+    max(n, d) eps and the products add d eps, so every comparison counts n + d terms. The residual
+    A w - y = A dw carries sigma_max |dw| <= (n + d) eps cond^2 |y| (|w| <= |y| / sigma_min);
+    sweep seed 2555910415 found dim n (the default, the length of y) too small at n = 4, d = 5.
     """
     X, y = backend.asarray(problem.X), backend.asarray(problem.y)
     w = min_norm_solution(X, y)
     ref = pinv_solution(problem)
     cond = problem.cond**2
-    assert_close(w, ref, claim=MN, backend=backend, cond=cond, what="pinv route vs SVD")
+    nd = problem.n + problem.d
+    assert_close(w, ref, claim=MN, backend=backend, cond=cond, dim=nd, what="pinv route vs SVD")
     assert_close(
         ridge_dual(X, y, 0.0),
         ref,
         claim=MN,
         backend=backend,
         cond=cond,
+        dim=nd,
         what="A^T (A A^T)^{-1} y vs SVD",
     )
-    assert_close(X @ w, problem.y, claim=MN, backend=backend, cond=cond, what="A w vs y")
+    assert_close(X @ w, problem.y, claim=MN, backend=backend, cond=cond, dim=nd, what="A w vs y")
     assert_close(
         null_projector(problem) @ backend.to_numpy(w),
         np.zeros(problem.d),
         claim=MN,
         backend=backend,
         cond=cond,
+        dim=nd,
         scale=float(np.linalg.norm(ref)),
         what="P_null w",
     )

@@ -368,6 +368,17 @@ def _scaled(M: np.ndarray, lr: float) -> np.ndarray:
     steps=st.integers(1, 25),
     seed=seeds,
 )
+# sweep seed 2555910415: at momentum 0 torch keeps no buffer, so dampening must not apply
+@example(
+    problem=make_problem(n=3, d=1, svals=[1.0], seed=0),
+    mu=0.0,
+    variant="dampening",
+    tau=0.5,
+    wd=1e-3,
+    c=0.75,
+    steps=2,
+    seed=0,
+)
 def test_trajectories_equal_torch_sgd(backend, problem, mu, variant, tau, wd, c, steps, seed):
     """dlcore's k-step trajectory equals torch.optim.SGD's on ||Xw - y||^2, in the same dtype.
 
