@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from dlcore.backend import device_of
@@ -15,11 +15,11 @@ from dlcore.kernels import (
     linear_kernel,
     rbf_kernel,
 )
-from dlcore.linear import ridge, ridge_dual
+from dlcore.linear import null_space_projector, ridge, ridge_dual, ridge_objective
 from tests.support.backends import backend_params
 from tests.support.claims import claim
-from tests.support.strategies import log_uniform, regression_problems, seeds
-from tests.support.tolerances import assert_close
+from tests.support.strategies import log_uniform, make_problem, regression_problems, seeds
+from tests.support.tolerances import assert_close, tolerance
 
 ID = "kernels.primal-equals-dual"
 
@@ -289,9 +289,16 @@ def test_kernel_ridge_equals_ridge_on_the_feature_map(backend, problem, lam, gam
     lam=log_uniform(1e-3, 1e3),
     gamma=log_uniform(0.1, 10.0),
 )
+@example(problem=make_problem(n=3, d=5, svals=[1.9, 1.89999987], seed=243), lam=1e-3, gamma=10.0)
 def test_rbf_kernel_ridge_is_well_posed(backend, problem, lam, gamma):
     """RBF kernel: K is PSD, so eig(K + lam I) >= lam up to rounding (Weyl: dim eps (|K| + lam)),
-    and the returned alpha solves (K + lam I) alpha = y to a backward-stable residual."""
+    and the returned alpha solves (K + lam I) alpha = y to a backward-stable residual.
+
+    The fit forms K from the Gram matrix, this test from `rbf_kernel`: both round the squared
+    distance s by at most 4 (d + 2) eps R^2 (R the largest row norm), so each entry exp(-gamma s)
+    differs by up to gamma 8 (d + 2) eps R^2 between the two, and |(K - K_fit) alpha| by n times
+    that |alpha|; this term is added to the residual's scale (sweep seed 1127345608: gamma = 10,
+    float32, where it dominates)."""
     xp = backend.xp
     X, y = backend.asarray(problem.X), backend.asarray(problem.y)
     K = rbf_kernel(X, X, gamma=gamma)
@@ -310,12 +317,14 @@ def test_rbf_kernel_ridge_is_well_posed(backend, problem, lam, gamma):
     )
     model = kernel_ridge_fit(X, y, lam, kernel="rbf", gamma=gamma)
     alpha = model.alpha
+    R2 = float(np.max(np.sum(problem.X**2, axis=1)))
     assert_close(
         A @ alpha,
         problem.y,
         claim=SUBST,
         backend=backend,
-        scale=top * float(np.linalg.norm(backend.to_numpy(alpha)))
+        scale=(top + gamma * 8 * (problem.d + 2) * R2)
+        * float(np.linalg.norm(backend.to_numpy(alpha)))
         + float(np.linalg.norm(problem.y)),
         dim=n,
         what="(K + lam I) alpha vs y",
@@ -427,3 +436,116 @@ def test_prediction_needs_only_inner_products(backend, problem, lam, m, seed):
             scale=scale,
             what=f"point {k} alone vs its row of the batch",
         )
+
+
+# ---- breaking cases (issue 11) ----
+
+
+def _null_direction(problem, seed: int) -> np.ndarray:
+    """A unit vector in null(X), from the known SVD (d > rank, so null(X) is nontrivial)."""
+    V0 = problem.V[:, problem.rank :]
+    g = np.random.default_rng(seed).standard_normal(V0.shape[1])
+    return V0 @ (g / np.linalg.norm(g))
+
+
+def _min_norm(problem) -> np.ndarray:
+    """X^+ y from the known SVD (float64 oracle)."""
+    r = problem.rank
+    return problem.V[:, :r] @ ((problem.U[:, :r].T @ problem.y) / problem.svals)
+
+
+WIDE_FULL = regression_problems(n=(1, 8), d=(2, 12), shape="wide", max_cond=10.0)
+"""Wide problems of full row rank: at lam = 0 the dual n x n system is nonsingular."""
+
+
+@claim(COMBO, breaks="lambda = 0 with d > n: least-squares minimisers off the row space")
+@pytest.mark.parametrize("backend", backend_params())
+@given(problem=WIDE_FULL, beta=st.floats(0.5, 2.0), seed=seeds)
+def test_unregularised_minimisers_leave_the_row_space(backend, problem, beta, seed):
+    """With lam = 0 and d > n the objective ||Xw - y||^2 has a whole affine set of minimisers,
+    X^+ y + null(X). w = X^+ y + beta u (u a unit vector of null(X)) attains the minimum 0 (dlcore's
+    ridge_objective at lam = 0 is 0 up to rounding at both w and X^+ y), yet its null-space
+    component, by dlcore's null_space_projector, is beta u, of norm beta >= 0.5: this minimiser
+    is not X^T alpha for any alpha. dlcore's primal ridge refuses lam = 0 (X^T X singular).
+    Tolerances: the objective is ||r||^2 with ||r|| a product's rounding, <= tol (||X|| ||w|| +
+    ||y||); the projector is pinv-based, condition cond(X)."""
+    u = _null_direction(problem, seed)
+    w_mn = _min_norm(problem)
+    w = w_mn + beta * u
+    X, y = backend.asarray(problem.X), backend.asarray(problem.y)
+    with pytest.raises(ValueError, match="singular"):
+        ridge(X, y, 0.0)
+    tol = tolerance(backend.eps, kind="identity", dim=problem.n + problem.d)
+    for what, v in (("X^+ y", w_mn), ("X^+ y + beta u", w)):
+        r_bound = tol * (problem.sigma_max * float(np.linalg.norm(v)) + np.linalg.norm(problem.y))
+        J = float(backend.to_numpy(ridge_objective(backend.asarray(v), X, y, 0.0)))
+        assert 0.0 <= J <= r_bound**2, (what, J, r_bound)
+    P_null_w = backend.to_numpy(null_space_projector(X) @ backend.asarray(w))
+    assert_close(
+        P_null_w,
+        beta * u,
+        claim=COMBO,
+        backend=backend,
+        cond=problem.cond,
+        scale=float(np.linalg.norm(w)),
+        what="P_null w",
+    )
+    reach = tolerance(backend.eps, kind="invariant", cond=problem.cond, dim=problem.d)
+    assert np.linalg.norm(P_null_w) >= beta - reach * float(np.linalg.norm(w)), P_null_w
+
+
+@claim(PREDICT, breaks="lambda = 0 with d > n: a minimiser that inner products cannot see")
+@pytest.mark.parametrize("backend", backend_params())
+@given(
+    problem=WIDE_FULL,
+    beta=st.floats(0.5, 2.0),
+    mu=st.floats(0.5, 2.0),
+    seed=seeds,
+)
+def test_unregularised_prediction_is_not_a_function_of_inner_products(
+    backend, problem, beta, mu, seed
+):
+    """lam = 0, d > n, X of full row rank. x = P_row z and x' = x + mu u (u a unit vector of
+    null(X)) have the same inner products with every training point, X x' = X x, so dlcore's
+    kernel prediction k(x')^T alpha (kernel_ridge_fit in dual form at lam = 0, then
+    kernel_ridge_predict) equals x^T X^+ y (`assert_close`, condition cond(X)^2 of X X^T).
+    w = X^+ y + beta u is also a least-squares minimiser (dlcore's ridge_objective at lam = 0 is
+    0 up to rounding), and predicts x'^T w = x^T X^+ y + mu beta at x': it differs from the
+    prediction through inner products by mu beta >= 0.25, against the prediction's rounding
+    tol * scale (the claim test's error model)."""
+    rng = np.random.default_rng(seed)
+    u = _null_direction(problem, seed)
+    w_mn = _min_norm(problem)
+    w = w_mn + beta * u
+    r = problem.rank
+    Vr = problem.V[:, :r]
+    x = Vr @ (Vr.T @ rng.standard_normal(problem.d))
+    x2 = x + mu * u
+    X, y = backend.asarray(problem.X), backend.asarray(problem.y)
+    tol = tolerance(backend.eps, kind="identity", dim=problem.n + problem.d)
+    r_bound = tol * (problem.sigma_max * float(np.linalg.norm(w)) + np.linalg.norm(problem.y))
+    J = float(backend.to_numpy(ridge_objective(backend.asarray(w), X, y, 0.0)))
+    assert 0.0 <= J <= r_bound**2, (J, r_bound)
+    model = kernel_ridge_fit(X, y, 0.0, kernel="linear", form="dual")
+    Xt = backend.asarray(np.stack([x, x2]))
+    via_kernel = backend.to_numpy(kernel_ridge_predict(model, Xt))
+    cond = problem.cond**2
+    scale = float(np.linalg.norm(x2)) * (
+        float(np.linalg.norm(w_mn)) + float(np.linalg.norm(problem.y)) / problem.sigma_max
+    )
+    inner = float(x @ w_mn)
+    assert_close(
+        via_kernel,
+        np.array([inner, inner]),
+        claim=PREDICT,
+        backend=backend,
+        cond=cond,
+        scale=scale,
+        what="k(x)^T alpha and k(x')^T alpha vs x^T X^+ y",
+    )
+    minimiser = float(x2 @ w)  # float64, test side: x^T X^+ y + mu beta (x, w_mn are _|_ u)
+    rounding = tolerance(backend.eps, kind="identity", cond=cond, dim=2) * scale + tolerance(
+        float(np.finfo(np.float64).eps), kind="identity", dim=problem.d
+    ) * float(np.linalg.norm(x2) * np.linalg.norm(w))  # the kernel path's and the oracle's
+    assert mu * beta > 2 * rounding, (mu * beta, rounding)  # the construction leaves room
+    assert abs(minimiser - via_kernel[1]) >= mu * beta - rounding, (minimiser, via_kernel)
