@@ -35,6 +35,8 @@ from spec import registry  # noqa: E402
 TESTS_DIR = ROOT / "tests" / "claims"
 CLAIM_MARKER = re.compile(r"^[ \t]*<!--\s*claim:\s*(?P<id>\S+)\s*-->[ \t]*$", re.MULTILINE)
 BOARD_MARKER = re.compile(r"^[ \t]*<!--\s*claims-board\s*-->[ \t]*$", re.MULTILINE)
+LEDGER_MARKER = re.compile(r"^[ \t]*<!--\s*counterexamples\s*-->[ \t]*$", re.MULTILINE)
+LEDGER = ROOT / "docs" / "data" / "counterexamples.toml"
 FENCE = re.compile(r"^[ \t]*(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
 
 _state: dict[str, Any] = {}
@@ -104,6 +106,7 @@ def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:
         if not is_code:
             chunk = CLAIM_MARKER.sub(claim_block, chunk)
             chunk = BOARD_MARKER.sub(lambda _: render_board(files), chunk)
+            chunk = LEDGER_MARKER.sub(lambda _: render_ledger(files), chunk)
         out.append(chunk)
     return "".join(out)
 
@@ -402,3 +405,23 @@ def backends_passed(cid: str, results: list[dict[str, Any]] | None = None) -> li
     for r in results_of(cid) if results is None else results:
         by_backend.setdefault(r.get("backend", "n/a"), []).append(r.get("outcome", "?"))
     return [b for b, outs in by_backend.items() if b != "n/a" and all(o == "passed" for o in outs)]
+
+
+def render_ledger(files: Any) -> str:
+    """The counterexample ledger (`docs/data/counterexamples.toml`), one block per entry."""
+    import tomllib
+
+    entries = tomllib.loads(LEDGER.read_text(encoding="utf-8")).get("counterexample", [])
+    out = [f"**{len(entries)} counterexamples**, each pinned as an `@example` on its test.\n"]
+    for e in entries:
+        c = _state["claims"].get(e["claim"])
+        if c is None:
+            raise PluginError(f"{LEDGER}: unknown claim {e['claim']!r}")
+        page = f"{c.chapter}.md"
+        link = f"[`{c.id}`]({page}#{c.anchor})" if files.get_file_from_path(page) else f"`{c.id}`"
+        out.append(
+            f"### {c.title}\n\n{link} · `{e['test'].split('::')[-1]}` · found by {e['found']}\n\n"
+            f"```python\n@example({e['example']})\n```\n\n"
+            f"**Cause.** {e['cause']}\n\n**Fix.** {e['fix']}\n"
+        )
+    return "\n".join(out)
