@@ -40,6 +40,7 @@ __all__ = [
     "epoch_batches",
     "batch_schedule",
     "enumerate_batches",
+    "MAX_ENUMERATION",
     "SeparableData",
     "separable_dataset",
     "standardize",
@@ -143,23 +144,38 @@ def batch_schedule(
     return out[:steps]
 
 
+MAX_ENUMERATION = 1_000_000
+"""The most batches [`enumerate_batches`][dlcore.data.enumerate_batches] lists."""
+
+
 def enumerate_batches(n: int, batch_size: int, *, scheme: str) -> list[tuple[list[int], float]]:
     r"""Every batch the sampler can return, with its probability (they sum to 1).
 
     - `"with"`: all $n^b$ ordered tuples, each with probability $n^{-b}$;
     - `"without"`: all $\binom nb$ subsets, each with probability $1/\binom nb$;
-    - `"epoch"`: the first block of each of the $n!$ permutations, each with probability $1/n!$
-      (every block of a uniform permutation has this law).
+    - `"epoch"`: the first block of a uniform permutation (every block has the same law): all
+      $n!/(n-b)!$ ordered $b$-tuples of distinct indices, each with probability $(n-b)!/n!$.
 
-    Meant for small $n$: an expectation $\mathbb{E}\,f(B) = \sum_B P(B) f(B)$ is then exact.
+    One entry per distinct batch. Meant for small $n$: an expectation
+    $\mathbb{E}\,f(B) = \sum_B P(B) f(B)$ is then exact.
+
+    Raises:
+        ValueError: If the scheme is unknown, the sizes are out of range, or there would be more
+            than `MAX_ENUMERATION` batches (checked before any work).
     """
     scheme = _check_scheme(scheme)
     n, b = _check_nb(n, batch_size, replace=scheme == "with")
+    count = {"with": n**b, "without": math.comb(n, b), "epoch": math.perm(n, b)}[scheme]
+    if count > MAX_ENUMERATION:
+        raise ValueError(
+            f"enumerate_batches(n={n}, batch_size={b}, scheme={scheme!r}) would list {count} "
+            f"batches, more than MAX_ENUMERATION={MAX_ENUMERATION}"
+        )
     if scheme == "with":
         return [(list(t), n**-b) for t in itertools.product(range(n), repeat=b)]
     if scheme == "without":
-        return [(list(c), 1 / math.comb(n, b)) for c in itertools.combinations(range(n), b)]
-    return [(list(p[:b]), 1 / math.factorial(n)) for p in itertools.permutations(range(n))]
+        return [(list(c), 1 / count) for c in itertools.combinations(range(n), b)]
+    return [(list(t), 1 / count) for t in itertools.permutations(range(n), b)]
 
 
 class SeparableData(NamedTuple):

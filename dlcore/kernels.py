@@ -98,10 +98,7 @@ def polynomial_kernel(
     gamma = check_positive("gamma", gamma)
     coef0 = check_nonnegative("coef0", coef0)
     base = gamma * (A @ B.T) + coef0
-    out = base
-    for _ in range(degree - 1):
-        out = out * base
-    return out
+    return base**degree  # one elementwise power: no loop over the degree
 
 
 def rbf_kernel(A: Array, B: Array, *, gamma: float = 1.0) -> Array:
@@ -219,9 +216,7 @@ def _polynomial_of_gram(G: Any, degree: int, gamma: float, coef0: float) -> None
     r"""$G \mapsto (\gamma G + c_0)^p$ in place (NumPy), as `polynomial_kernel` computes it."""
     G *= gamma
     G += coef0
-    base = G.copy()
-    for _ in range(degree - 1):
-        G *= base
+    G **= degree  # one elementwise power in place: no loop over the degree
 
 
 def _spd_solve(xp: Any, A: Array, b: Array, what: str) -> Array:

@@ -345,7 +345,9 @@ def sgd_momentum(
                 dict(zip(params, vs, strict=True)), state.step + 1
             )
         if state.step == 0:
-            v = {k: g * 1 for k, g in grads.items()}  # a copy: the buffer is ours, never the caller's
+            v = {
+                k: g * 1 for k, g in grads.items()
+            }  # a copy: the buffer is ours, never the caller's
         else:
             v = {}
             for k, g in grads.items():

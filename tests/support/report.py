@@ -284,8 +284,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     # of it by keyword (the `cuda` marker is the only mark expression that keeps it complete).
     claims_dir = (ROOT / "tests" / "claims").resolve()
     whole = [
-        (ROOT / a).resolve() in (claims_dir, claims_dir.parent, ROOT)
-        for a in (args or ["tests"])
+        (ROOT / a).resolve() in (claims_dir, claims_dir.parent, ROOT) for a in (args or ["tests"])
     ]
     _RUN["complete"] = any(whole) and not keyword and marks in ("", "not cuda")
 

@@ -11,10 +11,49 @@ import math
 
 import numpy as np
 
-__all__ = ["FALSE_FAILURE", "chi2_mix_band", "rademacher_sum_band"]
+__all__ = [
+    "FALSE_FAILURE",
+    "MAX_EXAMPLES_PER_TEST",
+    "MAX_EXPLICIT_EXAMPLES",
+    "MAX_STATISTICAL_TESTS",
+    "SUITE_FALSE_FAILURE",
+    "chi2_mix_band",
+    "rademacher_sum_band",
+]
 
-FALSE_FAILURE = 1e-6
-"""False-failure probability budget of one statistical test example."""
+SUITE_FALSE_FAILURE = 1e-6
+"""False-failure probability of one run of the whole suite: every statistical test, every example,
+every backend, any profile (thorough included)."""
+
+MAX_EXPLICIT_EXAMPLES = 20
+"""Most explicit `@example` rows one statistical test may carry (tests/meta checks it)."""
+
+MAX_EXAMPLES_PER_TEST = 7 * (300 + MAX_EXPLICIT_EXAMPLES)
+"""Most examples one statistical test function runs in one run of the suite: 2240.
+
+Derivation: a statistical test is parametrized over the backend combinations only, at most 7 of
+them (`tests.support.backends.BACKENDS`, two CUDA). Each combination is one pytest item, a
+Hypothesis run of at most the profile's `max_examples` passing examples (300 under `thorough`, the
+largest profile; the backend fractions and the `@settings(max_examples=...)` overrides only lower
+it) plus its explicit `@example` rows (at most `MAX_EXPLICIT_EXAMPLES`). Examples rejected by
+`assume` or a filter stop before the random statistic is tested; shrinking and the explain phase
+run only after a failure. So an item runs at most 300 + 20 examples, a test 7 * 320 = 2240.
+tests/meta/test_statistical_budget.py checks the premises (profile sizes, the backends, the
+parametrization and the `@example` count of every statistical test).
+"""
+
+MAX_STATISTICAL_TESTS = 100
+"""Most statistical test functions the suite may hold (tests/meta counts them)."""
+
+FALSE_FAILURE = 1e-12
+"""False-failure probability budget of one statistical test example (one draw of its data).
+
+A round number <= SUITE_FALSE_FAILURE / (MAX_STATISTICAL_TESTS * MAX_EXAMPLES_PER_TEST)
+= 1e-6 / (100 * 2240) = 4.46e-12. By the union bound over all statistical tests, examples and
+backends, one run of the suite fails falsely with probability <= 100 * 2240 * 1e-12 = 2.24e-7,
+below SUITE_FALSE_FAILURE. A test that checks several random events splits FALSE_FAILURE between
+them (union bound again), so no example fails falsely with probability above FALSE_FAILURE.
+"""
 
 
 def chi2_mix_band(weights: np.ndarray, p: float) -> tuple[float, float]:

@@ -153,7 +153,9 @@ def make_problem(*, n: int, d: int, svals, seed: int) -> Problem:
     svals = np.asarray(svals, dtype=np.float64)
     r = len(svals)
     if not (1 <= r <= min(n, d)) or np.any(np.diff(svals) > 0) or np.any(svals <= 0):
-        raise ValueError(f"need 1 <= len(svals) <= min(n, d) and positive descending svals: {svals}")
+        raise ValueError(
+            f"need 1 <= len(svals) <= min(n, d) and positive descending svals: {svals}"
+        )
     rng = np.random.default_rng(seed)
     U, V = orthogonal(n, rng), orthogonal(d, rng)
     X = (U[:, :r] * svals) @ V[:, :r].T
