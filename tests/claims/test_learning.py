@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from dlcore.linear import min_norm_solution, ridge, ridge_dual, ridge_grad, ridge_objective
@@ -597,6 +597,8 @@ def test_test_error_is_unbiased_and_concentrates(backend, d, n_test, mu_norm, se
 @claim(TESTERR, breaks="test pairs independent of the fitted model")
 @pytest.mark.parametrize("backend", backend_params(float64_only=True))
 @given(n=st.integers(120, 180), mu_norm=st.floats(0.0, 0.3), seed=seeds)
+# sweep seed 740975804 at n = 60: with FALSE_FAILURE = 1e-12 the band exceeded the risk floor
+@example(n=120, mu_norm=0.25, seed=0)
 def test_error_on_the_training_set_does_not_estimate_the_risk(backend, n, mu_norm, seed):
     """Fit the minimum-norm least-squares interpolant of the +-1 labels (dlcore's `ridge_dual`
     with lam = 0, d = n + 20 > n) and measure its 0-1 error on the training pairs themselves: it
