@@ -113,6 +113,7 @@ def test_second_moment_scales_by_gain_per_layer(backend, weights, depth, d0, see
 @claim(HE, breaks="gain 1 instead of 2 (LeCun, the lecture's 'Xavier')")
 @pytest.mark.parametrize("backend", backend_params(float64_only=True))
 @given(depth=st.integers(2, 6), d0=st.integers(4, 64), seed=seeds)
+@example(depth=6, d0=4, seed=2)  # sweep seed 3037788760: the band at width 16 was too wide
 def test_lecun_does_not_preserve_second_moment(backend, depth, d0, seed):
     """With Var w = 1/fan_in the He conclusion q_L = q_1 is refuted at every depth.
 

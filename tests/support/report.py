@@ -164,7 +164,7 @@ def failure_details(report: pytest.TestReport) -> dict[str, Any]:
     msg = "\n".join(message).strip() or "\n".join(text.strip().splitlines()[-3:])
     return {
         "message": msg[-2000:],
-        "example": "\n".join(example).strip()[:2000] or None,
+        "example": "\n".join(example).strip()[:8000] or None,
         "reproduce": reproduce_command(report.nodeid),
     }
 
