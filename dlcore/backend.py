@@ -98,7 +98,11 @@ def asarray(x: Any, *, like: Array | None = None, dtype: Any = None) -> Array:
 
 
 def to_numpy(x: Array) -> np.ndarray:
-    r"""Copy an array of any supported namespace to a NumPy array on the host."""
+    r"""The values of an array of any supported namespace as a NumPy array on the host.
+
+    Not always a copy: a NumPy array is returned as it is, and a torch CPU tensor shares its
+    memory with the result. Copy the result (`np.array(to_numpy(x))`) before writing to it.
+    """
     if isinstance(x, np.ndarray):
         return x
     if array_api_compat.is_torch_array(x):

@@ -174,14 +174,18 @@ def best_checkpoint(
 ) -> tuple[int, Params]:
     r"""The checkpoint of least `score` (e.g. validation loss): early stopping's choice.
 
-    Ties go to the earliest checkpoint.
+    Ties go to the earliest checkpoint. A NaN score is never the least (Python's `min` would
+    keep a NaN that comes first); if every score is NaN there is no choice to make.
 
     Raises:
-        ValueError: If there are no checkpoints.
+        ValueError: If there are no checkpoints, or every score is NaN.
     """
     if not isinstance(checkpoints, list) or not checkpoints:
         raise ValueError(f"checkpoints must be a non-empty list, got {checkpoints!r:.80}")
     if not callable(score):
         raise TypeError(f"score must be callable, got {type(score).__name__}: {score!r:.80}")
     values = [float(score(p)) for _, p in checkpoints]
-    return checkpoints[values.index(min(values))]
+    ranked = [(v, i) for i, v in enumerate(values) if not math.isnan(v)]
+    if not ranked:
+        raise ValueError(f"score is NaN at every one of the {len(values)} checkpoints")
+    return checkpoints[min(ranked)[1]]

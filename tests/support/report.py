@@ -95,8 +95,8 @@ def pytest_runtest_call(item: pytest.Item):
 
 
 def _worst() -> float | None:
-    finite = [r for r in tolerances.observations() if r == r]
-    return max(finite, default=None)
+    finite = [float(r) for r in tolerances.observations() if r == r]
+    return max(finite, default=None)  # a plain float: xdist serializes user_properties
 
 
 _PROP = "dlcore_claim_record"
