@@ -92,6 +92,13 @@ def run_one(seed: int, args: argparse.Namespace) -> dict[str, Any]:
     return data
 
 
+def _claim_kinds() -> dict[str, str]:
+    sys.path.insert(0, str(ROOT))
+    from spec.registry import load
+
+    return {cid: c.kind for cid, c in load().items()}
+
+
 def summarize(runs: list[dict[str, Any]], args: argparse.Namespace) -> dict[str, Any]:
     """Per-claim pass rate and worst ratio; per-test failures with their details."""
     claims: dict[str, dict[str, Any]] = {}
@@ -118,7 +125,9 @@ def summarize(runs: list[dict[str, Any]], args: argparse.Namespace) -> dict[str,
             for r in ran:
                 if r["outcome"] == "failed":
                     failures.append({"claim": cid, "seed": run["seed"], **r})
-    for c in claims.values():
+    kinds = _claim_kinds()
+    for cid, c in claims.items():
+        c["kind"] = kinds.get(cid)
         c["pass_rate"] = round(c["passed"] / c["runs"], 4) if c["runs"] else None
         c["thin_margin"] = c["worst_ratio"] is not None and c["worst_ratio"] > THIN
     crashed = [r["seed"] for r in runs if r["returncode"] not in (0, 1)]
@@ -176,7 +185,10 @@ def print_summary(summary: dict[str, Any]) -> None:
         f"{sum(r == 1.0 for r in rates)}; thin margin (worst ratio > {THIN}): {len(thin)}"
     )
     for cid, c in sorted(thin.items(), key=lambda kv: -kv[1]["worst_ratio"]):
-        print(f"  {cid:<60} worst ratio {c['worst_ratio']:.3f}  pass rate {c['pass_rate']}")
+        print(
+            f"  {cid:<60} worst ratio {c['worst_ratio']:.3f}  pass rate {c['pass_rate']}"
+            f"  {c.get('kind', '')}"
+        )
 
 
 def main(argv: list[str]) -> int:
