@@ -633,13 +633,27 @@ def test_filter_factor_is_a_logistic_step(backend, lam, seed):
     sigmoid(log sigma^2 - log lam) and the lecture's y / (sigma + lam / sigma) form, elementwise
     (one division each: identity tolerance), and obeys the ratio and step-deviation bounds
     (exact inequalities, checked in float64).
+
+    Rounding (u = eps / 2 per operation): dlcore rounds sigma and lam to the backend, squares, adds
+    and divides, <= 6 u_b relative (phi's relative condition in sigma^2 is lam / (sigma^2 + lam)
+    <= 1). The y / (sigma + lam / sigma) oracle adds <= 4 u_64. The sigmoid oracle evaluates
+    t = log sigma^2 - log lam with an absolute error dt <= u_64 (1 + Lam),
+    Lam = |log sigma^2| + |log lam| + |t| (two logs, the rounded square, the subtraction), which exp
+    turns into a relative error dt and 1 / (1 + e^-t) scales by 1 - s: it errs by
+    <= u_64 (4 + (1 - s) Lam). The sweep found this oracle term (up to Lam ~ 40 at sigma ~ 5e-3,
+    lam = 1e4: ratio 0.82 with cond 1). So cond = 1 + (1 - s) Lam r / 2, r = eps_64 / eps_b, and the
+    total error is <= eps_b (3 + 2 r + (cond - 1)) <= 5 cond eps_b against the tolerance
+    4 x 4 x cond eps_b: the ratio cannot exceed 5 / 16 for any sigma, lam.
     """
     sig = np.exp(np.random.default_rng(seed).uniform(np.log(1e-4), np.log(1e4), 32))
     phi = backend.to_numpy(ridge_filter_factors(backend.asarray(sig), lam))
-    sigmoid = 1 / (1 + np.exp(-(np.log(sig**2) - np.log(lam))))
-    for name, ref in (
-        ("sigmoid", sigmoid),
-        ("sigma / (sigma + lam / sigma) / sigma", 1 / (1 + lam / sig**2)),
+    t = np.log(sig**2) - np.log(lam)
+    sigmoid = 1 / (1 + np.exp(-t))
+    lam_t = np.abs(np.log(sig**2)) + abs(math.log(lam)) + np.abs(t)
+    r64 = float(np.finfo(np.float64).eps) / backend.eps
+    for name, ref, cond in (
+        ("sigmoid", sigmoid, 1 + (1 - sigmoid) * lam_t * r64 / 2),
+        ("sigma / (sigma + lam / sigma) / sigma", 1 / (1 + lam / sig**2), np.ones(len(sig))),
     ):
         for k in range(len(sig)):
             assert_close(
@@ -648,6 +662,7 @@ def test_filter_factor_is_a_logistic_step(backend, lam, seed):
                 claim=STEP,
                 backend=backend,
                 dim=4,
+                cond=float(cond[k]),
                 what=f"phi vs {name} at sigma={sig[k]:.3g}",
             )
     # The exact deviations, written without cancellation: 1 - phi = lam / (sigma^2 + lam) and
@@ -1291,6 +1306,18 @@ def test_least_squares_is_the_gaussian_mle(backend, problem, sigma, seed):
     """The Gaussian NLL minus |y - Xw|^2 / (2 sigma^2) (dlcore's objective) is the same constant
     n/2 log(2 pi sigma^2) at three random w, and the NLL rises from the OLS solution by exactly
     |X delta|^2 / (2 sigma^2). Scales: the NLL values themselves (cancellation in the differences).
+
+    The rise is a difference of two host NLLs at the computed w_hat, so its error has three parts,
+    each O((n + d) eps cond) times a term of the scale:
+    - each NLL sums n logpdf terms, rounded relative to the sum of their magnitudes
+      |r|^2 / (2 sigma^2) + |const| (not |NLL|: const < 0 for sigma^2 < 1 / (2 pi) cancels), and
+      its residual r = y - X w rounds entrywise relative to |y| + |X||w| <= m, which enters |r|^2
+      as 2 |r| m;
+    - w_hat (QR, backward stable) misses the exact minimizer by e with |X e| <= (n + d) eps cond |y|
+      (fitted values of a perturbed problem), so the rise has the linear term
+      -<X delta, y - X w_hat> / sigma^2 = <X delta, X e> / sigma^2, at most |X delta| |y| / sigma^2
+      times that: the term the sweep found missing (ratio 0.82 at sigma = 0.1, where 1 / sigma^2 =
+      100 magnifies it; make_problem(n=2, d=1, svals=[0.5], seed=0), seed 0).
     """
     rng = np.random.default_rng(seed)
     X, y = backend.asarray(problem.X), backend.asarray(problem.y)
@@ -1313,14 +1340,21 @@ def test_least_squares_is_the_gaussian_mle(backend, problem, sigma, seed):
     rise = _gauss_nll(problem.y - problem.X @ (w_hat + delta), sigma**2) - _gauss_nll(
         problem.y - problem.X @ w_hat, sigma**2
     )
-    nll_scale = _gauss_nll(problem.y - problem.X @ w_hat, sigma**2) + abs(const)
+    m = np.linalg.norm(problem.y) + np.linalg.norm(problem.X) * (
+        np.linalg.norm(w_hat) + np.linalg.norm(delta)
+    )
+    nll_scale = sum(
+        (r @ r + 2 * np.linalg.norm(r) * m) / (2 * sigma**2) + abs(const)
+        for r in (problem.y - problem.X @ w_hat, problem.y - problem.X @ (w_hat + delta))
+    )
+    Xd = np.linalg.norm(problem.X @ delta)
     assert_close(
         np.array(rise),
-        np.array(np.linalg.norm(problem.X @ delta) ** 2 / (2 * sigma**2)),
+        np.array(Xd**2 / (2 * sigma**2)),
         claim=MLE,
         backend=backend,
         cond=problem.cond**2,
-        scale=np.linalg.norm(problem.X @ delta) ** 2 / (2 * sigma**2) + nll_scale,
+        scale=Xd**2 / (2 * sigma**2) + nll_scale + Xd * np.linalg.norm(problem.y) / sigma**2,
         dim=problem.n + problem.d,
         what="NLL(w + delta) - NLL(w)",
     )
@@ -1584,6 +1618,7 @@ RANDOM_FEATURES = "ridge.random-features-approximate-ridge"
     k=st.sampled_from([1000, 4000, 16000]),
     seed=seeds,
 )
+@example(problem=make_problem(n=1, d=1, svals=[0.5], seed=0), lam=10.0, k=4000, seed=0)
 def test_random_fake_features_approximate_ridge(backend, problem, lam, k, seed):
     """Exact: min_norm_solution([X, F], y)[:d] = X^T (X X^T + F F^T)^{-1} y (dual solve via
     kernel_ridge; condition (sigma_max^2 + |FF^T|) / lambda_min(FF^T)).
@@ -1620,7 +1655,10 @@ def test_random_fake_features_approximate_ridge(backend, problem, lam, k, seed):
         kind="identity",
         cond=cond,
         scale=scale,
-        dim=problem.n + problem.d,
+        # the SVD of the n x (d + k) matrix [X, F] sums inner products of length d + k (its
+        # backward error grows with the row length), so d + k terms, not d (sweep seed
+        # 2314299965: k = 4000 in float32 exceeded dim n + d)
+        dim=problem.n + problem.d + k,
         what="first block of [X, F]^+ y",
     )
     dual = backend.to_numpy(X.T @ kernel_ridge(backend.asarray(K), y, 0.0))

@@ -90,6 +90,10 @@ class Problem:
         svals = ", ".join(repr(float(s)) for s in self.svals)
         return f"make_problem(n={self.n}, d={self.d}, svals=[{svals}], seed={self.seed})"
 
+    def _repr_pretty_(self, printer, cycle) -> None:
+        # Hypothesis prints falsifying examples with its pretty printer, which uses this hook.
+        printer.text(repr(self))
+
     @property
     def cond(self) -> float:
         """sigma_max / sigma_min over the nonzero singular values."""
