@@ -156,9 +156,12 @@ def test_he_normal_matches_torch_kaiming(backend, d_in, d_out, seed):
     like = backend.asarray(np.zeros(1))
     W = backend.to_numpy(he_normal(d_in, d_out, rng=np.random.default_rng(seed), like=like))
     assert W.shape == (d_in, d_out)
-    lo, hi = chi2_mix_band(np.full(W.size, 2.0 / d_in), FALSE_FAILURE)
+    # Upper edge Laurent-Massart; lower edge Chernoff (`_chi2_mix_lower`, > 0 at every W.size: the
+    # Laurent-Massart lower edge 1 - lo is <= 0 below W.size = 4 ln(2 / p) = 113, a vacuous side).
+    _, hi = chi2_mix_band(np.full(W.size, 2.0 / d_in), FALSE_FAILURE)
+    lo = _chi2_mix_lower(np.ones(1), W.size, FALSE_FAILURE / 2)
     ratio = float(np.mean(W * W)) / (2.0 / d_in)
-    assert 1 - lo <= ratio <= 1 + hi
+    assert 0 < lo <= ratio <= 1 + hi
 
 
 # ---- kinks ---------------------------------------------------------------------------------------
@@ -318,19 +321,53 @@ def test_erratum_fewer_than_94_percent_in_ten(backend, seed):
 # ---- LeCun vs Glorot ("Xavier") ------------------------------------------------------------------
 
 LECUN = "initialization.lecun-fan-in-preserves-variance"
+K_LECUN = 128  # least m n: > 4 ln(2 / (FALSE_FAILURE / 3)) = 117.7 (test docstring)
+
+
+def _chi2_mix_lower(values: np.ndarray, mult: int, p: float) -> float:
+    """Lower edge r > 0 with P(S <= r E S) <= p for S = sum_k a_k xi_k^2 (Chernoff, exact MGF).
+
+    The weights a are `values`, each `mult` times. For every lam >= 0, Markov on e^{-lam S}:
+    P(S <= r E S) <= exp(lam r E S - (mult/2) sum_k ln(1 + 2 lam a_k)); setting the bound to p gives
+    r(lam) = (ln p + (mult/2) sum_k ln(1 + 2 lam a_k)) / (lam E S), valid at EVERY lam, so the
+    maximum over a finite grid is a valid edge (no optimiser error to bound). Unlike the
+    Laurent-Massart edge 1 - 2 ||a||_2 sqrt(ln(2/p)) / sum a (which is <= 0 below ~118 effective
+    degrees of freedom, a lower side that cannot fail), r(lam) > 0 as soon as
+    (mult/2) sum ln(1 + 2 lam a) > ln(1/p): the grid reaches lam a_max = 1e40, where even one weight
+    gives ln(2e40)/2 = 46.4 > ln(1/p) = 29.4 at p = FALSE_FAILURE / 6.
+    """
+    a = np.asarray(values, dtype=np.float64)
+    a = a[a > 0]
+    es = mult * float(a.sum())
+    lam = np.geomspace(1e-4, 1e40, 1761) / float(a.max())
+    logmgf = 0.5 * mult * np.log1p(2.0 * lam[:, None] * a[None, :]).sum(axis=1)
+    return float(np.max((math.log(p) + logmgf) / (lam * es)))
 
 
 @claim(LECUN)
 @pytest.mark.parametrize("backend", backend_params())
-@given(d=st.integers(16, 512), m=st.integers(1, 32), n=st.integers(1, 32), seed=seeds)
-def test_lecun_layer_keeps_unit_second_moment(backend, d, m, n, seed):
+@given(d=st.integers(16, 512), m=st.integers(1, 32), extra=st.integers(0, 32), seed=seeds)
+def test_lecun_layer_keeps_unit_second_moment(backend, d, m, extra, seed):
     """Pre-activations z = X W of a lecun_normal layer on N(0, 1) inputs have mean 0, second moment 1.
 
     Bands (false-failure probability FALSE_FAILURE per example in all, split over three events): given X, the sum of
     z^2 is a weighted chi-square with weights the eigenvalues of X X^T / d, each m times
-    (Laurent-Massart); ||X||_F^2 / (n d) is a chi-square with n d degrees of freedom; given X,
-    sum z ~ N(0, m ||X^T 1||^2 / d) (Gaussian tail).
+    (Laurent-Massart upper edge, Chernoff lower edge `_chi2_mix_lower`); ||X||_F^2 / (n d) is a
+    chi-square with n d degrees of freedom (same two edges); given X, sum z ~ N(0, m ||X^T 1||^2 / d)
+    (Gaussian tail). Each chi-square event is two-sided with p/2 per side. The lower edge is > 0 for
+    every (d, m, n), so both sides of the band can fail (asserted). It stays low when m min(n, d)
+    is small: given X the statistic has at most m min(n, d) nonzero weights, and its lower tail at
+    p = 3e-13 is genuinely near 0 (chi-square, 16 degrees of freedom: 0.013 of the mean).
+
+    Sample size: d and m are the claim's domain, the number of inputs n is the test's choice.
+    n = ceil(K / m) + extra with K = 128 > 4 ln(2 / p) = 117.7, the degrees of freedom below which
+    the Laurent-Massart lower edge 1 - 2 sqrt(ln(2 / p) / k) of a chi-square is <= 0: for n <= d the
+    conditional statistic has m n >= K weights near 1, so its lower edge is informative and only the
+    irreducible spread of rank m min(n, d) >= 16 m (at p / 2 = 1.7e-13 the Chernoff edge of a
+    chi-square with 16 / 100 / 1000 degrees of freedom is 0.0094 / 0.267 / 0.695 of the mean, the
+    exact quantile 0.0120 / 0.286 / 0.708).
     """
+    n = -(-K_LECUN // m) + extra
     rng = np.random.default_rng(seed)
     X = backend.asarray(rng.standard_normal((n, d)))
     W = lecun_normal(d, m, rng=rng, like=X)
@@ -338,11 +375,13 @@ def test_lecun_layer_keeps_unit_second_moment(backend, d, m, n, seed):
     hX = backend.to_numpy(X)
     p = FALSE_FAILURE / 3
     eig = np.clip(np.linalg.eigvalsh(hX @ hX.T / d), 0.0, None)
-    lo1, hi1 = chi2_mix_band(np.repeat(eig, m), p)
-    lo2, hi2 = chi2_mix_band(np.ones(n * d), p)
+    _, hi1 = chi2_mix_band(np.repeat(eig, m), p)
+    _, hi2 = chi2_mix_band(np.ones(n * d), p)
+    lo = _chi2_mix_lower(eig, m, p / 2) * _chi2_mix_lower(np.ones(1), n * d, p / 2)
     q = float(np.mean(z * z))
-    lo, hi = max(1 - lo1, 0.0) * max(1 - lo2, 0.0), (1 + hi1) * (1 + hi2)
-    record_ratio(max((1 - q) / (1 - lo) if lo < 1 else 0.0, (q - 1) / (hi - 1)))
+    hi = (1 + hi1) * (1 + hi2)
+    assert 0 < lo < 1 < hi, f"vacuous band [{lo}, {hi}]"
+    record_ratio(max((1 - q) / (1 - lo), (q - 1) / (hi - 1)))
     assert lo <= q <= hi, (
         f"claim {LECUN} [{backend}]: second moment {q:.4f} outside [{lo:.4f}, {hi:.4f}]"
     )
@@ -356,13 +395,15 @@ def test_lecun_layer_keeps_unit_second_moment(backend, d, m, n, seed):
 def _mean_square_in_band(W: np.ndarray, var: float, law: str, p: float) -> bool:
     """Is mean(W^2) / var within the band of the law's sampling distribution (probability 1 - p)?
 
-    normal: chi-square with W.size degrees of freedom (Laurent-Massart). uniform on [-a, a]:
-    w^2 in [0, a^2] with mean a^2 / 3 = var (Hoeffding).
+    normal: chi-square with W.size degrees of freedom (Laurent-Massart upper edge, Chernoff lower
+    edge `_chi2_mix_lower`, p / 2 each side; the Laurent-Massart lower edge is <= 0 below
+    W.size = 4 ln(2 / p), a side that cannot fail). uniform on [-a, a]: w^2 in [0, a^2] with mean
+    a^2 / 3 = var (Hoeffding; its lower side 1 - t is <= 0, vacuous, below W.size = 4.5 ln(2 / p)).
     """
     q = float(np.mean(W * W)) / var
     if law == "normal":
-        lo, hi = chi2_mix_band(np.ones(W.size), p)
-        return 1 - lo <= q <= 1 + hi
+        _, hi = chi2_mix_band(np.ones(W.size), p)
+        return _chi2_mix_lower(np.ones(1), W.size, p / 2) <= q <= 1 + hi
     t = 3 * math.sqrt(math.log(2 / p) / (2 * W.size))  # a^2 / var = 3
     return abs(q - 1) <= t
 
@@ -579,9 +620,9 @@ def _first_failure(backend, dtype_name: str, g: float, h0: float, depth: int) ->
     else:
         arr = lambda v: xp.asarray(np.asarray(v, dtype=dtype_name), dtype=dt)  # noqa: E731
     params = {}
-    for ell in range(1, depth + 1):
-        params[f"W{ell}"], params[f"b{ell}"] = arr([[g]]), arr([0.0])
-    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):  # a gain may be inf
+        for ell in range(1, depth + 1):
+            params[f"W{ell}"], params[f"b{ell}"] = arr([[g]]), arr([0.0])
         zs = preactivations(params, arr([[h0]]), activation="identity")
     for ell, z in enumerate(zs, start=1):
         v = float(backend.to_numpy(z)[0, 0])
