@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from dlcore.dynamics import spectral_radius
@@ -819,6 +819,9 @@ BIG = "adaptive.bigger-steps-where-gradients-are-small"
     eps=log_uniform(1e-12, 1e-8),
     seed=seeds,
 )
+@example(  # c_0 = -4.28, d = 0.1: GD ratio 5.577e-15 > 3.553e-15 at dim 4 (counterexamples ledger)
+    h_small=0.009954054173515277, lr=0.00010000000000000009, eps=1e-10, seed=242658
+)
 def test_adam_moves_flat_and_steep_coordinates_alike(backend, h_small, lr, eps, seed):
     """h = (1, h_small), both coordinates d = 1000 lr from c: Adam's first 10 steps are lr |g|/(|g| + eps) within 1 +- 10 K lr / d each.
 
@@ -826,6 +829,13 @@ def test_adam_moves_flat_and_steep_coordinates_alike(backend, h_small, lr, eps, 
     its gradient stays within a factor 1 +- 10 K lr / d of the first; a^ and sqrt(v^) are averages of
     those gradients, so their ratio is within that factor too. GD at lr / h_max moves the
     coordinates in the ratio h_small exactly (to rounding) in its first step.
+
+    Rounding of that ratio (host float64, u = eps / 2): w0 = c + s d is rounded (u |w0_i|), and
+    w0 - c recovers s d only to u |w0_i| + u, relative u (|w0_i| / d + 1): the test's own
+    cancellation, |c| / d up to ~50 at d = 0.1 (lr = 1e-4). Then h_small (w0_1 - c_1) and the
+    division round once each (2 h_0 = 2 and the step 0.5 / h_max = 0.5 are exact): in all
+    ((|w0_0| + |w0_1|) / d + 4) u. dim counts these rounding units; the former dim 4 counted the
+    four roundings but not the cancellation, and failed at the example above (|c_0| = 4.28).
     """
     rng = np.random.default_rng(seed)
     h = np.array([1.0, h_small])
@@ -849,7 +859,10 @@ def test_adam_moves_flat_and_steep_coordinates_alike(backend, h_small, lr, eps, 
         assert np.all(step <= nominal * (1 + spread) * (1 + slack)), (t, step, nominal)
     u_gd, _ = gd(0.5 / h.max()).update({"w": grad(w0)}, gd(1.0).init({"w": w0}), {"w": w0})
     moves = np.abs(u_gd["w"])
-    assert_close(moves[1] / moves[0], h_small, claim=BIG, backend=_HOST, kind="identity", dim=4)
+    cancel = float(np.sum(np.abs(w0))) / d  # u |w0_i| lost in w0 - c, relative to |w0_i - c_i| = d
+    assert_close(
+        moves[1] / moves[0], h_small, claim=BIG, backend=_HOST, kind="identity", dim=4 + cancel
+    )
 
 
 @claim(BIG)

@@ -14,7 +14,7 @@ from dlcore.losses import minibatch_grad, squared_loss, squared_loss_grad
 from dlcore.mlp import init_mlp, param_jacobian
 from dlcore.optim import adam, gd, momentum, sgd
 from dlcore.train import run
-from tests.support.backends import backend_params
+from tests.support.backends import REFERENCE, backend_params
 from tests.support.claims import claim
 from tests.support.stats import FALSE_FAILURE
 from tests.support.strategies import log_uniform, make_problem, regression_problems, seeds
@@ -360,6 +360,9 @@ def test_tall_full_rank_least_squares_has_one_minimizer(backend, problem, seed):
     seed=0,
     size=0.01,
 )
+@example(  # float64 Pythagoras check at dim 1: 1.006e-15 > 8.9e-16 (counterexamples ledger)
+    problem=make_problem(n=1, d=4, svals=[0.998046875], seed=4), seed=1415, size=56.234132519035015
+)
 def test_min_norm_solution_is_the_dual_form_at_zero(backend, problem, seed, size):
     """min_norm_solution (pinv) = ridge_dual at lam = 0 = SVD oracle; it interpolates, has no
     null-space part, and w + z is longer by exactly |z|^2 (Pythagoras).
@@ -369,6 +372,15 @@ def test_min_norm_solution_is_the_dual_form_at_zero(backend, problem, seed, size
     max(n, d) eps and the products add d eps, so every comparison counts n + d terms. The residual
     A w - y = A dw carries sigma_max |dw| <= (n + d) eps cond^2 |y| (|w| <= |y| / sigma_min);
     sweep seed 2555910415 found dim n (the default, the length of y) too small at n = 4, d = 5.
+
+    Pythagoras is checked on the float64 oracle (ref, z), whatever the backend, so at REFERENCE
+    eps (unit roundoff u = eps / 2). Each squared norm of a d-vector (d squares, d - 1 additions,
+    sqrt, squaring; ref + z adds one rounding per entry) is within (d + 6) u, the two sides together
+    (2 d + 12) u of |ref|^2 + |z|^2. The cross term 2 <ref, z> / (|ref|^2 + |z|^2) <= cos(ref, z)
+    is at most the rounding of the two products V_r c and V_0 b (r + (d - r) = d terms: d u) plus
+    the orthogonality defect ||V^T V - I||_2 of the QR-built oracle V, measured (up to ~6 d u).
+    Total (3 d + 12) u + defect = 4 (identity) x eps x dim with dim = (3 d + 12) / 8 + defect /
+    (4 eps). The former dim 1 (the default for a scalar) was too small: the example above.
     """
     X, y = backend.asarray(problem.X), backend.asarray(problem.y)
     w = min_norm_solution(X, y)
@@ -397,12 +409,14 @@ def test_min_norm_solution_is_the_dual_form_at_zero(backend, problem, seed, size
         what="P_null w",
     )
     z = _null_part(problem, seed, size)
+    defect = float(np.linalg.norm(problem.V.T @ problem.V - np.eye(problem.d), 2))
     assert_close(
         np.array(np.linalg.norm(ref + z) ** 2),
         np.array(np.linalg.norm(ref) ** 2 + size**2),
         claim=MN,
-        backend=backend,
-        what="|w + z|^2 vs |w|^2 + |z|^2",
+        backend=REFERENCE,
+        dim=(3 * problem.d + 12) / 8 + defect / (4 * REFERENCE.eps),
+        what="|w + z|^2 vs |w|^2 + |z|^2 (float64 oracle)",
     )
 
 

@@ -398,14 +398,24 @@ def _mean_square_in_band(W: np.ndarray, var: float, law: str, p: float) -> bool:
     normal: chi-square with W.size degrees of freedom (Laurent-Massart upper edge, Chernoff lower
     edge `_chi2_mix_lower`, p / 2 each side; the Laurent-Massart lower edge is <= 0 below
     W.size = 4 ln(2 / p), a side that cannot fail). uniform on [-a, a]: w^2 in [0, a^2] with mean
-    a^2 / 3 = var (Hoeffding; its lower side 1 - t is <= 0, vacuous, below W.size = 4.5 ln(2 / p)).
+    a^2 / 3 = var (Hoeffding upper edge 1 + t, p / 2; its lower edge 1 - t is <= 0, a side that
+    cannot fail, below W.size = 4.5 ln(2 / p), so the lower edge is Chernoff instead: with
+    w^2 / a^2 = U^2, U uniform on [0, 1], M(lam) = E e^{-lam U^2} = sqrt(pi / lam) erf(sqrt lam) / 2
+    and P(q <= r) <= e^{lam N r / 3} M(lam)^N for every lam >= 0, N = W.size; equal to p / 2 at
+    r(lam) = 3 (ln(p / 2) - N ln M(lam)) / (lam N), maximised over a grid (each grid point valid),
+    > 0 for every N as -N ln M(lam) ~ (N / 2) ln(4 lam / pi) grows without bound.
     """
     q = float(np.mean(W * W)) / var
     if law == "normal":
         _, hi = chi2_mix_band(np.ones(W.size), p)
         return _chi2_mix_lower(np.ones(1), W.size, p / 2) <= q <= 1 + hi
     t = 3 * math.sqrt(math.log(2 / p) / (2 * W.size))  # a^2 / var = 3
-    return abs(q - 1) <= t
+    lam = np.geomspace(1e-4, 1e40, 1761)
+    erf = np.array([math.erf(math.sqrt(x)) for x in lam])
+    log_m = 0.5 * np.log(np.pi / lam) + np.log(erf / 2)
+    lo = float(np.max(3 * (math.log(p / 2) - W.size * log_m) / (lam * W.size)))
+    assert 0 < lo < 1, f"vacuous lower edge {lo}"
+    return lo <= q <= 1 + t
 
 
 TORCH_EQUIVALENT = {

@@ -499,10 +499,18 @@ FAKE_ROWS = "ridge.fake-data-points-give-ridge"
 @claim(FAKE_ROWS)
 @pytest.mark.parametrize("backend", backend_params())
 @given(problem=any_problem, lam=log_uniform(1e-3, 1e3), seed=seeds)
+@example(  # float32, dim d = 1: 9.995e-07 > 9.546e-07 (counterexamples ledger)
+    problem=make_problem(n=1, d=1, svals=[1.0], seed=0), lam=999.9999999999998, seed=0
+)
 def test_fake_rows_turn_least_squares_into_ridge(backend, problem, lam, seed):
     """Least squares on [X; sqrt(lam) I], [y; 0] equals ridge; the objectives agree at a random w.
 
     X_a^T X_a = X^T X + lam I, so the augmented normal equations have the ridge condition number.
+    Terms: ridge(X_a, y_a, 0) is a Householder QR of the (n + d) x d matrix X_a and Q^T y_a, inner
+    products over n + d rows, then a d x d triangular solve (d <= n + d); on top, casting X and y
+    to the dtype and rounding sqrt(lam) perturb the data by u each. So the comparison counts
+    dim = n + d, as the objective check below does; the former default dim d (the length of w)
+    missed the n rows: the example above, n = d = 1, lam = 1e3, err 16.8 u against 16 u.
     """
     X, y = backend.asarray(problem.X), backend.asarray(problem.y)
     Xa, ya = augment_ridge_rows(X, y, lam)
@@ -514,6 +522,7 @@ def test_fake_rows_turn_least_squares_into_ridge(backend, problem, lam, seed):
         claim=FAKE_ROWS,
         backend=backend,
         cond=cond,
+        dim=problem.n + problem.d,
         scale=scale,
         what="OLS on augmented data vs ridge",
     )
