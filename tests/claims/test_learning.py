@@ -32,7 +32,12 @@ from dlcore.optim import gd
 from dlcore.train import best_checkpoint, train
 from tests.support.backends import backend_params
 from tests.support.claims import claim
-from tests.support.stats import FALSE_FAILURE, chi2_mix_band, rademacher_sum_band
+from tests.support.stats import (
+    FALSE_FAILURE,
+    binomial_mean_band,
+    chi2_mix_band,
+    rademacher_sum_band,
+)
 from tests.support.strategies import log_uniform, orthogonal, regression_problems, seeds
 from tests.support.tolerances import assert_close, record_ratio, tolerance
 
@@ -558,18 +563,25 @@ def gaussian_classes(n: int, mu: np.ndarray, rng: np.random.Generator):
 def test_test_error_is_unbiased_and_concentrates(backend, d, n_test, mu_norm, seed):
     """A fixed linear classifier w on class-conditional Gaussians x | y ~ N(y mu, I): its 0-1 risk
     is Phi(-w^T mu / ||w||). dlcore's 0-1 loss on M = 100 independent test sets of size n_test.
-    (1) Hoeffding per set, union bound over the M sets: |TE_j - R| <= sqrt(ln(2M/p) / (2 n_test));
+    (1) Chernoff per set (binomial, `binomial_mean_band`), union bound over the M sets;
     (2) unbiasedness: the mean of the M test errors is a mean of M n_test independent indicators
-    with mean R, so |mean - R| <= sqrt(ln(2/p) / (2 M n_test)). p = FALSE_FAILURE / 2 each, so
-    the false-failure probability is <= FALSE_FAILURE per example. Rounding can flip only the points whose float64
-    score is within the dtype's rounding bound of 0; each such point widens its set's band by
-    1 / n_test."""
+    with mean R, within its Chernoff band. p = FALSE_FAILURE / 2 each, so the false-failure
+    probability is <= FALSE_FAILURE per example. Both sides of each band must be able to fail: a
+    test set of size n sees no error with probability (1 - R)^n (and only errors with R^n), so the
+    lower (upper) edge is inside [0, 1] only once n min(-ln(1 - R), -ln R) > ln(4M / p); n_test is
+    raised to that size (the risk R comes from the draw; Hoeffding's band, used before, was vacuous
+    on one side whenever R or 1 - R was below its half-width, up to 0.58).
+    Rounding can flip only the points whose float64 score is within the dtype's rounding bound of
+    0; each such point widens its set's band by 1 / n_test."""
     M = 100
     rng = np.random.default_rng(seed)
     u = rng.standard_normal(d)
     mu = mu_norm * u / np.linalg.norm(u)
     w = rng.standard_normal(d)
     risk = gaussian_cdf(-float(w @ mu) / float(np.linalg.norm(w)))
+    p_each = FALSE_FAILURE / (2 * M)
+    rate = min(-math.log1p(-risk), -math.log(risk))
+    n_test = max(n_test, math.ceil(1.05 * math.log(2 / p_each) / rate))
     X, y = gaussian_classes(M * n_test, mu, rng)
     S = (X @ w).reshape(M, n_test).T  # column j: the scores of test set j
     te = backend.to_numpy(
@@ -580,17 +592,23 @@ def test_test_error_is_unbiased_and_concentrates(backend, d, n_test, mu_norm, se
     ambiguous = (
         np.abs(S) <= slack * np.linalg.norm(X, axis=1).reshape(M, n_test).T * np.linalg.norm(w)
     ).sum(axis=0)
-    band_each = hoeffding_mean_band(n_test, FALSE_FAILURE / (2 * M)) + ambiguous / n_test
-    band_mean = hoeffding_mean_band(M * n_test, FALSE_FAILURE / 2) + ambiguous.sum() / (M * n_test)
-    record_ratio(float(np.max(np.abs(te - risk) / band_each)))
-    record_ratio(abs(te.mean() - risk) / band_mean)
-    assert np.all(np.abs(te - risk) <= band_each), (
-        f"claim {TESTERR} [{backend}]: a test error {te[np.argmax(np.abs(te - risk))]:.4f} is "
-        f"farther than the Hoeffding band from R = {risk:.4f}"
+    lo_e, hi_e = binomial_mean_band(n_test, risk, p_each)
+    lo_m, hi_m = binomial_mean_band(M * n_test, risk, FALSE_FAILURE / 2)
+    assert 0 < lo_e < risk < hi_e < 1 and 0 < lo_m < risk < hi_m < 1, "a band side is vacuous"
+    flip_e, flip_m = ambiguous / n_test, ambiguous.sum() / (M * n_test)
+    # ratio: how far towards its band edge each test error went (1 at the edge)
+    record_ratio(
+        float(np.max(np.maximum((risk - te) / (risk - lo_e), (te - risk) / (hi_e - risk))))
     )
-    assert abs(te.mean() - risk) <= band_mean, (
+    m = te.mean()
+    record_ratio(max((risk - m) / (risk - lo_m), (m - risk) / (hi_m - risk)))
+    assert np.all((lo_e - flip_e <= te) & (te <= hi_e + flip_e)), (
+        f"claim {TESTERR} [{backend}]: a test error {te[np.argmax(np.abs(te - risk))]:.4f} is "
+        f"outside the Chernoff band [{lo_e:.4f}, {hi_e:.4f}] of R = {risk:.4f}"
+    )
+    assert lo_m - flip_m <= te.mean() <= hi_m + flip_m, (
         f"claim {TESTERR} [{backend}]: mean test error {te.mean():.5f} vs R = {risk:.5f}, "
-        f"band {band_mean:.5f}"
+        f"band [{lo_m:.5f}, {hi_m:.5f}]"
     )
 
 

@@ -17,6 +17,7 @@ __all__ = [
     "MAX_EXPLICIT_EXAMPLES",
     "MAX_STATISTICAL_TESTS",
     "SUITE_FALSE_FAILURE",
+    "binomial_mean_band",
     "chi2_mix_band",
     "rademacher_sum_band",
 ]
@@ -83,3 +84,43 @@ def rademacher_sum_band(magnitudes: np.ndarray, p: float) -> float:
     """
     d = np.asarray(magnitudes, dtype=np.float64)
     return math.sqrt(2.0 * math.log(2.0 / p) * float(np.sum(d * d)))
+
+
+def _bernoulli_kl(q: float, r: float) -> float:
+    """KL(Bernoulli(q) || Bernoulli(r)) for 0 < r < 1, with 0 log 0 = 0."""
+    out = 0.0
+    if q > 0:
+        out += q * math.log(q / r)
+    if q < 1:
+        out += (1 - q) * math.log((1 - q) / (1 - r))
+    return out
+
+
+def binomial_mean_band(k: int, r: float, p: float) -> tuple[float, float]:
+    r"""Chernoff's bound for the mean of k independent Bernoulli(r) terms, each side at p / 2.
+
+    $P(\bar X \ge q) \le e^{-k\,\mathrm{KL}(q\,\|\,r)}$ for $q \ge r$ and likewise below, so
+    the edges solve $k\,\mathrm{KL}(q\,\|\,r) = \ln(2/p)$ (bisection to 1e-15, rounded outward).
+    Tighter than Hoeffding's $\sqrt{\ln(2/p)/(2k)}$ near 0 and 1, where Hoeffding's band leaves
+    $[0, 1]$ and one side cannot fail.
+
+    Returns:
+        `(lo, hi)` with $lo \le \bar X \le hi$ with probability at least $1 - p$; `lo` is 0 (and
+        `hi` is 1) when that side cannot be crossed at this k and p.
+    """
+    if not 0 < r < 1:
+        raise ValueError(f"need 0 < r < 1, got {r}")
+    x = math.log(2.0 / p)
+
+    def edge(a: float, b: float) -> float:  # KL(a) > x/k >= KL(b), a on the far side
+        for _ in range(200):
+            mid = 0.5 * (a + b)
+            if k * _bernoulli_kl(mid, r) > x:
+                a = mid
+            else:
+                b = mid
+        return a  # the crossing point, rounded away from r
+
+    lo = 0.0 if k * _bernoulli_kl(0.0, r) <= x else edge(0.0, r)
+    hi = 1.0 if k * _bernoulli_kl(1.0, r) <= x else edge(1.0, r)
+    return lo, hi
