@@ -246,6 +246,7 @@ def nested_problem(problem, seed):
     steps=st.integers(1, 60),
     seed=seeds,
 )
+@example(problem=make_problem(n=1, d=1, svals=[0.859375], seed=0), c=1.0, steps=1, seed=0)
 def test_gd_fits_strong_directions_first(backend, problem, c, steps, seed):
     """GD from 0 with lr = c / lambda_max, c <= 1 (monotone range), against the filter p_i(t).
 
@@ -284,9 +285,13 @@ def test_gd_fits_strong_directions_first(backend, problem, c, steps, seed):
             what=f"w_{t} vs filter form",
         )
     P = np.array([gd_filter_factors(s, lr, t) for t in range(steps + 1)])  # (T+1, r)
-    assert ((P >= 0) & (P <= 1)).all()
-    assert (np.diff(P, axis=0) >= 0).all(), "p_i(t) must be nondecreasing in t"
-    assert (np.diff(P, axis=1) <= 0).all(), "p_i(t) must be nonincreasing down the spectrum"
+    # At c = 1 the rounded a = fl(2 fl(lr) sigma^2) may exceed 1 by delta <= 4 u = 2 eps (four
+    # roundings of c / (2 sigma^2) and back), and the filter 1 - (1 - a)^t then leaves [0, 1] or
+    # steps back by |1 - a|^t <= delta (sweep seed 586659873: p = 1 + 2^-52 at c = 1, t = 1).
+    delta = 2 * np.finfo(np.float64).eps
+    assert ((P >= 0) & (P <= 1 + delta)).all()
+    assert (np.diff(P, axis=0) >= -delta).all(), "p_i(t) must be nondecreasing in t"
+    assert (np.diff(P, axis=1) <= delta).all(), "p_i(t) must be nonincreasing down the spectrum"
     counts = [gd_steps_to_tolerance(2 * si**2, lr, 1e-3) for si in s]
     assert counts == sorted(counts), f"steps to 1e-3 must grow as sigma shrinks: {counts}"
     eps_sep = 1e-3
