@@ -951,14 +951,9 @@ def test_early_stopping_beats_the_converged_model(backend, small, noise, every, 
     assert test_error(best) < e_inf / 10
 
 
-@claim(SLOW)
-@pytest.mark.parametrize("backend", backend_params())
-@given(a=st.floats(0.03, 0.05), eps_=log_uniform(3e-3, 1e-2), s=log_uniform(0.1, 10.0))
-def test_halving_a_small_step_doubles_the_steps(backend, a, eps_, s):
-    """One mode, lr lambda = a: dlcore GD's first step with |e_t| <= eps is
-    T(lr) = ceil(ln eps / ln(1 - a)) (+-1 for rounding at the edge), and T(lr/2)/T(lr) lies
-    within 3/T of the exact ratio ln(1 - a)/ln(1 - a/2), itself in [1.97, 2.03] for a <= 0.05.
-    """
+def _steps_to_eps_at_full_and_half_step(backend, s: float, a: float, eps_: float) -> list[int]:
+    """dlcore GD on one mode (lambda = 2 s^2) from 1 at lr lambda = a and a / 2: the first step with
+    |e_t| <= eps, each asserted within 1 of `gd_steps_to_tolerance` (rounding at the edge)."""
     lam = 2 * s**2
     X, y = backend.asarray(np.array([[s]])), backend.asarray(np.zeros(1))
     counts = []
@@ -975,6 +970,18 @@ def test_halving_a_small_step_doubles_the_steps(backend, a, eps_, s):
         hit = int(np.argmax(e <= eps_))
         assert e[hit] <= eps_ and abs(hit - predicted) <= 1
         counts.append(hit)
+    return counts
+
+
+@claim(SLOW)
+@pytest.mark.parametrize("backend", backend_params())
+@given(a=st.floats(0.03, 0.05), eps_=log_uniform(3e-3, 1e-2), s=log_uniform(0.1, 10.0))
+def test_halving_a_small_step_doubles_the_steps(backend, a, eps_, s):
+    """One mode, lr lambda = a: dlcore GD's first step with |e_t| <= eps is
+    T(lr) = ceil(ln eps / ln(1 - a)) (+-1 for rounding at the edge), and T(lr/2)/T(lr) lies
+    within 3/T of the exact ratio ln(1 - a)/ln(1 - a/2), itself in [1.97, 2.03] for a <= 0.05.
+    """
+    counts = _steps_to_eps_at_full_and_half_step(backend, s, a, eps_)
     exact = math.log1p(-a) / math.log1p(-a / 2)
     assert 1.97 <= exact <= 2.03
     assert abs(counts[1] / counts[0] - exact) <= 3 / counts[0]
@@ -1805,22 +1812,7 @@ def test_halving_a_large_step_more_than_doubles_the_steps(backend, a, eps_, s):
     2.30 (evaluated per example below); it exceeds the small-step test's widest acceptance
     2.03 + 3 / T by at least 0.13 (T >= T_1 - 1; both checked on a grid of the drawn ranges). The iteration is a pure scaling (y = 0), so rounding is relative, < 1e-4 here.
     """
-    lam = 2 * s**2
-    X, y = backend.asarray(np.array([[s]])), backend.asarray(np.zeros(1))
-    counts = []
-    for step in (a, a / 2):
-        predicted = gd_steps_to_tolerance(lam, step / lam, eps_)
-        _, traj = run(
-            gd(step / lam),
-            lambda p, t: {"w": squared_loss_grad(p["w"], X, y)},
-            {"w": backend.asarray(np.ones(1))},
-            predicted + 2,
-            record_every=1,
-        )
-        e = np.abs([backend.to_numpy(p["w"])[0] for p in traj])
-        hit = int(np.argmax(e <= eps_))
-        assert e[hit] <= eps_ and abs(hit - predicted) <= 1
-        counts.append(hit)
+    counts = _steps_to_eps_at_full_and_half_step(backend, s, a, eps_)
     L = -math.log(eps_)
     T1, T2 = math.ceil(L / -math.log1p(-a)), math.ceil(L / -math.log1p(-a / 2))
     lb = (T2 - 1) / (T1 + 1)
