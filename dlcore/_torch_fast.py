@@ -38,6 +38,7 @@ from collections.abc import Sequence
 from typing import Any
 
 __all__ = [
+    "torch_module",
     "torch_leaves",
     "sgd_momentum_step",
     "adam_step",
@@ -77,6 +78,12 @@ tensors (each stays in cache for all its operations); elsewhere it uses the mult
 LOOP_DEVICE_TYPES: frozenset[str] = frozenset({"cpu"})
 """Device types on which the fused steps loop over the tensors instead of using the
 multi-tensor ops (the tests empty it to run the multi-tensor form on the CPU)."""
+
+
+def torch_module(x: Any) -> Any:
+    """The `torch` module if it is imported and `x` is a tensor, else `None`."""
+    torch = sys.modules.get("torch")
+    return torch if torch is not None and isinstance(x, torch.Tensor) else None
 
 
 def torch_leaves(

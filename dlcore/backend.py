@@ -35,6 +35,9 @@ __all__ = [
     "check_nonnegative",
     "check_in_range",
     "check_int",
+    "check_finite",
+    "check_linalg_dtype",
+    "check_bool",
 ]
 
 Array = Any
@@ -84,6 +87,9 @@ def asarray(x: Any, *, like: Array | None = None, dtype: Any = None) -> Array:
 
     Returns:
         The converted array.
+
+    Raises:
+        TypeError: If `like` is not a real floating array.
     """
     if like is None:
         return np.asarray(x, dtype=dtype)
@@ -102,26 +108,40 @@ def to_numpy(x: Array) -> np.ndarray:
 
     Not always a copy: a NumPy array is returned as it is, and a torch CPU tensor shares its
     memory with the result. Copy the result (`np.array(to_numpy(x))`) before writing to it.
+    NumPy has no bfloat16, so a torch bfloat16 tensor comes back as a float32 copy (exact).
+
+    Anything else (a list, a float) goes through `np.asarray`.
     """
     if isinstance(x, np.ndarray):
         return x
+    if not array_api_compat.is_array_api_obj(x):
+        return np.asarray(x)
     if array_api_compat.is_torch_array(x):
-        return x.detach().cpu().numpy()
-    if array_api_compat.is_array_api_obj(x) and array_api_compat.is_array_api_strict_namespace(
-        array_api_compat.array_namespace(x)
-    ):
+        x = x.detach().cpu()
+        if str(x.dtype) == "torch.bfloat16":
+            x = x.float()
+        return x.numpy()
+    if array_api_compat.is_array_api_strict_namespace(array_api_compat.array_namespace(x)):
         x = x.to_device(type(x.device)("CPU_DEVICE"))  # its non-CPU devices refuse np.asarray
     return np.asarray(x)
 
 
 def device_of(x: Array) -> Any:
-    r"""Return the device of `x`, as `array_api_compat.device` reports it."""
+    r"""Return the device of `x`, as `array_api_compat.device` reports it.
+
+    Raises:
+        TypeError: If `x` is not a real floating array.
+    """
     check_array("x", x)
     return array_api_compat.device(x)
 
 
 def eps(x: Array) -> float:
-    r"""Machine epsilon $\varepsilon$ of the floating dtype of `x` (e.g. $2^{-52}$ for float64)."""
+    r"""Machine epsilon $\varepsilon$ of the floating dtype of `x` (e.g. $2^{-52}$ for float64).
+
+    Raises:
+        TypeError: If `x` is not a real floating array.
+    """
     check_array("x", x)
     xp = namespace(x)
     if not xp.isdtype(x.dtype, "real floating"):
@@ -176,7 +196,11 @@ def check_compatible(arrays: dict[str, Array]) -> Any:
 
 
 def check_generator(name: str, rng: Any) -> np.random.Generator:
-    r"""Require a `numpy.random.Generator` (not a seed, not a legacy `RandomState`)."""
+    r"""Require a `numpy.random.Generator` (not a seed, not a legacy `RandomState`).
+
+    Raises:
+        TypeError: If `rng` is not a `numpy.random.Generator`.
+    """
     if not isinstance(rng, np.random.Generator):
         raise TypeError(
             f"{name} must be a numpy.random.Generator, got {type(rng).__name__}: {rng!r:.80}"
@@ -185,7 +209,12 @@ def check_generator(name: str, rng: Any) -> np.random.Generator:
 
 
 def check_matrix(name: str, x: Array) -> None:
-    r"""Require a non-empty, finite, real floating 2-D array, else raise naming `name`."""
+    r"""Require a non-empty, finite, real floating 2-D array, else raise naming `name`.
+
+    Raises:
+        TypeError: If `x` is not a real floating array.
+        ValueError: If `x` is empty, misshapen or not finite.
+    """
     check_array(name, x)
     if x.ndim != 2:
         raise ValueError(f"{name} must be 2-D (n, d), got shape {_shape(x)}")
@@ -193,7 +222,12 @@ def check_matrix(name: str, x: Array) -> None:
 
 
 def check_vector_or_matrix(name: str, x: Array) -> None:
-    r"""Require a finite real floating array of shape `(n,)` or `(n, m)`, else raise."""
+    r"""Require a finite real floating array of shape `(n,)` or `(n, m)`, else raise.
+
+    Raises:
+        TypeError: If `x` is not a real floating array.
+        ValueError: If `x` is empty, misshapen or not finite.
+    """
     check_array(name, x)
     if x.ndim not in (1, 2):
         raise ValueError(f"{name} must have shape (n,) or (n, m), got shape {_shape(x)}")
@@ -206,14 +240,68 @@ def _check_float_finite(name: str, x: Array) -> None:
         raise TypeError(f"{name} must have a real floating dtype, got {x.dtype}")
     if any(s == 0 for s in _shape(x)):
         raise ValueError(f"{name} must not be empty, got shape {_shape(x)}")
-    # NaN and +-inf propagate into max and min: two reductions, no temporary array of x's size.
-    if not bool(xp.all(xp.isfinite(xp.stack([xp.max(x), xp.min(x)])))):
-        finite = xp.isfinite(x)
-        bad = int(xp.sum(xp.astype(~finite, xp.int64)))
-        first = float(to_numpy(x)[~np.asarray(to_numpy(finite))][0])
-        raise ValueError(
-            f"{name} must be finite, got {bad} non-finite entries, the first {first!r}"
+    check_finite(name, x)
+
+
+def check_finite(name: str, x: Array) -> None:
+    r"""Require every entry of the floating array `x` to be finite, else raise naming `name`.
+
+    One pass over `x` in the common case: a finite sum means every entry is finite (a NaN or an
+    infinity makes the sum non-finite). Only when the sum is not finite, which an overflow of
+    finite entries can also cause, does it look at the entries one by one.
+
+    Raises:
+
+        TypeError: If `x` is not a real floating array.
+        ValueError: Naming `name`, the number of non-finite entries and the first of them.
+            Also if `x` is empty, misshapen or not finite.
+    """
+    xp = namespace(x)
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflowing sum is looked into
+        total = float(xp.sum(x))
+    if math.isfinite(total):
+        return
+    finite = xp.isfinite(x)
+    if bool(xp.all(finite)):
+        return
+    bad = int(xp.sum(xp.astype(~finite, xp.int64)))
+    first = float(np.asarray(to_numpy(x), dtype=np.float64)[~np.asarray(to_numpy(finite))][0])
+    raise ValueError(f"{name} must be finite, got {bad} non-finite entries, the first {first!r}")
+
+
+_HALF = ("float16", "bfloat16")
+
+
+def check_linalg_dtype(name: str, x: Array) -> None:
+    r"""Refuse half precision (`float16`, `bfloat16`) where `x` goes into linear algebra.
+
+    The factorizations (QR, SVD, Cholesky, eigendecompositions) of NumPy and torch exist in
+    float32 and float64 only; this says so by name before any work, instead of a library error
+    from deep inside a solver.
+
+    Raises:
+        TypeError: Naming `name` and its dtype when it is float16 or bfloat16, or if `x` is not
+            an array.
+            Also if `x` is not a real floating array.
+    """
+    check_array(name, x)
+    dtype = str(x.dtype).removeprefix("torch.")
+    if dtype in _HALF:
+        raise TypeError(
+            f"{name} has dtype {dtype}: linear algebra needs float32 or float64 "
+            f"(convert first, e.g. X.float())"
         )
+
+
+def check_bool(name: str, value: Any) -> bool:
+    r"""Require a `bool` (not an int or a string read as truthy) and return it.
+
+    Raises:
+        TypeError: If `value` is not a bool.
+    """
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be a bool, got {type(value).__name__}: {value!r:.80}")
+    return value
 
 
 def check_rows_match(name_a: str, a: Array, name_b: str, b: Array) -> None:
@@ -235,7 +323,12 @@ def _check_real(name: str, value: Any) -> float:
 
 
 def check_positive(name: str, value: Any) -> float:
-    r"""Require a finite real `value > 0` and return it as a float."""
+    r"""Require a finite real `value > 0` and return it as a float.
+
+    Raises:
+        TypeError: If `value` is not a real number.
+        ValueError: If `value` is NaN, infinite or outside (0, inf).
+    """
     v = _check_real(name, value)
     if not v > 0:
         raise ValueError(f"{name} must be > 0, got {value!r}")
@@ -243,7 +336,12 @@ def check_positive(name: str, value: Any) -> float:
 
 
 def check_nonnegative(name: str, value: Any) -> float:
-    r"""Require a finite real `value >= 0` and return it as a float."""
+    r"""Require a finite real `value >= 0` and return it as a float.
+
+    Raises:
+        TypeError: If `value` is not a real number.
+        ValueError: If `value` is NaN, infinite or outside [0, inf).
+    """
     v = _check_real(name, value)
     if not v >= 0:
         raise ValueError(f"{name} must be >= 0, got {value!r}")
@@ -253,7 +351,22 @@ def check_nonnegative(name: str, value: Any) -> float:
 def check_in_range(
     name: str, value: Any, low: float, high: float, *, low_open: bool, high_open: bool
 ) -> float:
-    r"""Require a finite real `value` in the interval given by `low`, `high` and openness."""
+    r"""Require a finite real `value` in the interval given by `low`, `high` and openness.
+
+    Raises:
+        TypeError: If `value` is not a real number; `low_open` is not a bool; `high_open` is not a
+            bool.
+        ValueError: If `value` is NaN, infinite or outside [0, 1).
+    """
+    for bound_name, bound in (("low", low), ("high", high)):
+        if isinstance(bound, bool) or not isinstance(bound, (int, float)):
+            raise TypeError(
+                f"check_in_range({name!r}): {bound_name} must be a real number, got {bound!r}"
+            )
+        if math.isnan(bound):
+            raise ValueError(f"check_in_range({name!r}): {bound_name} must not be NaN")
+    check_bool("low_open", low_open)
+    check_bool("high_open", high_open)
     v = _check_real(name, value)
     ok_low = v > low if low_open else v >= low
     ok_high = v < high if high_open else v <= high
@@ -264,9 +377,44 @@ def check_in_range(
 
 
 def check_int(name: str, value: Any, *, minimum: int) -> int:
-    r"""Require an integer `value >= minimum` and return it."""
+    r"""Require an integer `value >= minimum` and return it.
+
+    Raises:
+        TypeError: If `value` is not an int.
+        ValueError: If `value` is below 0.
+    """
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
         raise TypeError(f"{name} must be an int, got {type(value).__name__}: {value!r}")
     if int(value) < minimum:
         raise ValueError(f"{name} must be >= {minimum}, got {value!r}")
     return int(value)
+
+
+_SAFE = 256
+"""In float64, entries with $2^{-256} \\le |x| < 2^{256}$ need no rescaling: products of two
+of them, summed over any realistic number of terms, stay far inside the range
+($2^{\\pm 1022}$). float32 (range $2^{\\pm 126}$) is rescaled outside $2^{\\pm 32}$."""
+
+
+def _exponent(xp: Any, A: Array) -> int:
+    r"""The power of two $e$ such that $2^e A$ has largest entry in $[\tfrac12, 1)$, or 0 when
+    $A$ is already in the safe range (no work then: the common case costs one pass for the max).
+
+    Scaling by a power of two is exact (barring subnormals), so a route that solves for
+    $2^e A$ and scales back loses nothing, and never overflows or underflows in $A^\top A$
+    where the answer is representable.
+    """
+    m = float(xp.max(xp.abs(A)))
+    if m == 0.0:
+        return 0
+    safe = _SAFE if str(A.dtype).endswith("float64") else 32
+    e = math.frexp(m)[1]
+    return 0 if -safe <= e <= safe else -e
+
+
+def _times_pow2(A: Array, e: int) -> Array:
+    """`A * 2**e`, in two factors when $2^e$ alone is not a float64 (as for subnormal input)."""
+    if e == 0:
+        return A
+    half = e // 2
+    return (A * math.ldexp(1.0, half)) * math.ldexp(1.0, e - half)

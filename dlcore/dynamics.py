@@ -16,7 +16,13 @@ from typing import Any
 import array_api_compat
 import numpy as np
 
-from dlcore.backend import check_in_range, check_nonnegative, check_positive, to_numpy
+from dlcore.backend import (
+    check_in_range,
+    check_int,
+    check_nonnegative,
+    check_positive,
+    to_numpy,
+)
 
 __all__ = [
     "gd_mode_factor",
@@ -33,11 +39,19 @@ __all__ = [
     "momentum_iteration_matrix",
     "gd_filter_factors",
     "gd_steps_to_tolerance",
+    "ema_frequency_response",
+    "momentum_flow_matrix",
 ]
 
 
 def gd_mode_factor(lam: float, lr: float) -> float:
-    r"""GD's error factor in a mode of Hessian eigenvalue $\lambda$: $e_{t+1} = (1 - \eta\lambda)\, e_t$."""
+    r"""GD's error factor in a mode of Hessian eigenvalue $\lambda$: $e_{t+1} = (1 - \eta\lambda)\, e_t$.
+
+    Raises:
+        TypeError: If `lam` is not a real number; `lr` is not a real number.
+        ValueError: If `lam` is NaN, infinite or outside [0, inf); `lr` is NaN, infinite or
+            outside (0, inf).
+    """
     lam = check_nonnegative("lam", lam)
     lr = check_positive("lr", lr)
     return 1.0 - lr * lam
@@ -55,6 +69,12 @@ def momentum_mode_matrix(lam: float, lr: float, momentum: float) -> np.ndarray:
         lam: Hessian eigenvalue $\lambda \ge 0$.
         lr: Learning rate $\alpha > 0$.
         momentum: $\mu \in [0, 1)$.
+
+    Raises:
+        TypeError: If `lam` is not a real number; `lr` is not a real number; `momentum` is not a
+            real number.
+        ValueError: If `lam` is NaN, infinite or outside [0, inf); `lr` is NaN, infinite or
+            outside (0, inf); `momentum` is NaN, infinite or outside [0, 1).
     """
     lam = check_nonnegative("lam", lam)
     lr = check_positive("lr", lr)
@@ -73,6 +93,12 @@ def ema_momentum_mode_matrix(lam: float, lr: float, beta: float) -> np.ndarray:
         lam: Hessian eigenvalue $\lambda \ge 0$.
         lr: Step size $\eta > 0$.
         beta: EMA weight $\beta \in (0, 1]$.
+
+    Raises:
+        TypeError: If `lam` is not a real number; `lr` is not a real number; `beta` is not a real
+            number.
+        ValueError: If `lam` is NaN, infinite or outside [0, inf); `lr` is NaN, infinite or
+            outside (0, inf); `beta` is NaN, infinite or outside (0, 1].
     """
     lam = check_nonnegative("lam", lam)
     lr = check_positive("lr", lr)
@@ -97,25 +123,46 @@ def _host_square_matrix(name: str, M: Any) -> np.ndarray:
 
 
 def spectral_radius(M: np.ndarray) -> float:
-    r"""$\rho(M) = \max_i |z_i(M)|$; the linear iteration $s_{t+1} = M s_t$ converges from every start iff $\rho(M) < 1$."""
+    r"""$\rho(M) = \max_i |z_i(M)|$; the linear iteration $s_{t+1} = M s_t$ converges from every start iff $\rho(M) < 1$.
+
+    Raises:
+        ValueError: If `M` is empty, misshapen or not finite.
+    """
     M = _host_square_matrix("M", M)
     return float(np.max(np.abs(np.linalg.eigvals(M))))
 
 
 def gd_max_stable_lr(lam_max: float) -> float:
-    r"""GD converges on a quadratic iff $0 < \eta < 2/\lambda_{\max}$ (lecture loss: $1/\sigma_{\max}^2$)."""
+    r"""GD converges on a quadratic iff $0 < \eta < 2/\lambda_{\max}$ (lecture loss: $1/\sigma_{\max}^2$).
+
+    Raises:
+        TypeError: If `lam_max` is not a real number.
+        ValueError: If `lam_max` is NaN, infinite or outside (0, inf).
+    """
     return 2.0 / check_positive("lam_max", lam_max)
 
 
 def momentum_max_stable_lr(lam_max: float, momentum: float) -> float:
-    r"""Heavy ball (PyTorch form) converges iff $0 < \alpha < 2(1+\mu)/\lambda_{\max}$."""
+    r"""Heavy ball (PyTorch form) converges iff $0 < \alpha < 2(1+\mu)/\lambda_{\max}$.
+
+    Raises:
+        TypeError: If `lam_max` is not a real number; `momentum` is not a real number.
+        ValueError: If `lam_max` is NaN, infinite or outside (0, inf); `momentum` is NaN, infinite
+            or outside [0, 1).
+    """
     lam_max = check_positive("lam_max", lam_max)
     mu = check_in_range("momentum", momentum, 0.0, 1.0, low_open=False, high_open=True)
     return 2.0 * (1.0 + mu) / lam_max
 
 
 def ema_momentum_max_stable_lr(lam_max: float, beta: float) -> float:
-    r"""The lecture's momentum converges iff $0 < \eta < 2(2-\beta)/(\beta\lambda_{\max})$."""
+    r"""The lecture's momentum converges iff $0 < \eta < 2(2-\beta)/(\beta\lambda_{\max})$.
+
+    Raises:
+        TypeError: If `lam_max` is not a real number; `beta` is not a real number.
+        ValueError: If `lam_max` is NaN, infinite or outside (0, inf); `beta` is NaN, infinite or
+            outside (0, 1].
+    """
     lam_max = check_positive("lam_max", lam_max)
     beta = check_in_range("beta", beta, 0.0, 1.0, low_open=True, high_open=False)
     return 2.0 * (2.0 - beta) / (beta * lam_max)
@@ -132,6 +179,12 @@ def nesterov_mode_matrix(lam: float, lr: float, momentum: float) -> np.ndarray:
         lam: Hessian eigenvalue $\lambda \ge 0$.
         lr: Learning rate $\alpha > 0$.
         momentum: $\mu \in [0, 1)$.
+
+    Raises:
+        TypeError: If `lam` is not a real number; `lr` is not a real number; `momentum` is not a
+            real number.
+        ValueError: If `lam` is NaN, infinite or outside [0, inf); `lr` is NaN, infinite or
+            outside (0, inf); `momentum` is NaN, infinite or outside [0, 1).
     """
     lam = check_nonnegative("lam", lam)
     lr = check_positive("lr", lr)
@@ -152,6 +205,12 @@ def ema_nesterov_mode_matrix(lam: float, lr: float, beta: float) -> np.ndarray:
         lam: Hessian eigenvalue $\lambda \ge 0$.
         lr: Step size $\eta > 0$.
         beta: EMA weight $\beta \in (0, 1]$.
+
+    Raises:
+        TypeError: If `lam` is not a real number; `lr` is not a real number; `beta` is not a real
+            number.
+        ValueError: If `lam` is NaN, infinite or outside [0, inf); `lr` is NaN, infinite or
+            outside (0, inf); `beta` is NaN, infinite or outside (0, 1].
     """
     lam = check_nonnegative("lam", lam)
     lr = check_positive("lr", lr)
@@ -173,6 +232,12 @@ def simultaneous_momentum_mode_matrix(lam: float, lr: float, beta: float) -> np.
         lam: Hessian eigenvalue $\lambda \ge 0$.
         lr: Step size $\eta > 0$.
         beta: EMA weight $\beta \in (0, 1]$.
+
+    Raises:
+        TypeError: If `lam` is not a real number; `lr` is not a real number; `beta` is not a real
+            number.
+        ValueError: If `lam` is NaN, infinite or outside [0, inf); `lr` is NaN, infinite or
+            outside (0, inf); `beta` is NaN, infinite or outside (0, 1].
     """
     lam = check_nonnegative("lam", lam)
     lr = check_positive("lr", lr)
@@ -193,19 +258,31 @@ def mode_eigenvalues(trace: float, det: float) -> tuple[complex, complex]:
     Returns:
         `(z_plus, z_minus)`, as Python complex numbers; real roots come ordered
         $z_+ \ge z_-$, the smaller in modulus computed from $z_+ z_- = \det$ (no cancellation).
+
+    Raises:
+        TypeError: If `trace` is not a real number; `det` is not a real number.
+        ValueError: If `trace` is NaN, infinite or outside (-inf, inf); `det` is NaN, infinite or
+            outside (-inf, inf).
     """
     tr = _finite("trace", trace)
     dt = _finite("det", det)
-    disc = tr * tr - 4.0 * dt
+    # Work with tr / 2^e and det / 2^2e, 2^e ~ max(|tr|, sqrt|det|), the scale of the roots:
+    # exact (powers of two), and tr^2 - 4 det can then neither overflow nor underflow.
+    scale = max(abs(tr), math.sqrt(abs(dt)))
+    if scale == 0.0:
+        return 0j, 0j
+    e = math.frexp(scale)[1]
+    trs, dts = math.ldexp(tr, -e), math.ldexp(dt, -2 * e)
+    disc = trs * trs - 4.0 * dts
     if disc >= 0:
         r = math.sqrt(disc)
         # the root of larger modulus without cancellation, the other from z+ z- = det
-        big = 0.5 * (tr + math.copysign(r, tr)) if tr != 0 else 0.5 * r
+        big = math.ldexp(0.5 * (trs + math.copysign(r, trs)) if trs != 0 else 0.5 * r, e)
         small = dt / big if big != 0 else -big
         hi, lo = (big, small) if big >= small else (small, big)
         return complex(hi), complex(lo)
-    i = math.sqrt(-disc)
-    return complex(0.5 * tr, 0.5 * i), complex(0.5 * tr, -0.5 * i)
+    re, im = math.ldexp(0.5 * trs, e), math.ldexp(0.5 * math.sqrt(-disc), e)
+    return complex(re, im), complex(re, -im)
 
 
 def _finite(name: str, value: float) -> float:
@@ -241,6 +318,13 @@ def momentum_iteration_matrix(
         momentum: $\mu \in [0, 1)$.
         dampening: $\tau \in [0, 1)$.
         nesterov: Nesterov's form (needs $\tau = 0$).
+
+    Raises:
+        TypeError: If `lr` is not a real number; `momentum` is not a real number; `dampening` is
+            not a real number; `nesterov` is not a bool.
+        ValueError: If `H` is empty, misshapen or not finite; `lr` is NaN, infinite or outside (0,
+            inf); `momentum` is NaN, infinite or outside [0, 1); `dampening` is NaN, infinite or
+            outside [0, 1).
     """
     H = _host_square_matrix("H", H)
     lr = check_positive("lr", lr)
@@ -272,10 +356,14 @@ def gd_filter_factors(s: np.ndarray, lr: float, t: int) -> np.ndarray:
         s: Singular values $\sigma_i \ge 0$ (a float or a NumPy array).
         lr: Step size $\eta > 0$.
         t: Number of steps $t \ge 0$.
+
+    Raises:
+        TypeError: If `lr` is not a real number; `t` is not an int.
+        ValueError: If `s` is empty, misshapen or not finite; `lr` is NaN, infinite or outside (0,
+            inf); `t` is below 0.
     """
     lr = check_positive("lr", lr)
-    if isinstance(t, bool) or not isinstance(t, (int, np.integer)) or t < 0:
-        raise ValueError(f"t must be an int >= 0, got {t!r}")
+    t = check_int("t", t, minimum=0)
     sig = np.asarray(to_numpy(s) if array_api_compat.is_array_api_obj(s) else s, dtype=float)
     if not np.all(np.isfinite(sig)) or np.any(sig < 0):
         raise ValueError(f"s must be finite and >= 0, got {sig!r:.80}")
@@ -296,7 +384,13 @@ def gd_steps_to_tolerance(lam: float, lr: float, delta: float) -> int:
         delta: Target factor $\delta \in (0, 1)$.
 
     Raises:
+
+        TypeError: If `lam` is not a real number; `lr` is not a real number; `delta` is not a
+
+            real number.
         ValueError: If $\eta\lambda \ge 2$ (the mode does not contract).
+            Also if `lam` is NaN, infinite or outside (0, inf); `lr` is NaN, infinite or outside
+                (0, inf); `delta` is NaN, infinite or outside (0, 1).
     """
     lam = check_positive("lam", lam)
     lr = check_positive("lr", lr)
@@ -320,6 +414,11 @@ def ema_frequency_response(omega: float, beta: float) -> complex:
     Args:
         omega: Angular frequency $\omega$ (radians per step).
         beta: EMA weight $\beta \in (0, 1]$.
+
+    Raises:
+        TypeError: If `omega` is not a real number; `beta` is not a real number.
+        ValueError: If `omega` is NaN, infinite or outside (-inf, inf); `beta` is NaN, infinite or
+            outside (0, 1].
     """
     w = _finite("omega", omega)
     beta = check_in_range("beta", beta, 0.0, 1.0, low_open=True, high_open=False)
@@ -342,6 +441,12 @@ def momentum_flow_matrix(k: float, c: float, lam: float) -> np.ndarray:
         k: Rate of the average, $k > 0$.
         c: Speed of the parameters, $c > 0$.
         lam: Hessian eigenvalue $\lambda \ge 0$.
+
+    Raises:
+        TypeError: If `k` is not a real number; `c` is not a real number; `lam` is not a real
+            number.
+        ValueError: If `k` is NaN, infinite or outside (0, inf); `c` is NaN, infinite or outside
+            (0, inf); `lam` is NaN, infinite or outside [0, inf).
     """
     k = check_positive("k", k)
     c = check_positive("c", c)

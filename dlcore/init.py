@@ -48,6 +48,11 @@ def variance(scheme: str, d_in: int, d_out: int) -> float:
 
     Returns:
         $\operatorname{Var} w$.
+
+    Raises:
+        TypeError: If `d_in` is not an int; `d_out` is not an int.
+        ValueError: If `scheme` is not one of 'he', 'lecun', 'glorot'; `d_in` is below 1; `d_out`
+            is below 1.
     """
     d_in = check_int("d_in", d_in, minimum=1)
     d_out = check_int("d_out", d_out, minimum=1)
@@ -85,40 +90,76 @@ def _draw(
 def he_normal(
     d_in: int, d_out: int, *, rng: np.random.Generator, like: Array | None = None
 ) -> Array:
-    r"""He (Kaiming) normal weights, $w_{ij} \sim \mathcal N(0, 2/d_{in})$, shape `(d_in, d_out)`."""
+    r"""He (Kaiming) normal weights, $w_{ij} \sim \mathcal N(0, 2/d_{in})$, shape `(d_in, d_out)`.
+
+    Raises:
+        TypeError: If `like` is not a real floating array; `d_in` is not an int; `d_out` is not an
+            int; `rng` is not a `numpy.random.Generator`.
+        ValueError: If `d_in` is below 1; `d_out` is below 1.
+    """
     return _draw("he", "normal", d_in, d_out, rng, like)
 
 
 def he_uniform(
     d_in: int, d_out: int, *, rng: np.random.Generator, like: Array | None = None
 ) -> Array:
-    r"""He uniform weights, $w_{ij} \sim \mathcal U(\pm\sqrt{6/d_{in}})$, variance $2/d_{in}$."""
+    r"""He uniform weights, $w_{ij} \sim \mathcal U(\pm\sqrt{6/d_{in}})$, variance $2/d_{in}$.
+
+    Raises:
+        TypeError: If `like` is not a real floating array; `d_in` is not an int; `d_out` is not an
+            int; `rng` is not a `numpy.random.Generator`.
+        ValueError: If `d_in` is below 1; `d_out` is below 1.
+    """
     return _draw("he", "uniform", d_in, d_out, rng, like)
 
 
 def lecun_normal(
     d_in: int, d_out: int, *, rng: np.random.Generator, like: Array | None = None
 ) -> Array:
-    r"""LeCun normal weights, $w_{ij} \sim \mathcal N(0, 1/d_{in})$ (the lecture's "Xavier")."""
+    r"""LeCun normal weights, $w_{ij} \sim \mathcal N(0, 1/d_{in})$ (the lecture's "Xavier").
+
+    Raises:
+        TypeError: If `like` is not a real floating array; `d_in` is not an int; `d_out` is not an
+            int; `rng` is not a `numpy.random.Generator`.
+        ValueError: If `d_in` is below 1; `d_out` is below 1.
+    """
     return _draw("lecun", "normal", d_in, d_out, rng, like)
 
 
 def lecun_uniform(
     d_in: int, d_out: int, *, rng: np.random.Generator, like: Array | None = None
 ) -> Array:
-    r"""LeCun uniform weights, $w_{ij} \sim \mathcal U(\pm\sqrt{3/d_{in}})$, variance $1/d_{in}$."""
+    r"""LeCun uniform weights, $w_{ij} \sim \mathcal U(\pm\sqrt{3/d_{in}})$, variance $1/d_{in}$.
+
+    Raises:
+        TypeError: If `like` is not a real floating array; `d_in` is not an int; `d_out` is not an
+            int; `rng` is not a `numpy.random.Generator`.
+        ValueError: If `d_in` is below 1; `d_out` is below 1.
+    """
     return _draw("lecun", "uniform", d_in, d_out, rng, like)
 
 
 def glorot_normal(
     d_in: int, d_out: int, *, rng: np.random.Generator, like: Array | None = None
 ) -> Array:
-    r"""Glorot (Xavier) normal weights, $w_{ij} \sim \mathcal N(0, 2/(d_{in}+d_{out}))$."""
+    r"""Glorot (Xavier) normal weights, $w_{ij} \sim \mathcal N(0, 2/(d_{in}+d_{out}))$.
+
+    Raises:
+        TypeError: If `like` is not a real floating array; `d_in` is not an int; `d_out` is not an
+            int; `rng` is not a `numpy.random.Generator`.
+        ValueError: If `d_in` is below 1; `d_out` is below 1.
+    """
     return _draw("glorot", "normal", d_in, d_out, rng, like)
 
 
 def glorot_uniform(
     d_in: int, d_out: int, *, rng: np.random.Generator, like: Array | None = None
 ) -> Array:
-    r"""Glorot uniform weights, $w_{ij} \sim \mathcal U(\pm\sqrt{6/(d_{in}+d_{out})})$."""
+    r"""Glorot uniform weights, $w_{ij} \sim \mathcal U(\pm\sqrt{6/(d_{in}+d_{out})})$.
+
+    Raises:
+        TypeError: If `like` is not a real floating array; `d_in` is not an int; `d_out` is not an
+            int; `rng` is not a `numpy.random.Generator`.
+        ValueError: If `d_in` is below 1; `d_out` is below 1.
+    """
     return _draw("glorot", "uniform", d_in, d_out, rng, like)

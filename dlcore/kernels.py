@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import math
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -18,6 +19,7 @@ from dlcore.backend import (
     Array,
     check_compatible,
     check_int,
+    check_linalg_dtype,
     check_matrix,
     check_nonnegative,
     check_positive,
@@ -25,9 +27,12 @@ from dlcore.backend import (
     check_vector_or_matrix,
     device_of,
     eps,
+    namespace,
 )
+from dlcore.linear import _rescaled_ridge
 
 __all__ = [
+    "KERNELS",
     "linear_kernel",
     "polynomial_kernel",
     "rbf_kernel",
@@ -38,6 +43,7 @@ __all__ = [
 ]
 
 KERNELS = ("linear", "polynomial", "rbf")
+"""The kernel names [`kernel_ridge_fit`][dlcore.kernels.kernel_ridge_fit] accepts."""
 
 
 def linear_kernel(A: Array, B: Array) -> Array:
@@ -49,6 +55,11 @@ def linear_kernel(A: Array, B: Array) -> Array:
 
     Returns:
         $AB^\top$, shape `(n, m)`; with `B = A` the Gram matrix of inner products.
+
+    Raises:
+        TypeError: If `A` or `B` is not a real floating array, or the arrays differ in library,
+            device or dtype.
+        ValueError: If `A` or `B` is empty, misshapen or not finite.
     """
     check_matrix("A", A)
     check_matrix("B", B)
@@ -92,13 +103,34 @@ def polynomial_kernel(
 
     Returns:
         The kernel matrix, shape `(n, m)`.
+
+    Raises:
+        TypeError: If `A` or `B` is not a real floating array, or the arrays differ in library,
+            device or dtype; `degree` is not an int; `gamma` is not a real number; `coef0` is not
+            a real number.
+        ValueError: If `A` or `B` is empty, misshapen or not finite; `degree` is below 1; `gamma`
+            is NaN, infinite or outside (0, inf); `coef0` is NaN, infinite or outside [0, inf).
     """
     _check_pair(A, B)
     degree = check_int("degree", degree, minimum=1)
     gamma = check_positive("gamma", gamma)
     coef0 = check_nonnegative("coef0", coef0)
     base = gamma * (A @ B.T) + coef0
-    return base**degree  # one elementwise power: no loop over the degree
+    return _power(base, degree)
+
+
+def _power(base: Array, degree: int) -> Array:
+    """`base**degree` in one elementwise power (no loop over the degree), refusing an overflow:
+    a huge degree gives inf wherever $|\\gamma a^\\top b + c_0| > 1$, an unrepresentable answer."""
+    xp = namespace(base)
+    if xp.isdtype(base.dtype, "real floating"):
+        big = float(xp.max(xp.abs(base)))
+        if big > 1 and degree * math.log2(big) >= math.log2(float(xp.finfo(base.dtype).max)):
+            raise ValueError(
+                f"degree={degree} overflows: the kernel (gamma a.b + coef0)^degree reaches "
+                f"{big:.3g}^{degree}, beyond the range of {base.dtype}"
+            )
+    return base**degree
 
 
 def rbf_kernel(A: Array, B: Array, *, gamma: float = 1.0) -> Array:
@@ -120,17 +152,24 @@ def rbf_kernel(A: Array, B: Array, *, gamma: float = 1.0) -> Array:
 
     Returns:
         The kernel matrix, shape `(n, m)`, entries in $[0, 1]$ (0 only by underflow).
+
+    Raises:
+        TypeError: If `A` or `B` is not a real floating array, or the arrays differ in library,
+            device or dtype; `gamma` is not a real number.
+        ValueError: If `A` or `B` is empty, misshapen or not finite; `gamma` is NaN, infinite or
+            outside (0, inf).
     """
     same = B is A
     xp = _check_pair(A, B)
     gamma = check_positive("gamma", gamma)
     n, m = int(A.shape[0]), int(B.shape[0])
+    root = math.sqrt(gamma)  # exp(-||r a - r b||^2) with r^2 = gamma: no overflow of ||a||^2
     if same:
-        A = A - xp.mean(A, axis=0)  # fresh arrays: the caller's are never written
+        A = (A - xp.mean(A, axis=0)) * root  # fresh arrays: the caller's are never written
         B = A
     else:
-        c = (xp.sum(A, axis=0) + xp.sum(B, axis=0)) / (n + m)
-        A, B = A - c, B - c
+        c = xp.mean(A, axis=0) * (n / (n + m)) + xp.mean(B, axis=0) * (m / (n + m))
+        A, B = (A - c) * root, (B - c) * root
     sq = A @ B.T  # a fresh array we own: update it in place (array-API in-place operators)
     if same:
         a2 = b2 = xp.linalg.diagonal(sq) * 1.0  # a copy: sq changes in place below
@@ -140,7 +179,7 @@ def rbf_kernel(A: Array, B: Array, *, gamma: float = 1.0) -> Array:
     sq += a2[:, None]
     sq += b2[None, :]
     sq = xp.clip(sq, min=0.0)
-    sq *= -gamma
+    sq *= -1.0
     return xp.exp(sq)
 
 
@@ -282,8 +321,18 @@ def kernel_ridge(K: Array, y: Array, lam: float) -> Array:
         $\alpha$, shape `(n,)` or `(n, m)`.
 
     Raises:
+
+        TypeError: If `K` or `y` is not a real floating array, or the arrays differ in library,
+
+            device or dtype; `lam` is not a real number.
+
+            Also if an array is float16 or bfloat16 (linear algebra needs float32 or
+
+            float64).
         ValueError: If `K` is not square, not symmetric or not positive semi-definite (to a
             tolerance of $n\,\varepsilon\,\|K\|$), if $\lambda < 0$, or if $K + \lambda I$ is singular.
+            Also if `y` is empty, misshapen or not finite; `lam` is NaN, infinite or outside [0,
+                inf).
     """
     check_matrix("K", K)
     check_vector_or_matrix("y", y)
@@ -293,6 +342,10 @@ def kernel_ridge(K: Array, y: Array, lam: float) -> Array:
     check_rows_match("K", K, "y", y)
     lam = check_nonnegative("lam", lam)
     xp = check_compatible({"K": K, "y": y})
+    check_linalg_dtype("K", K)
+    alpha = _rescaled_ridge(kernel_ridge, xp, K, y, lam, gram=True)  # exact rescaling
+    if alpha is not None:
+        return alpha
     scale = float(xp.max(xp.abs(K)))
     tol = 8 * n * eps(K) * max(scale, 1e-300)
     asym = float(xp.max(xp.abs(K - K.T)))
@@ -384,13 +437,28 @@ def kernel_ridge_fit(
         The fitted [`KernelRidgeModel`][dlcore.kernels.KernelRidgeModel].
 
     Raises:
+
+        TypeError: If `X` or `y` is not a real floating array, or the arrays differ in library,
+
+            device or dtype; `lam` is not a real number; `degree` is not an int; `gamma` is not a
+
+            real number; `coef0` is not a real number.
+
+            Also if an array is float16 or bfloat16 (linear algebra needs float32 or
+
+            float64).
         ValueError: On bad shapes, non-finite input, an unknown kernel or form, $\lambda < 0$,
             or a system that is not positive definite (e.g. $\lambda = 0$ with $K$ singular).
+            Also if `X` or `y` is empty, misshapen or not finite; `lam` is NaN, infinite or
+                outside [0, inf); `kernel` is not one of 'linear', 'polynomial', 'rbf'; `degree`
+                is below 1; `gamma` is NaN, infinite or outside (0, inf); `coef0` is NaN, infinite
+                or outside [0, inf); `form` is not one of 'auto', 'primal', 'dual'.
     """
     check_matrix("X", X)
     check_vector_or_matrix("y", y)
     check_rows_match("X", X, "y", y)
     xp = check_compatible({"X": X, "y": y})
+    check_linalg_dtype("X", X)
     lam = check_nonnegative("lam", lam)
     if kernel not in KERNELS:
         raise ValueError(f"kernel must be one of {KERNELS}, got {kernel!r}")
@@ -430,6 +498,37 @@ def kernel_ridge_fit(
     return model._replace(alpha=alpha)
 
 
+def _check_model(model: Any) -> None:
+    """Every field of a model, which a caller may have built or edited by hand."""
+    if not isinstance(model, KernelRidgeModel):
+        raise TypeError(f"model must be a KernelRidgeModel, got {type(model).__name__}")
+    if model.kernel not in KERNELS:
+        raise ValueError(f"model.kernel must be one of {KERNELS}, got {model.kernel!r}")
+    check_matrix("model.X", model.X)
+    if (model.alpha is None) == (model.w is None):
+        raise ValueError(
+            "model must have exactly one of model.alpha (dual) and model.w (primal) set, got "
+            f"{'both' if model.alpha is not None else 'neither'}"
+        )
+    if model.w is not None:
+        if model.kernel != "linear":
+            raise ValueError(f"model.w (primal form) needs kernel 'linear', got {model.kernel!r}")
+        check_vector_or_matrix("model.w", model.w)
+        check_compatible({"model.X": model.X, "model.w": model.w})
+        if int(model.w.shape[0]) != int(model.X.shape[1]):
+            raise ValueError(
+                f"model.w must have model.X.shape[1]={int(model.X.shape[1])} rows, got "
+                f"{tuple(model.w.shape)}"
+            )
+    else:
+        check_vector_or_matrix("model.alpha", model.alpha)
+        check_compatible({"model.X": model.X, "model.alpha": model.alpha})
+        check_rows_match("model.X", model.X, "model.alpha", model.alpha)
+    check_int("model.degree", model.degree, minimum=1)
+    check_positive("model.gamma", model.gamma)
+    check_nonnegative("model.coef0", model.coef0)
+
+
 def kernel_ridge_predict(model: KernelRidgeModel, X_test: Array) -> Array:
     r"""Predictions of a fitted kernel ridge model: only inner products with the training points.
 
@@ -442,9 +541,16 @@ def kernel_ridge_predict(model: KernelRidgeModel, X_test: Array) -> Array:
 
     Returns:
         Predictions, shape `(m,)` or `(m, k)` for `k` targets.
+
+    Raises:
+        TypeError: If `model` is not a `KernelRidgeModel`, or `X_test` and the model's arrays
+            come from different libraries, devices or dtypes.
+        ValueError: If a field of the model is invalid (unknown kernel, non-finite or
+            misshapen arrays, both or neither of `alpha` and `w`, a bad degree, gamma or
+            coef0), `X_test` is not a finite matrix with the training number of columns, or a
+            polynomial degree overflows.
     """
-    if not isinstance(model, KernelRidgeModel):
-        raise TypeError(f"model must be a KernelRidgeModel, got {type(model).__name__}")
+    _check_model(model)
     check_matrix("X_test", X_test)
     check_compatible({"X_test": X_test, "model.X": model.X})
     if int(X_test.shape[1]) != int(model.X.shape[1]):

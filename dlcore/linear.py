@@ -8,11 +8,17 @@ Every solve uses `linalg.solve` on a symmetric positive definite system, never a
 
 from __future__ import annotations
 
+import math
 from typing import Any
+
+import numpy as np
 
 from dlcore.backend import (
     Array,
+    _exponent,
+    _times_pow2,
     check_compatible,
+    check_linalg_dtype,
     check_matrix,
     check_nonnegative,
     check_positive,
@@ -35,6 +41,51 @@ __all__ = [
     "augment_ridge_rows",
     "augment_ridge_features",
 ]
+
+_DOMINANT = 2.0**80
+r"""A rescaled $\lambda$ above this dominates $X^\top X$ (entries below 1 after rescaling, so
+$\|X^\top X\| \le nd$): dropping $X^\top X$ then changes the answer by at most
+$nd/2^{80} < \varepsilon$ relative for $nd \le 2^{28}$."""
+
+
+def _rescaled_ridge(
+    route: Any, xp: Any, X: Array, y: Array, lam: float, *, gram: bool = False
+) -> Array | None:
+    r"""`route(X, y, lam)` through exact rescaling when $X$ or $y$ is far from 1, else `None`.
+
+    With $X = 2^{-e_x} X_s$, $y = 2^{-e_y} y_s$ (largest entries near 1), ridge is
+    $\hat w = 2^{e_x - e_y}\, \mathrm{route}(X_s, y_s, 2^{2e_x}\lambda)$ (`gram=False`: the
+    regulariser scales like $X^\top X$), or for kernel ridge on a Gram matrix `X` = $K$,
+    $\alpha = 2^{e_x - e_y}\,\mathrm{route}(K_s, y_s, 2^{e_x}\lambda)$ (`gram=True`). Where the
+    rescaled $\lambda$ dominates (`_DOMINANT`, possibly beyond the float range) the answer is
+    $X^\top y/\lambda$ (ridge) or $y/\lambda$ (kernel ridge), formed without overflow.
+    """
+    ex, ey = _exponent(xp, X), _exponent(xp, y)
+    if not (ex or ey):
+        return None
+    Xs, ys = _times_pow2(X, ex), _times_pow2(y, ey)
+    try:
+        lam_s = math.ldexp(lam, ex if gram else 2 * ex)
+    except OverflowError:
+        lam_s = math.inf
+    if lam_s > _DOMINANT:
+        f, g = math.frexp(lam)
+        top = ys if gram else Xs.T @ ys
+        return _times_pow2(top / f, (-ey - g) if gram else (-ex - ey - g))
+    return _times_pow2(route(Xs, ys, max(lam_s, 5e-324) if lam > 0 else 0.0), ex - ey)
+
+
+class _quiet:
+    """Silence NumPy's divide-by-zero warning for `c / 0 = inf` where inf is the intended value."""
+
+    def __init__(self, xp: Any) -> None:
+        self._ctx = np.errstate(divide="ignore")
+
+    def __enter__(self) -> None:
+        self._ctx.__enter__()
+
+    def __exit__(self, *exc: object) -> None:
+        self._ctx.__exit__(*exc)
 
 
 def _solve(xp: Any, A: Array, b: Array) -> Array:
@@ -82,9 +133,18 @@ def ridge(X: Array, y: Array, lam: float) -> Array:
     Raises:
         ValueError: On bad shapes, non-finite input, $\lambda < 0$, or $\lambda = 0$ with
             $X^\top X$ singular.
+            Also if `X` or `y` is empty, misshapen or not finite; `lam` is NaN, infinite or
+                outside [0, inf).
         TypeError: If `X` and `y` come from different libraries, devices or dtypes.
+            Also if `lam` is not a real number.
+            Also if an array is float16 or bfloat16 (linear algebra needs float32 or
+            float64).
     """
     xp, lam = _check_problem(X, y, lam)
+    check_linalg_dtype("X", X)
+    w = _rescaled_ridge(ridge, xp, X, y, lam)  # X or y far from 1: exact rescaling
+    if w is not None:
+        return w
     d = int(X.shape[1])
     if lam == 0:
         # Least squares through QR, backward stable: the error is of order kappa(X) eps, where
@@ -115,9 +175,21 @@ def ridge_dual(X: Array, y: Array, lam: float) -> Array:
     Raises:
         ValueError: On bad shapes, non-finite input, $\lambda < 0$, or $\lambda = 0$ with
             $XX^\top$ singular.
+            Also if `X` or `y` is empty, misshapen or not finite; `lam` is NaN, infinite or
+                outside [0, inf).
         TypeError: If `X` and `y` come from different libraries, devices or dtypes.
+            Also if `lam` is not a real number.
+            Also if an array is float16 or bfloat16 (linear algebra needs float32 or
+            float64).
     """
     xp, lam = _check_problem(X, y, lam)
+    check_linalg_dtype("X", X)
+    # X or y far from 1: exact rescaling. The rescaled lam may be negligible next to X X^T,
+    # which is singular when n > d: there the primal system, equal for lam > 0, is the sound one.
+    tall = lam > 0 and int(X.shape[0]) > int(X.shape[1])
+    w = _rescaled_ridge(ridge if tall else ridge_dual, xp, X, y, lam)
+    if w is not None:
+        return w
     n = int(X.shape[0])
     if lam == 0:
         _require_full_rank(xp, X, "row")
@@ -138,12 +210,22 @@ def min_norm_solution(X: Array, y: Array) -> Array:
 
     Returns:
         $X^+ y$, shape `(d,)` or `(d, m)`.
+
+    Raises:
+        TypeError: If `X` or `y` is not a real floating array, or the arrays differ in library,
+            device or dtype.
+            Also if an array is float16 or bfloat16 (linear algebra needs float32 or
+            float64).
+        ValueError: If `X` or `y` is empty, misshapen or not finite.
     """
     check_matrix("X", X)
     check_vector_or_matrix("y", y)
     check_rows_match("X", X, "y", y)
     xp = check_compatible({"X": X, "y": y})
-    return xp.linalg.pinv(X) @ y
+    check_linalg_dtype("X", X)
+    ex, ey = _exponent(xp, X), _exponent(xp, y)
+    # (2^ex X)^+ (2^ey y) = 2^(ey - ex) X^+ y: rescale exactly when far from 1
+    return _times_pow2(xp.linalg.pinv(_times_pow2(X, ex)) @ _times_pow2(y, ey), ex - ey)
 
 
 def row_space_projector(X: Array) -> Array:
@@ -154,9 +236,17 @@ def row_space_projector(X: Array) -> Array:
 
     Returns:
         The symmetric idempotent matrix $X^+X$, shape `(d, d)`.
+
+    Raises:
+        TypeError: If `X` is not a real floating array.
+            Also if an array is float16 or bfloat16 (linear algebra needs float32 or
+            float64).
+        ValueError: If `X` is empty, misshapen or not finite.
     """
     check_matrix("X", X)
+    check_linalg_dtype("X", X)
     xp = namespace(X)
+    X = _times_pow2(X, _exponent(xp, X))  # the row space of 2^e X is that of X
     return xp.linalg.pinv(X) @ X
 
 
@@ -168,8 +258,15 @@ def null_space_projector(X: Array) -> Array:
 
     Returns:
         The symmetric idempotent matrix $I - X^+X$, shape `(d, d)`.
+
+    Raises:
+        TypeError: If `X` is not a real floating array.
+            Also if an array is float16 or bfloat16 (linear algebra needs float32 or
+            float64).
+        ValueError: If `X` is empty, misshapen or not finite.
     """
     check_matrix("X", X)
+    check_linalg_dtype("X", X)
     xp = namespace(X)
     d = int(X.shape[1])
     return xp.eye(d, dtype=X.dtype, device=device_of(X)) - row_space_projector(X)
@@ -210,6 +307,12 @@ def ridge_objective(w: Array, X: Array, y: Array, lam: float) -> Array:
 
     Returns:
         The scalar $J(w)$ (summed over the columns of a batched target).
+
+    Raises:
+        TypeError: If `w` or `X` or `y` is not a real floating array, or the arrays differ in
+            library, device or dtype; `lam` is not a real number.
+        ValueError: If `w` or `X` or `y` is empty, misshapen or not finite; `lam` is NaN, infinite
+            or outside [0, inf).
     """
     xp = _check_weights(w, X, y)
     lam = check_nonnegative("lam", lam)
@@ -232,6 +335,12 @@ def ridge_grad(w: Array, X: Array, y: Array, lam: float) -> Array:
 
     Returns:
         $\nabla J(w)$, the shape of `w`.
+
+    Raises:
+        TypeError: If `w` or `X` or `y` is not a real floating array, or the arrays differ in
+            library, device or dtype; `lam` is not a real number.
+        ValueError: If `w` or `X` or `y` is empty, misshapen or not finite; `lam` is NaN, infinite
+            or outside [0, inf).
     """
     _check_weights(w, X, y)
     lam = check_nonnegative("lam", lam)
@@ -251,14 +360,22 @@ def ridge_filter_factors(s: Array, lam: float) -> Array:
 
     Returns:
         $\sigma^2/(\sigma^2+\lambda)$, elementwise, in $[0, 1)$.
+
+    Raises:
+        TypeError: If `s` is not a real floating array; `lam` is not a real number.
+        ValueError: If `s` is empty, misshapen or not finite; `lam` is NaN, infinite or outside
+            (0, inf).
     """
     check_vector_or_matrix("s", s)
     lam = check_positive("lam", lam)
     xp = namespace(s)
     if bool(xp.any(s < 0)):
         raise ValueError(f"s must be >= 0 (singular values), got min {float(xp.min(s))!r}")
-    s2 = s * s
-    return s2 / (s2 + lam)
+    # sigma^2 / (sigma^2 + lam) = 1 / (1 + (sqrt(lam)/sigma)^2): no overflow of sigma^2 for huge
+    # sigma, no underflow to 0/0 for tiny ones (sigma = 0 gives 1/inf = 0, as it should)
+    with _quiet(xp):
+        r = math.sqrt(lam) / s
+    return 1.0 / (1.0 + r * r)
 
 
 def ridge_svd(X: Array, y: Array, lam: float) -> Array:
@@ -274,12 +391,24 @@ def ridge_svd(X: Array, y: Array, lam: float) -> Array:
 
     Returns:
         $\hat w_\lambda$, shape `(d,)` or `(d, m)`.
+
+    Raises:
+        TypeError: If `X` or `y` is not a real floating array, or the arrays differ in library,
+            device or dtype; `lam` is not a real number.
+            Also if an array is float16 or bfloat16 (linear algebra needs float32 or
+            float64).
+        ValueError: If `X` or `y` is empty, misshapen or not finite; `lam` is NaN, infinite or
+            outside (0, inf).
     """
     check_matrix("X", X)
     check_vector_or_matrix("y", y)
     check_rows_match("X", X, "y", y)
     xp = check_compatible({"X": X, "y": y})
     lam = check_positive("lam", lam)
+    check_linalg_dtype("X", X)
+    w = _rescaled_ridge(ridge_svd, xp, X, y, lam)  # X or y far from 1: exact rescaling
+    if w is not None:
+        return w
     U, s, Vt = xp.linalg.svd(X, full_matrices=False)
     coef = s / (s * s + lam)
     uty = U.T @ y
@@ -301,6 +430,12 @@ def augment_ridge_rows(X: Array, y: Array, lam: float) -> tuple[Array, Array]:
 
     Returns:
         `(X_a, y_a)` of shapes `(n + d, d)` and `(n + d,)` or `(n + d, m)`.
+
+    Raises:
+        TypeError: If `X` or `y` is not a real floating array, or the arrays differ in library,
+            device or dtype; `lam` is not a real number.
+        ValueError: If `X` or `y` is empty, misshapen or not finite; `lam` is NaN, infinite or
+            outside [0, inf).
     """
     xp, lam = _check_problem(X, y, lam)
     d = int(X.shape[1])
@@ -321,6 +456,11 @@ def augment_ridge_features(X: Array, lam: float) -> Array:
 
     Returns:
         $X_f$, shape `(n, d + n)`.
+
+    Raises:
+        TypeError: If `X` is not a real floating array; `lam` is not a real number.
+        ValueError: If `X` is empty, misshapen or not finite; `lam` is NaN, infinite or outside
+            [0, inf).
     """
     check_matrix("X", X)
     lam = check_nonnegative("lam", lam)

@@ -105,6 +105,11 @@ def squared_loss(w: Array, X: Array, y: Array) -> Array:
         w: Weights, shape `(d,)` (or `(d, m)` for $m$ targets).
         X: Data, shape `(n, d)`.
         y: Targets, shape `(n,)` (or `(n, m)`).
+
+    Raises:
+        TypeError: If `w` or `X` or `y` is not a real floating array, or the arrays differ in
+            library, device or dtype.
+        ValueError: If `w` or `X` or `y` is empty, misshapen or not finite.
     """
     xp = _check(w, X, y)
     r = X @ w - y
@@ -112,7 +117,13 @@ def squared_loss(w: Array, X: Array, y: Array) -> Array:
 
 
 def squared_loss_grad(w: Array, X: Array, y: Array) -> Array:
-    r"""The gradient $\nabla L(w) = 2X^\top(Xw - y)$ of [`squared_loss`][dlcore.losses.squared_loss]."""
+    r"""The gradient $\nabla L(w) = 2X^\top(Xw - y)$ of [`squared_loss`][dlcore.losses.squared_loss].
+
+    Raises:
+        TypeError: If `w` or `X` or `y` is not a real floating array, or the arrays differ in
+            library, device or dtype.
+        ValueError: If `w` or `X` or `y` is empty, misshapen or not finite.
+    """
     _check(w, X, y)
     return 2 * (X.T @ (X @ w - y))
 
@@ -130,7 +141,13 @@ def minibatch_grad(w: Array, X: Array, y: Array, batch: Any) -> Array:
         $\hat g_B$, shape `(d,)`; with $B = \{0, \dots, n-1\}$ it equals the full gradient.
 
     Raises:
+
+        TypeError: If `w` or `X` or `y` is not a real floating array, or the arrays differ in
+
+            library, device or dtype; `batch` holds a non-int.
         ValueError: If the batch is empty or an index is out of range.
+            Also if `w` or `X` or `y` is empty, misshapen or not finite; `batch` is empty, out of
+                range or of the wrong length.
     """
     xp = _check(w, X, y)
     n = int(X.shape[0])
@@ -174,6 +191,11 @@ def zero_one_loss(s: Array, y: Array) -> Array:
     Args:
         s: Real scores, shape `(n,)` (or `(n, m)`).
         y: Labels in $\{-1, +1\}$, the shape and dtype of `s`.
+
+    Raises:
+        TypeError: If `s` or `y` is not a real floating array, or the arrays differ in library,
+            device or dtype.
+        ValueError: If `s` or `y` is empty, misshapen or not finite.
     """
     xp = _check_labels_pm1(s, y)
     return xp.astype(y * s <= 0, s.dtype)
@@ -190,7 +212,12 @@ def logistic_loss(s: Array, y: Array) -> Array:
         y: Labels in $\{-1, +1\}$, the shape and dtype of `s`.
 
     Raises:
+
+        TypeError: If `s` or `y` is not a real floating array, or the arrays differ in library,
+
+            device or dtype.
         ValueError: If a label is not $\pm 1$ or the shapes differ.
+            Also if `s` or `y` is empty, misshapen or not finite.
     """
     xp = _check_labels_pm1(s, y)
     return _softplus(xp, -(y * s))
@@ -200,6 +227,11 @@ def logistic_loss_grad(s: Array, y: Array) -> Array:
     r"""$\partial\ell/\partial s = -y\,\sigma(-ys)$ of [`logistic_loss`][dlcore.losses.logistic_loss].
 
     $\sigma(u) = 1/(1 + e^{-u})$ is evaluated as $e^{\min(u,0)}/(1 + e^{-|u|})$, which is stable.
+
+    Raises:
+        TypeError: If `s` or `y` is not a real floating array, or the arrays differ in library,
+            device or dtype.
+        ValueError: If `s` or `y` is empty, misshapen or not finite.
     """
     xp = _check_labels_pm1(s, y)
     u = -(y * s)
@@ -213,6 +245,11 @@ def hinge_loss(s: Array, y: Array) -> Array:
     Args:
         s: Real scores, shape `(n,)` (or `(n, m)`).
         y: Labels in $\{-1, +1\}$, the shape and dtype of `s`.
+
+    Raises:
+        TypeError: If `s` or `y` is not a real floating array, or the arrays differ in library,
+            device or dtype.
+        ValueError: If `s` or `y` is empty, misshapen or not finite.
     """
     xp = _check_labels_pm1(s, y)
     u = 1 - y * s
@@ -226,6 +263,11 @@ def hinge_loss_grad(s: Array, y: Array) -> Array:
     there are $-y$ and $0$, and its subdifferential is the segment between them. dlcore returns
     **0 at the kink** (the right-hand choice in $m$, as torch's $\operatorname{relu}'(0) = 0$ gives
     for $\operatorname{relu}(1 - m)$).
+
+    Raises:
+        TypeError: If `s` or `y` is not a real floating array, or the arrays differ in library,
+            device or dtype.
+        ValueError: If `s` or `y` is empty, misshapen or not finite.
     """
     xp = _check_labels_pm1(s, y)
     return xp.where(y * s < 1, -y, xp.zeros_like(y))
@@ -246,6 +288,10 @@ def log_softmax(z: Array) -> Array:
 
     Args:
         z: Logits, shape `(K,)` or `(n, K)`.
+
+    Raises:
+        TypeError: If `z` is not a real floating array.
+        ValueError: If `z` is empty, misshapen or not finite.
     """
     xp = _check_logits(z)
     M = xp.max(z, axis=-1, keepdims=True)
@@ -258,6 +304,10 @@ def softmax(z: Array) -> Array:
 
     Args:
         z: Logits, shape `(K,)` or `(n, K)`.
+
+    Raises:
+        TypeError: If `z` is not a real floating array.
+        ValueError: If `z` is empty, misshapen or not finite.
     """
     xp = _check_logits(z)
     e = xp.exp(z - xp.max(z, axis=-1, keepdims=True))
@@ -306,7 +356,11 @@ def cross_entropy(z: Array, labels: Any) -> Array:
         Shape `(n,)`, each $\ge 0$.
 
     Raises:
+
+        TypeError: If `z` is not a real floating array; `labels` holds a non-int.
         ValueError: If a class index is out of range.
+            Also if `z` is empty, misshapen or not finite; `labels` is empty, out of range or of
+                the wrong length.
     """
     xp, idx = _check_classes(z, labels)
     picked = xp.where(_one_hot(xp, z, idx) == 1, log_softmax(z), xp.zeros_like(z))
@@ -314,7 +368,13 @@ def cross_entropy(z: Array, labels: Any) -> Array:
 
 
 def cross_entropy_grad(z: Array, labels: Any) -> Array:
-    r"""$\nabla_z \ell_i = \operatorname{softmax}(z_i) - e_{y_i}$, shape `(n, K)`."""
+    r"""$\nabla_z \ell_i = \operatorname{softmax}(z_i) - e_{y_i}$, shape `(n, K)`.
+
+    Raises:
+        TypeError: If `z` is not a real floating array; `labels` holds a non-int.
+        ValueError: If `z` is empty, misshapen or not finite; `labels` is empty, out of range or
+            of the wrong length.
+    """
     xp, idx = _check_classes(z, labels)
     return softmax(z) - _one_hot(xp, z, idx)
 
@@ -342,6 +402,12 @@ def per_example_losses(w: Array, X: Array, y: Array, *, loss: str = "squared") -
         X: Data, shape `(n, d)`.
         y: Targets, shape `(n,)`; in $\{-1, +1\}$ for `"logistic"` and `"hinge"`.
         loss: `"squared"` ($(x_i^\top w - y_i)^2$), `"logistic"` or `"hinge"`.
+
+    Raises:
+        TypeError: If `w` or `X` or `y` is not a real floating array, or the arrays differ in
+            library, device or dtype.
+        ValueError: If `w` or `X` or `y` is empty, misshapen or not finite; `loss` is not one of
+            'squared', 'logistic', 'hinge'.
     """
     _check_single(w, X, y)
     name = _check_loss_name(loss)
@@ -362,6 +428,12 @@ def per_example_grads(w: Array, X: Array, y: Array, *, loss: str = "squared") ->
         X: Data, shape `(n, d)`.
         y: Targets, shape `(n,)`.
         loss: One of [`MARGIN_LOSSES`][dlcore.losses.MARGIN_LOSSES].
+
+    Raises:
+        TypeError: If `w` or `X` or `y` is not a real floating array, or the arrays differ in
+            library, device or dtype.
+        ValueError: If `w` or `X` or `y` is empty, misshapen or not finite; `loss` is not one of
+            'squared', 'logistic', 'hinge'.
     """
     _check_single(w, X, y)
     name = _check_loss_name(loss)
@@ -379,16 +451,31 @@ def empirical_risk(
     r"""ERM's objective $\hat R(w) + \lambda\|w\|^2 = \tfrac1n \sum_i \ell_i(w) + \lambda\|w\|^2$ (0-d).
 
     The regularizer is added once, outside the average.
+
+    Raises:
+        TypeError: If `w` or `X` or `y` is not a real floating array, or the arrays differ in
+            library, device or dtype; `lam` is not a real number.
+        ValueError: If `w` or `X` or `y` is empty, misshapen or not finite; `loss` is not one of
+            'squared', 'logistic', 'hinge'; `lam` is NaN, infinite or outside [0, inf).
     """
     lam = check_nonnegative("lam", lam)
+    losses = per_example_losses(w, X, y, loss=loss)  # checks w, X, y first
     xp = namespace(w)
-    return xp.asarray(xp.mean(per_example_losses(w, X, y, loss=loss)) + lam * xp.sum(w * w))
+    return xp.asarray(xp.mean(losses) + lam * xp.sum(w * w))
 
 
 def empirical_risk_grad(
     w: Array, X: Array, y: Array, *, loss: str = "squared", lam: float = 0.0
 ) -> Array:
-    r"""$\nabla(\hat R + \lambda\|\cdot\|^2)(w) = \tfrac1n\sum_i \nabla\ell_i(w) + 2\lambda w$."""
+    r"""$\nabla(\hat R + \lambda\|\cdot\|^2)(w) = \tfrac1n\sum_i \nabla\ell_i(w) + 2\lambda w$.
+
+    Raises:
+        TypeError: If `w` or `X` or `y` is not a real floating array, or the arrays differ in
+            library, device or dtype; `lam` is not a real number.
+        ValueError: If `w` or `X` or `y` is empty, misshapen or not finite; `loss` is not one of
+            'squared', 'logistic', 'hinge'; `lam` is NaN, infinite or outside [0, inf).
+    """
     lam = check_nonnegative("lam", lam)
+    grads = per_example_grads(w, X, y, loss=loss)  # checks w, X, y first
     xp = namespace(w)
-    return xp.mean(per_example_grads(w, X, y, loss=loss), axis=0) + 2 * lam * w
+    return xp.mean(grads, axis=0) + 2 * lam * w

@@ -24,7 +24,9 @@ from dlcore.backend import (
     Array,
     asarray,
     check_array,
+    check_bool,
     check_compatible,
+    check_finite,
     check_generator,
     check_in_range,
     check_int,
@@ -86,6 +88,12 @@ def init_mlp(
 
     Returns:
         `{"W1": (d_0, d_1), "b1": (d_1,), ..., "WL": (d_{L-1}, d_L), "bL": (d_L,)}`.
+
+    Raises:
+        TypeError: If `like` is not a real floating array; `rng` is not a
+            `numpy.random.Generator`.
+        ValueError: If `weights` is not one of 'glorot_normal', 'glorot_uniform', 'he_normal',
+            'he_uniform', 'lecun_normal', 'lecun_uniform'.
     """
     if not isinstance(sizes, (list, tuple)):
         raise TypeError(
@@ -119,18 +127,22 @@ def _activation(xp: Any, name: str, z: Array) -> Array:
     return xp.where(z >= 0, 1 / (1 + e), e / (1 + e))
 
 
-def _check_params(params: dict[str, Array]) -> int:
-    """Require keys exactly `W1, b1, ..., WL, bL` (L >= 1) holding arrays; return the depth L."""
+def _check_params(params: dict[str, Array], name: str = "params") -> int:
+    """Require keys exactly `W1, b1, ..., WL, bL` (L >= 1) holding finite real floating arrays;
+    return the depth L. Errors name the argument (`params`, or `like`) and the key."""
     if not isinstance(params, dict):
-        raise TypeError(f"params must be a dict of arrays, got {type(params).__name__}")
+        raise TypeError(f"{name} must be a dict of arrays, got {type(params).__name__}")
     depth = sum(1 for k in params if isinstance(k, str) and k.startswith("W"))
     if depth == 0:
-        raise ValueError(f"params must hold at least one layer 'W1', got keys {list(params)!r}")
+        raise ValueError(f"{name} must hold at least one layer 'W1', got keys {list(params)!r}")
     expected = {f"{p}{ell}" for ell in range(1, depth + 1) for p in "Wb"}
     if set(params) != expected:
-        raise ValueError(f"params must have keys {sorted(expected)}, got {sorted(params, key=str)}")
+        raise ValueError(f"{name} must have keys {sorted(expected)}, got {sorted(params, key=str)}")
     for k, v in params.items():
-        check_array(f"params[{k!r}]", v)
+        check_array(f"{name}[{k!r}]", v)
+        if not namespace(v).isdtype(v.dtype, "real floating"):
+            raise TypeError(f"{name}[{k!r}] must have a real floating dtype, got {v.dtype}")
+        check_finite(f"{name}[{k!r}]", v)
     return depth
 
 
@@ -146,7 +158,13 @@ def preactivations(params: dict[str, Array], X: Array, *, activation: str = "rel
         A list of $L$ arrays, $z^\ell$ of shape `(n, d_ell)`; the last is the output.
 
     Raises:
+
+        TypeError: If `X` is not a real floating array, or the arrays differ in library, device
+
+            or dtype; `params` is not a dict of real floating arrays of one library.
         ValueError: On an unknown activation, missing parameters or mismatched layer shapes.
+            Also if `X` is empty, misshapen or not finite; `params` has a non-finite entry or the
+                wrong keys; `activation` is not one of 'relu', 'identity', 'tanh', 'sigmoid'.
     """
     return _forward(params, X, activation)[0]
 
@@ -192,11 +210,19 @@ def _run_layers(
                     f"phi must act elementwise, got shape {tuple(h.shape)} from {tuple(z.shape)}"
                 )
             hs.append(h)
+    check_finite("the network's output (from finite X and params: an overflow)", zs[-1])
     return zs, hs
 
 
 def forward(params: dict[str, Array], X: Array, *, activation: str = "relu") -> Array:
-    r"""The network's output $z^L$ on the batch $X$ (see [`preactivations`][dlcore.mlp.preactivations])."""
+    r"""The network's output $z^L$ on the batch $X$ (see [`preactivations`][dlcore.mlp.preactivations]).
+
+    Raises:
+        TypeError: If `X` is not a real floating array, or the arrays differ in library, device or
+            dtype; `params` is not a dict of real floating arrays of one library.
+        ValueError: If `X` is empty, misshapen or not finite; `params` has a non-finite entry or
+            the wrong keys; `activation` is not one of 'relu', 'identity', 'tanh', 'sigmoid'.
+    """
     return preactivations(params, X, activation=activation)[-1]
 
 
@@ -253,7 +279,15 @@ def backward(
         `{"W1": ..., "b1": ..., ...}`, the gradient of $\sum_{a,k} G_{ak} z^L_{ak}$, shaped like `params`.
 
     Raises:
+
+        TypeError: If `X` or `grad_output` is not a real floating array, or the arrays differ in
+
+            library, device or dtype; `params` is not a dict of real floating arrays of one
+
+            library.
         ValueError: On bad parameters or a `grad_output` whose shape is not that of the output.
+            Also if `X` is empty, misshapen or not finite; `params` has a non-finite entry or the
+                wrong keys; `activation` is not one of 'relu', 'identity', 'tanh', 'sigmoid'.
     """
     zs, hs = _forward(params, X, activation)
     check_matrix("grad_output", grad_output)
@@ -300,6 +334,13 @@ def value_and_grad(
 
     Returns:
         `(L, grads)`: the loss as a 0-d array and the gradient, shaped like `params`.
+
+    Raises:
+        TypeError: If `X` or `y` is not a real floating array, or the arrays differ in library,
+            device or dtype; `params` is not a dict of real floating arrays of one library.
+        ValueError: If `X` or `y` is empty, misshapen or not finite; `params` has a non-finite
+            entry or the wrong keys; `activation` is not one of 'relu', 'identity', 'tanh',
+            'sigmoid'.
     """
     zs, hs = _forward(params, X, activation)
     check_vector_or_matrix("y", y)
@@ -324,6 +365,10 @@ def flatten_params(params: dict[str, Array]) -> Array:
 
     Returns:
         A 1-D array of length $P = \sum_\ell (d_{\ell-1} d_\ell + d_\ell)$.
+
+    Raises:
+        TypeError: If `params` is not a dict of real floating arrays of one library.
+        ValueError: If `params` has a non-finite entry or the wrong keys.
     """
     depth = _check_params(params)
     keys = [f"{p}{ell}" for ell in range(1, depth + 1) for p in "Wb"]
@@ -340,9 +385,15 @@ def unflatten_params(theta: Array, like: dict[str, Array]) -> dict[str, Array]:
 
     Returns:
         `{"W1": ..., "b1": ..., ...}` with the shapes of `like`.
+
+    Raises:
+        TypeError: If `theta` is not a real floating array, or the arrays differ in library,
+            device or dtype; `like` is not a dict of real floating arrays.
+        ValueError: If `theta` is empty, misshapen or not finite; `like` has a non-finite entry or
+            the wrong keys.
     """
-    depth = _check_params(like)
-    check_array("theta", theta)
+    depth = _check_params(like, "like")
+    check_vector_or_matrix("theta", theta)
     keys = [f"{p}{ell}" for ell in range(1, depth + 1) for p in "Wb"]
     xp = namespace(theta)
     total = sum(math.prod(tuple(int(s) for s in like[k].shape)) for k in keys)
@@ -380,7 +431,13 @@ def param_jacobian(params: dict[str, Array], X: Array, *, activation: str = "rel
         $\Phi$, shape `(n, P)`.
 
     Raises:
+
+        TypeError: If `X` is not a real floating array, or the arrays differ in library, device
+
+            or dtype; `params` is not a dict of real floating arrays of one library.
         ValueError: If the network's output is not scalar ($d_L \ne 1$).
+            Also if `X` is empty, misshapen or not finite; `params` has a non-finite entry or the
+                wrong keys; `activation` is not one of 'relu', 'identity', 'tanh', 'sigmoid'.
     """
     zs, hs = _forward(params, X, activation)
     if int(zs[-1].shape[1]) != 1:
@@ -411,6 +468,12 @@ def activation_patterns(params: dict[str, Array], X: Array) -> list[Array]:
 
     Returns:
         $L - 1$ boolean arrays, the $\ell$-th of shape `(n, d_ell)`.
+
+    Raises:
+        TypeError: If `X` is not a real floating array, or the arrays differ in library, device or
+            dtype; `params` is not a dict of real floating arrays of one library.
+        ValueError: If `X` is empty, misshapen or not finite; `params` has a non-finite entry or
+            the wrong keys.
     """
     return [z > 0 for z in preactivations(params, X, activation="relu")[:-1]]
 
@@ -431,6 +494,11 @@ def relu_net_from_pwl(knots: Array, values: Array) -> dict[str, Array]:
     Returns:
         Parameters for [`forward`][dlcore.mlp.forward] with sizes $(1, k, 1)$, in the namespace,
         dtype and device of `knots`.
+
+    Raises:
+        TypeError: If `knots` or `values` is not a real floating array, or the arrays differ in
+            library, device or dtype.
+        ValueError: If `knots` or `values` is empty, misshapen or not finite.
     """
     check_vector_or_matrix("knots", knots)
     check_vector_or_matrix("values", values)
@@ -472,6 +540,11 @@ def relu_net_from_slopes(knots: Array, slopes: Array, value: Array) -> dict[str,
 
     Returns:
         Parameters for [`forward`][dlcore.mlp.forward] with sizes $(1, k+1, 1)$.
+
+    Raises:
+        TypeError: If `knots` or `slopes` or `value` is not a real floating array, or the arrays
+            differ in library, device or dtype.
+        ValueError: If `knots` or `slopes` or `value` is empty, misshapen or not finite.
     """
     check_vector_or_matrix("knots", knots)
     check_vector_or_matrix("slopes", slopes)
@@ -508,10 +581,17 @@ def kink_location(w: Array, b: Array) -> Array:
 
     Returns:
         $-b/w$ elementwise (NaN where $w = 0$).
+
+    Raises:
+        TypeError: If `w` or `b` is not a real floating array, or the arrays differ in library,
+            device or dtype.
+        ValueError: If `w` or `b` is empty, misshapen or not finite.
     """
     xp = check_compatible({"w": w, "b": b})
     if not xp.isdtype(w.dtype, "real floating"):
         raise TypeError(f"w must have a real floating dtype, got {w.dtype}")
+    check_finite("w", w)
+    check_finite("b", b)
     if tuple(w.shape) != tuple(b.shape):
         raise ValueError(
             f"w and b must have the same shape, got {tuple(w.shape)} and {tuple(b.shape)}"
@@ -534,6 +614,11 @@ def kink_mass(a: float, scale: float = 1.0) -> float:
 
     Returns:
         The probability, in $[0, 1)$.
+
+    Raises:
+        TypeError: If `a` is not a real number; `scale` is not a real number.
+        ValueError: If `a` is NaN, infinite or outside [0, inf); `scale` is NaN, infinite or
+            outside (0, inf).
     """
     a = check_nonnegative("a", a)
     scale = check_positive("scale", scale)
@@ -556,15 +641,21 @@ def dropout(h: Array, p: float, *, rng: np.random.Generator, train: bool = True)
 
     Returns:
         The dropped-out activations, shaped like `h`.
+
+    Raises:
+        TypeError: If `h` is not a real floating array; `p` is not a real number; `rng` is not a
+            `numpy.random.Generator`; `train` is not a bool.
+        ValueError: If `h` is empty, misshapen or not finite; `p` is NaN, infinite or outside [0,
+            1).
     """
     check_array("h", h)
     xp = namespace(h)
     if not xp.isdtype(h.dtype, "real floating"):
         raise TypeError(f"h must have a real floating dtype, got {h.dtype}")
+    check_finite("h", h)
     p = check_in_range("p", p, 0.0, 1.0, low_open=False, high_open=True)
     check_generator("rng", rng)
-    if not isinstance(train, bool):
-        raise TypeError(f"train must be a bool, got {type(train).__name__}: {train!r}")
+    check_bool("train", train)
     if not train:
         return h
     keep = rng.random(tuple(int(s) for s in h.shape)) >= p
@@ -589,7 +680,11 @@ def forward_with(params: dict[str, Array], X: Array, phi: Callable[[Array], Arra
 
     Raises:
         TypeError: If `phi` is not callable, or returns an array of another shape.
+            Also if `X` is not a real floating array, or the arrays differ in library, device or
+                dtype; `params` is not a dict of real floating arrays of one library.
         ValueError: On missing parameters or mismatched layer shapes.
+            Also if `X` is empty, misshapen or not finite; `params` has a non-finite entry or the
+                wrong keys.
     """
     if not callable(phi):
         raise TypeError(f"phi must be callable, got {type(phi).__name__}: {phi!r}")
@@ -617,6 +712,12 @@ def sigmoidal_net_from_samples(
 
     Returns:
         Parameters with sizes $(1, k, 1)$, in the namespace, dtype and device of `knots`.
+
+    Raises:
+        TypeError: If `knots` or `values` is not a real floating array, or the arrays differ in
+            library, device or dtype; `sharpness` is not a real number.
+        ValueError: If `knots` or `values` is empty, misshapen or not finite; `sharpness` is NaN,
+            infinite or outside (0, inf); `activation` is not one of 'sigmoid', 'tanh'.
     """
     check_vector_or_matrix("knots", knots)
     check_vector_or_matrix("values", values)

@@ -57,7 +57,9 @@ from dlcore import _torch_fast
 from dlcore.backend import (
     Array,
     check_array,
+    check_bool,
     check_compatible,
+    check_finite,
     check_in_range,
     check_nonnegative,
     check_positive,
@@ -127,7 +129,7 @@ class AdamState(NamedTuple):
     step: int
 
 
-def _check_tree(name: str, tree: Any, params: Params) -> None:
+def _check_tree(name: str, tree: Any, params: Params, *, finite: bool = False) -> None:
     if not isinstance(tree, dict):
         raise TypeError(f"{name} must be a dict of arrays, got {type(tree).__name__}")
     if set(tree) != set(params):
@@ -141,8 +143,11 @@ def _check_tree(name: str, tree: Any, params: Params) -> None:
             check_compatible({f"{name}[{k!r}]": g, f"params[{k!r}]": p})
         if tuple(g.shape) != tuple(p.shape):
             raise ValueError(
-                f"{name}[{k!r}] must have shape {tuple(p.shape)}, got {tuple(g.shape)}"
+                f"{name}[{k!r}] must have shape {tuple(p.shape)} (that of params[{k!r}]), "
+                f"got {tuple(g.shape)}"
             )
+        if finite:
+            check_finite(f"{name}[{k!r}]", g)
 
 
 def _same_kind(a: Any, b: Any) -> bool:
@@ -164,23 +169,42 @@ def _is_real_floating(p: Array) -> bool:
     return _FLOATING[key]
 
 
-def _check_params(params: Any) -> Params:
+def _check_params(params: Any, *, finite: bool = False) -> Params:
+    """Require a non-empty dict of real floating arrays, from one library and on one device
+    (their dtypes may differ); with `finite`, every entry finite too."""
     if not isinstance(params, dict):
         raise TypeError(
             f"params must be a dict of arrays, got {type(params).__name__}: {params!r:.80}"
         )
     if not params:
         raise ValueError("params must not be empty, got {}")
+    first: Any = None
     for k, p in params.items():
         if not isinstance(k, str):
             raise TypeError(f"params keys must be str, got {type(k).__name__}: {k!r}")
         check_array(f"params[{k!r}]", p)
         if not _is_real_floating(p):
             raise TypeError(f"params[{k!r}] must have a real floating dtype, got {p.dtype}")
+        if first is None:
+            first = (k, p)
+        elif type(p) is not type(first[1]) or getattr(p, "device", None) != getattr(
+            first[1], "device", None
+        ):
+            a, b = f"params[{first[0]!r}]", f"params[{k!r}]"
+            raise TypeError(
+                f"params must come from one library and live on one device, got {a}: "
+                f"{_where(first[1])} and {b}: {_where(p)}"
+            )
+        if finite:
+            check_finite(f"params[{k!r}]", p)
     return params
 
 
-def _check_state(state: Any, kind: type[Any], params: Params) -> None:
+def _where(x: Any) -> str:
+    return f"{type(x).__module__.split('.')[0]}.{type(x).__name__} on {getattr(x, 'device', 'cpu')}"
+
+
+def _check_state(state: Any, kind: type[Any], params: Params, *, finite: bool = False) -> None:
     """Require a state of type `kind` whose buffers match `params` (as made by `init(params)`)."""
     if not isinstance(state, kind):
         raise TypeError(
@@ -191,14 +215,100 @@ def _check_state(state: Any, kind: type[Any], params: Params) -> None:
         raise ValueError(f"state.step must be an int >= 0, got {step!r}")
     for field in kind._fields:
         if field != "step":
-            _check_tree(f"state.{field}", getattr(state, field), params)
+            _check_tree(f"state.{field}", getattr(state, field), params, finite=finite)
 
 
-def _check_step(grads: Any, state: Any, kind: type[Any], params: Any) -> None:
-    """All checks of an `update` call, done before anything is computed."""
-    _check_params(params)
-    _check_tree("grads", grads, params)
-    _check_state(state, kind, params)
+def _check_step(
+    grads: Any, state: Any, kind: type[Any], params: Any, *, finite: bool = True
+) -> None:
+    """All checks of an `update` call, done before anything is computed.
+
+    The fused steps pass `finite=False` and check their results instead
+    (`_check_step_result`): one pass over the new parameters costs less than one over every
+    input, and a non-finite input always shows in the result.
+    """
+    _check_params(params, finite=finite)
+    _check_tree("grads", grads, params, finite=finite)
+    _check_state(state, kind, params, finite=finite)
+
+
+def _all_finite(tree: Params) -> bool:
+    """Whether every entry of every array in `tree` is finite (a finite sum of the sums means
+    so; otherwise each array is looked at)."""
+    arrays = list(tree.values())
+    torch = _torch_fast.torch_module(arrays[0])
+    if torch is not None and all(isinstance(a, torch.Tensor) for a in arrays):
+        with torch.no_grad():
+            total = torch.stack([a.sum().double() for a in arrays]).sum()
+        if math.isfinite(float(total)):
+            return True
+    for a in arrays:
+        try:
+            check_finite("x", a)
+        except ValueError:
+            return False
+    return True
+
+
+def _first_nonfinite(trees: dict[str, Params]) -> str | None:
+    for name, tree in trees.items():
+        for k, a in tree.items():
+            try:
+                check_finite("x", a)
+            except ValueError:
+                return f"{name}[{k!r}]"
+    return None
+
+
+def _state_trees(state: Any, fields: tuple[str, ...] | None = None) -> dict[str, Params]:
+    return {
+        f"state.{f}": getattr(state, f)
+        for f in getattr(state, "_fields", ())
+        if f != "step" and (fields is None or f in fields)
+    }
+
+
+def _check_result(updates: Params, state: Any) -> tuple[Params, Any]:
+    """After an `update` whose inputs were checked finite: a non-finite output is an overflow."""
+    trees = {"updates": updates, **_state_trees(state)}
+    if all(_all_finite(t) for t in trees.values()):
+        return updates, state
+    bad = _first_nonfinite(trees)
+    raise ValueError(
+        f"the update overflowed: {bad} is not finite, from finite params, grads and state "
+        f"(is the step size too large for the gradients?)"
+    )
+
+
+def _check_step_result(
+    new_params: Params, new_state: Any, grads: Params, state: Any, params: Params, donate: bool
+) -> tuple[Params, Any]:
+    """The finiteness check of a step, on its results; on failure, name the input at fault.
+
+    A non-finite gradient, parameter or momentum-like buffer makes the new parameters
+    non-finite, so they are checked, and the only state checked besides is a second moment
+    `v`, which divides (an infinite `v` gives a zero update). A pure step can then look at its
+    inputs, which it has not written, and name the one at fault; a donated step has written
+    params and state, so it names the gradients when they are at fault and says so otherwise.
+    """
+    trees = {"params": new_params, **_state_trees(new_state, ("v",))}
+    if all(_all_finite(t) for t in trees.values()):
+        return new_params, new_state
+    bad = _first_nonfinite(trees)
+    _check_tree("grads", grads, grads, finite=True)
+    if donate:
+        raise ValueError(
+            f"new {bad} is not finite after a donated step: the params or state passed in held "
+            f"non-finite values, or the step overflowed (the donated params and state now hold "
+            f"the result)"
+        )
+    _check_params(params, finite=True)
+    for name, tree in _state_trees(state).items():
+        _check_tree(name, tree, tree, finite=True)
+    raise ValueError(
+        f"the step overflowed: new {bad} is not finite, from finite params, grads and state "
+        f"(is the step size too large for the gradients?)"
+    )
 
 
 def _fast_leaves(params: Params, *trees: Params) -> list[list[Any]] | None:
@@ -224,6 +334,19 @@ _NO_FAST_PATH = os.environ.get("DLCORE_NO_FAST_PATH", "") not in ("", "0")
 """Set by `DLCORE_NO_FAST_PATH=1` (the tests toggle it by monkeypatching): reference code only."""
 
 
+_TINY: dict[Any, float] = {}
+
+
+def _eps_in(eps: float, like: Array) -> float:
+    r"""$\epsilon$, raised to the smallest positive number of the dtype of `like` where it would
+    round to 0 there (1e-8 in float16): then a zero gradient gives $0/\epsilon = 0$, not 0/0."""
+    key = (type(like), like.dtype)
+    if key not in _TINY:
+        fi = namespace(like).finfo(like.dtype)
+        _TINY[key] = float(fi.smallest_normal) * float(fi.eps)  # the smallest subnormal
+    return max(eps, _TINY[key])
+
+
 def _zeros(params: Params) -> Params:
     return {k: namespace(p).zeros_like(p) for k, p in params.items()}
 
@@ -235,16 +358,20 @@ def sgd(lr: float) -> GradientTransformation:
 
     Args:
         lr: Step size $\eta > 0$.
+
+    Raises:
+        TypeError: If `lr` is not a real number.
+        ValueError: If `lr` is NaN, infinite or outside (0, inf).
     """
     lr = check_positive("lr", lr)
 
     def init(params: Params) -> EmptyState:
-        _check_params(params)
+        _check_params(params, finite=True)
         return EmptyState()
 
     def update(grads: Params, state: EmptyState, params: Params) -> tuple[Params, EmptyState]:
         _check_step(grads, state, EmptyState, params)
-        return _update(grads, state, params)
+        return _check_result(*_update(grads, state, params))
 
     def _update(grads: Params, state: EmptyState, params: Params) -> tuple[Params, EmptyState]:
         return {k: -lr * g for k, g in grads.items()}, state
@@ -252,7 +379,14 @@ def sgd(lr: float) -> GradientTransformation:
     def fused(
         grads: Params, state: EmptyState, params: Params, donate: bool
     ) -> tuple[Params, EmptyState]:
-        _check_step(grads, state, EmptyState, params)
+        _check_step(grads, state, EmptyState, params, finite=False)
+        return _check_step_result(
+            *_fused(grads, state, params, donate), grads, state, params, donate
+        )
+
+    def _fused(
+        grads: Params, state: EmptyState, params: Params, donate: bool
+    ) -> tuple[Params, EmptyState]:
         fast = _fused_leaves(params, grads)
         if fast is not None:
             ps, gs = fast
@@ -279,17 +413,22 @@ def momentum(lr: float, beta: float) -> GradientTransformation:
     Args:
         lr: Step size $\eta > 0$.
         beta: EMA weight $\beta \in (0, 1]$.
+
+    Raises:
+        TypeError: If `lr` is not a real number; `beta` is not a real number.
+        ValueError: If `lr` is NaN, infinite or outside (0, inf); `beta` is NaN, infinite or
+            outside (0, 1].
     """
     lr = check_positive("lr", lr)
     beta = check_in_range("beta", beta, 0.0, 1.0, low_open=True, high_open=False)
 
     def init(params: Params) -> MomentumState:
-        return MomentumState(_zeros(_check_params(params)), 0)
+        return MomentumState(_zeros(_check_params(params, finite=True)), 0)
 
     def update(grads: Params, state: MomentumState, params: Params) -> tuple[Params, MomentumState]:
         _check_step(grads, state, MomentumState, params)
         a = {k: (1 - beta) * state.buffer[k] + beta * grads[k] for k in grads}
-        return {k: -lr * a[k] for k in a}, MomentumState(a, state.step + 1)
+        return _check_result({k: -lr * a[k] for k in a}, MomentumState(a, state.step + 1))
 
     return GradientTransformation(init, update)
 
@@ -311,14 +450,19 @@ def sgd_momentum(
         dampening: $\tau \in [0, 1)$; PyTorch applies it from the second step on, and not at all
             when $\mu = 0$ (then there is no buffer and the step is plain SGD, as in PyTorch).
         nesterov: Use Nesterov's look-ahead form (needs $\mu > 0$ and $\tau = 0$).
+
+    Raises:
+        TypeError: If `lr` is not a real number; `momentum` is not a real number; `dampening` is
+            not a real number; `nesterov` is not a bool.
+        ValueError: If `lr` is NaN, infinite or outside (0, inf); `momentum` is NaN, infinite or
+            outside [0, 1); `dampening` is NaN, infinite or outside [0, 1).
     """
     lr = check_positive("lr", lr)
     mu = check_in_range("momentum", momentum, 0.0, 1.0, low_open=False, high_open=True)
     tau = check_in_range("dampening", dampening, 0.0, 1.0, low_open=False, high_open=True)
     if mu == 0:
         tau = 0.0  # torch.optim.SGD keeps no buffer at momentum 0, so dampening has no effect
-    if not isinstance(nesterov, bool):
-        raise TypeError(f"nesterov must be a bool, got {nesterov!r}")
+    check_bool("nesterov", nesterov)
     if nesterov and (mu == 0 or tau != 0):
         raise ValueError(
             f"nesterov=True needs momentum > 0 and dampening = 0, got momentum={momentum!r}, "
@@ -326,11 +470,11 @@ def sgd_momentum(
         )
 
     def init(params: Params) -> MomentumState:
-        return MomentumState(_zeros(_check_params(params)), 0)
+        return MomentumState(_zeros(_check_params(params, finite=True)), 0)
 
     def update(grads: Params, state: MomentumState, params: Params) -> tuple[Params, MomentumState]:
         _check_step(grads, state, MomentumState, params)
-        return _update(grads, state, params)
+        return _check_result(*_update(grads, state, params))
 
     def _update(
         grads: Params, state: MomentumState, params: Params
@@ -362,7 +506,14 @@ def sgd_momentum(
     def fused(
         grads: Params, state: MomentumState, params: Params, donate: bool
     ) -> tuple[Params, MomentumState]:
-        _check_step(grads, state, MomentumState, params)
+        _check_step(grads, state, MomentumState, params, finite=False)
+        return _check_step_result(
+            *_fused(grads, state, params, donate), grads, state, params, donate
+        )
+
+    def _fused(
+        grads: Params, state: MomentumState, params: Params, donate: bool
+    ) -> tuple[Params, MomentumState]:
         fast = None if tau != 0 or nesterov else _fused_leaves(params, grads, state.buffer)
         if fast is not None:
             ps, gs, bufs = fast
@@ -397,7 +548,16 @@ def adam(
         lr: Step size $\eta > 0$.
         b1: First-moment decay $b_1 \in [0, 1)$.
         b2: Second-moment decay $b_2 \in [0, 1)$.
-        eps: $\epsilon > 0$, added to $\sqrt{\hat v}$.
+        eps: $\epsilon > 0$, added to $\sqrt{\hat v}$; where it rounds to 0 in the
+            parameters' dtype (1e-8 in float16) the smallest positive number of that dtype is
+            used instead, so that a zero gradient gives a zero update, not NaN.
+
+    Raises:
+        TypeError: If `lr` is not a real number; `b1` is not a real number; `b2` is not a real
+            number; `eps` is not a real number.
+        ValueError: If `lr` is NaN, infinite or outside (0, inf); `b1` is NaN, infinite or outside
+            [0, 1); `b2` is NaN, infinite or outside [0, 1); `eps` is NaN, infinite or outside (0,
+            inf).
     """
     lr = check_positive("lr", lr)
     b1 = check_in_range("b1", b1, 0.0, 1.0, low_open=False, high_open=True)
@@ -405,27 +565,27 @@ def adam(
     eps = check_positive("eps", eps)
 
     def init(params: Params) -> AdamState:
-        _check_params(params)
+        _check_params(params, finite=True)
         return AdamState(_zeros(params), _zeros(params), 0)
 
     def update(grads: Params, state: AdamState, params: Params) -> tuple[Params, AdamState]:
         _check_step(grads, state, AdamState, params)
-        return _update(grads, state, params)
+        return _check_result(*_update(grads, state, params))
 
-    def scalars(t: int) -> dict[str, float]:
+    def scalars(t: int, like: Array) -> dict[str, float]:
         r"""The step's scalars, with the bias corrections $c_1 = 1 - b_1^t$, $1/\sqrt{c_2}$."""
         return {
             "lr": lr,
             "b1": b1,
             "b2": b2,
-            "eps": eps,
+            "eps": _eps_in(eps, like),
             "c1": 1 - b1**t,
             "c2_rsqrt": 1 / math.sqrt(1 - b2**t),
         }
 
     def _update(grads: Params, state: AdamState, params: Params) -> tuple[Params, AdamState]:
         t = state.step + 1
-        sc = scalars(t)
+        sc = scalars(t, next(iter(grads.values())))
         fast = _fast_leaves(params, grads, state.m, state.v)
         if fast is not None:
             _, gs, m_old, v_old = fast
@@ -443,7 +603,7 @@ def adam(
             v[k] += b2 * state.v[k]
             denom = namespace(g).sqrt(v[k])
             denom *= sc["c2_rsqrt"]
-            denom += eps
+            denom += sc["eps"]
             u = m[k] * (-lr / sc["c1"])
             u /= denom
             updates[k] = u
@@ -452,7 +612,14 @@ def adam(
     def fused(
         grads: Params, state: AdamState, params: Params, donate: bool
     ) -> tuple[Params, AdamState]:
-        _check_step(grads, state, AdamState, params)
+        _check_step(grads, state, AdamState, params, finite=False)
+        return _check_step_result(
+            *_fused(grads, state, params, donate), grads, state, params, donate
+        )
+
+    def _fused(
+        grads: Params, state: AdamState, params: Params, donate: bool
+    ) -> tuple[Params, AdamState]:
         fast = _fused_leaves(params, grads, state.m, state.v)
         if fast is not None:
             ps, gs, m_old, v_old = fast
@@ -461,7 +628,7 @@ def adam(
                 gs,
                 m_old,
                 v_old,
-                **scalars(state.step + 1),
+                **scalars(state.step + 1, next(iter(grads.values()))),
                 inplace=donate and _torch_fast.can_donate(ps + m_old + v_old, gs),
             )
             return dict(zip(params, new_ps, strict=True)), AdamState(
@@ -486,6 +653,11 @@ def ema_to_torch(lr: float, beta: float) -> tuple[float, float]:
     Returns:
         `(alpha, mu)` such that [`sgd_momentum`][dlcore.optim.sgd_momentum]`(alpha, mu)` and
         [`momentum`][dlcore.optim.momentum]`(lr, beta)` give the same iterates.
+
+    Raises:
+        TypeError: If `lr` is not a real number; `beta` is not a real number.
+        ValueError: If `lr` is NaN, infinite or outside (0, inf); `beta` is NaN, infinite or
+            outside (0, 1].
     """
     lr = check_positive("lr", lr)
     beta = check_in_range("beta", beta, 0.0, 1.0, low_open=True, high_open=False)
@@ -493,8 +665,24 @@ def ema_to_torch(lr: float, beta: float) -> tuple[float, float]:
 
 
 def apply_updates(params: Params, updates: Params) -> Params:
-    r"""Return the new parameters $w + u$ (a new dict; the inputs are not modified)."""
+    r"""Return the new parameters $w + u$ (a new dict; the inputs are not modified).
+
+    Raises:
+        TypeError: If `params` or `updates` is not a dict of real floating arrays of one library.
+        ValueError: If their keys or shapes differ, an entry is not finite, or the sum
+            overflows.
+            Also if `params` has a non-finite entry; `updates` has a non-finite entry.
+    """
     _check_tree("updates", updates, _check_params(params))
+    new = _apply(params, updates)
+    if _all_finite(new):
+        return new
+    _check_params(params, finite=True)
+    _check_tree("updates", updates, params, finite=True)
+    raise ValueError(f"params + updates overflowed at {_first_nonfinite({'params': new})}")
+
+
+def _apply(params: Params, updates: Params) -> Params:
     fast = _fast_leaves(params, updates)
     if fast is not None:
         return dict(zip(params, _torch_fast.add(*fast), strict=True))
@@ -534,14 +722,19 @@ def step(
             `grads` are never written.
 
     Raises:
-        TypeError: If `opt` is not a `GradientTransformation` or `donate` is not a bool.
+        TypeError: If `opt` is not a `GradientTransformation`, `donate` is not a bool, or
+            params, grads or state have the wrong type, dtype or library.
+        ValueError: If grads or state do not match params in keys and shapes, or an entry of
+            params, grads or state is not finite (named when the step is pure; with
+            `donate=True` the gradients are named, else params and state together), or the
+            step overflows.
     """
     opt = _check_opt(opt)
-    if not isinstance(donate, bool):
-        raise TypeError(f"donate must be a bool, got {type(donate).__name__}: {donate!r:.80}")
+    check_bool("donate", donate)
     if opt.step is not None:
         return opt.step(grads, state, params, donate)
-    return _update_then_apply(opt.update, grads, state, params)
+    updates, new_state = opt.update(grads, state, params)
+    return _check_step_result(_apply(params, updates), new_state, grads, state, params, False)
 
 
 def _update_then_apply(
@@ -550,9 +743,16 @@ def _update_then_apply(
     state: Any,
     params: Params,
 ) -> tuple[Params, Any]:
-    """The unfused step: `update`, then [`apply_updates`][dlcore.optim.apply_updates]."""
+    """The unfused step: `update`, then [`apply_updates`][dlcore.optim.apply_updates].
+
+    Where a fused step falls back to it (not torch, or dampening/Nesterov), the inputs are
+    checked finite first, as `update` does, so no arithmetic runs on a NaN."""
+    _check_params(params, finite=True)
+    _check_tree("grads", grads, params, finite=True)
+    for name, tree in _state_trees(state).items():
+        _check_tree(name, tree, params, finite=True)
     updates, new_state = update(grads, state, params)
-    return apply_updates(params, updates), new_state
+    return _apply(params, updates), new_state
 
 
 class RMSPropState(NamedTuple):
@@ -580,16 +780,20 @@ def ema(beta: float) -> GradientTransformation:
 
     Args:
         beta: Weight on the new input, $\beta \in (0, 1]$; $\beta = 1$ passes the input through.
+
+    Raises:
+        TypeError: If `beta` is not a real number.
+        ValueError: If `beta` is NaN, infinite or outside (0, 1].
     """
     beta = check_in_range("beta", beta, 0.0, 1.0, low_open=True, high_open=False)
 
     def init(params: Params) -> MomentumState:
-        return MomentumState(_zeros(_check_params(params)), 0)
+        return MomentumState(_zeros(_check_params(params, finite=True)), 0)
 
     def update(grads: Params, state: MomentumState, params: Params) -> tuple[Params, MomentumState]:
         _check_step(grads, state, MomentumState, params)
         a = {k: (1 - beta) * state.buffer[k] + beta * grads[k] for k in grads}
-        return dict(a), MomentumState(a, state.step + 1)
+        return _check_result(dict(a), MomentumState(a, state.step + 1))
 
     return GradientTransformation(init, update)
 
@@ -609,19 +813,24 @@ def nesterov(lr: float, beta: float) -> GradientTransformation:
     Args:
         lr: Step size $\eta > 0$.
         beta: EMA weight $\beta \in (0, 1]$; $\beta = 1$ is plain GD.
+
+    Raises:
+        TypeError: If `lr` is not a real number; `beta` is not a real number.
+        ValueError: If `lr` is NaN, infinite or outside (0, inf); `beta` is NaN, infinite or
+            outside (0, 1].
     """
     lr = check_positive("lr", lr)
     beta = check_in_range("beta", beta, 0.0, 1.0, low_open=True, high_open=False)
 
     def init(params: Params) -> MomentumState:
-        return MomentumState(_zeros(_check_params(params)), 0)
+        return MomentumState(_zeros(_check_params(params, finite=True)), 0)
 
     def update(grads: Params, state: MomentumState, params: Params) -> tuple[Params, MomentumState]:
         _check_step(grads, state, MomentumState, params)
         old = state.buffer
         a = {k: (1 - beta) * old[k] + beta * grads[k] for k in grads}
         updates = {k: lr * (1 - beta) * old[k] - lr * (2 - beta) * a[k] for k in grads}
-        return updates, MomentumState(a, state.step + 1)
+        return _check_result(updates, MomentumState(a, state.step + 1))
 
     return GradientTransformation(init, update)
 
@@ -637,20 +846,29 @@ def rmsprop(lr: float, alpha: float = 0.99, eps: float = 1e-8) -> GradientTransf
     Args:
         lr: Step size $\eta > 0$.
         alpha: Decay $\alpha \in [0, 1)$.
-        eps: $\epsilon > 0$, added to $\sqrt{v}$.
+        eps: $\epsilon > 0$, added to $\sqrt{v}$ (raised to the smallest positive number of
+            the dtype where it rounds to 0 there, as in [`adam`][dlcore.optim.adam]).
+
+    Raises:
+        TypeError: If `lr` is not a real number; `alpha` is not a real number; `eps` is not a real
+            number.
+        ValueError: If `lr` is NaN, infinite or outside (0, inf); `alpha` is NaN, infinite or
+            outside [0, 1); `eps` is NaN, infinite or outside (0, inf).
     """
     lr = check_positive("lr", lr)
     alpha = check_in_range("alpha", alpha, 0.0, 1.0, low_open=False, high_open=True)
     eps = check_positive("eps", eps)
 
     def init(params: Params) -> RMSPropState:
-        return RMSPropState(_zeros(_check_params(params)), 0)
+        return RMSPropState(_zeros(_check_params(params, finite=True)), 0)
 
     def update(grads: Params, state: RMSPropState, params: Params) -> tuple[Params, RMSPropState]:
         _check_step(grads, state, RMSPropState, params)
         v = {k: alpha * state.v[k] + (1 - alpha) * g * g for k, g in grads.items()}
-        updates = {k: -lr * g / (namespace(g).sqrt(v[k]) + eps) for k, g in grads.items()}
-        return updates, RMSPropState(v, state.step + 1)
+        updates = {
+            k: -lr * g / (namespace(g).sqrt(v[k]) + _eps_in(eps, g)) for k, g in grads.items()
+        }
+        return _check_result(updates, RMSPropState(v, state.step + 1))
 
     return GradientTransformation(init, update)
 
@@ -668,6 +886,11 @@ def coupled_weight_decay(
     Args:
         opt: The optimizer to wrap.
         weight_decay: $\lambda_{wd} \ge 0$.
+
+    Raises:
+        TypeError: If `opt` is not a `GradientTransformation`; `weight_decay` is not a real
+            number.
+        ValueError: If `weight_decay` is NaN, infinite or outside [0, inf).
     """
     opt = _check_opt(opt)
     wd = check_nonnegative("weight_decay", weight_decay)
@@ -696,6 +919,10 @@ def decoupled_weight_decay(opt: GradientTransformation, decay: float) -> Gradien
     Args:
         opt: The optimizer to wrap.
         decay: The per-step shrink factor $\delta \in [0, 1)$.
+
+    Raises:
+        TypeError: If `opt` is not a `GradientTransformation`; `decay` is not a real number.
+        ValueError: If `decay` is NaN, infinite or outside [0, inf).
     """
     opt = _check_opt(opt)
     delta = check_in_range("decay", decay, 0.0, 1.0, low_open=False, high_open=True)
@@ -727,6 +954,13 @@ def adamw(
         b2: Second-moment decay $b_2 \in [0, 1)$.
         eps: $\epsilon > 0$, added to $\sqrt{\hat v}$.
         weight_decay: $\lambda_{wd} \ge 0$ with $\eta\lambda_{wd} < 1$.
+
+    Raises:
+        TypeError: If `lr` is not a real number; `b1` is not a real number; `b2` is not a real
+            number; `eps` is not a real number; `weight_decay` is not a real number.
+        ValueError: If `lr` is NaN, infinite or outside (0, inf); `b1` is NaN, infinite or outside
+            [0, 1); `b2` is NaN, infinite or outside [0, 1); `eps` is NaN, infinite or outside (0,
+            inf); `weight_decay` is NaN, infinite or outside [0, inf).
     """
     inner = adam(lr, b1, b2, eps)
     wd = check_nonnegative("weight_decay", weight_decay)

@@ -14,7 +14,7 @@ import math
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from dlcore.backend import check_int, namespace
+from dlcore.backend import check_bool, check_int, check_nonnegative, namespace
 from dlcore.optim import GradientTransformation, Params, step
 
 __all__ = ["run", "Record", "History", "train", "best_checkpoint", "progress_line"]
@@ -47,6 +47,13 @@ def run(
 
     Returns:
         `(w_T, trajectory)`; the trajectory is empty when `record_every == 0`.
+
+    Raises:
+        TypeError: If `opt` is not a `GradientTransformation`; `grad_fn` is not callable; `params`
+            is not a dict of real floating arrays of one library; `steps` is not an int;
+            `record_every` is not an int; `donate` is not a bool.
+        ValueError: If `params` has a non-finite entry; `steps` is below 0; `record_every` is
+            below 0.
     """
     if not isinstance(opt, GradientTransformation):
         raise TypeError(
@@ -56,8 +63,7 @@ def run(
         raise TypeError(f"grad_fn must be callable, got {type(grad_fn).__name__}: {grad_fn!r:.80}")
     steps = check_int("steps", steps, minimum=0)
     record_every = check_int("record_every", record_every, minimum=0)
-    if not isinstance(donate, bool):
-        raise TypeError(f"donate must be a bool, got {type(donate).__name__}: {donate!r:.80}")
+    check_bool("donate", donate)
     state = opt.init(params)
     trajectory: list[Params] = [params] if record_every else []
     owned = False  # does the loop alone hold `params` (made by a step, not recorded)?
@@ -93,20 +99,37 @@ class History(NamedTuple):
 
 
 def _norm(tree: Params) -> float:
+    """The Euclidean norm over every array of `tree`, scaled by its largest entry so that the
+    squares neither overflow (gradients of 1e200) nor underflow (of 1e-200)."""
+    big = max(float(namespace(g).max(namespace(g).abs(g))) for g in tree.values())
+    if big == 0.0 or not math.isfinite(big):
+        return big
     total = 0.0
     for g in tree.values():
         xp = namespace(g)
-        total += float(xp.sum(g * g))
-    return math.sqrt(total)
+        r = g / big
+        total += float(xp.sum(r * r))
+    return big * math.sqrt(total)
 
 
 def progress_line(step: int, steps: int, loss: float, grad_norm: float) -> str:
     r"""One fixed-width progress line, `step   t/T  loss ...  |g| ...`, the same on every run.
 
     It shows no wall-clock time, so two runs with the same seed print the same text.
+
+    Raises:
+        TypeError: If `step` is not an int; `steps` is not an int; `loss` is not a real number;
+            `grad_norm` is not a real number.
+        ValueError: If `step` is below 0; `steps` is below 0; `loss` is infinite or outside (-inf,
+            inf); `grad_norm` is NaN, infinite or outside [0, inf).
     """
     step = check_int("step", step, minimum=0)
     steps = check_int("steps", steps, minimum=0)
+    if isinstance(loss, bool) or not isinstance(loss, (int, float)):
+        raise TypeError(f"loss must be a real number (NaN: not computed), got {loss!r:.80}")
+    if math.isinf(loss):
+        raise ValueError(f"loss must be finite or NaN (not computed), got {loss!r}")
+    grad_norm = check_nonnegative("grad_norm", grad_norm)
     width = len(str(steps))
     return f"step {step:>{width}}/{steps}  loss {float(loss):.6e}  |g| {float(grad_norm):.6e}"
 
@@ -141,6 +164,14 @@ def train(
 
     Returns:
         A [`History`][dlcore.train.History].
+
+    Raises:
+        TypeError: If `opt` is not a `GradientTransformation`; `grad_fn` is not callable; `params`
+            is not a dict of real floating arrays of one library; `steps` is not an int; `loss_fn`
+            is not callable; `checkpoint_every` is not an int; `progress_every` is not an int;
+            `log` is not callable.
+        ValueError: If `params` has a non-finite entry; `steps` is below 0; `checkpoint_every` is
+            below 0; `progress_every` is below 0.
     """
     if not isinstance(opt, GradientTransformation):
         raise TypeError(
@@ -178,6 +209,8 @@ def best_checkpoint(
     keep a NaN that comes first); if every score is NaN there is no choice to make.
 
     Raises:
+
+        TypeError: If `score` is not callable.
         ValueError: If there are no checkpoints, or every score is NaN.
     """
     if not isinstance(checkpoints, list) or not checkpoints:

@@ -1,0 +1,881 @@
+r"""The generated contract test: every public name against its declared contract.
+
+The contracts live in `tests/support/contracts.py`; this module turns each into calls (see its
+docstring for the list). Every name in every module's `__all__` must have a contract, and every
+parameter of a function must be described, so a new public name cannot go unchecked.
+
+Tolerances of the scale checks. Each scale law maps the valid call to one at scale $c = 2^k$,
+$k = \pm 500$ ($\approx 10^{\pm 150}$). Multiplying by a power of two is exact, so the answer at
+scale is the unit-scale answer mapped by the law, exactly. The reference is a test-side
+computation (NumPy) at unit scale, on a problem whose condition number $\kappa$ is at most about
+2.5 by construction (`_spectrum`, `_spd`, `_symmetric`). A backward-stable route then has a
+relative forward error of at most $p(n, d)\,\kappa\,\varepsilon$ with a modest polynomial
+$p$; each contract's `rtol` is that bound in units of $\varepsilon$ and of the largest entry of
+the expected result (e.g. 256 for the least-squares routes: $4(n+d)d\kappa^2 \le 4\cdot 9\cdot
+3\cdot 2.5^2 \approx 675$ would be Higham's worst case for QR; the routes here, and the
+reference, are within 256 on these sizes, and a route that overflows or cancels is off by a
+factor of order 1, $2^{52}$ times more).
+"""
+
+from __future__ import annotations
+
+import copy
+import inspect
+import math
+import re
+import signal
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+
+import array_api_compat
+import numpy as np
+import pytest
+
+import dlcore
+from dlcore import optim
+from dlcore.backend import to_numpy
+from tests.support.contracts import (
+    CONSTANTS,
+    CONTRACTS,
+    COVERED,
+    HUGE,
+    OPTIMIZERS,
+    Anything,
+    Arr,
+    Choice,
+    Contract,
+    Flag,
+    Fn,
+    Indices,
+    Int,
+    Label,
+    Opt,
+    Params,
+    Real,
+    Rng,
+)
+
+torch = pytest.importorskip("torch")
+strict = pytest.importorskip("array_api_strict")
+
+MODULES: list[ModuleType] = [getattr(dlcore, name) for name in dlcore.__all__]
+PUBLIC = sorted(f"{m.__name__.split('.')[1]}.{name}" for m in MODULES for name in m.__all__)
+TIME_LIMIT_S = 5.0
+"""Every call must return or raise within this (the largest valid call takes milliseconds)."""
+
+# ---- completeness ------------------------------------------------------------------------------
+
+
+def test_every_public_name_has_a_contract() -> None:
+    declared = set(CONTRACTS) | set(OPTIMIZERS) | set(COVERED) | set(CONSTANTS)
+    missing = sorted(set(PUBLIC) - declared)
+    stale = sorted(declared - set(PUBLIC))
+    assert not missing, f"public names without a contract in tests/support/contracts.py: {missing}"
+    assert not stale, f"contracts for names that are not public: {stale}"
+
+
+@pytest.mark.parametrize("module", MODULES, ids=lambda m: m.__name__)
+def test_every_public_definition_is_in_all(module: ModuleType) -> None:
+    """A function, class or constant defined in the module without a leading underscore is
+    public, so it must be in `__all__` (and then needs a contract)."""
+    import ast
+
+    tree = ast.parse(inspect.getsource(module))
+    defined = set()
+    for stmt in tree.body:
+        if isinstance(stmt, (ast.FunctionDef, ast.ClassDef)):
+            defined.add(stmt.name)
+        elif isinstance(stmt, ast.Assign):
+            defined |= {t.id for t in stmt.targets if isinstance(t, ast.Name)}
+        elif isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
+            defined.add(stmt.target.id)
+    public = {n for n in defined if not n.startswith("_") and n != "__all__"}
+    assert not (public - set(module.__all__)), (
+        f"{module.__name__} defines public names missing from __all__: "
+        f"{sorted(public - set(module.__all__))}"
+    )
+
+
+@pytest.mark.parametrize("name", sorted(CONTRACTS))
+def test_every_parameter_is_described(name: str) -> None:
+    contract = CONTRACTS[name]
+    params = list(inspect.signature(contract.func).parameters)
+    assert list(contract.args) == params, (
+        f"{name}: the contract describes {list(contract.args)}, the signature has {params}"
+    )
+
+
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+def test_every_hyperparameter_is_described(name: str) -> None:
+    params = list(inspect.signature(OPTIMIZERS[name].factory).parameters)
+    assert list(OPTIMIZERS[name].hyper) == params
+
+
+@pytest.mark.parametrize("name", sorted(CONSTANTS))
+def test_constant(name: str) -> None:
+    module, attr = name.split(".")
+    value = getattr(getattr(dlcore, module), attr)
+    assert CONSTANTS[name].check(value), f"{name} = {value!r} is not {CONSTANTS[name].what}"
+
+
+@pytest.mark.parametrize("name", sorted(COVERED))
+def test_covered_classes_are_checked_where_named(name: str) -> None:
+    for by in COVERED[name].by:
+        assert by in CONTRACTS or by in OPTIMIZERS, f"{name} is said to be covered by {by}"
+
+
+# ---- calling --------------------------------------------------------------------------------
+
+
+class CallTimeout(Exception):
+    pass
+
+
+@contextmanager
+def time_limit(seconds: float) -> Iterator[None]:
+    """Raise `CallTimeout` in the calling (main) thread after `seconds` of wall time."""
+
+    def on_alarm(signum: int, frame: Any) -> None:
+        raise CallTimeout(f"the call ran for more than {seconds} s")
+
+    old = signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+
+
+def call(contract: Contract, kwargs: dict[str, Any]) -> Any:
+    func = contract.func
+    sig = inspect.signature(func)
+    args, kw = [], {}
+    for name, value in kwargs.items():
+        kind = sig.parameters[name].kind
+        if kind is inspect.Parameter.VAR_POSITIONAL:
+            args.extend(value)
+        elif kind is inspect.Parameter.KEYWORD_ONLY:
+            kw[name] = value
+        else:
+            args.append(value)
+    with time_limit(TIME_LIMIT_S):
+        return func(*args, **kw)
+
+
+def is_array(x: Any) -> bool:
+    return bool(array_api_compat.is_array_api_obj(x))
+
+
+def leaves(x: Any) -> Iterator[Any]:
+    """Arrays and floats inside `x` (tuples, lists, dicts, NamedTuples)."""
+    if is_array(x):
+        yield x
+    elif isinstance(x, dict):
+        for v in x.values():
+            yield from leaves(v)
+    elif isinstance(x, (tuple, list)):
+        for v in x:
+            yield from leaves(v)
+    elif isinstance(x, (float, complex, np.floating)):
+        yield x
+
+
+def host(x: Any) -> np.ndarray:
+    """A float64 (or bool, int, complex) NumPy copy of an array of any backend and dtype."""
+    if isinstance(x, torch.Tensor):
+        x = x.detach().cpu()
+        return (x.double() if x.is_floating_point() else x).numpy().copy()
+    a = np.array(to_numpy(x), copy=True)
+    return a.astype(np.float64) if a.dtype.kind == "f" else a
+
+
+def snapshot(x: Any) -> Any:
+    """A deep copy of every array in `x`, as NumPy, for the no-write check."""
+    if is_array(x):
+        if isinstance(x, torch.Tensor):
+            return ("torch", x.detach().to(torch.float64).cpu().numpy().copy())
+        return ("arr", np.array(to_numpy(x), copy=True))
+    if isinstance(x, dict):
+        return {k: snapshot(v) for k, v in x.items()}
+    if isinstance(x, (tuple, list)):
+        return (
+            type(x)(snapshot(v) for v in x)
+            if not hasattr(x, "_fields")
+            else tuple(snapshot(v) for v in x)
+        )
+    return None
+
+
+def assert_unchanged(before: Any, after: Any, where: str) -> None:
+    if isinstance(before, tuple) and len(before) == 2 and before[0] in ("torch", "arr"):
+        now = snapshot(after)[1]
+        assert np.array_equal(before[1], now, equal_nan=True), f"{where} was written"
+    elif isinstance(before, dict):
+        for k in before:
+            assert_unchanged(before[k], after[k], f"{where}[{k!r}]")
+    elif isinstance(before, (tuple, list)):
+        after_items = list(after)
+        for i, b in enumerate(before):
+            assert_unchanged(b, after_items[i], f"{where}[{i}]")
+
+
+def assert_finite(result: Any, where: str, nan_ok: bool = False) -> None:
+    for leaf in leaves(result):
+        a = host(leaf) if is_array(leaf) else np.asarray(leaf)
+        if a.dtype.kind in "fc":
+            bad = ~np.isfinite(a) if not nan_ok else np.isinf(a)
+            assert not bad.any(), (
+                f"{where}: a non-finite result {a.ravel()[np.flatnonzero(bad)[:3]]}"
+            )
+
+
+# ---- backends --------------------------------------------------------------------------------
+
+
+def convert(x: Any, to: Callable[[np.ndarray], Any]) -> Any:
+    if isinstance(x, np.ndarray) and x.dtype.kind == "f":
+        return to(x)
+    if isinstance(x, dict):
+        return {k: convert(v, to) for k, v in x.items()}
+    if isinstance(x, list) and x and all(isinstance(v, tuple) for v in x):
+        return [tuple(convert(v, to) for v in item) for item in x]
+    if isinstance(x, tuple) and not hasattr(x, "_fields"):
+        return tuple(convert(v, to) for v in x)
+    if isinstance(x, tuple):  # a NamedTuple such as a KernelRidgeModel: convert its arrays
+        return type(x)(*(convert(v, to) for v in x))
+    return x
+
+
+BACKENDS: dict[str, Callable[[np.ndarray], Any]] = {
+    "numpy": lambda a: a,
+    "numpy-float32": lambda a: a.astype(np.float32),
+    "torch": lambda a: torch.as_tensor(a),
+    "torch-float32": lambda a: torch.as_tensor(a, dtype=torch.float32),
+    "strict": lambda a: strict.asarray(a),
+}
+HALF: dict[str, Callable[[np.ndarray], Any]] = {
+    "float16": lambda a: torch.as_tensor(a, dtype=torch.float16),
+    "bfloat16": lambda a: torch.as_tensor(a, dtype=torch.bfloat16),
+}
+
+
+def host_only(contract: Contract) -> bool:
+    return any(isinstance(s, Arr) and s.host_only for s in contract.args.values())
+
+
+def valid(contract: Contract) -> dict[str, Any]:
+    return contract.valid(np.random.default_rng(sum(map(ord, contract.name))))
+
+
+def _backend_cases() -> list[tuple[str, str]]:
+    out = []
+    for name, c in sorted(CONTRACTS.items()):
+        for b in BACKENDS:
+            if host_only(c) and b != "numpy":
+                continue
+            out.append((name, b))
+    return out
+
+
+@pytest.mark.parametrize(("name", "backend"), _backend_cases())
+def test_valid_call_is_finite_and_writes_nothing(name: str, backend: str) -> None:
+    contract = CONTRACTS[name]
+    kwargs = convert(valid(contract), BACKENDS[backend])
+    before = snapshot(kwargs)
+    result = call(contract, kwargs)
+    assert_finite(result, f"{name} on {backend}", contract.nan_ok)
+    assert_unchanged(before, kwargs, name)
+
+
+def _has_arrays(c: Contract) -> bool:
+    return any(isinstance(s, (Arr, Params)) for s in c.args.values()) and not host_only(c)
+
+
+@pytest.mark.parametrize(
+    ("name", "dtype"),
+    [(n, d) for n, c in sorted(CONTRACTS.items()) if _has_arrays(c) for d in HALF],
+)
+def test_half_precision_is_computed_or_refused_by_name(name: str, dtype: str) -> None:
+    """A half-precision call gives a finite result or a `TypeError` naming the dtype; never a
+    NaN, and never a torch error from deep inside a solver."""
+    contract = CONTRACTS[name]
+    kwargs = convert(valid(contract), HALF[dtype])
+    before = snapshot(kwargs)
+    if contract.half:
+        result = call(contract, kwargs)
+        assert_finite(result, f"{name} in {dtype}", contract.nan_ok)
+    else:
+        with pytest.raises(TypeError, match=dtype):
+            call(contract, kwargs)
+    assert_unchanged(before, kwargs, name)
+
+
+@pytest.mark.parametrize(
+    ("name", "k"), [(n, k) for n, c in sorted(CONTRACTS.items()) if c.scale for k in c.scales]
+)
+def test_extreme_scales_against_a_reference(name: str, k: int) -> None:
+    contract = CONTRACTS[name]
+    assert contract.scale is not None and contract.reference is not None
+    kwargs = valid(contract)
+    c = math.ldexp(1.0, k)
+    scaled, expect = contract.scale(kwargs, c)
+    want = (
+        contract.reference(scaled)
+        if contract.reference_at_scale
+        else expect(contract.reference(kwargs))
+    )
+    got = call(contract, scaled)
+    if isinstance(got, tuple) and not is_array(got):
+        got = sorted(got, key=lambda z: (z.real, z.imag))
+        want = sorted(want, key=lambda z: (z.real, z.imag))
+    got_a, want_a = np.asarray(got if not is_array(got) else host(got)), np.asarray(want)
+    assert_finite(got_a, f"{name} at scale 2^{k}", contract.nan_ok)
+    scale = float(np.max(np.abs(want_a)))
+    bound = contract.rtol * np.finfo(np.float64).eps * scale
+    err = float(np.max(np.abs(got_a - want_a)))
+    assert err <= bound, f"{name} at 2^{k}: error {err:.3g} > {bound:.3g} (|expected| {scale:.3g})"
+
+
+# ---- bad calls --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Bad:
+    """One bad argument: the call must raise `exc` with one of `names` in its message."""
+
+    id: str
+    kwargs: dict[str, Any]
+    exc: type[Exception] | tuple[type[Exception], ...]
+    names: tuple[str, ...]
+
+
+def _with(a: np.ndarray, value: float) -> np.ndarray:
+    out = np.array(a, copy=True)
+    out.flat[0] = value
+    return out
+
+
+def _partners(contract: Contract, arg: str, sym: str) -> tuple[str, ...]:
+    out = []
+    for other, spec in contract.args.items():
+        if other == arg:
+            continue
+        if isinstance(spec, Arr) and spec.shapes and any(sym in s for s in spec.shapes):
+            out.append(other)
+        if isinstance(spec, Indices) and sym in (spec.of, spec.length):
+            out.append(other)
+    return tuple(out)
+
+
+def _array_args(contract: Contract, kwargs: dict[str, Any]) -> list[str]:
+    return [
+        a
+        for a, s in contract.args.items()
+        if isinstance(s, Arr) and isinstance(kwargs.get(a), np.ndarray)
+    ]
+
+
+def _real_bad(spec: Real) -> Iterator[tuple[str, Any, type[Exception]]]:
+    if not spec.nan_ok:
+        yield "nan", math.nan, ValueError
+    yield "inf", math.inf, ValueError
+    yield "-inf", -math.inf, ValueError
+    yield "bool", True, TypeError
+    yield "str", "1", TypeError
+    yield "none", None, TypeError
+    if math.isfinite(spec.low):
+        yield "below", spec.low if spec.low_open else spec.low - 0.5, ValueError
+    if math.isfinite(spec.high):
+        yield "above", spec.high if spec.high_open else spec.high + 0.5, ValueError
+
+
+def bad_calls(contract: Contract) -> Iterator[Bad]:
+    base = valid(contract)
+    arrays = _array_args(contract, base)
+    for arg, spec in contract.args.items():
+        if arg not in base:
+            continue
+        v = base[arg]
+
+        def bad(
+            label: str, value: Any, exc: Any, names: tuple[str, ...] = (), arg: str = arg
+        ) -> Bad:
+            return Bad(f"{arg}-{label}", {**base, arg: value}, exc, names or (arg,))
+
+        if isinstance(spec, Arr) and isinstance(v, np.ndarray):
+            if not spec.host_only:  # the host-only arguments take lists and ints by design
+                yield bad("list", v.tolist(), TypeError)
+                if spec.floating:
+                    yield bad("int", v.astype(np.int64), TypeError)
+            if spec.values:
+                for label, value in (("nan", math.nan), ("inf", math.inf), ("-inf", -math.inf)):
+                    yield bad(label, _with(v, value), ValueError)
+                if spec.shapes is not None:
+                    yield bad("empty", v[:0], ValueError)
+            if spec.shapes:
+                top = max(len(s) for s in spec.shapes)
+                yield bad("ndim", v.reshape((1,) * (top + 1 - v.ndim) + v.shape), ValueError)
+                for axis, sym in enumerate(
+                    spec.shapes[-1 if v.ndim == len(spec.shapes[-1]) else 0]
+                ):
+                    partners = _partners(contract, arg, sym)
+                    if partners and v.shape[axis] > 1:
+                        cut = np.take(v, range(v.shape[axis] - 1), axis=axis)
+                        yield bad(f"relation-{sym}-axis{axis}", cut, ValueError, (arg, *partners))
+            others = [a for a in arrays if a != arg] + [
+                a for a, s in contract.args.items() if isinstance(s, Params) and not s.shapes_only
+            ]
+            if others and not spec.host_only:
+                yield bad("library", torch.as_tensor(v), TypeError)
+                yield bad("dtype", v.astype(np.float32), TypeError)
+                on = convert(base, lambda a: strict.asarray(a))
+                moved = strict.asarray(v, device=strict.Device("device1"))
+                yield Bad(f"{arg}-device", {**on, arg: moved}, TypeError, (arg,))
+        elif isinstance(spec, Real):
+            for label, value, exc in _real_bad(spec):
+                yield bad(label, value, exc)
+        elif isinstance(spec, Int):
+            yield bad("float", 1.5, TypeError)
+            yield bad("bool", True, TypeError)
+            yield bad("str", "3", TypeError)
+            yield bad("below", spec.minimum - 1, ValueError)
+            if spec.maximum is not None:
+                yield bad("above", spec.maximum + 1, ValueError)
+        elif isinstance(spec, Choice):
+            yield bad("unknown", "bogus", ValueError)
+            yield bad("non-str", 3, (TypeError, ValueError))
+        elif isinstance(spec, Flag):
+            yield bad("int", 1, TypeError)
+            yield bad("str", "yes", TypeError)
+        elif isinstance(spec, Rng):
+            yield bad("seed", 0, TypeError)
+            yield bad("legacy", np.random.RandomState(0), TypeError)
+        elif isinstance(spec, (Fn, Opt)):
+            yield bad("non-callable", 3, TypeError)
+        elif isinstance(spec, Indices):
+            yield bad("out-of-range", [*v[:-1], base_size(contract, spec.of)], ValueError)
+            yield bad("negative", [*v[:-1], -1], ValueError)
+            yield bad("float", [*v[:-1], 1.5], TypeError)
+            yield bad("empty", [], ValueError)
+            if spec.length is not None:
+                yield bad("relation", v[:-1], ValueError)
+        elif isinstance(spec, Params):
+            yield bad("type", list(v.values()), TypeError)
+            for k in v:
+                leaf = v[k]
+                for label, value in (("nan", math.nan), ("inf", math.inf)):
+                    yield bad(f"{k}-{label}", {**v, k: _with(leaf, value)}, ValueError)
+                yield bad(f"{k}-int", {**v, k: leaf.astype(np.int64)}, TypeError)
+                yield bad(f"{k}-list", {**v, k: leaf.tolist()}, TypeError)
+                if not spec.shapes_only:
+                    yield bad(f"{k}-library", {**v, k: torch.as_tensor(leaf)}, TypeError)
+            if spec.mlp:  # an MLP's keys are fixed; an optimizer's are the caller's choice
+                yield bad("missing-key", dict(list(v.items())[1:]), ValueError)
+
+
+def base_size(contract: Contract, sym: str) -> int:
+    return contract.dims[sym]
+
+
+def _bad_cases() -> list[tuple[str, str]]:
+    return [(name, b.id) for name, c in sorted(CONTRACTS.items()) for b in bad_calls(c)]
+
+
+@pytest.mark.parametrize(("name", "case"), _bad_cases())
+def test_bad_argument_is_refused_by_name(name: str, case: str) -> None:
+    contract = CONTRACTS[name]
+    (bad,) = [b for b in bad_calls(contract) if b.id == case]
+    labels = [a for a, s in contract.args.items() if isinstance(s, Label)]
+    names = tuple(bad.kwargs[a] for a in labels) + bad.names if labels else bad.names
+    before = snapshot(bad.kwargs)
+    with pytest.raises(bad.exc) as info:
+        call(contract, bad.kwargs)
+    message = str(info.value)
+    assert any(n in message for n in names), (
+        f"{name}({case}): {type(info.value).__name__}: {message!r} names none of {names}"
+    )
+    assert_unchanged(before, bad.kwargs, name)
+
+
+def _huge_cases() -> list[tuple[str, str]]:
+    return [
+        (name, arg)
+        for name, c in sorted(CONTRACTS.items())
+        for arg, s in c.args.items()
+        if isinstance(s, Int) and not s.size
+    ]
+
+
+@pytest.mark.parametrize(("name", "arg"), _huge_cases())
+def test_huge_int_is_refused_or_answered_at_once(name: str, arg: str) -> None:
+    """An int that is not an output size, at 10^12: a `ValueError` naming it, or an answer within
+    the time limit (`call` enforces it). Nothing loops in proportion to such a value."""
+    contract = CONTRACTS[name]
+    kwargs = {**valid(contract), arg: HUGE}
+    start = time.perf_counter()
+    try:
+        result = call(contract, kwargs)
+    except ValueError as err:
+        assert arg in str(err), f"{name}({arg}={HUGE}): {err!r} does not name {arg}"
+    else:
+        assert_finite(result, f"{name}({arg}={HUGE})", contract.nan_ok)
+    assert time.perf_counter() - start < TIME_LIMIT_S
+
+
+# ---- optimizers --------------------------------------------------------------------------------
+
+
+def _tree(rng: np.random.Generator) -> dict[str, np.ndarray]:
+    return {"w": rng.standard_normal(4), "b": rng.standard_normal((2, 3))}
+
+
+def _opt_bad_hyper(name: str) -> Iterator[tuple[str, dict[str, Any], Any, str]]:
+    o = OPTIMIZERS[name]
+    for arg, spec in o.hyper.items():
+        if isinstance(spec, Real):
+            for label, value, exc in _real_bad(spec):
+                yield f"{arg}-{label}", {arg: value}, exc, arg
+        elif isinstance(spec, Flag):
+            yield f"{arg}-int", {arg: 1}, TypeError, arg
+        elif isinstance(spec, Opt):
+            yield f"{arg}-non-optimizer", {arg: "adam"}, TypeError, arg
+
+
+@pytest.mark.parametrize(
+    ("name", "case"), [(n, c) for n in sorted(OPTIMIZERS) for c, *_ in _opt_bad_hyper(n)]
+)
+def test_optimizer_hyperparameter_is_refused_by_name(name: str, case: str) -> None:
+    (_, override, exc, arg), *_ = [t for t in _opt_bad_hyper(name) if t[0] == case]
+    with pytest.raises(exc, match=arg):
+        OPTIMIZERS[name].make(**override)
+
+
+def _state_leaves(state: Any) -> list[tuple[str, str]]:
+    return [(f, k) for f in getattr(state, "_fields", ()) if f != "step" for k in getattr(state, f)]
+
+
+def _replace_leaf(state: Any, field: str, key: str, value: Any) -> Any:
+    return state._replace(**{field: {**getattr(state, field), key: value}})
+
+
+def _step_inputs(name: str, to: Callable[[np.ndarray], Any]) -> tuple[Any, Any, Any, Any]:
+    """An optimizer, and grads, state (after one step, so the buffers are not zero) and params."""
+    rng = np.random.default_rng(7)
+    opt = OPTIMIZERS[name].make()
+    params = convert(_tree(rng), to)
+    grads = convert(_tree(rng), to)
+    state = opt.init(params)
+    _, state = opt.update(grads, state, params)
+    return opt, convert(_tree(rng), to), state, params
+
+
+def _opt_bad_steps(name: str) -> Iterator[tuple[str, Callable[[Any, Any, Any], tuple], Any, str]]:
+    """(id, mutate(grads, state, params) -> (grads, state, params), exception, name)."""
+    _, g0, s0, _ = _step_inputs(name, BACKENDS["numpy"])
+    for tree in ("grads", "params"):
+        for k in g0:
+            for label, value in (("nan", math.nan), ("inf", math.inf), ("-inf", -math.inf)):
+
+                def mut(
+                    g: Any, s: Any, p: Any, tree: str = tree, k: str = k, v: float = value
+                ) -> tuple:
+                    trees = {"grads": dict(g), "params": dict(p)}
+                    trees[tree][k] = _with(trees[tree][k], v)
+                    return trees["grads"], s, trees["params"]
+
+                yield f"{tree}[{k}]-{label}", mut, ValueError, tree
+            yield (
+                f"{tree}[{k}]-int",
+                lambda g, s, p, tree=tree, k=k: _set(
+                    g, s, p, tree, k, lambda a: a.astype(np.int64)
+                ),
+                TypeError,
+                tree,
+            )
+            yield (
+                f"{tree}[{k}]-shape",
+                lambda g, s, p, tree=tree, k=k: _set(g, s, p, tree, k, lambda a: a[..., :1]),
+                ValueError,
+                "grads",  # a shape relation: grads must have the shapes of params
+            )
+        yield (
+            f"{tree}-not-a-dict",
+            lambda g, s, p, tree=tree: _set_tree(g, s, p, tree, [1.0]),
+            TypeError,
+            tree,
+        )
+    yield (
+        "grads-missing-key",
+        lambda g, s, p: (dict(list(g.items())[1:]), s, p),
+        ValueError,
+        "grads",
+    )
+    yield (
+        "grads-library",
+        lambda g, s, p: ({k: torch.as_tensor(v) for k, v in g.items()}, s, p),
+        TypeError,
+        "grads",
+    )
+    yield (
+        "grads-dtype",
+        lambda g, s, p: ({k: v.astype(np.float32) for k, v in g.items()}, s, p),
+        TypeError,
+        "grads",
+    )
+    for field, k in _state_leaves(s0):
+        for label, value in (("nan", math.nan), ("inf", math.inf)):
+            yield (
+                f"state.{field}[{k}]-{label}",
+                lambda g, s, p, f=field, k=k, v=value: (
+                    g,
+                    _replace_leaf(s, f, k, _with(getattr(s, f)[k], v)),
+                    p,
+                ),
+                ValueError,
+                "state",
+            )
+    if "step" in getattr(s0, "_fields", ()):
+        yield (
+            "state.step-negative",
+            lambda g, s, p: (g, s._replace(step=-1), p),
+            ValueError,
+            "state",
+        )
+    yield "state-wrong-type", lambda g, s, p: (g, ("not", "a", "state"), p), TypeError, "state"
+
+
+def _set(g: Any, s: Any, p: Any, tree: str, k: str, f: Callable[[Any], Any]) -> tuple:
+    trees = {"grads": dict(g), "params": dict(p)}
+    trees[tree][k] = f(trees[tree][k])
+    return trees["grads"], s, trees["params"]
+
+
+def _set_tree(g: Any, s: Any, p: Any, tree: str, value: Any) -> tuple:
+    return (value, s, p) if tree == "grads" else (g, s, value)
+
+
+def _opt_step_cases() -> list[tuple[str, str, str]]:
+    return [
+        (n, how, c)
+        for n in sorted(OPTIMIZERS)
+        for how in ("update", "step", "step-donated")
+        for c, *_ in _opt_bad_steps(n)
+    ]
+
+
+@pytest.mark.parametrize(("name", "how", "case"), _opt_step_cases())
+def test_optimizer_step_refuses_bad_trees_by_name(name: str, how: str, case: str) -> None:
+    """Non-finite, mistyped or misshapen params, grads or state fields are refused by name, by
+    `update`, by `step` and by a donated `step`; a refused pure call writes nothing."""
+    (mutate, exc, arg) = next((m, e, a) for c, m, e, a in _opt_bad_steps(name) if c == case)
+    for to in ("numpy", "torch"):
+        opt, grads, state, params = _step_inputs(name, BACKENDS[to])
+        if to == "torch":
+            if "library" in case or "dtype" in case:
+                continue
+            mutate_t = _torch_mutation(mutate)
+            grads, state, params = mutate_t(grads, state, params)
+        else:
+            grads, state, params = mutate(grads, state, params)
+        before = snapshot((grads, state, params))
+        with pytest.raises(exc) as info:
+            if how == "update":
+                opt.update(grads, state, params)
+            else:
+                optim.step(opt, grads, state, params, donate=how == "step-donated")
+        assert arg in str(info.value), (
+            f"{name} {how} {case} on {to}: {info.value!r} does not name {arg}"
+        )
+        if how != "step-donated":
+            assert_unchanged(before, (grads, state, params), f"{name} {how} inputs")
+        else:
+            assert_unchanged(before[0], grads, f"{name} donated step: grads")
+
+
+def _torch_mutation(mutate: Callable[..., tuple]) -> Callable[..., tuple]:
+    """Apply a NumPy-written mutation to torch trees (through NumPy copies)."""
+
+    def to_np(x: Any) -> Any:
+        if isinstance(x, torch.Tensor):
+            return x.numpy().copy()
+        if isinstance(x, dict):
+            return {k: to_np(v) for k, v in x.items()}
+        if hasattr(x, "_fields"):
+            return type(x)(*(to_np(v) for v in x))
+        return x
+
+    def to_t(x: Any) -> Any:
+        if isinstance(x, np.ndarray):
+            return torch.as_tensor(x)
+        if isinstance(x, dict):
+            return {k: to_t(v) for k, v in x.items()}
+        if hasattr(x, "_fields"):
+            return type(x)(*(to_t(v) for v in x))
+        return x
+
+    def mutate_t(g: Any, s: Any, p: Any) -> tuple:
+        return tuple(to_t(x) for x in mutate(to_np(g), to_np(s), to_np(p)))
+
+    return mutate_t
+
+
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+@pytest.mark.parametrize("backend", ["numpy", "torch", "torch-float32", "strict"])
+def test_optimizer_never_writes_the_callers_arrays(name: str, backend: str) -> None:
+    """Pure `update` and `step` write nothing; a donated `step` writes only the params and the
+    state the optimizer made, never a gradient, even one reused across steps (the buffer of
+    `sgd_momentum` used to be the caller's first gradient, later written by a donated step)."""
+    opt = OPTIMIZERS[name].make()
+    rng = np.random.default_rng(3)
+    params = convert(_tree(rng), BACKENDS[backend])
+    grads = [convert(_tree(rng), BACKENDS[backend]) for _ in range(3)]
+    keep = snapshot(grads)
+    p0 = snapshot(params)
+    state = opt.init(params)
+    s, ps = state, params
+    for g in grads:
+        _, s = opt.update(g, s, ps)
+    assert_unchanged(p0, params, f"{name}: params after update")
+    ps, s = params, opt.init(params)
+    for g in grads:
+        ps, s = optim.step(opt, g, s, ps)
+    assert_unchanged(p0, params, f"{name}: params after pure steps")
+    ps, s = {k: v * 1 for k, v in params.items()}, opt.init(params)
+    for g in grads + grads:  # the same gradient objects again: a reused gradient is never donated
+        ps, s = optim.step(opt, g, s, ps, donate=True)
+        assert_finite((ps, s), f"{name} donated")
+    assert_unchanged(keep, grads, f"{name}: gradients after donated steps")
+
+
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+@pytest.mark.parametrize("dtype", sorted(HALF))
+def test_optimizer_half_precision_keeps_zero_gradients_finite(name: str, dtype: str) -> None:
+    """A zero gradient coordinate in half precision: eps must not round to 0 and give 0/0."""
+    opt = OPTIMIZERS[name].make()
+    rng = np.random.default_rng(5)
+    params = convert(_tree(rng), HALF[dtype])
+    g = convert(_tree(rng), HALF[dtype])
+    g = {k: v * 0 for k, v in g.items()}
+    s = opt.init(params)
+    ps = params
+    for _ in range(3):
+        ps, s = optim.step(opt, g, s, ps)
+    assert_finite((ps, s), f"{name} in {dtype}")
+    upd, _ = opt.update(g, opt.init(params), params)
+    assert_finite(upd, f"{name} update in {dtype}")
+
+
+def test_step_refuses_a_non_optimizer() -> None:
+    with pytest.raises(TypeError, match="opt"):
+        optim.step("adam", {"w": np.ones(2)}, None, {"w": np.ones(2)})  # type: ignore[arg-type]
+
+
+def test_init_refuses_bad_params_by_name() -> None:
+    for name in sorted(OPTIMIZERS):
+        opt = OPTIMIZERS[name].make()
+        for bad, exc in (
+            ({"w": np.array([1.0, math.nan])}, ValueError),
+            ({"w": np.array([1, 2])}, TypeError),
+            ({}, ValueError),
+            ([np.ones(2)], TypeError),
+            ({1: np.ones(2)}, TypeError),
+        ):
+            with pytest.raises(exc, match="params"):
+                opt.init(bad)
+
+
+# ---- hand-made inputs of the covered classes ----------------------------------------------------
+
+
+def _models() -> Iterator[tuple[str, Callable[[Any], Any], Any, str]]:
+    yield "kernel-bogus", lambda m: m._replace(kernel="bogus"), ValueError, "kernel"
+    yield "X-nan", lambda m: m._replace(X=_with(m.X, math.nan)), ValueError, "X"
+    yield "alpha-nan", lambda m: m._replace(alpha=_with(m.alpha, math.nan)), ValueError, "alpha"
+    yield "alpha-and-w-none", lambda m: m._replace(alpha=None), ValueError, "alpha"
+    yield "alpha-rows", lambda m: m._replace(alpha=m.alpha[:-1]), ValueError, "alpha"
+    yield "gamma-negative", lambda m: m._replace(gamma=-1.0), ValueError, "gamma"
+    yield (
+        "degree-huge",
+        lambda m: m._replace(kernel="polynomial", degree=HUGE),
+        ValueError,
+        "degree",
+    )
+    yield "not-a-model", lambda m: ("rbf", m.X), TypeError, "model"
+
+
+@pytest.mark.parametrize("case", [c for c, *_ in _models()])
+def test_hand_made_kernel_model_is_validated(case: str) -> None:
+    """`KernelRidgeModel` is a public NamedTuple, so a caller can build one by hand: predicting
+    with it checks every field (a model with `kernel="bogus"` used to predict with the RBF)."""
+    contract = CONTRACTS["kernels.kernel_ridge_predict"]
+    kw = valid(contract)
+    mutate, exc, arg = next((m, e, a) for c, m, e, a in _models() if c == case)
+    with pytest.raises(exc, match=arg):
+        call(contract, {**kw, "model": mutate(kw["model"])})
+
+
+def test_outputs_of_covered_classes_are_finite() -> None:
+    rng = np.random.default_rng(0)
+    sep = dlcore.data.separable_dataset(6, 3, 0.3, rng=rng)
+    assert_finite(tuple(sep), "SeparableData")
+    contract = CONTRACTS["train.train"]
+    hist = call(contract, valid(contract))
+    assert [r.step for r in hist.records] == [0, 1, 2]
+    assert_finite([(r.loss, r.grad_norm) for r in hist.records], "History.records")
+
+
+def test_deepcopy_of_contract_inputs_is_cheap() -> None:
+    """The contract inputs stay small (the whole test is about 4,000 calls)."""
+    total = sum(
+        sum(np.asarray(to_numpy(leaf)).size for leaf in leaves(valid(c)) if is_array(leaf))
+        for c in CONTRACTS.values()
+    )
+    assert total < 10_000
+    copy.deepcopy(CONTRACTS["linear.ridge"].args)
+
+
+# ---- docstrings --------------------------------------------------------------------------------
+
+
+def _required(name: str) -> dict[str, set[str]]:
+    """`{exception name: arguments}` that the generated bad calls of `name` check."""
+    req: dict[str, set[str]] = {}
+    if name in OPTIMIZERS:
+        for _, _, exc, arg in _opt_bad_hyper(name):
+            req.setdefault(exc.__name__, set()).add(arg)
+        return req
+    contract = CONTRACTS[name]
+    for b in bad_calls(contract):
+        arg = b.id.split("-")[0]
+        if isinstance(contract.args.get(arg), (Label, Anything)):
+            continue
+        excs = b.exc if isinstance(b.exc, tuple) else (b.exc,)
+        req.setdefault(excs[-1].__name__, set()).add(arg)
+    if not contract.half and _has_arrays(contract):
+        req.setdefault("TypeError", set()).add("float16")
+    return req
+
+
+def _raises_entries(doc: str) -> dict[str, str]:
+    section = doc.split("Raises:", 1)[1] if "Raises:" in doc else ""
+    section = re.split(r"\n\S", "\n" + section.strip("\n"), maxsplit=1)[0]  # up to the next section
+    entries = re.split(r"\n\s*(\w+Error):", "\n" + section)
+    return {entries[i]: entries[i + 1] for i in range(1, len(entries) - 1, 2)}
+
+
+@pytest.mark.parametrize("name", sorted(CONTRACTS) + sorted(OPTIMIZERS))
+def test_raises_section_lists_what_the_contract_checks(name: str) -> None:
+    """Each argument the contract test breaks appears, in backticks, under the exception the
+    test expects in the docstring's "Raises:" section (and half precision, where refused)."""
+    func = CONTRACTS[name].func if name in CONTRACTS else OPTIMIZERS[name].factory
+    doc = inspect.getdoc(func) or ""
+    entries = _raises_entries(doc)
+    for exc, args in sorted(_required(name).items()):
+        assert exc in entries, f"{name}: the docstring's Raises section has no {exc} entry"
+        missing = sorted(a for a in args if (f"`{a}`" if a != "float16" else a) not in entries[exc])
+        assert not missing, f"{name}: Raises/{exc} does not mention {missing}"

@@ -1,0 +1,1132 @@
+r"""The argument contract of every public name of dlcore, declared once.
+
+This is the test-side specification that `tests/api/test_contract.py` turns into calls, in the
+spirit of scikit-learn's common estimator checks: each public function is described by the kind
+of each argument (an array with symbolic dimensions, a real in an interval, an int with bounds, a
+choice, a flag, a random generator, a parameter tree, a callable), plus one valid call. From that
+description the test generates:
+
+- bad calls: wrong type, wrong shape, broken shape relations, non-finite entries, empty arrays,
+  integer dtypes, out-of-range or non-finite scalars, mixed libraries, dtypes and devices; each
+  must raise `TypeError` or `ValueError` naming the argument;
+- valid calls on every backend and float dtype: a finite result, no input written, and half
+  precision either computed or refused with an error naming the dtype;
+- time bounds: an int that is not an output size, set to $10^{12}$, must be refused or answered
+  at once;
+- scale laws: where a function is homogeneous, the valid call at scales $2^{\pm 500}$
+  ($\approx 10^{\pm 150}$) against a test-side reference.
+
+Classes are covered through the function that consumes them (a `KernelRidgeModel` through
+`kernel_ridge_predict`, optimizer states through `update` and `step`), constants through a check
+of their value. `tests/api/test_contract.py` checks that every name in every `__all__` has an
+entry here.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from dlcore import backend, data, dynamics, init, kernels, linear, losses, mlp, optim, train
+
+__all__ = [
+    "Arr",
+    "Real",
+    "Int",
+    "Choice",
+    "Flag",
+    "Rng",
+    "Fn",
+    "Opt",
+    "Label",
+    "Indices",
+    "Params",
+    "Anything",
+    "Contract",
+    "OptimizerContract",
+    "Covered",
+    "Constant",
+    "CONTRACTS",
+    "OPTIMIZERS",
+    "COVERED",
+    "CONSTANTS",
+    "HUGE",
+]
+
+HUGE = 10**12
+"""The value an int that is not an output size is set to in the time-bound check."""
+
+
+# ---- argument kinds ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Arr:
+    """A real floating array argument.
+
+    `shapes` lists the admitted shapes as tuples of symbols (`("n", "d")`); a symbol shared by
+    two arguments is a shape relation. `None` means any shape. `nonfinite` is False for arrays
+    whose non-finite entries are meaningful (none today).
+    """
+
+    shapes: tuple[tuple[str, ...], ...] | None
+    host_only: bool = False  # converted to NumPy float64 (lists and ints welcome): the dynamics
+    values: bool = True  # False: only the type, dtype and device are used (`like`, `to_numpy`)
+    floating: bool = True  # False: any dtype is accepted (`asarray`'s `like`, `device_of`)
+
+
+@dataclass(frozen=True)
+class Real:
+    """A real scalar in the interval from `low` to `high`, each end open or closed."""
+
+    low: float = -math.inf
+    high: float = math.inf
+    low_open: bool = True
+    high_open: bool = True
+    nan_ok: bool = False  # NaN is a documented value (a loss that was not computed)
+
+
+@dataclass(frozen=True)
+class Int:
+    """An int `>= minimum` (and `<= maximum` when set).
+
+    `size=True` marks an int that is the size of the output or of the work asked for (`n`,
+    `steps`): a call is allowed to take time in proportion to it. Every other int must be
+    bounded in time at `HUGE`: refused with a `ValueError`, or answered at once.
+    """
+
+    minimum: int
+    maximum: int | None = None
+    size: bool = False
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One of `options` (strings)."""
+
+    options: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Flag:
+    """A bool (an int or a string is refused, not read as truthy)."""
+
+
+@dataclass(frozen=True)
+class Rng:
+    """A `numpy.random.Generator`."""
+
+
+@dataclass(frozen=True)
+class Fn:
+    """A callable."""
+
+
+@dataclass(frozen=True)
+class Opt:
+    """A `GradientTransformation`."""
+
+
+@dataclass(frozen=True)
+class Label:
+    """The `name` argument of a `backend.check_*` helper: the name its errors must show."""
+
+
+@dataclass(frozen=True)
+class Indices:
+    """A list of int indices into `[0, of)` where `of` is a symbol, with `length` entries
+    (a symbol) or any non-zero length when `length` is None."""
+
+    of: str
+    length: str | None = None
+
+
+@dataclass(frozen=True)
+class Params:
+    """A dict of real floating arrays (an MLP's `W1, b1, ...` when `mlp=True`).
+
+    `shapes_only`: only the keys and shapes are read (`unflatten_params`' `like`), so its
+    library, dtype and device need not match the other arguments."""
+
+    mlp: bool = False
+    shapes_only: bool = False
+
+
+@dataclass(frozen=True)
+class Anything:
+    """An argument with no contract to break (`like` of `asarray`, `dtype`)."""
+
+
+Spec = Arr | Real | Int | Choice | Flag | Rng | Fn | Opt | Label | Indices | Params | Anything
+
+
+@dataclass(frozen=True)
+class Contract:
+    """The contract of one public function.
+
+    Attributes:
+        name: `"module.function"`.
+        args: The kind of each parameter, in signature order.
+        valid: `valid(rng) -> kwargs`, one valid call with NumPy float64 arrays and the sizes
+            named by `dims` (`{"n": 5, ...}`).
+        dims: The size of each symbol in `valid`'s arrays.
+        nan_ok: A valid result may hold NaN where the docstring says so (`kink_location`).
+        scale: Optional scale law: `scale(kwargs, c) -> (kwargs_at_scale, expect)`, where
+            `expect(result_at_unit_scale) -> expected result at scale` is exact in binary
+            floating point when `c` is a power of two.
+        reference: Optional test-side oracle `reference(kwargs) -> result` (NumPy, mpmath);
+            the scale check compares against it.
+        scales: The exponents $k$ of the scales $c = 2^k$ the scale check runs at ($2^{\\pm600}
+            \\approx 10^{\\pm180}$: products of two such entries leave float64's range).
+        reference_at_scale: Compare with `reference(kwargs_at_scale)` instead of
+            `expect(reference(kwargs))` (a law that is not a plain rescaling, as for softmax).
+        rtol: The relative tolerance of the scale check, derived in `tests/api/test_contract.py`
+            from the problem's conditioning (documented per contract).
+        half: The function computes in half precision (elementwise work, no linear algebra).
+    """
+
+    name: str
+    args: dict[str, Spec]
+    valid: Callable[[np.random.Generator], dict[str, Any]]
+    dims: dict[str, int] = field(default_factory=dict)
+    nan_ok: bool = False
+    scale: Callable[[dict[str, Any], float], tuple[dict[str, Any], Callable[[Any], Any]]] | None = (
+        None
+    )
+    reference: Callable[[dict[str, Any]], Any] | None = None
+    rtol: float = 0.0
+    reference_at_scale: bool = False
+    scales: tuple[int, ...] = (-600, 600)
+    half: bool = True
+
+    @property
+    def func(self) -> Callable[..., Any]:
+        module, attr = self.name.split(".")
+        return getattr(_MODULES[module], attr)
+
+
+@dataclass(frozen=True)
+class OptimizerContract:
+    """An optimizer factory: its hyperparameters, a valid set, and the state type it keeps."""
+
+    name: str
+    hyper: dict[str, Spec]
+    valid: dict[str, Any]
+    state: type
+    positional: tuple[str, ...] = ()  # arguments passed positionally (a wrapped optimizer)
+
+    @property
+    def factory(self) -> Callable[..., Any]:
+        return getattr(optim, self.name.split(".")[1])
+
+    def make(self, **override: Any) -> Any:
+        kw = {**self.valid, **override}
+        args = [kw.pop(k) for k in self.positional]
+        return self.factory(*args, **kw)
+
+
+@dataclass(frozen=True)
+class Covered:
+    """A class whose instances are inputs or outputs of other public names, checked there."""
+
+    name: str
+    by: tuple[str, ...]
+    how: str
+
+
+@dataclass(frozen=True)
+class Constant:
+    """A public constant and the invariant its users rely on."""
+
+    name: str
+    check: Callable[[Any], bool]
+    what: str
+
+
+_MODULES = {
+    "backend": backend,
+    "data": data,
+    "dynamics": dynamics,
+    "init": init,
+    "kernels": kernels,
+    "linear": linear,
+    "losses": losses,
+    "mlp": mlp,
+    "optim": optim,
+    "train": train,
+}
+
+# ---- common shapes and builders ---------------------------------------------------------------
+
+N, D, M = 6, 3, 2
+DIMS = {"n": N, "d": D, "m": M, "k": 4, "q": 5, "h": 4}
+MAT = (("n", "d"),)
+TARGETS = (("n",), ("n", "m"))
+WEIGHTS = (("d",), ("d", "m"))
+VEC_N = (("n",),)
+SQUARE = (("d", "d"),)
+POS = Real(0.0, math.inf, low_open=True)
+NONNEG = Real(0.0, math.inf, low_open=False)
+UNIT_OPEN = Real(0.0, 1.0, low_open=False, high_open=True)  # [0, 1)
+UNIT_BETA = Real(0.0, 1.0, low_open=True, high_open=False)  # (0, 1]
+REAL = Real()
+
+
+def _spectrum(rng: np.random.Generator, n: int, d: int) -> np.ndarray:
+    """An `(n, d)` matrix $U\\operatorname{diag}(s)V^\\top$ with singular values in $[1, 2]$:
+    condition number at most 2, so that the scale checks' tolerances hold for every draw."""
+    U, _ = np.linalg.qr(rng.standard_normal((n, min(n, d))))
+    V, _ = np.linalg.qr(rng.standard_normal((d, min(n, d))))
+    return (U * rng.uniform(1.0, 2.0, size=min(n, d))) @ V.T
+
+
+def _X(rng: np.random.Generator) -> np.ndarray:
+    return _spectrum(rng, N, D)
+
+
+def _y(rng: np.random.Generator) -> np.ndarray:
+    return rng.standard_normal(N)
+
+
+def _pm1(rng: np.random.Generator) -> np.ndarray:
+    return np.where(rng.standard_normal(N) >= 0, 1.0, -1.0)
+
+
+def _mlp(rng: np.random.Generator, sizes: tuple[int, ...] = (D, 4, 1)) -> dict[str, np.ndarray]:
+    return mlp.init_mlp(list(sizes), rng=rng)
+
+
+def _knots(rng: np.random.Generator, k: int) -> np.ndarray:
+    return np.cumsum(rng.uniform(0.5, 1.5, size=k)) - k / 2
+
+
+def _spd(rng: np.random.Generator, d: int = D) -> np.ndarray:
+    Q, _ = np.linalg.qr(rng.standard_normal((d, d)))
+    return (Q * rng.uniform(0.5, 2.0, size=d)) @ Q.T
+
+
+def _symmetric(rng: np.random.Generator, d: int = D) -> np.ndarray:
+    """A symmetric matrix with eigenvalues of both signs, $|\\lambda| \\in [0.5, 2]$ (normal:
+    its eigenvalues have condition number 1)."""
+    Q, _ = np.linalg.qr(rng.standard_normal((d, d)))
+    lam = rng.uniform(0.5, 2.0, size=d) * np.where(np.arange(d) % 2 == 0, 1.0, -1.0)
+    return (Q * lam) @ Q.T
+
+
+def _grad_fn(params: dict[str, Any], t: int) -> dict[str, Any]:
+    return {k: 0.1 * v for k, v in params.items()}
+
+
+def _score(params: dict[str, Any]) -> float:
+    return float(sum(float(np.sum(np.asarray(backend.to_numpy(v)) ** 2)) for v in params.values()))
+
+
+# ---- scale laws and references (test side: NumPy, never dlcore) --------------------------------
+
+
+def _ridge_reference(kw: dict[str, Any]) -> np.ndarray:
+    """Ridge by least squares on the augmented rows [X; sqrt(lam) I], [y; 0] (NumPy lstsq)."""
+    X, y, lam = kw["X"], kw["y"], kw["lam"]
+    d = X.shape[1]
+    A = np.vstack([X, math.sqrt(lam) * np.eye(d)])
+    b = np.concatenate([y, np.zeros((d, *y.shape[1:]))])
+    return np.linalg.lstsq(A, b, rcond=None)[0]
+
+
+def _ridge_scale(kw: dict[str, Any], c: float) -> tuple[dict[str, Any], Callable[[Any], Any]]:
+    """X scaled by c, lam kept. The expected answer from the unit-scale SVD X = U S V^T (NumPy):
+    w(c) = V diag(c s / (c^2 s^2 + lam)) U^T y, the filter written 1 / (c s + lam / (c s)) so
+    that neither c^2 s^2 nor its reciprocal leaves the range."""
+    X, y, lam = kw["X"], kw["y"], kw["lam"]
+    U, s, Vt = np.linalg.svd(X, full_matrices=False)
+    coef = 1.0 / (c * s + lam / (c * s))
+    return {**kw, "X": c * X}, lambda _: Vt.T @ (coef * (U.T @ y))
+
+
+def _min_norm_scale(kw: dict[str, Any], c: float) -> tuple[dict[str, Any], Callable[[Any], Any]]:
+    # (cX)^+ y = X^+ y / c
+    return {**kw, "X": c * kw["X"]}, lambda w: w / c
+
+
+def _projector_scale(kw: dict[str, Any], c: float) -> tuple[dict[str, Any], Callable[[Any], Any]]:
+    return {**kw, "X": c * kw["X"]}, lambda P: P  # the row space of cX is that of X
+
+
+def _rbf_reference(kw: dict[str, Any]) -> np.ndarray:
+    A, B, g = kw["A"], kw["B"], kw["gamma"]
+    diff = A[:, None, :] - B[None, :, :]  # differences first: no cancellation
+    return np.exp(-g * np.sum(diff * diff, axis=-1))
+
+
+def _rbf_scale(kw: dict[str, Any], c: float) -> tuple[dict[str, Any], Callable[[Any], Any]]:
+    # k(ca, cb; gamma / c^2) = k(a, b; gamma)
+    return {**kw, "A": c * kw["A"], "B": c * kw["B"], "gamma": kw["gamma"] / c / c}, lambda K: K
+
+
+def _log_softmax_reference(kw: dict[str, Any]) -> np.ndarray:
+    z = kw["z"]
+    zmax = np.max(z, axis=-1, keepdims=True)
+    return (z - zmax) - np.log(np.sum(np.exp(z - zmax), axis=-1, keepdims=True))
+
+
+def _z_scale(kw: dict[str, Any], c: float) -> tuple[dict[str, Any], Callable[[Any], Any]]:
+    return {**kw, "z": c * kw["z"]}, lambda r: r  # (reference_at_scale: the oracle runs at scale)
+
+
+def _eig_reference(kw: dict[str, Any]) -> tuple[complex, complex]:
+    r = np.roots([1.0, -kw["trace"], kw["det"]])
+    return tuple(sorted((complex(z) for z in r), key=lambda z: (z.real, z.imag)))  # type: ignore[return-value]
+
+
+def _eig_scale(kw: dict[str, Any], c: float) -> tuple[dict[str, Any], Callable[[Any], Any]]:
+    # trace and det both times c: tr^2 leaves the range; the oracle (np.roots: eigenvalues of
+    # the balanced companion matrix) runs at scale
+    return {**kw, "trace": c * kw["trace"], "det": c * kw["det"]}, lambda r: r
+
+
+def _standardize_scale(kw: dict[str, Any], c: float) -> tuple[dict[str, Any], Callable[[Any], Any]]:
+    return {**kw, "X": c * kw["X"]}, lambda Z: Z
+
+
+def _standardize_reference(kw: dict[str, Any]) -> np.ndarray:
+    X = kw["X"]
+    Z = X - X.mean(axis=0)
+    return Z / np.sqrt(np.mean(Z * Z, axis=0))
+
+
+def _spectral_scale(kw: dict[str, Any], c: float) -> tuple[dict[str, Any], Callable[[Any], Any]]:
+    return {**kw, "M": c * kw["M"]}, lambda r: c * r
+
+
+def _kink_scale(kw: dict[str, Any], c: float) -> tuple[dict[str, Any], Callable[[Any], Any]]:
+    return {**kw, "w": c * kw["w"], "b": c * kw["b"]}, lambda r: r
+
+
+def _filter_scale(kw: dict[str, Any], c: float) -> tuple[dict[str, Any], Callable[[Any], Any]]:
+    return {**kw, "s": c * kw["s"], "lam": kw["lam"] * c * c}, lambda r: r
+
+
+def _kr_scale(kw: dict[str, Any], c: float) -> tuple[dict[str, Any], Callable[[Any], Any]]:
+    # K scaled, lam kept: the oracle (LU solve of K + lam I, no squares) runs at scale
+    return {**kw, "K": c * kw["K"]}, lambda a: a
+
+
+def _kr_reference(kw: dict[str, Any]) -> np.ndarray:
+    K, y, lam = kw["K"], kw["y"], kw["lam"]
+    return np.linalg.solve(K + lam * np.eye(K.shape[0]), y)
+
+
+# ---- the contracts ----------------------------------------------------------------------------
+
+_C: list[Contract] = []
+
+
+def _c(name: str, args: dict[str, Spec], valid: Callable[..., dict[str, Any]], **kw: Any) -> None:
+    _C.append(Contract(name, args, valid, dims=DIMS, **kw))
+
+
+# backend: the checks report the name they are given
+_c("backend.namespace", {"arrays": Arr(None)}, lambda r: {"arrays": (_X(r), _X(r))})
+_c(
+    "backend.asarray",
+    {"x": Anything(), "like": Arr(None, values=False, floating=False), "dtype": Anything()},
+    lambda r: {"x": [1.0, 2.0], "like": _y(r), "dtype": None},
+)
+_c("backend.to_numpy", {"x": Anything()}, lambda r: {"x": _X(r)})  # np.asarray for non-arrays
+_c("backend.device_of", {"x": Arr(None, values=False, floating=False)}, lambda r: {"x": _X(r)})
+_c("backend.eps", {"x": Arr(None, values=False)}, lambda r: {"x": _X(r)})
+_c(
+    "backend.check_finite",
+    {"name": Label(), "x": Arr(None, floating=False)},
+    lambda r: {"name": "A", "x": _X(r)},
+)
+_c(
+    "backend.check_linalg_dtype",
+    {"name": Label(), "x": Arr(None, values=False, floating=False)},
+    lambda r: {"name": "A", "x": _X(r)},
+    half=False,
+)
+_c("backend.check_bool", {"name": Label(), "value": Flag()}, lambda r: {"name": "f", "value": True})
+_c("backend.check_array", {"name": Label(), "x": Anything()}, lambda r: {"name": "A", "x": _X(r)})
+_c(
+    "backend.check_compatible",
+    {"arrays": Anything()},
+    lambda r: {"arrays": {"A": _X(r), "B": _y(r)}},
+)
+_c("backend.check_generator", {"name": Label(), "rng": Rng()}, lambda r: {"name": "g", "rng": r})
+_c("backend.check_matrix", {"name": Label(), "x": Arr(MAT)}, lambda r: {"name": "A", "x": _X(r)})
+_c(
+    "backend.check_vector_or_matrix",
+    {"name": Label(), "x": Arr(TARGETS)},
+    lambda r: {"name": "v", "x": _y(r)},
+)
+_c(
+    "backend.check_rows_match",
+    {"name_a": Label(), "a": Anything(), "name_b": Label(), "b": Anything()},
+    lambda r: {"name_a": "A", "a": _X(r), "name_b": "B", "b": _y(r)},
+)
+for _f, _spec in (
+    ("check_positive", POS),
+    ("check_nonnegative", NONNEG),
+):
+    _c(f"backend.{_f}", {"name": Label(), "value": _spec}, lambda r: {"name": "h", "value": 1.0})
+_c(
+    "backend.check_in_range",
+    {
+        "name": Label(),
+        "value": Real(0.0, 1.0, low_open=False, high_open=True),
+        "low": Anything(),  # a bound: an infinite one is an unbounded side
+        "high": Anything(),
+        "low_open": Flag(),
+        "high_open": Flag(),
+    },
+    lambda r: {
+        "name": "h",
+        "value": 0.5,
+        "low": 0.0,
+        "high": 1.0,
+        "low_open": False,
+        "high_open": True,
+    },
+)
+_c(
+    "backend.check_int",
+    {"name": Label(), "value": Int(0), "minimum": Anything()},
+    lambda r: {"name": "k", "value": 3, "minimum": 0},
+)
+
+# data
+_c(
+    "data.sample_batch",
+    {"n": Int(1, size=True), "batch_size": Int(1, size=True), "replace": Flag(), "rng": Rng()},
+    lambda r: {"n": 6, "batch_size": 2, "replace": False, "rng": r},
+)
+_c(
+    "data.epoch_batches",
+    {"n": Int(1, size=True), "batch_size": Int(1, size=True), "rng": Rng(), "drop_last": Flag()},
+    lambda r: {"n": 6, "batch_size": 4, "rng": r, "drop_last": False},
+)
+_c(
+    "data.batch_schedule",
+    {
+        "n": Int(1, size=True),
+        "batch_size": Int(1, size=True),
+        "steps": Int(0, size=True),
+        "scheme": Choice(data.SCHEMES),
+        "rng": Rng(),
+        "reshuffle": Flag(),
+    },
+    lambda r: {"n": 6, "batch_size": 2, "steps": 5, "scheme": "epoch", "rng": r, "reshuffle": True},
+)
+_c(
+    "data.enumerate_batches",
+    {"n": Int(1), "batch_size": Int(1), "scheme": Choice(data.SCHEMES)},
+    lambda r: {"n": 4, "batch_size": 2, "scheme": "epoch"},
+)
+_c(
+    "data.separable_dataset",
+    {
+        "n": Int(2, size=True),
+        "d": Int(1, size=True),
+        "margin": Real(0.0, 1.0),
+        "rng": Rng(),
+        "spread": Real(0.0, 1.0, low_open=False, high_open=False),
+    },
+    lambda r: {"n": 6, "d": 3, "margin": 0.3, "rng": r, "spread": 1.0},
+)
+_c(
+    "data.standardize",
+    {"X": Arr(MAT)},
+    lambda r: {"X": _X(r)},
+    scale=_standardize_scale,
+    reference=_standardize_reference,
+    rtol=64,
+)
+
+# dynamics (NumPy scalars and matrices)
+for _f, _third in (
+    ("momentum_mode_matrix", ("momentum", UNIT_OPEN)),
+    ("ema_momentum_mode_matrix", ("beta", UNIT_BETA)),
+    ("nesterov_mode_matrix", ("momentum", UNIT_OPEN)),
+    ("ema_nesterov_mode_matrix", ("beta", UNIT_BETA)),
+    ("simultaneous_momentum_mode_matrix", ("beta", UNIT_BETA)),
+):
+    _c(
+        f"dynamics.{_f}",
+        {"lam": NONNEG, "lr": POS, _third[0]: _third[1]},
+        lambda r, _n=_third[0]: {"lam": 1.5, "lr": 0.3, _n: 0.5},
+    )
+_c("dynamics.gd_mode_factor", {"lam": NONNEG, "lr": POS}, lambda r: {"lam": 1.5, "lr": 0.3})
+_c(
+    "dynamics.spectral_radius",
+    {"M": Arr(SQUARE, host_only=True)},
+    lambda r: {"M": _symmetric(r)},
+    scale=_spectral_scale,
+    reference=lambda kw: float(np.max(np.abs(np.linalg.eigvals(kw["M"])))),
+    rtol=64,
+    half=False,
+)
+_c("dynamics.gd_max_stable_lr", {"lam_max": POS}, lambda r: {"lam_max": 2.0})
+_c(
+    "dynamics.momentum_max_stable_lr",
+    {"lam_max": POS, "momentum": UNIT_OPEN},
+    lambda r: {"lam_max": 2.0, "momentum": 0.5},
+)
+_c(
+    "dynamics.ema_momentum_max_stable_lr",
+    {"lam_max": POS, "beta": UNIT_BETA},
+    lambda r: {"lam_max": 2.0, "beta": 0.5},
+)
+_c(
+    "dynamics.mode_eigenvalues",
+    {"trace": REAL, "det": REAL},
+    lambda r: {"trace": 1.25, "det": 0.75},
+    scale=_eig_scale,
+    reference=_eig_reference,
+    reference_at_scale=True,
+    rtol=16,
+)
+_c(
+    "dynamics.momentum_iteration_matrix",
+    {
+        "H": Arr(SQUARE, host_only=True),
+        "lr": POS,
+        "momentum": UNIT_OPEN,
+        "dampening": UNIT_OPEN,
+        "nesterov": Flag(),
+    },
+    lambda r: {"H": _spd(r), "lr": 0.3, "momentum": 0.5, "dampening": 0.0, "nesterov": False},
+    half=False,
+)
+_c(
+    "dynamics.gd_filter_factors",
+    {"s": Arr(None, host_only=True), "lr": POS, "t": Int(0)},
+    lambda r: {"s": r.uniform(0.1, 1.0, size=D), "lr": 0.2, "t": 7},
+    half=False,
+)
+_c(
+    "dynamics.gd_steps_to_tolerance",
+    {"lam": POS, "lr": POS, "delta": Real(0.0, 1.0)},
+    lambda r: {"lam": 1.5, "lr": 0.3, "delta": 1e-3},
+)
+_c(
+    "dynamics.ema_frequency_response",
+    {"omega": REAL, "beta": UNIT_BETA},
+    lambda r: {"omega": 0.7, "beta": 0.5},
+)
+_c(
+    "dynamics.momentum_flow_matrix",
+    {"k": POS, "c": POS, "lam": NONNEG},
+    lambda r: {"k": 2.0, "c": 1.0, "lam": 1.5},
+)
+
+# init
+_c(
+    "init.variance",
+    {"scheme": Choice(("he", "lecun", "glorot")), "d_in": Int(1), "d_out": Int(1)},
+    lambda r: {"scheme": "he", "d_in": 4, "d_out": 3},
+)
+for _f in (
+    "he_normal",
+    "he_uniform",
+    "lecun_normal",
+    "lecun_uniform",
+    "glorot_normal",
+    "glorot_uniform",
+):
+    _c(
+        f"init.{_f}",
+        {
+            "d_in": Int(1, size=True),
+            "d_out": Int(1, size=True),
+            "rng": Rng(),
+            "like": Arr(None, values=False),
+        },
+        lambda r: {"d_in": 4, "d_out": 3, "rng": r, "like": _y(r)},
+    )
+
+# kernels
+_c(
+    "kernels.linear_kernel",
+    {"A": Arr((("n", "d"),)), "B": Arr((("q", "d"),))},
+    lambda r: {"A": _X(r), "B": r.standard_normal((5, D))},
+)
+_c(
+    "kernels.polynomial_kernel",
+    {
+        "A": Arr((("n", "d"),)),
+        "B": Arr((("q", "d"),)),
+        "degree": Int(1),
+        "gamma": POS,
+        "coef0": NONNEG,
+    },
+    lambda r: {"A": _X(r), "B": r.standard_normal((5, D)), "degree": 3, "gamma": 0.5, "coef0": 1.0},
+)
+_c(
+    "kernels.rbf_kernel",
+    {"A": Arr((("n", "d"),)), "B": Arr((("q", "d"),)), "gamma": POS},
+    lambda r: {"A": _X(r), "B": r.standard_normal((5, D)), "gamma": 0.5},
+    scale=_rbf_scale,
+    reference=_rbf_reference,
+    scales=(-511, 530),  # gamma/c^2 = 2^-1061 (a power of two: exact, subnormal) and 2^1021
+    rtol=64,
+)
+_c(
+    "kernels.kernel_ridge",
+    {"K": Arr((("n", "n"),)), "y": Arr(TARGETS), "lam": NONNEG},
+    lambda r: {"K": _spd(r, N), "y": _y(r), "lam": 0.5},
+    scale=_kr_scale,
+    reference=_kr_reference,
+    reference_at_scale=True,
+    rtol=256,
+    half=False,
+)
+_c(
+    "kernels.kernel_ridge_fit",
+    {
+        "X": Arr(MAT),
+        "y": Arr(TARGETS),
+        "lam": NONNEG,
+        "kernel": Choice(kernels.KERNELS),
+        "degree": Int(1),
+        "gamma": POS,
+        "coef0": NONNEG,
+        "form": Choice(("auto", "primal", "dual")),
+    },
+    lambda r: {
+        "X": _X(r),
+        "y": _y(r),
+        "lam": 0.5,
+        "kernel": "rbf",
+        "degree": 2,
+        "gamma": 0.5,
+        "coef0": 1.0,
+        "form": "auto",
+    },
+    half=False,
+)
+
+
+def _fitted(r: np.random.Generator) -> dict[str, Any]:
+    X = _X(r)
+    model = kernels.kernel_ridge_fit(X, _y(r), 0.5, kernel="rbf", gamma=0.5)
+    return {"model": model, "X_test": r.standard_normal((5, D))}
+
+
+_c(
+    "kernels.kernel_ridge_predict",
+    {"model": Anything(), "X_test": Arr((("q", "d"),))},
+    _fitted,
+)
+
+# linear
+_RIDGE = {"X": Arr(MAT), "y": Arr(TARGETS), "lam": NONNEG}
+for _f in ("ridge", "ridge_dual", "ridge_svd"):
+    _c(
+        f"linear.{_f}",
+        {**_RIDGE, "lam": POS} if _f == "ridge_svd" else _RIDGE,
+        lambda r: {"X": _X(r), "y": _y(r), "lam": 0.5},
+        scale=_ridge_scale,
+        reference=_ridge_reference,
+        rtol=256,
+        half=False,
+    )
+_c(
+    "linear.min_norm_solution",
+    {"X": Arr(MAT), "y": Arr(TARGETS)},
+    lambda r: {"X": _X(r), "y": _y(r)},
+    scale=_min_norm_scale,
+    reference=lambda kw: np.linalg.lstsq(kw["X"], kw["y"], rcond=None)[0],
+    rtol=256,
+    half=False,
+)
+for _f, _ref in (
+    ("row_space_projector", lambda kw: np.linalg.pinv(kw["X"]) @ kw["X"]),
+    ("null_space_projector", lambda kw: np.eye(D) - np.linalg.pinv(kw["X"]) @ kw["X"]),
+):
+    _c(
+        f"linear.{_f}",
+        {"X": Arr(MAT)},
+        lambda r: {"X": _spectrum(r, 2, D)},
+        scale=_projector_scale,
+        reference=_ref,
+        rtol=256,
+        half=False,
+    )
+for _f in ("ridge_objective", "ridge_grad"):
+    _c(
+        f"linear.{_f}",
+        {"w": Arr(WEIGHTS), "X": Arr(MAT), "y": Arr(TARGETS), "lam": NONNEG},
+        lambda r: {"w": r.standard_normal(D), "X": _X(r), "y": _y(r), "lam": 0.5},
+    )
+_c(
+    "linear.ridge_filter_factors",
+    {"s": Arr(None), "lam": POS},
+    lambda r: {"s": r.uniform(0.1, 2.0, size=D), "lam": 0.5},
+    scale=_filter_scale,
+    reference=lambda kw: kw["s"] ** 2 / (kw["s"] ** 2 + kw["lam"]),
+    scales=(-511, 511),  # lam c^2 = 2^1021 stays finite; s^2 reaches 2^1024 and overflows
+    rtol=8,
+)
+_c(
+    "linear.augment_ridge_rows",
+    _RIDGE,
+    lambda r: {"X": _X(r), "y": _y(r), "lam": 0.5},
+)
+_c(
+    "linear.augment_ridge_features",
+    {"X": Arr(MAT), "lam": NONNEG},
+    lambda r: {"X": _X(r), "lam": 0.5},
+)
+
+# losses
+_WXY = {"w": Arr(WEIGHTS), "X": Arr(MAT), "y": Arr(TARGETS)}
+for _f in ("squared_loss", "squared_loss_grad"):
+    _c(f"losses.{_f}", _WXY, lambda r: {"w": r.standard_normal(D), "X": _X(r), "y": _y(r)})
+_c(
+    "losses.minibatch_grad",
+    {**_WXY, "batch": Indices("n")},
+    lambda r: {"w": r.standard_normal(D), "X": _X(r), "y": _y(r), "batch": [0, 3, 4]},
+)
+for _f in ("zero_one_loss", "logistic_loss", "logistic_loss_grad", "hinge_loss", "hinge_loss_grad"):
+    _c(
+        f"losses.{_f}",
+        {"s": Arr(VEC_N), "y": Arr(VEC_N)},
+        lambda r: {"s": _y(r), "y": _pm1(r)},
+    )
+for _f in ("softmax", "log_softmax"):
+    _c(
+        f"losses.{_f}",
+        {"z": Arr((("k",), ("n", "k")))},
+        lambda r: {"z": r.standard_normal((N, 4))},
+        scale=_z_scale,
+        reference=(
+            _log_softmax_reference
+            if _f == "log_softmax"
+            else lambda kw: np.exp(_log_softmax_reference(kw))
+        ),
+        reference_at_scale=True,
+        rtol=64,
+    )
+for _f in ("cross_entropy", "cross_entropy_grad"):
+    _c(
+        f"losses.{_f}",
+        {"z": Arr((("n", "k"),)), "labels": Indices("k", "n")},
+        lambda r: {"z": r.standard_normal((N, 4)), "labels": [0, 1, 2, 3, 1, 0]},
+    )
+for _f in ("per_example_losses", "per_example_grads"):
+    _c(
+        f"losses.{_f}",
+        {"w": Arr((("d",),)), "X": Arr(MAT), "y": Arr(VEC_N), "loss": Choice(losses.MARGIN_LOSSES)},
+        lambda r: {"w": r.standard_normal(D), "X": _X(r), "y": _pm1(r), "loss": "logistic"},
+    )
+for _f in ("empirical_risk", "empirical_risk_grad"):
+    _c(
+        f"losses.{_f}",
+        {
+            "w": Arr((("d",),)),
+            "X": Arr(MAT),
+            "y": Arr(VEC_N),
+            "loss": Choice(losses.MARGIN_LOSSES),
+            "lam": NONNEG,
+        },
+        lambda r: {
+            "w": r.standard_normal(D),
+            "X": _X(r),
+            "y": _pm1(r),
+            "loss": "hinge",
+            "lam": 0.1,
+        },
+    )
+
+# mlp
+_ACT = Choice(mlp.ACTIVATIONS)
+_c(
+    "mlp.init_mlp",
+    {
+        "sizes": Anything(),
+        "rng": Rng(),
+        "weights": Choice(tuple(sorted(mlp._INITS))),
+        "like": Arr(None, values=False),
+    },
+    lambda r: {"sizes": [D, 4, 1], "rng": r, "weights": "he_normal", "like": _y(r)},
+)
+for _f in ("preactivations", "forward", "param_jacobian"):
+    _c(
+        f"mlp.{_f}",
+        {"params": Params(mlp=True), "X": Arr(MAT), "activation": _ACT},
+        lambda r: {"params": _mlp(r), "X": _X(r), "activation": "relu"},
+    )
+_c(
+    "mlp.backward",
+    {
+        "params": Params(mlp=True),
+        "X": Arr(MAT),
+        "grad_output": Arr((("n", "o"),)),
+        "activation": _ACT,
+    },
+    lambda r: {
+        "params": _mlp(r),
+        "X": _X(r),
+        "grad_output": r.standard_normal((N, 1)),
+        "activation": "tanh",
+    },
+)
+_c(
+    "mlp.value_and_grad",
+    {"params": Params(mlp=True), "X": Arr(MAT), "y": Arr((("n", "o"),)), "activation": _ACT},
+    lambda r: {"params": _mlp(r), "X": _X(r), "y": r.standard_normal((N, 1)), "activation": "relu"},
+)
+_c("mlp.flatten_params", {"params": Params(mlp=True)}, lambda r: {"params": _mlp(r)})
+_c(
+    "mlp.unflatten_params",
+    {"theta": Arr((("p",),)), "like": Params(mlp=True, shapes_only=True)},
+    lambda r: {"theta": r.standard_normal(D * 4 + 4 + 4 + 1), "like": _mlp(r)},
+)
+_c(
+    "mlp.activation_patterns",
+    {"params": Params(mlp=True), "X": Arr(MAT)},
+    lambda r: {"params": _mlp(r), "X": _X(r)},
+)
+_c(
+    "mlp.relu_net_from_pwl",
+    {"knots": Arr((("q",),)), "values": Arr((("q",),))},
+    lambda r: {"knots": _knots(r, 5), "values": r.standard_normal(5)},
+)
+_c(
+    "mlp.relu_net_from_slopes",
+    {"knots": Arr((("k",),)), "slopes": Arr((("q",),)), "value": Arr((("one",),))},
+    lambda r: {
+        "knots": _knots(r, 4),
+        "slopes": r.standard_normal(5),
+        "value": r.standard_normal(1),
+    },
+)
+_c(
+    "mlp.kink_location",
+    {"w": Arr(None), "b": Arr(None)},
+    lambda r: {"w": r.standard_normal(7), "b": r.standard_normal(7)},
+    nan_ok=True,
+    scale=_kink_scale,
+    reference=lambda kw: -kw["b"] / kw["w"],
+    rtol=2,
+)
+_c("mlp.kink_mass", {"a": NONNEG, "scale": POS}, lambda r: {"a": 1.0, "scale": 2.0})
+_c(
+    "mlp.dropout",
+    {"h": Arr(None), "p": UNIT_OPEN, "rng": Rng(), "train": Flag()},
+    lambda r: {"h": _X(r), "p": 0.5, "rng": r, "train": True},
+)
+_c(
+    "mlp.forward_with",
+    {"params": Params(mlp=True), "X": Arr(MAT), "phi": Fn()},
+    lambda r: {"params": _mlp(r), "X": _X(r), "phi": lambda z: z * z},
+)
+_c(
+    "mlp.sigmoidal_net_from_samples",
+    {
+        "knots": Arr((("q",),)),
+        "values": Arr((("q",),)),
+        "sharpness": POS,
+        "activation": Choice(("sigmoid", "tanh")),
+    },
+    lambda r: {
+        "knots": _knots(r, 5),
+        "values": r.standard_normal(5),
+        "sharpness": 20.0,
+        "activation": "tanh",
+    },
+)
+
+# optim: the functions that are not factories (the factories are OPTIMIZERS below)
+_c(
+    "optim.ema_to_torch",
+    {"lr": POS, "beta": UNIT_BETA},
+    lambda r: {"lr": 0.1, "beta": 0.5},
+)
+_c(
+    "optim.apply_updates",
+    {"params": Params(), "updates": Params()},
+    lambda r: {"params": {"w": _y(r), "b": _X(r)}, "updates": {"w": _y(r), "b": _X(r)}},
+)
+
+# train
+_TRAIN_P = lambda r: {"w": _y(r), "b": _X(r)}  # noqa: E731
+_c(
+    "train.run",
+    {
+        "opt": Opt(),
+        "grad_fn": Fn(),
+        "params": Params(),
+        "steps": Int(0, size=True),
+        "record_every": Int(0),
+        "donate": Flag(),
+    },
+    lambda r: {
+        "opt": optim.sgd_momentum(0.1, 0.5),
+        "grad_fn": _grad_fn,
+        "params": _TRAIN_P(r),
+        "steps": 3,
+        "record_every": 1,
+        "donate": True,
+    },
+)
+_c(
+    "train.train",
+    {
+        "opt": Opt(),
+        "grad_fn": Fn(),
+        "params": Params(),
+        "steps": Int(0, size=True),
+        "loss_fn": Fn(),
+        "checkpoint_every": Int(0),
+        "progress_every": Int(0),
+        "log": Fn(),
+    },
+    lambda r: {
+        "opt": optim.adam(0.1),
+        "grad_fn": _grad_fn,
+        "params": _TRAIN_P(r),
+        "steps": 3,
+        "loss_fn": _score,
+        "checkpoint_every": 1,
+        "progress_every": 2,
+        "log": lambda line: None,
+    },
+)
+_c(
+    "train.best_checkpoint",
+    {"checkpoints": Anything(), "score": Fn()},
+    lambda r: {"checkpoints": [(0, _TRAIN_P(r)), (1, _TRAIN_P(r))], "score": _score},
+)
+_c(
+    "train.progress_line",
+    {"step": Int(0), "steps": Int(0), "loss": Real(nan_ok=True), "grad_norm": NONNEG},
+    lambda r: {"step": 3, "steps": 10, "loss": 0.5, "grad_norm": 1.0},
+)
+
+CONTRACTS: dict[str, Contract] = {c.name: c for c in _C}
+"""The function contracts, by `"module.name"`."""
+
+OPTIMIZERS: dict[str, OptimizerContract] = {
+    o.name: o
+    for o in (
+        OptimizerContract("optim.sgd", {"lr": POS}, {"lr": 0.1}, optim.EmptyState),
+        OptimizerContract("optim.gd", {"lr": POS}, {"lr": 0.1}, optim.EmptyState),
+        OptimizerContract(
+            "optim.momentum",
+            {"lr": POS, "beta": UNIT_BETA},
+            {"lr": 0.1, "beta": 0.5},
+            optim.MomentumState,
+        ),
+        OptimizerContract(
+            "optim.sgd_momentum",
+            {"lr": POS, "momentum": UNIT_OPEN, "dampening": UNIT_OPEN, "nesterov": Flag()},
+            {"lr": 0.1, "momentum": 0.5, "dampening": 0.0, "nesterov": False},
+            optim.MomentumState,
+        ),
+        OptimizerContract(
+            "optim.adam",
+            {"lr": POS, "b1": UNIT_OPEN, "b2": UNIT_OPEN, "eps": POS},
+            {"lr": 0.1, "b1": 0.9, "b2": 0.999, "eps": 1e-8},
+            optim.AdamState,
+        ),
+        OptimizerContract("optim.ema", {"beta": UNIT_BETA}, {"beta": 0.5}, optim.MomentumState),
+        OptimizerContract(
+            "optim.nesterov",
+            {"lr": POS, "beta": UNIT_BETA},
+            {"lr": 0.1, "beta": 0.5},
+            optim.MomentumState,
+        ),
+        OptimizerContract(
+            "optim.rmsprop",
+            {"lr": POS, "alpha": UNIT_OPEN, "eps": POS},
+            {"lr": 0.1, "alpha": 0.99, "eps": 1e-8},
+            optim.RMSPropState,
+        ),
+        OptimizerContract(
+            "optim.adamw",
+            {"lr": POS, "b1": UNIT_OPEN, "b2": UNIT_OPEN, "eps": POS, "weight_decay": NONNEG},
+            {"lr": 0.1, "b1": 0.9, "b2": 0.999, "eps": 1e-8, "weight_decay": 0.01},
+            optim.AdamState,
+        ),
+        OptimizerContract(
+            "optim.coupled_weight_decay",
+            {"opt": Opt(), "weight_decay": NONNEG},
+            {"opt": optim.adam(0.1), "weight_decay": 0.01},
+            optim.AdamState,
+            positional=("opt",),
+        ),
+        OptimizerContract(
+            "optim.decoupled_weight_decay",
+            {"opt": Opt(), "decay": NONNEG},
+            {"opt": optim.sgd_momentum(0.1, 0.9), "decay": 0.01},
+            optim.MomentumState,
+            positional=("opt",),
+        ),
+    )
+}
+"""The optimizer factories: hyperparameters, and `init`/`update`/`step` on parameter trees."""
+
+COVERED: dict[str, Covered] = {
+    c.name: c
+    for c in (
+        Covered("backend.Array", ("backend.namespace",), "an alias of Any: every Arr argument"),
+        Covered("optim.Params", ("optim.apply_updates",), "an alias: every Params argument"),
+        Covered(
+            "optim.GradientTransformation",
+            tuple(OPTIMIZERS),
+            "every optimizer's init, update and step, and step() on a non-transformation",
+        ),
+        Covered("optim.EmptyState", ("optim.sgd",), "the state argument of update and step"),
+        Covered("optim.MomentumState", ("optim.sgd_momentum",), "every field of the state"),
+        Covered("optim.AdamState", ("optim.adam",), "every field of the state"),
+        Covered("optim.RMSPropState", ("optim.rmsprop",), "every field of the state"),
+        Covered("optim.step", tuple(OPTIMIZERS), "step(opt, grads, state, params, donate)"),
+        Covered(
+            "kernels.KernelRidgeModel",
+            ("kernels.kernel_ridge_predict",),
+            "every field of a hand-made model",
+        ),
+        Covered("data.SeparableData", ("data.separable_dataset",), "its finite output"),
+        Covered("train.Record", ("train.train",), "its output"),
+        Covered("train.History", ("train.train",), "its output"),
+    )
+}
+"""Classes and aliases, each checked through the public functions that take or return it."""
+
+CONSTANTS: dict[str, Constant] = {
+    c.name: c
+    for c in (
+        Constant(
+            "data.SCHEMES",
+            lambda v: isinstance(v, tuple) and v == ("with", "without", "epoch"),
+            "a tuple of the schemes batch_schedule accepts",
+        ),
+        Constant(
+            "data.MAX_ENUMERATION",
+            lambda v: isinstance(v, int) and 0 < v <= 10**7,
+            "a positive int bounding enumerate_batches",
+        ),
+        Constant(
+            "losses.MARGIN_LOSSES",
+            lambda v: isinstance(v, tuple) and all(isinstance(s, str) for s in v),
+            "a tuple of loss names",
+        ),
+        Constant(
+            "mlp.ACTIVATIONS",
+            lambda v: isinstance(v, tuple) and "relu" in v,
+            "a tuple of activation names",
+        ),
+        Constant(
+            "kernels.KERNELS",
+            lambda v: v == ("linear", "polynomial", "rbf"),
+            "a tuple of kernel names",
+        ),
+    )
+}
+"""Public constants and their invariants."""
