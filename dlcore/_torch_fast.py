@@ -39,6 +39,7 @@ from typing import Any
 
 __all__ = [
     "torch_module",
+    "probe",
     "torch_leaves",
     "sgd_momentum_step",
     "adam_step",
@@ -182,6 +183,21 @@ def add(a: Tensors, b: Tensors) -> Tensors:
         return torch._foreach_add(a, b)
 
 
+def _summed(tensors: Tensors, sums: list[Any] | None) -> Tensors:
+    """Append a finiteness probe of each tensor to `sums` (see `probe`), if given."""
+    if sums is not None:
+        sums.extend(probe(t) for t in tensors)
+    return tensors
+
+
+def probe(t: Any) -> Any:
+    r"""A 0-d tensor that is finite if every entry of `t` is: $\sum_i t_i$ (a NaN or an infinity
+    makes it non-finite; so can an overflow of finite entries, which the caller then looks into).
+    NumPy's BLAS `dot` on the shared memory was tried on the CPU: slower inside a step, where it
+    switches from torch's thread pool to OpenBLAS's."""
+    return t.sum()
+
+
 def can_donate(donated: Tensors, kept: Tensors) -> bool:
     """Whether the fused steps may write into `donated`: each is contiguous and has a storage
     of its own, shared with no other donated tensor and with none of `kept` (the gradients).
@@ -198,7 +214,9 @@ def can_donate(donated: Tensors, kept: Tensors) -> bool:
     return all(x.untyped_storage().data_ptr() not in seen for x in kept)
 
 
-def sgd_apply(params: Tensors, grads: Tensors, *, lr: float, inplace: bool) -> Tensors:
+def sgd_apply(
+    params: Tensors, grads: Tensors, *, lr: float, inplace: bool, sums: list[Any] | None = None
+) -> Tensors:
     r"""The new parameters of GD, $w' = w - \eta g$, one fused operation per tensor.
 
     `inplace`: the caller donates `params`, which are updated in place and returned.
@@ -209,11 +227,16 @@ def sgd_apply(params: Tensors, grads: Tensors, *, lr: float, inplace: bool) -> T
         if params[0].device.type not in LOOP_DEVICE_TYPES:
             if inplace:
                 torch._foreach_add_(params, grads, alpha=-lr)
-                return list(params)
-            return torch._foreach_add(params, grads, alpha=-lr)
-        if inplace:
-            return [p.add_(g, alpha=-lr) for p, g in zip(params, grads, strict=True)]
-        return [torch.add(p, g, alpha=-lr) for p, g in zip(params, grads, strict=True)]
+                out = list(params)
+            else:
+                out = torch._foreach_add(params, grads, alpha=-lr)
+            return _summed(out, sums)
+        new = []
+        for p, g in zip(params, grads, strict=True):
+            new.append(p.add_(g, alpha=-lr) if inplace else torch.add(p, g, alpha=-lr))
+            if sums is not None:
+                sums.append(probe(new[-1]))  # while it is in cache
+        return new
 
 
 def sgd_momentum_apply(
@@ -225,6 +248,7 @@ def sgd_momentum_apply(
     mu: float,
     first: bool,
     inplace: bool,
+    sums: list[Any] | None = None,
 ) -> tuple[Tensors, Tensors]:
     r"""`(new_params, new_buffers)` of heavy ball, one fused operation each:
     $v' = g + \mu v$ ($v' = g$ on the `first` step), $w' = w - \alpha v'$.
@@ -255,16 +279,17 @@ def sgd_momentum_apply(
                 torch.add(g, b, alpha=mu, out=b) if inplace else torch.add(g, b, alpha=mu)
                 for g, b in zip(grads, buffers, strict=True)
             ]
-        if inplace:
-            if foreach:
-                torch._foreach_add_(params, v, alpha=-lr)
-            else:
-                for p, b in zip(params, v, strict=True):
-                    p.add_(b, alpha=-lr)
-            return list(params), v
         if foreach:
-            return torch._foreach_add(params, v, alpha=-lr), v
-        return [torch.add(p, b, alpha=-lr) for p, b in zip(params, v, strict=True)], v
+            if inplace:
+                torch._foreach_add_(params, v, alpha=-lr)
+                return _summed(list(params), sums), v
+            return _summed(torch._foreach_add(params, v, alpha=-lr), sums), v
+        new = []
+        for p, b in zip(params, v, strict=True):
+            new.append(p.add_(b, alpha=-lr) if inplace else torch.add(p, b, alpha=-lr))
+            if sums is not None:
+                sums.append(probe(new[-1]))  # while it is in cache
+        return new, v
 
 
 def adam_apply(
@@ -280,6 +305,7 @@ def adam_apply(
     c1: float,
     c2_rsqrt: float,
     inplace: bool,
+    sums: list[Any] | None = None,
 ) -> tuple[Tensors, Tensors, Tensors]:
     r"""`(new_params, m, v)` of Adam in six fused operations per tensor:
 
@@ -309,8 +335,11 @@ def adam_apply(
             torch._foreach_add_(denom, eps)
             if inplace:
                 torch._foreach_addcdiv_(params, m, denom, -lr / c1)
-                return list(params), m, v
-            return torch._foreach_addcdiv(params, m, denom, -lr / c1), m, v
+                out = list(params)
+            else:
+                out = torch._foreach_addcdiv(params, m, denom, -lr / c1)
+            _summed(v, sums)
+            return _summed(out, sums), m, v
         new_p, m, v = [], [], []
         for p, g, mo, vo in zip(params, grads, m_old, v_old, strict=True):
             mk = mo.lerp_(g, 1 - b1) if inplace else torch.lerp(mo, g, 1 - b1)
@@ -325,4 +354,8 @@ def adam_apply(
             )
             m.append(mk)
             v.append(vk)
+            if sums is not None:
+                # one probe for the new params and v, while they are in cache: d > 0 grows
+                # with v, and sum_i w_i d_i is non-finite if w or d (so v) has a non-finite entry
+                sums.append(torch.dot(new_p[-1].reshape(-1), d.reshape(-1)))
         return new_p, m, v
