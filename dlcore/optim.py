@@ -265,7 +265,11 @@ def _check_fused_step(
             if (
                 leaves is not None
                 and leaves[0][0].is_floating_point()
-                and all(x.shape == p.shape for tree in leaves[1:] for x, p in zip(tree, leaves[0]))
+                and all(
+                    x.shape == p.shape
+                    for tree in leaves[1:]
+                    for x, p in zip(tree, leaves[0], strict=True)
+                )
             ):
                 return leaves
     _check_step(grads, state, kind, params, finite=False)
