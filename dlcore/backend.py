@@ -257,6 +257,8 @@ def check_finite(name: str, x: Array) -> None:
             Also if `x` is empty, misshapen or not finite.
     """
     xp = namespace(x)
+    if getattr(x, "requires_grad", False):
+        x = x.detach()  # a check, not part of the graph
     with np.errstate(over="ignore", invalid="ignore"):  # an overflowing sum is looked into
         total = float(xp.sum(x))
     if math.isfinite(total):
@@ -404,7 +406,7 @@ def _exponent(xp: Any, A: Array) -> int:
     $2^e A$ and scales back loses nothing, and never overflows or underflows in $A^\top A$
     where the answer is representable.
     """
-    m = float(xp.max(xp.abs(A)))
+    m = _scalar(xp.max(xp.abs(A)))
     if m == 0.0:
         return 0
     safe = _SAFE if str(A.dtype).endswith("float64") else 32
@@ -418,3 +420,8 @@ def _times_pow2(A: Array, e: int) -> Array:
         return A
     half = e // 2
     return (A * math.ldexp(1.0, half)) * math.ldexp(1.0, e - half)
+
+
+def _scalar(x: Array) -> float:
+    """A 0-d array as a Python float, outside any autograd graph (no torch warning)."""
+    return float(x.detach() if hasattr(x, "detach") else x)

@@ -17,6 +17,7 @@ import array_api_compat
 
 from dlcore.backend import (
     Array,
+    _scalar,
     check_compatible,
     check_int,
     check_linalg_dtype,
@@ -124,7 +125,7 @@ def _power(base: Array, degree: int) -> Array:
     a huge degree gives inf wherever $|\\gamma a^\\top b + c_0| > 1$, an unrepresentable answer."""
     xp = namespace(base)
     if xp.isdtype(base.dtype, "real floating"):
-        big = float(xp.max(xp.abs(base)))
+        big = _scalar(xp.max(xp.abs(base)))
         if big > 1 and degree * math.log2(big) >= math.log2(float(xp.finfo(base.dtype).max)):
             raise ValueError(
                 f"degree={degree} overflows: the kernel (gamma a.b + coef0)^degree reaches "
@@ -346,12 +347,12 @@ def kernel_ridge(K: Array, y: Array, lam: float) -> Array:
     alpha = _rescaled_ridge(kernel_ridge, xp, K, y, lam, gram=True)  # exact rescaling
     if alpha is not None:
         return alpha
-    scale = float(xp.max(xp.abs(K)))
+    scale = _scalar(xp.max(xp.abs(K)))
     tol = 8 * n * eps(K) * max(scale, 1e-300)
-    asym = float(xp.max(xp.abs(K - K.T)))
+    asym = _scalar(xp.max(xp.abs(K - K.T)))
     if asym > tol:
         raise ValueError(f"K must be symmetric, got max |K - K^T| = {asym:.3g} > {tol:.3g}")
-    lowest = float(xp.min(xp.linalg.eigvalsh((K + K.T) / 2)))
+    lowest = _scalar(xp.min(xp.linalg.eigvalsh((K + K.T) / 2)))
     if lowest < -tol:
         raise ValueError(f"K must be positive semi-definite, got an eigenvalue {lowest:.3g} < 0")
     if lam + max(lowest, 0.0) <= tol:
@@ -492,8 +493,12 @@ def kernel_ridge_fit(
         A += lam * xp.eye(d, dtype=X.dtype, device=device_of(X))
         w = _spd_solve(xp, A, X.T @ y, f"X^T X + lam I (lam={lam!r})")
         return model._replace(w=w)
-    K = _kernel(model, X, X)  # freshly computed: add lam I in place
-    K += lam * xp.eye(n, dtype=X.dtype, device=device_of(X))
+    K = _kernel(model, X, X)  # freshly computed: add lam I in place, unless autograd needs K
+    ridge_term = lam * xp.eye(n, dtype=X.dtype, device=device_of(X))
+    if getattr(K, "requires_grad", False):  # exp's backward reads its output (the RBF kernel)
+        K = K + ridge_term
+    else:
+        K += ridge_term
     alpha = _spd_solve(xp, K, y, f"K + lam I (lam={lam!r})")
     return model._replace(alpha=alpha)
 

@@ -324,6 +324,21 @@ def _check_result(updates: Params, state: Any) -> tuple[Params, Any]:
     )
 
 
+def _fused_step(
+    kind: type[Any], body: Callable[..., tuple[Params, Any]]
+) -> Callable[[Params, Any, Params, bool], tuple[Params, Any]]:
+    """An optimizer's fused step: the checks, `body` (its arithmetic, which appends the fast
+    path's probes to `sums`), then the finiteness check of the result."""
+
+    def fused(grads: Params, state: Any, params: Params, donate: bool) -> tuple[Params, Any]:
+        fast = _check_fused_step(grads, state, kind, params)
+        sums: list[Any] = []
+        new_params, new_state = body(grads, state, params, donate, sums, fast)
+        return _check_step_result(new_params, new_state, grads, state, params, donate, sums)
+
+    return fused
+
+
 def _check_step_result(
     new_params: Params,
     new_state: Any,
@@ -431,14 +446,6 @@ def sgd(lr: float) -> GradientTransformation:
     def _update(grads: Params, state: EmptyState, params: Params) -> tuple[Params, EmptyState]:
         return {k: -lr * g for k, g in grads.items()}, state
 
-    def fused(
-        grads: Params, state: EmptyState, params: Params, donate: bool
-    ) -> tuple[Params, EmptyState]:
-        fast = _check_fused_step(grads, state, EmptyState, params)
-        sums: list[Any] = []  # the fast path's per-tensor sums of its results, made in cache
-        new_params, new_state = _fused(grads, state, params, donate, sums, fast)
-        return _check_step_result(new_params, new_state, grads, state, params, donate, sums)
-
     def _fused(
         grads: Params,
         state: EmptyState,
@@ -454,7 +461,7 @@ def sgd(lr: float) -> GradientTransformation:
             return dict(zip(params, new_ps, strict=True)), state
         return _update_then_apply(_update, grads, state, params)
 
-    return GradientTransformation(init, update, fused)
+    return GradientTransformation(init, update, _fused_step(EmptyState, _fused))
 
 
 gd = sgd
@@ -562,14 +569,6 @@ def sgd_momentum(
             step = v
         return {k: -lr * s for k, s in step.items()}, MomentumState(v, state.step + 1)
 
-    def fused(
-        grads: Params, state: MomentumState, params: Params, donate: bool
-    ) -> tuple[Params, MomentumState]:
-        fast = _check_fused_step(grads, state, MomentumState, params)
-        sums: list[Any] = []  # the fast path's per-tensor sums of its results, made in cache
-        new_params, new_state = _fused(grads, state, params, donate, sums, fast)
-        return _check_step_result(new_params, new_state, grads, state, params, donate, sums)
-
     def _fused(
         grads: Params,
         state: MomentumState,
@@ -595,7 +594,7 @@ def sgd_momentum(
             )
         return _update_then_apply(_update, grads, state, params)
 
-    return GradientTransformation(init, update, fused)
+    return GradientTransformation(init, update, _fused_step(MomentumState, _fused))
 
 
 def adam(
@@ -673,14 +672,6 @@ def adam(
             updates[k] = u
         return updates, AdamState(m, v, t)
 
-    def fused(
-        grads: Params, state: AdamState, params: Params, donate: bool
-    ) -> tuple[Params, AdamState]:
-        fast = _check_fused_step(grads, state, AdamState, params)
-        sums: list[Any] = []  # the fast path's per-tensor sums of its results, made in cache
-        new_params, new_state = _fused(grads, state, params, donate, sums, fast)
-        return _check_step_result(new_params, new_state, grads, state, params, donate, sums)
-
     def _fused(
         grads: Params,
         state: AdamState,
@@ -707,7 +698,7 @@ def adam(
             )
         return _update_then_apply(_update, grads, state, params)
 
-    return GradientTransformation(init, update, fused)
+    return GradientTransformation(init, update, _fused_step(AdamState, _fused))
 
 
 def ema_to_torch(lr: float, beta: float) -> tuple[float, float]:

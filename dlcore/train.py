@@ -14,7 +14,7 @@ import math
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from dlcore.backend import check_bool, check_int, check_nonnegative, namespace
+from dlcore.backend import _scalar, check_bool, check_int, check_nonnegative, namespace
 from dlcore.optim import GradientTransformation, Params, step
 
 __all__ = ["run", "Record", "History", "train", "best_checkpoint", "progress_line"]
@@ -101,14 +101,14 @@ class History(NamedTuple):
 def _norm(tree: Params) -> float:
     """The Euclidean norm over every array of `tree`, scaled by its largest entry so that the
     squares neither overflow (gradients of 1e200) nor underflow (of 1e-200)."""
-    big = max(float(namespace(g).max(namespace(g).abs(g))) for g in tree.values())
+    big = max(_scalar(namespace(g).max(namespace(g).abs(g))) for g in tree.values())
     if big == 0.0 or not math.isfinite(big):
         return big
     total = 0.0
     for g in tree.values():
         xp = namespace(g)
         r = g / big
-        total += float(xp.sum(r * r))
+        total += _scalar(xp.sum(r * r))
     return big * math.sqrt(total)
 
 

@@ -879,3 +879,46 @@ def test_raises_section_lists_what_the_contract_checks(name: str) -> None:
         assert exc in entries, f"{name}: the docstring's Raises section has no {exc} entry"
         missing = sorted(a for a in args if (f"`{a}`" if a != "float16" else a) not in entries[exc])
         assert not missing, f"{name}: Raises/{exc} does not mention {missing}"
+
+
+# ---- autograd ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kernel", ["linear", "polynomial", "rbf"])
+def test_autograd_through_kernel_ridge_matches_a_torch_oracle(kernel: str) -> None:
+    """Gradients flow through `kernel_ridge_fit` and `kernel_ridge_predict` (the RBF fit used to
+    add lam I in place to the output of exp, which autograd needs). Oracle: the same predictor
+    written test-side in torch (explicit kernel, `torch.linalg.solve`). Both gradients need two
+    solves with A = K + lam I (forward and adjoint), each with relative error at most about
+    n kappa(A) eps, and the kernel's own rounding; the bound allows 128 n kappa(A) eps relative to
+    the largest entry (kappa(A) <= (lambda_max(K) + lam) / lam, computed here). A wrong graph, or
+    none, is off by order 1."""
+    rng = np.random.default_rng(0)
+    X0, y0, Xt0 = rng.standard_normal((6, 3)), rng.standard_normal(6), rng.standard_normal((2, 3))
+    lam, gamma, degree, coef0 = 0.5, 0.5, 2, 1.0
+
+    def k(a: Any, b: Any) -> Any:
+        if kernel == "linear":
+            return a @ b.T
+        if kernel == "polynomial":
+            return (gamma * (a @ b.T) + coef0) ** degree
+        return torch.exp(-gamma * ((a[:, None, :] - b[None, :, :]) ** 2).sum(-1))
+
+    grads = []
+    for use_dlcore in (True, False):
+        X = torch.tensor(X0, requires_grad=True)
+        y, Xt = torch.tensor(y0), torch.tensor(Xt0)
+        if use_dlcore:
+            model = dlcore.kernels.kernel_ridge_fit(
+                X, y, lam, kernel=kernel, gamma=gamma, degree=degree, coef0=coef0, form="dual"
+            )
+            pred = dlcore.kernels.kernel_ridge_predict(model, Xt)
+        else:
+            alpha = torch.linalg.solve(k(X, X) + lam * torch.eye(6, dtype=X.dtype), y)
+            pred = k(Xt, X) @ alpha
+        pred.sum().backward()
+        assert X.grad is not None
+        grads.append(X.grad.numpy().copy())
+    A = k(torch.tensor(X0), torch.tensor(X0)).numpy() + lam * np.eye(6)
+    bound = 128 * 6 * np.linalg.cond(A) * np.finfo(np.float64).eps * np.max(np.abs(grads[1]))
+    assert np.max(np.abs(grads[0] - grads[1])) <= bound
