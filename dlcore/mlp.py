@@ -200,8 +200,10 @@ def _run_layers(
                 f"params['W{ell}'] and params['b{ell}'] must have shapes ({fan_in}, d) and (d,) "
                 f"(layer {ell} has {fan_in} inputs), got {tuple(W.shape)} and {tuple(b.shape)}"
             )
-        z = h @ W  # a fresh array: add the bias in place
-        z += b
+        with np.errstate(over="ignore", invalid="ignore"):  # checked just below, by name
+            z = h @ W  # a fresh array: add the bias in place
+            z += b
+        check_finite(f"the pre-activation of layer {ell} (finite X and params: an overflow)", z)
         zs.append(z)
         if ell < depth:  # the last layer is linear
             h = phi(z)
@@ -210,7 +212,6 @@ def _run_layers(
                     f"phi must act elementwise, got shape {tuple(h.shape)} from {tuple(z.shape)}"
                 )
             hs.append(h)
-    check_finite("the network's output (from finite X and params: an overflow)", zs[-1])
     return zs, hs
 
 

@@ -414,8 +414,12 @@ def _np_loss(theta: np.ndarray, like: dict[str, np.ndarray], X, y, activation: s
     masked ReLU, so the complex step Im L(theta + i h e_j) / h is the derivative without
     cancellation.
     """
-    p = unflatten_params(theta, like)
     L = len(like) // 2
+    p, start = {}, 0  # theta split test-side (row-major, W1, b1, W2, ...): it may be complex
+    for k in [f"{kind}{ell}" for ell in range(1, L + 1) for kind in "Wb"]:
+        size = like[k].size
+        p[k] = theta[start : start + size].reshape(like[k].shape)
+        start += size
     h = X.astype(theta.dtype)
     for ell in range(1, L + 1):
         z = h @ p[f"W{ell}"] + p[f"b{ell}"]
