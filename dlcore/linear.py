@@ -75,19 +75,6 @@ def _rescaled_ridge(
     return _times_pow2(route(Xs, ys, max(lam_s, 5e-324) if lam > 0 else 0.0), ex - ey)
 
 
-class _quiet:
-    """Silence NumPy's divide-by-zero warning for `c / 0 = inf` where inf is the intended value."""
-
-    def __init__(self, xp: Any) -> None:
-        self._ctx = np.errstate(divide="ignore")
-
-    def __enter__(self) -> None:
-        self._ctx.__enter__()
-
-    def __exit__(self, *exc: object) -> None:
-        self._ctx.__exit__(*exc)
-
-
 def _solve(xp: Any, A: Array, b: Array) -> Array:
     """Solve A x = b for b of shape (k,) or (k, m) without relying on 1-D broadcasting rules."""
     if b.ndim == 1:
@@ -373,7 +360,7 @@ def ridge_filter_factors(s: Array, lam: float) -> Array:
         raise ValueError(f"s must be >= 0 (singular values), got min {float(xp.min(s))!r}")
     # sigma^2 / (sigma^2 + lam) = 1 / (1 + (sqrt(lam)/sigma)^2): no overflow of sigma^2 for huge
     # sigma, no underflow to 0/0 for tiny ones (sigma = 0 gives 1/inf = 0, as it should)
-    with _quiet(xp):
+    with np.errstate(divide="ignore"):  # 1/0 = inf is the value meant
         r = math.sqrt(lam) / s
     return 1.0 / (1.0 + r * r)
 
