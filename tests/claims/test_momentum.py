@@ -248,6 +248,9 @@ def _stable_eta(problem, beta, c):
     steps=st.integers(1, 25),
     seed=seeds,
 )
+@example(  # CI seed 3347056340: GD at the momentum's step size overflowed in float32
+    problem=make_problem(n=3, d=1, svals=[1.0], seed=0), beta=0.0625, c=0.75, steps=23, seed=4
+)
 def test_momentum_is_gd_fed_the_ema_of_its_gradients(backend, problem, beta, c, steps, seed):
     """momentum(eta, beta) equals GD fed ema(beta) of the gradients, and momentum(eta, 1) equals GD.
 
@@ -271,10 +274,14 @@ def test_momentum_is_gd_fed_the_ema_of_its_gradients(backend, problem, beta, c, 
         p = apply_updates(p, u)
     ref = float(np.linalg.norm(w0))
     assert_close(w_mom["w"], p["w"], claim=GDS, backend=backend, kind="identity", scale=ref)
-    w_one, _ = run(momentum(eta, 1.0), grad, start, steps)
-    p, s_gd = start, gd_opt.init(start)
+    # beta = 1 is GD, at a step size stable for GD: eta above is stable for the EMA at beta but
+    # may be far beyond 2 / lambda_max, where GD overflows and dlcore refuses the step
+    eta_gd = _stable_eta(problem, 1.0, c)
+    w_one, _ = run(momentum(eta_gd, 1.0), grad, start, steps)
+    p, gd_one = start, gd(eta_gd)
+    s_gd = gd_one.init(start)
     for t in range(steps):  # GD's update then apply_updates (`run(gd)` fuses them: other bits)
-        u, s_gd = gd_opt.update(grad(p, t), s_gd, p)
+        u, s_gd = gd_one.update(grad(p, t), s_gd, p)
         p = apply_updates(p, u)
     assert_close(w_one["w"], p["w"], claim=GDS, backend=backend, kind="identity", scale=ref)
 
