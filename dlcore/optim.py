@@ -244,8 +244,7 @@ def _check_fused_step(
     ms, the price of the finiteness check of the result.
     """
     if (
-        not _NO_FAST_PATH
-        and type(params) is dict
+        type(params) is dict
         and type(grads) is dict
         and type(state) is kind
         and params
@@ -259,9 +258,7 @@ def _check_fused_step(
             and step >= 0
             and all(type(k) is str for k in params)
         ):
-            leaves = _torch_fast.torch_leaves(
-                list(params), params, grads, *trees, device_types=_torch_fast.STEP_DEVICE_TYPES
-            )
+            leaves = _fused_leaves(params, grads, *trees)
             if (
                 leaves is not None
                 and leaves[0][0].is_floating_point()
@@ -286,20 +283,21 @@ def _all_finite(tree: Params) -> bool:
             total = torch.stack([a.sum().double() for a in arrays]).sum()
         if math.isfinite(float(total)):
             return True
-    for a in arrays:
-        try:
-            check_finite("x", a)
-        except ValueError:
-            return False
+    return all(_finite(a) for a in arrays)
+
+
+def _finite(a: Array) -> bool:
+    try:
+        check_finite("x", a)
+    except ValueError:
+        return False
     return True
 
 
 def _first_nonfinite(trees: dict[str, Params]) -> str | None:
     for name, tree in trees.items():
         for k, a in tree.items():
-            try:
-                check_finite("x", a)
-            except ValueError:
+            if not _finite(a):
                 return f"{name}[{k!r}]"
     return None
 

@@ -19,7 +19,6 @@ factor of order 1, $2^{52}$ times more).
 
 from __future__ import annotations
 
-import copy
 import inspect
 import math
 import re
@@ -829,14 +828,13 @@ def test_outputs_of_covered_classes_are_finite() -> None:
     assert_finite([(r.loss, r.grad_norm) for r in hist.records], "History.records")
 
 
-def test_deepcopy_of_contract_inputs_is_cheap() -> None:
+def test_contract_inputs_stay_small() -> None:
     """The contract inputs stay small (the whole test is about 4,000 calls)."""
     total = sum(
         sum(np.asarray(to_numpy(leaf)).size for leaf in leaves(valid(c)) if is_array(leaf))
         for c in CONTRACTS.values()
     )
     assert total < 10_000
-    copy.deepcopy(CONTRACTS["linear.ridge"].args)
 
 
 # ---- docstrings --------------------------------------------------------------------------------
