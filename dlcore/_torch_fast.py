@@ -112,9 +112,9 @@ def torch_leaves(
             if (
                 not isinstance(x, torch.Tensor)
                 or x.requires_grad
-                or x.dtype != dtype
+                or x.dtype is not dtype  # dtypes and layouts are singletons
+                or x.layout is not strided
                 or x.device != device
-                or x.layout != strided
             ):
                 return None
         out.append(leaves)
@@ -183,19 +183,27 @@ def add(a: Tensors, b: Tensors) -> Tensors:
         return torch._foreach_add(a, b)
 
 
-def _summed(tensors: Tensors, sums: list[Any] | None) -> Tensors:
-    """Append a finiteness probe of each tensor to `sums` (see `probe`), if given."""
+def _probed(new: Tensors, other: Tensors, sums: list[Any] | None) -> Tensors:
+    """Append `probe(a, b)` for each pair of `new` and `other` to `sums`, if given."""
     if sums is not None:
-        sums.extend(probe(t) for t in tensors)
-    return tensors
+        sums.extend(probe(a, b) for a, b in zip(new, other, strict=True))
+    return new
 
 
-def probe(t: Any) -> Any:
-    r"""A 0-d tensor that is finite if every entry of `t` is: $\sum_i t_i$ (a NaN or an infinity
-    makes it non-finite; so can an overflow of finite entries, which the caller then looks into).
-    NumPy's BLAS `dot` on the shared memory was tried on the CPU: slower inside a step, where it
-    switches from torch's thread pool to OpenBLAS's."""
-    return t.sum()
+def probe(a: Any, b: Any) -> Any:
+    r"""A 0-d tensor that is finite only if every entry of `a` and of `b` is finite:
+    $\sum_i a_i b_i$. A NaN or an infinity in either makes a term NaN or infinite ($\infty
+    \cdot 0$ is NaN), and so the sum; an overflow of finite terms can make it non-finite too,
+    which the caller then looks into. A step probes the new parameters with an array it has just
+    read or written (the gradient, the buffer, Adam's denominator), while both are in cache.
+
+    Measured on the CPU (1M float32 in 10 tensors, two threads): a BLAS `dot` costs about a third
+    less than `a.sum()`, which splits each tensor over the threads and joins them. A 1-d
+    tensor is used as it is: a `reshape` is one more dispatch per tensor (about 1.5 us).
+    """
+    if a.ndim == 1:
+        return a.dot(b)
+    return a.reshape(-1).dot(b.reshape(-1))
 
 
 def can_donate(donated: Tensors, kept: Tensors) -> bool:
@@ -205,13 +213,12 @@ def can_donate(donated: Tensors, kept: Tensors) -> bool:
     The check is by storage, so it is conservative: two disjoint views of one storage are
     refused too. A refused donation is computed out of place instead.
     """
-    seen: set[int] = set()
-    for x in donated:
-        ptr = x.untyped_storage().data_ptr()
-        if ptr in seen or not x.is_contiguous():
-            return False
-        seen.add(ptr)
-    return all(x.untyped_storage().data_ptr() not in seen for x in kept)
+    seen = {x.untyped_storage().data_ptr() for x in donated}
+    return (
+        len(seen) == len(donated)
+        and all(x.is_contiguous() for x in donated)
+        and seen.isdisjoint([x.untyped_storage().data_ptr() for x in kept])
+    )
 
 
 def sgd_apply(
@@ -230,12 +237,12 @@ def sgd_apply(
                 out = list(params)
             else:
                 out = torch._foreach_add(params, grads, alpha=-lr)
-            return _summed(out, sums)
+            return _probed(out, grads, sums)
         new = []
         for p, g in zip(params, grads, strict=True):
             new.append(p.add_(g, alpha=-lr) if inplace else torch.add(p, g, alpha=-lr))
             if sums is not None:
-                sums.append(probe(new[-1]))  # while it is in cache
+                sums.append(probe(new[-1], g))  # while they are in cache
         return new
 
 
@@ -258,38 +265,36 @@ def sgd_momentum_apply(
     """
     import torch
 
-    foreach = params[0].device.type not in LOOP_DEVICE_TYPES
     with torch.no_grad():
-        v: Tensors
+        if params[0].device.type in LOOP_DEVICE_TYPES:
+            # all operations on one tensor while it is in cache, then the next one
+            new, v = [], []
+            for p, g, b in zip(params, grads, buffers, strict=True):
+                if first:
+                    vk = b.copy_(g) if inplace else g.clone()
+                else:
+                    vk = torch.add(g, b, alpha=mu, out=b) if inplace else torch.add(g, b, alpha=mu)
+                new.append(p.add_(vk, alpha=-lr) if inplace else torch.add(p, vk, alpha=-lr))
+                v.append(vk)
+                if sums is not None:
+                    sums.append(probe(new[-1], vk))
+            return new, v
         if first:
             if inplace:
                 v = list(buffers)
                 torch._foreach_copy_(v, grads)
             else:
                 v = [g.clone() for g in grads]
-        elif foreach:
-            if inplace:
-                v = list(buffers)
-                torch._foreach_mul_(v, mu)
-                torch._foreach_add_(v, grads)
-            else:
-                v = torch._foreach_add(grads, buffers, alpha=mu)
+        elif inplace:
+            v = list(buffers)
+            torch._foreach_mul_(v, mu)
+            torch._foreach_add_(v, grads)
         else:
-            v = [
-                torch.add(g, b, alpha=mu, out=b) if inplace else torch.add(g, b, alpha=mu)
-                for g, b in zip(grads, buffers, strict=True)
-            ]
-        if foreach:
-            if inplace:
-                torch._foreach_add_(params, v, alpha=-lr)
-                return _summed(list(params), sums), v
-            return _summed(torch._foreach_add(params, v, alpha=-lr), sums), v
-        new = []
-        for p, b in zip(params, v, strict=True):
-            new.append(p.add_(b, alpha=-lr) if inplace else torch.add(p, b, alpha=-lr))
-            if sums is not None:
-                sums.append(probe(new[-1]))  # while it is in cache
-        return new, v
+            v = torch._foreach_add(grads, buffers, alpha=mu)
+        if inplace:
+            torch._foreach_add_(params, v, alpha=-lr)
+            return _probed(list(params), v, sums), v
+        return _probed(torch._foreach_add(params, v, alpha=-lr), v, sums), v
 
 
 def adam_apply(
@@ -338,8 +343,7 @@ def adam_apply(
                 out = list(params)
             else:
                 out = torch._foreach_addcdiv(params, m, denom, -lr / c1)
-            _summed(v, sums)
-            return _summed(out, sums), m, v
+            return _probed(out, denom, sums), m, v
         new_p, m, v = [], [], []
         for p, g, mo, vo in zip(params, grads, m_old, v_old, strict=True):
             mk = mo.lerp_(g, 1 - b1) if inplace else torch.lerp(mo, g, 1 - b1)
@@ -355,7 +359,6 @@ def adam_apply(
             m.append(mk)
             v.append(vk)
             if sums is not None:
-                # one probe for the new params and v, while they are in cache: d > 0 grows
-                # with v, and sum_i w_i d_i is non-finite if w or d (so v) has a non-finite entry
-                sums.append(torch.dot(new_p[-1].reshape(-1), d.reshape(-1)))
+                # the new params and d, while they are in cache: d is non-finite where v is
+                sums.append(probe(new_p[-1], d))
         return new_p, m, v

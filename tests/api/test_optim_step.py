@@ -483,3 +483,34 @@ def test_donating_run_equals_the_pure_run(name, record_every) -> None:
     reused = [t for t in range(1, 7) if seen[t] == seen[t - 1]]
     expected = [t for t in range(2, 7) if not (record_every and (t - 1) % record_every == 0)]
     assert reused == expected
+
+
+@given(
+    n=st.integers(1, 300),
+    where=st.integers(0, 299),
+    bad=st.sampled_from([math.nan, math.inf, -math.inf]),
+    in_b=st.booleans(),
+    partner=st.sampled_from([0.0, 1.0, -1.0, 1e-30]),
+    dtype=st.sampled_from(["float32", "float64", "float16", "bfloat16"]),
+    shape2d=st.booleans(),
+    seed=seeds,
+)
+def test_probe_is_non_finite_when_either_array_is(
+    n, where, bad, in_b, partner, dtype, shape2d, seed
+) -> None:
+    """`_torch_fast.probe(a, b)`, the finiteness probe of the fused steps, is non-finite when one
+    entry of `a` or of `b` is NaN or infinite, whatever the other array holds there (0 included:
+    inf * 0 is NaN), and finite for finite entries of moderate size (|a_i b_i| <= 1, n <= 300:
+    no overflow even in float16)."""
+    rng = np.random.default_rng(seed)
+    dt = getattr(torch, dtype)
+    a = torch.tensor(rng.uniform(-1, 1, n), dtype=dt)
+    b = torch.tensor(rng.uniform(-1, 1, n), dtype=dt)
+    if shape2d and n % 2 == 0:
+        a, b = a.reshape(2, -1), b.reshape(2, -1)
+    assert math.isfinite(float(_torch_fast.probe(a, b)))
+    i = where % n
+    bad_one, other = (b, a) if in_b else (a, b)
+    bad_one.view(-1)[i] = bad
+    other.view(-1)[i] = partner
+    assert not math.isfinite(float(_torch_fast.probe(a, b)))
