@@ -312,10 +312,15 @@ def adam_apply(
     inplace: bool,
     sums: list[Any] | None = None,
 ) -> tuple[Tensors, Tensors, Tensors]:
-    r"""`(new_params, m, v)` of Adam in six fused operations per tensor:
+    r"""`(new_params, m, v)` of Adam in five or six fused operations per tensor:
 
-    $m' = \mathrm{lerp}(m, g, 1-b_1)$, $v' = b_2 v + (1-b_2)\, g \odot g$,
-    $d = \sqrt{v'}/\sqrt{c_2} + \epsilon$, $w' = w - (\eta/c_1)\, m' / d$.
+    $m' = \mathrm{lerp}(m, g, 1-b_1)$, $v' = b_2 v + (1-b_2)\, g \odot g$, and
+    $w' = w - (\eta/c_1)\, m' / (\sqrt{v'}/\sqrt{c_2} + \epsilon)$, computed as
+    $w' = w - (\eta \sqrt{c_2}/c_1)\, m' / (\sqrt{v'} + \epsilon \sqrt{c_2})$: equal in exact
+    arithmetic, one pass less, and fewer roundings. Where $\epsilon \sqrt{c_2}$ is not a normal
+    number of the dtype (half precision, where $\epsilon$ may already be the smallest
+    subnormal), it would round to 0 and a zero $v'$ would divide; the denominator is then
+    $\sqrt{v'}/\sqrt{c_2} + \epsilon$, formed in two passes.
 
     `inplace`: the caller donates params, `m_old` and `v_old`, which are updated in place and
     returned (the denominator is the only new tensor).
@@ -323,6 +328,9 @@ def adam_apply(
     import torch
 
     foreach = params[0].device.type not in LOOP_DEVICE_TYPES
+    eps_folded = eps / c2_rsqrt
+    fold = eps_folded >= torch.finfo(params[0].dtype).tiny
+    value = -lr / (c1 * c2_rsqrt) if fold else -lr / c1
     with torch.no_grad():
         if foreach:
             m: Tensors
@@ -336,13 +344,16 @@ def adam_apply(
                 v = torch._foreach_mul(v_old, b2)
             torch._foreach_addcmul_(v, grads, grads, 1 - b2)
             denom = torch._foreach_sqrt(v)
-            torch._foreach_mul_(denom, c2_rsqrt)
-            torch._foreach_add_(denom, eps)
+            if fold:
+                torch._foreach_add_(denom, eps_folded)
+            else:
+                torch._foreach_mul_(denom, c2_rsqrt)
+                torch._foreach_add_(denom, eps)
             if inplace:
-                torch._foreach_addcdiv_(params, m, denom, -lr / c1)
+                torch._foreach_addcdiv_(params, m, denom, value)
                 out = list(params)
             else:
-                out = torch._foreach_addcdiv(params, m, denom, -lr / c1)
+                out = torch._foreach_addcdiv(params, m, denom, value)
             return _probed(out, denom, sums), m, v
         new_p, m, v = [], [], []
         for p, g, mo, vo in zip(params, grads, m_old, v_old, strict=True):
@@ -350,11 +361,12 @@ def adam_apply(
             vk = vo.mul_(b2) if inplace else torch.mul(vo, b2)
             vk.addcmul_(g, g, value=1 - b2)
             d = torch.sqrt(vk)
-            d.mul_(c2_rsqrt).add_(eps)
+            if fold:
+                d.add_(eps_folded)
+            else:
+                d.mul_(c2_rsqrt).add_(eps)
             new_p.append(
-                p.addcdiv_(mk, d, value=-lr / c1)
-                if inplace
-                else torch.addcdiv(p, mk, d, value=-lr / c1)
+                p.addcdiv_(mk, d, value=value) if inplace else torch.addcdiv(p, mk, d, value=value)
             )
             m.append(mk)
             v.append(vk)

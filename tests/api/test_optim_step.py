@@ -19,7 +19,11 @@ per path and element,
   $g - m$ than the reference); $v' = b_2 v + (1-b_2) g^2$, a sum of non-negative terms:
   $\le 4u\,v'$; $d = \sqrt{v'/c_2} + \epsilon$: relative $6u$; the step
   $s = (\eta/c_1)\, m'/d$: $\le 13u\,(\eta/c_1)(|m| + |g|)/d$; $w' = w - s$:
-  $\le u|w| + 14u\,(\eta/c_1)(|m| + |g|)/d$.
+  $\le u|w| + 14u\,(\eta/c_1)(|m| + |g|)/d$. The fused step forms the same step as
+  $(\eta\sqrt{c_2}/c_1)\, m'/(\sqrt{v'} + \epsilon\sqrt{c_2})$ (where $\epsilon\sqrt{c_2}$ is a
+  normal number): its denominator $\sqrt{v'}\,(1 + \delta_1) + \epsilon\sqrt{c_2}\,(1 +
+  \delta_2)^2$, summed with one more rounding, is within relative $4u$ of
+  $\sqrt{c_2}\, d$, and its scalar within $2u$, so the step keeps the $13u$ bound.
 
 Two paths are then at most twice that apart. The bounds carry a factor $(1 + 64u)$ for the
 second-order terms and for the rounding of their own float64 evaluation. A wrong scalar, a
