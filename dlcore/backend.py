@@ -208,17 +208,26 @@ def check_generator(name: str, rng: Any) -> np.random.Generator:
     return rng
 
 
-def check_matrix(name: str, x: Array) -> None:
+def check_matrix(name: str, x: Array, *, finite: bool = True) -> None:
     r"""Require a non-empty, finite, real floating 2-D array, else raise naming `name`.
 
+    Args:
+        name: The argument's name, for the error message.
+        x: The array.
+        finite: Whether to require finite entries (one pass over `x`). A caller that checks
+            a result every entry of `x` reaches instead, and names `x` when that fails, passes
+            `False`.
+
     Raises:
-        TypeError: If `x` is not a real floating array.
-        ValueError: If `x` is empty, misshapen or not finite.
+        TypeError: If `x` is not a real floating array, or `finite` is not a bool.
+        ValueError: If `x` is empty, misshapen or (with `finite`) not finite.
     """
     check_array(name, x)
     if x.ndim != 2:
         raise ValueError(f"{name} must be 2-D (n, d), got shape {_shape(x)}")
-    _check_float_finite(name, x)
+    _check_float(name, x)
+    if check_bool("finite", finite):
+        check_finite(name, x)
 
 
 def check_vector_or_matrix(name: str, x: Array) -> None:
@@ -234,12 +243,15 @@ def check_vector_or_matrix(name: str, x: Array) -> None:
     _check_float_finite(name, x)
 
 
-def _check_float_finite(name: str, x: Array) -> None:
-    xp = namespace(x)
-    if not xp.isdtype(x.dtype, "real floating"):
+def _check_float(name: str, x: Array) -> None:
+    if not namespace(x).isdtype(x.dtype, "real floating"):
         raise TypeError(f"{name} must have a real floating dtype, got {x.dtype}")
     if any(s == 0 for s in _shape(x)):
         raise ValueError(f"{name} must not be empty, got shape {_shape(x)}")
+
+
+def _check_float_finite(name: str, x: Array) -> None:
+    _check_float(name, x)
     check_finite(name, x)
 
 

@@ -127,9 +127,10 @@ def _activation(xp: Any, name: str, z: Array) -> Array:
     return xp.where(z >= 0, 1 / (1 + e), e / (1 + e))
 
 
-def _check_params(params: dict[str, Array], name: str = "params") -> int:
-    """Require keys exactly `W1, b1, ..., WL, bL` (L >= 1) holding finite real floating arrays;
-    return the depth L. Errors name the argument (`params`, or `like`) and the key."""
+def _check_params(params: dict[str, Array], name: str = "params", *, finite: bool = True) -> int:
+    """Require keys exactly `W1, b1, ..., WL, bL` (L >= 1) holding real floating arrays, finite
+    unless `finite=False` (the forward pass checks what they reach instead); return the depth L.
+    Errors name the argument (`params`, or `like`) and the key."""
     if not isinstance(params, dict):
         raise TypeError(f"{name} must be a dict of arrays, got {type(params).__name__}")
     depth = sum(1 for k in params if isinstance(k, str) and k.startswith("W"))
@@ -142,7 +143,8 @@ def _check_params(params: dict[str, Array], name: str = "params") -> int:
         check_array(f"{name}[{k!r}]", v)
         if not namespace(v).isdtype(v.dtype, "real floating"):
             raise TypeError(f"{name}[{k!r}] must have a real floating dtype, got {v.dtype}")
-        check_finite(f"{name}[{k!r}]", v)
+        if finite:
+            check_finite(f"{name}[{k!r}]", v)
     return depth
 
 
@@ -181,9 +183,16 @@ def _forward(
 def _run_layers(
     params: dict[str, Array], X: Array, phi: Callable[[Array], Array]
 ) -> tuple[list[Array], list[Array]]:
-    r"""The validated layer loop: $z^\ell = h^{\ell-1} W^\ell + b^\ell$, $h^\ell = \phi(z^\ell)$."""
-    check_matrix("X", X)
-    depth = _check_params(params)
+    r"""The validated layer loop: $z^\ell = h^{\ell-1} W^\ell + b^\ell$, $h^\ell = \phi(z^\ell)$.
+
+    The finiteness of `X` and `params` is checked through the pre-activations, one pass over
+    each $z^\ell$ instead of one over every input as well: in IEEE arithmetic a NaN or an
+    infinity in $X$, $W^\ell$ or $b^\ell$ makes every product and sum it enters non-finite
+    ($0 \cdot \infty$ is NaN, so a dead unit does not hide one), so it shows in $z^\ell$ at the
+    first layer it enters. Only then are the inputs looked at, to name the one at fault.
+    """
+    check_matrix("X", X, finite=False)
+    depth = _check_params(params, finite=False)
     check_compatible({"X": X, **{f"params[{k!r}]": params[k] for k in sorted(params)}})
     zs: list[Array] = []
     hs: list[Array] = []
@@ -203,7 +212,11 @@ def _run_layers(
         with np.errstate(over="ignore", invalid="ignore"):  # checked just below, by name
             z = h @ W  # a fresh array: add the bias in place
             z += b
-        check_finite(f"the pre-activation of layer {ell} (finite X and params: an overflow)", z)
+        try:
+            check_finite(f"the pre-activation of layer {ell}", z)
+        except ValueError as err:
+            _name_nonfinite_input(X, params, ell)
+            raise ValueError(f"{err} (from finite X and params: an overflow)") from None
         zs.append(z)
         if ell < depth:  # the last layer is linear
             h = phi(z)
@@ -213,6 +226,14 @@ def _run_layers(
                 )
             hs.append(h)
     return zs, hs
+
+
+def _name_nonfinite_input(X: Array, params: dict[str, Array], ell: int) -> None:
+    """Raise naming `X` or the first parameter of layers 1..`ell` that is not finite, if any."""
+    check_finite("X", X)
+    for i in range(1, ell + 1):
+        check_finite(f"params['W{i}']", params[f"W{i}"])
+        check_finite(f"params['b{i}']", params[f"b{i}"])
 
 
 def forward(params: dict[str, Array], X: Array, *, activation: str = "relu") -> Array:

@@ -15,6 +15,7 @@ adds at most one unit roundoff u = eps/2 of the running magnitude, so the result
 from __future__ import annotations
 
 import math
+import re
 import warnings
 
 import mpmath
@@ -255,3 +256,47 @@ def test_gd_filter_factor_keeps_relative_accuracy(a_exp, t):
     if a_held < 1e-10:  # what the guard prevents: the naive form fails the same tolerance
         naive = 1 - (1 - a_held) ** t
         assert abs(mpmath.mpf(naive) - exact) > 8 * np.finfo(float).eps * abs(exact)
+
+
+@pytest.mark.parametrize("backend", backend_params(CPU_BACKENDS))
+@given(
+    bad=st.sampled_from([math.nan, math.inf, -math.inf]),
+    layer=st.integers(1, 3),
+    where=st.sampled_from(["W", "b", "X"]),
+    dead=st.booleans(),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_mlp_names_a_non_finite_input_that_a_dead_unit_multiplies(
+    backend, bad, layer, where, dead, seed
+):
+    """The forward pass checks X and params through the pre-activations (one pass fewer). That
+    relies on IEEE arithmetic in every library's matmul: `0 * inf` and `0 * nan` are NaN, so a
+    non-finite weight fed by a dead ReLU unit (an all-zero column of h) still shows in z. The
+    error must name the input (X or params['W<l>'] / params['b<l>']), not call it an overflow.
+
+    The dead unit: hidden unit 0 of each layer gets bias -1e3 and zero incoming weights, so
+    its ReLU output is exactly 0 for every example; the bad entry sits in row 0 of W^{l} (the
+    weights that unit feeds) when `dead`, else anywhere."""
+    rng = np.random.default_rng(seed)
+    sizes = [3, 4, 4, 2]
+    params = {}
+    for ell in range(1, 4):
+        W = rng.standard_normal((sizes[ell - 1], sizes[ell])) / 2
+        b = rng.standard_normal(sizes[ell]) / 2
+        if ell < 3:
+            W[:, 0], b[0] = 0.0, -1e3  # unit 0 of layer ell is dead on every input
+        params[f"W{ell}"], params[f"b{ell}"] = W, b
+    X = rng.standard_normal((5, 3))
+    if where == "X":
+        X[rng.integers(5), rng.integers(3)] = bad
+        name = "X"
+    elif where == "W":
+        W = params[f"W{layer}"]
+        row = 0 if dead and layer > 1 else rng.integers(W.shape[0])
+        W[row, rng.integers(W.shape[1])] = bad
+        name = f"params['W{layer}']"
+    else:
+        params[f"b{layer}"][rng.integers(sizes[layer])] = bad
+        name = f"params['b{layer}']"
+    with pytest.raises(ValueError, match=re.escape(name) + " must be finite"):
+        forward({k: backend.asarray(v) for k, v in params.items()}, backend.asarray(X))

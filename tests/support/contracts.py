@@ -458,7 +458,11 @@ _c(
     lambda r: {"arrays": {"A": _X(r), "B": _y(r)}},
 )
 _c("backend.check_generator", {"name": Label(), "rng": Rng()}, lambda r: {"name": "g", "rng": r})
-_c("backend.check_matrix", {"name": Label(), "x": Arr(MAT)}, lambda r: {"name": "A", "x": _X(r)})
+_c(
+    "backend.check_matrix",
+    {"name": Label(), "x": Arr(MAT), "finite": Flag()},
+    lambda r: {"name": "A", "x": _X(r)},
+)
 _c(
     "backend.check_vector_or_matrix",
     {"name": Label(), "x": Arr(TARGETS)},
