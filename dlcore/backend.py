@@ -54,8 +54,8 @@ def namespace(*arrays: Array) -> Any:
         The compatible namespace (`array_api_compat.numpy`, `array_api_compat.torch`, ...).
 
     Raises:
-        TypeError: If an argument is not an array, or the arrays come from different libraries
-            or live on different devices.
+        TypeError: If an argument is not an array, or the arrays come from different libraries or
+            live on different devices.
     """
     arrs = [a for a in arrays if a is not None and not isinstance(a, (int, float, bool))]
     if not arrs:
@@ -89,7 +89,7 @@ def asarray(x: Any, *, like: Array | None = None, dtype: Any = None) -> Array:
         The converted array.
 
     Raises:
-        TypeError: If `like` is not a real floating array.
+        TypeError: If `like` is given and is not an array.
     """
     if like is None:
         return np.asarray(x, dtype=dtype)
@@ -130,7 +130,7 @@ def device_of(x: Array) -> Any:
     r"""Return the device of `x`, as `array_api_compat.device` reports it.
 
     Raises:
-        TypeError: If `x` is not a real floating array.
+        TypeError: If `x` is not an array.
     """
     check_array("x", x)
     return array_api_compat.device(x)
@@ -256,19 +256,23 @@ def _check_float_finite(name: str, x: Array) -> None:
 
 
 def check_finite(name: str, x: Array) -> None:
-    r"""Require every entry of the floating array `x` to be finite, else raise naming `name`.
+    r"""Require every entry of the array `x` to be finite, else raise naming `name`.
 
     One pass over `x` in the common case: a finite sum means every entry is finite (a NaN or an
     infinity makes the sum non-finite). Only when the sum is not finite, which an overflow of
-    finite entries can also cause, does it look at the entries one by one.
+    finite entries can also cause, does it look at the entries one by one. Any shape passes,
+    the empty one included, and integer and bool arrays are always finite.
 
     Raises:
-
-        TypeError: If `x` is not a real floating array.
-        ValueError: Naming `name`, the number of non-finite entries and the first of them.
-            Also if `x` is empty, misshapen or not finite.
+        TypeError: If `x` is not an array (naming `name`).
+        ValueError: If `x` is not finite: naming `name`, the number of non-finite entries and the
+            first of them.
     """
-    xp = namespace(x)
+    try:
+        xp = namespace(x)
+    except TypeError:
+        check_array(name, x)  # names `name`
+        raise
     if getattr(x, "requires_grad", False):
         x = x.detach()  # a check, not part of the graph
     with np.errstate(over="ignore", invalid="ignore"):  # an overflowing sum is looked into
@@ -294,9 +298,8 @@ def check_linalg_dtype(name: str, x: Array) -> None:
     from deep inside a solver.
 
     Raises:
-        TypeError: Naming `name` and its dtype when it is float16 or bfloat16, or if `x` is not
-            an array.
-            Also if `x` is not a real floating array.
+        TypeError: Naming `name` and its dtype when it is float16 or bfloat16, or if `x` is not an
+            array. Other dtypes (integer ones included) pass.
     """
     check_array(name, x)
     dtype = str(x.dtype).removeprefix("torch.")

@@ -49,8 +49,8 @@ def gd_mode_factor(lam: float, lr: float) -> float:
 
     Raises:
         TypeError: If `lam` is not a real number; `lr` is not a real number.
-        ValueError: If `lam` is NaN, infinite or outside [0, inf); `lr` is NaN, infinite or
-            outside (0, inf).
+        ValueError: If `lam` is NaN, infinite or outside [0, inf); `lr` is NaN, infinite or outside
+            (0, inf).
     """
     lam = check_nonnegative("lam", lam)
     lr = check_positive("lr", lr)
@@ -73,8 +73,8 @@ def momentum_mode_matrix(lam: float, lr: float, momentum: float) -> np.ndarray:
     Raises:
         TypeError: If `lam` is not a real number; `lr` is not a real number; `momentum` is not a
             real number.
-        ValueError: If `lam` is NaN, infinite or outside [0, inf); `lr` is NaN, infinite or
-            outside (0, inf); `momentum` is NaN, infinite or outside [0, 1).
+        ValueError: If `lam` is NaN, infinite or outside [0, inf); `lr` is NaN, infinite or outside
+            (0, inf); `momentum` is NaN, infinite or outside [0, 1).
     """
     lam = check_nonnegative("lam", lam)
     lr = check_positive("lr", lr)
@@ -97,8 +97,8 @@ def ema_momentum_mode_matrix(lam: float, lr: float, beta: float) -> np.ndarray:
     Raises:
         TypeError: If `lam` is not a real number; `lr` is not a real number; `beta` is not a real
             number.
-        ValueError: If `lam` is NaN, infinite or outside [0, inf); `lr` is NaN, infinite or
-            outside (0, inf); `beta` is NaN, infinite or outside (0, 1].
+        ValueError: If `lam` is NaN, infinite or outside [0, inf); `lr` is NaN, infinite or outside
+            (0, inf); `beta` is NaN, infinite or outside (0, 1].
     """
     lam = check_nonnegative("lam", lam)
     lr = check_positive("lr", lr)
@@ -183,8 +183,8 @@ def nesterov_mode_matrix(lam: float, lr: float, momentum: float) -> np.ndarray:
     Raises:
         TypeError: If `lam` is not a real number; `lr` is not a real number; `momentum` is not a
             real number.
-        ValueError: If `lam` is NaN, infinite or outside [0, inf); `lr` is NaN, infinite or
-            outside (0, inf); `momentum` is NaN, infinite or outside [0, 1).
+        ValueError: If `lam` is NaN, infinite or outside [0, inf); `lr` is NaN, infinite or outside
+            (0, inf); `momentum` is NaN, infinite or outside [0, 1).
     """
     lam = check_nonnegative("lam", lam)
     lr = check_positive("lr", lr)
@@ -209,8 +209,8 @@ def ema_nesterov_mode_matrix(lam: float, lr: float, beta: float) -> np.ndarray:
     Raises:
         TypeError: If `lam` is not a real number; `lr` is not a real number; `beta` is not a real
             number.
-        ValueError: If `lam` is NaN, infinite or outside [0, inf); `lr` is NaN, infinite or
-            outside (0, inf); `beta` is NaN, infinite or outside (0, 1].
+        ValueError: If `lam` is NaN, infinite or outside [0, inf); `lr` is NaN, infinite or outside
+            (0, inf); `beta` is NaN, infinite or outside (0, 1].
     """
     lam = check_nonnegative("lam", lam)
     lr = check_positive("lr", lr)
@@ -236,8 +236,8 @@ def simultaneous_momentum_mode_matrix(lam: float, lr: float, beta: float) -> np.
     Raises:
         TypeError: If `lam` is not a real number; `lr` is not a real number; `beta` is not a real
             number.
-        ValueError: If `lam` is NaN, infinite or outside [0, inf); `lr` is NaN, infinite or
-            outside (0, inf); `beta` is NaN, infinite or outside (0, 1].
+        ValueError: If `lam` is NaN, infinite or outside [0, inf); `lr` is NaN, infinite or outside
+            (0, inf); `beta` is NaN, infinite or outside (0, 1].
     """
     lam = check_nonnegative("lam", lam)
     lr = check_positive("lr", lr)
@@ -359,8 +359,8 @@ def gd_filter_factors(s: np.ndarray, lr: float, t: int) -> np.ndarray:
 
     Raises:
         TypeError: If `lr` is not a real number; `t` is not an int.
-        ValueError: If `s` is empty, misshapen or not finite; `lr` is NaN, infinite or outside (0,
-            inf); `t` is below 0.
+        ValueError: If `s` (of any shape, the empty one included) is not finite; `lr` is NaN,
+            infinite or outside (0, inf); `t` is below 0.
     """
     lr = check_positive("lr", lr)
     t = check_int("t", t, minimum=0)
@@ -384,13 +384,11 @@ def gd_steps_to_tolerance(lam: float, lr: float, delta: float) -> int:
         delta: Target factor $\delta \in (0, 1)$.
 
     Raises:
-
-        TypeError: If `lam` is not a real number; `lr` is not a real number; `delta` is not a
-
-            real number.
-        ValueError: If $\eta\lambda \ge 2$ (the mode does not contract).
-            Also if `lam` is NaN, infinite or outside (0, inf); `lr` is NaN, infinite or outside
-                (0, inf); `delta` is NaN, infinite or outside (0, 1).
+        TypeError: If `lam` is not a real number; `lr` is not a real number; `delta` is not a real
+            number.
+        ValueError: If $\eta\lambda \ge 2$ (the mode does not contract). Also if `lam` is NaN,
+            infinite or outside (0, inf); `lr` is NaN, infinite or outside (0, inf); `delta` is
+            NaN, infinite or outside (0, 1).
     """
     lam = check_positive("lam", lam)
     lr = check_positive("lr", lr)

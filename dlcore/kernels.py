@@ -107,8 +107,8 @@ def polynomial_kernel(
 
     Raises:
         TypeError: If `A` or `B` is not a real floating array, or the arrays differ in library,
-            device or dtype; `degree` is not an int; `gamma` is not a real number; `coef0` is not
-            a real number.
+            device or dtype; `degree` is not an int; `gamma` is not a real number; `coef0` is not a
+            real number.
         ValueError: If `A` or `B` is empty, misshapen or not finite; `degree` is below 1; `gamma`
             is NaN, infinite or outside (0, inf); `coef0` is NaN, infinite or outside [0, inf).
     """
@@ -322,18 +322,13 @@ def kernel_ridge(K: Array, y: Array, lam: float) -> Array:
         $\alpha$, shape `(n,)` or `(n, m)`.
 
     Raises:
-
         TypeError: If `K` or `y` is not a real floating array, or the arrays differ in library,
-
-            device or dtype; `lam` is not a real number.
-
-            Also if an array is float16 or bfloat16 (linear algebra needs float32 or
-
-            float64).
+            device or dtype; `lam` is not a real number. Also if an array is float16 or bfloat16
+            (linear algebra needs float32 or float64).
         ValueError: If `K` is not square, not symmetric or not positive semi-definite (to a
-            tolerance of $n\,\varepsilon\,\|K\|$), if $\lambda < 0$, or if $K + \lambda I$ is singular.
-            Also if `y` is empty, misshapen or not finite; `lam` is NaN, infinite or outside [0,
-                inf).
+            tolerance of $n\,\varepsilon\,\|K\|$), if $\lambda < 0$, or if $K + \lambda I$ is
+            singular. Also if `y` is empty, misshapen or not finite; `lam` is NaN, infinite or
+            outside [0, inf).
     """
     check_matrix("K", K)
     check_vector_or_matrix("y", y)
@@ -438,22 +433,16 @@ def kernel_ridge_fit(
         The fitted [`KernelRidgeModel`][dlcore.kernels.KernelRidgeModel].
 
     Raises:
-
         TypeError: If `X` or `y` is not a real floating array, or the arrays differ in library,
-
             device or dtype; `lam` is not a real number; `degree` is not an int; `gamma` is not a
-
-            real number; `coef0` is not a real number.
-
-            Also if an array is float16 or bfloat16 (linear algebra needs float32 or
-
-            float64).
-        ValueError: On bad shapes, non-finite input, an unknown kernel or form, $\lambda < 0$,
-            or a system that is not positive definite (e.g. $\lambda = 0$ with $K$ singular).
-            Also if `X` or `y` is empty, misshapen or not finite; `lam` is NaN, infinite or
-                outside [0, inf); `kernel` is not one of 'linear', 'polynomial', 'rbf'; `degree`
-                is below 1; `gamma` is NaN, infinite or outside (0, inf); `coef0` is NaN, infinite
-                or outside [0, inf); `form` is not one of 'auto', 'primal', 'dual'.
+            real number; `coef0` is not a real number. Also if an array is float16 or bfloat16
+            (linear algebra needs float32 or float64).
+        ValueError: On bad shapes, non-finite input, an unknown kernel or form, $\lambda < 0$, or a
+            system that is not positive definite (e.g. $\lambda = 0$ with $K$ singular). Also if
+            `X` or `y` is empty, misshapen or not finite; `lam` is NaN, infinite or outside [0,
+            inf); `kernel` is not one of 'linear', 'polynomial', 'rbf'; `degree` is below 1;
+            `gamma` is NaN, infinite or outside (0, inf); `coef0` is NaN, infinite or outside [0,
+            inf); `form` is not one of 'auto', 'primal', 'dual'.
     """
     check_matrix("X", X)
     check_vector_or_matrix("y", y)
@@ -548,12 +537,12 @@ def kernel_ridge_predict(model: KernelRidgeModel, X_test: Array) -> Array:
         Predictions, shape `(m,)` or `(m, k)` for `k` targets.
 
     Raises:
-        TypeError: If `model` is not a `KernelRidgeModel`, or `X_test` and the model's arrays
-            come from different libraries, devices or dtypes.
-        ValueError: If a field of the model is invalid (unknown kernel, non-finite or
-            misshapen arrays, both or neither of `alpha` and `w`, a bad degree, gamma or
-            coef0), `X_test` is not a finite matrix with the training number of columns, or a
-            polynomial degree overflows.
+        TypeError: If `model` is not a `KernelRidgeModel`, or `X_test` and the model's arrays come
+            from different libraries, devices or dtypes.
+        ValueError: If a field of the model is invalid (unknown kernel, non-finite or misshapen
+            arrays, both or neither of `alpha` and `w`, a bad degree, gamma or coef0), `X_test` is
+            not a finite matrix with the training number of columns, or a polynomial degree
+            overflows.
     """
     _check_model(model)
     check_matrix("X_test", X_test)

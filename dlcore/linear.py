@@ -118,14 +118,12 @@ def ridge(X: Array, y: Array, lam: float) -> Array:
         $\hat w_\lambda$, shape `(d,)` or `(d, m)`.
 
     Raises:
-        ValueError: On bad shapes, non-finite input, $\lambda < 0$, or $\lambda = 0$ with
-            $X^\top X$ singular.
-            Also if `X` or `y` is empty, misshapen or not finite; `lam` is NaN, infinite or
-                outside [0, inf).
-        TypeError: If `X` and `y` come from different libraries, devices or dtypes.
-            Also if `lam` is not a real number.
-            Also if an array is float16 or bfloat16 (linear algebra needs float32 or
-            float64).
+        ValueError: On bad shapes, non-finite input, $\lambda < 0$, or $\lambda = 0$ with $X^\top
+            X$ singular. Also if `X` or `y` is empty, misshapen or not finite; `lam` is NaN,
+            infinite or outside [0, inf).
+        TypeError: If `X` and `y` come from different libraries, devices or dtypes. Also if `lam`
+            is not a real number. Also if an array is float16 or bfloat16 (linear algebra needs
+            float32 or float64).
     """
     xp, lam = _check_problem(X, y, lam)
     check_linalg_dtype("X", X)
@@ -160,14 +158,12 @@ def ridge_dual(X: Array, y: Array, lam: float) -> Array:
         $\hat w_\lambda$, shape `(d,)` or `(d, m)`.
 
     Raises:
-        ValueError: On bad shapes, non-finite input, $\lambda < 0$, or $\lambda = 0$ with
-            $XX^\top$ singular.
-            Also if `X` or `y` is empty, misshapen or not finite; `lam` is NaN, infinite or
-                outside [0, inf).
-        TypeError: If `X` and `y` come from different libraries, devices or dtypes.
-            Also if `lam` is not a real number.
-            Also if an array is float16 or bfloat16 (linear algebra needs float32 or
-            float64).
+        ValueError: On bad shapes, non-finite input, $\lambda < 0$, or $\lambda = 0$ with $XX^\top$
+            singular. Also if `X` or `y` is empty, misshapen or not finite; `lam` is NaN, infinite
+            or outside [0, inf).
+        TypeError: If `X` and `y` come from different libraries, devices or dtypes. Also if `lam`
+            is not a real number. Also if an array is float16 or bfloat16 (linear algebra needs
+            float32 or float64).
     """
     xp, lam = _check_problem(X, y, lam)
     check_linalg_dtype("X", X)
@@ -200,9 +196,8 @@ def min_norm_solution(X: Array, y: Array) -> Array:
 
     Raises:
         TypeError: If `X` or `y` is not a real floating array, or the arrays differ in library,
-            device or dtype.
-            Also if an array is float16 or bfloat16 (linear algebra needs float32 or
-            float64).
+            device or dtype. Also if an array is float16 or bfloat16 (linear algebra needs float32
+            or float64).
         ValueError: If `X` or `y` is empty, misshapen or not finite.
     """
     check_matrix("X", X)
@@ -225,9 +220,8 @@ def row_space_projector(X: Array) -> Array:
         The symmetric idempotent matrix $X^+X$, shape `(d, d)`.
 
     Raises:
-        TypeError: If `X` is not a real floating array.
-            Also if an array is float16 or bfloat16 (linear algebra needs float32 or
-            float64).
+        TypeError: If `X` is not a real floating array. Also if an array is float16 or bfloat16
+            (linear algebra needs float32 or float64).
         ValueError: If `X` is empty, misshapen or not finite.
     """
     check_matrix("X", X)
@@ -247,9 +241,8 @@ def null_space_projector(X: Array) -> Array:
         The symmetric idempotent matrix $I - X^+X$, shape `(d, d)`.
 
     Raises:
-        TypeError: If `X` is not a real floating array.
-            Also if an array is float16 or bfloat16 (linear algebra needs float32 or
-            float64).
+        TypeError: If `X` is not a real floating array. Also if an array is float16 or bfloat16
+            (linear algebra needs float32 or float64).
         ValueError: If `X` is empty, misshapen or not finite.
     """
     check_matrix("X", X)
@@ -350,8 +343,8 @@ def ridge_filter_factors(s: Array, lam: float) -> Array:
 
     Raises:
         TypeError: If `s` is not a real floating array; `lam` is not a real number.
-        ValueError: If `s` is empty, misshapen or not finite; `lam` is NaN, infinite or outside
-            (0, inf).
+        ValueError: If `s` (of any shape) is empty or not finite; `lam` is NaN, infinite or
+            outside (0, inf).
     """
     check_vector_or_matrix("s", s)
     lam = check_positive("lam", lam)
@@ -381,9 +374,8 @@ def ridge_svd(X: Array, y: Array, lam: float) -> Array:
 
     Raises:
         TypeError: If `X` or `y` is not a real floating array, or the arrays differ in library,
-            device or dtype; `lam` is not a real number.
-            Also if an array is float16 or bfloat16 (linear algebra needs float32 or
-            float64).
+            device or dtype; `lam` is not a real number. Also if an array is float16 or bfloat16
+            (linear algebra needs float32 or float64).
         ValueError: If `X` or `y` is empty, misshapen or not finite; `lam` is NaN, infinite or
             outside (0, inf).
     """
@@ -446,8 +438,8 @@ def augment_ridge_features(X: Array, lam: float) -> Array:
 
     Raises:
         TypeError: If `X` is not a real floating array; `lam` is not a real number.
-        ValueError: If `X` is empty, misshapen or not finite; `lam` is NaN, infinite or outside
-            [0, inf).
+        ValueError: If `X` is empty, misshapen or not finite; `lam` is NaN, infinite or outside [0,
+            inf).
     """
     check_matrix("X", X)
     lam = check_nonnegative("lam", lam)

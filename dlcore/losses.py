@@ -141,13 +141,10 @@ def minibatch_grad(w: Array, X: Array, y: Array, batch: Any) -> Array:
         $\hat g_B$, shape `(d,)`; with $B = \{0, \dots, n-1\}$ it equals the full gradient.
 
     Raises:
-
         TypeError: If `w` or `X` or `y` is not a real floating array, or the arrays differ in
-
             library, device or dtype; `batch` holds a non-int.
-        ValueError: If the batch is empty or an index is out of range.
-            Also if `w` or `X` or `y` is empty, misshapen or not finite; `batch` is empty, out of
-                range or of the wrong length.
+        ValueError: If the batch is empty or an index is out of range. Also if `w` or `X` or `y` is
+            empty, misshapen or not finite; `batch` is empty, out of range or of the wrong length.
     """
     xp = _check(w, X, y)
     n = int(X.shape[0])
@@ -212,12 +209,10 @@ def logistic_loss(s: Array, y: Array) -> Array:
         y: Labels in $\{-1, +1\}$, the shape and dtype of `s`.
 
     Raises:
-
         TypeError: If `s` or `y` is not a real floating array, or the arrays differ in library,
-
             device or dtype.
-        ValueError: If a label is not $\pm 1$ or the shapes differ.
-            Also if `s` or `y` is empty, misshapen or not finite.
+        ValueError: If a label is not $\pm 1$ or the shapes differ. Also if `s` or `y` is empty,
+            misshapen or not finite.
     """
     xp = _check_labels_pm1(s, y)
     return _softplus(xp, -(y * s))
@@ -356,11 +351,9 @@ def cross_entropy(z: Array, labels: Any) -> Array:
         Shape `(n,)`, each $\ge 0$.
 
     Raises:
-
         TypeError: If `z` is not a real floating array; `labels` holds a non-int.
-        ValueError: If a class index is out of range.
-            Also if `z` is empty, misshapen or not finite; `labels` is empty, out of range or of
-                the wrong length.
+        ValueError: If a class index is out of range. Also if `z` is empty, misshapen or not
+            finite; `labels` is empty, out of range or of the wrong length.
     """
     xp, idx = _check_classes(z, labels)
     picked = xp.where(_one_hot(xp, z, idx) == 1, log_softmax(z), xp.zeros_like(z))
@@ -372,8 +365,8 @@ def cross_entropy_grad(z: Array, labels: Any) -> Array:
 
     Raises:
         TypeError: If `z` is not a real floating array; `labels` holds a non-int.
-        ValueError: If `z` is empty, misshapen or not finite; `labels` is empty, out of range or
-            of the wrong length.
+        ValueError: If `z` is empty, misshapen or not finite; `labels` is empty, out of range or of
+            the wrong length.
     """
     xp, idx = _check_classes(z, labels)
     return softmax(z) - _one_hot(xp, z, idx)

@@ -90,8 +90,7 @@ def init_mlp(
         `{"W1": (d_0, d_1), "b1": (d_1,), ..., "WL": (d_{L-1}, d_L), "bL": (d_L,)}`.
 
     Raises:
-        TypeError: If `like` is not a real floating array; `rng` is not a
-            `numpy.random.Generator`.
+        TypeError: If `like` is not a real floating array; `rng` is not a `numpy.random.Generator`.
         ValueError: If `weights` is not one of 'glorot_normal', 'glorot_uniform', 'he_normal',
             'he_uniform', 'lecun_normal', 'lecun_uniform'.
     """
@@ -160,13 +159,11 @@ def preactivations(params: dict[str, Array], X: Array, *, activation: str = "rel
         A list of $L$ arrays, $z^\ell$ of shape `(n, d_ell)`; the last is the output.
 
     Raises:
-
-        TypeError: If `X` is not a real floating array, or the arrays differ in library, device
-
-            or dtype; `params` is not a dict of real floating arrays of one library.
-        ValueError: On an unknown activation, missing parameters or mismatched layer shapes.
-            Also if `X` is empty, misshapen or not finite; `params` has a non-finite entry or the
-                wrong keys; `activation` is not one of 'relu', 'identity', 'tanh', 'sigmoid'.
+        TypeError: If `X` is not a real floating array, or the arrays differ in library, device or
+            dtype; `params` is not a dict of real floating arrays of one library.
+        ValueError: On an unknown activation, missing parameters or mismatched layer shapes. Also
+            if `X` is empty, misshapen or not finite; `params` has a non-finite entry or the wrong
+            keys; `activation` is not one of 'relu', 'identity', 'tanh', 'sigmoid'.
     """
     return _forward(params, X, activation)[0]
 
@@ -301,15 +298,12 @@ def backward(
         `{"W1": ..., "b1": ..., ...}`, the gradient of $\sum_{a,k} G_{ak} z^L_{ak}$, shaped like `params`.
 
     Raises:
-
         TypeError: If `X` or `grad_output` is not a real floating array, or the arrays differ in
-
             library, device or dtype; `params` is not a dict of real floating arrays of one
-
             library.
         ValueError: On bad parameters or a `grad_output` whose shape is not that of the output.
             Also if `X` is empty, misshapen or not finite; `params` has a non-finite entry or the
-                wrong keys; `activation` is not one of 'relu', 'identity', 'tanh', 'sigmoid'.
+            wrong keys; `activation` is not one of 'relu', 'identity', 'tanh', 'sigmoid'.
     """
     zs, hs = _forward(params, X, activation)
     check_matrix("grad_output", grad_output)
@@ -409,8 +403,8 @@ def unflatten_params(theta: Array, like: dict[str, Array]) -> dict[str, Array]:
         `{"W1": ..., "b1": ..., ...}` with the shapes of `like`.
 
     Raises:
-        TypeError: If `theta` is not a real floating array, or the arrays differ in library,
-            device or dtype; `like` is not a dict of real floating arrays.
+        TypeError: If `theta` is not a real floating array, or the arrays differ in library, device
+            or dtype; `like` is not a dict of real floating arrays.
         ValueError: If `theta` is empty, misshapen or not finite; `like` has a non-finite entry or
             the wrong keys.
     """
@@ -453,13 +447,11 @@ def param_jacobian(params: dict[str, Array], X: Array, *, activation: str = "rel
         $\Phi$, shape `(n, P)`.
 
     Raises:
-
-        TypeError: If `X` is not a real floating array, or the arrays differ in library, device
-
-            or dtype; `params` is not a dict of real floating arrays of one library.
-        ValueError: If the network's output is not scalar ($d_L \ne 1$).
-            Also if `X` is empty, misshapen or not finite; `params` has a non-finite entry or the
-                wrong keys; `activation` is not one of 'relu', 'identity', 'tanh', 'sigmoid'.
+        TypeError: If `X` is not a real floating array, or the arrays differ in library, device or
+            dtype; `params` is not a dict of real floating arrays of one library.
+        ValueError: If the network's output is not scalar ($d_L \ne 1$). Also if `X` is empty,
+            misshapen or not finite; `params` has a non-finite entry or the wrong keys;
+            `activation` is not one of 'relu', 'identity', 'tanh', 'sigmoid'.
     """
     zs, hs = _forward(params, X, activation)
     if int(zs[-1].shape[1]) != 1:
@@ -607,7 +599,8 @@ def kink_location(w: Array, b: Array) -> Array:
     Raises:
         TypeError: If `w` or `b` is not a real floating array, or the arrays differ in library,
             device or dtype.
-        ValueError: If `w` or `b` is empty, misshapen or not finite.
+        ValueError: If `w` and `b` differ in shape (any common shape is fine, the empty one
+            included), or `w` or `b` is not finite.
     """
     xp = check_compatible({"w": w, "b": b})
     if not xp.isdtype(w.dtype, "real floating"):
@@ -667,8 +660,8 @@ def dropout(h: Array, p: float, *, rng: np.random.Generator, train: bool = True)
     Raises:
         TypeError: If `h` is not a real floating array; `p` is not a real number; `rng` is not a
             `numpy.random.Generator`; `train` is not a bool.
-        ValueError: If `h` is empty, misshapen or not finite; `p` is NaN, infinite or outside [0,
-            1).
+        ValueError: If `h` (of any shape, the empty one included) is not finite; `p` is NaN,
+            infinite or outside [0, 1).
     """
     check_array("h", h)
     xp = namespace(h)
@@ -701,12 +694,11 @@ def forward_with(params: dict[str, Array], X: Array, phi: Callable[[Array], Arra
         $z^L$, shape `(n, d_L)`.
 
     Raises:
-        TypeError: If `phi` is not callable, or returns an array of another shape.
-            Also if `X` is not a real floating array, or the arrays differ in library, device or
-                dtype; `params` is not a dict of real floating arrays of one library.
-        ValueError: On missing parameters or mismatched layer shapes.
-            Also if `X` is empty, misshapen or not finite; `params` has a non-finite entry or the
-                wrong keys.
+        TypeError: If `phi` is not callable, or returns an array of another shape. Also if `X` is
+            not a real floating array, or the arrays differ in library, device or dtype; `params`
+            is not a dict of real floating arrays of one library.
+        ValueError: On missing parameters or mismatched layer shapes. Also if `X` is empty,
+            misshapen or not finite; `params` has a non-finite entry or the wrong keys.
     """
     if not callable(phi):
         raise TypeError(f"phi must be callable, got {type(phi).__name__}: {phi!r}")

@@ -722,8 +722,7 @@ def apply_updates(params: Params, updates: Params) -> Params:
 
     Raises:
         TypeError: If `params` or `updates` is not a dict of real floating arrays of one library.
-        ValueError: If their keys or shapes differ, an entry is not finite, or the sum
-            overflows.
+        ValueError: If their keys or shapes differ, an entry is not finite, or the sum overflows.
             Also if `params` has a non-finite entry; `updates` has a non-finite entry.
     """
     _check_tree("updates", updates, _check_params(params))
@@ -775,12 +774,11 @@ def step(
             `grads` are never written.
 
     Raises:
-        TypeError: If `opt` is not a `GradientTransformation`, `donate` is not a bool, or
-            params, grads or state have the wrong type, dtype or library.
+        TypeError: If `opt` is not a `GradientTransformation`, `donate` is not a bool, or params,
+            grads or state have the wrong type, dtype or library.
         ValueError: If grads or state do not match params in keys and shapes, or an entry of
-            params, grads or state is not finite (named when the step is pure; with
-            `donate=True` the gradients are named, else params and state together), or the
-            step overflows.
+            params, grads or state is not finite (named when the step is pure; with `donate=True`
+            the gradients are named, else params and state together), or the step overflows.
     """
     opt = _check_opt(opt)
     check_bool("donate", donate)
@@ -941,8 +939,7 @@ def coupled_weight_decay(
         weight_decay: $\lambda_{wd} \ge 0$.
 
     Raises:
-        TypeError: If `opt` is not a `GradientTransformation`; `weight_decay` is not a real
-            number.
+        TypeError: If `opt` is not a `GradientTransformation`; `weight_decay` is not a real number.
         ValueError: If `weight_decay` is NaN, infinite or outside [0, inf).
     """
     opt = _check_opt(opt)

@@ -52,8 +52,8 @@ def run(
         TypeError: If `opt` is not a `GradientTransformation`; `grad_fn` is not callable; `params`
             is not a dict of real floating arrays of one library; `steps` is not an int;
             `record_every` is not an int; `donate` is not a bool.
-        ValueError: If `params` has a non-finite entry; `steps` is below 0; `record_every` is
-            below 0.
+        ValueError: If `params` has a non-finite entry; `steps` is below 0; `record_every` is below
+            0.
     """
     if not isinstance(opt, GradientTransformation):
         raise TypeError(
@@ -209,7 +209,6 @@ def best_checkpoint(
     keep a NaN that comes first); if every score is NaN there is no choice to make.
 
     Raises:
-
         TypeError: If `score` is not callable.
         ValueError: If there are no checkpoints, or every score is NaN.
     """

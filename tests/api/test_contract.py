@@ -20,6 +20,7 @@ factor of order 1, $2^{52}$ times more).
 from __future__ import annotations
 
 import inspect
+import itertools
 import math
 import re
 import signal
@@ -872,6 +873,11 @@ def test_raises_section_lists_what_the_contract_checks(name: str) -> None:
     test expects in the docstring's "Raises:" section (and half precision, where refused)."""
     func = CONTRACTS[name].func if name in CONTRACTS else OPTIMIZERS[name].factory
     doc = inspect.getdoc(func) or ""
+    after = doc.split("Raises:", 1)[1].split("\n")[1:] if "Raises:" in doc else []
+    block = list(itertools.takewhile(lambda line: not line or line[0].isspace(), after))
+    while block and not block[-1]:
+        block.pop()
+    assert "" not in block, f"{name}: a blank line inside the Raises section breaks its rendering"
     entries = _raises_entries(doc)
     for exc, args in sorted(_required(name).items()):
         assert exc in entries, f"{name}: the docstring's Raises section has no {exc} entry"
