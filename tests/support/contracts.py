@@ -13,8 +13,8 @@ description the test generates:
   precision either computed or refused with an error naming the dtype;
 - time bounds: an int that is not an output size, set to $10^{12}$, must be refused or answered
   at once;
-- scale laws: where a function is homogeneous, the valid call at scales $2^{\pm 500}$
-  ($\approx 10^{\pm 150}$) against a test-side reference.
+- extreme scales: the valid call scaled by $2^{\pm 600}$ ($\approx 10^{\pm 180}$; a few
+  functions at other powers, per contract) against a 50-digit mpmath oracle evaluated at scale.
 
 Classes are covered through the function that consumes them (a `KernelRidgeModel` through
 `kernel_ridge_predict`, optimizer states through `update` and `step`), constants through a check
@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from dlcore import backend, data, dynamics, init, kernels, linear, losses, mlp, optim, train
+from tests.support import mp_references as mpr
 
 __all__ = [
     "Arr",
@@ -175,15 +176,13 @@ class Contract:
             named by `dims` (`{"n": 5, ...}`).
         dims: The size of each symbol in `valid`'s arrays.
         nan_ok: A valid result may hold NaN where the docstring says so (`kink_location`).
-        scale: Optional scale law: `scale(kwargs, c) -> (kwargs_at_scale, expect)`, where
-            `expect(result_at_unit_scale) -> expected result at scale` is exact in binary
-            floating point when `c` is a power of two.
-        reference: Optional test-side oracle `reference(kwargs) -> result` (NumPy, mpmath);
-            the scale check compares against it.
+        scale: Optional map `scale(kwargs, c) -> kwargs_at_scale` of the valid call to one at
+            scale $c$ (exact in binary floating point when `c` is a power of two).
+        reference: The high-precision oracle `reference(kwargs) -> result` of
+            `tests/support/mp_references.py` (mpmath, 50 digits) that the scale check compares
+            against, at scale.
         scales: The exponents $k$ of the scales $c = 2^k$ the scale check runs at ($2^{\\pm600}
             \\approx 10^{\\pm180}$: products of two such entries leave float64's range).
-        reference_at_scale: Compare with `reference(kwargs_at_scale)` instead of
-            `expect(reference(kwargs))` (a law that is not a plain rescaling, as for softmax).
         rtol: The relative tolerance of the scale check, derived in `tests/api/test_contract.py`
             from the problem's conditioning (documented per contract).
         half: The function computes in half precision (elementwise work, no linear algebra).
@@ -194,12 +193,9 @@ class Contract:
     valid: Callable[[np.random.Generator], dict[str, Any]]
     dims: dict[str, int] = field(default_factory=dict)
     nan_ok: bool = False
-    scale: Callable[[dict[str, Any], float], tuple[dict[str, Any], Callable[[Any], Any]]] | None = (
-        None
-    )
+    scale: Callable[[dict[str, Any], float], dict[str, Any]] | None = None
     reference: Callable[[dict[str, Any]], Any] | None = None
     rtol: float = 0.0
-    reference_at_scale: bool = False
     scales: tuple[int, ...] = (-600, 600)
     half: bool = True
 
@@ -325,99 +321,44 @@ def _score(params: dict[str, Any]) -> float:
     return float(sum(float(np.sum(np.asarray(backend.to_numpy(v)) ** 2)) for v in params.values()))
 
 
-# ---- scale laws and references (test side: NumPy, never dlcore) --------------------------------
+# ---- scale maps (the references are mpmath oracles: `tests/support/mp_references.py`) -----------
+
+Kwargs = dict[str, Any]
 
 
-def _ridge_reference(kw: dict[str, Any]) -> np.ndarray:
-    """Ridge by least squares on the augmented rows [X; sqrt(lam) I], [y; 0] (NumPy lstsq)."""
-    X, y, lam = kw["X"], kw["y"], kw["lam"]
-    d = X.shape[1]
-    A = np.vstack([X, math.sqrt(lam) * np.eye(d)])
-    b = np.concatenate([y, np.zeros((d, *y.shape[1:]))])
-    return np.linalg.lstsq(A, b, rcond=None)[0]
+def _scale_X(kw: Kwargs, c: float) -> Kwargs:
+    return {**kw, "X": c * kw["X"]}
 
 
-def _ridge_scale(kw: dict[str, Any], c: float) -> tuple[dict[str, Any], Callable[[Any], Any]]:
-    """X scaled by c, lam kept. The expected answer from the unit-scale SVD X = U S V^T (NumPy):
-    w(c) = V diag(c s / (c^2 s^2 + lam)) U^T y, the filter written 1 / (c s + lam / (c s)) so
-    that neither c^2 s^2 nor its reciprocal leaves the range."""
-    X, y, lam = kw["X"], kw["y"], kw["lam"]
-    U, s, Vt = np.linalg.svd(X, full_matrices=False)
-    coef = 1.0 / (c * s + lam / (c * s))
-    return {**kw, "X": c * X}, lambda _: Vt.T @ (coef * (U.T @ y))
+def _scale_K(kw: Kwargs, c: float) -> Kwargs:
+    return {**kw, "K": c * kw["K"]}
 
 
-def _min_norm_scale(kw: dict[str, Any], c: float) -> tuple[dict[str, Any], Callable[[Any], Any]]:
-    # (cX)^+ y = X^+ y / c
-    return {**kw, "X": c * kw["X"]}, lambda w: w / c
+def _scale_z(kw: Kwargs, c: float) -> Kwargs:
+    return {**kw, "z": c * kw["z"]}
 
 
-def _projector_scale(kw: dict[str, Any], c: float) -> tuple[dict[str, Any], Callable[[Any], Any]]:
-    return {**kw, "X": c * kw["X"]}, lambda P: P  # the row space of cX is that of X
+def _scale_M(kw: Kwargs, c: float) -> Kwargs:
+    return {**kw, "M": c * kw["M"]}
 
 
-def _rbf_reference(kw: dict[str, Any]) -> np.ndarray:
-    A, B, g = kw["A"], kw["B"], kw["gamma"]
-    diff = A[:, None, :] - B[None, :, :]  # differences first: no cancellation
-    return np.exp(-g * np.sum(diff * diff, axis=-1))
+def _scale_rbf(kw: Kwargs, c: float) -> Kwargs:
+    # points and length scale together: gamma / c^2 keeps the kernel's values of order 1
+    return {**kw, "A": c * kw["A"], "B": c * kw["B"], "gamma": kw["gamma"] / c / c}
 
 
-def _rbf_scale(kw: dict[str, Any], c: float) -> tuple[dict[str, Any], Callable[[Any], Any]]:
-    # k(ca, cb; gamma / c^2) = k(a, b; gamma)
-    return {**kw, "A": c * kw["A"], "B": c * kw["B"], "gamma": kw["gamma"] / c / c}, lambda K: K
+def _scale_eig(kw: Kwargs, c: float) -> Kwargs:
+    # trace and det both times c: trace^2 leaves float64's range
+    return {**kw, "trace": c * kw["trace"], "det": c * kw["det"]}
 
 
-def _log_softmax_reference(kw: dict[str, Any]) -> np.ndarray:
-    z = kw["z"]
-    zmax = np.max(z, axis=-1, keepdims=True)
-    return (z - zmax) - np.log(np.sum(np.exp(z - zmax), axis=-1, keepdims=True))
+def _scale_kink(kw: Kwargs, c: float) -> Kwargs:
+    return {**kw, "w": c * kw["w"], "b": c * kw["b"]}
 
 
-def _z_scale(kw: dict[str, Any], c: float) -> tuple[dict[str, Any], Callable[[Any], Any]]:
-    return {**kw, "z": c * kw["z"]}, lambda r: r  # (reference_at_scale: the oracle runs at scale)
-
-
-def _eig_reference(kw: dict[str, Any]) -> tuple[complex, complex]:
-    r = np.roots([1.0, -kw["trace"], kw["det"]])
-    return tuple(sorted((complex(z) for z in r), key=lambda z: (z.real, z.imag)))  # type: ignore[return-value]
-
-
-def _eig_scale(kw: dict[str, Any], c: float) -> tuple[dict[str, Any], Callable[[Any], Any]]:
-    # trace and det both times c: tr^2 leaves the range; the oracle (np.roots: eigenvalues of
-    # the balanced companion matrix) runs at scale
-    return {**kw, "trace": c * kw["trace"], "det": c * kw["det"]}, lambda r: r
-
-
-def _standardize_scale(kw: dict[str, Any], c: float) -> tuple[dict[str, Any], Callable[[Any], Any]]:
-    return {**kw, "X": c * kw["X"]}, lambda Z: Z
-
-
-def _standardize_reference(kw: dict[str, Any]) -> np.ndarray:
-    X = kw["X"]
-    Z = X - X.mean(axis=0)
-    return Z / np.sqrt(np.mean(Z * Z, axis=0))
-
-
-def _spectral_scale(kw: dict[str, Any], c: float) -> tuple[dict[str, Any], Callable[[Any], Any]]:
-    return {**kw, "M": c * kw["M"]}, lambda r: c * r
-
-
-def _kink_scale(kw: dict[str, Any], c: float) -> tuple[dict[str, Any], Callable[[Any], Any]]:
-    return {**kw, "w": c * kw["w"], "b": c * kw["b"]}, lambda r: r
-
-
-def _filter_scale(kw: dict[str, Any], c: float) -> tuple[dict[str, Any], Callable[[Any], Any]]:
-    return {**kw, "s": c * kw["s"], "lam": kw["lam"] * c * c}, lambda r: r
-
-
-def _kr_scale(kw: dict[str, Any], c: float) -> tuple[dict[str, Any], Callable[[Any], Any]]:
-    # K scaled, lam kept: the oracle (LU solve of K + lam I, no squares) runs at scale
-    return {**kw, "K": c * kw["K"]}, lambda a: a
-
-
-def _kr_reference(kw: dict[str, Any]) -> np.ndarray:
-    K, y, lam = kw["K"], kw["y"], kw["lam"]
-    return np.linalg.solve(K + lam * np.eye(K.shape[0]), y)
+def _scale_filter(kw: Kwargs, c: float) -> Kwargs:
+    # s and sqrt(lam) together: s^2 and lam leave float64's range
+    return {**kw, "s": c * kw["s"], "lam": kw["lam"] * c * c}
 
 
 # ---- the contracts ----------------------------------------------------------------------------
@@ -546,8 +487,8 @@ _c(
     "data.standardize",
     {"X": Arr(MAT)},
     lambda r: {"X": _X(r)},
-    scale=_standardize_scale,
-    reference=_standardize_reference,
+    scale=_scale_X,
+    reference=mpr.standardize,
     rtol=64,
 )
 
@@ -569,8 +510,8 @@ _c(
     "dynamics.spectral_radius",
     {"M": Arr(SQUARE, host_only=True)},
     lambda r: {"M": _symmetric(r)},
-    scale=_spectral_scale,
-    reference=lambda kw: float(np.max(np.abs(np.linalg.eigvals(kw["M"])))),
+    scale=_scale_M,
+    reference=mpr.spectral_radius,
     rtol=64,
     half=False,
 )
@@ -589,9 +530,8 @@ _c(
     "dynamics.mode_eigenvalues",
     {"trace": REAL, "det": REAL},
     lambda r: {"trace": 1.25, "det": 0.75},
-    scale=_eig_scale,
-    reference=_eig_reference,
-    reference_at_scale=True,
+    scale=_scale_eig,
+    reference=mpr.mode_eigenvalues,
     rtol=16,
 )
 _c(
@@ -674,8 +614,8 @@ _c(
     "kernels.rbf_kernel",
     {"A": Arr((("n", "d"),)), "B": Arr((("q", "d"),)), "gamma": POS},
     lambda r: {"A": _X(r), "B": r.standard_normal((5, D)), "gamma": 0.5},
-    scale=_rbf_scale,
-    reference=_rbf_reference,
+    scale=_scale_rbf,
+    reference=mpr.rbf_kernel,
     scales=(-511, 530),  # gamma/c^2 = 2^-1061 (a power of two: exact, subnormal) and 2^1021
     rtol=64,
 )
@@ -683,9 +623,8 @@ _c(
     "kernels.kernel_ridge",
     {"K": Arr((("n", "n"),)), "y": Arr(TARGETS), "lam": NONNEG},
     lambda r: {"K": _spd(r, N), "y": _y(r), "lam": 0.5},
-    scale=_kr_scale,
-    reference=_kr_reference,
-    reference_at_scale=True,
+    scale=_scale_K,
+    reference=mpr.kernel_ridge,
     rtol=256,
     half=False,
 )
@@ -734,8 +673,8 @@ for _f in ("ridge", "ridge_dual", "ridge_svd"):
         f"linear.{_f}",
         {**_RIDGE, "lam": POS} if _f == "ridge_svd" else _RIDGE,
         lambda r: {"X": _X(r), "y": _y(r), "lam": 0.5},
-        scale=_ridge_scale,
-        reference=_ridge_reference,
+        scale=_scale_X,
+        reference=mpr.ridge,
         rtol=256,
         half=False,
     )
@@ -743,20 +682,20 @@ _c(
     "linear.min_norm_solution",
     {"X": Arr(MAT), "y": Arr(TARGETS)},
     lambda r: {"X": _X(r), "y": _y(r)},
-    scale=_min_norm_scale,
-    reference=lambda kw: np.linalg.lstsq(kw["X"], kw["y"], rcond=None)[0],
+    scale=_scale_X,
+    reference=mpr.min_norm_solution,
     rtol=256,
     half=False,
 )
 for _f, _ref in (
-    ("row_space_projector", lambda kw: np.linalg.pinv(kw["X"]) @ kw["X"]),
-    ("null_space_projector", lambda kw: np.eye(D) - np.linalg.pinv(kw["X"]) @ kw["X"]),
+    ("row_space_projector", mpr.row_space_projector),
+    ("null_space_projector", mpr.null_space_projector),
 ):
     _c(
         f"linear.{_f}",
         {"X": Arr(MAT)},
         lambda r: {"X": _spectrum(r, 2, D)},
-        scale=_projector_scale,
+        scale=_scale_X,
         reference=_ref,
         rtol=256,
         half=False,
@@ -771,8 +710,8 @@ _c(
     "linear.ridge_filter_factors",
     {"s": Arr(None), "lam": POS},
     lambda r: {"s": r.uniform(0.1, 2.0, size=D), "lam": 0.5},
-    scale=_filter_scale,
-    reference=lambda kw: kw["s"] ** 2 / (kw["s"] ** 2 + kw["lam"]),
+    scale=_scale_filter,
+    reference=mpr.ridge_filter_factors,
     scales=(-511, 511),  # lam c^2 = 2^1021 stays finite; s^2 reaches 2^1024 and overflows
     rtol=8,
 )
@@ -807,13 +746,8 @@ for _f in ("softmax", "log_softmax"):
         f"losses.{_f}",
         {"z": Arr((("k",), ("n", "k")))},
         lambda r: {"z": r.standard_normal((N, 4))},
-        scale=_z_scale,
-        reference=(
-            _log_softmax_reference
-            if _f == "log_softmax"
-            else lambda kw: np.exp(_log_softmax_reference(kw))
-        ),
-        reference_at_scale=True,
+        scale=_scale_z,
+        reference=mpr.log_softmax if _f == "log_softmax" else mpr.softmax,
         rtol=64,
     )
 for _f in ("cross_entropy", "cross_entropy_grad"):
@@ -915,8 +849,8 @@ _c(
     {"w": Arr(None), "b": Arr(None)},
     lambda r: {"w": r.standard_normal(7), "b": r.standard_normal(7)},
     nan_ok=True,
-    scale=_kink_scale,
-    reference=lambda kw: -kw["b"] / kw["w"],
+    scale=_scale_kink,
+    reference=mpr.kink_location,
     rtol=2,
 )
 _c("mlp.kink_mass", {"a": NONNEG, "scale": POS}, lambda r: {"a": 1.0, "scale": 2.0})
