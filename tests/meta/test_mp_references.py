@@ -1,4 +1,4 @@
-"""Meta-test: the mpmath oracles of the contract test's scale checks agree with NumPy at unit scale.
+r"""Meta-test: the mpmath oracles of the contract test's scale checks agree with NumPy at unit scale.
 
 `tests/support/mp_references.py` is the reference the scale checks trust. At unit scale, on the
 contracts' own valid calls (well conditioned, condition number at most about 4), a plain NumPy
