@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -48,12 +49,15 @@ def batch_schedules(draw, n: int):
 
 @claim(SPAN)
 @pytest.mark.parametrize("backend", backend_params())
-@given(data=st.data(), problem=wide, c=st.floats(0.05, 0.95), from_zero=st.booleans(), seed=seeds)
+@given(data=st.data(), problem=wide, c=st.floats(0.05, 4.0), from_zero=st.booleans(), seed=seeds)
 def test_sgd_iterates_keep_their_null_space_component(backend, data, problem, c, from_zero, seed):
     """Run SGD on a drawn batch schedule and check P_null w_t = P_null w_0 at every step.
 
-    The step is c / (n * 2 sigma_max^2), stable for every minibatch. Each step adds one rounding
-    of the iterate (relative eps), so the tolerance's work factor is d * T.
+    The step is c / (n * 2 sigma_max^2): stable for every minibatch for c < 1, and past the
+    stability limit up to c = 4 ("every step size": the invariant needs no stability). Each step
+    adds one rounding of the iterate and of the update, whose row-space factor
+    lr (n / b) 2 X_B^T X_B is at most c, so the tolerance's work factor is d * T * max(1, c),
+    at the scale of the largest iterate.
     """
     schedule = data.draw(batch_schedules(problem.n))
     rng = np.random.default_rng(seed)
@@ -67,7 +71,7 @@ def test_sgd_iterates_keep_their_null_space_component(backend, data, problem, c,
     _, traj = run(sgd(lr), grad_fn, {"w": backend.asarray(w0)}, len(schedule), record_every=1)
     P = null_projector(problem)
     scale = max(float(np.linalg.norm(backend.to_numpy(p["w"]))) for p in traj)
-    work = problem.d * len(schedule)
+    work = problem.d * len(schedule) * max(1.0, c)
     for t, p in enumerate(traj):
         w = backend.to_numpy(p["w"])
         assert_close(
@@ -132,20 +136,142 @@ def _gd_run(backend, problem, w0: np.ndarray, c: float, target: float):
     return backend.to_numpy(wT["w"]), rho, steps
 
 
+def _contraction(problem, c: float) -> tuple[float, float, int]:
+    """(lr, rho, k) for lr = c / lambda_max: rho = max_i |1 - 2 lr s_i^2|, attained at mode k.
+
+    The test's own float64 computation from the known spectrum (independent of dlcore).
+    """
+    lr = c / (2 * problem.sigma_max**2)
+    factors = np.abs(1 - 2 * lr * problem.svals**2)
+    k = int(np.argmax(factors))
+    return lr, float(factors[k]), k
+
+
+def _gd_errors(backend, problem, y: np.ndarray, lr: float, steps: int):
+    """(|w_t - X^+ y| for t = 0..steps, w_T): GD from 0 on ||X w - y||^2, oracle X^+ y by SVD."""
+    X, yb = backend.asarray(problem.X), backend.asarray(y)
+    _, traj = run(
+        gd(lr),
+        lambda p, t: {"w": squared_loss_grad(p["w"], X, yb)},
+        {"w": backend.asarray(np.zeros(problem.d))},
+        steps,
+        record_every=1,
+    )
+    r = problem.rank
+    ref = problem.V[:, :r] @ ((problem.U[:, :r].T @ y) / problem.svals)
+    ws = [backend.to_numpy(p["w"]) for p in traj]
+    return np.array([np.linalg.norm(w - ref) for w in ws]), ws[-1]
+
+
+def _rate_slack(backend, problem, rho: float) -> float:
+    """Absolute slack, relative to |X^+ y|, on |w_t - X^+ y| (see the MIN_NORM tests).
+
+    Each GD step rounds the update 2 lr X^T (X w - y) over n + d terms, at most (n + d) eps
+    (|w_t| + 2 lr sigma_max |y|) <= 3 (n + d) eps |X^+ y| (|w_t| <= 2 |X^+ y| and
+    2 lr sigma_max^2 < 2, |y| <= sigma_max |X^+ y| for consistent y); the error dynamics carries
+    each rounding with factor at most rho per step, so the sum is at most 1 / (1 - rho) times
+    one step. Rounding X and y to the backend's dtype moves X^+ y by at most cond(X)^2 eps. So
+    the slack is the convergence tolerance with dim n + d and cond max(cond^2, 1 / (1 - rho)).
+    """
+    cond = max(problem.cond**2, 1 / (1 - rho))
+    return tolerance(backend.eps, kind="convergence", cond=cond, dim=problem.n + problem.d)
+
+
 @claim(MIN_NORM)
 @pytest.mark.parametrize("backend", backend_params())
 @given(problem=wide, c=st.floats(0.2, 1.8))
 def test_gd_from_zero_converges_to_min_norm(backend, problem, c):
-    """GD from 0 with lr = c / lambda_max, 0 < c < 2, reaches X^+ y.
+    """GD from 0 with lr = c / lambda_max, 0 < c < 2, reaches X^+ y = X^T (X X^T)^{-1} y, within
+    rho^t |X^+ y| at every step t.
 
-    Steps: until rho^T <= eps / 10, with rho = max_i |1 - lr lambda_i| over the row space. Per-step
-    rounding is amplified by at most 1 / (1 - rho), the condition number used for the tolerance.
+    rho = max_i |1 - lr lambda_i| over the row space, computed here from the known spectrum.
+    Steps: until rho^T <= eps / 10. Per-step rounding is amplified by at most 1 / (1 - rho), the
+    condition number used for the tolerance (`_rate_slack`).
     """
-    wT, rho, _ = _gd_run(backend, problem, np.zeros(problem.d), c, backend.eps / 10)
+    lr, rho, _ = _contraction(problem, c)
+    errors, wT = _gd_errors(backend, problem, problem.y, lr, _steps_to(rho, backend.eps / 10))
     cond = max(problem.cond**2, 1 / (1 - rho))
     assert_close(
         wT, pinv_solution(problem), claim=MIN_NORM, backend=backend, cond=cond, what="w_T vs X^+ y"
     )
+    # The dual (row-space) form of the same point, float64 on the host: X^T (X X^T)^{-1} y.
+    dual = problem.X.T @ np.linalg.solve(problem.X @ problem.X.T, problem.y)
+    assert_close(wT, dual, claim=MIN_NORM, backend=backend, cond=cond, what="w_T vs X^T(XX^T)^-1 y")
+    # The rate: |w_t - X^+ y| <= rho^t |X^+ y| at every t.
+    e0 = errors[0]
+    slack = _rate_slack(backend, problem, rho)
+    for t, err in enumerate(errors):
+        assert err <= (rho**t + slack) * e0, f"|w_{t} - X^+ y| = {err:.3e} > rho^t |X^+ y|"
+
+
+@claim(MIN_NORM)
+@pytest.mark.parametrize("backend", backend_params())
+@given(problem=wide, c=st.floats(0.05, 1.95), eps_target=log_uniform(1e-4, 1e-1))
+@example(  # sigma = (1, 0.9), eta = 0.95: the sigma_max mode is the slowest (rho = 0.9)
+    problem=make_problem(n=2, d=3, svals=[1.0, 0.9], seed=0), c=1.9, eps_target=1e-4
+)
+def test_gd_slowest_mode_attains_the_rate(backend, problem, c, eps_target):
+    """With y along the slowest mode k (y = U_k), the error is exactly rho^t |X^+ y|, so the count
+    T = ceil(log(1 / eps) / log(1 / rho)) is attained: |w_{T-1} - X^+ y| > eps |X^+ y| >=
+    |w_T - X^+ y|. The sigma_min mode is the slowest iff lr <= 1 / (s_max^2 + s_min^2), and there
+    T <= log(1 / eps) / (2 lr s_min^2); otherwise the sigma_max mode is.
+
+    eps >= 1e-4 keeps rho^t above rounding; the slack is `_rate_slack`. T - 1 steps must leave
+    the error above eps: rho^(T-1) > eps by the definition of T, by a margin the slack is checked
+    against before the comparison is made.
+    """
+    lr, rho, k = _contraction(problem, c)
+    s_max, s_min = problem.sigma_max, problem.sigma_min
+    # rho is the max over modes, so equality with one mode's factor makes that mode the slowest.
+    # Both sides are the same three float64 roundings of 1 - 2 lr s^2 (4 eps covers them).
+    if lr <= 1 / (s_max**2 + s_min**2):
+        assert rho == pytest.approx(
+            1 - 2 * lr * s_min**2, rel=4 * REFERENCE.eps, abs=4 * REFERENCE.eps
+        )
+    else:
+        assert rho == pytest.approx(2 * lr * s_max**2 - 1, rel=4 * REFERENCE.eps)
+    T = _steps_to(rho, eps_target)
+    if lr <= 1 / (s_max**2 + s_min**2) and rho > 0:
+        # log(1 / rho) >= 1 - rho = 2 lr s_min^2, so the exact count is at most the old formula's.
+        assert T <= max(1, math.ceil(math.log(1 / eps_target) / (2 * lr * s_min**2)))
+    errors, _ = _gd_errors(backend, problem, problem.U[:, k], lr, T)
+    e0 = errors[0]
+    slack = _rate_slack(backend, problem, rho)
+    for t, err in enumerate(errors):
+        assert abs(err - rho**t * e0) <= slack * e0, f"|w_{t} - X^+ y| != rho^{t} |X^+ y|"
+    assert errors[T] <= (eps_target + slack) * e0
+    if T >= 2 and rho ** (T - 1) - eps_target > slack:
+        assert errors[T - 1] > eps_target * e0
+
+
+@claim(
+    MIN_NORM,
+    breaks="old wording: the slowest mode is sigma_min's, log(1/eps)/(2 eta s_min^2) steps",
+)
+@pytest.mark.parametrize("backend", backend_params())
+def test_sigma_min_is_not_always_the_slowest_mode(backend):
+    """sigma = (1, 0.9), eta = 0.95 < 1 / sigma_max^2 = 1: the factors are |1 - 1.9| = 0.9 for
+    sigma_max and |1 - 1.539| = 0.539 for sigma_min, so sigma_max's mode is the slowest. With y
+    along it and eps = 1e-2, the old formula's ceil(log(100) / (2 * 0.95 * 0.81)) = 3 steps leave
+    the error at 0.9^3 = 0.729 of its start; the corrected count ceil(log(100) / log(1 / 0.9)) = 44
+    is needed and attained (0.9^43 = 1.078e-2 > 1e-2 >= 0.9^44 = 9.70e-3). The margins, 7.8e-4
+    and 3.0e-4, exceed the slack (`_rate_slack`: 16 x 5 x eps x 10 = 9.5e-5 in float32).
+    """
+    X = np.array([[1.0, 0.0, 0.0], [0.0, 0.9, 0.0]])
+    problem = make_problem(n=2, d=3, svals=[1.0, 0.9], seed=0)
+    problem = dataclasses.replace(problem, X=X, U=np.eye(2), V=np.eye(3), y=np.array([1.0, 0.0]))
+    eta, eps_target = 0.95, 1e-2
+    factors = np.abs(1 - 2 * eta * problem.svals**2)
+    assert factors[0] > factors[1]  # the sigma_min mode is not the slowest
+    old = math.ceil(math.log(1 / eps_target) / (2 * eta * problem.sigma_min**2))
+    new = math.ceil(math.log(1 / eps_target) / math.log(1 / float(factors.max())))
+    assert (old, new) == (3, 44)
+    errors, _ = _gd_errors(backend, problem, problem.y, eta, new)
+    slack = _rate_slack(backend, problem, float(factors.max()))
+    assert slack < 0.1 * eps_target
+    assert errors[old] > (0.729 - slack) * errors[0]  # old count: far from eps
+    assert errors[new - 1] > (eps_target + slack) * errors[0]  # new count needed ...
+    assert errors[new] <= (eps_target - slack) * errors[0]  # ... and enough
 
 
 @claim(MIN_NORM, breaks="start away from zero")
@@ -276,6 +402,8 @@ def test_wide_least_squares_has_an_affine_set_of_minimizers(backend, problem, se
     )
     c = float(problem.y[0])
     half = backend.asarray([[1.0, 0.0]])
+    # The half-pipe's Hessian 2 [1 0]^T [1 0] = diag(2, 0), PSD and singular (exact: 0s and 1s).
+    assert np.array_equal(backend.to_numpy(2 * (half.T @ half)), np.diag([2.0, 0.0]))
     for w2_ in (-size, 0.0, size):
         loss = squared_loss(backend.asarray([c, w2_]), half, backend.asarray([c]))
         assert float(backend.to_numpy(loss)) == 0.0
@@ -541,7 +669,8 @@ def test_sgd_from_zero_reaches_min_norm(backend, problem, c, seed):
     lr = c / (n 2 max_i |a_i|^2) keeps every single-example step stable (c < 2). The number of
     epochs is computed from the exact epoch matrix on row(A) (no guessing); per-step rounding is
     amplified by at most 1 / (1 - rho) with rho its spectral radius, and by cond(A)^2.
-    At every recorded t, |w_t - A^+ y| <= |A w_t - y| / sigma_min (iterates in the row space).
+    At every recorded t, w_t is in the row space and |w_t - A^+ y| = |A^+ (A w_t - y)| <=
+    |A w_t - y| / sigma_min.
     """
     order = [int(i) for i in np.random.default_rng(seed).permutation(problem.n)]
     lr = c / (problem.n * 2 * float(np.max(np.sum(problem.X**2, axis=1))))
@@ -566,11 +695,34 @@ def test_sgd_from_zero_reaches_min_norm(backend, problem, c, seed):
         dim=problem.d * problem.n,
         what="SGD w_T vs A^+ y",
     )
+    P = null_projector(problem)
+    r = problem.rank
+    scale = max(float(np.linalg.norm(backend.to_numpy(p["w"]))) for p in traj)
     for p in traj:
         w = backend.to_numpy(p["w"])
         bound = np.linalg.norm(problem.X @ w - problem.y) / problem.sigma_min
         slack = tolerance(backend.eps, kind="convergence", cond=cond, dim=problem.d * problem.n)
         assert np.linalg.norm(w - ref) <= bound + slack * np.linalg.norm(ref)
+        # The equality |w_t - A^+ y| = |A^+ (A w_t - y)|: the two differ only by the null-space
+        # part of w_t (Pythagoras), which is rounding (one per step: invariant, dim d * steps),
+        # plus the float64 evaluation of A^+ (A w - y) through the SVD ((n + d) eps64 cond).
+        assert_close(
+            P @ w,
+            np.zeros(problem.d),
+            claim=SGD_LIMIT,
+            backend=backend,
+            kind="invariant",
+            scale=scale,
+            dim=problem.d * steps,
+            what="P_null w_t of SGD from 0",
+        )
+        resid = problem.X @ w - problem.y
+        pinv_resid = problem.V[:, :r] @ ((problem.U[:, :r].T @ resid) / problem.svals)
+        gap = abs(np.linalg.norm(w - ref) - np.linalg.norm(pinv_resid))
+        eval_err = tolerance(
+            REFERENCE.eps, kind="identity", cond=problem.cond, dim=problem.n + problem.d
+        ) * (np.linalg.norm(w) + np.linalg.norm(ref))
+        assert gap <= np.linalg.norm(P @ w) + eval_err, "|w_t - A^+ y| != |A^+ (A w_t - y)|"
 
 
 @claim(SGD_LIMIT, breaks="start away from zero")
@@ -718,35 +870,75 @@ CHOICE = "implicit-bias.optimizer-choice-shapes-solution"
 )
 def test_overparameterized_net_has_flat_directions(backend, data, d0, h, activation, seed):
     """The n x p parameter Jacobian of a one-hidden-layer net has rank <= n, so at least p - n
-    eigenvalues of 2 J^T J vanish.
+    eigenvalues of 2 J^T J vanish. For ReLU, each hidden unit's rescaling direction
+    r_j = (w_j, b_j, -v_j) has J r_j = 0, so at least max(p - n, h) vanish.
 
     J^T J is formed in floating point: by Weyl its computed eigenvalues lie within
     8 (n + p) eps |J|^2 of the exact ones, p - n of which are exactly 0; that is the threshold.
+
+    ReLU: (J r_j)_a = v_j 1[z_aj > 0] (x_a . w_j + b_j) - v_j relu(z_aj), zero up to the rounding
+    of z_aj (d0 + 1 terms) and of the products in J (one each): at most (d0 + 2) eps |J_a| |r_j|
+    per row (Cauchy-Schwarz), plus the host's float64 matvec (p terms); so |J r_j| / |r_j| is
+    checked against the bound tolerance with dim d0 + 2 + p at scale |J|_F. The r_j have disjoint
+    supports, so Q = [r_j / |r_j|] is orthonormal and J_e = J (I - Q Q^T) has rank <= min(n, p - h)
+    exactly; |2 J^T J - 2 J_e^T J_e| <= 2 (2 |J| delta + delta^2) with delta = |J Q|_2 (measured),
+    which Weyl adds to the threshold.
     """
     p = d0 * h + h + h + 1
     n = data.draw(st.integers(1, min(p - 1, 20)))
     rng = np.random.default_rng(seed)
     X = backend.asarray(rng.standard_normal((n, d0)))
     params = init_mlp([d0, h, 1], rng=rng, like=X)
+    params["b1"] = backend.asarray(rng.standard_normal(h))  # any theta, not only zero biases
     J = param_jacobian(params, X, activation=activation)
     assert tuple(J.shape) == (n, p)
     eig = backend.to_numpy(backend.xp.linalg.eigvalsh(2 * (J.T @ J)))
-    top = 2 * float(np.linalg.norm(backend.to_numpy(J), 2)) ** 2
+    Jh = backend.to_numpy(J).astype(np.float64)
+    norm_J = float(np.linalg.norm(Jh, 2))
+    top = 2 * norm_J**2
     threshold = tolerance(backend.eps, kind="bound", dim=n + p) * max(top, 1e-300)
     flat = int(np.sum(np.abs(eig) <= threshold))
     assert flat >= p - n, f"{flat} flat directions < p - n = {p - n}"
+    if activation != "relu":
+        return
+    # Rescaling directions in flatten_params order (W1 row-major, b1, W2 row-major, b2).
+    W1, b1, W2 = (backend.to_numpy(params[k]).astype(np.float64) for k in ("W1", "b1", "W2"))
+    R = np.zeros((p, h))
+    for j in range(h):
+        R[[i * h + j for i in range(d0)], j] = W1[:, j]
+        R[d0 * h + j, j] = b1[j]
+        R[d0 * h + h + j, j] = -W2[j, 0]
+    Q = R / np.linalg.norm(R, axis=0)
+    JQ = Jh @ Q
+    for j in range(h):
+        assert_close(
+            JQ[:, j],
+            np.zeros(n),
+            claim=WIDE_NET,
+            backend=backend,
+            scale=float(np.linalg.norm(Jh)),
+            dim=d0 + 2 + p,
+            what=f"J r_{j} / |r_{j}| (ReLU rescaling of unit {j})",
+        )
+    delta = float(np.linalg.norm(JQ, 2))
+    relu_threshold = threshold + 2 * (2 * norm_J * delta + delta**2)
+    flat = int(np.sum(np.abs(eig) <= relu_threshold))
+    assert flat >= max(p - n, h), f"{flat} flat directions < max(p - n, h) = {max(p - n, h)}"
 
 
 @claim(CHOICE)
 @pytest.mark.parametrize("backend", backend_params(float64_only=True))
 @given(problem=wide, seed=seeds)
 def test_gd_and_adam_pick_different_interpolants(backend, problem, seed):
-    """Light check of the remark: after 10 Adam steps and then GD to convergence, the interpolant
-    reached differs from GD's own (A^+ y) by Adam's null-space part, which is nonzero."""
+    """Light check of the remark: GD from zero reaches A^+ y; after 10 Adam steps and then GD to
+    convergence, the interpolant reached is A^+ y plus Adam's null-space part, which is nonzero."""
     X, y = backend.asarray(problem.X), backend.asarray(problem.y)
     grad = lambda p, t: {"w": squared_loss_grad(p["w"], X, y)}  # noqa: E731
     w_adam, _ = run(adam(0.05), grad, {"w": backend.asarray(np.zeros(problem.d))}, 10)
     null = null_projector(problem) @ backend.to_numpy(w_adam["w"])
     w_gd, _, _ = _gd_run(backend, problem, np.zeros(problem.d), 1.0, backend.eps / 10)
+    w_after, _, _ = _gd_run(backend, problem, backend.to_numpy(w_adam["w"]), 1.0, backend.eps / 10)
+    ref = pinv_solution(problem)
     assert np.linalg.norm(null) > 0
-    assert np.linalg.norm(w_gd - pinv_solution(problem)) < 0.01 * np.linalg.norm(null)
+    assert np.linalg.norm(w_gd - ref) < 0.01 * np.linalg.norm(null)
+    assert np.linalg.norm(w_after - (ref + null)) < 0.01 * np.linalg.norm(null)

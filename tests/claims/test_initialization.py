@@ -204,8 +204,28 @@ def test_kinks_follow_standard_cauchy(backend, seed, sigma):
     constant, sup |F_N - F| <= sqrt(ln(2/p) / (2N)) with probability >= 1 - p, p = FALSE_FAILURE
     (the false-failure probability per example). Rounding w, b and -b/w to the backend's dtype moves each kink by
     a relative 3 eps, hence F by at most 3 eps max_c |c| p(c) = 3 eps / (2 pi), added to the band.
-    The band also bounds the median and quartiles: |F(median_N) - 1/2| <= band + 1/N.
+    The band also bounds the median and quartiles: |F(median_N) - 1/2| <= band + 1/N. The
+    statement's p and F agree with scipy.stats.cauchy (rounding), its mode is 0 with p(0) = 1/pi,
+    and its quartiles are -1, 1.
     """
+    from scipy.stats import cauchy
+
+    grid = np.linspace(-50, 50, 1001)
+    assert_close(
+        1 / (np.pi * (1 + grid**2)),
+        cauchy.pdf(grid),
+        claim=CAUCHY,
+        backend=REFERENCE,
+        kind="identity",
+        what="p(c) vs scipy.stats.cauchy.pdf",
+    )
+    assert_close(
+        cauchy_cdf(grid), cauchy.cdf(grid), claim=CAUCHY, backend=REFERENCE, kind="identity"
+    )
+    # mode at grid[500] = 0 with p(0) = 1/pi; quartiles F(-1) = 1/4, F(1) = 3/4 (scipy)
+    assert np.argmax(cauchy.pdf(grid)) == 500 and grid[500] == 0
+    assert float(cauchy.pdf(0.0)) == pytest.approx(1 / math.pi, rel=4 * REFERENCE.eps)
+    assert cauchy.cdf([-1.0, 1.0]) == pytest.approx([0.25, 0.75], rel=4 * REFERENCE.eps)
     c = _kinks(backend, sigma, sigma, seed)
     band = dkw_band(KINKS, FALSE_FAILURE) + 3 * backend.eps / (2 * math.pi)
     d = ks_distance(c, cauchy_cdf)
@@ -260,6 +280,14 @@ def test_kink_mass_formula_and_monte_carlo(backend, seed, a, scale):
     from scipy.stats import cauchy
 
     mass = 1 - 2 * float(cauchy.sf(a, scale=scale))
+    assert_close(
+        2 / math.pi * math.atan(a / scale),
+        mass,
+        claim=MASS,
+        backend=REFERENCE,
+        cond=1 / mass,
+        what="(2 / pi) arctan(a / s) vs scipy.stats.cauchy",
+    )
     assert_close(
         kink_mass(a, scale),
         mass,
@@ -348,9 +376,12 @@ def _chi2_mix_lower(values: np.ndarray, mult: int, p: float) -> float:
 @pytest.mark.parametrize("backend", backend_params())
 @given(d=st.integers(16, 512), m=st.integers(1, 32), extra=st.integers(0, 32), seed=seeds)
 def test_lecun_layer_keeps_unit_second_moment(backend, d, m, extra, seed):
-    """Pre-activations z = X W of a lecun_normal layer on N(0, 1) inputs have mean 0, second moment 1.
+    """Pre-activations z = X W of a lecun_normal layer on N(0, 1) inputs have mean 0, second moment 1,
+    and given an input x, z is N(0, ||x||^2 / d): 2000 further units on the first input, divided
+    by ||x|| / sqrt(d), lie within the DKW band of N(0, 1) (rounding: the d-term dot product and
+    the norm move each by <= (d + 2) eps relative, the CDF by less, added to the band).
 
-    Bands (false-failure probability FALSE_FAILURE per example in all, split over three events): given X, the sum of
+    Bands (false-failure probability FALSE_FAILURE per example in all, split over four events): given X, the sum of
     z^2 is a weighted chi-square with weights the eigenvalues of X X^T / d, each m times
     (Laurent-Massart upper edge, Chernoff lower edge `_chi2_mix_lower`); ||X||_F^2 / (n d) is a
     chi-square with n d degrees of freedom (same two edges); given X, sum z ~ N(0, m ||X^T 1||^2 / d)
@@ -373,7 +404,7 @@ def test_lecun_layer_keeps_unit_second_moment(backend, d, m, extra, seed):
     W = lecun_normal(d, m, rng=rng, like=X)
     z = backend.to_numpy(X @ W)
     hX = backend.to_numpy(X)
-    p = FALSE_FAILURE / 3
+    p = FALSE_FAILURE / 4
     eig = np.clip(np.linalg.eigvalsh(hX @ hX.T / d), 0.0, None)
     _, hi1 = chi2_mix_band(np.repeat(eig, m), p)
     _, hi2 = chi2_mix_band(np.ones(n * d), p)
@@ -390,6 +421,12 @@ def test_lecun_layer_keeps_unit_second_moment(backend, d, m, extra, seed):
         abs(float(z.sum()))
         <= sd * math.sqrt(2 * math.log(2 / p)) * (1 + 4 * d * backend.eps) + 1e-300
     )
+    x0 = backend.asarray(hX[:1])
+    z0 = backend.to_numpy(x0 @ lecun_normal(d, 2000, rng=rng, like=X))[0]
+    z0 = z0 / (float(np.linalg.norm(hX[0])) / math.sqrt(d))
+    from scipy.stats import norm
+
+    assert ks_distance(z0, norm.cdf) <= dkw_band(2000, p) + (d + 2) * backend.eps
 
 
 def _mean_square_in_band(W: np.ndarray, var: float, law: str, p: float) -> bool:
@@ -552,6 +589,25 @@ def test_relu_halves_second_moment(backend, law, seed, shift):
     )
 
 
+@claim(HALF)
+def test_relu_variance_is_not_half_for_a_standard_normal():
+    """For z ~ N(0, 1): E ReLU(z) = 1/sqrt(2 pi) and E ReLU(z)^2 = 1/2 (scipy quad against the
+    normal density), so Var ReLU(z) = 1/2 - 1/(2 pi) = 0.341 (3 decimals), not Var(z) / 2 = 1/2.
+    quad's own error estimate plus 8 eps of the value bounds each comparison. Deterministic:
+    false-failure probability 0."""
+    from scipy.integrate import quad
+    from scipy.stats import norm
+
+    eps = REFERENCE.eps
+    m1, e1 = quad(lambda t: t * norm.pdf(t), 0, np.inf)
+    m2, e2 = quad(lambda t: t * t * norm.pdf(t), 0, np.inf)
+    assert abs(m1 - 1 / math.sqrt(2 * math.pi)) <= e1 + 8 * eps * m1
+    assert abs(m2 - 0.5) <= e2 + 8 * eps
+    var = m2 - m1 * m1
+    assert abs(var - (0.5 - 1 / (2 * math.pi))) <= e2 + 2 * e1 + 16 * eps
+    assert round(var, 3) == 0.341 and var < 0.5 - 0.1
+
+
 @claim(HALF, breaks="a non-symmetric input (z shifted by mu != 0)")
 @pytest.mark.parametrize("backend", backend_params(float64_only=True))
 @given(seed=seeds, mu=st.sampled_from([-1.0, -0.5, 0.5, 1.0]))
@@ -588,7 +644,9 @@ def test_dead_and_linear_fractions_match_the_cauchy_formula(backend, a, sigma_w,
     units (all True) each occur with probability (1 - kink_mass(a, sigma_b / sigma_w)) / 2 within
     Bernstein's band (false-failure probability FALSE_FAILURE per example, split over the two
     events). w x + b is monotone in x, so the endpoints
-    decide (exactly, not on a grid). The formula decreases in sigma_w at fixed sigma_b.
+    decide (exactly, not on a grid). The formula decreases in sigma_w at fixed sigma_b; at a = 10,
+    sigma_w = sigma_b = 1 it is 1/2 - arctan(10) / pi = 3.2% (one decimal); LeCun's sigma_w =
+    sqrt(variance("lecun", d, .)) = 1 / sqrt(d) with sigma_b = 1 gives kink scale sqrt(d).
     """
     rng = np.random.default_rng(seed)
     X = backend.asarray(np.array([[-a], [a]]))
@@ -612,6 +670,11 @@ def test_dead_and_linear_fractions_match_the_cauchy_formula(backend, a, sigma_w,
         f"claim {DEADINIT} [{backend}]: dead {dead:.4f}, linear {linear:.4f}, P = {p:.4f} +- {band:.4f}"
     )
     assert (1 - kink_mass(a, sigma_b / (sigma_w / 2))) / 2 > p
+    assert round(100 * (0.5 - math.atan(10.0) / math.pi), 1) == 3.2
+    for d in (4, 64, 1024):
+        assert 1 / math.sqrt(variance("lecun", d, 1)) == pytest.approx(
+            math.sqrt(d), rel=4 * REFERENCE.eps
+        )
 
 
 # ---- finite precision ------------------------------------------------------------------------
@@ -676,8 +739,8 @@ def _predicted_depths(k: int, h0: float, dtype_name: str) -> tuple[int, int]:
 @example(k=16, sign=1, h0=0.5)  # issue 11: 2^16 is not a float16 number, the weight is inf
 def test_signal_overflows_at_the_predicted_depth(backend, k, sign, h0):
     """The first overflow (gain 2^k: dlcore refuses the layer) or 0 (gain 2^-k) of a scalar
-    identity chain through dlcore lies in the predicted depth range of every format (h0 as rounded to the format); float16 fails no
-    later than float32, float32 no later than float64, and float16 strictly before float64."""
+    identity chain through dlcore lies in the predicted depth range of every format (h0 as rounded
+    to the format), and each smaller format fails at a strictly smaller depth."""
     formats = (
         ["float32", "float64"]
         if backend.library == "array_api_strict"
@@ -694,7 +757,43 @@ def test_signal_overflows_at_the_predicted_depth(backend, k, sign, h0):
         )
         found[dt] = L
     depths = [found[dt] for dt in formats]
-    assert depths == sorted(depths) and depths[0] < depths[-1]
+    assert all(a < b for a, b in pairwise(depths)), found
+
+
+@claim(OVERFLOW, breaks="a shrinking gain 1/2 < g < 1: the signal stalls at s or above, never 0")
+@pytest.mark.parametrize("backend", backend_params(float64_only=True))
+@given(
+    dtype_name=st.sampled_from(["float16", "float32", "float64"]),
+    g=st.floats(0.5, 0.95, exclude_min=True),
+    m=st.integers(1, 1000),
+)
+@example(dtype_name="float16", g=0.75, m=1000)
+@example(dtype_name="float64", g=0.5 + 2.0**-11, m=1)
+def test_gain_above_one_half_never_reaches_zero(backend, dtype_name, g, m):
+    """Old wording: the signal becomes 0 within one layer of the first depth L0 at which
+    g^L |h_0| < s/2. For 1/2 < g < 1 it never does: h_0 = m s (s the smallest subnormal, exact
+    for m <= 1000 in every format), the chain runs L0 + 2 layers through dlcore and never returns
+    0 (nor inf). Reason: x >= s and g > 1/2 give x g > s/2, which rounds to nearest to at least s.
+    A gain of exactly 1/2 does reach 0 from the same start (within log2(m) + 2 halvings: a
+    subnormal n s halves to round(n / 2) s, strictly smaller for n >= 1). Deterministic given the
+    draw (exact rational depth, IEEE rounding): false-failure probability 0. g <= 0.95 keeps
+    L0 <= ln(2000) / ln(1 / 0.95) < 150 layers; the argument holds for every g in (1/2, 1).
+    """
+    from fractions import Fraction
+
+    if backend.library == "array_api_strict" and dtype_name == "float16":
+        dtype_name = "float32"  # array_api_strict has no float16
+    gf = float(np.asarray(g, dtype=dtype_name))
+    if not 0.5 < gf < 1:  # g rounded to the format: 0.5 + 2^-11 is 0.5 in float16
+        gf = float(np.nextafter(np.asarray(0.5, dtype=dtype_name), np.asarray(1, dtype=dtype_name)))
+    s = float(np.finfo(dtype_name).smallest_subnormal)
+    h0 = m * s
+    assert float(np.asarray(h0, dtype=dtype_name)) == h0
+    v, L0 = Fraction(m), 0  # g^L h_0 in units of s, exactly
+    while v >= Fraction(1, 2):
+        v, L0 = v * Fraction(gf), L0 + 1
+    assert _first_failure(backend, dtype_name, gf, h0, L0 + 2) is None
+    assert _first_failure(backend, dtype_name, 0.5, h0, 12) is not None
 
 
 # ---- centring, depth, no mean ----------------------------------------------------------------
@@ -709,17 +808,21 @@ NOMEAN = "initialization.cauchy-has-no-mean"
 @given(mu_b=st.floats(-3, 3), law=st.sampled_from(["normal", "uniform"]), seed=seeds)
 def test_symmetric_weights_centre_the_kinks(backend, mu_b, law, seed):
     """With W ~ N(0, 1) or U(-1, 1) and B ~ N(mu_b, 1): the fraction of positive kinks is 1/2 within
-    Hoeffding's band (sign(W) is a fair coin independent of B; false-failure probability
-    FALSE_FAILURE per example), and with weights paired
-    (w, -w) the kink multiset is exactly symmetric (division is sign-symmetric in floating point)."""
+    Hoeffding's band (sign(W) is a fair coin independent of B), and the law is symmetric beyond the
+    median: the mean of 1[C > 1] - 1[C < -1] (range 2) is 0 within Hoeffding's band; each event
+    gets FALSE_FAILURE / 2 (false-failure probability FALSE_FAILURE per example). With weights
+    paired (w, -w) the kink multiset is exactly symmetric (division is sign-symmetric in floating
+    point)."""
     rng = np.random.default_rng(seed)
     w = rng.standard_normal(KINKS) if law == "normal" else rng.uniform(-1, 1, KINKS)
     b = mu_b + rng.standard_normal(KINKS)
     c = backend.to_numpy(kink_location(backend.asarray(w), backend.asarray(b)))
-    band = math.sqrt(math.log(2 / FALSE_FAILURE) / (2 * KINKS))
+    band = math.sqrt(math.log(2 / (FALSE_FAILURE / 2)) / (2 * KINKS))
     frac = float(np.mean(c > 0))
-    record_ratio(abs(frac - 0.5) / band)
+    diff = float(np.mean((c > 1).astype(float) - (c < -1)))  # range 2: Hoeffding band 2 * band
+    record_ratio(max(abs(frac - 0.5) / band, abs(diff) / (2 * band)))
     assert abs(frac - 0.5) <= band
+    assert abs(diff) <= 2 * band
     paired = backend.to_numpy(
         kink_location(backend.asarray(np.r_[w, -w]), backend.asarray(np.r_[b, b]))
     )
@@ -789,6 +892,10 @@ def test_linear_depth_scales_second_moment_geometrically(backend, c, depth, seed
     )
     if c != 1.0:
         assert band < abs(predicted), "test design: the band must separate gain c from gain 1"
+        # the scalar sequence c^L moves monotonically away from 1 (to inf for c > 1, to 0 for c < 1)
+        assert (c ** (depth + 1) - c**depth) * (c - 1) > 0
+    # the constant sequences g^L (g >= 0) are the real roots of g^2 = g
+    assert sorted(np.roots([1.0, -1.0, 0.0]).tolist()) == [0.0, 1.0]
 
 
 @claim(NOMEAN)
@@ -844,11 +951,16 @@ def test_gaussian_running_means_concentrate(backend, n, seed):
     """Means of n N(0, 1) variables are N(0, 1/n): their KS distance to the standard Cauchy exceeds
     the DKW band (0.060 for 4000 replicates at p = FALSE_FAILURE): the exact distance is >= 0.2
     for n >= 10, and the empirical CDF is within the band of N(0, 1/n)'s except with probability
-    FALSE_FAILURE, so its distance is >= 0.2 - 0.060 > 0.060; and P(|mean| > 1) << 1/2.
+    FALSE_FAILURE, so its distance is >= 0.2 - 0.060 > 0.060; and P(|mean| > 1) << 1/2. The
+    rate: sqrt(n) times the means lies within the DKW band of N(0, 1) (the same event; rounding the
+    mean of n terms moves each by <= n eps relative, the CDF by <= n eps sup |x| phi(x) < n eps).
     False-failure probability FALSE_FAILURE per example."""
     rng = np.random.default_rng(seed)
+    from scipy.stats import norm
+
     x = backend.to_numpy(backend.asarray(rng.standard_normal((4000, n)))).mean(axis=1)
     band = dkw_band(4000, FALSE_FAILURE)
+    assert ks_distance(x * math.sqrt(n), norm.cdf) <= band + 4 * n * REFERENCE.eps
     assert ks_distance(x, cauchy_cdf) > band
     assert float(np.mean(np.abs(x) > 1)) < 0.5 - band
 
@@ -875,13 +987,20 @@ def test_kink_tail_is_one_over_t(backend, law, t, seed):
     (false-failure probability FALSE_FAILURE per example) of
     the exact tail (closed form for the uniform law, 1 - kink_mass(t) for the Gaussian), and the
     exact t * P(|B/W| > t) approaches 2 p_W(0) E|B| (sqrt(2/pi), 2/pi) with a gap below 1/t^2
-    (uniform: sqrt(2/pi) e^{-t^2/2} + 2 t Phi(-t); Gaussian: 2/pi - t (1 - (2/pi) arctan t) <= 1/(t^2))."""
+    (uniform: sqrt(2/pi) e^{-t^2/2} + 2 t Phi(-t); Gaussian: 2/pi - t (1 - (2/pi) arctan t) <= 1/(t^2)).
+    The limits equal 2 p_W(0) E|B| (E|B| by scipy quad, within its error estimate)."""
     rng = np.random.default_rng(seed)
     w = rng.uniform(-1, 1, KINKS) if law == "uniform" else rng.standard_normal(KINKS)
     b = rng.standard_normal(KINKS)
     c = backend.to_numpy(kink_location(backend.asarray(w), backend.asarray(b)))
+    from scipy.integrate import quad
+    from scipy.stats import norm
+
     exact = _uniform_tail(t) if law == "uniform" else 1 - kink_mass(t)
     limit = math.sqrt(2 / math.pi) if law == "uniform" else 2 / math.pi
+    abs_b, err = quad(lambda x: 2 * x * norm.pdf(x), 0, np.inf)  # E|B| = sqrt(2 / pi)
+    p_w0 = 0.5 if law == "uniform" else float(norm.pdf(0.0))
+    assert abs(2 * p_w0 * abs_b - limit) <= 2 * p_w0 * err + 8 * REFERENCE.eps * limit
     band = bernstein_band(exact, KINKS, FALSE_FAILURE)
     frac = float(np.mean(np.abs(c) > t))
     record_ratio(abs(frac - exact) / band)
@@ -952,8 +1071,11 @@ def test_sum_of_d_signs_has_size_sqrt_d(backend, d, seed):
 def test_bias_as_weight_on_constant_input_and_zero_biases_kicked_apart(backend, d0, width, n, seed):
     """(1) The layer XW + b equals [X, 1] [W; b] (kind identity, rounding of d + 1 terms).
     (2) With zero first-layer biases on 1-D inputs every kink is exactly 0; after one GD step each
-    unit that is active somewhere and has v_j != 0 has b_j = -eta v_j sum_a 2 r_a 1[w_j x_a > 0]
-    (checked against that formula), and these differ across units."""
+    unit has b_j = -eta v_j sum_a 2 r_a 1[w_j x_a > 0] (checked against that formula): nonzero and
+    pairwise distinct over the units active on some input (almost surely: v_j, w_j, x_a and y are
+    continuous draws), exactly 0 for the others. (4) torch's nn.Linear(fan_in, 4000) biases lie in
+    [-1/sqrt(fan_in), 1/sqrt(fan_in)] and their empirical CDF is within the DKW band of that
+    uniform law (false-failure probability FALSE_FAILURE per example)."""
     rng = np.random.default_rng(seed)
     sizes = [d0, width]
     P = init_mlp(sizes, rng=rng)
@@ -999,6 +1121,43 @@ def test_bias_as_weight_on_constant_input_and_zero_biases_kicked_apart(backend, 
         scale=g_scale,
         what="first-step bias change",
     )
+    active = mask.any(axis=0)
+    assert np.all(got[active] != 0) and np.all(got[~active] == 0)
+    assert len(np.unique(got[active])) == int(active.sum())
+    import torch
+
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        tb = torch.nn.Linear(d0, 4000).bias.detach().to(torch.float64).numpy()
+    bound = 1 / math.sqrt(d0)
+    assert np.all(np.abs(tb) <= bound * (1 + 4 * REFERENCE.eps))
+    uniform_cdf = lambda t: np.clip((t + bound) / (2 * bound), 0, 1)  # noqa: E731
+    # torch draws in float32: rounding moves each bias by <= 2^-24 |b|, the CDF by <= 2^-25
+    assert ks_distance(tb, uniform_cdf) <= dkw_band(len(tb), FALSE_FAILURE) + 2.0**-25
+
+
+@claim(BIAS, breaks="a unit active on no input (all x_a > 0, w_j < 0) is not kicked")
+@pytest.mark.parametrize("backend", backend_params(float64_only=True))
+def test_unit_active_on_no_input_gets_no_bias_kick(backend):
+    """Old wording: the first-step bias gradient is generically nonzero. With all inputs positive
+    (x = 1, 2) and zero biases, the unit with w = -1 is zero on every input, so its bias and weight
+    gradients are exactly 0 for every target (it stays at its kink: same parameters, same state,
+    every step); the unit with w = +1 gets 2 v sum_a r_a = 2 (3 - 0) != 0. Deterministic and
+    exact (small integers): false-failure probability 0."""
+    params = _to_b(
+        backend,
+        {
+            "W1": np.array([[1.0, -1.0]]),
+            "b1": np.zeros(2),
+            "W2": np.array([[1.0], [1.0]]),
+            "b2": np.zeros(1),
+        },
+    )
+    X, y = backend.asarray(np.array([[1.0], [2.0]])), backend.asarray(np.zeros(2))
+    _loss, grads = value_and_grad(params, X, y)
+    gb = backend.to_numpy(grads["b1"])
+    assert gb[1] == 0.0 and gb[0] == 6.0
+    assert backend.to_numpy(grads["W1"])[0, 1] == 0.0
 
 
 def _out_mag(params: dict[str, np.ndarray], X: np.ndarray) -> float:
@@ -1027,7 +1186,10 @@ def test_uniform_rescaling_is_harmless(backend, problem, k, kappa, T):
     """GD (dlcore train.run + optim.sgd on losses.squared_loss_grad) on (s X, y) with step eta/s^2,
     s = 2^k, gives exactly w_t / s: multiplying by powers of two is exact, so every product, sum and
     update is the s-scaled image of the unscaled run (compared bit for bit after scaling back).
-    And for eta < 2 / lambda_max, the weakest direction contracts at best by 1 - 2 / kappa."""
+    And for eta < 2 / lambda_max, the weakest direction contracts at best by 1 - 2 / kappa, while
+    a step eta' = 2 (1 + kappa) / lambda_max beyond the limit multiplies the error along the top
+    direction by 1 - eta' lambda_max = -1 - 2 kappa, of modulus > 1 (one dlcore step from 0 toward
+    w* = v_1, compared absolutely to rounding of the n + d terms)."""
     from dlcore.losses import squared_loss_grad
     from dlcore.train import run
 
@@ -1043,6 +1205,21 @@ def test_uniform_rescaling_is_harmless(backend, problem, k, kappa, T):
     factors = np.abs(1 - eta * lam)
     assert np.all(factors >= 1 - 2 * lam / lam[0] - 4 * REFERENCE.eps)
     assert factors[-1] >= 1 - 2 / (lam[0] / lam[-1]) - 4 * REFERENCE.eps
+    v1 = problem.V[:, 0]
+    eta_big = 2 * (1 + kappa) / float(lam[0])
+    w1 = -eta_big * squared_loss_grad(w0["w"], X, backend.asarray(problem.X @ v1))
+    f = 1 - eta_big * float(lam[0])
+    assert_close(
+        1 - float(backend.to_numpy(w1) @ v1),
+        f,
+        claim=SCALE,
+        backend=backend,
+        kind="identity",
+        dim=problem.n + problem.d,
+        scale=1 + abs(f),  # the computed w1 . v1 = eta' lambda_max = 1 + |f|
+        what="one step beyond 2 / lambda_max along the top direction",
+    )
+    assert abs(f) > 1
 
 
 @claim(SCALE, breaks="only the top direction blown up by s (not a uniform rescaling)")
@@ -1102,8 +1279,9 @@ DROPOUT = "initialization.dropout-is-corrected-at-train-time"
 def test_inverted_dropout_keeps_the_mean(backend, p, m, seed):
     """Over 4000 masks, each entry's mean of dropout(h) is within Hoeffding's band of h (entries lie
     in [0, h / (1 - p)] or [h / (1 - p), 0]; union bound over the m entries, false-failure
-    probability FALSE_FAILURE per example in all); every
-    output is 0 or h / (1 - p), as for torch.nn.functional.dropout; train=False returns h."""
+    probability FALSE_FAILURE / 2 per example in all); the fraction of dropped entries is p within
+    Hoeffding's band (FALSE_FAILURE / 2); every output is 0 or h / (1 - p), as for
+    torch.nn.functional.dropout; train=False returns h."""
     import torch
 
     rng = np.random.default_rng(seed)
@@ -1116,7 +1294,9 @@ def test_inverted_dropout_keeps_the_mean(backend, p, m, seed):
     assert np.all(
         np.isclose(outs, 0.0, atol=0) | (np.abs(outs - scaled) <= 2 * backend.eps * np.abs(scaled))
     )
-    band = np.abs(scaled) * math.sqrt(math.log(2 * m / FALSE_FAILURE) / (2 * reps))
+    dropped = float(np.mean(outs == 0))  # h ~ N(0, 1) has no zero entry
+    assert abs(dropped - p) <= math.sqrt(math.log(4 / FALSE_FAILURE) / (2 * reps * m))
+    band = np.abs(scaled) * math.sqrt(math.log(4 * m / FALSE_FAILURE) / (2 * reps))
     err = np.abs(outs.mean(axis=0) - hh)
     record_ratio(float(np.max(err / np.maximum(band, 1e-300))))
     assert np.all(err <= band + 4 * backend.eps * np.abs(scaled))

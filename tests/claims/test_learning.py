@@ -141,6 +141,45 @@ def test_empirical_risk_is_an_average(backend, problem, loss, lam, k, seed):
         scale=g_scale,
         what="mean of per-example gradients + 2 lam w",
     )
+    # The statement's per-example formulas, evaluated here in float64: squared 2 (s - y) x,
+    # logistic -y sigma(-ys) x (sigma(-m) = e^(-softplus(m)), stable), hinge -y 1[ys < 1] x. Each
+    # entry is a d-term score fed through a 1-Lipschitz (squared: 2|s - y|) factor times x, so
+    # its rounding is at most (d + 4) eps ||x|| (1 + |y| + ||x|| ||w||) (the scale passed). The
+    # hinge rows within that rounding of the kink are left to the subgradient check below.
+    s = X @ w
+    if loss == "squared":
+        formula = 2 * (s - y)[:, None] * X
+    elif loss == "logistic":
+        formula = (-y * np.exp(-np.logaddexp(0.0, y * s)))[:, None] * X
+    else:
+        formula = np.where(y * s < 1, -y, 0.0)[:, None] * X
+    rownorm = np.linalg.norm(X, axis=1)
+    row_scale = rownorm * (1 + np.abs(y) + rownorm * np.linalg.norm(w))
+    off = np.abs(y * s - 1) > tolerance(backend.eps, kind="gradient", dim=problem.d + 4) * (
+        1 + rownorm * np.linalg.norm(w)
+    )
+    if loss != "hinge":
+        off[:] = True
+    assert_close(
+        per[off],
+        formula[off],
+        claim=ERM,
+        backend=backend,
+        kind="gradient",
+        dim=problem.d + 4,
+        scale=float(np.linalg.norm(row_scale[off])),
+        what=f"{loss} per-example gradient formula",
+    )
+    if loss == "hinge":
+        # -y 1[ys < 1] x (0 at the kink) is a subgradient: l_i(w2) >= l_i(w) + g_i^T (w2 - w)
+        # for every w2 (here a drawn one), up to the rounding of the scores (same model).
+        w2 = w + rng.standard_normal(problem.d)
+        lhs = np.maximum(0.0, 1 - y * (X @ w2))
+        rhs = np.maximum(0.0, 1 - y * s) + per @ (w2 - w)
+        slack = tolerance(backend.eps, kind="gradient", dim=problem.d + 4) * (
+            1 + rownorm * (np.linalg.norm(w) + 2 * np.linalg.norm(w2 - w))
+        )
+        assert np.all(lhs >= rhs - slack), (lhs, rhs)
     if loss == "squared":
         assert_close(
             grad,
@@ -188,9 +227,18 @@ def test_losses_are_finite_nonnegative_reals(backend, s, seed, K):
         host = backend.to_numpy(v)
         assert np.isrealobj(host) and host.shape == (len(s),), name
         assert np.all(np.isfinite(host)) and np.all(host >= 0), (name, host)
-    if backend.library == "numpy":
-        with pytest.raises(TypeError, match="real floating"):
-            logistic_loss(np.array(s) + 1j, pm1(len(s), seed) + 0j)
+    if backend.library == "numpy":  # every loss refuses complex input
+        sc, yc = np.array(s) + 1j, pm1(len(s), seed) + 0j
+        refused = {
+            "squared": lambda: per_example_losses(np.ones(1) + 0j, sc[:, None], yc),
+            "zero_one": lambda: zero_one_loss(sc, yc),
+            "logistic": lambda: logistic_loss(sc, yc),
+            "hinge": lambda: hinge_loss(sc, yc),
+            "cross_entropy": lambda: cross_entropy(backend.to_numpy(Z) + 1j, labels),
+        }
+        for call in refused.values():
+            with pytest.raises(TypeError, match="real floating"):
+                call()
 
 
 @claim(NOGRAD)
@@ -291,7 +339,56 @@ def test_surrogate_gradients_convexity_and_bounds(backend, s, K, seed):
         scale=math.sqrt(len(s)),
         what="cross-entropy gradient",
     )
+    # The loss values against their formulas (torch float64 and NumPy oracles): a few operations
+    # per entry (K terms for the log-sum-exp), relative to the entries' magnitudes.
+    mt = torch.as_tensor(y * sa)
+    assert_close(
+        logistic_loss(sb, yb),
+        torch.logaddexp(torch.zeros_like(mt), -mt).numpy(),
+        claim=SURR,
+        backend=backend,
+        dim=4,
+        scale=1 + float(np.linalg.norm(sa)),
+        what="logistic loss log(1 + e^-m)",
+    )
+    assert_close(
+        hinge_loss(sb, yb),
+        np.maximum(0.0, 1 - y * sa),
+        claim=SURR,
+        backend=backend,
+        dim=2,
+        scale=1 + float(np.linalg.norm(sa)),
+        what="hinge loss max(0, 1 - m)",
+    )
+    ce_ref = torch.nn.functional.cross_entropy(
+        torch.as_tensor(Z), torch.as_tensor(labels), reduction="none"
+    ).numpy()
+    assert_close(
+        cross_entropy(backend.asarray(Z), labels),
+        ce_ref,
+        claim=SURR,
+        backend=backend,
+        dim=4 * K,
+        scale=1 + float(np.linalg.norm(np.abs(Z).max(axis=1))),
+        what="cross-entropy -z_y + log sum e^z",
+    )
     p = backend.to_numpy(softmax(backend.asarray(Z)))
+    # The Hessian of the cross-entropy in z is diag(p) - pp^T (torch autograd, float64): the
+    # entries are products of probabilities, each within a few K eps of its value.
+    for row, lab, pr in zip(Z, labels, p, strict=True):
+        hess = torch.autograd.functional.hessian(
+            lambda z, lab=lab: torch.nn.functional.cross_entropy(z[None], torch.tensor([lab])),
+            torch.as_tensor(row),
+        ).numpy()
+        assert_close(
+            np.diag(pr) - np.outer(pr, pr),
+            hess,
+            claim=SURR,
+            backend=backend,
+            dim=4 * K,
+            scale=1.0,
+            what="cross-entropy Hessian diag(p) - pp^T",
+        )
     for row in p:
         assert np.linalg.eigvalsh(np.diag(row) - np.outer(row, row)).min() >= -tolerance(
             backend.eps, kind="gradient", dim=K
@@ -370,6 +467,7 @@ def test_softmax_properties(backend, z, c, T):
     )
     assert normal.all() or backend.dtype_name == "float32"
     assert (p[normal] > 0).all(), f"a softmax entry in the normal range rounded to 0: {p}"
+    # the sum is 1 within 4 K eps, the statement's bound (identity kind, dim K)
     assert_close(p.sum(), 1.0, claim=SOFTMAX, backend=backend, kind="identity", dim=K, what="sum")
     assert_close(
         backend.to_numpy(softmax(backend.asarray(za + c))),
@@ -412,10 +510,42 @@ def test_softmax_properties(backend, z, c, T):
         assert 1 - pT[top] <= (K - 1) * math.exp(-gap / T) + K * backend.eps
 
 
+@claim(SOFTMAX)
+@pytest.mark.parametrize("backend", backend_params())
+@given(
+    K=st.integers(2, 20),
+    top=st.floats(-50, 50),
+    extra=st.lists(st.floats(0.01, 20.0), min_size=19, max_size=19),
+    spread=st.floats(1.0, 50.0),
+)
+def test_softmax_rounds_to_the_boundary_in_floating_point(backend, K, top, extra, spread):
+    """The floating-point clauses, exactly. (1) All other logits at least g = ln(4 (K - 1) / eps)
+    below the top one (plus drawn extras >= 0.01, room for the rounding of exp and the shift): their
+    exponentials sum to <= eps / 4, every partial sum rounds to < eps / 2, so the sum is exactly 1
+    and the top entry is exactly 1 (for K = 2, g = ln(4 / eps): 37.4 in float64, 17.3 in float32,
+    as stated). (2) Logit i at a spread beyond 1075 ln 2 (float64) or 150 ln 2 (float32) below the
+    top: e^(z_i - max) is below half the smallest subnormal, rounds to 0, and the entry is exactly 0
+    (the thresholds 745.1 and 104.0 of the statement are checked too)."""
+    eps = backend.eps
+    assert round(math.log(4 / np.finfo(np.float64).eps), 1) == 37.4
+    assert round(math.log(4 / np.finfo(np.float32).eps), 1) == 17.3
+    assert round(1075 * math.log(2), 1) == 745.1 and round(150 * math.log(2), 1) == 104.0
+    g = math.log(4 * (K - 1) / eps)
+    z = np.array([top] + [top - g - e for e in extra[: K - 1]])
+    p = backend.to_numpy(softmax(backend.asarray(z)))
+    assert p[0] == 1.0, p
+    underflow = (1075 if backend.dtype_name == "float64" else 150) * math.log(2)
+    z2 = np.array([top, top - underflow - spread] + [top - e for e in extra[: K - 2]])
+    p2 = backend.to_numpy(softmax(backend.asarray(z2)))
+    assert p2[1] == 0.0, p2
+    assert np.all(p2[[0, *range(2, K)]] > 0)
+
+
 @claim(TRUELOSS)
 @pytest.mark.parametrize("backend", backend_params())
 def test_surrogate_and_true_loss_rank_models_differently(backend):
-    """The lecture's counterexample, exactly (the values are exact in binary up to one rounding)."""
+    """The claim's counterexample (ours; the lecture gives none), exactly (the values are exact
+    in binary up to one rounding)."""
     y = backend.asarray(np.array([1.0, 1.0]))
     one = backend.asarray(np.ones(1))
     results = {}
@@ -595,6 +725,11 @@ def test_test_error_is_unbiased_and_concentrates(backend, d, n_test, mu_norm, se
     lo_e, hi_e = binomial_mean_band(n_test, risk, p_each)
     lo_m, hi_m = binomial_mean_band(M * n_test, risk, FALSE_FAILURE / 2)
     assert 0 < lo_e < risk < hi_e < 1 and 0 < lo_m < risk < hi_m < 1, "a band side is vacuous"
+    # The statement's Hoeffding bound: by Pinsker, KL(q || r) >= 2 (q - r)^2, so the Chernoff band
+    # lies inside Hoeffding's band sqrt(ln(2/p) / (2 n)) at the same p; a test error inside the
+    # first (asserted below) is inside the second.
+    hoeff = hoeffding_mean_band(n_test, p_each)
+    assert risk - hoeff <= lo_e and hi_e <= risk + hoeff, (lo_e, hi_e, risk, hoeff)
     flip_e, flip_m = ambiguous / n_test, ambiguous.sum() / (M * n_test)
     # ratio: how far towards its band edge each test error went (1 at the edge)
     record_ratio(
@@ -770,10 +905,10 @@ def test_projected_joint_gd_drives_lambda_to_zero(backend, problem, lam0, c, lam
     rounding each). (2) Joint projected GD from the OLS solution with lam_0: in the SVD basis
     every coordinate of theta_t moves, by a convex combination (eta (sigma_max^2 + lam_0) <= 1/2),
     towards a ridge solution of some lam in [0, lam_0], so ||theta_t|| >= r = ||ridge(lam_0)||
-    and lam_t <= lam_0 - t eta r^2: lam reaches exactly 0 within ceil(lam_0 / (eta r^2 / 2))
-    steps (half of r^2 left for rounding), and stays there. (3) Then plain GD contracts D(theta)
-    - min D by rho^2 per step, rho = 1 - 2 eta sigma_min^2; after the steps that bring it below
-    eps ||y||^2, the final objective equals the OLS objective to convergence tolerance."""
+    and lam_t <= lam_0 - t eta r^2: lam reaches exactly 0 within the statement's
+    ceil(lam_0 / (eta r^2)) steps (r^2 lowered by its rounding bound), and stays there.
+    (3) Then plain GD contracts D(theta) - min D by rho^2 per step, rho = 1 - 2 eta sigma_min^2;
+    after the steps that bring it below eps ||y||^2, the final objective equals the OLS objective to convergence tolerance."""
     y, w0, eta = joint_lambda_problem(problem, lam0, c)
     X, yb = backend.asarray(problem.X), backend.asarray(y)
     d_min = float(np.sum((problem.X @ w0 - y) ** 2))
@@ -794,7 +929,14 @@ def test_projected_joint_gd_drives_lambda_to_zero(backend, problem, lam0, c, lam
         what="J(theta, lam + h) - J(theta, lam) = h ||theta||^2",
     )
     r2 = float(np.sum(backend.to_numpy(ridge(X, yb, lam0)) ** 2))
-    t_zero = math.ceil(lam0 / (eta * r2 / 2))
+    # The statement's bound ceil(lam_0 / (eta r^2)), with r^2 lowered by its rounding: the ridge
+    # solve, the iterates' coordinates and ||theta_t||^2 each err by a few dim eps relative
+    # (cond (sigma_max / sigma_min)^2 <= 1.5^2 here), and each step's subtraction
+    # lam - eta ||theta||^2 by eps lam_0 <= 25 eps eta r^2 (eta >= 1/11 and r^2 >= 0.22 on these
+    # problems); delta, the convergence-kind tolerance (>= 64 eps), covers all of them.
+    cond2 = (problem.sigma_max / problem.sigma_min) ** 2
+    delta = tolerance(backend.eps, kind="convergence", cond=cond2, dim=dim)
+    t_zero = math.ceil(lam0 / (eta * r2 * (1 - delta)))
     theta, lam_t = backend.asarray(w0), lam0
     for _ in range(t_zero + 1):
         if lam_t == 0.0:
@@ -1056,6 +1198,12 @@ def test_selecting_on_the_training_error_picks_a_small_lambda(backend, d, delta,
     risks = np.array([zero_one_risk(backend.to_numpy(w), mu) for _, w in candidates])
     two_eps = 2 * hoeffding_mean_band(1000, FALSE_FAILURE / (2 * len(LAM_GRID)))
     assert LAM_GRID[j_train] <= 0.53 * delta**2, (j_train, train_err)
+    # The statement: D is nondecreasing in lam (strictly here), so selecting on the training
+    # error takes the smallest lam on the grid. D(1e-3) - D(1e-4) is >= 4e-3 at delta = 0.1 and
+    # 0.23 at delta = 0.02, far above the rounding checked above, 4 (2d) eps (1 + lam) /
+    # (delta^2 + lam) (in float32 <= 8e-4 at delta = 0.1, 0.015 at delta = 0.02).
+    assert np.all(np.diff(exact) > 0), exact
+    assert j_train == 0, (j_train, train_err)
     assert risks[j_train] > risks.min() + two_eps, (risks, j_train, two_eps)
 
 

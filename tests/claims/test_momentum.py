@@ -102,6 +102,44 @@ def test_mode_spectral_radius_changes_at_the_bound(lam, mu, beta):
         kind="identity",
         what="mu = 0 is GD",
     )
+    # the edge moves out by 1 + mu (< 2) in torch's alpha and by (2 - beta) / beta in the lecture's
+    # eta: quotients of two closed forms, each a couple of roundings (identity tolerance)
+    assert_close(
+        bound / gd_max_stable_lr(lam),
+        1 + mu,
+        claim=STAB,
+        backend=_HOST,
+        kind="identity",
+        what="torch factor 1 + mu",
+    )
+    assert 1 + mu < 2
+    assert_close(
+        ema / gd_max_stable_lr(lam),
+        (2 - beta) / beta,
+        claim=STAB,
+        backend=_HOST,
+        kind="identity",
+        what="EMA factor (2 - beta) / beta",
+    )
+
+
+@claim(STAB, breaks="'almost twice' GD's edge read in the lecture's eta")
+@given(beta=st.floats(0.01, 0.4))
+@example(beta=0.1)
+def test_in_the_lecture_eta_the_edge_is_more_than_twice_gds(beta):
+    """At eta lam = 6, three times GD's edge, the lecture's momentum is stable for beta <= 0.4.
+
+    The factor (2 - beta) / beta is >= 4 there (19 at beta = 0.1), so "almost twice as large" is
+    false in the lecture's eta; in torch's alpha, twice GD's edge (alpha lam = 4) is past
+    2 (1 + mu) for every mu < 1, so there the factor is below 2. Spectral radii are bounded away
+    from 1: in the EMA form eta beta lam = 6 beta lies inside the complex band
+    ((1 - sqrt mu)^2 < beta^2 / 2 < 6 beta <= 2.4 < (1 + sqrt 0.6)^2), modulus sqrt(1 - beta) <=
+    sqrt(0.99); in torch's form the real root is below -1.14 at mu = 0.99 and further out below.
+    """
+    gd_edge = gd_max_stable_lr(1.0)
+    assert spectral_radius(ema_momentum_mode_matrix(1.0, 3 * gd_edge, beta)) < 1
+    assert ema_momentum_max_stable_lr(1.0, beta) / gd_edge > 3
+    assert spectral_radius(momentum_mode_matrix(1.0, 2 * gd_edge, 1 - beta)) > 1
 
 
 class _Host:
@@ -171,6 +209,17 @@ def test_momentum_converges_inside_the_bound(backend, problem, form, mu, beta, c
     |w| <= |w*| + |e0|, accumulated over T steps (the tolerance's work factor d * T).
     """
     e0 = np.random.default_rng(seed).standard_normal(problem.d)
+    s1 = problem.sigma_max
+    # the lecture's loss ||Xw - y||^2 has lambda_max = 2 sigma_max^2 (the simulation below runs on
+    # it), so the EMA bound reads eta < (2 - beta) / (beta sigma_max^2): a few roundings
+    assert_close(
+        ema_momentum_max_stable_lr(2 * s1**2, beta),
+        (2 - beta) / (beta * s1**2),
+        claim=STAB,
+        backend=_HOST,
+        kind="identity",
+        what="bound in sigma_max",
+    )
     coef = _coefficient(mu, beta, form)
     _, mats = _simulate(backend, problem, form, c, coef, e0, 0)
     steps = 1
@@ -588,6 +637,36 @@ def test_copying_eta_into_torch_lr_diverges(lam, beta, u):
     )
 
 
+@claim(PT, breaks="reading dampening = mu as the lecture's EMA")
+@given(problem=tall, beta=st.floats(0.05, 0.95), c=st.floats(0.1, 0.9), seed=seeds)
+@example(problem=make_problem(n=3, d=1, svals=[1.0], seed=0), beta=0.5, c=0.5, seed=0)
+def test_dampening_mu_is_not_the_ema_form(problem, beta, c, seed):
+    """torch's SGD(lr=eta, momentum=1-beta, dampening=1-beta) takes a full first step -eta g_0.
+
+    The lecture's momentum(eta, beta) from a_0 = 0 steps by -eta beta g_0 (computed here in
+    NumPy), so the two differ after one step by eta (1 - beta) |g_0|, far above rounding; each
+    side is one step of a few roundings at the scale |w_0| + eta |g_0| (n + d terms for the
+    gradient).
+    """
+    mu = 1 - beta
+    eta = c * ema_momentum_max_stable_lr(2 * problem.sigma_max**2, beta)
+    w0 = np.random.default_rng(seed).standard_normal(problem.d)
+    g0 = squared_loss_grad(w0, problem.X, problem.y)
+    p1, _ = torch_sgd_on_quadratic(
+        _HOST_TORCH, problem.X, problem.y, w0, 1, lr=eta, momentum=mu, dampening=mu
+    )
+    scale = float(np.linalg.norm(w0)) + eta * float(np.linalg.norm(g0))
+    dim = problem.n + problem.d
+    assert_close(p1, w0 - eta * g0, claim=PT, backend=_HOST, dim=dim, scale=scale,
+                 what="undamped first step")  # fmt: skip
+    lecture = w0 - eta * beta * g0
+    gap = float(np.linalg.norm(p1 - lecture))
+    assert_close(gap, eta * mu * float(np.linalg.norm(g0)), claim=PT, backend=_HOST, dim=dim,
+                 scale=scale, what="gap to the lecture's first step")  # fmt: skip
+    floor = tolerance(_HOST.eps, kind="equivalence", dim=dim) * scale
+    assert gap > floor, f"dampening = mu matched the lecture's step to {gap:.3e}"
+
+
 # ---- per-mode 2x2 recurrence ----------------------------------------------------------------
 
 MODE = "momentum.per-mode-2x2-recurrence"
@@ -634,6 +713,20 @@ def test_one_optimizer_step_is_the_mode_matrix(backend, problem, beta, c, varian
     a_new = backend.to_numpy(state.buffer["w"])
     if variant == "nesterov":
         w_new = w_new + eta * (1 - beta) * a_new
+    for li in lam:  # the stated entries, determinant and trace (a couple of roundings each)
+        B = blocks(li, eta, beta)
+        x = eta * beta * li
+        if variant == "heavy-ball":
+            want = [[1 - beta, beta * li], [-eta * (1 - beta), 1 - x]]
+            det, tr = 1 - beta, 2 - beta - x
+        else:
+            ci = 1 - x
+            want = [[(1 - beta) * ci, beta * li], [-eta * (1 - beta) * ci, ci]]
+            det, tr = (1 - beta) * ci, (1 - beta) * ci + ci
+        size = float(np.linalg.norm(B, 2)) + 1.0
+        assert_close(B, np.array(want), claim=MODE, backend=_HOST, kind="identity", scale=size)
+        assert_close([float(np.linalg.det(B)), float(np.trace(B))], [det, tr], claim=MODE,
+                     backend=_HOST, kind="identity", scale=size**2, what="det, tr")  # fmt: skip
     D = np.diag([eta, 1.0])
     mats = [D @ blocks(li, eta, beta) @ np.linalg.inv(D) for li in lam]
     ai, ei = problem.V.T @ eta_a, problem.V.T @ e
@@ -758,7 +851,17 @@ def test_no_complex_eigenvalue_leaves_the_unit_circle(step, beta, delta):
             abs(zp) ** 2, 1 - beta, claim=SPIRAL, backend=_HOST, kind="identity", scale=1.0
         )
         assert abs(zp) < 1
-    past = (1 + delta) * ema_momentum_max_stable_lr(1.0, beta)
+    # at the bound eta beta lam = 2 (1 + mu): tr = -(1 + mu), det = mu, so z^2 - tr z + det =
+    # (z + 1)(z + mu). Entries are O(eta beta lam) <= 4 with a few roundings each; numpy's det
+    # of the 2x2 cancels terms of size (1 - beta) * 4, hence scale 8.
+    bound = ema_momentum_max_stable_lr(1.0, beta)
+    Mb = ema_momentum_mode_matrix(1.0, bound, beta)
+    tr_b, det_b = float(np.trace(Mb)), float(np.linalg.det(Mb))
+    coeffs = [tr_b, det_b]
+    expect = [-(2 - beta), 1 - beta]
+    assert_close(coeffs, expect, claim=SPIRAL, backend=_HOST, kind="identity", scale=8.0,
+                 what="z^2 + (1 + mu) z + mu = (z + 1)(z + mu) at the bound")  # fmt: skip
+    past = (1 + delta) * bound
     Mp = ema_momentum_mode_matrix(1.0, past, beta)
     zp, zm = mode_eigenvalues(float(np.trace(Mp)), 1 - beta)
     assert zp.imag == 0 and zm.imag == 0 and zm.real < -1, f"past the bound: {zp}, {zm}"
@@ -886,21 +989,31 @@ def test_ema_of_a_cosine_is_the_frequency_response(backend, beta, omega, a0, ste
 
 
 @claim(LOWPASS)
-@given(beta=st.floats(0.001, 1.0), grid=st.integers(8, 200))
+@given(beta=st.floats(0.001, 0.999), grid=st.integers(8, 200))
 def test_frequency_response_is_low_pass(beta, grid):
-    """|H(0)| = 1, |H(pi)| = beta / (2 - beta), and |H| does not increase on a grid of [0, pi].
+    """|H(0)| = 1, |H(pi)| = beta / (2 - beta) < 1, and for beta < 1 |H| strictly decreases on a grid of [0, pi].
 
-    |H|^2 = beta^2 / (1 - 2 (1 - beta) cos w + (1 - beta)^2) with cos decreasing on [0, pi]. The
-    denominator 1 - (1 - beta) e^{-iw} cancels down to about beta, so each evaluation errs by a
-    relative eps / beta (cond = 2 / beta); the grid comparison allows that rounding.
+    |H|^2 = beta^2 / D with D = beta^2 + 2 (1 - beta)(1 - cos w), strictly increasing in w for
+    beta < 1. The denominator 1 - (1 - beta) e^{-iw} cancels down to about beta, so each
+    evaluation errs by a relative eps / beta (cond = 2 / beta). Neighbouring grid points (spacing
+    h = pi / (grid - 1) >= pi / 199) differ in D by at least (1 - beta) h^2 / 2 relative to
+    D <= 4, i.e. by >= 1e-3 * 2.4e-4 / 8 ~ 3e-8 relative, far above 2 eps / beta <= 5e-13.
     """
     dc = abs(ema_frequency_response(0.0, beta))  # 1 - (1 - beta) cancels: relative error eps / beta
     assert_close(dc, 1.0, claim=LOWPASS, backend=_HOST, cond=1 / beta)
     nyquist = abs(ema_frequency_response(math.pi, beta))
     assert_close(nyquist, beta / (2 - beta), claim=LOWPASS, backend=_HOST, cond=2 / beta)
     mags = np.array([abs(ema_frequency_response(w, beta)) for w in np.linspace(0, math.pi, grid)])
-    slack = tolerance(_HOST.eps, kind="identity", dim=4, cond=2 / beta)
-    assert np.all(np.diff(mags) <= slack * mags[:-1]), "|H| increased somewhere on [0, pi]"
+    assert nyquist < 1
+    assert np.all(np.diff(mags) < 0), "|H| did not decrease strictly on [0, pi]"
+
+
+@claim(LOWPASS, breaks="'|H| decreases on [0, pi]' for every beta in (0, 1]")
+@given(grid=st.integers(2, 200))
+def test_at_beta_one_the_gain_is_flat(grid):
+    """At beta = 1 the EMA is the identity: H = 1 / (1 - 0) = 1 exactly at every frequency, so |H| does not decrease."""
+    mags = [abs(ema_frequency_response(w, 1.0)) for w in np.linspace(0, math.pi, grid)]
+    assert_close(mags, np.ones(grid), claim=LOWPASS, backend=_HOST, kind="identity")
 
 
 @claim(STEADY)
@@ -970,6 +1083,11 @@ def test_ramp_up_on_a_constant_gradient(backend, d, beta, eta, steps, seed):
     assert_close(a, (1 - q**steps) * g, claim=RAMP, backend=backend, dim=3 * steps)
     lag = steps - q * (1 - q**steps) / beta
     scale = float(np.linalg.norm(w0)) + eta * steps * float(np.linalg.norm(g))
+    # the observed lag behind GD, |(w_T - w_0) + eta g T|, is at most eta |g| (1 - beta) / beta, up
+    # to the rounding of w_T (3T roundings at the scale above)
+    behind = float(np.linalg.norm(backend.to_numpy(p["w"]) - w0 + eta * steps * g))
+    slack = tolerance(backend.eps, kind="identity", dim=3 * steps) * scale
+    assert behind <= eta * float(np.linalg.norm(g)) * q / beta + slack, "lag exceeds its bound"
     assert_close(
         backend.to_numpy(p["w"]) - w0,
         -eta * g * lag,
@@ -1120,6 +1238,23 @@ def _tuned(lam_min, lam_max):
     alpha = 4 / (math.sqrt(lam_max) + math.sqrt(lam_min)) ** 2
     r = (math.sqrt(lam_max / lam_min) - 1) / (math.sqrt(lam_max / lam_min) + 1)
     return alpha, r * r
+
+
+@claim(ACC)
+@given(kappa=log_uniform(1.01, 1e6), lam_min=log_uniform(1e-3, 1e3), v=st.floats(-3.0, 3.0))
+def test_gd_factor_is_smallest_at_two_over_the_sum(kappa, lam_min, v):
+    """For any eta = e^v * 2 / (lam_min + lam_max), max(|1 - eta lam_min|, |1 - eta lam_max|) >= (k-1)/(k+1).
+
+    Exact: eta lam_min < 2 / (1 + k) pushes the first term above (k-1)/(k+1), a larger eta the
+    second. Computed: each factor is a couple of roundings of terms <= 1 + eta lam_max, and the
+    reference (k-1)/(k+1) loses relative eps (k+1)/(k-1) to cancellation (cond below).
+    """
+    lam_max = kappa * lam_min
+    eta = math.exp(v) * 2 / (lam_min + lam_max)
+    factor = max(abs(gd_mode_factor(lam_min, eta)), abs(gd_mode_factor(lam_max, eta)))
+    best = (kappa - 1) / (kappa + 1)
+    slack = tolerance(_HOST.eps, kind="identity", cond=(kappa + 1) / (kappa - 1) * kappa)
+    assert factor >= best - slack * (1 + eta * lam_max), (factor, best)
 
 
 @claim(ACC)
@@ -1374,3 +1509,21 @@ def test_discrete_gain_tends_to_the_circuit_gain(wt, beta):
     H = abs(ema_frequency_response(beta * wt, beta))
     G = 1 / math.sqrt(1 + wt * wt)
     assert abs(H - G) <= beta * (1 + wt * wt) * G, (H, G)
+
+
+@claim(RC)
+@given(tau=log_uniform(1e-2, 1e2), c=st.floats(-3.0, 3.0), t=log_uniform(1e-2, 1e2))
+def test_rc_impulse_response_is_an_average(tau, c, t):
+    """The impulse response e^{-s/tau}/tau integrates to 1, so y(t) = y(0) e^{-t/tau} + conv passes a constant unchanged.
+
+    quad's own error estimate (returned) bounds the integration error; the constant input c
+    from y(0) = c gives c e^{-t/tau} + c (1 - e^{-t/tau}) = c, the integral over [0, t]
+    computed by quad as well.
+    """
+    from scipy.integrate import quad
+
+    total, err = quad(lambda s: math.exp(-s / tau) / tau, 0.0, math.inf)
+    assert abs(total - 1.0) <= err + tolerance(_HOST.eps, kind="identity", dim=4)
+    part, err_t = quad(lambda s: c * math.exp(-s / tau) / tau, 0.0, t)
+    y = c * math.exp(-t / tau) + part
+    assert abs(y - c) <= err_t + tolerance(_HOST.eps, kind="identity", dim=4) * (1 + abs(c))

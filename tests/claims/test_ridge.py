@@ -116,11 +116,35 @@ def test_ridge_closed_form_is_the_unique_minimizer(backend, problem, lam, seed):
     )
 
 
+def gram_cond(problem, lam: float, k: int) -> float:
+    """The claimed condition number of the k x k Gram + lam I (k = d or n), from the drawn spectrum:
+    (sigma_max^2 + lam) / (sigma_r^2 + lam) when k = r, else (sigma_max^2 + lam) / lam."""
+    top = problem.sigma_max**2 + lam
+    return top / (problem.sigma_min**2 + lam) if k == problem.rank else top / lam
+
+
+def gram_cond_dim(problem, k: int) -> int:
+    """Error terms in the condition number of the k x k Gram + lam I formed in the backend dtype.
+
+    The Gram's entries are inner products of length m (n for X^T X, d for X X^T), so its error
+    E has |E| <= m u |X|^T |X| entrywise and |E|_2 <= m u |X|_F^2 <= m u r sigma_max^2
+    (u = eps / 2). Casting X to the dtype moves X^T X by <= 2 u sigma_max |X|_F <= eps r
+    sigma_max^2; rounding lam and adding it, <= 2 eps lam; np.linalg.cond (float64 SVD), <= k eps |A|.
+    So each eigenvalue moves by delta <= ((m + 1) r + k + 2) eps |A| with |A| = sigma_max^2 + lam
+    (Weyl), and kappa = |A| / lambda_min by at most 2 delta / lambda_min = 2 dim eps kappa
+    relative (first order): within the identity tolerance 4 dim eps kappa.
+    """
+    m = problem.n if k == problem.d else problem.d
+    return (m + 1) * problem.rank + k + 2
+
+
 @claim(CLOSED)
 @pytest.mark.parametrize("backend", backend_params())
 @given(problem=any_problem, lam=log_uniform(1e-3, 1e3))
 def test_ridge_gram_spectra_are_shifted_by_lambda(backend, problem, lam):
-    """eigvalsh of X^T X + lam I and X X^T + lam I against sigma_i^2 + lam and lam (d - r, n - r).
+    """eigvalsh of X^T X + lam I and X X^T + lam I against sigma_i^2 + lam and lam (d - r, n - r),
+    and NumPy's condition number (np.linalg.cond, float64 SVD of the backend's matrix) against
+    the claimed one, `gram_cond` (tolerance derived in `gram_cond_dim`).
 
     Weyl's inequality: a backward-stable symmetric eigensolver errs by dim * eps * |A|, with
     |A| = sigma_max^2 + lam; so the comparison is absolute at that scale (cond 1).
@@ -143,6 +167,73 @@ def test_ridge_gram_spectra_are_shifted_by_lambda(backend, problem, lam):
             what=f"spectrum of the {k}x{k} Gram + lam I",
         )
         assert got[0] >= lam - 8 * (problem.n + problem.d) * backend.eps * top
+        kappa = gram_cond(problem, lam, k)
+        assert kappa <= top / lam
+        if k > min(problem.n, problem.d):  # the larger matrix when n != d attains the bound
+            assert kappa == top / lam
+        assert_close(
+            np.array(np.linalg.cond(backend.to_numpy(A))),
+            np.array(kappa),
+            claim=CLOSED,
+            backend=backend,
+            cond=kappa,
+            dim=gram_cond_dim(problem, k),
+            what=f"condition number of the {k}x{k} Gram + lam I",
+        )
+
+
+@st.composite
+def rectangular_gram_problems(draw):
+    """A problem with n != d and lam = ratio * sigma_r^2 (ratio in [0.1, 10], constructed, not
+    filtered): the larger Gram + lam I then has condition (sigma_max^2 + lam) / lam, a factor
+    1 + sigma_r^2 / lam = 1 + 1 / ratio >= 1.1 above the old formula."""
+    shape = draw(st.sampled_from(["wide", "tall"]))
+    problem = draw(regression_problems(n=(1, 8), d=(1, 8), shape=shape, rank="any", max_cond=10.0))
+    return problem, draw(log_uniform(0.1, 10.0)) * problem.sigma_min**2
+
+
+@claim(CLOSED, breaks="n != d: the old cond (s_max^2 + lam) / (s_min^2 + lam) for both Grams")
+@pytest.mark.parametrize("backend", backend_params())
+@given(drawn=rectangular_gram_problems())
+# The issue's example: the singular values of np.random.default_rng(0).standard_normal((3, 6))
+# (condition numbers depend on nothing else), lam = 0.5: the 6 x 6 matrix has condition 17.83,
+# the old wording said 7.33 (the 3 x 3 one's, which is right for that one).
+@example(
+    drawn=(
+        make_problem(
+            n=3, d=6, svals=[2.9007860396897676, 2.182636791349277, 0.846249297313636], seed=0
+        ),
+        0.5,
+    )
+)
+def test_old_gram_condition_number_fails_when_n_differs_from_d(backend, drawn):
+    """The larger Gram + lam I (size max(n, d) > r) has the eigenvalue lam, so its condition
+    number (np.linalg.cond) is (sigma_max^2 + lam) / lam, as the statement now says, and differs
+    from the old (sigma_max^2 + lam) / (sigma_min^2 + lam) by more than the rounding can explain.
+    Here kappa = 1 + cond(X)^2 / ratio <= 1001, so the relative tolerance 4 dim eps kappa (dim <= 73,
+    `gram_cond_dim`) is below 0.035 in float32, while the old formula lies below kappa by
+    kappa / (1 + ratio) >= kappa / 11: more than twice the tolerance."""
+    problem, lam = drawn
+    xp = backend.xp
+    X = backend.asarray(problem.X)
+    k = max(problem.n, problem.d)
+    gram = X.T @ X if k == problem.d else X @ X.T
+    A = gram + lam * xp.eye(k, dtype=X.dtype, device=device_of(X))
+    got = float(np.linalg.cond(backend.to_numpy(A)))
+    top = problem.sigma_max**2 + lam
+    kappa, old = top / lam, top / (problem.sigma_min**2 + lam)
+    assert gram_cond(problem, lam, k) == kappa
+    assert_close(
+        np.array(got),
+        np.array(kappa),
+        claim=CLOSED,
+        backend=backend,
+        cond=kappa,
+        dim=gram_cond_dim(problem, k),
+        what=f"condition number of the {k}x{k} Gram + lam I",
+    )
+    tol = tolerance(backend.eps, kind="identity", cond=kappa, dim=gram_cond_dim(problem, k))
+    assert abs(got - old) > tol * kappa, "the old formula is not violated beyond rounding"
 
 
 @claim(CLOSED)
@@ -396,6 +487,22 @@ def test_weight_decay_past_the_bound_diverges(backend, d, lam, c, seed):
         what="w_T vs (1 - c)^T w0",
     )
     assert np.linalg.norm(backend.to_numpy(wT["w"])) >= 1e3 * 0.99 * np.linalg.norm(w0)
+    # the boundary 2 eta lam = 2 ("iff" in the statement): w_t = (-1)^t w0 never decays. The
+    # rounded factor is 1 - 2 (1 + 3 u) per step, so |w_T| / |w0| is 1 to within 6 T u = 3 T eps.
+    w2, _ = run(
+        gd(1 / lam),
+        lambda p, t: {"w": ridge_grad(p["w"], X, y, lam)},
+        {"w": backend.asarray(w0)},
+        steps,
+    )
+    assert_close(
+        w2["w"],
+        (-1.0) ** steps * w0,
+        claim=DECAY,
+        backend=backend,
+        dim=steps + d,
+        what="w_T vs (-1)^T w0 at 2 eta lam = 2",
+    )
 
 
 # ---- ridge.ols-closed-form-and-projection ------------------------------------------------------
@@ -471,6 +578,19 @@ def test_ols_residual_is_orthogonal_and_fit_is_a_projection(backend, problem):
         what="P^T vs P",
     )
     fit = P @ problem.y
+    # The fit X w is P y: X w errs by s times w's error above, <= 4 nd eps cond^2 (s |w| + |y|),
+    # and P y by |E| |y| <= nd eps cond sqrt(d) |y|; the two computations add (equivalence).
+    assert_close(
+        problem.X @ backend.to_numpy(w),
+        fit,
+        claim=OLS,
+        backend=backend,
+        kind="equivalence",
+        cond=cond2,
+        scale=s * w_norm + float(np.linalg.norm(problem.y)) * (1 + math.sqrt(problem.d)),
+        dim=nd,
+        what="X w vs P y",
+    )
     assert_close(
         np.array(fit @ fit + (problem.y - fit) @ (problem.y - fit)),
         np.array(problem.y @ problem.y),
@@ -515,6 +635,34 @@ def test_fake_rows_turn_least_squares_into_ridge(backend, problem, lam, seed):
     X, y = backend.asarray(problem.X), backend.asarray(problem.y)
     Xa, ya = augment_ridge_rows(X, y, lam)
     assert tuple(Xa.shape) == (problem.n + problem.d, problem.d)
+    # X_a^T X_a = X^T X + lam I and X_a^T y_a = X^T y, formed on the backend: inner products of
+    # length n + d, so entrywise errors <= (n + d) u |a_i| |a_j| (and |a_i| |y|), plus the
+    # rounding of X, y and sqrt(lam) to the dtype (u each, squared: 2 u): in norm at most
+    # (n + d + 2) eps |X_a|_F^2 and (n + d + 2) eps |X_a|_F |y|, |X_a|_F^2 = sum sigma_i^2 + d lam.
+    nd2 = problem.n + problem.d + 2
+    fro2 = float(np.sum(problem.svals**2)) + problem.d * lam
+    assert_close(
+        Xa.T @ Xa,
+        problem.X.T @ problem.X + lam * np.eye(problem.d),
+        claim=FAKE_ROWS,
+        backend=backend,
+        kind="identity",
+        scale=fro2,
+        dim=nd2,
+        what="X_a^T X_a vs X^T X + lam I",
+    )
+    assert_close(
+        Xa.T @ ya,
+        problem.X.T @ problem.y,
+        claim=FAKE_ROWS,
+        backend=backend,
+        kind="identity",
+        scale=math.sqrt(fro2) * float(np.linalg.norm(problem.y)),
+        dim=nd2,
+        what="X_a^T y_a vs X^T y",
+    )
+    # full column rank: sigma_min(X_a)^2 = lambda_min(X^T X + lam I) >= lam, far above rank's cutoff
+    assert int(np.linalg.matrix_rank(backend.to_numpy(Xa))) == problem.d
     cond, scale = ridge_cond(problem, lam), ridge_scale(problem, lam, problem.y)
     assert_close(
         ridge(Xa, ya, 0.0),
@@ -588,6 +736,22 @@ def test_fake_features_min_norm_solution_contains_ridge(backend, problem, lam):
         scale=float(np.linalg.norm(zeta_ref)) + float(np.linalg.norm(problem.y)) / math.sqrt(lam),
         dim=problem.n + problem.d,
         what="fake-feature block vs residual / sqrt(lam)",
+    )
+    # zeta's closed form sqrt(lam) (X X^T + lam I)^{-1} y, a float64 host solve of the ridge
+    # condition number: a second computation, so the equivalence constant.
+    zeta_dual = math.sqrt(lam) * np.linalg.solve(
+        problem.X @ problem.X.T + lam * np.eye(problem.n), problem.y
+    )
+    assert_close(
+        z_np[problem.d :],
+        zeta_dual,
+        claim=FAKE_COLS,
+        backend=backend,
+        kind="equivalence",
+        cond=cond,
+        scale=float(np.linalg.norm(zeta_ref)) + float(np.linalg.norm(problem.y)) / math.sqrt(lam),
+        dim=problem.n + problem.d,
+        what="fake-feature block vs sqrt(lam) (X X^T + lam I)^{-1} y",
     )
     assert_close(
         Xf @ z,
@@ -684,6 +848,19 @@ def test_filter_factor_is_a_logistic_step(backend, lam, seed):
     assert_close(
         phi, above, claim=STEP, backend=backend, dim=4, what="phi vs sigma^2/(sigma^2+lam)"
     )
+    # |phi - 1| = lam / (sigma^2 + lam), from dlcore's phi: 1 - phi cancels, so compare
+    # absolutely: phi errs by <= 6 u_b, the subtraction adds u_b, `below` u_64 (<= 4 eps_b
+    # per entry, so <= 4 eps_b sqrt(32) in norm: scale sqrt(32), dim 1). This is also
+    # |w~ridge / (sigma y~ / lam) - 1| = |(1 - phi) - 1| = phi.
+    assert_close(
+        1 - phi,
+        below,
+        claim=STEP,
+        backend=backend,
+        scale=math.sqrt(len(sig)),
+        dim=1,
+        what="1 - phi vs lam / (sigma^2 + lam)",
+    )
 
 
 # ---- ridge.regularization-path-monotonicity ---------------------------------------------------
@@ -723,6 +900,24 @@ def test_ridge_norm_bound_and_monotone_path(backend, problem, lam, ratio):
     e1, e2 = svd_ridge(problem, lam), svd_ridge(problem, lam2)
     assert np.linalg.norm(e1) <= ynorm / (2 * math.sqrt(lam)) * (1 + 1e-12)
     assert np.linalg.norm(e1) >= np.linalg.norm(e2) * (1 - 1e-12)
+    # the weak bound's chain lam |w|^2 <= J(w) <= J(0) = |y|^2, at the exact w (float64, three
+    # terms of relative rounding each: 1e-12 covers them)
+    J1 = float(np.linalg.norm(problem.X @ e1 - problem.y) ** 2 + lam * e1 @ e1)
+    assert lam * (e1 @ e1) <= J1 * (1 + 1e-12)
+    assert J1 <= ynorm**2 * (1 + 1e-12)
+    # the strong bound is sharp: X = [sqrt(lam)], y = [|y|] gives w = |y| / (2 sqrt(lam)) exactly
+    # (a 1 x 1 solve of condition (lam + lam) / lam = 2)
+    sharp = ridge(backend.asarray([[math.sqrt(lam)]]), backend.asarray([ynorm]), lam)
+    assert_close(
+        sharp,
+        np.array([ynorm / (2 * math.sqrt(lam))]),
+        claim=PATH,
+        backend=backend,
+        kind="identity",
+        cond=2.0,
+        dim=2,
+        what="|w| at sigma = sqrt(lam) vs |y| / (2 sqrt(lam))",
+    )
 
 
 # ---- ridge.lambda-limits ----------------------------------------------------------------------
@@ -733,13 +928,14 @@ LIMITS = "ridge.lambda-limits"
 @claim(LIMITS)
 @pytest.mark.parametrize("backend", backend_params(float64_only=True))
 @given(
-    problem=regression_problems(n=(2, 12), d=(1, 8), shape="tall", max_cond=10.0),
+    problem=regression_problems(n=(1, 12), d=(1, 12), rank="any", max_cond=10.0),
     small=log_uniform(1e-6, 1e-1),
     large=log_uniform(1e2, 1e8),
 )
 def test_ridge_limits_in_lambda(backend, problem, small, large):
-    """lam = small * sigma_max^2: |w_lam - X^+ y| <= lam |y| / sigma_r^3, the dual coefficients
-    have norm >= |P_perp y| / lam, and X^T alpha stays below |X^+ y|. lam = large * sigma_max^2:
+    """X of any shape and rank. lam = small * sigma_max^2: |w_lam - X^+ y| <= lam |y| / sigma_r^3,
+    the dual coefficients contain P_perp y / lam (so their norm is >= |P_perp y| / lam), and
+    X^T alpha = w_lam stays below |X^+ y|. lam = large * sigma_max^2:
     |lam w_lam - X^T y| <= sigma_max^3 |y| / lam for both forms. Slack: the rounding of a solve of
     condition (sigma_max^2 + lam) / lam (primal, dual) at the scale of the compared quantity.
     float64 only: at lam = 1e-6 sigma_max^2 that condition (1e6) leaves float32 nothing to check.
@@ -754,11 +950,35 @@ def test_ridge_limits_in_lambda(backend, problem, small, large):
     w = backend.to_numpy(ridge(X, y, lam))
     assert np.linalg.norm(w - pinv_y) <= lam * ynorm / s_r**3 + slack * np.linalg.norm(pinv_y)
     alpha = backend.to_numpy(kernel_ridge(linear_kernel(X, X), y, lam))
-    outside = float(np.linalg.norm(problem.U[:, problem.rank :].T @ problem.y))
+    U0 = problem.U[:, problem.rank :]
+    outside = float(np.linalg.norm(U0.T @ problem.y))
     assert np.linalg.norm(alpha) >= outside / lam * (1 - slack)
+    # alpha contains P_perp y / lam exactly: its null(X^T) part, from a solve of the ridge
+    # condition, errs by slack relative to |alpha| <= |y| / lam
+    assert_close(
+        U0.T @ alpha,
+        U0.T @ problem.y / lam,
+        claim=LIMITS,
+        backend=backend,
+        cond=ridge_cond(problem, lam),
+        scale=ynorm / lam,
+        dim=dim,
+        what="null(X^T) part of alpha vs P_perp y / lam",
+    )
     w_dual = problem.X.T @ alpha
     assert np.linalg.norm(w_dual) <= np.linalg.norm(pinv_y) + slack * (
         np.linalg.norm(pinv_y) + s_max * np.linalg.norm(alpha)
+    )
+    # and X^T alpha is the ridge solution (same slack: X^T maps alpha's error by <= s_max)
+    assert_close(
+        w_dual,
+        svd_ridge(problem, lam),
+        claim=LIMITS,
+        backend=backend,
+        cond=ridge_cond(problem, lam),
+        scale=float(np.linalg.norm(pinv_y) + s_max * np.linalg.norm(alpha)),
+        dim=dim,
+        what="X^T alpha vs w_lam",
     )
     lam = large * s_max**2
     slack = tolerance(backend.eps, kind="convergence", cond=ridge_cond(problem, lam), dim=dim)
@@ -1151,6 +1371,26 @@ def test_gd_with_weight_decay_converges_to_ridge(backend, problem, lam, c, seed)
         record_every=every,
     )
     target = svd_ridge(problem, lam)
+    # The error recursion w_1 - w_lam = (I - 2 eta (X^T X + lam I)) (w_0 - w_lam), one step against
+    # the float64 right-hand side: the step's rounding is a handful of flops on vectors of size
+    # |w0| (1 + 2 eta (sigma_max^2 + lam)) + 2 eta sigma_max |y| (as in the weight-decay test).
+    (w1, _) = run(
+        gd(eta), lambda p, t: {"w": ridge_grad(p["w"], X, y, lam)}, {"w": backend.asarray(w0)}, 1
+    )
+    M = np.eye(problem.d) - 2 * eta * (problem.X.T @ problem.X + lam * np.eye(problem.d))
+    assert_close(
+        backend.to_numpy(w1["w"]) - target,
+        M @ (w0 - target),
+        claim=GD_RIDGE,
+        backend=backend,
+        kind="identity",
+        scale=float(
+            np.linalg.norm(w0) * (1 + 2 * eta * (problem.sigma_max**2 + lam))
+            + 2 * eta * problem.sigma_max * np.linalg.norm(problem.y)
+        ),
+        dim=problem.n + problem.d,
+        what="w_1 - w_lam vs (I - 2 eta (X^T X + lam I)) (w_0 - w_lam)",
+    )
     cond = max(ridge_cond(problem, lam), 1 / (1 - rho))
     assert_close(
         wT["w"],
@@ -1289,6 +1529,18 @@ def test_coupled_weight_decay_is_the_ridge_term(backend, problem, lam, wd, c, se
         scale=eta * 2 * (problem.sigma_max**2 + lam + wd) * eff_scale,
         dim=problem.n + problem.d,
         what="step at w(lam + wd/2)",
+    )
+    # a ridge term lam plus weight decay wd has the iterates of GD on ridge(lam + wd / 2)
+    a, _ = run(both, lambda p, t: {"w": ridge_grad(p["w"], X, y, lam)}, w0, 20)
+    b, _ = run(gd(eta), lambda p, t: {"w": ridge_grad(p["w"], X, y, lam + wd / 2)}, w0, 20)
+    assert_close(
+        a["w"],
+        b["w"],
+        claim=DOUBLE,
+        backend=backend,
+        scale=float(np.linalg.norm(w0_np) + np.linalg.norm(svd_ridge(problem, lam + wd / 2))),
+        dim=dim,
+        what="GD on ridge(lam) + weight decay vs GD on ridge(lam + wd / 2)",
     )
     plain = svd_ridge(problem, lam)
     upd, _ = both.update(
