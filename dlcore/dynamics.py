@@ -11,6 +11,7 @@ run them.
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 from typing import Any
 
 import array_api_compat
@@ -373,10 +374,22 @@ def gd_filter_factors(s: np.ndarray, lr: float, t: int) -> np.ndarray:
     return np.where(a < 1.0, smooth, 1.0 - (1.0 - a) ** int(t))
 
 
-def gd_steps_to_tolerance(lam: float, lr: float, delta: float) -> int:
-    r"""Steps for GD to shrink a mode of Hessian eigenvalue $\lambda$ by $\delta$: $\lceil \ln\delta / \ln|1 - \eta\lambda| \rceil$.
+_EXACT_STEPS = 1024
+r"""Up to this many steps `gd_steps_to_tolerance` decides $\rho^t \le \delta$ in exact rational
+arithmetic; beyond, by logarithms (see there)."""
 
-    Returns 1 at the one-step point $\eta\lambda = 1$.
+
+def gd_steps_to_tolerance(lam: float, lr: float, delta: float) -> int:
+    r"""Steps for GD to shrink a mode of Hessian eigenvalue $\lambda$ by $\delta$:
+    $t(\delta) = \min\{t \ge 1 : \rho^t \le \delta\}$, $\rho = |1 - \eta\lambda|$.
+
+    That is $\lceil \ln\delta / \ln\rho \rceil$ (at least 1), and 1 at the one-step point
+    $\eta\lambda = 1$. The inputs are taken as exact: $\rho$ is formed in rational arithmetic,
+    and for counts up to 1024 the count is checked against the definition exactly, so a tie
+    $\rho^t = \delta$ (for example $\rho = 1/2$, $\delta = 2^{-51}$) or a near tie (for example
+    $1 - 0.495 \cdot 2$ against $0.01$, which differ in the 17th digit) is counted right. Larger
+    counts come from the logarithms alone, which can be one off only when $\ln\delta/\ln\rho$
+    lies within about $10^{-16}$ times itself of an integer.
 
     Args:
         lam: Hessian eigenvalue $\lambda > 0$.
@@ -393,12 +406,21 @@ def gd_steps_to_tolerance(lam: float, lr: float, delta: float) -> int:
     lam = check_positive("lam", lam)
     lr = check_positive("lr", lr)
     delta = check_in_range("delta", delta, 0.0, 1.0, low_open=True, high_open=True)
-    rho = abs(1.0 - lr * lam)
-    if rho >= 1.0:
+    rho = abs(1 - Fraction(lr) * Fraction(lam))  # exact: lr lam has at most 106 bits
+    if rho >= 1:
         raise ValueError(f"lr must be < 2/lam = {2.0 / lam!r} for the mode to contract, got {lr!r}")
-    if rho == 0.0:
+    if rho == 0:
         return 1
-    return max(1, math.ceil(math.log(delta) / math.log(rho)))
+    # ln rho, accurate also near 1 (from the exact 1 - rho) and for tiny rho
+    log_rho = math.log1p(-float(1 - rho)) if rho > 0.5 else math.log(float(rho))
+    t = max(1, math.ceil(math.log(delta) / log_rho))
+    if t <= _EXACT_STEPS:  # the least t >= 1 with rho^t <= delta, decided exactly
+        d = Fraction(delta)
+        while t > 1 and rho ** (t - 1) <= d:
+            t -= 1
+        while rho**t > d:
+            t += 1
+    return t
 
 
 def ema_frequency_response(omega: float, beta: float) -> complex:

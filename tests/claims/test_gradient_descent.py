@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import decimal
 import math
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -45,6 +47,50 @@ def steps_to(rho: float, target: float) -> int:
     if rho == 0.0 or (rho < 1) == (rho <= target):
         return 1
     return max(1, math.ceil(math.log(target) / math.log(rho)))
+
+
+def exact_steps_to(lam: float, lr: float, delta: float) -> int:
+    """t(delta) = min{t >= 0 : |1 - lr lam|^t <= delta}, for the float inputs taken as exact.
+
+    Written from the definition, not from dlcore's log formula: rho = |1 - lr lam| is exact in
+    60-digit decimals (lr lam has at most 106 bits, 32 digits); rho^0 = 1 > delta rules out
+    t = 0, rho = 0 gives t = 1, and otherwise t is the least integer >= x = ln delta / ln rho.
+    x is computed to 60 digits (error ~1e-55); if it lies within 1e-40 of an integer k, the
+    test decides rho^k <= delta exactly in rationals instead.
+    """
+    with decimal.localcontext() as ctx:
+        ctx.prec = 60
+        rho = abs(1 - decimal.Decimal(lr) * decimal.Decimal(lam))
+        assert rho < 1, "the mode must contract"
+        if rho == 0:
+            return 1
+        x = decimal.Decimal(delta).ln() / rho.ln()
+        k = int(x.to_integral_value(rounding=decimal.ROUND_HALF_EVEN))
+        if abs(x - k) < decimal.Decimal("1e-40"):
+            return max(1, k if Fraction(rho) ** k <= Fraction(delta) else k + 1)
+        return max(1, math.ceil(x))
+
+
+def float_count_band(lam: float, lr: float, delta: float) -> set[int]:
+    """The counts a float evaluation of ceil(ln delta / ln |1 - lr lam|) can return.
+
+    In float64 (u = eps / 2) fl(lr lam) = a (1 + th), and 1 - fl(lr lam) adds u rho: rho is
+    off by at most u (a + rho), so ln rho by u (a + rho) / rho relative to |ln rho|, plus u for
+    each log and the division. The computed ratio is x (1 + b), |b| <= beta =
+    eps (2 + (a + rho) / (rho |ln rho|)). Away from an integer (one count in the band) the count
+    is exact; within x beta of an integer k (a tie at float resolution, e.g. rho = 1 - fl(0.99)
+    vs delta = fl(0.01)) both k and k + 1 are the ceiling of an admissible x.
+    """
+    with decimal.localcontext() as ctx:
+        ctx.prec = 60
+        a = decimal.Decimal(lr) * decimal.Decimal(lam)
+        rho = abs(1 - a)
+        if rho == 0:
+            return {1}
+        x = decimal.Decimal(delta).ln() / rho.ln()
+        beta = decimal.Decimal(np.finfo(np.float64).eps) * (2 + (a + rho) / (rho * abs(rho.ln())))
+        lo, hi = (max(1, math.ceil(x * (1 + sgn * beta))) for sgn in (-1, 1))
+    return set(range(lo, hi + 1))
 
 
 def svd_coordinates(problem, lam: float):
@@ -136,7 +182,7 @@ def test_sign_alternates_iff_step_times_curvature_exceeds_one(backend, a, sigma,
     """One mode (X = [[sigma]], y = 0, so w* = 0): GD with lr * lambda = a, lambda = 2 sigma^2.
 
     The error keeps its sign for a < 1 and flips it every step for a > 1, decaying for a < 2 and
-    growing for a > 2 (the corrected C-A36). The run stops while |e_t| >= |e_0| sqrt(eps), so signs
+    growing for a > 2. The run stops while |e_t| >= |e_0| sqrt(eps), so signs
     are far above rounding; |e_t| is compared with |1 - a|^t |e_0| along the way.
     """
     lam = 2 * sigma**2
@@ -210,9 +256,12 @@ def test_gd_below_the_bound_contracts_at_rate_rho(backend, problem, lam, c, seed
 def test_gd_past_the_bound_oscillates_away(backend, problem, lam, c, seed, top):
     """lr = c * 2 / lambda_max with c in [1.05, 1.5]: the top mode's factor is 1 - 2c < -1.
 
-    The start has top-mode component `top` (constructed, not assumed). T is the number of steps
-    with |1 - 2c|^T >= 1e6. The top component must flip sign at every step and reach at least
-    half its predicted size |1 - 2c|^T * top, so GD reaches no minimizer.
+    The start has top-mode component c_0 = `top` (constructed, not assumed). T is the number of
+    steps with |1 - 2c|^T >= 1e6. The top component must flip sign at every step, and at every t
+    ||e_t|| >= |1 - 2c|^t top (the statement's bound), so GD reaches no minimizer. Rounding: each
+    step adds about (n + d) eps (1 + lr ||H||) ||w_k|| <= 4 (n + d) eps (||w*|| + g^k ||a||) to
+    the top component (g = |1 - 2c|), amplified by g^(t-k-1); relative to g^t top that sums to
+    (n + d) eps * cond, cond = 4 (||w*|| / (g - 1) + T ||a||) / top.
     """
     lam_max = 2 * (problem.sigma_max**2 + lam)
     lr = c * gd_max_stable_lr(lam_max)
@@ -227,8 +276,11 @@ def test_gd_past_the_bound_oscillates_away(backend, problem, lam, c, seed, top):
     traj = gd_trajectory(backend, problem, lam, lr, w_star + problem.V @ a, steps)
     top_component = (traj - w_star) @ problem.V[:, 0]
     assert (np.sign(top_component[1:]) == -np.sign(top_component[:-1])).all()
-    assert abs(top_component[-1]) >= 0.5 * top * growth**steps
-    assert np.linalg.norm(traj[-1] - w_star) >= 0.5e6 * top
+    cond = 4 * (np.linalg.norm(w_star) / (growth - 1) + steps * np.linalg.norm(a)) / top
+    tol = tolerance(backend.eps, kind="bound", cond=cond, dim=problem.n + problem.d)
+    e_norm = np.linalg.norm(traj - w_star, axis=1)
+    assert (e_norm >= growth ** np.arange(steps + 1) * top * (1 - tol)).all()
+    assert e_norm[-1] >= 1e6 * top * (1 - tol)
 
 
 def nested_problem(problem, seed):
@@ -245,16 +297,34 @@ def nested_problem(problem, seed):
     c=st.floats(0.05, 1.0),
     steps=st.integers(1, 60),
     seed=seeds,
+    shrink=log_uniform(1e-9, 0.5),
 )
-@example(problem=make_problem(n=1, d=1, svals=[0.859375], seed=0), c=1.0, steps=1, seed=0)
-def test_gd_fits_strong_directions_first(backend, problem, c, steps, seed):
+@example(  # a tie at float resolution: rho = 1 - fl(0.99) > fl(0.01) by 9e-18: 2 steps (was 1)
+    problem=make_problem(n=1, d=1, svals=[1.0], seed=0), c=0.99, steps=1, seed=0, shrink=0.01
+)
+@example(  # an exact tie, rho^51 = 2^-51: 51 steps (dlcore's old log ratio rounded to 52)
+    problem=make_problem(n=1, d=1, svals=[1.0], seed=0), c=0.5, steps=1, seed=0, shrink=2.0**-51
+)
+@example(
+    problem=make_problem(n=1, d=1, svals=[0.859375], seed=0), c=1.0, steps=1, seed=0, shrink=1e-3
+)
+@example(  # eta = 1 / lambda_max exactly: the top mode needs 1 step (the log formula gave 0)
+    problem=make_problem(n=3, d=3, svals=[1.0, 0.5, 0.25], seed=0),
+    c=1.0,
+    steps=2,
+    seed=0,
+    shrink=1e-3,
+)
+def test_gd_fits_strong_directions_first(backend, problem, c, steps, seed, shrink):
     """GD from 0 with lr = c / lambda_max, c <= 1 (monotone range), against the filter p_i(t).
 
     dlcore's iterates in V coordinates must equal p_i(t) U^T y / sigma_i (tolerance as in the
     per-mode test: factors in [0, 1], so rounding adds up linearly, dim = (n + d) T). Then, on
-    dlcore's filter: p in [0, 1], nondecreasing in t and in sigma; steps-to-tolerance nonincreasing
-    in sigma (the erratum); the separation bound; ||w_t|| nondecreasing and <= ||X^+ y|| up to
-    the same rounding.
+    dlcore's filter: p in [0, 1], nondecreasing in t and in sigma; dlcore's steps-to-tolerance
+    t_i(shrink) equal the test-side count min{t : (1 - 2 lr sigma_i^2)^t <= shrink} exactly,
+    except at a tie at float resolution, where dlcore's float log ratio may land on the next
+    integer (float_count_band derives that band), and are nonincreasing in sigma; the separation
+    bound; ||w_t|| nondecreasing and <= ||X^+ y|| up to the same rounding.
     """
     X = problem.X
     y = nested_problem(problem, seed)
@@ -292,8 +362,15 @@ def test_gd_fits_strong_directions_first(backend, problem, c, steps, seed):
     assert ((P >= 0) & (P <= 1 + delta)).all()
     assert (np.diff(P, axis=0) >= -delta).all(), "p_i(t) must be nondecreasing in t"
     assert (np.diff(P, axis=1) <= delta).all(), "p_i(t) must be nonincreasing down the spectrum"
-    counts = [gd_steps_to_tolerance(2 * si**2, lr, 1e-3) for si in s]
-    assert counts == sorted(counts), f"steps to 1e-3 must grow as sigma shrinks: {counts}"
+    counts = [gd_steps_to_tolerance(2 * si**2, lr, shrink) for si in s]
+    for si, count in zip(s, counts, strict=True):
+        exact = exact_steps_to(2 * si**2, lr, shrink)
+        band = float_count_band(2 * si**2, lr, shrink)
+        assert exact in band and count in band, (si, count, exact, band)
+        # dlcore decides rho^t <= delta exactly up to 1024 steps (its docstring), the band is
+        # for longer counts, which come from logarithms alone
+        assert count == exact or (exact > 1024 and len(band) > 1), (si, count, exact, band)
+    assert counts == sorted(counts), f"steps to {shrink} must grow as sigma shrinks: {counts}"
     eps_sep = 1e-3
     t_star = gd_steps_to_tolerance(2 * s[0] ** 2, lr, eps_sep)
     p_star = gd_filter_factors(s, lr, t_star)
@@ -341,6 +418,38 @@ def test_medium_step_fits_a_middle_direction_first(backend, lr, seed):
     assert p[0] < p[2] - 0.5
     counts = [gd_steps_to_tolerance(2 * si**2, lr, 1e-3) for si in s]
     assert counts[2] < counts[1] < counts[3] < counts[0]  # by |factor|: 0, 0.4, 0.8, 0.9
+
+
+@claim(ORDER, breaks="eta = 1 / lambda_max: the old ceil(ln delta / ln(1 - 2 eta sigma_1^2)) is 0")
+@pytest.mark.parametrize("backend", backend_params())
+def test_at_eta_one_over_lambda_max_the_top_mode_needs_one_step(backend):
+    """X = diag(1, 0.5), y = (1, 1), eta = 1 / lambda_max = 1/2: 2 eta sigma^2 = (1, 0.25), exact.
+
+    The old statement's count ceil(ln delta / ln(1 - 2 eta sigma_1^2)) = ceil(ln delta / -inf) = 0
+    says the top mode needs no step, yet after 0 steps its residual is 1 > delta; dlcore's GD
+    fits it exactly in one step (every quantity here is a dyadic rational, so w_1 = (1, 0.5)
+    without rounding). The corrected count min{t : (1 - 2 eta sigma^2)^t <= delta} is 1 for the
+    top mode and ceil(ln delta / ln 0.75) for the other, and dlcore returns both.
+    """
+    delta = 1e-3
+    s = np.array([1.0, 0.5])
+    lr = 1 / (2 * s[0] ** 2)
+    Xb, yb = backend.asarray(np.diag(s)), backend.asarray(np.ones(2))
+    _, traj = run(
+        gd(lr),
+        lambda p, t: {"w": squared_loss_grad(p["w"], Xb, yb)},
+        {"w": backend.asarray(np.zeros(2))},
+        1,
+        record_every=1,
+    )
+    W = np.array([backend.to_numpy(p["w"]) for p in traj])
+    residual = 1 - W[:, 0] * s[0]  # the top mode's residual fraction 1 - p_1(t), t = 0, 1
+    assert residual[0] == 1.0 > delta and residual[1] == 0.0 <= delta
+    with np.errstate(divide="ignore"):
+        old = math.ceil(np.log(delta) / np.log(1 - 2 * lr * s[0] ** 2))
+    assert old == 0  # the old formula: wrong, the top mode is not within delta at t = 0
+    counts = [gd_steps_to_tolerance(2 * si**2, lr, delta) for si in s]
+    assert counts == [exact_steps_to(2 * si**2, lr, delta) for si in s] == [1, 25]
 
 
 FIXED = "gradient-descent.update-rule-and-fixed-points"
@@ -454,8 +563,9 @@ def test_least_squares_taylor_remainder_is_quadratic(backend, problem, eps_, see
 @pytest.mark.parametrize("backend", backend_params())
 @given(problem=any_problem, r=log_uniform(1e-3, 1.0), seed=seeds)
 def test_negative_gradient_is_steepest(backend, problem, r, seed):
-    """Cauchy-Schwarz on dlcore's gradient for 16 random unit directions, equality at -g/||g||,
-    and the true loss along -g/||g|| within r^2 sigma_max^2 of every other direction.
+    """Cauchy-Schwarz on dlcore's gradient for 16 random unit directions (both sides), equality
+    at -g/||g|| and only there (|g| + g^T u = (|g|/2) |u + g/|g||^2 > 0 for u != -g/|g|; the
+    identity's terms are of size |g| <= the tol's reference scale), and the true loss along -g/||g|| within r^2 sigma_max^2 of every other direction.
 
     w is drawn with a component off the minimizer set (y - X w has a row-space part of norm >= 1),
     so g != 0 by construction. Slack: (n + d) eps relative to the terms' magnitudes.
@@ -482,7 +592,9 @@ def test_negative_gradient_is_steepest(backend, problem, r, seed):
     for _ in range(16):
         u = rng.standard_normal(problem.d)
         u /= np.linalg.norm(u)
-        assert g @ u >= -gn - tol
+        assert -gn - tol <= g @ u <= gn + tol
+        # equality iff u = -g/|g|: |g| + g^T u = (|g| / 2) |u + g/|g||^2 for unit u
+        assert abs(gn + g @ u - gn / 2 * np.sum((u + g / gn) ** 2)) <= 2 * tol
         L_u = float(squared_loss(backend.asarray(w + r * u), X, y))
         assert L_best <= L_u + r**2 * problem.sigma_max**2 + tol * scale
     assert_close(
@@ -529,6 +641,12 @@ def test_descent_lemma_on_least_squares_and_logistic(backend, problem, c, seed):
     assert L1 <= L0 - lr * (1 - beta * lr / 2) * float(g @ g) + tol
     labels = backend.asarray(np.where(problem.y >= 0, 1.0, -1.0))
     beta_log = problem.sigma_max**2 / (4 * problem.n)
+    # beta <= ||X||^2 / (4n): the Hessian X^T diag(q (1 - q)) X / n, q = sigmoid(y_i x_i^T w),
+    # has q (1 - q) <= 1/4; its norm (float64 eigvalsh, d-term sums) within d eps of the bound.
+    q = 1 / (1 + np.exp(-np.where(problem.y >= 0, 1.0, -1.0) * (problem.X @ w)))
+    hess = (problem.X.T * (q * (1 - q))) @ problem.X / problem.n
+    top = float(np.linalg.eigvalsh(hess).max())
+    assert top <= beta_log * (1 + tolerance(np.finfo(float).eps, kind="bound", dim=problem.d))
     hist = train(
         gd(c * 2 / beta_log),
         lambda p, t: {"w": empirical_risk_grad(p["w"], X, labels, loss="logistic")},
@@ -672,6 +790,19 @@ def test_projected_gradients_alternate_or_drift(backend, big, small, seed):
         record_every=1,
     )
     G = np.array([R.T @ backend.to_numpy(squared_loss_grad(p["w"], X, y)) for p in traj])
+    # g_i(t) = lambda_i (1 - lr lambda_i)^t c_i(0), c(0) = (1, 1): factors |.| <= 1, so the
+    # rounding of each step (4 eps of the iterate) adds up linearly, relative to |g_0| (scale).
+    lams = np.array([big, small])
+    assert_close(
+        G,
+        lams * (1 - lams) ** np.arange(steps + 1)[:, None],
+        claim=SIGNATURE,
+        backend=backend,
+        cond=2.0,
+        dim=4 * (steps + 1),
+        scale=float(np.linalg.norm(lams)),
+        what="g_i(t) = lambda_i (1 - lr lambda_i)^t c_i(0)",
+    )
     assert (np.sign(G[1:, 0]) == -np.sign(G[:-1, 0])).all()
     assert (np.sign(G[1:, 1]) == np.sign(G[:-1, 1])).all()
     # The small component is read off a gradient dominated by the big one: its rounding is
@@ -731,6 +862,12 @@ def test_gd_trajectory_closed_form(backend, problem, c, steps, seed):
         steps,
     )
     p = gd_filter_factors(s, lr, steps)
+    # Time constant tau = -1 / ln(1 - a), a = 2 lr s^2 = p(1), for 0 < a < 1: a <= -ln(1 - a)
+    # <= a / (1 - a) puts it in [1/a - 1, 1/a] (relative slack 1e-12 for the float logs).
+    a = gd_filter_factors(s, lr, 1)
+    a = a[(s > 0) & (a < 1)]
+    tau = -1 / np.log1p(-a)
+    assert ((1 / a - 1) * (1 - 1e-12) <= tau).all() and (tau <= (1 / a) * (1 + 1e-12)).all()
     assert_close(
         problem.V.T @ backend.to_numpy(wT["w"]),
         p * w_ls,
@@ -869,6 +1006,31 @@ def test_rotating_the_features_rotates_the_weights(backend, problem, c, steps, l
         )
         out.append((backend.to_numpy(wT["w"]), backend.to_numpy(ridge(Mb, y, lam))))
     (w, wr), (wq, wrq) = out
+    # X w_t = sum_i p_i(t) (u_i^T y) u_i and X w_lam = sum_i h_lam(sigma_i) (u_i^T y) u_i, with
+    # p and h written here from their definitions (not dlcore's filter functions).
+    r, sv = problem.rank, problem.svals
+    Ur, uty = problem.U[:, :r], problem.U[:, :r].T @ problem.y
+    p_t = 1 - (1 - 2 * lr * sv**2) ** steps
+    assert_close(
+        problem.X @ w,
+        Ur @ (p_t * uty),
+        claim=ROTATE,
+        backend=backend,
+        cond=2.0,
+        dim=(problem.n + problem.d) * steps,
+        scale=float(np.linalg.norm(problem.y)),
+        what="X w_t = U p(t) U^T y",
+    )
+    assert_close(
+        problem.X @ wr,
+        Ur @ (sv**2 / (sv**2 + lam) * uty),
+        claim=ROTATE,
+        backend=backend,
+        cond=(problem.sigma_max**2 + lam) / lam,
+        dim=problem.n + problem.d,
+        scale=float(np.linalg.norm(problem.y)),
+        what="X w_lam = U h_lam U^T y",
+    )
     scale = float(np.linalg.norm(problem.y)) / problem.sigma_min
     assert_close(
         wq,
