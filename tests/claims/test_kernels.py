@@ -13,6 +13,7 @@ from dlcore.kernels import (
     kernel_ridge_fit,
     kernel_ridge_predict,
     linear_kernel,
+    polynomial_kernel,
     rbf_kernel,
 )
 from dlcore.linear import null_space_projector, ridge, ridge_dual, ridge_objective
@@ -36,18 +37,22 @@ def _svd_ridge(problem, lam: float, Y: np.ndarray) -> np.ndarray:
 @given(
     problem=regression_problems(n=(1, 12), d=(1, 12), rank="any"),
     lam=log_uniform(1e-3, 1e3),
-    m=st.sampled_from([None, 1, 3]),
+    m=st.sampled_from([None, 1, 3, "operator"]),
 )
 def test_primal_equals_dual(backend, problem, lam, m):
     """Primal solve, dual solve via kernel_ridge on the linear kernel, and the SVD oracle agree.
 
-    Any shape (n < d, n = d, n > d) and any rank; targets plain or batched. Both systems have
+    Any shape (n < d, n = d, n > d) and any rank; targets plain or batched, and Y = I_n, where
+    both sides are the d x n operators themselves (the push-through identity). Both systems have
     condition number at most kappa = (sigma_max^2 + lam) / lam. A backward-stable solve errs by
     about eps * (kappa * |w| + |X| |y| / |A|): the second term is the rounding of X^T y (or of
     X^T alpha), which matters when y is nearly orthogonal to the column space and w is tiny.
     """
     rng = np.random.default_rng(problem.seed)
-    Y = problem.y if m is None else rng.standard_normal((problem.n, m))
+    if m == "operator":
+        Y = np.eye(problem.n)
+    else:
+        Y = problem.y if m is None else rng.standard_normal((problem.n, m))
     X, y = backend.asarray(problem.X), backend.asarray(Y)
     primal = ridge(X, y, lam)
     dual = X.T @ kernel_ridge(linear_kernel(X, X), y, lam)
@@ -128,21 +133,36 @@ def _ridge_scale(problem, lam: float, Y: np.ndarray) -> float:
 @claim(COMBO)
 @pytest.mark.parametrize("backend", backend_params())
 @given(
-    problem=regression_problems(n=(1, 8), d=(2, 12), shape="wide", rank="any"),
+    problem=regression_problems(n=(1, 12), d=(1, 12), rank="any"),
     lam=log_uniform(1e-3, 1e3),
 )
 def test_ridge_weights_are_combinations_of_the_data(backend, problem, lam):
-    """X^T alpha (dual coefficients from kernel_ridge_fit) equals the primal ridge weights, and
-    their null-space component vanishes.
+    """alpha (dual coefficients from kernel_ridge_fit) equals (X X^T + lam I)^{-1} y, X^T alpha
+    equals the primal ridge weights, and their null-space component vanishes.
 
-    d > n, so null(X) is nontrivial. Both solves are backward stable with condition
-    (sigma_max^2 + lam) / lam; P_null = V_0 V_0^T comes from the known SVD.
+    Any shape and rank (null(X) is nontrivial whenever rank < d). Both solves are backward stable
+    with condition (sigma_max^2 + lam) / lam; the oracle alpha = U diag(1 / (s^2 + lam)) U^T y
+    (s padded with zeros to n) and P_null = V_0 V_0^T come from the known SVD. alpha errs by
+    eps * cond * |alpha|: forming K = X X^T perturbs it by eps sigma_max^2, which moves alpha by
+    at most |(K + lam I)^{-1}| eps sigma_max^2 |alpha| = eps (cond - 1) |alpha|.
     """
     X, y = backend.asarray(problem.X), backend.asarray(problem.y)
     model = kernel_ridge_fit(X, y, lam, kernel="linear", form="dual")
     assert model.form == "dual" and tuple(model.alpha.shape) == (problem.n,)
     w = ridge(X, y, lam)
     cond, scale = _ridge_cond(problem, lam), _ridge_scale(problem, lam, problem.y)
+    s2 = np.zeros(problem.n)
+    s2[: problem.rank] = problem.svals**2
+    alpha_ref = problem.U @ ((problem.U.T @ problem.y) / (s2 + lam))
+    assert_close(
+        model.alpha,
+        alpha_ref,
+        claim=COMBO,
+        backend=backend,
+        cond=cond,
+        scale=float(np.linalg.norm(alpha_ref)),
+        what="alpha vs (X X^T + lam I)^{-1} y",
+    )
     assert_close(
         X.T @ model.alpha,
         w,
@@ -168,10 +188,13 @@ def test_ridge_weights_are_combinations_of_the_data(backend, problem, lam):
 @pytest.mark.parametrize("backend", backend_params())
 @given(problem=regression_problems(n=(1, 12), d=(1, 12), rank="any"), seed=seeds)
 def test_gram_matrix_holds_inner_products_between_points(backend, problem, seed):
-    """linear_kernel(X, X)[i, j] = <x_i, x_j>, symmetric and PSD; X^T X is the d x d feature Gram.
+    """linear_kernel(X, X)[i, j] = <x_i, x_j>, symmetric and PSD with v^T K v = |X^T v|^2;
+    linear_kernel(X^T, X^T)[k, l] = <X[:, k], X[:, l]> is the d x d feature Gram.
 
-    Each entry is a length-d dot product (error d eps |x_i| |x_j|); the eigenvalues of a PSD matrix
-    computed by a backward-stable eigensolver are >= -dim eps |K| (Weyl).
+    Each entry is a length-d dot product (error d eps |x_i| |x_j|); a feature entry a length-n one
+    (error n eps |X_k| |X_l|). v^T K v sums n^2 entries of size <= sigma_max^2 |v_i| |v_j|: error
+    (n + d) eps sigma_max^2 |v|^2. The eigenvalues of a PSD matrix computed by a backward-stable
+    eigensolver are >= -dim eps |K| (Weyl).
     """
     X = backend.asarray(problem.X)
     K = linear_kernel(X, X)
@@ -188,6 +211,29 @@ def test_gram_matrix_holds_inner_products_between_points(backend, problem, seed)
         scale=float(rows[i] * rows[j]),
         dim=problem.d,
         what=f"K[{i}, {j}] vs <x_i, x_j>",
+    )
+    cols = np.linalg.norm(problem.X, axis=0)
+    p, q = np.random.default_rng(seed + 1).integers(0, problem.d, 2)
+    F_np = backend.to_numpy(linear_kernel(X.T, X.T))
+    assert F_np.shape == (problem.d, problem.d)
+    assert_close(
+        np.array(F_np[p, q]),
+        np.array(problem.X[:, p] @ problem.X[:, q]),
+        claim=GRAM,
+        backend=backend,
+        scale=float(cols[p] * cols[q]),
+        dim=problem.n,
+        what=f"(X^T X)[{p}, {q}] vs <X[:, {p}], X[:, {q}]>",
+    )
+    v = np.random.default_rng(seed + 2).standard_normal(problem.n)
+    assert_close(
+        np.array(v @ K_np @ v),
+        np.array(np.linalg.norm(problem.X.T @ v) ** 2),
+        claim=GRAM,
+        backend=backend,
+        scale=problem.sigma_max**2 * float(v @ v),
+        dim=problem.n + problem.d,
+        what="v^T K v vs |X^T v|^2",
     )
     assert_close(
         K_np,
@@ -208,6 +254,21 @@ def test_gram_matrix_holds_inner_products_between_points(backend, problem, seed)
         dim=problem.n + problem.d,
         what="negative part of the smallest eigenvalue",
     )
+
+
+@claim(GRAM, breaks="X^T X in place of X X^T: the feature Gram is not the point Gram")
+@pytest.mark.parametrize("backend", backend_params())
+def test_feature_gram_is_not_the_point_gram(backend):
+    """X = [[1, 1], [0, 0]] (n = d = 2): the points are x_1 = (1, 1), x_2 = 0, so the table of
+    inner products between points is [[2, 0], [0, 0]], while X^T X = [[1, 1], [1, 1]] holds the
+    inner products of the two (equal) feature columns. Reading X^T X as the point Gram would give
+    <x_1, x_2> = 1 instead of 0. All entries are exact small integers in every dtype."""
+    X = backend.asarray(np.array([[1.0, 1.0], [0.0, 0.0]]))
+    points = backend.to_numpy(linear_kernel(X, X))
+    features = backend.to_numpy(linear_kernel(X.T, X.T))
+    assert np.array_equal(points, np.array([[2.0, 0.0], [0.0, 0.0]]))
+    assert np.array_equal(features, np.array([[1.0, 1.0], [1.0, 1.0]]))
+    assert features[0, 1] != points[0, 1]
 
 
 def _degree2_features(X: np.ndarray, gamma: float, coef0: float) -> np.ndarray:
@@ -376,6 +437,25 @@ def test_kernel_ridge_matches_sklearn(backend, problem, lam, kernel, degree, gam
     )
 
 
+@claim(SUBST, breaks="polynomial kernel with c0 < 0: no feature map")
+@pytest.mark.parametrize("backend", backend_params())
+def test_polynomial_kernel_with_negative_offset_has_no_feature_map(backend):
+    """(gamma x^T z + c0)^2 with gamma = 1, c0 = -1 at the points 0 and 1 in one dimension: K =
+    [[1, 1], [1, 0]] (exact), with determinant -1, so K has a negative eigenvalue and cannot be
+    phi(X) phi(X)^T for any feature map phi. The same points with c0 = 1 give [[1, 1], [1, 4]],
+    PSD (determinant 3 > 0, trace 5 > 0), which dlcore's polynomial_kernel returns exactly;
+    dlcore refuses c0 < 0."""
+    x = np.array([[0.0], [1.0]])
+    K_bad = (x @ x.T - 1.0) ** 2
+    assert np.array_equal(K_bad, np.array([[1.0, 1.0], [1.0, 0.0]]))
+    assert np.linalg.det(K_bad) == pytest.approx(-1.0)
+    X = backend.asarray(x)
+    K_ok = backend.to_numpy(polynomial_kernel(X, X, degree=2, gamma=1.0, coef0=1.0))
+    assert np.array_equal(K_ok, np.array([[1.0, 1.0], [1.0, 4.0]]))
+    with pytest.raises(ValueError, match="coef0"):
+        polynomial_kernel(X, X, degree=2, gamma=1.0, coef0=-1.0)
+
+
 @claim(SUBST, breaks="a symmetric similarity that is not PSD")
 @pytest.mark.parametrize("backend", backend_params())
 @given(problem=regression_problems(n=(2, 12), d=(1, 6), rank="any"), u=st.floats(0.05, 0.95))
@@ -404,7 +484,9 @@ def test_non_psd_similarity_is_not_a_kernel(backend, problem, u):
     seed=seeds,
 )
 def test_prediction_needs_only_inner_products(backend, problem, lam, m, seed):
-    """X_test @ ridge equals linear_kernel(X_test, X) @ alpha, and one point predicts its own row.
+    """X_test @ ridge equals linear_kernel(X_test, X) @ alpha, the batch prediction
+    kernel_ridge_predict equals K(X_test, X) alpha and the float64 SVD oracle X_test w, and one
+    point predicts its own row.
 
     alpha comes from the n x n dual; the weights from the d x d primal. Error model as in
     test_primal_equals_dual, times |X_test|.
@@ -425,6 +507,17 @@ def test_prediction_needs_only_inner_products(backend, problem, lam, m, seed):
         what="x^T w vs k(x)^T alpha",
     )
     batch = backend.to_numpy(kernel_ridge_predict(model, Xt))
+    oracle = Xt_np @ _svd_ridge(problem, lam, problem.y)
+    for got, what in ((via_kernel, "K(X_test, X) alpha"), (batch, "kernel_ridge_predict")):
+        assert_close(
+            got,
+            oracle,
+            claim=PREDICT,
+            backend=backend,
+            cond=cond,
+            scale=scale,
+            what=f"{what} vs X_test w (SVD oracle)",
+        )
     for k in range(m):
         one = backend.to_numpy(kernel_ridge_predict(model, Xt[k : k + 1, :]))
         assert_close(

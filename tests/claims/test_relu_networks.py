@@ -825,6 +825,30 @@ def test_negative_rescaling_changes_the_network(backend, net, data):
     )
 
 
+@claim(RESCALE)
+@pytest.mark.parametrize("backend", backend_params())
+@given(k=st.integers(1, 12), seed=seeds)
+def test_rescaling_null_vectors_bound_the_rank(backend, k, seed):
+    """Width-k net 1 -> k -> 1 (3k + 1 parameters) on n = 3k + 6 inputs: the (2k + 2)-th singular
+    value of Phi is 0 up to rounding, so rank Phi <= 2k + 1. By Weyl, sigma_{2k+2}(Phi + E) <= ||E||
+    with ||E|| <= tol ||M|| (the entrywise magnitudes of _magnitudes, as in the linearization test),
+    plus the float64 SVD's own rounding of sigma_max."""
+    rng = np.random.default_rng(seed)
+    P = init_mlp([1, k, 1], rng=rng)
+    P["b1"] = rng.standard_normal(k)
+    X = rng.uniform(-3, 3, (3 * k + 6, 1))
+    params, bX = _to(backend, P), backend.asarray(X)
+    host, hX = _host(backend, params), backend.to_numpy(bX)
+    Phi = backend.to_numpy(param_jacobian(params, bX))
+    assert Phi.shape == (3 * k + 6, 3 * k + 1)
+    s = np.linalg.svd(Phi, compute_uv=False)
+    M = _magnitudes(host, hX, "relu")
+    bound = tolerance(backend.eps, kind="gradient", dim=k + 5) * float(np.linalg.norm(M))
+    bound += tolerance(REFERENCE.eps, kind="identity", dim=Phi.shape[0]) * float(s[0])
+    record_ratio(float(s[2 * k + 1]) / bound)
+    assert s[2 * k + 1] <= bound, f"sigma_(2k+2) = {s[2 * k + 1]:.3e} > {bound:.3e}"
+
+
 # ---- dead units ----------------------------------------------------------------------------------
 
 DEAD = "relu-networks.dead-relus-get-no-gradient"
@@ -1294,6 +1318,8 @@ def test_single_unit_cannot_point_down(backend, w, b, v):
     u = _unit(backend, w, b, 1.0, x)
     assert np.all(u >= 0)
     assert float(np.max(np.abs(u + x))) >= 1.0
+    sharp = _unit(backend, 0.0, 0.0, 1.0, x)  # w = b = 0: the distance is exactly max x = 1
+    assert float(np.max(np.abs(sharp + x))) == 1.0
     grid = np.array([-2.0, -1.0, 1.0, 2.0])
     for sw in (-1, 1):
         for sv in (-1, 1):
@@ -1518,6 +1544,25 @@ def test_sigmoid_and_tanh_saturate_relu_does_not(backend, z, x):
                 )
 
 
+@claim(SAT)
+@pytest.mark.parametrize("backend", backend_params())
+@given(z=st.lists(st.floats(0.0, 30.0), min_size=1, max_size=10))
+def test_computed_sigmoid_derivative_is_exactly_zero_past_the_rounding_point(backend, z):
+    """The statement's float32 clause, in every dtype: for z >= ln(4 / eps) (17.3 in float32,
+    37.4 in float64; the drawn offsets start there) e^-z <= eps / 4, so 1 + e^-z rounds to 1,
+    sigma(z) is computed as exactly 1 and dlcore's sigmoid derivative (the b-column of
+    param_jacobian, as in the test above) is exactly 0. Exact: no tolerance."""
+    assert round(math.log(4 / np.finfo(np.float32).eps), 1) == 17.3
+    assert round(math.log(4 / np.finfo(np.float64).eps), 1) == 37.4
+    zz = math.log(4 / backend.eps) + np.array(z)
+    k = len(zz)
+    P = {"W1": np.ones((1, k)), "b1": zz, "W2": np.ones((k, 1)), "b2": np.zeros(1)}
+    J = backend.to_numpy(
+        param_jacobian(_to(backend, P), backend.asarray([[0.0]]), activation="sigmoid")
+    )[0, k : 2 * k]
+    assert np.all(J == 0.0), (zz, J)
+
+
 @claim(ONEPWL)
 @pytest.mark.parametrize("backend", backend_params())
 @given(k=st.integers(1, 16), zeros=st.integers(0, 3), seed=seeds)
@@ -1546,6 +1591,26 @@ def test_one_hidden_layer_net_is_pwl_with_at_most_k_kinks(backend, k, zeros, see
     for i in bent:
         assert np.any((real >= x[i - 1]) & (real <= x[i + 1])), f"bend at {x[i]} without a kink"
     assert len(real) <= k
+
+
+@claim(ONEPWL, breaks="'with m kinks it needs width m + 1': ReLU(x) has one kink and width 1")
+@pytest.mark.parametrize("backend", backend_params())
+def test_one_kink_can_need_only_width_one(backend):
+    """ReLU(x) (one kink, at 0) is exactly the width-1 net (w, b, v, c) = (1, 0, 1, 0) on the dyadic
+    grid, so 'needs width m + 1 = 2' is false; relu_net_from_slopes gives the width-2 net, which
+    equals it too (an upper bound, not a need). Exact: sums with 0 and products by 1."""
+    x = DYADIC_GRID
+    one = {"W1": np.ones((1, 1)), "b1": np.zeros(1), "W2": np.ones((1, 1)), "b2": np.zeros(1)}
+    f1 = backend.to_numpy(forward(_to(backend, one), backend.asarray(x[:, None])))[:, 0]
+    assert np.array_equal(f1, np.maximum(x, 0.0))
+    kinks = backend.to_numpy(kink_location(_to(backend, one)["W1"][0, :], _to(backend, one)["b1"]))
+    assert kinks.shape == (1,) and kinks[0] == 0.0
+    two = relu_net_from_slopes(
+        backend.asarray([0.0]), backend.asarray([0.0, 1.0]), backend.asarray([0.0])
+    )
+    assert tuple(two["W1"].shape) == (1, 2)
+    f2 = backend.to_numpy(forward(two, backend.asarray(x[:, None])))[:, 0]
+    assert np.array_equal(f2, np.maximum(x, 0.0))
 
 
 @claim(LOCAL)
@@ -1734,6 +1799,10 @@ def test_best_affine_fit_of_abs_has_rms_sqrt_one_twelfth(backend, m):
         what="affine RMS vs best-constant RMS",
     )
     assert rms >= 0.288
+    # the grid's |x| is N = m/2 equispaced midpoints of [0, 1] (m even; odd m adds 0 once), whose
+    # variance is (N^2 - 1) / (12 N^2): the RMS is sqrt(1/12) - O(1/m^2), within 1/m^2 here
+    assert abs(exact - math.sqrt(1 / 12)) <= 1 / m**2
+    assert round(math.sqrt(1 / 12), 3) == 0.289
 
 
 @claim(COMP)
