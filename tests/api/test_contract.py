@@ -109,6 +109,9 @@ def test_every_parameter_is_described(name: str) -> None:
     assert list(contract.args) == params, (
         f"{name}: the contract describes {list(contract.args)}, the signature has {params}"
     )
+    # the bad calls break the arguments of the valid call: one left out would go unchecked
+    missing = [a for a in contract.args if a not in valid(contract)]
+    assert not missing, f"{name}: the valid call does not pass {missing}, so no bad call breaks it"
 
 
 @pytest.mark.parametrize("name", sorted(OPTIMIZERS))

@@ -402,7 +402,7 @@ _c("backend.check_generator", {"name": Label(), "rng": Rng()}, lambda r: {"name"
 _c(
     "backend.check_matrix",
     {"name": Label(), "x": Arr(MAT), "finite": Flag()},
-    lambda r: {"name": "A", "x": _X(r)},
+    lambda r: {"name": "A", "x": _X(r), "finite": True},
 )
 _c(
     "backend.check_vector_or_matrix",
