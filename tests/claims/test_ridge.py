@@ -171,15 +171,21 @@ def test_ridge_gram_spectra_are_shifted_by_lambda(backend, problem, lam):
         assert kappa <= top / lam
         if k > min(problem.n, problem.d):  # the larger matrix when n != d attains the bound
             assert kappa == top / lam
-        assert_close(
-            np.array(np.linalg.cond(backend.to_numpy(A))),
-            np.array(kappa),
-            claim=CLOSED,
-            backend=backend,
-            cond=kappa,
-            dim=gram_cond_dim(problem, k),
-            what=f"condition number of the {k}x{k} Gram + lam I",
-        )
+        assert_gram_cond(backend, problem, k, float(np.linalg.cond(backend.to_numpy(A))), kappa)
+
+
+def assert_gram_cond(backend, problem, k: int, got: float, kappa: float) -> None:
+    """The computed condition number of the k x k Gram + lam I is `kappa` within the bound of
+    `gram_cond_dim` (relative, at conditioning kappa)."""
+    assert_close(
+        np.array(got),
+        np.array(kappa),
+        claim=CLOSED,
+        backend=backend,
+        cond=kappa,
+        dim=gram_cond_dim(problem, k),
+        what=f"condition number of the {k}x{k} Gram + lam I",
+    )
 
 
 @st.composite
@@ -223,15 +229,7 @@ def test_old_gram_condition_number_fails_when_n_differs_from_d(backend, drawn):
     top = problem.sigma_max**2 + lam
     kappa, old = top / lam, top / (problem.sigma_min**2 + lam)
     assert gram_cond(problem, lam, k) == kappa
-    assert_close(
-        np.array(got),
-        np.array(kappa),
-        claim=CLOSED,
-        backend=backend,
-        cond=kappa,
-        dim=gram_cond_dim(problem, k),
-        what=f"condition number of the {k}x{k} Gram + lam I",
-    )
+    assert_gram_cond(backend, problem, k, got, kappa)
     tol = tolerance(backend.eps, kind="identity", cond=kappa, dim=gram_cond_dim(problem, k))
     assert abs(got - old) > tol * kappa, "the old formula is not violated beyond rounding"
 

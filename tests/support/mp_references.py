@@ -125,31 +125,27 @@ def ridge_filter_factors(kw: dict[str, Any]) -> np.ndarray:
     )
 
 
+def _rows_and_lse(z: np.ndarray) -> list[tuple[list[Any], Any]]:
+    r"""Each row of `z` along the last axis as mpf values, with its $\log\sum_j e^{z_j}$."""
+    out = []
+    for row in z.reshape(-1, z.shape[-1]):
+        v = [_mp.mpf(x) for x in row]
+        top = max(v)
+        out.append((v, top + _mp.log(_mp.fsum(_mp.exp(x - top) for x in v))))
+    return out
+
+
 def log_softmax(kw: dict[str, Any]) -> np.ndarray:
     r"""$z_i - \log \sum_j e^{z_j}$ along the last axis."""
     z = np.asarray(kw["z"])
-    rows = z.reshape(-1, z.shape[-1])
-    out = []
-    for row in rows:
-        v = [_mp.mpf(x) for x in row]
-        top = max(v)
-        lse = top + _mp.log(_mp.fsum(_mp.exp(x - top) for x in v))
-        out.append([float(x - lse) for x in v])
-    return np.array(out).reshape(z.shape)
+    return np.array([[float(x - lse) for x in v] for v, lse in _rows_and_lse(z)]).reshape(z.shape)
 
 
 def softmax(kw: dict[str, Any]) -> np.ndarray:
-    r"""$e^{z_i} / \sum_j e^{z_j}$ along the last axis."""
+    r"""$e^{z_i} / \sum_j e^{z_j} = e^{z_i - \log\sum_j e^{z_j}}$ along the last axis."""
     z = np.asarray(kw["z"])
-    rows = z.reshape(-1, z.shape[-1])
-    out = []
-    for row in rows:
-        v = [_mp.mpf(x) for x in row]
-        top = max(v)
-        e = [_mp.exp(x - top) for x in v]
-        total = _mp.fsum(e)
-        out.append([float(x / total) for x in e])
-    return np.array(out).reshape(z.shape)
+    rows = _rows_and_lse(z)
+    return np.array([[float(_mp.exp(x - lse)) for x in v] for v, lse in rows]).reshape(z.shape)
 
 
 def mode_eigenvalues(kw: dict[str, Any]) -> tuple[complex, complex]:
