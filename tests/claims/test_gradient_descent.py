@@ -71,7 +71,7 @@ def exact_steps_to(lam: float, lr: float, delta: float) -> int:
         return max(1, math.ceil(x))
 
 
-def float_count_band(lam: float, lr: float, delta: float) -> set[int]:
+def float_count_range(lam: float, lr: float, delta: float) -> set[int]:
     """The counts a float evaluation of ceil(ln delta / ln |1 - lr lam|) can return.
 
     In float64 (u = eps / 2) fl(lr lam) = a (1 + th), and 1 - fl(lr lam) adds u rho: rho is
@@ -321,9 +321,9 @@ def test_gd_fits_strong_directions_first(backend, problem, c, steps, seed, shrin
     dlcore's iterates in V coordinates must equal p_i(t) U^T y / sigma_i (tolerance as in the
     per-mode test: factors in [0, 1], so rounding adds up linearly, dim = (n + d) T). Then, on
     dlcore's filter: p in [0, 1], nondecreasing in t and in sigma; dlcore's steps-to-tolerance
-    t_i(shrink) equal the test-side count min{t : (1 - 2 lr sigma_i^2)^t <= shrink} exactly,
-    except at a tie at float resolution, where dlcore's float log ratio may land on the next
-    integer (float_count_band derives that band), and are nonincreasing in sigma; the separation
+    t_i(shrink) equal the test-side count min{t : (1 - 2 lr sigma_i^2)^t <= shrink} exactly
+    up to 1024 steps (dlcore decides those exactly; longer counts may be one off at a tie at
+    float resolution, the range float_count_range derives), and are nonincreasing in sigma; the separation
     bound; ||w_t|| nondecreasing and <= ||X^+ y|| up to the same rounding.
     """
     X = problem.X
@@ -365,7 +365,7 @@ def test_gd_fits_strong_directions_first(backend, problem, c, steps, seed, shrin
     counts = [gd_steps_to_tolerance(2 * si**2, lr, shrink) for si in s]
     for si, count in zip(s, counts, strict=True):
         exact = exact_steps_to(2 * si**2, lr, shrink)
-        band = float_count_band(2 * si**2, lr, shrink)
+        band = float_count_range(2 * si**2, lr, shrink)
         assert exact in band and count in band, (si, count, exact, band)
         # dlcore decides rho^t <= delta exactly up to 1024 steps (its docstring), the band is
         # for longer counts, which come from logarithms alone
