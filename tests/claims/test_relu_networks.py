@@ -1039,6 +1039,55 @@ def test_layer_two_dead_unit_revives(backend, n, target, gap, rho, seed):
     assert np.all(z2n[:, 0] > 0)
 
 
+LEARN = "relu-networks.expressivity-is-not-learnability"
+
+
+@claim(LEARN)
+@pytest.mark.parametrize("backend", backend_params())
+@given(
+    net=mlps(d0=(1, 1), width=(1, 8), depth=(2, 2), n=(2, 10), activations=("relu",)),
+    steps=st.integers(1, 20),
+    data=st.data(),
+)
+def test_all_inactive_units_get_zero_first_layer_gradients(backend, net, steps, data):
+    """Every hidden unit of a 1-D one-hidden-layer ReLU net made inactive on all training inputs
+    (`_kill`): through `steps` full-batch GD steps the gradients in W1, b1 and W2 are exactly 0
+    (each entry is a sum of products with an exact 0 factor, ReLU'(z) = 0 for z <= 0), so W1, b1,
+    W2 and the elbows -b/w stay bit-identical, and the output on every training input is exactly
+    the current output bias b2 (sum of 0 * W2 terms, plus b2), whatever the targets. Step size as
+    in test_dead_unit_is_frozen_under_sgd (finiteness asserted).
+    """
+    sizes, _, P, X, y = net
+    for j in range(sizes[1]):
+        _kill(backend, P, X, j, data.draw(st.floats(0.0, 1.0)))
+    params, bX, by = _to(backend, P), backend.asarray(X), backend.asarray(y)
+    frozen = {k: backend.to_numpy(v).copy() for k, v in params.items()}
+    elbows = backend.to_numpy(kink_location(params["W1"][0, :], params["b1"])).copy()
+    assert not np.any(backend.to_numpy(activation_patterns(params, bX)[0]) > 0)
+    lr = 1.0 / (
+        4
+        * len(y)
+        * (1 + sum(float(np.sum(v * v)) for v in P.values()) * (1 + float(np.sum(X * X))))
+    )
+    opt = sgd(lr)
+    state = opt.init(params)
+    for _ in range(steps):
+        _, grads = value_and_grad(params, bX, by)
+        for key in ("W1", "b1", "W2"):
+            assert np.all(backend.to_numpy(grads[key]) == 0.0), key
+        out = backend.to_numpy(forward(params, bX))
+        assert np.all(out == backend.to_numpy(params["b2"])[None, :])
+        updates, state = opt.update(grads, state, params)
+        params = apply_updates(params, updates)
+    final = {k: backend.to_numpy(v) for k, v in params.items()}
+    assert all(np.all(np.isfinite(v)) for v in final.values()), "test design: the run diverged"
+    for key in ("W1", "b1", "W2"):
+        assert np.array_equal(final[key], frozen[key]), key
+    moved = backend.to_numpy(kink_location(params["W1"][0, :], params["b1"]))
+    assert np.array_equal(moved, elbows, equal_nan=True)
+    assert np.all(backend.to_numpy(forward(params, bX)) == final["b2"][None, :])
+
+
 # ---- features: penultimate, 1-D shapes -----------------------------------------------------------
 
 PEN = "relu-networks.penultimate-features-are-a-subset"
