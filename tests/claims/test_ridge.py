@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 
@@ -1681,8 +1682,9 @@ def test_ridge_is_the_gaussian_map(backend, problem, sigma, tau, seed):
 @pytest.mark.parametrize("backend", backend_params())
 @given(problem=any_problem, sigma=log_uniform(0.1, 10.0), tau=log_uniform(0.1, 10.0))
 def test_dual_ridge_is_gaussian_conditioning(backend, problem, sigma, tau):
-    """Sigma_wy Sigma_yy^{-1} y (joint covariance of (w, y), float64 solve) equals ridge_dual with
-    lam = sigma^2 / tau^2 (condition of Sigma_yy: (tau^2 sigma_max^2 + sigma^2) / sigma^2)."""
+    """Sigma_wy Sigma_yy^{-1} y (the covariance blocks checked against the linear map in
+    test_gaussian_posterior_mean_is_the_map_and_the_linear_mmse; float64 solve) equals ridge_dual
+    with lam = sigma^2 / tau^2 (condition of Sigma_yy: (tau^2 sigma_max^2 + sigma^2) / sigma^2)."""
     lam = sigma**2 / tau**2
     S_wy = tau**2 * problem.X.T
     S_yy = tau**2 * problem.X @ problem.X.T + sigma**2 * np.eye(problem.n)
@@ -1696,6 +1698,77 @@ def test_dual_ridge_is_gaussian_conditioning(backend, problem, sigma, tau):
         cond=ridge_cond(problem, lam),
         scale=ridge_scale(problem, lam, problem.y),
         what="ridge_dual vs E[w | y]",
+    )
+
+
+@claim(POSTERIOR)
+@given(problem=any_problem, sigma=log_uniform(0.1, 10.0), tau=log_uniform(0.1, 10.0), seed=seeds)
+def test_gaussian_posterior_mean_is_the_map_and_the_linear_mmse(problem, sigma, tau, seed):
+    """Float64, test-side only (no dlcore code), false-failure probability 0 (exact identities).
+
+    (1) The covariance A diag(tau^2 I_d, sigma^2 I_n) A^T of (w, y) = A (w, eps),
+    A = [[I, 0], [X, I]], has the blocks tau^2 X^T and tau^2 X X^T + sigma^2 I: each entry is a sum
+    of at most d + 1 products, so both sides round within (d + 2) eps of the entrywise magnitudes,
+    whose Frobenius norm is at most tau^2 |X|_F^2 + sigma^2 sqrt(n) + tau^2 |X|_F.
+    (2) MAP = posterior mean: the minimiser of |y - Xw|^2 / (2 sigma^2) + |w|^2 / (2 tau^2) (lstsq
+    on the rows [X / sigma; I / tau] against [y / sigma; 0]) equals Sigma_wy Sigma_yy^{-1} y; two
+    independent solves of the ridge problem with lam = sigma^2 / tau^2, condition
+    (sigma_max^2 + lam) / lam, scale ridge_scale.
+    (3) Orthogonality: with K = Sigma_wy Sigma_yy^{-1}, the cross-covariance E[(w - K y) y^T] =
+    [I - K X, -K] diag(tau^2 I, sigma^2 I) [X, I]^T, from the linear map, is 0: products of at
+    most n + d terms, scale tau^2 |X|_F + |K|_F (tau^2 |X|_F^2 + sigma^2 sqrt(n)) (the solve's
+    backward error |K Sigma_yy - Sigma_wy| <= n eps |K| |Sigma_yy| is of the same form).
+    (4) Hence E|w - K' y|^2 = E|w - K y|^2 + tr(D Sigma_yy D^T), D = K' - K, for a random D: the
+    mean squared errors are traces of B diag(tau^2 I, sigma^2 I) B^T, B = [I - K' X, -K'], each a
+    sum of (n + d)^2 products rounded relative to tau^2 |I - K'X|_F^2 + sigma^2 |K'|_F^2, plus
+    the cross term 2 tr(D (K Sigma_yy - Sigma_wy)^T) <= 2 |D|_F n eps |K|_F |Sigma_yy|_F.
+    """
+    rng = np.random.default_rng(seed)
+    X, y, n, d = problem.X, problem.y, problem.n, problem.d
+    eps = np.finfo(np.float64).eps
+    lam = sigma**2 / tau**2
+    prior = np.diag(np.r_[np.full(d, tau**2), np.full(n, sigma**2)])
+    A = np.block([[np.eye(d), np.zeros((d, n))], [X, np.eye(n)]])
+    C = A @ prior @ A.T
+    S_wy, S_yy = C[:d, d:], C[d:, d:]
+    nX = np.linalg.norm(X)
+    cov_scale = tau**2 * nX**2 + sigma**2 * math.sqrt(n) + tau**2 * nX
+    tol = tolerance(eps, kind="identity", dim=d + 2) * cov_scale
+    assert np.linalg.norm(S_wy - tau**2 * X.T) <= tol
+    assert np.linalg.norm(S_yy - (tau**2 * X @ X.T + sigma**2 * np.eye(n))) <= tol
+
+    mean = S_wy @ np.linalg.solve(S_yy, y)
+    rows = np.vstack([X / sigma, np.eye(d) / tau])
+    w_map = np.linalg.lstsq(rows, np.r_[y / sigma, np.zeros(d)], rcond=None)[0]
+    err = np.linalg.norm(w_map - mean)
+    assert err <= tolerance(
+        eps, kind="equivalence", cond=ridge_cond(problem, lam), dim=n + d
+    ) * ridge_scale(problem, lam, y)
+
+    K = np.linalg.solve(S_yy, S_wy.T).T
+    nK, nS = np.linalg.norm(K), np.linalg.norm(S_yy)
+    cross = np.hstack([np.eye(d) - K @ X, -K]) @ prior @ np.hstack([X, np.eye(n)]).T
+    orth_scale = tau**2 * nX + nK * (tau**2 * nX**2 + sigma**2 * math.sqrt(n))
+    assert np.linalg.norm(cross) <= tolerance(eps, kind="identity", dim=n + d) * orth_scale
+
+    def mse(M: np.ndarray) -> float:
+        B = np.hstack([np.eye(d) - M @ X, -M])
+        return float(np.trace(B @ prior @ B.T))
+
+    D = rng.standard_normal((d, n))
+    K2 = K + D
+    excess = float(np.trace(D @ S_yy @ D.T))
+    mse_scale = (
+        sum(
+            tau**2 * np.linalg.norm(np.eye(d) - M @ X) ** 2 + sigma**2 * np.linalg.norm(M) ** 2
+            for M in (K, K2)
+        )
+        + excess
+        + 2 * np.linalg.norm(D) * nK * nS
+    )
+    assert (
+        abs(mse(K2) - (mse(K) + excess))
+        <= tolerance(eps, kind="identity", dim=(n + d) ** 2) * mse_scale
     )
 
 
@@ -1863,16 +1936,33 @@ def test_only_the_two_norm_is_rotation_invariant(backend, d, seed):
     assert abs(exact_l1 - np.abs(w).sum()) > 1e-10 * np.abs(w).sum()
 
 
-@claim(SPECTRA)
-def test_digits_spectrum_spans_more_decades_than_gaussian():
-    """sklearn's bundled digits (offline): log10(sigma_max / sigma_min) over singular values above
-    the rounding floor exceeds that of a same-shape Gaussian matrix by at least one decade."""
+@functools.cache
+def _digits_spectrum() -> tuple[tuple[int, int], np.ndarray]:
+    """Shape and singular values above the rounding floor of sklearn's bundled digits data."""
     from sklearn.datasets import load_digits
 
     X = load_digits().data
     s = np.linalg.svd(X, compute_uv=False)
-    s = s[s > s[0] * X.shape[1] * np.finfo(float).eps]
-    g = np.linalg.svd(np.random.default_rng(0).standard_normal(X.shape), compute_uv=False)
+    return X.shape, s[s > s[0] * X.shape[1] * np.finfo(float).eps]
+
+
+@claim(SPECTRA)
+@given(seed=seeds)
+def test_digits_spectrum_spans_more_decades_than_gaussian(seed):
+    """sklearn's bundled digits (offline, n x d = 1797 x 64): the singular values of a same-shape
+    standard Gaussian G all lie in [sqrt n - sqrt d - t, sqrt n + sqrt d + t] with probability at
+    least 1 - 2 exp(-t^2 / 2) (Davidson-Szarek, two one-sided tails); t = sqrt(2 log(2 /
+    FALSE_FAILURE)) = 7.53 makes the false-failure probability FALSE_FAILURE per example (asserted).
+    The float64 SVD moves each singular value by at most dim eps |G| (Weyl), added as slack. Then
+    log10(sigma_max / sigma_min) of the digits, over singular values above the rounding floor
+    (3.4 decades), exceeds that of G (at most log10(57.9 / 26.9) = 0.33) by at least one decade."""
+    (n, d), s = _digits_spectrum()
+    t = math.sqrt(2 * math.log(2 / FALSE_FAILURE))
+    assert 2 * math.exp(-t * t / 2) <= FALSE_FAILURE
+    g = np.linalg.svd(np.random.default_rng(seed).standard_normal((n, d)), compute_uv=False)
+    hi, lo = math.sqrt(n) + math.sqrt(d) + t, math.sqrt(n) - math.sqrt(d) - t
+    slack = tolerance(np.finfo(float).eps, kind="bound", dim=n) * hi
+    assert lo - slack <= g[-1] and g[0] <= hi + slack
     assert np.log10(s[0] / s[-1]) >= np.log10(g[0] / g[-1]) + 1
 
 
