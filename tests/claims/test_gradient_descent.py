@@ -1154,20 +1154,28 @@ def test_halving_a_small_step_doubles_the_steps(backend, a, eps_, s):
     lams=st.lists(log_uniform(1e-3, 1.0), min_size=2, max_size=8),
     c=st.floats(0.05, 1.0),
     delta=st.floats(1e-3, 0.5),
+    frac=st.floats(1e-3, 1.999),
 )
-def test_condition_number_limits_the_rate(lams, c, delta):
-    """On dlcore's mode factors (host floats): steps-to-tolerance monotone in lambda; for every
-    stable lr the slowest mode's factor is >= 1 - 2/kappa; eta* = 2/(lam_max + lam_min) gives rate
-    (kappa - 1)/(kappa + 1) and any other lr (eta* (1 +- delta)) a larger one."""
+@example(lams=[1.0, 0.5], c=1.0, delta=1e-3, frac=1.0)  # eta lambda_max = 1: t_max(delta) = 1
+def test_condition_number_limits_the_rate(lams, c, delta, frac):
+    """On dlcore's mode factors and step counts (host floats): the counts equal the definition
+    min{t >= 1 : |1 - lr lam|^t <= delta} (exact_steps_to, written from the definition) and do not
+    increase with lambda; for a drawn stable lr = frac / lam_max every mode k has
+    |1 - lr lam_k| >= 1 - 2/kappa_k, kappa_k = lam_max / lam_k (computed test-side: lr lam_k <
+    2/kappa_k, so the slack 1e-12 only covers rounding of two products ~1e-16); eta* = 2/(lam_max
+    + lam_min) gives rate (kappa - 1)/(kappa + 1) and any other lr (eta* (1 +- delta)) a larger
+    one."""
     lam = np.sort(np.array(lams))[::-1]
     lam_max, lam_min = lam[0], lam[-1]
     kappa = lam_max / lam_min
     lr = c / lam_max
-    counts = [gd_steps_to_tolerance(li, lr, 1e-3) for li in lam]
+    counts = [gd_steps_to_tolerance(li, lr, delta) for li in lam]
+    assert counts == [exact_steps_to(li, lr, delta) for li in lam]
     assert counts == sorted(counts)
-    for frac in (0.1, 0.5, 0.99, 1.5, 1.99):
-        eta = frac / lam_max
-        assert abs(gd_mode_factor(lam_min, eta)) >= 1 - 2 / kappa - 1e-12
+    eta = frac / lam_max
+    for lk in lam:
+        assert abs(1 - eta * lk) >= 1 - 2 * lk / lam_max - 1e-12
+        assert abs(gd_mode_factor(lk, eta)) >= 1 - 2 * lk / lam_max - 1e-12
     star = 2 / (lam_max + lam_min)
 
     def rate(eta):
@@ -1223,8 +1231,12 @@ def test_log_cosh_gd_converges_or_settles_on_a_two_cycle(backend, eta, theta0, s
         assert abs(float(backend.to_numpy(wT["w"])[0])) <= 1e-6 * theta0 + 16 * backend.eps
         return
     approach += math.ceil(abs(math.log(10 / theta0) / math.log(abs(1 - eta))))
+    assert abs(1 - eta) > 1  # the minimum is unstable
     star = cycle_amplitude(eta)
     mult = (1 - 4 * star / math.sinh(2 * star)) ** 2
+    # the multiplier is f'(theta*) f'(-theta*), f' = 1 - eta sech^2; the two forms agree up to
+    # rounding of a few float64 operations on O(1) values (eta tanh(theta*) = 2 theta* to ~1e-16).
+    assert mult == pytest.approx((1 - eta / math.cosh(star) ** 2) ** 2, rel=1e-9, abs=1e-12)
     assert mult < 1
     steps = approach + 2 * steps_to(mult, 1e-6)
     _, traj = run(gd(eta), grad, w0, steps + 1, record_every=1)
@@ -1249,6 +1261,28 @@ def test_gd_tracks_gradient_flow_with_error_linear_in_eta(backend, problem, a, t
     w_star = problem.V @ ((problem.U.T @ problem.y)[: problem.rank] / problem.svals)
     w0 = w_star + np.random.default_rng(seed).standard_normal(problem.d)
     X, y = backend.asarray(problem.X), backend.asarray(problem.y)
+    # The closed form solves the flow: a central difference of w(tau) at step h matches
+    # -grad L = -2 X^T (X w - y) (host float64). Truncation h^2 lam^3 |e0| / 6 (lam <= 4.5);
+    # rounding: the difference quotient ~ 4 eps |w| / h, the gradient's two products with
+    # n + d accumulated terms ~ (n + d) eps (lam |w| + 2 sigma_max |y|), doubled for safety.
+    e0 = problem.V.T @ (w0 - w_star)
+
+    def flow_at(t):
+        return w_star + problem.V @ (np.exp(-lam * t) * e0)
+
+    h = 1e-4
+    fd = (flow_at(tau + h) - flow_at(tau - h)) / (2 * h)
+    rhs = -2 * problem.X.T @ (problem.X @ flow_at(tau) - problem.y)
+    scale0 = float(np.linalg.norm(w_star) + np.linalg.norm(e0))
+    eps64 = np.finfo(float).eps
+    rounding = 8 * eps64 * scale0 / h + 2 * (problem.n + problem.d) * eps64 * (
+        lam[0] * scale0 + 2 * np.sqrt(lam[0] / 2) * float(np.linalg.norm(problem.y))
+    )
+    bound = h**2 * lam[0] ** 3 * scale0 / 6 + rounding
+    assert float(np.linalg.norm(fd - rhs)) <= bound
+    # monotone per mode at every time: |e_i| on a grid of times never increases
+    grid = np.abs(np.exp(-np.outer(np.linspace(0, 4 * tau, 9), lam)) * e0)
+    assert (np.diff(grid, axis=0) <= 0).all()
     gaps = []
     for lr in (a / lam[0], a / (2 * lam[0])):
         k = max(1, round(tau * lam[0] / a)) * (1 if lr == a / lam[0] else 2)
@@ -1369,6 +1403,13 @@ def test_logistic_gd_on_separable_data_diverges_logarithmically(
     L = mean_logistic(thetas, X, y)
     norms = np.linalg.norm(thetas, axis=1)
     U = logistic_loss_envelope(T, n, gamma, c)
+    # the envelope's own bounds (host float64, T <= 1e3 recursion steps: relative slack 1e-12
+    # covers ~3 eps per step): phi <= 1 below, phi(n U_t) >= phi(n log 2) (phi decreasing) above.
+    ts = np.arange(T + 1)
+    phi0 = -math.expm1(-n * LOG2) / (n * LOG2)
+    assert (U >= (1 - 1e-12) / (1 / LOG2 + c * gamma**2 * ts)).all()
+    assert (U <= (1 + 1e-12) / (1 / LOG2 + c * gamma**2 * phi0**2 * ts)).all()
+    assert (L > 0).all()  # inf L = 0 is not attained
     cond = max(1.0, R * float(norms.max()))
     step_tol = tolerance(backend.eps, kind="bound", dim=n + d, cond=cond)
     run_tol = tolerance(backend.eps, kind="convergence", dim=(n + d) * T, cond=cond)
@@ -1399,6 +1440,11 @@ def test_logistic_gd_on_separable_data_diverges_logarithmically(
                 f"decade {lo}->{hi}: growth {growth:.4f} > {upper[hi] - upper[lo]:.4f}"
             )
     separated = np.flatnonzero(n * L[:-1] < LOG2)
+    # n L < log 2 => every term log(1 + e^-m_i) < log 2 => every margin m_i > 0; only iterates
+    # with n L below log 2 by 1e-9 (far above float64 rounding of L and of the margins) checked.
+    clear = n * L < LOG2 * (1 - 1e-9)
+    margins = thetas[clear] @ (y[:, None] * X).T
+    assert (margins > 0).all(), "a point misclassified once n L < log 2"
     if separated.size:
         s0 = int(separated[0])
         drops = norms[s0:-1] * (1 - step_tol) - norms[s0 + 1 :]
@@ -2018,6 +2064,20 @@ def test_best_step_does_not_give_the_kappa_rate_on_log_cosh(backend, lams, seed)
     tol = tolerance(backend.eps, kind="identity", cond=2.0, dim=2 * d)
     assert contraction >= (1 + rho) / 2 - tol, f"{contraction:.4f} < (1 + rho)/2, rho = {rho:.4f}"
     assert (1 + rho) / 2 - tol > rho
+
+
+@claim(KAPPA, breaks="eta = 1 / lambda_max: the old ceil(ln delta / ln(1 - eta lambda_max)) is 0")
+def test_at_the_one_step_point_the_old_count_formula_gives_zero_steps():
+    """The old wording t(delta) = ceil(ln delta / ln(1 - eta lambda)) at eta lambda = 1 (allowed by
+    eta <= 1 / lambda_max): ln 0 = -inf, so the formula gives ceil(-0.0) = 0 steps, yet after 0
+    steps the mode is unchanged (|1 - eta lambda|^0 = 1 > delta); the definition, and dlcore, give
+    1 step (one step zeroes the mode)."""
+    lam_max, lr, delta = 1.0, 1.0, 1e-3
+    with np.errstate(divide="ignore"):
+        old = int(np.ceil(np.log(delta) / np.log(1 - lr * lam_max)))
+    assert old == 0 and abs(1 - lr * lam_max) ** old > delta
+    assert exact_steps_to(lam_max, lr, delta) == 1 == gd_steps_to_tolerance(lam_max, lr, delta)
+    assert abs(1 - lr * lam_max) ** 1 <= delta
 
 
 @claim(CYCLE, breaks="the start theta_0 = 0 (the unstable fixed point)")
