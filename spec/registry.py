@@ -19,6 +19,7 @@ __all__ = [
     "PRIORITIES",
     "Claim",
     "ClaimRef",
+    "ClauseCheck",
     "SpecError",
     "load",
     "claims_by_chapter",
@@ -56,7 +57,18 @@ PRIORITIES = ("core", "standard", "remark")
 CHECKS = ("property", "illustration")
 _ID = re.compile(r"^(?P<chapter>[a-z]+(?:-[a-z]+)*)\.[a-z0-9]+(?:-[a-z0-9]+)*$")
 _REQUIRED = ("id", "title", "kind", "priority", "statement", "source")
-_OPTIONAL = ("assumptions", "catalogue", "code", "erratum", "check", "float32")
+_OPTIONAL = (
+    "assumptions",
+    "catalogue",
+    "code",
+    "erratum",
+    "check",
+    "float32",
+    "lecture",
+    "added",
+)
+CLAUSE = re.compile(r"⟨(?P<label>[a-z])⟩")
+"""A clause marker in a statement: `⟨a⟩`, `⟨b⟩`, ... in order, each once."""
 
 
 class SpecError(ValueError):
@@ -81,6 +93,9 @@ class Claim:
         erratum: Where the lecture is wrong, what is true instead.
         check: `"property"` (a test) or `"illustration"` (a figure; remarks only).
         float32: Why the claim is not checked in float32, if it is not.
+        lecture: What the lecture says, in its own terms: a short paraphrase citing its
+            transcript lines. The statement is ours; this is the lecture's voice.
+        added: Labels of the clauses the lecture does not state (we add them).
     """
 
     id: str
@@ -96,11 +111,39 @@ class Claim:
     erratum: str | None = None
     check: str = "property"
     float32: str | None = None
+    lecture: str | None = None
+    added: tuple[str, ...] = ()
+
+    @property
+    def clauses(self) -> dict[str, str]:
+        """Clause label -> the statement's text from its marker to the next marker.
+
+        Each mathematical assertion of a statement (an equality, a bound, a rate, a step count,
+        an ordering) is a clause, marked `⟨a⟩`, `⟨b⟩`, ... before its text; a test names the
+        clause an assertion checks with `with clause("a"): ...`.
+        """
+        marks = list(CLAUSE.finditer(self.statement))
+        ends = [m.start() for m in marks[1:]] + [len(self.statement)] * bool(marks)
+        return {
+            m["label"]: " ".join(self.statement[m.end() : end].split())
+            for m, end in zip(marks, ends, strict=True)
+        }
 
     @property
     def anchor(self) -> str:
         """The HTML anchor of the claim on its chapter page."""
         return self.id.replace(".", "--")
+
+
+@dataclass(frozen=True)
+class ClauseCheck:
+    """One `with clause("a", ...):` block in a test: the labels it names and where it is."""
+
+    labels: tuple[str, ...]
+    lineno: int
+    asserts: bool
+    """Whether the block's body asserts something: an `assert` statement, or a call of a name
+    containing `assert`, `check` or `raises` (a helper that asserts must be named so)."""
 
 
 @dataclass(frozen=True)
@@ -113,6 +156,12 @@ class ClaimRef:
     function: str
     lineno: int
     source: str = field(repr=False)
+    clause_checks: tuple[ClauseCheck, ...] = ()
+
+    @property
+    def clauses(self) -> set[str]:
+        """The clause labels this test checks (in `with clause(...)` blocks that assert)."""
+        return {label for c in self.clause_checks if c.asserts for label in c.labels}
 
     @property
     def nodeid_suffix(self) -> str:
@@ -139,6 +188,18 @@ def _claim_from(entry: dict, chapter: str, path: Path) -> Claim:
         raise SpecError(f"{cid}: check {check!r} not in {CHECKS}")
     if check == "illustration" and entry["priority"] != "remark":
         raise SpecError(f"{cid}: only remarks may be checked by illustration")
+    labels = CLAUSE.findall(entry["statement"])
+    outside_math = CLAUSE.findall(
+        re.sub(r"\$\$.*?\$\$|\$[^$]*?\$", " ", entry["statement"], flags=re.S)
+    )
+    if outside_math != labels:
+        raise SpecError(f"{cid}: a clause marker sits inside math; put it before the formula")
+    expected = [chr(ord("a") + i) for i in range(len(labels))]
+    if labels != expected:
+        raise SpecError(f"{cid}: clause markers {labels} must be {expected} (each once, in order)")
+    added = tuple(entry.get("added", ()))
+    if set(added) - set(labels):
+        raise SpecError(f"{cid}: added={list(added)} names no clause of {labels}")
     return Claim(
         id=cid,
         chapter=chapter,
@@ -153,6 +214,8 @@ def _claim_from(entry: dict, chapter: str, path: Path) -> Claim:
         erratum=(entry.get("erratum") or "").strip() or None,
         check=check,
         float32=(entry.get("float32") or "").strip() or None,
+        lecture=" ".join((entry.get("lecture") or "").split()) or None,
+        added=added,
     )
 
 
@@ -217,6 +280,42 @@ def _module_constants(tree: ast.Module) -> dict[str, str]:
     return out
 
 
+_ASSERTING = re.compile(r"assert|check|raises")
+
+
+def _callee(node: ast.Call) -> str:
+    f = node.func
+    return f.id if isinstance(f, ast.Name) else f.attr if isinstance(f, ast.Attribute) else ""
+
+
+def _asserts(nodes: list[ast.stmt]) -> bool:
+    for stmt in nodes:
+        for node in ast.walk(stmt):
+            if isinstance(node, ast.Assert):
+                return True
+            if isinstance(node, ast.Call) and _ASSERTING.search(_callee(node)):
+                return True
+    return False
+
+
+def _clause_checks(fn: ast.AST, names: dict[str, str]) -> tuple[ClauseCheck, ...]:
+    """The `with clause("a", ...):` blocks inside a test function."""
+    out = []
+    for node in ast.walk(fn):
+        if not isinstance(node, (ast.With, ast.AsyncWith)):
+            continue
+        for item in node.items:
+            call = item.context_expr
+            if isinstance(call, ast.Call) and _callee(call) == "clause":
+                labels = tuple(_literal(a, names) or "?" for a in call.args)
+                others = [i.context_expr for i in node.items if i is not item]
+                asserts = _asserts(node.body) or any(
+                    isinstance(o, ast.Call) and _ASSERTING.search(_callee(o)) for o in others
+                )
+                out.append(ClauseCheck(labels, node.lineno, asserts))
+    return tuple(out)
+
+
 def find_claim_refs(tests_dir: Path) -> list[ClaimRef]:
     """Find every test function decorated with `@claim("<id>"[, breaks="..."])` under `tests_dir`.
 
@@ -242,5 +341,6 @@ def find_claim_refs(tests_dir: Path) -> list[ClaimRef]:
                         breaks = _literal(kw.value, names)
                 start = min([d.lineno for d in node.decorator_list] + [node.lineno])
                 src = "\n".join(text.splitlines()[start - 1 : node.end_lineno])
-                refs.append(ClaimRef(cid, breaks, path, node.name, start, src))
+                checks = _clause_checks(node, names)
+                refs.append(ClaimRef(cid, breaks, path, node.name, start, src, checks))
     return refs

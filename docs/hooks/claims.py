@@ -174,13 +174,51 @@ def _where(ref: registry.ClaimRef) -> str:
 # --- rendering ------------------------------------------------------------------------------
 
 
+def _clause_marks(c: registry.Claim) -> str:
+    """The statement with each `⟨a⟩` rendered as an anchored label; ours are marked so."""
+
+    def mark(m: re.Match[str]) -> str:
+        label = m["label"]
+        ours = label in c.added
+        cls = "dl-clause dl-ours" if ours else "dl-clause"
+        title = "not in the lecture: we add it" if ours else "a clause the lecture makes"
+        return f'<span class="{cls}" id="{c.anchor}--{label}" title="{title}">{label}</span>'
+
+    return registry.CLAUSE.sub(mark, c.statement)
+
+
+def render_clause_map(c: registry.Claim) -> str:
+    """Clause by clause, the tests whose `with clause(...)` blocks assert it."""
+    if not c.clauses:
+        return ""
+    rows = ["| clause | asserted by |", "|---|---|"]
+    for label in c.clauses:
+        tests = [
+            f"`{r.function}` ({_where(r)})"
+            for r in refs_of(c.id)
+            if r.breaks is None and label in r.clauses
+        ]
+        ours = " (ours)" if label in c.added else ""
+        rows.append(f"| ⟨{label}⟩{ours} | {', '.join(tests) or '**no test**'} |")
+    return '??? info "Clause by clause: the test that asserts each"\n\n' + _indent("\n".join(rows))
+
+
 def render_claim(c: registry.Claim) -> str:
     status = status_of(c)
     out = [
         f'<div class="dl-claim" markdown="block">\n\n### {c.title} {{ #{c.anchor} }}\n',
         f'{badge(status)} <span class="dl-meta">`{c.id}` · {c.kind} · {c.priority}</span>\n',
-        f'!!! abstract "Statement"\n\n{_indent(c.statement)}\n',
     ]
+    if c.lecture:
+        out.append(f'!!! quote "What the lecture says"\n\n{_indent(c.lecture)}\n')
+    out.append(f'!!! abstract "Statement"\n\n{_indent(_clause_marks(c))}\n')
+    if c.added:
+        labels = ", ".join(f"⟨{a}⟩" for a in c.added)
+        out.append(
+            f"*Beyond the lecture:* clause{'s' * (len(c.added) > 1)} {labels} "
+            f"{'are' if len(c.added) > 1 else 'is'} not in the lecture; we add "
+            f"{'them' if len(c.added) > 1 else 'it'}.\n"
+        )
     if c.assumptions:
         out.append("**Assumptions**\n\n" + "\n".join(f"- {a}" for a in c.assumptions) + "\n")
     out.append(f"**Source:** {c.source}\n")
@@ -203,6 +241,7 @@ def render_claim(c: registry.Claim) -> str:
         for r in breaking:
             out.append(f"Dropping the assumption **{r.breaks}** makes the conclusion fail.\n")
             out.append(f'??? failure "Breaking case: `{r.function}` ({_where(r)})"\n\n{_code(r)}\n')
+    out.append(render_clause_map(c))
     out.append(render_failures(c))
     out.append(render_results(c))
     out.append("</div>\n")

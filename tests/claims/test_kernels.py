@@ -18,7 +18,7 @@ from dlcore.kernels import (
 )
 from dlcore.linear import null_space_projector, ridge, ridge_dual, ridge_objective
 from tests.support.backends import backend_params
-from tests.support.claims import claim
+from tests.support.claims import claim, clause
 from tests.support.strategies import log_uniform, make_problem, regression_problems, seeds
 from tests.support.tolerances import assert_close, tolerance
 
@@ -61,29 +61,36 @@ def test_primal_equals_dual(backend, problem, lam, m):
     scale = np.linalg.norm(oracle) + problem.sigma_max * np.linalg.norm(Y) / (
         problem.sigma_max**2 + lam
     )
-    assert tuple(primal.shape) == tuple(dual.shape) == (problem.d, *Y.shape[1:])
-    assert_close(
-        primal, dual, claim=ID, backend=backend, cond=cond, scale=scale, what="primal vs dual"
-    )
-    assert_close(
-        dual,
-        ridge_dual(X, y, lam),
-        claim=ID,
-        backend=backend,
-        cond=cond,
-        scale=scale,
-        kind="identity",
-        what="kernel_ridge vs ridge_dual",
-    )
-    assert_close(
-        primal,
-        oracle,
-        claim=ID,
-        backend=backend,
-        cond=cond,
-        scale=scale,
-        what="primal vs SVD formula",
-    )
+    with clause("a"):
+        assert tuple(primal.shape) == tuple(dual.shape) == (problem.d, *Y.shape[1:])
+        assert_close(
+            primal, dual, claim=ID, backend=backend, cond=cond, scale=scale, what="primal vs dual"
+        )
+        assert_close(
+            dual,
+            ridge_dual(X, y, lam),
+            claim=ID,
+            backend=backend,
+            cond=cond,
+            scale=scale,
+            kind="identity",
+            what="kernel_ridge vs ridge_dual",
+        )
+    with clause("b"):
+        assert_close(
+            primal,
+            oracle,
+            claim=ID,
+            backend=backend,
+            cond=cond,
+            scale=scale,
+            what="primal vs SVD formula",
+        )
+    if m is not None:  # batched targets, and Y = I_n: the d x n operators themselves
+        with clause("c"):
+            assert_close(
+                primal, dual, claim=ID, backend=backend, cond=cond, scale=scale, what="operators"
+            )
 
 
 @claim(ID, breaks="lambda = 0 with d > n")

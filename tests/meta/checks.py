@@ -84,3 +84,186 @@ def catalogue_ids(catalogue_dir: Path) -> set[str]:
 
 def unknown_catalogue_ids(claims: dict[str, Claim], known: set[str]) -> list[str]:
     return [f"{c.id}: {cat}" for c in claims.values() for cat in c.catalogue if cat not in known]
+
+
+# --- clauses: every mathematical assertion of a statement is asserted by a test ---------------
+
+
+def claims_without_clauses(claims: dict[str, Claim]) -> list[str]:
+    """Property claims whose statement marks no clause `⟨a⟩` (nothing a test could be held to)."""
+    return [cid for cid, c in claims.items() if c.check == "property" and not c.clauses]
+
+
+def illustrations_with_clauses(claims: dict[str, Claim]) -> list[str]:
+    """Illustrated remarks that assert something: a clause needs a test, a figure is not one."""
+    return [cid for cid, c in claims.items() if c.check == "illustration" and c.clauses]
+
+
+def untested_clauses(claims: dict[str, Claim], refs: list[ClaimRef]) -> list[str]:
+    """`id ⟨x⟩: text` for each clause that no non-breaking test asserts in a `clause` block."""
+    checked: dict[str, set[str]] = {}
+    for r in refs:
+        if r.breaks is None:
+            checked.setdefault(r.claim_id, set()).update(r.clauses)
+    return [
+        f"{cid} ⟨{label}⟩: {text[:120]}"
+        for cid, c in claims.items()
+        for label, text in c.clauses.items()
+        if label not in checked.get(cid, set())
+    ]
+
+
+def unknown_clause_labels(claims: dict[str, Claim], refs: list[ClaimRef]) -> list[str]:
+    """`with clause(...)` blocks naming a label the test's claim does not have."""
+    return [
+        f"{r.path.name}:{chk.lineno} {r.function}: clause {label!r} not in {r.claim_id}"
+        for r in refs
+        if r.claim_id in claims
+        for chk in r.clause_checks
+        for label in chk.labels
+        if label not in claims[r.claim_id].clauses
+    ]
+
+
+def clause_blocks_without_assertion(refs: list[ClaimRef]) -> list[str]:
+    """`with clause(...)` blocks whose body asserts nothing (a mapping that cannot fail)."""
+    return [
+        f"{r.path.name}:{chk.lineno} {r.function}: clause{chk.labels} asserts nothing"
+        for r in refs
+        for chk in r.clause_checks
+        if not chk.asserts
+    ]
+
+
+# --- the lecture's voice and ours ---------------------------------------------------------------
+
+_LECTURE_VOICE = re.compile(r"\blectur|\"|“|”")
+
+
+def statements_in_lecture_voice(claims: dict[str, Claim]) -> list[str]:
+    """Statements that speak of, or quote, the lecture: that belongs in the `lecture` field."""
+    return [
+        f"{cid}: {m.group(0)!r} in {c.statement[max(0, m.start() - 40) : m.end() + 40]!r}"
+        for cid, c in claims.items()
+        if (m := _LECTURE_VOICE.search(c.statement))
+    ]
+
+
+_LINES = re.compile(r"\blines? \d+")
+
+
+def claims_without_lecture(claims: dict[str, Claim]) -> list[str]:
+    """Claims with no `lecture` paraphrase, or one that cites no transcript line."""
+    return [cid for cid, c in claims.items() if not (c.lecture and _LINES.search(c.lecture))]
+
+
+# --- numbers in a page's prose come from a claim or from the page's code ------------------------
+
+_FENCE = re.compile(r"^[ \t]*(`{3,}|~{3,})")
+_MATH = re.compile(r"\$\$.*?\$\$|\$[^$\n]+?\$", re.S)
+_CODE = re.compile(r"`[^`\n]+`")
+_LINK_TARGET = re.compile(r"\]\([^)]*\)|\]\[[^\]]*\]")
+_COMMENT = re.compile(r"<!--.*?-->", re.S)
+_HTML = re.compile(r"<[^>]+>")
+_NAMED = re.compile(
+    # numbers that name something rather than measure it: lectures, transcript lines, dtypes,
+    # the 0-1 loss, an n-D picture, ordinals, identifiers such as H100 or ReLU6
+    r"\b(?:Lectures?|lines?|Figures?|Sections?|PEP|Python|mkdocs|MathJax|torch)"
+    r"\s*\d+(?:[–-]\d+)?(?:(?:,| and| or|–|-)\s*\d+(?:[–-]\d+)?)*"
+    r"|\b0[–-]1\b|\b\d-D\b|\d+(?:st|nd|rd|th)\b|\b[A-Za-z]+\d+\b"
+)
+_NUMBER = re.compile(r"\d+(?:\.\d+)?(?:e-?\d+)?")
+_NUMBER_WORD = re.compile(
+    r"\b(?:twice|thrice|doubl\w*|halv\w*|tenfold|hundreds?|thousands?|millions?|billions?|"
+    r"percent|\w+-fold)\b|%",
+    re.I,
+)
+_SCRIPT = re.compile(r"[_^](?:\{[^{}]*\}|\\?[A-Za-z]+|\d)")
+_CLAIM_REF = re.compile(r"`([a-z]+(?:-[a-z]+)*\.[a-z0-9-]+)`|#([a-z]+(?:-[a-z]+)*)--([a-z0-9-]+)")
+_CITES_LINES = re.compile(r"\blines? \d+")
+
+
+def quantities(sentence: str) -> list[str]:
+    """The numbers and number words of one prose sentence.
+
+    Code spans, link targets, HTML tags and comments are not prose. In math, sub- and superscripts
+    (`x_1`, `\\|w\\|^2`, `X^{-1}`) are notation, not quantities; every other digit counts.
+    """
+    s = _HTML.sub(" ", _LINK_TARGET.sub("]", _CODE.sub(" ", _COMMENT.sub(" ", sentence))))
+    found = []
+    for m in _MATH.finditer(s):
+        tex = re.sub(r"\\[A-Za-z]+", " ", _SCRIPT.sub(" ", m.group(0)))
+        found += _NUMBER.findall(tex)
+    text = _NAMED.sub(" ", _MATH.sub(" ", s))
+    return found + _NUMBER.findall(text) + [m.group(0) for m in _NUMBER_WORD.finditer(text)]
+
+
+def _sentences(paragraph: str) -> list[str]:
+    """Split at sentence ends (. ! ? ; then a capital), never inside math."""
+    out, buf = [], ""
+    for part in re.split(r"(\$\$.*?\$\$|\$[^$\n]+?\$)", paragraph, flags=re.S):
+        if part.startswith("$"):
+            buf += part
+            continue
+        first, *rest = re.split(r"(?<=[.!?;:])\s+(?=[A-Z(\"“*`\[])", part)
+        buf += first
+        for piece in rest:
+            out.append(buf)
+            buf = piece
+    out.append(buf)
+    return [s for s in out if s.strip()]
+
+
+def _paragraphs(text: str) -> list[tuple[int, str | None]]:
+    """(first line, paragraph) outside fenced code; a claim marker is `(line, None)`."""
+    items: list[tuple[int, str | None]] = []
+    fence: str | None = None
+    par: list[str] = []
+    start = 0
+
+    def flush() -> None:
+        if par:
+            items.append((start, "\n".join(par)))
+            par.clear()
+
+    for i, line in enumerate(text.splitlines(), 1):
+        m = _FENCE.match(line)
+        if fence is not None:
+            if m and line.strip() == fence:
+                fence = None
+            continue
+        if m:
+            flush()
+            fence = m.group(1)
+        elif not line.strip():
+            flush()
+        elif MARKER.fullmatch(line.strip()):
+            flush()
+            items.append((i, None))
+        else:
+            if not par:
+                start = i
+            par.append(line)
+    flush()
+    return items
+
+
+def prose_numbers(text: str, claim_ids: set[str]) -> list[str]:
+    """`line: [numbers] sentence` for each prose sentence whose numbers come from nowhere.
+
+    A number in prose is backed when its sentence names a claim (its backticked id or a link to
+    its anchor), when its paragraph leads straight into a claim marker (the claim block that
+    follows states it), or when the sentence cites the transcript lines it reports. A number the
+    page's code computes is not in the Markdown source at all: print it from the code block.
+    """
+    problems = []
+    items = _paragraphs(text)
+    for k, (line, par) in enumerate(items):
+        if par is None or (k + 1 < len(items) and items[k + 1][1] is None):
+            continue
+        for s in _sentences(par):
+            found = quantities(s)
+            refs = {a or f"{b}.{c}" for a, b, c in _CLAIM_REF.findall(s)}
+            if found and not refs & claim_ids and not _CITES_LINES.search(s):
+                problems.append(f"{line}: {found} {' '.join(s.split())[:200]}")
+    return problems

@@ -34,7 +34,7 @@ import pytest
 from hypothesis import settings
 
 from spec.registry import CHAPTERS, load
-from tests.support import tolerances
+from tests.support import claims, tolerances
 from tests.support.backends import EXAMPLE_FRACTION
 from tests.support.digest import tree_digest
 
@@ -61,13 +61,14 @@ def pytest_runtest_call(item: pytest.Item):
     fn = getattr(item, "obj", None)
     handle = getattr(fn, "hypothesis", None)
     mark = _claim_mark(item)
+    claims.begin_test(mark.args[0] if mark is not None else None)
     if handle is None:
         tolerances.reset_observations()
         try:
             return (yield)
         finally:
             if mark is not None:
-                _publish(item, examples=1, worst_ratio=_worst())
+                _publish(item, examples=1, worst_ratio=_worst(), clauses=claims.clauses_ran())
     # Budget: scale max_examples by the backend's fraction for the active profile.
     profile = settings.get_current_profile_name()
     fraction = EXAMPLE_FRACTION.get(profile, {}).get(_backend_id(item), 1.0)
@@ -91,7 +92,7 @@ def pytest_runtest_call(item: pytest.Item):
         handle.inner_test = inner
         fn._hypothesis_internal_use_settings = old_settings
         if mark is not None:
-            _publish(item, examples=count[0], worst_ratio=_worst())
+            _publish(item, examples=count[0], worst_ratio=_worst(), clauses=claims.clauses_ran())
 
 
 def _worst() -> float | None:
