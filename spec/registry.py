@@ -125,7 +125,7 @@ class Claim:
         marks = list(CLAUSE.finditer(self.statement))
         ends = [m.start() for m in marks[1:]] + [len(self.statement)] * bool(marks)
         return {
-            m["label"]: " ".join(self.statement[m.end() : end].split())
+            m["label"]: " ".join(self.statement[m.end() : end].split()).rstrip(" -")
             for m, end in zip(marks, ends, strict=True)
         }
 

@@ -175,7 +175,8 @@ _NAMED = re.compile(
 _NUMBER = re.compile(r"\d+(?:\.\d+)?(?:e-?\d+)?")
 _NUMBER_WORD = re.compile(
     r"\b(?:twice|thrice|doubl\w*|halv\w*|tenfold|hundreds?|thousands?|millions?|billions?|"
-    r"percent|\w+-fold)\b|%",
+    r"percent|\w+-fold|three|four|five|six|seven|eight|nine|ten|eleven|twelve|dozens?|"
+    r"(?:twen|thir|for|fif|six|seven|eigh|nine)ty)\b|%",
     re.I,
 )
 _SCRIPT = re.compile(r"[_^](?:\{[^{}]*\}|\\?[A-Za-z]+|\d)")

@@ -27,7 +27,7 @@ def test_prose_numbers_come_from_claims_or_code(page):
 def test_meta_finds_an_unbacked_number_and_accepts_backed_ones():
     cid = next(iter(IDS))
     page = (
-        "The loss halves every step. It is $2\\eta$ at most.\n\n"
+        "The loss halves every step. It is $2\\eta$ at most. Ten points.\n\n"
         f"Per `{cid}` the rate is $1/t$. Lecture 4, lines 10-12, says 3 steps.\n\n"
         "The norm $\\|w\\|^2$ of $x_1$ is a 0-1 loss on float32 in 2-D.\n\n"
         "```python\nprint(42)\n```\n\n"
@@ -35,5 +35,5 @@ def test_meta_finds_an_unbacked_number_and_accepts_backed_ones():
         f"<!-- claim: {cid} -->\n"
     )
     problems = checks.prose_numbers(page, IDS)
-    assert [p.split(":")[0] for p in problems] == ["1", "1"], problems
-    assert "halves" in problems[0] and "'2'" in problems[1]
+    assert [p.split(":")[0] for p in problems] == ["1", "1", "1"], problems
+    assert "halves" in problems[0] and "'2'" in problems[1] and "Ten" in problems[2]
