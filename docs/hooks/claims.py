@@ -199,7 +199,10 @@ def render_clause_map(c: registry.Claim) -> str:
             if r.breaks is None and label in r.clauses
         ]
         ours = " (ours)" if label in c.added else ""
-        rows.append(f"| ⟨{label}⟩{ours} | {', '.join(tests) or '**no test**'} |")
+        link = (
+            f'<a class="dl-clause{" dl-ours" * bool(ours)}" href="#{c.anchor}--{label}">{label}</a>'
+        )
+        rows.append(f"| {link}{ours} | {', '.join(tests) or '**no test**'} |")
     return '??? info "Clause by clause: the test that asserts each"\n\n' + _indent("\n".join(rows))
 
 
@@ -213,7 +216,7 @@ def render_claim(c: registry.Claim) -> str:
         out.append(f'!!! quote "What the lecture says"\n\n{_indent(c.lecture)}\n')
     out.append(f'!!! abstract "Statement"\n\n{_indent(_clause_marks(c))}\n')
     if c.added:
-        labels = ", ".join(f"⟨{a}⟩" for a in c.added)
+        labels = ", ".join(f'<span class="dl-clause dl-ours">{a}</span>' for a in c.added)
         out.append(
             f"*Beyond the lecture:* clause{'s' * (len(c.added) > 1)} {labels} "
             f"{'are' if len(c.added) > 1 else 'is'} not in the lecture; we add "

@@ -182,6 +182,7 @@ _NUMBER_WORD = re.compile(
 _SCRIPT = re.compile(r"[_^](?:\{[^{}]*\}|\\?[A-Za-z]+|\d)")
 _CLAIM_REF = re.compile(r"`([a-z]+(?:-[a-z]+)*\.[a-z0-9-]+)`|#([a-z]+(?:-[a-z]+)*)--([a-z0-9-]+)")
 _CITES_LINES = re.compile(r"\blines? \d+")
+_LIST_ITEM = re.compile(r"^[ \t]*\d+\.[ \t]", re.M)
 
 
 def quantities(sentence: str) -> list[str]:
@@ -191,6 +192,7 @@ def quantities(sentence: str) -> list[str]:
     (`x_1`, `\\|w\\|^2`, `X^{-1}`) are notation, not quantities; every other digit counts.
     """
     s = _HTML.sub(" ", _LINK_TARGET.sub("]", _CODE.sub(" ", _COMMENT.sub(" ", sentence))))
+    s = _LIST_ITEM.sub(" ", s)
     found = []
     for m in _MATH.finditer(s):
         tex = re.sub(r"\\[A-Za-z]+", " ", _SCRIPT.sub(" ", m.group(0)))
@@ -200,7 +202,9 @@ def quantities(sentence: str) -> list[str]:
 
 
 def _sentences(paragraph: str) -> list[str]:
-    """Split at sentence ends (. ! ? ; then a capital), never inside math."""
+    """Split at sentence ends (. ! ? ; : then a capital), never inside math; a table by rows."""
+    if paragraph.lstrip().startswith("|"):
+        return [row for row in paragraph.splitlines() if row.strip()]
     out, buf = [], ""
     for part in re.split(r"(\$\$.*?\$\$|\$[^$\n]+?\$)", paragraph, flags=re.S):
         if part.startswith("$"):
