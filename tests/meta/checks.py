@@ -272,3 +272,15 @@ def prose_numbers(text: str, claim_ids: set[str]) -> list[str]:
             if found and not refs & claim_ids and not _CITES_LINES.search(s):
                 problems.append(f"{line}: {found} {' '.join(s.split())[:200]}")
     return problems
+
+
+_QUOTE = re.compile(r"\"|“")
+
+
+def errata_without_quotes(claims: dict[str, Claim]) -> list[str]:
+    """Errata that do not quote the lecture (a double-quoted phrase) and cite its lines."""
+    return [
+        cid
+        for cid, c in claims.items()
+        if c.erratum and not (_LINES.search(c.erratum) and _QUOTE.search(c.erratum))
+    ]

@@ -45,6 +45,10 @@ def test_statements_do_not_speak_for_the_lecture():
     assert checks.statements_in_lecture_voice(CLAIMS) == []
 
 
+def test_every_erratum_quotes_the_lines_it_corrects():
+    assert checks.errata_without_quotes(CLAIMS) == []
+
+
 def test_every_claim_says_what_the_lecture_says():
     assert checks.claims_without_lecture(CLAIMS) == []
 
@@ -98,6 +102,11 @@ def test_meta_detects_the_lecture_voice_in_a_statement_and_a_missing_paraphrase(
     }
     assert [p.split(":")[0] for p in checks.statements_in_lecture_voice(broken)] == ["a", "b"]
     assert checks.claims_without_lecture(broken) == ["c", "d"]
+    errata = {
+        "e": dataclasses.replace(c, id="e", erratum="The lecture is wrong; in fact x."),
+        "f": dataclasses.replace(c, id="f", erratum='It says "y" (line 12); in fact x.'),
+    }
+    assert checks.errata_without_quotes(errata) == ["e"]
 
 
 def test_meta_detects_an_illustration_that_asserts():
