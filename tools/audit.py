@@ -36,6 +36,7 @@ def main(chapters: list[str]) -> int:
         "clause blocks that assert nothing": checks.clause_blocks_without_assertion(refs),
         "statements in the lecture's voice": checks.statements_in_lecture_voice(claims),
         "claims without a lecture paraphrase citing lines": checks.claims_without_lecture(claims),
+        "errata that quote no transcript lines": checks.errata_without_quotes(claims),
     }
     for ch in chapters:
         text = (ROOT / "docs" / f"{ch}.md").read_text(encoding="utf-8")
