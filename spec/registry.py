@@ -15,6 +15,8 @@ from pathlib import Path
 
 __all__ = [
     "CHAPTERS",
+    "CLAIM_MARKER",
+    "CLAUSE",
     "KINDS",
     "PRIORITIES",
     "Claim",
@@ -24,6 +26,7 @@ __all__ = [
     "load",
     "claims_by_chapter",
     "find_claim_refs",
+    "split_fences",
     "SPEC_DIR",
 ]
 
@@ -67,6 +70,10 @@ _OPTIONAL = (
     "lecture",
     "added",
 )
+CLAIM_MARKER = re.compile(r"^[ \t]*<!--\s*claim:\s*(?P<id>\S+)\s*-->[ \t]*$", re.MULTILINE)
+"""A claim marker on a page: a line of its own, `<!-- claim: <id> -->`. The docs hook replaces it
+with the claim's block; the meta-tests find claims without markers with the same pattern."""
+FENCE = re.compile(r"^[ \t]*(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
 CLAUSE = re.compile(r"⟨(?P<label>[a-z])⟩")
 """A clause marker in a statement: `⟨a⟩`, `⟨b⟩`, ... in order, each once."""
 
@@ -344,3 +351,23 @@ def find_claim_refs(tests_dir: Path) -> list[ClaimRef]:
                 checks = _clause_checks(node, names)
                 refs.append(ClaimRef(cid, breaks, path, node.name, start, src, checks))
     return refs
+
+
+def split_fences(markdown: str) -> list[tuple[str, bool]]:
+    """Split into (text, is_fenced_code) chunks, so that markers shown in code stay verbatim."""
+    chunks: list[tuple[str, bool]] = []
+    buf: list[str] = []
+    fence: str | None = None
+    for line in markdown.splitlines(keepends=True):
+        m = FENCE.match(line)
+        if fence is None and m:
+            chunks.append(("".join(buf), False))
+            buf, fence = [line], m["fence"]
+        elif fence is not None and m and m["fence"].startswith(fence) and not m["info"].strip():
+            buf.append(line)
+            chunks.append(("".join(buf), True))
+            buf, fence = [], None
+        else:
+            buf.append(line)
+    chunks.append(("".join(buf), fence is not None))
+    return chunks

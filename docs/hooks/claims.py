@@ -33,11 +33,10 @@ HOOKS = str(Path(__file__).resolve().parent)
 from spec import registry  # noqa: E402
 
 TESTS_DIR = ROOT / "tests" / "claims"
-CLAIM_MARKER = re.compile(r"^[ \t]*<!--\s*claim:\s*(?P<id>\S+)\s*-->[ \t]*$", re.MULTILINE)
+CLAIM_MARKER = registry.CLAIM_MARKER
 BOARD_MARKER = re.compile(r"^[ \t]*<!--\s*claims-board\s*-->[ \t]*$", re.MULTILINE)
 LEDGER_MARKER = re.compile(r"^[ \t]*<!--\s*counterexamples\s*-->[ \t]*$", re.MULTILINE)
 LEDGER = ROOT / "docs" / "data" / "counterexamples.toml"
-FENCE = re.compile(r"^[ \t]*(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
 
 _state: dict[str, Any] = {}
 
@@ -102,33 +101,13 @@ def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:
         return render_claim(_state["claims"][cid])
 
     out = []
-    for chunk, is_code in split_fences(markdown):
+    for chunk, is_code in registry.split_fences(markdown):
         if not is_code:
             chunk = CLAIM_MARKER.sub(claim_block, chunk)
             chunk = BOARD_MARKER.sub(lambda _: render_board(files), chunk)
             chunk = LEDGER_MARKER.sub(lambda _: render_ledger(files), chunk)
         out.append(chunk)
     return "".join(out)
-
-
-def split_fences(markdown: str) -> list[tuple[str, bool]]:
-    """Split into (text, is_fenced_code) chunks, so that markers shown in code stay verbatim."""
-    chunks: list[tuple[str, bool]] = []
-    buf: list[str] = []
-    fence: str | None = None
-    for line in markdown.splitlines(keepends=True):
-        m = FENCE.match(line)
-        if fence is None and m:
-            chunks.append(("".join(buf), False))
-            buf, fence = [line], m["fence"]
-        elif fence is not None and m and m["fence"].startswith(fence) and not m["info"].strip():
-            buf.append(line)
-            chunks.append(("".join(buf), True))
-            buf, fence = [], None
-        else:
-            buf.append(line)
-    chunks.append(("".join(buf), fence is not None))
-    return chunks
 
 
 # --- facts about one claim ------------------------------------------------------------------

@@ -11,9 +11,9 @@ import re
 from collections import Counter
 from pathlib import Path
 
-from spec.registry import Claim, ClaimRef
+from spec.registry import CLAIM_MARKER, Claim, ClaimRef, split_fences
 
-MARKER = re.compile(r"<!--\s*claim:\s*([a-z0-9.-]+)\s*-->")
+MARKER = CLAIM_MARKER
 
 
 def claims_without_tests(claims: dict[str, Claim], refs: list[ClaimRef]) -> list[str]:
@@ -29,9 +29,15 @@ def unknown_test_ids(claims: dict[str, Claim], refs: list[ClaimRef]) -> list[str
 
 
 def markers(docs_dir: Path) -> dict[str, list[str]]:
-    """Chapter page stem -> claim ids marked on it."""
+    """Page stem -> claim ids marked on it (outside fenced code, as the docs hook reads them)."""
     return {
-        p.stem: MARKER.findall(p.read_text(encoding="utf-8")) for p in Path(docs_dir).glob("*.md")
+        p.stem: [
+            m["id"]
+            for chunk, is_code in split_fences(p.read_text(encoding="utf-8"))
+            if not is_code
+            for m in MARKER.finditer(chunk)
+        ]
+        for p in Path(docs_dir).glob("*.md")
     }
 
 
@@ -159,7 +165,6 @@ def claims_without_lecture(claims: dict[str, Claim]) -> list[str]:
 
 # --- numbers in a page's prose come from a claim or from the page's code ------------------------
 
-_FENCE = re.compile(r"^[ \t]*(`{3,}|~{3,})")
 _MATH = re.compile(r"\$\$.*?\$\$|\$[^$\n]+?\$", re.S)
 _CODE = re.compile(r"`[^`\n]+`")
 _LINK_TARGET = re.compile(r"\]\([^)]*\)|\]\[[^\]]*\]")
@@ -222,34 +227,26 @@ def _sentences(paragraph: str) -> list[str]:
 def _paragraphs(text: str) -> list[tuple[int, str | None]]:
     """(first line, paragraph) outside fenced code; a claim marker is `(line, None)`."""
     items: list[tuple[int, str | None]] = []
-    fence: str | None = None
-    par: list[str] = []
-    start = 0
-
-    def flush() -> None:
+    lineno = 0
+    for chunk, is_code in split_fences(text):
+        par: list[str] = []
+        start = 0
+        for line in chunk.splitlines():
+            lineno += 1
+            if is_code:
+                continue
+            if not line.strip() or MARKER.fullmatch(line):
+                if par:
+                    items.append((start, "\n".join(par)))
+                    par = []
+                if line.strip():
+                    items.append((lineno, None))
+                continue
+            if not par:
+                start = lineno
+            par.append(line)
         if par:
             items.append((start, "\n".join(par)))
-            par.clear()
-
-    for i, line in enumerate(text.splitlines(), 1):
-        m = _FENCE.match(line)
-        if fence is not None:
-            if m and line.strip() == fence:
-                fence = None
-            continue
-        if m:
-            flush()
-            fence = m.group(1)
-        elif not line.strip():
-            flush()
-        elif MARKER.fullmatch(line.strip()):
-            flush()
-            items.append((i, None))
-        else:
-            if not par:
-                start = i
-            par.append(line)
-    flush()
     return items
 
 
