@@ -170,7 +170,9 @@ def render_clause_map(c: registry.Claim) -> str:
     """Clause by clause, the tests whose `with clause(...)` blocks assert it."""
     if not c.clauses:
         return ""
-    rows = ["| clause | asserted by |", "|---|---|"]
+    entry = ((_state.get("report") or {}).get("claims") or {}).get(c.id)
+    ran = None if entry is None or "clauses_ran" not in entry else set(entry["clauses_ran"])
+    rows = ["| clause | asserted by | in the latest report |", "|---|---|---|"]
     for label in c.clauses:
         tests = [
             f"`{r.function}` ({_where(r)})"
@@ -181,7 +183,8 @@ def render_clause_map(c: registry.Claim) -> str:
         link = (
             f'<a class="dl-clause{" dl-ours" * bool(ours)}" href="#{c.anchor}--{label}">{label}</a>'
         )
-        rows.append(f"| {link}{ours} | {', '.join(tests) or '**no test**'} |")
+        latest = "–" if ran is None else "asserted, passed" if label in ran else "**not reached**"
+        rows.append(f"| {link}{ours} | {', '.join(tests) or '**no test**'} | {latest} |")
     return '??? info "Clause by clause: the test that asserts each"\n\n' + _indent("\n".join(rows))
 
 

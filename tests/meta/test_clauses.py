@@ -80,7 +80,9 @@ def test_meta_detects_an_untested_clause():
         else r
         for r in REFS
     ]
-    assert [p.split(":")[0] for p in checks.untested_clauses({c.id: c}, refs)] == [f"{c.id} ⟨{last}⟩"]
+    assert [p.split(":")[0] for p in checks.untested_clauses({c.id: c}, refs)] == [
+        f"{c.id} ⟨{last}⟩"
+    ]
 
 
 def test_meta_detects_a_clause_checked_only_by_a_breaking_case():
@@ -162,3 +164,14 @@ def test_a_failing_clause_block_names_its_clause():
     with pytest.raises(LookupError, match="has clauses"), support.clause("zz"):
         pass
     support.begin_test(None)
+
+
+def test_the_report_names_a_clause_block_that_never_completed():
+    from tests.support.report import clauses_never_ran
+
+    c = _a_tested_claim()
+    labels = sorted(c.clauses)
+    rec = {"claim": c.id, "breaks": None, "outcome": "passed", "clauses": labels[:-1]}
+    assert clauses_never_ran([rec]) == [f"{c.id} ⟨{labels[-1]}⟩"]
+    assert clauses_never_ran([{**rec, "clauses": labels}]) == []
+    assert clauses_never_ran([{**rec, "outcome": "failed"}]) == []  # a failure speaks for itself

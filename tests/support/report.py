@@ -259,11 +259,47 @@ def build_report() -> dict[str, Any]:
         "digest": tree_digest(),
         "environment": _environment(),
         "claims": {
-            cid: {"chapter": claims[cid].chapter, "status": claim_status(recs), "results": recs}
+            cid: {
+                "chapter": claims[cid].chapter,
+                "status": claim_status(recs),
+                "clauses_ran": clauses_ran(recs),
+                "results": recs,
+            }
             for cid, recs in per_claim.items()
             if cid in claims
         },
     }
+
+
+def clauses_ran(recs: list[dict[str, Any]]) -> list[str]:
+    """The clauses whose `with clause(...)` blocks some passing, non-breaking test completed."""
+    return sorted(
+        {
+            label
+            for r in recs
+            if r.get("outcome") == "passed" and r.get("breaks") is None
+            for label in r.get("clauses") or ()
+        }
+    )
+
+
+def clauses_never_ran(records: list[dict[str, Any]] | None = None) -> list[str]:
+    """`id ⟨x⟩` for each clause of a claim whose tests all passed but never ran that clause block.
+
+    A clause block inside a branch that no drawn example takes checks nothing in that run.
+    """
+    claims = load()
+    per_claim: dict[str, list[dict[str, Any]]] = {}
+    for r in _per_claim_records() if records is None else records:
+        per_claim.setdefault(r["claim"], []).append(r)
+    out = []
+    for cid, recs in per_claim.items():
+        checks = [r for r in recs if r.get("breaks") is None]
+        if cid not in claims or not checks or any(r.get("outcome") != "passed" for r in checks):
+            continue
+        ran = set(clauses_ran(recs))
+        out += [f"{cid} ⟨{label}⟩" for label in claims[cid].clauses if label not in ran]
+    return out
 
 
 _T0 = [0.0]
@@ -328,6 +364,11 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
             )
         )
     tr = terminalreporter
+    never = clauses_never_ran()
+    if never:
+        tr.write_sep("=", f"{len(never)} clause block(s) never completed in this run")
+        for line in never:
+            tr.write_line(line)
     tr.write_sep("=", "claims by chapter")
     head = f"{'chapter':<18}{'claims':>7}{'tests':>7}{'passed':>8}{'failed':>8}{'skipped':>8}{'examples':>10}{'worst err/tol':>15}{'time (s)':>10}"
     tr.write_line(head)
