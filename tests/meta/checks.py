@@ -225,12 +225,15 @@ def _sentences(paragraph: str) -> list[str]:
 
 
 def _paragraphs(text: str) -> list[tuple[int, str | None]]:
-    """(first line, paragraph) outside fenced code; a claim marker is `(line, None)`."""
+    """(first line, paragraph) outside fenced code; a claim marker is `(line, None)`, a fenced
+    block `(line, "")`."""
     items: list[tuple[int, str | None]] = []
     lineno = 0
     for chunk, is_code in split_fences(text):
         par: list[str] = []
         start = 0
+        if is_code and chunk:
+            items.append((lineno + 1, ""))  # code stands between a paragraph and a marker
         for line in chunk.splitlines():
             lineno += 1
             if is_code:
@@ -261,7 +264,7 @@ def prose_numbers(text: str, claim_ids: set[str]) -> list[str]:
     problems = []
     items = _paragraphs(text)
     for k, (line, par) in enumerate(items):
-        if par is None or (k + 1 < len(items) and items[k + 1][1] is None):
+        if not par or (k + 1 < len(items) and items[k + 1][1] is None):
             continue
         for s in _sentences(par):
             found = quantities(s)

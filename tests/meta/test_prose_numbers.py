@@ -31,9 +31,10 @@ def test_meta_finds_an_unbacked_number_and_accepts_backed_ones():
         f"Per `{cid}` the rate is $1/t$. Lecture 4, lines 10-12, says 3 steps.\n\n"
         "The norm $\\|w\\|^2$ of $x_1$ is a 0-1 loss on float32 in 2-D.\n\n"
         "```python\nprint(42)\n```\n\n"
+        "A caption with 5 steps, then code.\n\n```python\nx = 5\n```\n\n"
         "It leads into 7 claims:\n\n"
         f"<!-- claim: {cid} -->\n"
     )
     problems = checks.prose_numbers(page, IDS)
-    assert [p.split(":")[0] for p in problems] == ["1", "1", "1"], problems
+    assert [p.split(":")[0] for p in problems] == ["1", "1", "1", "11"], problems
     assert "halves" in problems[0] and "'2'" in problems[1] and "Ten" in problems[2]
