@@ -24,7 +24,7 @@ from dlcore.mlp import (
 )
 from dlcore.optim import sgd
 from tests.support.backends import REFERENCE, backend_params
-from tests.support.claims import claim
+from tests.support.claims import claim, clause
 from tests.support.stats import FALSE_FAILURE, chi2_mix_band, rademacher_sum_band
 from tests.support.strategies import log_uniform, regression_problems, seeds
 from tests.support.tolerances import assert_close, record_ratio
@@ -51,17 +51,27 @@ def log_second_moment_band(zs: list[np.ndarray], p: float) -> tuple[float, float
 
     Each of the 2 (L-1) events gets p / (2 (L-1)) (union bound).
     """
+    observed = math.log(float(np.mean(zs[-1] ** 2)) / float(np.mean(zs[0] ** 2)))
+    return observed, sum(width for _, width in layer_ratio_bands(zs, p))
+
+
+def layer_ratio_bands(zs: list[np.ndarray], p: float) -> list[tuple[float, float]]:
+    """Per layer l: (observed ln(q_{l+1} / q_l), band B_l) with |ln(q_{l+1}/q_l) - ln c| <= B_l.
+
+    The two events of each layer (`log_second_moment_band`) get p / (2 (L-1)) each, so with
+    probability >= 1 - p every per-layer bound holds at once, and so does their sum.
+    """
     p_event = p / (2 * max(len(zs) - 1, 1))
-    band = 0.0
+    out = []
     for z, z_next in pairwise(zs):
         q = float(np.mean(z * z))
         pos, neg = np.maximum(z, 0), np.maximum(-z, 0)
         d = 0.5 * (np.sum(pos * pos, axis=1) - np.sum(neg * neg, axis=1))  # (K, m): one per column
-        band += _log_width(*(2 * [rademacher_sum_band(d.ravel(), p_event) / (z.size * q / 2)]))
+        width = _log_width(*(2 * [rademacher_sum_band(d.ravel(), p_event) / (z.size * q / 2)]))
         eig = np.clip(np.linalg.eigvalsh(pos @ pos.transpose(0, 2, 1)), 0.0, None).ravel()
-        band += _log_width(*chi2_mix_band(np.repeat(eig, z_next.shape[2]), p_event))
-    observed = math.log(float(np.mean(zs[-1] ** 2)) / float(np.mean(zs[0] ** 2)))
-    return observed, band
+        width += _log_width(*chi2_mix_band(np.repeat(eig, z_next.shape[2]), p_event))
+        out.append((math.log(float(np.mean(z_next * z_next)) / q), width))
+    return out
 
 
 def _log_width(lo: float, hi: float) -> float:
@@ -71,9 +81,9 @@ def _log_width(lo: float, hi: float) -> float:
     return max(-math.log1p(-lo), math.log1p(hi))
 
 
-def _network_stats(
-    backend, weights: str, depth: int, d0: int, seed: int, p: float, width: int = WIDTH
-):
+def _network_preactivations(
+    backend, weights: str, depth: int, d0: int, seed: int, width: int = WIDTH
+) -> list[np.ndarray]:
     """Pre-activations of NETS independent dlcore ReLU networks on one Gaussian batch."""
     rng = np.random.default_rng(seed)
     X = backend.asarray(rng.standard_normal((BATCH, d0)))
@@ -82,7 +92,16 @@ def _network_stats(
         params = init_mlp([d0, *([width] * depth)], rng=rng, weights=weights, like=X)
         for ell, z in enumerate(preactivations(params, X, activation="relu")):
             layers[ell].append(backend.to_numpy(z))
-    return log_second_moment_band([np.stack(zl) for zl in layers], p)
+    return [np.stack(zl) for zl in layers]
+
+
+def _network_stats(
+    backend, weights: str, depth: int, d0: int, seed: int, p: float, width: int = WIDTH
+):
+    """(observed ln(q_L / q_1), band) of `_network_preactivations`."""
+    return log_second_moment_band(
+        _network_preactivations(backend, weights, depth, d0, seed, width), p
+    )
 
 
 @claim(HE)
@@ -101,13 +120,28 @@ def test_second_moment_scales_by_gain_per_layer(backend, weights, depth, d0, see
     width 64 on one batch of 16, zero biases, standard Gaussian inputs; q_l is the empirical
     second moment of layer l.
     """
-    observed, band = _network_stats(backend, weights, depth, d0, seed, FALSE_FAILURE)
-    predicted = (depth - 1) * math.log(GAIN[weights])
+    zs = _network_preactivations(backend, weights, depth, d0, seed)
+    pairs = layer_ratio_bands(zs, FALSE_FAILURE)  # one event: every per-layer bound holds
+    observed = math.log(float(np.mean(zs[-1] ** 2)) / float(np.mean(zs[0] ** 2)))
+    band = sum(width for _, width in pairs)  # = log_second_moment_band(zs, FALSE_FAILURE)[1]
+    c = GAIN[weights]
+    predicted = (depth - 1) * math.log(c)
     record_ratio(abs(observed - predicted) / band)
-    assert abs(observed - predicted) <= band, (
+    with clause("a"):  # q_{l+1} = c q_l, layer by layer
+        for ell, (ratio, width) in enumerate(pairs, 1):
+            assert abs(ratio - math.log(c)) <= width, (
+                f"layer {ell}: ln(q_(l+1)/q_l) = {ratio:.4f}, ln c = {math.log(c):.4f} +- {width:.4f}"
+            )
+    msg = (
         f"claim {HE} [{backend}]: ln(q_L/q_1) = {observed:.4f}, predicted {predicted:.4f} "
         f"+- {band:.4f} (false-failure probability {FALSE_FAILURE:g}), {weights}, depth {depth}"
     )
+    if weights == "he_normal":
+        with clause("b"):  # He: q_L = q_1
+            assert abs(observed - predicted) <= band, msg
+    else:
+        with clause("c"):  # LeCun: q_L = q_1 / 2^(L-1)
+            assert abs(observed - predicted) <= band, msg
 
 
 @claim(HE, breaks="gain 1 instead of 2 (LeCun, the lecture's 'Xavier')")
@@ -145,23 +179,25 @@ def test_he_normal_matches_torch_kaiming(backend, d_in, d_out, seed):
     t = torch.empty(d_out, d_in)  # torch stores (d_out, d_in)
     fan = torch.nn.init._calculate_correct_fan(t, "fan_in")
     torch_var = torch.nn.init.calculate_gain("relu") ** 2 / fan
-    assert_close(
-        variance("he", d_in, d_out),
-        torch_var,
-        claim=HE,
-        backend=backend,
-        kind="identity",
-        what="He variance vs torch",
-    )
     like = backend.asarray(np.zeros(1))
     W = backend.to_numpy(he_normal(d_in, d_out, rng=np.random.default_rng(seed), like=like))
-    assert W.shape == (d_in, d_out)
     # Upper edge Laurent-Massart; lower edge Chernoff (`_chi2_mix_lower`, > 0 at every W.size: the
     # Laurent-Massart lower edge 1 - lo is <= 0 below W.size = 4 ln(2 / p) = 113, a vacuous side).
     _, hi = chi2_mix_band(np.full(W.size, 2.0 / d_in), FALSE_FAILURE)
     lo = _chi2_mix_lower(np.ones(1), W.size, FALSE_FAILURE / 2)
     ratio = float(np.mean(W * W)) / (2.0 / d_in)
-    assert 0 < lo <= ratio <= 1 + hi
+    with clause("b"):  # He: Var w = 2 / fan_in, torch's kaiming_normal_ with the ReLU gain
+        assert fan == d_in
+        assert_close(
+            variance("he", d_in, d_out),
+            torch_var,
+            claim=HE,
+            backend=backend,
+            kind="identity",
+            what="He variance vs torch",
+        )
+        assert W.shape == (d_in, d_out)
+        assert 0 < lo <= ratio <= 1 + hi
 
 
 # ---- kinks ---------------------------------------------------------------------------------------
@@ -196,44 +232,50 @@ def _kinks(backend, sigma_w: float, sigma_b: float, seed: int) -> np.ndarray:
 
 @claim(CAUCHY)
 @pytest.mark.parametrize("backend", backend_params())
-@given(seed=seeds, sigma=log_uniform(1e-2, 1e2))
-def test_kinks_follow_standard_cauchy(backend, seed, sigma):
+@given(seed=seeds, sigma=log_uniform(1e-2, 1e2), s=log_uniform(1e-2, 1e2))
+def test_kinks_follow_standard_cauchy(backend, seed, sigma, s):
     """The empirical CDF of N = 20000 kinks lies within the DKW band of the Cauchy CDF.
 
     w, b i.i.d. N(0, sigma^2) (only the ratio matters). By the DKW inequality with Massart's
-    constant, sup |F_N - F| <= sqrt(ln(2/p) / (2N)) with probability >= 1 - p, p = FALSE_FAILURE
-    (the false-failure probability per example). Rounding w, b and -b/w to the backend's dtype moves each kink by
-    a relative 3 eps, hence F by at most 3 eps max_c |c| p(c) = 3 eps / (2 pi), added to the band.
-    The band also bounds the median and quartiles: |F(median_N) - 1/2| <= band + 1/N. The
-    statement's p and F agree with scipy.stats.cauchy (rounding), its mode is 0 with p(0) = 1/pi,
-    and its quartiles are -1, 1.
+    constant, sup |F_N - F| <= sqrt(ln(2/p) / (2N)) with probability >= 1 - p; the two samples
+    (equal scales, and sigma_b / sigma_w = s) get p = FALSE_FAILURE / 2 each (false-failure
+    probability FALSE_FAILURE per example). Rounding w, b and -b/w to the backend's dtype moves
+    each kink by a relative 3 eps, hence F by at most 3 eps max_c |c| p_s(c) = 3 eps / (2 pi) at
+    every scale s, added to the band. The band also bounds the median and quartiles:
+    |F(median_N) - 1/2| <= band + 1/N. The statement's p and F agree with scipy.stats.cauchy
+    (rounding), p is even, its mode is 0 with p(0) = 1/pi, and its quartiles are -1, 1.
     """
     from scipy.stats import cauchy
 
-    grid = np.linspace(-50, 50, 1001)
-    assert_close(
-        1 / (np.pi * (1 + grid**2)),
-        cauchy.pdf(grid),
-        claim=CAUCHY,
-        backend=REFERENCE,
-        kind="identity",
-        what="p(c) vs scipy.stats.cauchy.pdf",
-    )
-    assert_close(
-        cauchy_cdf(grid), cauchy.cdf(grid), claim=CAUCHY, backend=REFERENCE, kind="identity"
-    )
-    # mode at grid[500] = 0 with p(0) = 1/pi; quartiles F(-1) = 1/4, F(1) = 3/4 (scipy)
-    assert np.argmax(cauchy.pdf(grid)) == 500 and grid[500] == 0
-    assert float(cauchy.pdf(0.0)) == pytest.approx(1 / math.pi, rel=4 * REFERENCE.eps)
-    assert cauchy.cdf([-1.0, 1.0]) == pytest.approx([0.25, 0.75], rel=4 * REFERENCE.eps)
+    grid = np.arange(-500, 501) / 10  # exactly symmetric: (-k) / 10 = -(k / 10)
+    pdf = 1 / (np.pi * (1 + grid**2))
     c = _kinks(backend, sigma, sigma, seed)
-    band = dkw_band(KINKS, FALSE_FAILURE) + 3 * backend.eps / (2 * math.pi)
+    band = dkw_band(KINKS, FALSE_FAILURE / 2) + 3 * backend.eps / (2 * math.pi)
     d = ks_distance(c, cauchy_cdf)
     record_ratio(d / band)
-    assert d <= band, f"claim {CAUCHY} [{backend}]: KS distance {d:.4f} > DKW band {band:.4f}"
+    with clause("a"):
+        assert_close(
+            pdf, cauchy.pdf(grid), claim=CAUCHY, backend=REFERENCE, kind="identity", what="p(c)"
+        )
+        assert_close(
+            cauchy_cdf(grid), cauchy.cdf(grid), claim=CAUCHY, backend=REFERENCE, kind="identity"
+        )
+        assert d <= band, f"claim {CAUCHY} [{backend}]: KS distance {d:.4f} > DKW band {band:.4f}"
     lo, med, hi = np.quantile(c, [0.25, 0.5, 0.75], method="inverted_cdf")
-    for q, level in ((lo, 0.25), (med, 0.5), (hi, 0.75)):
-        assert abs(cauchy_cdf(q) - level) <= band + 1 / KINKS
+    with clause("b"):  # symmetric (p even, grid symmetric), mode at grid[500] = 0, median 0
+        assert np.array_equal(pdf, pdf[::-1]) and grid[500] == 0
+        assert np.argmax(cauchy.pdf(grid)) == 500
+        assert abs(cauchy_cdf(med) - 0.5) <= band + 1 / KINKS
+    with clause("c"):  # p(0) = 1/pi; quartiles F(-1) = 1/4, F(1) = 3/4 (scipy)
+        assert float(cauchy.pdf(0.0)) == pytest.approx(1 / math.pi, rel=4 * REFERENCE.eps)
+        assert cauchy.cdf([-1.0, 1.0]) == pytest.approx([0.25, 0.75], rel=4 * REFERENCE.eps)
+        for q, level in ((lo, 0.25), (hi, 0.75)):
+            assert abs(cauchy_cdf(q) - level) <= band + 1 / KINKS
+    scaled = _kinks(backend, sigma, sigma * s, seed + 1)
+    d_s = ks_distance(scaled, lambda x: cauchy_cdf(x, s))
+    record_ratio(d_s / band)
+    with clause("d"):  # sigma_b / sigma_w = s: Cauchy with scale s
+        assert d_s <= band, f"scale {s:.3g}: KS distance {d_s:.4f} > DKW band {band:.4f}"
 
 
 @claim(CAUCHY, breaks="unequal scales sigma_b / sigma_w = s != 1 (the kink is Cauchy with scale s)")
@@ -280,46 +322,64 @@ def test_kink_mass_formula_and_monte_carlo(backend, seed, a, scale):
     from scipy.stats import cauchy
 
     mass = 1 - 2 * float(cauchy.sf(a, scale=scale))
-    assert_close(
-        2 / math.pi * math.atan(a / scale),
-        mass,
-        claim=MASS,
-        backend=REFERENCE,
-        cond=1 / mass,
-        what="(2 / pi) arctan(a / s) vs scipy.stats.cauchy",
-    )
-    assert_close(
-        kink_mass(a, scale),
-        mass,
-        claim=MASS,
-        backend=REFERENCE,
-        cond=1 / mass,
-        what="kink_mass vs scipy.stats.cauchy",
-    )
-    assert_close(
-        kink_mass(10.0),
-        0.93654896513889,
-        claim=MASS,
-        backend=REFERENCE,
-        scale=1e-14 / (4 * REFERENCE.eps),
-        what="P(|C| <= 10)",
-    )
-    assert_close(
-        kink_mass(3.0),
-        0.79516723530086,
-        claim=MASS,
-        backend=REFERENCE,
-        scale=1e-14 / (4 * REFERENCE.eps),
-        what="P(|C| <= 3)",
-    )
+    mass1 = 1 - 2 * float(cauchy.sf(a))
+    with clause("a"):  # scale 1
+        assert_close(
+            2 / math.pi * math.atan(a),
+            mass1,
+            claim=MASS,
+            backend=REFERENCE,
+            cond=1 / mass1,
+            what="(2 / pi) arctan(a) vs scipy.stats.cauchy",
+        )
+        assert_close(
+            kink_mass(a), mass1, claim=MASS, backend=REFERENCE, cond=1 / mass1, what="kink_mass(a)"
+        )
+    with clause("b"):
+        assert_close(
+            kink_mass(10.0),
+            0.93654896513889,
+            claim=MASS,
+            backend=REFERENCE,
+            scale=1e-14 / (4 * REFERENCE.eps),
+            what="P(|C| <= 10)",
+        )
+    with clause("c"):
+        assert_close(
+            kink_mass(3.0),
+            0.79516723530086,
+            claim=MASS,
+            backend=REFERENCE,
+            scale=1e-14 / (4 * REFERENCE.eps),
+            what="P(|C| <= 3)",
+        )
+    with clause("d"):  # about 6.3% outside [-10, 10]
+        assert round(100 * (1 - kink_mass(10.0)), 1) == 6.3
     c = _kinks(backend, 1.0, scale, seed)
     p = kink_mass(a, scale)
     band = bernstein_band(p, KINKS, FALSE_FAILURE)
     frac = float(np.mean(np.abs(c) <= a))
     record_ratio(abs(frac - p) / band)
-    assert abs(frac - p) <= band, (
-        f"claim {MASS} [{backend}]: fraction {frac:.4f}, P = {p:.4f} +- {band:.4f}"
-    )
+    with clause("e"):  # scale s = sigma_b / sigma_w
+        assert_close(
+            2 / math.pi * math.atan(a / scale),
+            mass,
+            claim=MASS,
+            backend=REFERENCE,
+            cond=1 / mass,
+            what="(2 / pi) arctan(a / s) vs scipy.stats.cauchy",
+        )
+        assert_close(
+            kink_mass(a, scale),
+            mass,
+            claim=MASS,
+            backend=REFERENCE,
+            cond=1 / mass,
+            what="kink_mass vs scipy.stats.cauchy",
+        )
+        assert abs(frac - p) <= band, (
+            f"claim {MASS} [{backend}]: fraction {frac:.4f}, P = {p:.4f} +- {band:.4f}"
+        )
 
 
 @claim(MASS)
@@ -336,14 +396,15 @@ def test_erratum_fewer_than_94_percent_in_ten(backend, seed):
     test fails only if the fraction leaves the band of 0.93655: false-failure probability
     FALSE_FAILURE per example. (At n = 10^6 the bands, 0.0037 together, would not fit.)
     """
-    assert kink_mass(10.0) < 0.94
     rng = np.random.default_rng(seed)
     n = 2_000_000
     w, b = rng.standard_normal(n), rng.standard_normal(n)
     c = backend.to_numpy(kink_location(backend.asarray(w), backend.asarray(b)))
     frac = float(np.mean(np.abs(c) <= 10))
-    assert abs(frac - kink_mass(10.0)) <= bernstein_band(kink_mass(10.0), n, FALSE_FAILURE)
-    assert frac < 0.94 - bernstein_band(0.94, n, FALSE_FAILURE)
+    with clause("b"):  # P(|C| <= 10) = 0.93655 < 0.94, exactly and by sampling
+        assert kink_mass(10.0) < 0.94
+        assert abs(frac - kink_mass(10.0)) <= bernstein_band(kink_mass(10.0), n, FALSE_FAILURE)
+        assert frac < 0.94 - bernstein_band(0.94, n, FALSE_FAILURE)
 
 
 # ---- LeCun vs Glorot ("Xavier") ------------------------------------------------------------------
@@ -413,20 +474,22 @@ def test_lecun_layer_keeps_unit_second_moment(backend, d, m, extra, seed):
     hi = (1 + hi1) * (1 + hi2)
     assert 0 < lo < 1 < hi, f"vacuous band [{lo}, {hi}]"
     record_ratio(max((1 - q) / (1 - lo), (q - 1) / (hi - 1)))
-    assert lo <= q <= hi, (
-        f"claim {LECUN} [{backend}]: second moment {q:.4f} outside [{lo:.4f}, {hi:.4f}]"
-    )
     sd = math.sqrt(m * float(np.sum(hX.sum(axis=0) ** 2)) / d)
-    assert (
-        abs(float(z.sum()))
-        <= sd * math.sqrt(2 * math.log(2 / p)) * (1 + 4 * d * backend.eps) + 1e-300
-    )
+    with clause("b"):  # E z = 0, E z^2 = 1
+        assert lo <= q <= hi, (
+            f"claim {LECUN} [{backend}]: second moment {q:.4f} outside [{lo:.4f}, {hi:.4f}]"
+        )
+        assert (
+            abs(float(z.sum()))
+            <= sd * math.sqrt(2 * math.log(2 / p)) * (1 + 4 * d * backend.eps) + 1e-300
+        )
     x0 = backend.asarray(hX[:1])
     z0 = backend.to_numpy(x0 @ lecun_normal(d, 2000, rng=rng, like=X))[0]
     z0 = z0 / (float(np.linalg.norm(hX[0])) / math.sqrt(d))
     from scipy.stats import norm
 
-    assert ks_distance(z0, norm.cdf) <= dkw_band(2000, p) + (d + 2) * backend.eps
+    with clause("a"):  # given x, z ~ N(0, ||x||^2 / d)
+        assert ks_distance(z0, norm.cdf) <= dkw_band(2000, p) + (d + 2) * backend.eps
 
 
 def _mean_square_in_band(W: np.ndarray, var: float, law: str, p: float) -> bool:
@@ -499,6 +562,30 @@ def test_initialisers_match_torch_nn_init(backend, name, d_in, d_out, seed):
         torch.empty(d_out, d_in, dtype=torch.float64), generator=gen, **kwargs
     )
     T = T.numpy().T
+    if scheme == "lecun":
+        with clause("c"):  # Var w = 1 / fan_in, fan_in = d_in (rows), as torch on the transpose
+            assert var == 1 / d_in
+            _check_same_law_as_torch(W, T, var, law, backend)
+    elif scheme == "glorot":
+        with clause("d"):  # Var w = 2 / (fan_in + fan_out), as torch's xavier_*_
+            assert var == 2 / (d_in + d_out)
+            _check_same_law_as_torch(W, T, var, law, backend)
+    else:
+        assert var == 2 / d_in
+        _check_same_law_as_torch(W, T, var, law, backend)
+    lecun, glorot = variance("lecun", d_in, d_out), variance("glorot", d_in, d_out)
+    with clause("e"):  # sd ratio sqrt(2 fan_in / (fan_in + fan_out)); equal iff square
+        assert math.sqrt(glorot / lecun) == pytest.approx(
+            math.sqrt(2 * d_in / (d_in + d_out)), rel=4 * REFERENCE.eps
+        )
+        # |ratio - 1| = |d_in - d_out| / (d_in + d_out) >= 1/600 >> eps when not square; 2 / (2 d)
+        # rounds exactly like 1 / d (a power-of-two scaling) when square
+        assert (glorot == lecun) == (d_in == d_out)
+
+
+def _check_same_law_as_torch(W, T, var: float, law: str, backend) -> None:
+    """dlcore's W and torch's T both have mean square within the band of `var` (false-failure
+    probability FALSE_FAILURE / 2 each); uniform laws also share the support bound sqrt(3 var)."""
     assert _mean_square_in_band(W, var, law, FALSE_FAILURE / 2)
     assert _mean_square_in_band(T, var, law, FALSE_FAILURE / 2)
     if law == "uniform":
@@ -574,19 +661,57 @@ def test_relu_halves_second_moment(backend, law, seed, shift):
     ratio = float(np.sum(r * r) / np.sum(z * z))
     band2 = rademacher_sum_band(z * z / 2, p) / float(np.sum(z * z)) + 4 * backend.eps
     record_ratio(max(abs(zero_frac - 0.5) / band0, abs(ratio - 0.5) / band2))
-    assert abs(zero_frac - 0.5) <= band0 and abs(ratio - 0.5) <= band2
+    with clause("a"):
+        assert abs(zero_frac - 0.5) <= band0
+    with clause("b"):
+        assert abs(ratio - 0.5) <= band2
     sym = np.concatenate([z, -z])
     rs = _relu_dlcore(backend, sym)
-    assert int(np.sum(rs == 0)) == len(z) + int(np.sum(z == 0))
-    assert_close(
-        np.sum(rs * rs),
-        np.sum(sym * sym) / 2,
-        claim=HALF,
-        backend=REFERENCE,
-        kind="identity",
-        dim=len(sym),
-        what="symmetrized second moment",
-    )
+    with clause("e"):  # exactly half zeros (plus the zeros of z itself), exactly half of sum z^2
+        assert int(np.sum(rs == 0)) == len(z) + int(np.sum(z == 0))
+        assert_close(
+            np.sum(rs * rs),
+            np.sum(sym * sym) / 2,
+            claim=HALF,
+            backend=REFERENCE,
+            kind="identity",
+            dim=len(sym),
+            what="symmetrized second moment",
+        )
+
+
+@claim(HALF)
+@pytest.mark.parametrize("backend", backend_params())
+@given(d=st.integers(16, 128), m=st.integers(256, 512), seed=seeds)
+def test_next_layer_sees_the_second_moment_not_the_variance(backend, d, m, seed):
+    """h = ReLU(z) for z ~ N(0, 1) (n = 256 inputs of width d, through dlcore), then a lecun_normal
+    layer Z = h W (mean-zero weights, Var w = 1/d, independent of h). Given h, sum Z^2 is a
+    weighted chi-square with weights the eigenvalues of h^T h / d, each m times, and mean
+    m tr(h^T h) / d, i.e. E[mean Z^2 | h] = Var w * sum_i mean_a h_ai^2 = mean h^2, the second
+    moment. Bands: Laurent-Massart upper edge, Chernoff lower edge (`_chi2_mix_lower`), p / 2 each
+    (false-failure probability FALSE_FAILURE per example); rounding of the d-term products and of
+    the mean (<= (d + n m) eps relative) is added. The band excludes Var h (about 0.341 of the
+    second moment's 0.5; asserted per draw), so the variance would not do. The mean of h puts a
+    rank-one spike of about a third of the trace into the weights, so the lower edge is set by m:
+    m >= 256 units keep it near 0.77, above 0.69 (at m = 64 it would be 0.61).
+    """
+    n = 256
+    rng = np.random.default_rng(seed)
+    h = _relu_dlcore(backend, rng.standard_normal(n * d)).reshape(n, d)
+    H = backend.asarray(h)
+    Z = backend.to_numpy(H @ lecun_normal(d, m, rng=rng, like=H))
+    eig = np.clip(np.linalg.eigvalsh(h.T @ h / d), 0.0, None)
+    _, hi = chi2_mix_band(np.repeat(eig, m), FALSE_FAILURE)
+    lo = _chi2_mix_lower(eig, m, FALSE_FAILURE / 2)
+    slack = (d + n * m) * backend.eps
+    second, var = float(np.mean(h * h)), float(np.var(h))
+    q = float(np.mean(Z * Z)) / second
+    record_ratio(max((1 - q) / (1 - lo), (q - 1) / hi))
+    with clause("c"):
+        assert lo * (1 - slack) <= q <= (1 + hi) * (1 + slack), (
+            f"mean Z^2 / mean h^2 = {q:.4f} outside [{lo:.4f}, {1 + hi:.4f}]"
+        )
+        assert var / second < lo * (1 - slack), "test design: the band must exclude Var h"
 
 
 @claim(HALF)
@@ -601,11 +726,12 @@ def test_relu_variance_is_not_half_for_a_standard_normal():
     eps = REFERENCE.eps
     m1, e1 = quad(lambda t: t * norm.pdf(t), 0, np.inf)
     m2, e2 = quad(lambda t: t * t * norm.pdf(t), 0, np.inf)
-    assert abs(m1 - 1 / math.sqrt(2 * math.pi)) <= e1 + 8 * eps * m1
-    assert abs(m2 - 0.5) <= e2 + 8 * eps
     var = m2 - m1 * m1
-    assert abs(var - (0.5 - 1 / (2 * math.pi))) <= e2 + 2 * e1 + 16 * eps
-    assert round(var, 3) == 0.341 and var < 0.5 - 0.1
+    with clause("d"):  # Var ReLU(z) = 1/2 - 1/(2 pi) = 0.341 for z ~ N(0, 1)
+        assert abs(m1 - 1 / math.sqrt(2 * math.pi)) <= e1 + 8 * eps * m1
+        assert abs(m2 - 0.5) <= e2 + 8 * eps
+        assert abs(var - (0.5 - 1 / (2 * math.pi))) <= e2 + 2 * e1 + 16 * eps
+        assert round(var, 3) == 0.341 and var < 0.5 - 0.1
 
 
 @claim(HALF, breaks="a non-symmetric input (z shifted by mu != 0)")
@@ -664,17 +790,40 @@ def test_dead_and_linear_fractions_match_the_cauchy_formula(backend, a, sigma_w,
     )
     p = (1 - kink_mass(a, sigma_b / sigma_w)) / 2
     band = bernstein_band(p, KINKS, FALSE_FAILURE / 2)
-    dead, linear = float(np.mean(~pattern.any(axis=0))), float(np.mean(pattern.all(axis=0)))
+    dead_units, linear_units = ~pattern.any(axis=0), pattern.all(axis=0)
+    dead, linear = float(np.mean(dead_units)), float(np.mean(linear_units))
     record_ratio(max(abs(dead - p), abs(linear - p)) / band)
-    assert abs(dead - p) <= band and abs(linear - p) <= band, (
-        f"claim {DEADINIT} [{backend}]: dead {dead:.4f}, linear {linear:.4f}, P = {p:.4f} +- {band:.4f}"
-    )
-    assert (1 - kink_mass(a, sigma_b / (sigma_w / 2))) / 2 > p
-    assert round(100 * (0.5 - math.atan(10.0) / math.pi), 1) == 3.2
-    for d in (4, 64, 1024):
-        assert 1 / math.sqrt(variance("lecun", d, 1)) == pytest.approx(
-            math.sqrt(d), rel=4 * REFERENCE.eps
+    # the weights as the backend holds them; w x + b at x = +-a errs by <= 2 eps (|w| a + |b|), so
+    # only units within that margin of b = -|w| a or b = |w| a could be misjudged by rounding
+    w = backend.to_numpy(backend.asarray(params["W1"]))[0]
+    b = backend.to_numpy(backend.asarray(params["b1"]))
+    margin = 2 * backend.eps * (np.abs(w) * a + np.abs(b))
+    with clause("a"):  # dead iff b <= -|w| a, active on all iff b >= |w| a
+        assert np.all(dead_units[b + np.abs(w) * a < -margin])
+        assert not np.any(dead_units[b + np.abs(w) * a > margin])
+        assert np.all(linear_units[b - np.abs(w) * a > margin])
+        assert not np.any(linear_units[b - np.abs(w) * a < -margin])
+    # the formula vs kink_mass(a, sigma_b / sigma_w): the arctan arguments differ by <= 3 eps
+    # relative, which moves arctan x by <= 3 eps x / (1 + x^2) <= 1.5 eps; the products, 1 - m and
+    # the halving add <= 4 eps (absolute, all terms <= 1): 8 eps in all
+    tol = 8 * REFERENCE.eps
+    with clause("b"):  # each with probability 1/2 - arctan(a sigma_w / sigma_b) / pi
+        assert abs(p - (0.5 - math.atan(a * sigma_w / sigma_b) / math.pi)) <= tol
+        assert abs(dead - p) <= band and abs(linear - p) <= band, (
+            f"claim {DEADINIT} [{backend}]: dead {dead:.4f}, linear {linear:.4f}, "
+            f"P = {p:.4f} +- {band:.4f}"
         )
+    with clause("c"):  # kink outside the data: 1 - (2/pi) arctan(a sigma_w / sigma_b) in all
+        assert abs(dead + linear - 2 * p) <= 2 * band
+        assert abs(2 * p - (1 - 2 / math.pi * math.atan(a * sigma_w / sigma_b))) <= 2 * tol
+    with clause("d"):  # N(0, 1), a = 10: 3.2% dead plus 3.2% linear
+        assert round(100 * (0.5 - math.atan(10.0) / math.pi), 1) == 3.2
+    with clause("e"):  # grows as sigma_w shrinks (halved here) at fixed sigma_b
+        assert (1 - kink_mass(a, sigma_b / (sigma_w / 2))) / 2 > p
+    with clause("f"):  # LeCun sigma_w = 1/sqrt(d) with sigma_b = 1: kink scale sqrt(d)
+        for d in (4, 64, 1024):
+            sw = math.sqrt(variance("lecun", d, 1))
+            assert 1 / sw == pytest.approx(math.sqrt(d), rel=4 * REFERENCE.eps)
 
 
 # ---- finite precision ------------------------------------------------------------------------
@@ -682,10 +831,12 @@ def test_dead_and_linear_fractions_match_the_cauchy_formula(backend, a, sigma_w,
 OVERFLOW = "initialization.finite-precision-overflow"
 
 
-def _first_failure(backend, dtype_name: str, g: float, h0: float, depth: int) -> int | None:
-    """First layer l (1-based) at which the chain z^l = g z^{l-1}, one dlcore layer at a time,
-    overflows or underflows: dlcore refuses the layer (a `ValueError`: an `inf` weight, or an
-    output that overflowed) or returns 0."""
+def _first_failure(
+    backend, dtype_name: str, g: float, h0: float, depth: int
+) -> tuple[int, bool] | None:
+    """(l, raised): the first layer l (1-based) at which the chain z^l = g z^{l-1}, one dlcore
+    layer at a time, overflows or underflows: dlcore refuses the layer (raised: a `ValueError`, an
+    `inf` weight or an output that overflowed) or returns 0 (not raised)."""
     xp = backend.xp
     dt = getattr(xp, dtype_name)
     if backend.library == "torch":
@@ -702,9 +853,9 @@ def _first_failure(backend, dtype_name: str, g: float, h0: float, depth: int) ->
             h = preactivations(layer, h, activation="identity")[-1]
         except ValueError as err:
             assert "finite" in str(err), err
-            return ell
+            return ell, True
         if float(backend.to_numpy(h)[0, 0]) == 0.0:
-            return ell
+            return ell, False
     return None
 
 
@@ -735,12 +886,19 @@ def _predicted_depths(k: int, h0: float, dtype_name: str) -> tuple[int, int]:
 @claim(OVERFLOW)
 @pytest.mark.parametrize("backend", backend_params(float64_only=True))
 @settings(max_examples=max(2, settings.default.max_examples // 3))  # chains of up to ~270 layers
-@given(k=st.integers(4, 16), sign=st.sampled_from([-1, 1]), h0=st.floats(0.5, 2.0))
-@example(k=16, sign=1, h0=0.5)  # issue 11: 2^16 is not a float16 number, the weight is inf
-def test_signal_overflows_at_the_predicted_depth(backend, k, sign, h0):
+@given(
+    k=st.integers(4, 16),
+    sign=st.sampled_from([-1, 1]),
+    h0=st.floats(0.5, 2.0),
+    g_stall=st.floats(0.5, 0.95, exclude_min=True),
+)
+@example(k=16, sign=1, h0=0.5, g_stall=0.75)  # issue 11: 2^16 is not a float16 number, weight inf
+def test_signal_overflows_at_the_predicted_depth(backend, k, sign, h0, g_stall):
     """The first overflow (gain 2^k: dlcore refuses the layer) or 0 (gain 2^-k) of a scalar
     identity chain through dlcore lies in the predicted depth range of every format (h0 as rounded
-    to the format), and each smaller format fails at a strictly smaller depth."""
+    to the format), and each smaller format fails at a strictly smaller depth. The formats' largest
+    finite values and smallest subnormals are the statement's (rounded as there). A gain
+    1/2 < g < 1 from h0 = m s never reaches 0 (`_check_stalls_above_zero`), m = round(500 h0)."""
     formats = (
         ["float32", "float64"]
         if backend.library == "array_api_strict"
@@ -751,13 +909,33 @@ def test_signal_overflows_at_the_predicted_depth(backend, k, sign, h0):
     for dt in formats:
         h = float(np.asarray(h0, dtype=dt))
         lo, hi = _predicted_depths(sign * k, h, dt)
-        L = _first_failure(backend, dt, g, h, hi + 1)
-        assert L is not None and lo <= L <= hi, (
-            f"{dt}: first failure at {L}, predicted [{lo}, {hi}]"
-        )
-        found[dt] = L
-    depths = [found[dt] for dt in formats]
-    assert all(a < b for a, b in pairwise(depths)), found
+        found[dt] = _first_failure(backend, dt, g, h, hi + 1), lo, hi
+    big = {dt: float(np.finfo(dt).max) for dt in ("float16", "float32", "float64")}
+    tiny = {dt: float(np.finfo(dt).smallest_subnormal) for dt in ("float16", "float32", "float64")}
+    if sign > 0:
+        with clause("a"):  # inf exactly at the first depth beyond the largest finite value
+            assert big["float16"] == 65504
+            assert [f"{big[dt]:.1e}" for dt in ("float32", "float64")] == ["3.4e+38", "1.8e+308"]
+            for dt, (fail, lo, hi) in found.items():
+                assert fail is not None and lo == fail[0] == hi, f"{dt}: {fail}, predicted {lo}"
+        with clause("f"):  # dlcore raises a ValueError at L*, it does not hand inf on
+            assert all(fail is not None and fail[1] for fail, _, _ in found.values()), found
+        if any(2.0**k > big[dt] for dt in formats):
+            with clause("c"):  # the gain itself is inf in the format: L* = 1
+                for dt in formats:
+                    if 2.0**k > big[dt]:
+                        assert found[dt][0] == (1, True), (dt, found[dt])
+    else:
+        with clause("b"):  # 0 within one layer of the first depth below s / 2
+            assert [f"{tiny[dt]:.1e}" for dt in tiny] == ["6.0e-08", "1.4e-45", "4.9e-324"]
+            for dt, (fail, lo, hi) in found.items():
+                assert fail is not None and lo <= fail[0] <= hi, f"{dt}: {fail}, [{lo}, {hi}]"
+    depths = [found[dt][0][0] for dt in formats]
+    with clause("d"):  # smaller formats fail at strictly smaller depth
+        assert all(a < b for a, b in pairwise(depths)), found
+    with clause("e"):  # 1/2 < g < 1: the signal stalls at s or above, never 0
+        for dt in formats:
+            _check_stalls_above_zero(backend, dt, g_stall, max(1, round(500 * h0)))
 
 
 @claim(OVERFLOW, breaks="a shrinking gain 1/2 < g < 1: the signal stalls at s or above, never 0")
@@ -779,10 +957,18 @@ def test_gain_above_one_half_never_reaches_zero(backend, dtype_name, g, m):
     draw (exact rational depth, IEEE rounding): false-failure probability 0. g <= 0.95 keeps
     L0 <= ln(2000) / ln(1 / 0.95) < 150 layers; the argument holds for every g in (1/2, 1).
     """
-    from fractions import Fraction
-
     if backend.library == "array_api_strict" and dtype_name == "float16":
         dtype_name = "float32"  # array_api_strict has no float16
+    _check_stalls_above_zero(backend, dtype_name, g, m)
+
+
+def _check_stalls_above_zero(backend, dtype_name: str, g: float, m: int) -> None:
+    """From h_0 = m s the chain with gain 1/2 < g < 1 runs L0 + 2 layers (L0 the first depth with
+    g^L h_0 < s/2, exact rationals) through dlcore and never returns 0 nor inf; gain 1/2 does reach
+    0 within 12 layers (m <= 1000 < 2^10). g is taken as rounded to the format, moved up to the
+    next number above 1/2 when it rounds to 1/2 (0.5 + 2^-11 in float16)."""
+    from fractions import Fraction
+
     gf = float(np.asarray(g, dtype=dtype_name))
     if not 0.5 < gf < 1:  # g rounded to the format: 0.5 + 2^-11 is 0.5 in float16
         gf = float(np.nextafter(np.asarray(0.5, dtype=dtype_name), np.asarray(1, dtype=dtype_name)))
@@ -807,27 +993,34 @@ NOMEAN = "initialization.cauchy-has-no-mean"
 @pytest.mark.parametrize("backend", backend_params())
 @given(mu_b=st.floats(-3, 3), law=st.sampled_from(["normal", "uniform"]), seed=seeds)
 def test_symmetric_weights_centre_the_kinks(backend, mu_b, law, seed):
-    """With W ~ N(0, 1) or U(-1, 1) and B ~ N(mu_b, 1): the fraction of positive kinks is 1/2 within
-    Hoeffding's band (sign(W) is a fair coin independent of B), and the law is symmetric beyond the
-    median: the mean of 1[C > 1] - 1[C < -1] (range 2) is 0 within Hoeffding's band; each event
-    gets FALSE_FAILURE / 2 (false-failure probability FALSE_FAILURE per example). With weights
-    paired (w, -w) the kink multiset is exactly symmetric (division is sign-symmetric in floating
-    point)."""
+    """With W ~ N(0, 1) or U(-1, 1) and B ~ N(mu_b, 1), the kink law is symmetric at every
+    threshold: given |W| and B (hence every |C|), the signs of the kinks are i.i.d. fair coins
+    (sign(W) is, and rounding -b/w is sign-symmetric), so D(t) = #{C > t} - #{C < -t} is a
+    Rademacher walk over the kinks ordered by decreasing |C|, and by Levy's inequality with
+    Hoeffding's P(max_k |S_k| >= x) <= 2 P(|S_N| >= x) <= 4 exp(-x^2 / (2N)): sup_t |D(t)| <=
+    sqrt(2N ln(4/p)) with p = FALSE_FAILURE (the false-failure probability per example). At t = 0
+    this bounds the fraction of positive kinks: |frac - 1/2| <= that / (2N) (no kink is exactly 0
+    here; one would only shorten the walk). With weights paired (w, -w) the kink multiset is
+    exactly symmetric (division is sign-symmetric in floating point)."""
     rng = np.random.default_rng(seed)
     w = rng.standard_normal(KINKS) if law == "normal" else rng.uniform(-1, 1, KINKS)
     b = mu_b + rng.standard_normal(KINKS)
     c = backend.to_numpy(kink_location(backend.asarray(w), backend.asarray(b)))
-    band = math.sqrt(math.log(2 / (FALSE_FAILURE / 2)) / (2 * KINKS))
+    x = math.sqrt(2 * KINKS * math.log(4 / FALSE_FAILURE))
+    walk = np.cumsum(np.sign(c[np.argsort(-np.abs(c), kind="stable")]))
     frac = float(np.mean(c > 0))
-    diff = float(np.mean((c > 1).astype(float) - (c < -1)))  # range 2: Hoeffding band 2 * band
-    record_ratio(max(abs(frac - 0.5) / band, abs(diff) / (2 * band)))
-    assert abs(frac - 0.5) <= band
-    assert abs(diff) <= 2 * band
+    record_ratio(float(np.max(np.abs(walk))) / x)
+    with clause("a"):  # -B/W symmetric about 0: #{C > t} = #{C < -t} up to the walk's band
+        assert float(np.max(np.abs(walk))) <= x
+    with clause("b"):  # median 0, P(-B/W > 0) = 1/2
+        assert np.all(c != 0)
+        assert abs(frac - 0.5) <= x / (2 * KINKS)
     paired = backend.to_numpy(
         kink_location(backend.asarray(np.r_[w, -w]), backend.asarray(np.r_[b, b]))
     )
     s = np.sort(paired)
-    assert np.array_equal(s, -s[::-1])
+    with clause("c"):
+        assert np.array_equal(s, -s[::-1])
 
 
 @claim(CENTRE, breaks="a one-signed weight law (W ~ U(0.5, 1.5)) with mu_b != 0")
@@ -878,24 +1071,38 @@ def test_linear_depth_scales_second_moment_geometrically(backend, c, depth, seed
             [hX, *[backend.to_numpy(z) for z in preactivations(params, X, activation="identity")]]
         )
     p = FALSE_FAILURE / depth
+    widths = []
     for ell in range(1, depth + 1):
         S[ell] = sum(float(np.sum(zs[ell] ** 2)) for zs in per_net)
         eig = np.concatenate(
             [np.clip(np.linalg.eigvalsh(zs[ell - 1] @ zs[ell - 1].T), 0, None) for zs in per_net]
         )
-        band += _log_width(*chi2_mix_band(np.repeat(c / d * eig, d), p))
+        widths.append(_log_width(*chi2_mix_band(np.repeat(c / d * eig, d), p)))
+    band = sum(widths)
     observed = math.log(S[depth] / S[0])
     predicted = depth * math.log(c)
     record_ratio(abs(observed - predicted) / band)
-    assert abs(observed - predicted) <= band, (
-        f"ln(S_L/S_0) = {observed:.3f}, predicted {predicted:.3f} +- {band:.3f}"
-    )
-    if c != 1.0:
-        assert band < abs(predicted), "test design: the band must separate gain c from gain 1"
-        # the scalar sequence c^L moves monotonically away from 1 (to inf for c > 1, to 0 for c < 1)
-        assert (c ** (depth + 1) - c**depth) * (c - 1) > 0
-    # the constant sequences g^L (g >= 0) are the real roots of g^2 = g
-    assert sorted(np.roots([1.0, -1.0, 0.0]).tolist()) == [0.0, 1.0]
+    with clause("c"):  # each layer: S_l / S_(l-1) = c within its own band (the same events)
+        for ell, width in enumerate(widths, 1):
+            assert abs(math.log(S[ell] / S[ell - 1]) - math.log(c)) <= width, f"layer {ell}"
+    with clause("d"):  # E ||z^L||^2 = c^L ||x||^2
+        assert abs(observed - predicted) <= band, (
+            f"ln(S_L/S_0) = {observed:.3f}, predicted {predicted:.3f} +- {band:.3f}"
+        )
+        if c != 1.0:
+            assert band < abs(predicted), "test design: the band must separate gain c from gain 1"
+    with clause("a"):  # c^L passes any M (c > 1) or 1/M (c < 1) from L = ceil(ln M / |ln c|) + 1 on
+        for g in (c, 1 + 1 / (depth + 1), 1 - 1 / (depth + 1)):
+            for M in (1e3, 1e100):
+                L = math.ceil(math.log(M) / abs(math.log(g))) + 1 if g != 1 else 0
+                if g > 1:
+                    assert g**L > M and g ** (L + 1) > g**L
+                elif g < 1:
+                    assert g**L < 1 / M and g ** (L + 1) < g**L
+    with clause("b"):  # g^L (L >= 1) constant iff g in {0, 1}, the real roots of g^2 = g
+        assert sorted(np.roots([1.0, -1.0, 0.0]).tolist()) == [0.0, 1.0]
+        assert all(0.0**L == 0.0 and 1.0**L == 1.0 for L in range(1, depth + 2))
+        assert c == 1.0 or c ** (depth + 1) != c**depth
 
 
 @claim(NOMEAN)
@@ -904,43 +1111,70 @@ def test_linear_depth_scales_second_moment_geometrically(backend, c, depth, seed
 @given(n=st.sampled_from([1, 10, 100]), seed=seeds, R=log_uniform(1.0, 1e6))
 def test_cauchy_running_mean_never_settles(backend, n, seed, R):
     """Means of n kinks (w, b ~ N(0, 1), through kink_location) over 4000 replicates follow the
-    standard Cauchy law (DKW band; false-failure probability FALSE_FAILURE per example), so P(|mean| > 1) stays 1/2 for every n (same band); the
-    partial first moment ln(1 + R^2) / (2 pi) matches scipy quad and exceeds any M (at R = e^{pi M + 1}), and
-    c^2 p(c) -> 1/pi (relative gap 1/(1 + c^2) at c = 1e4)."""
+    standard Cauchy law (DKW band), so P(|mean| > 1) stays 1/2 = P(|C| > 1) for every n (the same
+    event: |F_N - F| <= band at -1 and 1); means of n N(0, 1) variables times sqrt(n) follow
+    N(0, 1) (DKW band; rounding slack bounded from the draw, in the code). The two events get FALSE_FAILURE / 2 each (false-failure
+    probability FALSE_FAILURE per example). The partial first moment ln(1 + R^2) / (2 pi) matches
+    scipy quad on both sides (the negative side is its negative) and exceeds any M (at
+    R = e^{pi M + 1}), and pi c^2 p(c) = 1 / (1 + 1/c^2) -> 1 (relative gap 1/(1 + c^2) <= 1/c^2)."""
     from scipy.integrate import quad
+    from scipy.stats import norm
 
     reps = 4000
     rng = np.random.default_rng(seed)
     w, b = rng.standard_normal((reps, n)), rng.standard_normal((reps, n))
     c = backend.to_numpy(kink_location(backend.asarray(w), backend.asarray(b)))
-    means = c.mean(axis=1)
-    band = dkw_band(reps, FALSE_FAILURE) + 3 * backend.eps / (2 * math.pi) * n
+    means = c.mean(axis=1).astype(np.float64)
+    # rounding: w, b and -b/w move each kink by <= 3 eps relative, the n-term mean adds <= (n + 1)
+    # eps sum |c_j| / n, so each mean moves by <= delta = (n + 4) eps sum |c_j| / n and the
+    # Cauchy CDF at it by <= delta p(max(0, |mean| - delta)); the largest such shift is added
+    delta = (n + 4) * backend.eps * np.abs(c).astype(np.float64).sum(axis=1) / n
+    shift = delta / (np.pi * (1 + np.maximum(np.abs(means) - delta, 0.0) ** 2))
+    band = dkw_band(reps, FALSE_FAILURE / 2) + float(np.max(shift))
     d = ks_distance(means, cauchy_cdf)
     record_ratio(d / band)
-    assert d <= band
-    assert abs(float(np.mean(np.abs(means) > 1)) - 0.5) <= 2 * band
     integral, err = quad(lambda t: t / (math.pi * (1 + t * t)), 0, R, limit=200)
+    negative, err_neg = quad(lambda t: t / (math.pi * (1 + t * t)), -R, 0, limit=200)
     closed = math.log1p(R * R) / (2 * math.pi)
-    assert_close(
-        closed,
-        integral,
-        claim=NOMEAN,
-        backend=REFERENCE,
-        kind="identity",
-        cond=max(1.0, err / (REFERENCE.eps * integral)) if integral > 0 else 1.0,
-        what="partial first moment",
-    )
-    for M in (1.0, 10.0, 100.0):  # exceeds any M: at R = e^{pi M + 1} it is M + 1/pi
-        assert math.log1p(math.exp(2 * (math.pi * M + 1))) / (2 * math.pi) > M
-    big = 1e4
-    assert_close(
-        big * big / (math.pi * (1 + big * big)) * math.pi,
-        1 / (1 + 1 / big**2),
-        claim=NOMEAN,
-        backend=REFERENCE,
-        kind="identity",
-        what="c^2 p(c) pi at c = 1e4",
-    )
+    with clause("a"):  # int_0^R c p(c) dc = ln(1 + R^2) / (2 pi), unbounded
+        assert_close(
+            closed,
+            integral,
+            claim=NOMEAN,
+            backend=REFERENCE,
+            kind="identity",
+            cond=max(1.0, err / (REFERENCE.eps * integral)) if integral > 0 else 1.0,
+            what="partial first moment",
+        )
+        for M in (1.0, 10.0, 100.0):  # exceeds any M: at R = e^{pi M + 1} it is M + 1/pi
+            assert math.log1p(math.exp(2 * (math.pi * M + 1))) / (2 * math.pi) > M
+    with clause("b"):  # the negative side is -ln(1 + R^2) / (2 pi): E C undefined, E|C| infinite
+        assert_close(
+            -closed,
+            negative,
+            claim=NOMEAN,
+            backend=REFERENCE,
+            kind="identity",
+            cond=max(1.0, err_neg / (REFERENCE.eps * abs(negative))) if negative < 0 else 1.0,
+            what="negative partial first moment",
+        )
+    with clause("c"):  # pi c^2 p(c) -> 1 with gap <= 1/c^2
+        for big in (1e2, 1e4, 1e6):
+            tail = big * big / (math.pi * (1 + big * big)) * math.pi
+            assert abs(tail - 1) <= 1 / big**2 + 4 * REFERENCE.eps
+    with clause("d"):  # the mean of n standard Cauchy kinks is standard Cauchy
+        assert d <= band
+    with clause("e"):  # P(|mean| > 1) = 1/2 for every n
+        assert 1 - kink_mass(1.0) == pytest.approx(0.5, rel=4 * REFERENCE.eps)
+        assert abs(float(np.mean(np.abs(means) > 1)) - 0.5) <= 2 * band
+    xs = backend.to_numpy(backend.asarray(rng.standard_normal((reps, n))))
+    x = xs.mean(axis=1)
+    # rounding the inputs and the n-term mean moves sqrt(n) mean by <= sqrt(n) (n + 1) eps
+    # sum |x_i| / n, hence the N(0, 1) CDF by at most phi(0) = 0.399 times that
+    slack = 0.4 * math.sqrt(n) * (n + 1) * backend.eps * float(np.max(np.abs(xs).sum(axis=1))) / n
+    gauss_band = dkw_band(reps, FALSE_FAILURE / 2) + slack
+    with clause("f"):  # Gaussian means concentrate at rate 1 / sqrt(n): sqrt(n) mean ~ N(0, 1)
+        assert ks_distance(x * math.sqrt(n), norm.cdf) <= gauss_band
 
 
 @claim(NOMEAN, breaks="a finite variance (Gaussian samples): running means concentrate")
@@ -988,7 +1222,12 @@ def test_kink_tail_is_one_over_t(backend, law, t, seed):
     the exact tail (closed form for the uniform law, 1 - kink_mass(t) for the Gaussian), and the
     exact t * P(|B/W| > t) approaches 2 p_W(0) E|B| (sqrt(2/pi), 2/pi) with a gap below 1/t^2
     (uniform: sqrt(2/pi) e^{-t^2/2} + 2 t Phi(-t); Gaussian: 2/pi - t (1 - (2/pi) arctan t) <= 1/(t^2)).
-    The limits equal 2 p_W(0) E|B| (E|B| by scipy quad, within its error estimate)."""
+    The limits equal 2 p_W(0) E|B| (E|B| by scipy quad, within its error estimate). Hence
+    E|B/W| >= int_1^T P(|B/W| > t) dt >= limit ln T - 1/2, which passes M = 1, 2, 5 at
+    T = e^{(M + 1/2) / limit} (checked by quad of the exact tail). A weight law bounded away from
+    0 (|W| uniform on [1/2, 1], random sign) gives |B/W| <= 2 |B| for every kink (exactly: the
+    rounding of |b| / |w| is monotone), so a Gaussian tail and E|B/W| <= 2 E|B|.
+    Bernstein's band gets FALSE_FAILURE (false-failure probability FALSE_FAILURE per example)."""
     rng = np.random.default_rng(seed)
     w = rng.uniform(-1, 1, KINKS) if law == "uniform" else rng.standard_normal(KINKS)
     b = rng.standard_normal(KINKS)
@@ -996,18 +1235,40 @@ def test_kink_tail_is_one_over_t(backend, law, t, seed):
     from scipy.integrate import quad
     from scipy.stats import norm
 
-    exact = _uniform_tail(t) if law == "uniform" else 1 - kink_mass(t)
+    def tail(x: float) -> float:
+        return _uniform_tail(x) if law == "uniform" else 1 - kink_mass(x)
+
+    exact = tail(t)
     limit = math.sqrt(2 / math.pi) if law == "uniform" else 2 / math.pi
     abs_b, err = quad(lambda x: 2 * x * norm.pdf(x), 0, np.inf)  # E|B| = sqrt(2 / pi)
     p_w0 = 0.5 if law == "uniform" else float(norm.pdf(0.0))
-    assert abs(2 * p_w0 * abs_b - limit) <= 2 * p_w0 * err + 8 * REFERENCE.eps * limit
     band = bernstein_band(exact, KINKS, FALSE_FAILURE)
     frac = float(np.mean(np.abs(c) > t))
     record_ratio(abs(frac - exact) / band)
-    assert abs(frac - exact) <= band
-    for big in (t, 10 * t, 100 * t):
-        p_big = _uniform_tail(big) if law == "uniform" else 1 - kink_mass(big)
-        assert abs(big * p_big - limit) <= 1 / big**2 + 8 * REFERENCE.eps * big
+    with clause("a"):  # t P(|B/W| > t) -> 2 p_W(0) E|B|, gap <= 1/t^2
+        assert abs(2 * p_w0 * abs_b - limit) <= 2 * p_w0 * err + 8 * REFERENCE.eps * limit
+        for big in (t, 10 * t, 100 * t):
+            assert abs(big * tail(big) - limit) <= 1 / big**2 + 8 * REFERENCE.eps * big
+    with clause("b"):  # 1/t tail: E|B/W| exceeds any M
+        for M in (1.0, 2.0, 5.0):
+            T = math.exp((M + 0.5) / limit)
+            area, area_err = quad(tail, 1, T, limit=200)
+            assert area + area_err >= M
+    if law == "uniform":
+        with clause("c"):  # exact tail of U(-1, 1) weights (sampled), limit sqrt(2 / pi) = 0.798
+            assert abs(frac - exact) <= band
+            assert round(limit, 3) == 0.798
+    else:
+        with clause("d"):  # N(0, 1) weights: limit 2 / pi (the exact tail 1 - kink_mass, sampled)
+            assert abs(frac - exact) <= band
+            assert (
+                abs(limit - 2 * float(norm.pdf(0.0)) * math.sqrt(2 / math.pi)) <= 4 * REFERENCE.eps
+            )
+    away = rng.choice([-1.0, 1.0], KINKS) * rng.uniform(0.5, 1.0, KINKS)
+    bb = backend.to_numpy(backend.asarray(b))
+    c_away = backend.to_numpy(kink_location(backend.asarray(away), backend.asarray(b)))
+    with clause("e"):  # |B/W| <= |B| / min|W| = 2 |B|
+        assert np.all(np.abs(c_away) <= 2 * np.abs(bb))
 
 
 @claim(TAIL, breaks="a weight law with no mass near 0 (W uniform on [-1, -1/2] u [1/2, 1])")
@@ -1030,26 +1291,24 @@ def test_weights_away_from_zero_give_light_tails(backend, seed):
 @pytest.mark.parametrize("backend", backend_params())
 @given(d=st.sampled_from([4, 16, 64, 256, 1024]), seed=seeds)
 def test_sum_of_d_signs_has_size_sqrt_d(backend, d, seed):
-    """Exact: E S^2 = d by enumerating Binomial(d, 1/2) (fractions), and the Berry-Esseen distance of
-    S/sqrt(d) to N(0, 1) is <= 0.4748 / sqrt(d) (exact binomial CDF). Sampled: 4000 sums of d random
-    signs through dlcore (a layer with unit weights; exact for integers) have P(|S| <= sqrt d)
-    within Bernstein's band (false-failure probability FALSE_FAILURE per example) of the exact
-    binomial probability; aligned terms give d."""
-    from fractions import Fraction
-
+    """Exact: E S^2 = d by enumerating Binomial(d, 1/2) (integers: sum_k C(d, k) (2k - d)^2 =
+    d 2^d), and the Berry-Esseen distance of S/sqrt(d) to N(0, 1) is <= 0.4748 / sqrt(d) (exact
+    binomial CDF; the CLT's convergence). Sampled: 4000 sums of d random signs through dlcore (a
+    layer with unit weights; exact for integers) have P(|S| <= sqrt d) within Bernstein's band of
+    the exact binomial probability; 4000 sums of d standard normals through dlcore have
+    sum S^2 / d, a chi-square with 4000 degrees of freedom, within its band (Laurent-Massart upper
+    edge, Chernoff lower edge; the rounding of each sum, <= (d + 1) eps sum |x_i|, is bounded from
+    the draw). The two sampled events get FALSE_FAILURE / 2 each (false-failure probability
+    FALSE_FAILURE per example). Aligned terms give d."""
     from scipy.stats import binom, norm
 
     ks = np.arange(d + 1)
-    if d <= 256:
-        pm = [Fraction(math.comb(d, k), 2**d) for k in range(d + 1)]
-        assert sum(p * (2 * k - d) ** 2 for k, p in enumerate(pm)) == d
     s_vals = (2 * ks - d) / math.sqrt(d)
     cdf = binom.cdf(ks, d, 0.5)
     gap = max(
         np.max(np.abs(cdf - norm.cdf(s_vals))),
         np.max(np.abs(np.r_[0, cdf[:-1]] - norm.cdf(s_vals))),
     )
-    assert gap <= 0.4748 / math.sqrt(d)
     rng = np.random.default_rng(seed)
     reps = 4000
     x = rng.choice([-1.0, 1.0], (reps, d))
@@ -1057,12 +1316,26 @@ def test_sum_of_d_signs_has_size_sqrt_d(backend, d, seed):
     S = backend.to_numpy(forward(params, backend.asarray(x)))[:, 0]
     inside = np.abs(2 * ks - d) <= math.sqrt(d)
     p = float(binom.pmf(ks, d, 0.5)[inside].sum())
-    band = bernstein_band(p, reps, FALSE_FAILURE)
+    band = bernstein_band(p, reps, FALSE_FAILURE / 2)
     frac = float(np.mean(np.abs(S) <= math.sqrt(d)))
     record_ratio(abs(frac - p) / band)
-    assert abs(frac - p) <= band
+    xg = backend.to_numpy(backend.asarray(rng.standard_normal((reps, d))))
+    Sg = backend.to_numpy(forward(params, backend.asarray(xg)))[:, 0].astype(np.float64)
+    err = (d + 1) * backend.eps * np.abs(xg).astype(np.float64).sum(axis=1)
+    slack = float(np.sum(2 * np.abs(Sg) * err + err * err))
+    _, hi = chi2_mix_band(np.ones(reps), FALSE_FAILURE / 4)
+    lo = _chi2_mix_lower(np.ones(1), reps, FALSE_FAILURE / 4)
+    total = float(np.sum(Sg * Sg))
+    with clause("a"):  # Var S = d for i.i.d. unit-variance terms (Gaussian terms, sampled)
+        assert lo * reps * d <= total + slack and total - slack <= (1 + hi) * reps * d
+    with clause("b", "e"):  # Berry-Esseen: sup |F - Phi| <= 0.4748 / sqrt(d), hence the CLT
+        assert gap <= 0.4748 / math.sqrt(d)
+    with clause("d"):  # Rademacher: S = 2K - d, E S^2 = d exactly; P(|S| <= sqrt d) sampled
+        assert sum(math.comb(d, k) * (2 * k - d) ** 2 for k in range(d + 1)) == d * 2**d
+        assert abs(frac - p) <= band
     aligned = backend.to_numpy(forward(params, backend.asarray(np.ones((1, d)))))[0, 0]
-    assert aligned == d
+    with clause("c"):
+        assert aligned == d
 
 
 @claim(BIAS)
@@ -1086,20 +1359,22 @@ def test_bias_as_weight_on_constant_input_and_zero_biases_kicked_apart(backend, 
     aug = {"W1": np.concatenate([P["W1"], P["b1"][None, :]]), "b1": np.zeros(sizes[1])}
     Xa = backend.asarray(np.concatenate([X, np.ones((len(y), 1))], axis=1))
     scale = _out_mag(one, X)
-    assert_close(
-        forward(_to_b(backend, aug), Xa, activation="identity"),
-        backend.to_numpy(forward(_to_b(backend, one), bX, activation="identity")),
-        claim=BIAS,
-        backend=backend,
-        dim=sizes[0] + 2,
-        scale=scale,
-        what="augmented input",
-    )
+    with clause("a"):  # X W + b = [X, 1] [W; b]
+        assert_close(
+            forward(_to_b(backend, aug), Xa, activation="identity"),
+            backend.to_numpy(forward(_to_b(backend, one), bX, activation="identity")),
+            claim=BIAS,
+            backend=backend,
+            dim=sizes[0] + 2,
+            scale=scale,
+            what="augmented input",
+        )
     Q = init_mlp([1, sizes[1], 1], rng=rng)
     x1 = rng.standard_normal((len(y), 1))
     params = _to_b(backend, Q)
     kinks = backend.to_numpy(kink_location(params["W1"][0, :], params["b1"]))
-    assert np.all(kinks == 0)
+    with clause("b"):  # zero biases: every kink at x = 0
+        assert np.all(kinks == 0)
     _loss, grads = value_and_grad(params, backend.asarray(x1), backend.asarray(y))
     eta = 1e-2
     r = backend.to_numpy(forward(params, backend.asarray(x1)))[:, 0] - backend.to_numpy(
@@ -1112,28 +1387,34 @@ def test_bias_as_weight_on_constant_input_and_zero_biases_kicked_apart(backend, 
     g_scale = eta * float(
         np.linalg.norm(np.abs(host["W2"][:, 0]) * (2 * np.abs(r) @ np.ones_like(mask, dtype=float)))
     )
-    assert_close(
-        got,
-        expected,
-        claim=BIAS,
-        backend=backend,
-        dim=len(y) + 2,
-        scale=g_scale,
-        what="first-step bias change",
-    )
+    with clause("c"):  # -eta dL/db_j = -eta v_j sum_a delta_a 1[w_j x_a > 0], delta_a = 2 r_a
+        assert_close(
+            got,
+            expected,
+            claim=BIAS,
+            backend=backend,
+            dim=len(y) + 2,
+            scale=g_scale,
+            what="first-step bias change",
+        )
     active = mask.any(axis=0)
-    assert np.all(got[active] != 0) and np.all(got[~active] == 0)
-    assert len(np.unique(got[active])) == int(active.sum())
+    with clause("d"):  # nonzero and pairwise distinct over the units active on some input
+        assert np.all(got[active] != 0)
+        assert len(np.unique(got[active])) == int(active.sum())
+    with clause("e"):  # units active on no input: exactly 0 in the bias and the weights
+        assert np.all(got[~active] == 0)
+        assert np.all(backend.to_numpy(grads["W1"])[:, ~active] == 0)
     import torch
 
     with torch.random.fork_rng():
         torch.manual_seed(seed)
         tb = torch.nn.Linear(d0, 4000).bias.detach().to(torch.float64).numpy()
     bound = 1 / math.sqrt(d0)
-    assert np.all(np.abs(tb) <= bound * (1 + 4 * REFERENCE.eps))
     uniform_cdf = lambda t: np.clip((t + bound) / (2 * bound), 0, 1)  # noqa: E731
-    # torch draws in float32: rounding moves each bias by <= 2^-24 |b|, the CDF by <= 2^-25
-    assert ks_distance(tb, uniform_cdf) <= dkw_band(len(tb), FALSE_FAILURE) + 2.0**-25
+    with clause("f"):  # torch's nn.Linear: b ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in))
+        assert np.all(np.abs(tb) <= bound * (1 + 4 * REFERENCE.eps))
+        # torch draws in float32: rounding moves each bias by <= 2^-24 |b|, the CDF by <= 2^-25
+        assert ks_distance(tb, uniform_cdf) <= dkw_band(len(tb), FALSE_FAILURE) + 2.0**-25
 
 
 @claim(BIAS, breaks="a unit active on no input (all x_a > 0, w_j < 0) is not kicked")
@@ -1201,25 +1482,46 @@ def test_uniform_rescaling_is_harmless(backend, problem, k, kappa, T):
     plain, _ = run(sgd(eta), lambda p, t: {"w": squared_loss_grad(p["w"], X, y)}, w0, T)
     sX = backend.asarray(s * backend.to_numpy(X))
     scaled, _ = run(sgd(eta / s**2), lambda p, t: {"w": squared_loss_grad(p["w"], sX, y)}, w0, T)
-    assert np.array_equal(backend.to_numpy(scaled["w"]) * s, backend.to_numpy(plain["w"]))
+    with clause("e"):  # X -> s X, eta -> eta / s^2: iterates w_t / s, bit for bit
+        assert np.array_equal(backend.to_numpy(scaled["w"]) * s, backend.to_numpy(plain["w"]))
+    with clause("f"):  # the same predictions X w_t, bit for bit (every product is exact)
+        assert np.array_equal(backend.to_numpy(sX @ scaled["w"]), backend.to_numpy(X @ plain["w"]))
     factors = np.abs(1 - eta * lam)
-    assert np.all(factors >= 1 - 2 * lam / lam[0] - 4 * REFERENCE.eps)
-    assert factors[-1] >= 1 - 2 / (lam[0] / lam[-1]) - 4 * REFERENCE.eps
+    with clause("b"):  # |1 - eta lambda_k| >= 1 - 2 lambda_k / lambda_max for eta < 2 / lambda_max
+        assert np.all(factors >= 1 - 2 * lam / lam[0] - 4 * REFERENCE.eps)
+    with clause("c"):  # the weakest direction: at best 1 - 2 / kappa
+        assert factors[-1] >= 1 - 2 / (lam[0] / lam[-1]) - 4 * REFERENCE.eps
     v1 = problem.V[:, 0]
     eta_big = 2 * (1 + kappa) / float(lam[0])
     w1 = -eta_big * squared_loss_grad(w0["w"], X, backend.asarray(problem.X @ v1))
     f = 1 - eta_big * float(lam[0])
-    assert_close(
-        1 - float(backend.to_numpy(w1) @ v1),
-        f,
-        claim=SCALE,
-        backend=backend,
-        kind="identity",
-        dim=problem.n + problem.d,
-        scale=1 + abs(f),  # the computed w1 . v1 = eta' lambda_max = 1 + |f|
-        what="one step beyond 2 / lambda_max along the top direction",
-    )
-    assert abs(f) > 1
+    with clause("a"):  # beyond 2 / lambda_max the top error is multiplied by |f| > 1
+        assert_close(
+            1 - float(backend.to_numpy(w1) @ v1),
+            f,
+            claim=SCALE,
+            backend=backend,
+            kind="identity",
+            dim=problem.n + problem.d,
+            scale=1 + abs(f),  # the computed w1 . v1 = eta' lambda_max = 1 + |f|
+            what="one step beyond 2 / lambda_max along the top direction",
+        )
+        assert abs(f) > 1
+
+
+@claim(SCALE)
+@pytest.mark.parametrize("backend", backend_params())
+@given(
+    problem=regression_problems(n=(3, 10), d=(2, 6), max_cond=10, shape="tall"),
+    s=st.sampled_from([2.0, 4.0, 8.0]),
+)
+def test_top_direction_blown_up_multiplies_the_weak_steps(backend, problem, s):
+    """Blowing up sigma_max alone by s (with eta = 1 / lambda_max) multiplies the steps the weakest
+    direction needs to shrink by e^-1 by a factor in [s^2 / 2, 2 s^2] when it needed more than two
+    (`_check_weak_direction_slowdown`). Deterministic given the draw: false-failure probability 0.
+    """
+    with clause("d"):
+        _check_weak_direction_slowdown(backend, problem, s)
 
 
 @claim(SCALE, breaks="only the top direction blown up by s (not a uniform rescaling)")
@@ -1233,6 +1535,14 @@ def test_blowing_up_one_direction_slows_the_others(backend, problem, s):
     toward w* = v_min multiplies the error along v_min by f = 1 - 2 eta sigma_min^2 (checked), so
     the steps to shrink it by e^-1 are ceil(-1 / ln f): they grow like s^2 (ratio within
     [s^2 / 2, 2 s^2], since -1 / ln(1 - x) = 1/x + O(1)), while the top direction converges in one."""
+    _check_weak_direction_slowdown(backend, problem, s)
+
+
+def _check_weak_direction_slowdown(backend, problem, s: float) -> None:
+    """One dlcore GD step with eta = 1 / lambda_max toward w* = v_min, before and after scaling
+    sigma_max by s: the weak direction's factor f = 1 - 2 eta sigma_min^2 (checked against the
+    step), and steps(f) = ceil(-1 / ln f) grows by a factor in [s^2 / 2, 2 s^2] unless base <= 2
+    (with u = 1/x, x = 1 - f: steps lies in [u - 1, u + 1] and base >= 3 gives u > 2 + 1/s^2)."""
     from dlcore.losses import squared_loss_grad
 
     r = problem.rank
@@ -1291,19 +1601,24 @@ def test_inverted_dropout_keeps_the_mean(backend, p, m, seed):
     tiled = backend.asarray(np.tile(hh, (reps, 1)))  # 4000 independent masks in one call
     outs = backend.to_numpy(dropout(tiled, p, rng=rng))
     scaled = hh / (1 - p)
-    assert np.all(
-        np.isclose(outs, 0.0, atol=0) | (np.abs(outs - scaled) <= 2 * backend.eps * np.abs(scaled))
-    )
     dropped = float(np.mean(outs == 0))  # h ~ N(0, 1) has no zero entry
-    assert abs(dropped - p) <= math.sqrt(math.log(4 / FALSE_FAILURE) / (2 * reps * m))
     band = np.abs(scaled) * math.sqrt(math.log(4 * m / FALSE_FAILURE) / (2 * reps))
     err = np.abs(outs.mean(axis=0) - hh)
     record_ratio(float(np.max(err / np.maximum(band, 1e-300))))
-    assert np.all(err <= band + 4 * backend.eps * np.abs(scaled))
-    assert dropout(h, p, rng=rng, train=False) is h
+    with clause("a"):  # keep with probability 1 - p, kept entries scaled by 1 / (1 - p)
+        assert np.all(
+            np.isclose(outs, 0.0, atol=0)
+            | (np.abs(outs - scaled) <= 2 * backend.eps * np.abs(scaled))
+        )
+        assert abs(dropped - p) <= math.sqrt(math.log(4 / FALSE_FAILURE) / (2 * reps * m))
+    with clause("b"):  # E dropout(h) = h entry by entry
+        assert np.all(err <= band + 4 * backend.eps * np.abs(scaled))
+    with clause("c"):  # identity at inference
+        assert dropout(h, p, rng=rng, train=False) is h
     t = torch.nn.functional.dropout(torch.as_tensor(hh), p, training=True)
     tv = t.numpy()
-    assert np.all((tv == 0) | (np.abs(tv - scaled) <= 4 * REFERENCE.eps * np.abs(scaled)))
+    with clause("d"):  # torch corrects at training time: 0 or h / (1 - p)
+        assert np.all((tv == 0) | (np.abs(tv - scaled) <= 4 * REFERENCE.eps * np.abs(scaled)))
 
 
 # ---- fan-in per unit -----------------------------------------------------------------------------
@@ -1317,11 +1632,14 @@ FANIN = "initialization.fan-in-is-per-unit"
 def test_masked_units_need_their_own_fan_in(backend, d, units, n, seed):
     """Unit j sees a random subset S_j of the d inputs (|S_j| in [d/8, d/2]); its weights are
     lecun_normal(|S_j|, 1) on S_j and 0 elsewhere. On N(0, 1) inputs the pooled second moment of
-    the pre-activations, divided by that of the inputs, is 1 within a product of Laurent-Massart
-    bands (given X, each unit's sum of squares is a weighted chi-square with the eigenvalues of
-    X_S X_S^T / |S|; false-failure probability FALSE_FAILURE per example); with the layer-width variance 1/d it is mean |S_j| / d instead,
-    outside that band. Dense layers: fan-in = d_in = torch's fan-in of the transposed weight, and a
-    (C_out, C_in, k_h, k_w) conv weight has fan-in C_in k_h k_w."""
+    the pre-activations, divided by its expectation given X (about 1: the mean square of the
+    inputs each unit sees), is 1 within a Laurent-Massart band (given X, each unit's sum of squares
+    is a weighted chi-square with the eigenvalues of X_S X_S^T / |S|). A second layer with the
+    layer-width variance 1/d on the same subsets has, given X, the weights scaled by |S_j| / d:
+    its second moment is within its own band of that shrunk expectation, and mean |S_j| / d lies
+    outside the first band (asserted). The two draws get FALSE_FAILURE / 2 each (false-failure
+    probability FALSE_FAILURE per example). Dense layers: fan-in = d_in = torch's fan-in of the
+    transposed weight, and a (C_out, C_in, k_h, k_w) conv weight has fan-in C_in k_h k_w."""
     import torch
 
     rng = np.random.default_rng(seed)
@@ -1329,25 +1647,45 @@ def test_masked_units_need_their_own_fan_in(backend, d, units, n, seed):
     X = backend.asarray(Xh)
     sizes = rng.integers(d // 8, d // 2 + 1, units)
     W = np.zeros((d, units))
+    W_wide = np.zeros((d, units))  # the layer-width rule: variance 1/d on the same subsets
     eig = []
     for j, s in enumerate(sizes):
         S = rng.choice(d, int(s), replace=False)
         W[S, j] = backend.to_numpy(lecun_normal(int(s), 1, rng=rng, like=X))[:, 0]
+        W_wide[S, j] = backend.to_numpy(lecun_normal(d, 1, rng=rng, like=X))[: int(s), 0]
         eig.append(np.clip(np.linalg.eigvalsh(Xh[:, S] @ Xh[:, S].T / s), 0, None))
-    params = {"W1": backend.asarray(W), "b1": backend.asarray(np.zeros(units))}
-    z = backend.to_numpy(forward(params, X, activation="identity"))
-    lo, hi = chi2_mix_band(np.concatenate(eig), FALSE_FAILURE)
+    z, z_wide = (
+        backend.to_numpy(
+            forward(
+                {"W1": backend.asarray(V), "b1": backend.asarray(np.zeros(units))},
+                X,
+                activation="identity",
+            )
+        )
+        for V in (W, W_wide)
+    )
+    # the two draws are independent given X, each a weighted chi-square: FALSE_FAILURE / 2 each
+    lo, hi = chi2_mix_band(np.concatenate(eig), FALSE_FAILURE / 2)
     expected = float(sum(e.sum() for e in eig)) / (n * units)  # E[z^2 | X], ~ 1
     q = float(np.mean(z * z)) / expected
     record_ratio(max((1 - q) / lo, (q - 1) / hi))
-    assert 1 - lo <= q <= 1 + hi
+    shrink = sizes / d  # unit j's second moment under 1/d, relative to its own under 1/|S_j|
+    wide_eig = np.concatenate([e * r for e, r in zip(eig, shrink, strict=True)])
+    lo_w, hi_w = chi2_mix_band(wide_eig, FALSE_FAILURE / 2)
+    q_wide = float(np.mean(z_wide * z_wide)) / (float(wide_eig.sum()) / (n * units))
     layer_width = float(np.mean(sizes)) / d  # the 1/d rule's second moment, relative
-    assert layer_width * (1 + hi) < 1 - lo, "test design: |S|/d must lie outside the band"
-    assert variance("lecun", d, units) == 1 / d
-    fan_in, _ = torch.nn.init._calculate_fan_in_and_fan_out(torch.empty(units, d))
-    assert fan_in == d
-    fan_in, _ = torch.nn.init._calculate_fan_in_and_fan_out(torch.empty(8, 3, 5, 7))
-    assert fan_in == 3 * 5 * 7
+    with clause("a"):  # dense: fan_in = d_in, the same for torch's transposed weight
+        assert variance("lecun", d, units) == 1 / d
+        fan_in, _ = torch.nn.init._calculate_fan_in_and_fan_out(torch.empty(units, d))
+        assert fan_in == d
+    with clause("b"):  # variance 1/|S|: second moment 1 on unit-variance inputs
+        assert 1 - lo <= q <= 1 + hi
+    with clause("c"):  # variance 1/d: each unit's second moment |S_j| / d of its own
+        assert 1 - lo_w <= q_wide <= 1 + hi_w
+        assert layer_width * (1 + hi) < 1 - lo, "test design: |S|/d must lie outside the band"
+    with clause("d"):  # a (C_out, C_in, k_h, k_w) convolution weight has fan_in C_in k_h k_w
+        fan_in, _ = torch.nn.init._calculate_fan_in_and_fan_out(torch.empty(8, 3, 5, 7))
+        assert fan_in == 3 * 5 * 7
 
 
 # ---- the goal: unit-scale signals at every layer -------------------------------------------------
@@ -1385,30 +1723,44 @@ def test_standardize_gives_mean_zero_unit_mean_square(backend, n, d, scale, shif
     Xb = backend.to_numpy(backend.asarray(X))
     kappa = float(np.max(np.max(np.abs(Xb), axis=0) / Xb.std(axis=0)))
     out = backend.to_numpy(standardize(backend.asarray(X)))
-    for value, expected, what in (
-        (out.mean(axis=0), np.zeros(d), "column means"),
-        (np.mean(out * out, axis=0), np.ones(d), "column mean squares"),
-    ):
+    with clause("a"):  # every column: mean 0, mean square 1
+        for value, expected, what in (
+            (out.mean(axis=0), np.zeros(d), "column means"),
+            (np.mean(out * out, axis=0), np.ones(d), "column mean squares"),
+        ):
+            assert_close(
+                value,
+                expected,
+                claim=GOAL,
+                backend=backend,
+                kind="identity",
+                cond=max(kappa, 1.0),
+                dim=2 * (n + 1),
+                scale=1.0,
+                what=what,
+            )
+    with clause("b"):  # ||X~||_F^2 / n = d_0: the d column mean squares add (d more terms)
         assert_close(
-            value,
-            expected,
+            float(np.sum(out * out)) / n,
+            float(d),
             claim=GOAL,
             backend=backend,
             kind="identity",
             cond=max(kappa, 1.0),
-            dim=2 * (n + 1),
-            scale=1.0,
-            what=what,
+            dim=2 * (n + 1) + d,
+            scale=float(d),
+            what="||X~||_F^2 / n",
         )
 
 
-def _goal_stats(backend, X: np.ndarray, weights: str, depth: int, seed: int, p: float):
-    """(observed ln q_L, predicted ln q_L, band) for NETS dlcore ReLU nets on the batch X.
+def _goal_parts(backend, X: np.ndarray, weights: str, depth: int, seed: int, p: float):
+    """((observed, predicted, band) of ln q_1, (observed, predicted, band) of ln(q_L / q_1)).
 
-    q_1 given X: sum of z^1 squared over nets, inputs and units is a weighted chi-square with
-    weights Var(w) eig(X^T X), each repeated NETS * WIDTH times (Laurent-Massart, p / 2); its mean
-    gives E q_1 = 2c ||X||_F^2 / (n d_0). ln(q_L / q_1) = (L - 1) ln c within the band of
-    log_second_moment_band (p / 2). Union bound: false-failure probability <= p.
+    NETS dlcore ReLU nets on the batch X. q_1 given X: sum of z^1 squared over nets, inputs and
+    units is a weighted chi-square with weights Var(w) eig(X^T X), each repeated NETS * WIDTH times
+    (Laurent-Massart, p / 2); its mean gives E q_1 = 2c ||X||_F^2 / (n d_0). ln(q_L / q_1) =
+    (L - 1) ln c within the band of log_second_moment_band (p / 2). Union bound: with probability
+    >= 1 - p both hold, and so does their sum (`_goal_stats`).
     """
     rng = np.random.default_rng(seed)
     bX = backend.asarray(X)
@@ -1425,9 +1777,19 @@ def _goal_stats(backend, X: np.ndarray, weights: str, depth: int, seed: int, p: 
     eig = np.clip(np.linalg.eigvalsh(Xh.T @ Xh), 0.0, None)
     lo, hi = chi2_mix_band(np.repeat(var * eig, NETS * WIDTH), p / 2)
     rest, band_rest = log_second_moment_band(zs, p / 2)
-    observed = math.log(float(np.mean(zs[0] ** 2))) + rest
-    predicted = math.log(var * float(np.sum(Xh * Xh)) / n) + (depth - 1) * math.log(c)
-    return observed, predicted, _log_width(lo, hi) + band_rest
+    first = (
+        math.log(float(np.mean(zs[0] ** 2))),
+        math.log(var * float(np.sum(Xh * Xh)) / n),
+        _log_width(lo, hi),
+    )
+    return first, (rest, (depth - 1) * math.log(c), band_rest)
+
+
+def _goal_stats(backend, X: np.ndarray, weights: str, depth: int, seed: int, p: float):
+    """(observed ln q_L, predicted ln q_L, band) for NETS dlcore ReLU nets on the batch X; the
+    sum of the two parts of `_goal_parts` (false-failure probability <= p)."""
+    first, rest = _goal_parts(backend, X, weights, depth, seed, p)
+    return first[0] + rest[0], first[1] + rest[1], first[2] + rest[2]
 
 
 @claim(GOAL)
@@ -1437,33 +1799,56 @@ def _goal_stats(backend, X: np.ndarray, weights: str, depth: int, seed: int, p: 
     depth=st.integers(1, 8),
     d0=st.integers(4, 32),
     scale=log_uniform(1e-2, 1e2),
+    standardized=st.booleans(),
     seed=seeds,
 )
-def test_standardized_input_gives_2_c_to_the_l(backend, weights, depth, d0, scale, seed):
-    """(b) On standardize(X) (raw columns of any scale), ln q_L = ln(2 c^L) within a derived band;
-    false-failure probability <= FALSE_FAILURE per example. He (c = 1) keeps q_L = 2 at every depth; LeCun drifts by
-    2^{-L}. ||X||_F^2 / (n d_0) = 1 up to rounding (previous test); the prediction uses the
-    computed value, and the two agree to rounding (asserted).
+def test_standardized_input_gives_2_c_to_the_l(
+    backend, weights, depth, d0, scale, standardized, seed
+):
+    """(b) For any input, ln q_1 = ln E q_1 = ln(2c ||X||_F^2 / (n d_0)) and ln(q_L / q_1) =
+    (L - 1) ln c within derived bands (`_goal_parts`; false-failure probability <= FALSE_FAILURE
+    per example). On standardize(X) (raw columns of any scale) ln q_L = ln(2 c^L) within their
+    sum: He (c = 1) keeps q_L = 2 at every depth, LeCun drifts by 2^{-L}; ||X||_F^2 / (n d_0) = 1
+    up to rounding (previous test), the prediction uses the computed value, and the two agree to
+    rounding (asserted). On the raw input (columns of scale `scale`, offsets up to 3 sigma) He
+    gives ln q_L = ln(2 s^2), s^2 = ||X||_F^2 / (n d_0).
     """
     rng = np.random.default_rng(seed)
-    X = backend.to_numpy(standardize(backend.asarray(_raw_inputs(rng, BATCH, d0, scale, 3.0))))
-    observed, predicted, band = _goal_stats(backend, X, weights, depth, seed, FALSE_FAILURE)
-    assert_close(
-        predicted,
-        math.log(2 * GAIN[weights] ** depth),
-        claim=GOAL,
-        backend=backend,
-        kind="identity",
-        cond=4.0,  # kappa <= max |z| / sigma of the drawn columns is within a few units
-        dim=2 * (BATCH + 1),
-        scale=1.0,
-        what="predicted ln q_L vs ln(2 c^L)",
-    )
+    raw = _raw_inputs(rng, BATCH, d0, scale, 3.0)
+    X = backend.to_numpy(standardize(backend.asarray(raw))) if standardized else raw
+    first, rest = _goal_parts(backend, X, weights, depth, seed, FALSE_FAILURE)
+    observed, predicted, band = (a + b for a, b in zip(first, rest, strict=True))
     record_ratio(abs(observed - predicted) / band)
-    assert abs(observed - predicted) <= band, (
+    msg = (
         f"claim {GOAL} [{backend}]: ln q_L = {observed:.4f}, predicted {predicted:.4f} +- "
         f"{band:.4f} (false-failure probability {FALSE_FAILURE:g}), {weights}, depth {depth}"
     )
+    with clause("c"):  # E q_1 = 2c ||X||_F^2 / (n d_0)
+        assert abs(first[0] - first[1]) <= first[2], f"ln q_1: {first}"
+    with clause("d"):  # q_L = c^(L-1) q_1
+        assert abs(rest[0] - rest[1]) <= rest[2], f"ln(q_L / q_1): {rest}"
+    if standardized:
+        with clause("e"):  # standardized input: q_L = 2 c^L
+            assert_close(
+                predicted,
+                math.log(2 * GAIN[weights] ** depth),
+                claim=GOAL,
+                backend=backend,
+                kind="identity",
+                cond=4.0,  # kappa <= max |z| / sigma of the drawn columns is within a few units
+                dim=2 * (BATCH + 1),
+                scale=1.0,
+                what="predicted ln q_L vs ln(2 c^L)",
+            )
+            assert abs(observed - predicted) <= band, msg
+    elif weights == "he_normal":
+        Xb = backend.to_numpy(backend.asarray(X)).astype(np.float64)  # as the nets see it
+        s2 = float(np.mean(Xb * Xb))
+        with clause("f"):  # gain 1 on raw input of mean square s^2: q_L = 2 s^2
+            # _goal_parts sums the n d_0 squares in the backend's dtype: <= (n d_0 + 4) eps
+            # relative, the same after the log
+            assert abs(predicted - math.log(2 * s2)) <= (X.size + 4) * backend.eps
+            assert abs(observed - predicted) <= band, msg
 
 
 @claim(GOAL, breaks="unstandardized input (mean square s^2 far from 1), even with He's gain 1")
