@@ -16,6 +16,7 @@ $\hat R(w) = \tfrac1n \sum_i \ell(y_i, x_i^\top w) + \lambda\|w\|^2$
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import array_api_compat
@@ -55,6 +56,25 @@ __all__ = [
 
 MARGIN_LOSSES = ("squared", "logistic", "hinge")
 """Per-example losses of a linear score $s_i = x_i^\top w$ that `per_example_losses` knows."""
+
+
+def _finite_result(out: Array, fn: str, inputs: str) -> Array:
+    """Return `out` when every entry is finite, else raise: finite inputs overflowed.
+
+    One reduction in the common case (a finite sum means finite entries); the entries are looked
+    at only when the sum is not finite, which finite but huge entries can also cause.
+
+    Raises:
+        ValueError: Naming `fn`, the `inputs` and the dtype, when an entry of `out` is not finite.
+    """
+    xp = namespace(out)
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = float(xp.sum(out))
+    if math.isfinite(total) or bool(xp.all(xp.isfinite(out))):
+        return out
+    raise ValueError(
+        f"{fn} overflowed {out.dtype}: {inputs} are finite, but too large for the result to be"
+    )
 
 
 def _check(w: Array, X: Array, y: Array) -> Any:
@@ -110,10 +130,13 @@ def squared_loss(w: Array, X: Array, y: Array) -> Array:
         TypeError: If `w` or `X` or `y` is not a real floating array, or the arrays differ in
             library, device or dtype.
         ValueError: If `w` or `X` or `y` is empty, misshapen or not finite.
+            Also if `w`, `X` and `y` are finite but the loss overflows the dtype.
     """
     xp = _check(w, X, y)
-    r = X @ w - y
-    return xp.asarray(xp.sum(r * r))  # NumPy's sum gives a scalar; keep a 0-d array
+    with np.errstate(over="ignore", invalid="ignore"):
+        r = X @ w - y
+        out = xp.asarray(xp.sum(r * r))  # NumPy's sum gives a scalar; keep a 0-d array
+    return _finite_result(out, "squared_loss", "w, X and y")
 
 
 def squared_loss_grad(w: Array, X: Array, y: Array) -> Array:
@@ -123,9 +146,12 @@ def squared_loss_grad(w: Array, X: Array, y: Array) -> Array:
         TypeError: If `w` or `X` or `y` is not a real floating array, or the arrays differ in
             library, device or dtype.
         ValueError: If `w` or `X` or `y` is empty, misshapen or not finite.
+            Also if `w`, `X` and `y` are finite but the gradient overflows the dtype.
     """
     _check(w, X, y)
-    return 2 * (X.T @ (X @ w - y))
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = 2 * (X.T @ (X @ w - y))
+    return _finite_result(out, "squared_loss_grad", "w, X and y")
 
 
 def minibatch_grad(w: Array, X: Array, y: Array, batch: Any) -> Array:
@@ -145,6 +171,7 @@ def minibatch_grad(w: Array, X: Array, y: Array, batch: Any) -> Array:
             library, device or dtype; `batch` holds a non-int.
         ValueError: If the batch is empty or an index is out of range. Also if `w` or `X` or `y` is
             empty, misshapen or not finite; `batch` is empty, out of range or of the wrong length.
+            Also if `w`, `X` and `y` are finite but the gradient overflows the dtype.
     """
     xp = _check(w, X, y)
     n = int(X.shape[0])
@@ -152,7 +179,9 @@ def minibatch_grad(w: Array, X: Array, y: Array, batch: Any) -> Array:
     ind = xp.asarray(idx, device=device_of(X))
     XB = xp.take(X, ind, axis=0)
     yB = xp.take(y, ind, axis=0)
-    return (n / len(idx)) * 2 * (XB.T @ (XB @ w - yB))
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = (n / len(idx)) * 2 * (XB.T @ (XB @ w - yB))
+    return _finite_result(out, "minibatch_grad", "w, X and y")
 
 
 # ---- classification surrogates ------------------------------------------------------------
@@ -354,10 +383,13 @@ def cross_entropy(z: Array, labels: Any) -> Array:
         TypeError: If `z` is not a real floating array; `labels` holds a non-int.
         ValueError: If a class index is out of range. Also if `z` is empty, misshapen or not
             finite; `labels` is empty, out of range or of the wrong length.
+            Also if the logits `z` are finite but a loss overflows the dtype (logits too far
+            apart).
     """
     xp, idx = _check_classes(z, labels)
     picked = xp.where(_one_hot(xp, z, idx) == 1, log_softmax(z), xp.zeros_like(z))
-    return 0.0 - xp.sum(picked, axis=-1)  # 0 - x, not -x: a zero loss is +0.0
+    out = 0.0 - xp.sum(picked, axis=-1)  # 0 - x, not -x: a zero loss is +0.0
+    return _finite_result(out, "cross_entropy", "z (finite logits too far apart)")
 
 
 def cross_entropy_grad(z: Array, labels: Any) -> Array:
@@ -401,13 +433,17 @@ def per_example_losses(w: Array, X: Array, y: Array, *, loss: str = "squared") -
             library, device or dtype.
         ValueError: If `w` or `X` or `y` is empty, misshapen or not finite; `loss` is not one of
             'squared', 'logistic', 'hinge'.
+            Also if `w`, `X` and `y` are finite but a score or a loss overflows the dtype.
     """
     _check_single(w, X, y)
     name = _check_loss_name(loss)
-    s = X @ w
-    if name == "squared":
-        return (s - y) * (s - y)
-    return logistic_loss(s, y) if name == "logistic" else hinge_loss(s, y)
+    with np.errstate(over="ignore", invalid="ignore"):
+        s = _finite_result(X @ w, "the scores Xw", "w and X")
+        if name == "squared":
+            out = (s - y) * (s - y)
+        else:
+            out = logistic_loss(s, y) if name == "logistic" else hinge_loss(s, y)
+    return _finite_result(out, "per_example_losses", "w, X and y")
 
 
 def per_example_grads(w: Array, X: Array, y: Array, *, loss: str = "squared") -> Array:
@@ -427,15 +463,18 @@ def per_example_grads(w: Array, X: Array, y: Array, *, loss: str = "squared") ->
             library, device or dtype.
         ValueError: If `w` or `X` or `y` is empty, misshapen or not finite; `loss` is not one of
             'squared', 'logistic', 'hinge'.
+            Also if `w`, `X` and `y` are finite but a score or a gradient overflows the dtype.
     """
     _check_single(w, X, y)
     name = _check_loss_name(loss)
-    s = X @ w
-    if name == "squared":
-        ds = 2 * (s - y)
-    else:
-        ds = logistic_loss_grad(s, y) if name == "logistic" else hinge_loss_grad(s, y)
-    return ds[:, None] * X
+    with np.errstate(over="ignore", invalid="ignore"):
+        s = _finite_result(X @ w, "the scores Xw", "w and X")
+        if name == "squared":
+            ds = 2 * (s - y)
+        else:
+            ds = logistic_loss_grad(s, y) if name == "logistic" else hinge_loss_grad(s, y)
+        out = ds[:, None] * X
+    return _finite_result(out, "per_example_grads", "w, X and y")
 
 
 def empirical_risk(
@@ -450,11 +489,14 @@ def empirical_risk(
             library, device or dtype; `lam` is not a real number.
         ValueError: If `w` or `X` or `y` is empty, misshapen or not finite; `loss` is not one of
             'squared', 'logistic', 'hinge'; `lam` is NaN, infinite or outside [0, inf).
+            Also if `w`, `X`, `y` and `lam` are finite but the risk overflows the dtype.
     """
     lam = check_nonnegative("lam", lam)
     losses = per_example_losses(w, X, y, loss=loss)  # checks w, X, y first
     xp = namespace(w)
-    return xp.asarray(xp.mean(losses) + lam * xp.sum(w * w))
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = xp.asarray(xp.mean(losses) + lam * xp.sum(w * w))
+    return _finite_result(out, "empirical_risk", "w, X, y and lam")
 
 
 def empirical_risk_grad(
@@ -467,8 +509,11 @@ def empirical_risk_grad(
             library, device or dtype; `lam` is not a real number.
         ValueError: If `w` or `X` or `y` is empty, misshapen or not finite; `loss` is not one of
             'squared', 'logistic', 'hinge'; `lam` is NaN, infinite or outside [0, inf).
+            Also if `w`, `X`, `y` and `lam` are finite but the gradient overflows the dtype.
     """
     lam = check_nonnegative("lam", lam)
     grads = per_example_grads(w, X, y, loss=loss)  # checks w, X, y first
     xp = namespace(w)
-    return xp.mean(grads, axis=0) + 2 * lam * w
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = xp.mean(grads, axis=0) + 2 * lam * w
+    return _finite_result(out, "empirical_risk_grad", "w, X, y and lam")

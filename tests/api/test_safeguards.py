@@ -24,6 +24,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
+from dlcore import losses
 from dlcore.dynamics import gd_filter_factors
 from dlcore.kernels import rbf_kernel
 from dlcore.losses import (
@@ -177,6 +178,48 @@ def test_cross_entropy_is_finite_for_finite_logits_of_any_spread(backend, frac, 
         onehot = np.zeros(k, dtype=backend.dtype_name)
         onehot[0] = 1.0
         assert np.isnan(-np.sum(onehot * logp))  # what the guard prevents
+
+
+# ---- losses of finite but huge inputs: refused, never inf ---------------------------------------
+
+_OVERFLOWING = [
+    ("squared_loss", {}),
+    ("squared_loss_grad", {}),
+    ("minibatch_grad", {"batch": [0, 1]}),
+    ("per_example_losses", {}),
+    ("per_example_grads", {}),
+    ("empirical_risk", {}),
+    ("empirical_risk_grad", {}),
+    ("per_example_losses", {"loss": "logistic"}),
+    ("per_example_grads", {"loss": "hinge"}),
+]
+
+
+@pytest.mark.parametrize(("name", "extra"), _OVERFLOWING)
+@pytest.mark.parametrize("backend", backend_params(GUARD_BACKENDS))
+@given(frac=st.floats(0.75, 1.0), sign=st.sampled_from([-1.0, 1.0]))
+def test_losses_refuse_finite_inputs_whose_result_overflows(backend, name, extra, frac, sign):
+    """w = (1, 1) and rows x_i = (a, a) with a = frac * max: every input is finite, but the score
+    x_i^T w = 2a >= 1.5 max exceeds the dtype's largest value even after rounding (the float sum
+    of two entries errs by half an ulp), so no result of these functions is finite.
+    Each must raise a ValueError that says so and names the inputs, never return inf or NaN."""
+    a = sign * frac * float(np.finfo(backend.dtype_name).max)
+    w = backend.asarray(np.ones(2))
+    X = backend.asarray(np.full((2, 2), a))
+    y = backend.asarray(np.array([1.0, -1.0]))
+    with pytest.raises(ValueError, match=r"overflowed .*w.* X"):
+        getattr(losses, name)(w, X, y, **extra)
+
+
+@pytest.mark.parametrize("backend", backend_params(GUARD_BACKENDS))
+@given(frac=st.floats(0.6, 1.0), k=st.integers(2, 5))
+def test_cross_entropy_refuses_a_loss_that_overflows(backend, frac, k):
+    """Logits (a, -a, ...) with a = frac * max and the label of a -a class: the loss is 2a, above
+    the dtype's largest value, so cross_entropy raises instead of returning inf."""
+    a = frac * float(np.finfo(backend.dtype_name).max)
+    z = backend.asarray(np.array([[a] + [-a] * (k - 1)]))
+    with pytest.raises(ValueError, match=r"overflowed .*z"):
+        cross_entropy(z, [1])
 
 
 # ---- RBF kernel: centring and the clip at 0 ---------------------------------------------------

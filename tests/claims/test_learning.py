@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
-import warnings
+from fractions import Fraction
 
 import mpmath
 import numpy as np
@@ -1688,19 +1688,17 @@ def test_losses_of_non_finite_scores_are_not_finite_reals(backend, s, seed, K, b
 def test_squared_loss_of_a_huge_finite_score_is_not_finite(backend, frac, sign):
     """A finite score s = sign * frac * max (max the dtype's largest finite number, frac >= 1/2)
     and label y = -sign: (s - y)^2 >= max^2 / 4 exceeds max, so the squared loss of this finite
-    input overflows to inf in IEEE arithmetic, and dlcore returns inf (its overflow warning is
-    silenced here). The losses are finite for finite inputs only on bounded scores: an earlier
-    statement said 'finite for finite inputs', which this input falsifies. Exact: no rounding
-    decides the outcome."""
+    input has no finite loss in the dtype: dlcore refuses it, raising a ValueError that says it
+    overflowed, instead of returning inf. The losses are finite for finite inputs only on bounded
+    scores: an earlier statement said 'finite for finite inputs', which this input falsifies.
+    Exact: no rounding decides the outcome."""
     big = float(np.finfo(backend.dtype_name).max)
     X = backend.asarray(np.array([[sign * frac * big]]))
     assert bool(np.isfinite(backend.to_numpy(X)).all())  # the input is finite
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        value = backend.to_numpy(
-            per_example_losses(backend.asarray(np.ones(1)), X, backend.asarray(np.array([-sign])))
-        )
-    assert not np.isfinite(value).any(), value
+    s_minus_y = Fraction(sign * frac * big) + Fraction(sign)  # exact, y = -sign
+    assert s_minus_y**2 > Fraction(big)  # no finite value of the dtype is the loss
+    with pytest.raises(ValueError, match="overflowed"):
+        per_example_losses(backend.asarray(np.ones(1)), X, backend.asarray(np.array([-sign])))
 
 
 @claim(NOGRAD, breaks="no training point on the decision boundary")
