@@ -80,7 +80,9 @@ def test_meta_detects_an_untested_clause():
         else r
         for r in REFS
     ]
-    assert [p.split(":")[0] for p in checks.untested_clauses({c.id: c}, refs)] == [f"{c.id} ⟨{last}⟩"]
+    assert [p.split(":")[0] for p in checks.untested_clauses({c.id: c}, refs)] == [
+        f"{c.id} ⟨{last}⟩"
+    ]
 
 
 def test_meta_detects_a_clause_checked_only_by_a_breaking_case():
