@@ -5,14 +5,27 @@ and `array_api_strict`. Importing dlcore needs NumPy and array-api-compat only.
 
 Modules, bottom to top: [`backend`][dlcore.backend]; [`linear`][dlcore.linear],
 [`kernels`][dlcore.kernels], [`losses`][dlcore.losses], [`init`][dlcore.init];
-[`mlp`][dlcore.mlp]; [`optim`][dlcore.optim], [`dynamics`][dlcore.dynamics];
+[`mlp`][dlcore.mlp], [`constructions`][dlcore.constructions]; [`optim`][dlcore.optim], [`dynamics`][dlcore.dynamics];
 [`data`][dlcore.data], [`train`][dlcore.train].
 """
 
-from dlcore import backend, data, dynamics, init, kernels, linear, losses, mlp, optim, train
+from dlcore import (
+    backend,
+    constructions,
+    data,
+    dynamics,
+    init,
+    kernels,
+    linear,
+    losses,
+    mlp,
+    optim,
+    train,
+)
 
 __all__ = [
     "backend",
+    "constructions",
     "data",
     "dynamics",
     "init",

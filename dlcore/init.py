@@ -14,6 +14,10 @@ $w \sim \mathcal U(-a, a)$ with $a = \sqrt{3 \operatorname{Var} w}$, the same va
 Randomness comes from an explicit `numpy.random.Generator` on the CPU, so one seed gives the same
 weights on every backend; pass `like=` to move the result to another array's namespace, dtype and
 device.
+
+A random 1-D unit $x \mapsto \mathrm{ReLU}(wx + b)$ puts its kink at $-b/w$
+([`kink_location`][dlcore.init.kink_location]); with Gaussian $w, b$ that point is Cauchy, and
+[`kink_mass`][dlcore.init.kink_mass] is its mass in an interval.
 """
 
 from __future__ import annotations
@@ -22,7 +26,18 @@ import math
 
 import numpy as np
 
-from dlcore.backend import Array, asarray, check_array, check_generator, check_int, namespace
+from dlcore.backend import (
+    Array,
+    asarray,
+    check_array,
+    check_compatible,
+    check_finite,
+    check_generator,
+    check_int,
+    check_nonnegative,
+    check_positive,
+    namespace,
+)
 
 __all__ = [
     "variance",
@@ -32,6 +47,8 @@ __all__ = [
     "lecun_uniform",
     "glorot_normal",
     "glorot_uniform",
+    "kink_location",
+    "kink_mass",
 ]
 
 _SCHEMES = ("he", "lecun", "glorot")
@@ -163,3 +180,62 @@ def glorot_uniform(
         ValueError: If `d_in` is below 1; `d_out` is below 1.
     """
     return _draw("glorot", "uniform", d_in, d_out, rng, like)
+
+
+def kink_location(w: Array, b: Array) -> Array:
+    r"""The kink (elbow) $c = -b/w$ of each 1-D unit $x \mapsto \mathrm{ReLU}(wx + b)$.
+
+    With $w, b$ i.i.d. $\mathcal N(0, 1)$ the kink is standard Cauchy; with
+    $w \sim \mathcal N(0, \sigma_w^2)$ and $b \sim \mathcal N(0, \sigma_b^2)$ it is Cauchy with scale
+    $\sigma_b/\sigma_w$. A unit with $w = 0$ is the constant $\max(0, b)$ and has no kink: its
+    entry is NaN.
+
+    Args:
+        w: Input weights, any shape, real floating.
+        b: Biases, the shape of `w`, same namespace and dtype.
+
+    Returns:
+        $-b/w$ elementwise (NaN where $w = 0$).
+
+    Raises:
+        TypeError: If `w` or `b` is not a real floating array, or the arrays differ in library,
+            device or dtype.
+        ValueError: If `w` and `b` differ in shape (any common shape is fine, the empty one
+            included), or `w` or `b` is not finite.
+    """
+    xp = check_compatible({"w": w, "b": b})
+    if not xp.isdtype(w.dtype, "real floating"):
+        raise TypeError(f"w must have a real floating dtype, got {w.dtype}")
+    check_finite("w", w)
+    check_finite("b", b)
+    if tuple(w.shape) != tuple(b.shape):
+        raise ValueError(
+            f"w and b must have the same shape, got {tuple(w.shape)} and {tuple(b.shape)}"
+        )
+    zero = w == 0
+    safe = xp.where(zero, xp.ones_like(w), w)
+    return xp.where(zero, xp.full_like(w, math.nan), -b / safe)
+
+
+def kink_mass(a: float, scale: float = 1.0) -> float:
+    r"""$P(|C| \le a)$ for a Cauchy kink $C$ with scale $s$: $\tfrac{2}{\pi}\arctan(a/s)$.
+
+    The standard Cauchy ($s = 1$, kinks of $w, b \sim \mathcal N(0,1)$) puts
+    $\tfrac{2}{\pi}\arctan 10 = 0.93655\ldots$ of its mass in $[-10, 10]$ and
+    $\tfrac{2}{\pi}\arctan 3 = 0.79517\ldots$ in $[-3, 3]$.
+
+    Args:
+        a: Half-width $a \ge 0$ of the interval.
+        scale: Cauchy scale $s = \sigma_b/\sigma_w > 0$.
+
+    Returns:
+        The probability, in $[0, 1)$.
+
+    Raises:
+        TypeError: If `a` is not a real number; `scale` is not a real number.
+        ValueError: If `a` is NaN, infinite or outside [0, inf); `scale` is NaN, infinite or
+            outside (0, inf).
+    """
+    a = check_nonnegative("a", a)
+    scale = check_positive("scale", scale)
+    return 2.0 / math.pi * math.atan(a / scale)

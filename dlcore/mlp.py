@@ -31,10 +31,7 @@ from dlcore.backend import (
     check_in_range,
     check_int,
     check_matrix,
-    check_nonnegative,
-    check_positive,
     check_vector_or_matrix,
-    device_of,
     namespace,
 )
 
@@ -49,13 +46,8 @@ __all__ = [
     "unflatten_params",
     "param_jacobian",
     "activation_patterns",
-    "relu_net_from_pwl",
-    "relu_net_from_slopes",
-    "kink_location",
-    "kink_mass",
     "dropout",
     "forward_with",
-    "sigmoidal_net_from_samples",
 ]
 
 ACTIVATIONS: tuple[str, ...] = ("relu", "identity", "tanh", "sigmoid")
@@ -243,6 +235,34 @@ def forward(params: dict[str, Array], X: Array, *, activation: str = "relu") -> 
             the wrong keys; `activation` is not one of 'relu', 'identity', 'tanh', 'sigmoid'.
     """
     return preactivations(params, X, activation=activation)[-1]
+
+
+def forward_with(params: dict[str, Array], X: Array, phi: Callable[[Array], Array]) -> Array:
+    r"""The network's output $z^L$ with a user-supplied elementwise activation $\phi$.
+
+    Computes $z^1 = XW^1 + b^1$, $z^{\ell+1} = \phi(z^\ell)\,W^{\ell+1} + b^{\ell+1}$ and returns $z^L$,
+    as [`forward`][dlcore.mlp.forward] does for the named [`ACTIVATIONS`][dlcore.mlp.ACTIVATIONS].
+    It is a forward pass only (no backward pass): for activations outside the course's four, such
+    as a polynomial $\phi(z) = \sum_i c_i z^i$, whose networks are polynomials in $x$.
+
+    Args:
+        params: Parameters as returned by [`init_mlp`][dlcore.mlp.init_mlp].
+        X: Inputs, shape `(n, d_0)`.
+        phi: Elementwise activation, array in, array of the same shape out.
+
+    Returns:
+        $z^L$, shape `(n, d_L)`.
+
+    Raises:
+        TypeError: If `phi` is not callable, or returns an array of another shape. Also if `X` is
+            not a real floating array, or the arrays differ in library, device or dtype; `params`
+            is not a dict of real floating arrays of one library.
+        ValueError: On missing parameters or mismatched layer shapes. Also if `X` is empty,
+            misshapen or not finite; `params` has a non-finite entry or the wrong keys.
+    """
+    if not callable(phi):
+        raise TypeError(f"phi must be callable, got {type(phi).__name__}: {phi!r}")
+    return _run_layers(params, X, phi)[0][-1]
 
 
 def _derivative(xp: Any, name: str, z: Array, h: Array) -> Array:
@@ -492,154 +512,6 @@ def activation_patterns(params: dict[str, Array], X: Array) -> list[Array]:
     return [z > 0 for z in preactivations(params, X, activation="relu")[:-1]]
 
 
-def relu_net_from_pwl(knots: Array, values: Array) -> dict[str, Array]:
-    r"""A width-$k$ one-hidden-layer ReLU net equal to the PWL interpolant on $[t_0, t_k]$.
-
-    With knots $t_0 < \dots < t_k$, values $v_j$ and slopes $s_j = (v_{j+1} - v_j)/(t_{j+1} - t_j)$,
-    $$f(x) = v_0 + s_0\,\mathrm{ReLU}(x - t_0) + \sum_{j=1}^{k-1} (s_j - s_{j-1})\,\mathrm{ReLU}(x - t_j),$$
-    a constant plus one elbow per slope change. Hidden weights are $1$, hidden biases $-t_j$,
-    output weights the slope changes, output bias $v_0$. Left of $t_0$ the net is the constant
-    $v_0$; right of $t_k$ it continues the last piece.
-
-    Args:
-        knots: Strictly increasing knots $t_0 < \dots < t_k$, shape `(k+1,)`, $k \ge 1$.
-        values: $v_j = f(t_j)$, shape `(k+1,)`.
-
-    Returns:
-        Parameters for [`forward`][dlcore.mlp.forward] with sizes $(1, k, 1)$, in the namespace,
-        dtype and device of `knots`.
-
-    Raises:
-        TypeError: If `knots` or `values` is not a real floating array, or the arrays differ in
-            library, device or dtype.
-        ValueError: If `knots` or `values` is empty, misshapen or not finite.
-    """
-    check_vector_or_matrix("knots", knots)
-    check_vector_or_matrix("values", values)
-    xp = check_compatible({"knots": knots, "values": values})
-    if knots.ndim != 1 or int(knots.shape[0]) < 2:
-        raise ValueError(f"knots must have shape (k+1,) with k >= 1, got {tuple(knots.shape)}")
-    if tuple(values.shape) != tuple(knots.shape):
-        raise ValueError(
-            f"values must have the shape of knots {tuple(knots.shape)}, got {tuple(values.shape)}"
-        )
-    gaps = knots[1:] - knots[:-1]
-    if not bool(xp.all(gaps > 0)):
-        raise ValueError("knots must be strictly increasing, got a gap <= 0")
-    slopes = (values[1:] - values[:-1]) / gaps
-    k = int(slopes.shape[0])
-    changes = xp.concat([slopes[:1], slopes[1:] - slopes[:-1]])
-    return {
-        "W1": xp.ones((1, k), dtype=knots.dtype, device=device_of(knots)),
-        "b1": -knots[:-1],
-        "W2": xp.reshape(changes, (k, 1)),
-        "b2": values[:1],
-    }
-
-
-def relu_net_from_slopes(knots: Array, slopes: Array, value: Array) -> dict[str, Array]:
-    r"""A width-$(k+1)$ ReLU net equal on all of $\mathbb R$ to the PWL function with these slopes.
-
-    With knots $t_1 < \dots < t_k$, slope $s_0$ left of $t_1$, $s_j$ on $(t_j, t_{j+1})$, $s_k$
-    right of $t_k$ and $c = f(t_1)$, "changing the slope is adding an elbow":
-    $$f(x) = c - s_0\,\mathrm{ReLU}(t_1 - x) + s_1\,\mathrm{ReLU}(x - t_1)
-    + \sum_{j=2}^{k} (s_j - s_{j-1})\,\mathrm{ReLU}(x - t_j).$$
-    The first unit has weight $-1$ and bias $t_1$, the others weight $1$ and bias $-t_j$; output
-    weights $(-s_0, s_1, s_2 - s_1, \dots)$, output bias $c$.
-
-    Args:
-        knots: Strictly increasing $t_1 < \dots < t_k$, shape `(k,)`, $k \ge 1$.
-        slopes: $s_0, \dots, s_k$, shape `(k+1,)`.
-        value: $c = f(t_1)$, shape `(1,)`.
-
-    Returns:
-        Parameters for [`forward`][dlcore.mlp.forward] with sizes $(1, k+1, 1)$.
-
-    Raises:
-        TypeError: If `knots` or `slopes` or `value` is not a real floating array, or the arrays
-            differ in library, device or dtype.
-        ValueError: If `knots` or `slopes` or `value` is empty, misshapen or not finite.
-    """
-    check_vector_or_matrix("knots", knots)
-    check_vector_or_matrix("slopes", slopes)
-    check_vector_or_matrix("value", value)
-    xp = check_compatible({"knots": knots, "slopes": slopes, "value": value})
-    if knots.ndim != 1:
-        raise ValueError(f"knots must have shape (k,), got {tuple(knots.shape)}")
-    k = int(knots.shape[0])
-    if tuple(slopes.shape) != (k + 1,):
-        raise ValueError(
-            f"slopes must have shape ({k + 1},) for {k} knots, got {tuple(slopes.shape)}"
-        )
-    if tuple(value.shape) != (1,):
-        raise ValueError(f"value must have shape (1,), got {tuple(value.shape)}")
-    if not bool(xp.all(knots[1:] - knots[:-1] > 0)):
-        raise ValueError("knots must be strictly increasing, got a gap <= 0")
-    w = xp.concat([-xp.ones((1,), dtype=knots.dtype, device=device_of(knots)), xp.ones_like(knots)])
-    b = xp.concat([knots[:1], -knots])
-    v = xp.concat([-slopes[:1], slopes[1:2], slopes[2:] - slopes[1:-1]])
-    return {"W1": xp.reshape(w, (1, k + 1)), "b1": b, "W2": xp.reshape(v, (k + 1, 1)), "b2": value}
-
-
-def kink_location(w: Array, b: Array) -> Array:
-    r"""The kink (elbow) $c = -b/w$ of each 1-D unit $x \mapsto \mathrm{ReLU}(wx + b)$.
-
-    With $w, b$ i.i.d. $\mathcal N(0, 1)$ the kink is standard Cauchy; with
-    $w \sim \mathcal N(0, \sigma_w^2)$ and $b \sim \mathcal N(0, \sigma_b^2)$ it is Cauchy with scale
-    $\sigma_b/\sigma_w$. A unit with $w = 0$ is the constant $\max(0, b)$ and has no kink: its
-    entry is NaN.
-
-    Args:
-        w: Input weights, any shape, real floating.
-        b: Biases, the shape of `w`, same namespace and dtype.
-
-    Returns:
-        $-b/w$ elementwise (NaN where $w = 0$).
-
-    Raises:
-        TypeError: If `w` or `b` is not a real floating array, or the arrays differ in library,
-            device or dtype.
-        ValueError: If `w` and `b` differ in shape (any common shape is fine, the empty one
-            included), or `w` or `b` is not finite.
-    """
-    xp = check_compatible({"w": w, "b": b})
-    if not xp.isdtype(w.dtype, "real floating"):
-        raise TypeError(f"w must have a real floating dtype, got {w.dtype}")
-    check_finite("w", w)
-    check_finite("b", b)
-    if tuple(w.shape) != tuple(b.shape):
-        raise ValueError(
-            f"w and b must have the same shape, got {tuple(w.shape)} and {tuple(b.shape)}"
-        )
-    zero = w == 0
-    safe = xp.where(zero, xp.ones_like(w), w)
-    return xp.where(zero, xp.full_like(w, math.nan), -b / safe)
-
-
-def kink_mass(a: float, scale: float = 1.0) -> float:
-    r"""$P(|C| \le a)$ for a Cauchy kink $C$ with scale $s$: $\tfrac{2}{\pi}\arctan(a/s)$.
-
-    The standard Cauchy ($s = 1$, kinks of $w, b \sim \mathcal N(0,1)$) puts
-    $\tfrac{2}{\pi}\arctan 10 = 0.93655\ldots$ of its mass in $[-10, 10]$ and
-    $\tfrac{2}{\pi}\arctan 3 = 0.79517\ldots$ in $[-3, 3]$.
-
-    Args:
-        a: Half-width $a \ge 0$ of the interval.
-        scale: Cauchy scale $s = \sigma_b/\sigma_w > 0$.
-
-    Returns:
-        The probability, in $[0, 1)$.
-
-    Raises:
-        TypeError: If `a` is not a real number; `scale` is not a real number.
-        ValueError: If `a` is NaN, infinite or outside [0, inf); `scale` is NaN, infinite or
-            outside (0, inf).
-    """
-    a = check_nonnegative("a", a)
-    scale = check_positive("scale", scale)
-    return 2.0 / math.pi * math.atan(a / scale)
-
-
 def dropout(h: Array, p: float, *, rng: np.random.Generator, train: bool = True) -> Array:
     r"""Inverted dropout: keep each entry with probability $1 - p$ and scale it by $1/(1 - p)$.
 
@@ -675,87 +547,3 @@ def dropout(h: Array, p: float, *, rng: np.random.Generator, train: bool = True)
         return h
     keep = rng.random(tuple(int(s) for s in h.shape)) >= p
     return h * asarray(keep / (1.0 - p), like=h)
-
-
-def forward_with(params: dict[str, Array], X: Array, phi: Callable[[Array], Array]) -> Array:
-    r"""The network's output $z^L$ with a user-supplied elementwise activation $\phi$.
-
-    Computes $z^1 = XW^1 + b^1$, $z^{\ell+1} = \phi(z^\ell)\,W^{\ell+1} + b^{\ell+1}$ and returns $z^L$,
-    as [`forward`][dlcore.mlp.forward] does for the named [`ACTIVATIONS`][dlcore.mlp.ACTIVATIONS].
-    It is a forward pass only (no backward pass): for activations outside the course's four, such
-    as a polynomial $\phi(z) = \sum_i c_i z^i$, whose networks are polynomials in $x$.
-
-    Args:
-        params: Parameters as returned by [`init_mlp`][dlcore.mlp.init_mlp].
-        X: Inputs, shape `(n, d_0)`.
-        phi: Elementwise activation, array in, array of the same shape out.
-
-    Returns:
-        $z^L$, shape `(n, d_L)`.
-
-    Raises:
-        TypeError: If `phi` is not callable, or returns an array of another shape. Also if `X` is
-            not a real floating array, or the arrays differ in library, device or dtype; `params`
-            is not a dict of real floating arrays of one library.
-        ValueError: On missing parameters or mismatched layer shapes. Also if `X` is empty,
-            misshapen or not finite; `params` has a non-finite entry or the wrong keys.
-    """
-    if not callable(phi):
-        raise TypeError(f"phi must be callable, got {type(phi).__name__}: {phi!r}")
-    return _run_layers(params, X, phi)[0][-1]
-
-
-def sigmoidal_net_from_samples(
-    knots: Array, values: Array, sharpness: float, *, activation: str = "sigmoid"
-) -> dict[str, Array]:
-    r"""A width-$k$ sigmoid (or tanh) net: a smoothed staircase through the samples $f(t_j)$.
-
-    With knots $t_0 < \dots < t_k$, values $v_j$, jumps $\Delta_j = v_j - v_{j-1}$ and midpoints
-    $m_j = (t_{j-1} + t_j)/2$,
-    $$N(x) = v_0 + \sum_{j=1}^{k} \Delta_j\, \sigma\big(s (x - m_j)\big),$$
-    a step of height $\Delta_j$ at each midpoint, smoothed at sharpness $s > 0$. As $s \to \infty$
-    it tends to the staircase that takes the value of the nearest knot. With `activation="tanh"`
-    the same function is written with $\sigma(u) = (1 + \tanh(u/2))/2$: hidden weights $s/2$,
-    biases $-s m_j/2$, output weights $\Delta_j/2$, output bias $(v_0 + v_k)/2$.
-
-    Args:
-        knots: Strictly increasing knots, shape `(k+1,)`, $k \ge 1$.
-        values: $v_j = f(t_j)$, shape `(k+1,)`.
-        sharpness: $s > 0$.
-        activation: `"sigmoid"` or `"tanh"` (pass the same name to [`forward`][dlcore.mlp.forward]).
-
-    Returns:
-        Parameters with sizes $(1, k, 1)$, in the namespace, dtype and device of `knots`.
-
-    Raises:
-        TypeError: If `knots` or `values` is not a real floating array, or the arrays differ in
-            library, device or dtype; `sharpness` is not a real number.
-        ValueError: If `knots` or `values` is empty, misshapen or not finite; `sharpness` is NaN,
-            infinite or outside (0, inf); `activation` is not one of 'sigmoid', 'tanh'.
-    """
-    check_vector_or_matrix("knots", knots)
-    check_vector_or_matrix("values", values)
-    xp = check_compatible({"knots": knots, "values": values})
-    s = check_positive("sharpness", sharpness)
-    if activation not in ("sigmoid", "tanh"):
-        raise ValueError(f"activation must be 'sigmoid' or 'tanh', got {activation!r}")
-    if knots.ndim != 1 or int(knots.shape[0]) < 2:
-        raise ValueError(f"knots must have shape (k+1,) with k >= 1, got {tuple(knots.shape)}")
-    if tuple(values.shape) != tuple(knots.shape):
-        raise ValueError(
-            f"values must have the shape of knots {tuple(knots.shape)}, got {tuple(values.shape)}"
-        )
-    if not bool(xp.all(knots[1:] - knots[:-1] > 0)):
-        raise ValueError("knots must be strictly increasing, got a gap <= 0")
-    k = int(knots.shape[0]) - 1
-    mids = (knots[1:] + knots[:-1]) / 2
-    jumps = values[1:] - values[:-1]
-    ones = xp.ones((1, k), dtype=knots.dtype, device=device_of(knots))
-    if activation == "sigmoid":
-        return {"W1": s * ones, "b1": -s * mids, "W2": xp.reshape(jumps, (k, 1)), "b2": values[:1]}
-    return {
-        "W1": (s / 2) * ones,
-        "b1": -(s / 2) * mids,
-        "W2": xp.reshape(jumps / 2, (k, 1)),
-        "b2": (values[:1] + values[k:]) / 2,
-    }

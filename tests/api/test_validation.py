@@ -21,7 +21,19 @@ import array_api_compat
 import numpy as np
 import pytest
 
-from dlcore import backend, data, dynamics, init, kernels, linear, losses, mlp, optim, train
+from dlcore import (
+    backend,
+    constructions,
+    data,
+    dynamics,
+    init,
+    kernels,
+    linear,
+    losses,
+    mlp,
+    optim,
+    train,
+)
 from dlcore.backend import to_numpy
 
 torch = pytest.importorskip("torch")
@@ -408,7 +420,7 @@ case(
 
 # ---- init ---------------------------------------------------------------------------------
 
-INITS = [getattr(init, name) for name in init.__all__ if name != "variance"]
+INITS = [getattr(init, name) for name in init.__all__ if name.endswith(("_normal", "_uniform"))]
 for f in INITS:
     n = f.__name__
     case(f"{n}-rng-seed", f, 3, 2, rng=0, exc=TypeError, match=("rng", "Generator", "int: 0"))
@@ -1297,7 +1309,7 @@ case(
 )
 case(
     "sigmoidal_net_from_samples-activation",
-    mlp.sigmoidal_net_from_samples,
+    constructions.sigmoidal_net_from_samples,
     np.linspace(0, 1, 4),
     np.zeros(4),
     5.0,
@@ -1307,7 +1319,7 @@ case(
 )
 case(
     "sigmoidal_net_from_samples-sharpness",
-    mlp.sigmoidal_net_from_samples,
+    constructions.sigmoidal_net_from_samples,
     np.linspace(0, 1, 4),
     np.zeros(4),
     0.0,
@@ -1316,7 +1328,7 @@ case(
 )
 case(
     "sigmoidal_net_from_samples-knots",
-    mlp.sigmoidal_net_from_samples,
+    constructions.sigmoidal_net_from_samples,
     np.array([0.0, 0.5, 0.2]),
     np.zeros(3),
     5.0,
@@ -1724,7 +1736,7 @@ case(
 )
 case(
     "relu_net_from_pwl-unsorted",
-    mlp.relu_net_from_pwl,
+    constructions.relu_net_from_pwl,
     np.array([0.0, 2.0, 1.0]),
     Y[:3],
     exc=ValueError,
@@ -1732,7 +1744,7 @@ case(
 )
 case(
     "relu_net_from_pwl-one-knot",
-    mlp.relu_net_from_pwl,
+    constructions.relu_net_from_pwl,
     np.array([0.0]),
     Y[:1],
     exc=ValueError,
@@ -1740,7 +1752,7 @@ case(
 )
 case(
     "relu_net_from_pwl-values-shape",
-    mlp.relu_net_from_pwl,
+    constructions.relu_net_from_pwl,
     np.array([0.0, 1.0]),
     Y[:3],
     exc=ValueError,
@@ -1748,7 +1760,7 @@ case(
 )
 case(
     "relu_net_from_pwl-knots-nan",
-    mlp.relu_net_from_pwl,
+    constructions.relu_net_from_pwl,
     np.array([0.0, NAN]),
     Y[:2],
     exc=ValueError,
@@ -1756,7 +1768,7 @@ case(
 )
 case(
     "relu_net_from_slopes-slopes-shape",
-    mlp.relu_net_from_slopes,
+    constructions.relu_net_from_slopes,
     np.array([0.0, 1.0]),
     Y[:2],
     Y[:1],
@@ -1765,7 +1777,7 @@ case(
 )
 case(
     "relu_net_from_slopes-unsorted",
-    mlp.relu_net_from_slopes,
+    constructions.relu_net_from_slopes,
     np.array([1.0, 0.0]),
     Y[:3],
     Y[:1],
@@ -1774,7 +1786,7 @@ case(
 )
 case(
     "relu_net_from_slopes-value-shape",
-    mlp.relu_net_from_slopes,
+    constructions.relu_net_from_slopes,
     np.array([0.0]),
     Y[:2],
     Y[:2],
@@ -1783,7 +1795,7 @@ case(
 )
 case(
     "relu_net_from_slopes-knots-2d",
-    mlp.relu_net_from_slopes,
+    constructions.relu_net_from_slopes,
     X,
     Y[:2],
     Y[:1],
@@ -1792,7 +1804,7 @@ case(
 )
 case(
     "relu_net_from_pwl-knots-list",
-    mlp.relu_net_from_pwl,
+    constructions.relu_net_from_pwl,
     [0.0, 1.0],
     Y[:2],
     exc=TypeError,
@@ -1800,7 +1812,7 @@ case(
 )
 case(
     "kink_location-shape",
-    mlp.kink_location,
+    init.kink_location,
     Y,
     Y[:3],
     exc=ValueError,
@@ -1808,7 +1820,7 @@ case(
 )
 case(
     "kink_location-int",
-    mlp.kink_location,
+    init.kink_location,
     np.arange(3),
     np.arange(3),
     exc=TypeError,
@@ -1816,14 +1828,14 @@ case(
 )
 case(
     "kink_location-mixed",
-    mlp.kink_location,
+    init.kink_location,
     Y,
     t(Y),
     exc=TypeError,
     match=("w: numpy.ndarray", "b: torch.Tensor"),
 )
-case("kink_mass-negative", mlp.kink_mass, -1.0, exc=ValueError, match=("a", "-1.0"))
-case("kink_mass-scale-zero", mlp.kink_mass, 1.0, 0.0, exc=ValueError, match=("scale", "0.0"))
+case("kink_mass-negative", init.kink_mass, -1.0, exc=ValueError, match=("a", "-1.0"))
+case("kink_mass-scale-zero", init.kink_mass, 1.0, 0.0, exc=ValueError, match=("scale", "0.0"))
 case("dropout-p-one", mlp.dropout, Y, 1.0, rng=gen(), exc=ValueError, match=("p", "1.0"))
 case("dropout-rng-seed", mlp.dropout, Y, 0.5, rng=0, exc=TypeError, match=("rng", "0"))
 case("dropout-h-list", mlp.dropout, [1.0], 0.5, rng=gen(), exc=TypeError, match=("h", "list"))

@@ -31,7 +31,19 @@ from typing import Any
 
 import numpy as np
 
-from dlcore import backend, data, dynamics, init, kernels, linear, losses, mlp, optim, train
+from dlcore import (
+    backend,
+    constructions,
+    data,
+    dynamics,
+    init,
+    kernels,
+    linear,
+    losses,
+    mlp,
+    optim,
+    train,
+)
 from tests.support import mp_references as mpr
 
 __all__ = [
@@ -245,6 +257,7 @@ class Constant:
 
 _MODULES = {
     "backend": backend,
+    "constructions": constructions,
     "data": data,
     "dynamics": dynamics,
     "init": init,
@@ -831,12 +844,12 @@ _c(
     lambda r: {"params": _mlp(r), "X": _X(r)},
 )
 _c(
-    "mlp.relu_net_from_pwl",
+    "constructions.relu_net_from_pwl",
     {"knots": Arr((("q",),)), "values": Arr((("q",),))},
     lambda r: {"knots": _knots(r, 5), "values": r.standard_normal(5)},
 )
 _c(
-    "mlp.relu_net_from_slopes",
+    "constructions.relu_net_from_slopes",
     {"knots": Arr((("k",),)), "slopes": Arr((("q",),)), "value": Arr((("one",),))},
     lambda r: {
         "knots": _knots(r, 4),
@@ -845,7 +858,7 @@ _c(
     },
 )
 _c(
-    "mlp.kink_location",
+    "init.kink_location",
     {"w": Arr(None), "b": Arr(None)},
     lambda r: {"w": r.standard_normal(7), "b": r.standard_normal(7)},
     nan_ok=True,
@@ -853,7 +866,7 @@ _c(
     reference=mpr.kink_location,
     rtol=2,
 )
-_c("mlp.kink_mass", {"a": NONNEG, "scale": POS}, lambda r: {"a": 1.0, "scale": 2.0})
+_c("init.kink_mass", {"a": NONNEG, "scale": POS}, lambda r: {"a": 1.0, "scale": 2.0})
 _c(
     "mlp.dropout",
     {"h": Arr(None), "p": UNIT_OPEN, "rng": Rng(), "train": Flag()},
@@ -865,7 +878,7 @@ _c(
     lambda r: {"params": _mlp(r), "X": _X(r), "phi": lambda z: z * z},
 )
 _c(
-    "mlp.sigmoidal_net_from_samples",
+    "constructions.sigmoidal_net_from_samples",
     {
         "knots": Arr((("q",),)),
         "values": Arr((("q",),)),

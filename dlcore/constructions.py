@@ -1,0 +1,165 @@
+r"""Networks built by hand from samples of a function.
+
+"Changing the slope is adding an elbow": a piecewise-linear function with $k$ slope changes is a
+one-hidden-layer ReLU net of width $k$ ([`relu_net_from_pwl`][dlcore.constructions.relu_net_from_pwl],
+[`relu_net_from_slopes`][dlcore.constructions.relu_net_from_slopes]); a sigmoid or tanh net of width
+$k$ is a smoothed staircase through the samples
+([`sigmoidal_net_from_samples`][dlcore.constructions.sigmoidal_net_from_samples]). Each returns
+parameters for [`forward`][dlcore.mlp.forward].
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dlcore.backend import (
+    Array,
+    check_compatible,
+    check_positive,
+    check_vector_or_matrix,
+    device_of,
+)
+
+__all__ = ["relu_net_from_pwl", "relu_net_from_slopes", "sigmoidal_net_from_samples"]
+
+
+def _check_knots(knots: Array, values: Array | None, **others: Array) -> Any:
+    r"""The shared argument contract: strictly increasing 1-d knots and arrays of their library.
+
+    With `values`, knots are $t_0 < \dots < t_k$ ($k \ge 1$) and `values` has their shape; without,
+    knots are $t_1 < \dots < t_k$ ($k \ge 1$).
+
+    Returns:
+        The arrays' namespace.
+    """
+    arrays = {"knots": knots, **({"values": values} if values is not None else {}), **others}
+    for name, a in arrays.items():
+        check_vector_or_matrix(name, a)
+    xp = check_compatible(arrays)
+    least, shape = (2, "(k+1,)") if values is not None else (1, "(k,)")
+    if knots.ndim != 1 or int(knots.shape[0]) < least:
+        raise ValueError(f"knots must have shape {shape} with k >= 1, got {tuple(knots.shape)}")
+    if values is not None and tuple(values.shape) != tuple(knots.shape):
+        raise ValueError(
+            f"values must have the shape of knots {tuple(knots.shape)}, got {tuple(values.shape)}"
+        )
+    if not bool(xp.all(knots[1:] - knots[:-1] > 0)):
+        raise ValueError("knots must be strictly increasing, got a gap <= 0")
+    return xp
+
+
+def relu_net_from_pwl(knots: Array, values: Array) -> dict[str, Array]:
+    r"""A width-$k$ one-hidden-layer ReLU net equal to the PWL interpolant on $[t_0, t_k]$.
+
+    With knots $t_0 < \dots < t_k$, values $v_j$ and slopes $s_j = (v_{j+1} - v_j)/(t_{j+1} - t_j)$,
+    $$f(x) = v_0 + s_0\,\mathrm{ReLU}(x - t_0) + \sum_{j=1}^{k-1} (s_j - s_{j-1})\,\mathrm{ReLU}(x - t_j),$$
+    a constant plus one elbow per slope change. Hidden weights are $1$, hidden biases $-t_j$,
+    output weights the slope changes, output bias $v_0$. Left of $t_0$ the net is the constant
+    $v_0$; right of $t_k$ it continues the last piece.
+
+    Args:
+        knots: Strictly increasing knots $t_0 < \dots < t_k$, shape `(k+1,)`, $k \ge 1$.
+        values: $v_j = f(t_j)$, shape `(k+1,)`.
+
+    Returns:
+        Parameters for [`forward`][dlcore.mlp.forward] with sizes $(1, k, 1)$, in the namespace,
+        dtype and device of `knots`.
+
+    Raises:
+        TypeError: If `knots` or `values` is not a real floating array, or the arrays differ in
+            library, device or dtype.
+        ValueError: If `knots` or `values` is empty, misshapen or not finite.
+    """
+    xp = _check_knots(knots, values)
+    slopes = (values[1:] - values[:-1]) / (knots[1:] - knots[:-1])
+    k = int(slopes.shape[0])
+    changes = xp.concat([slopes[:1], slopes[1:] - slopes[:-1]])
+    return {
+        "W1": xp.ones((1, k), dtype=knots.dtype, device=device_of(knots)),
+        "b1": -knots[:-1],
+        "W2": xp.reshape(changes, (k, 1)),
+        "b2": values[:1],
+    }
+
+
+def relu_net_from_slopes(knots: Array, slopes: Array, value: Array) -> dict[str, Array]:
+    r"""A width-$(k+1)$ ReLU net equal on all of $\mathbb R$ to the PWL function with these slopes.
+
+    With knots $t_1 < \dots < t_k$, slope $s_0$ left of $t_1$, $s_j$ on $(t_j, t_{j+1})$, $s_k$
+    right of $t_k$ and $c = f(t_1)$, "changing the slope is adding an elbow":
+    $$f(x) = c - s_0\,\mathrm{ReLU}(t_1 - x) + s_1\,\mathrm{ReLU}(x - t_1)
+    + \sum_{j=2}^{k} (s_j - s_{j-1})\,\mathrm{ReLU}(x - t_j).$$
+    The first unit has weight $-1$ and bias $t_1$, the others weight $1$ and bias $-t_j$; output
+    weights $(-s_0, s_1, s_2 - s_1, \dots)$, output bias $c$.
+
+    Args:
+        knots: Strictly increasing $t_1 < \dots < t_k$, shape `(k,)`, $k \ge 1$.
+        slopes: $s_0, \dots, s_k$, shape `(k+1,)`.
+        value: $c = f(t_1)$, shape `(1,)`.
+
+    Returns:
+        Parameters for [`forward`][dlcore.mlp.forward] with sizes $(1, k+1, 1)$.
+
+    Raises:
+        TypeError: If `knots` or `slopes` or `value` is not a real floating array, or the arrays
+            differ in library, device or dtype.
+        ValueError: If `knots` or `slopes` or `value` is empty, misshapen or not finite.
+    """
+    xp = _check_knots(knots, None, slopes=slopes, value=value)
+    k = int(knots.shape[0])
+    if tuple(slopes.shape) != (k + 1,):
+        raise ValueError(
+            f"slopes must have shape ({k + 1},) for {k} knots, got {tuple(slopes.shape)}"
+        )
+    if tuple(value.shape) != (1,):
+        raise ValueError(f"value must have shape (1,), got {tuple(value.shape)}")
+    w = xp.concat([-xp.ones((1,), dtype=knots.dtype, device=device_of(knots)), xp.ones_like(knots)])
+    b = xp.concat([knots[:1], -knots])
+    v = xp.concat([-slopes[:1], slopes[1:2], slopes[2:] - slopes[1:-1]])
+    return {"W1": xp.reshape(w, (1, k + 1)), "b1": b, "W2": xp.reshape(v, (k + 1, 1)), "b2": value}
+
+
+def sigmoidal_net_from_samples(
+    knots: Array, values: Array, sharpness: float, *, activation: str = "sigmoid"
+) -> dict[str, Array]:
+    r"""A width-$k$ sigmoid (or tanh) net: a smoothed staircase through the samples $f(t_j)$.
+
+    With knots $t_0 < \dots < t_k$, values $v_j$, jumps $\Delta_j = v_j - v_{j-1}$ and midpoints
+    $m_j = (t_{j-1} + t_j)/2$,
+    $$N(x) = v_0 + \sum_{j=1}^{k} \Delta_j\, \sigma\big(s (x - m_j)\big),$$
+    a step of height $\Delta_j$ at each midpoint, smoothed at sharpness $s > 0$. As $s \to \infty$
+    it tends to the staircase that takes the value of the nearest knot. With `activation="tanh"`
+    the same function is written with $\sigma(u) = (1 + \tanh(u/2))/2$: hidden weights $s/2$,
+    biases $-s m_j/2$, output weights $\Delta_j/2$, output bias $(v_0 + v_k)/2$.
+
+    Args:
+        knots: Strictly increasing knots, shape `(k+1,)`, $k \ge 1$.
+        values: $v_j = f(t_j)$, shape `(k+1,)`.
+        sharpness: $s > 0$.
+        activation: `"sigmoid"` or `"tanh"` (pass the same name to [`forward`][dlcore.mlp.forward]).
+
+    Returns:
+        Parameters with sizes $(1, k, 1)$, in the namespace, dtype and device of `knots`.
+
+    Raises:
+        TypeError: If `knots` or `values` is not a real floating array, or the arrays differ in
+            library, device or dtype; `sharpness` is not a real number.
+        ValueError: If `knots` or `values` is empty, misshapen or not finite; `sharpness` is NaN,
+            infinite or outside (0, inf); `activation` is not one of 'sigmoid', 'tanh'.
+    """
+    xp = _check_knots(knots, values)
+    s = check_positive("sharpness", sharpness)
+    if activation not in ("sigmoid", "tanh"):
+        raise ValueError(f"activation must be 'sigmoid' or 'tanh', got {activation!r}")
+    k = int(knots.shape[0]) - 1
+    mids = (knots[1:] + knots[:-1]) / 2
+    jumps = values[1:] - values[:-1]
+    ones = xp.ones((1, k), dtype=knots.dtype, device=device_of(knots))
+    if activation == "sigmoid":
+        return {"W1": s * ones, "b1": -s * mids, "W2": xp.reshape(jumps, (k, 1)), "b2": values[:1]}
+    return {
+        "W1": (s / 2) * ones,
+        "b1": -(s / 2) * mids,
+        "W2": xp.reshape(jumps / 2, (k, 1)),
+        "b2": (values[:1] + values[k:]) / 2,
+    }
