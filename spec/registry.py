@@ -57,7 +57,6 @@ KINDS = (
     "illustration",
 )
 PRIORITIES = ("core", "standard", "remark")
-CHECKS = ("property", "illustration")
 _ID = re.compile(r"^(?P<chapter>[a-z]+(?:-[a-z]+)*)\.[a-z0-9]+(?:-[a-z0-9]+)*$")
 _REQUIRED = ("id", "title", "kind", "priority", "statement", "source")
 _OPTIONAL = (
@@ -65,7 +64,6 @@ _OPTIONAL = (
     "catalogue",
     "code",
     "erratum",
-    "check",
     "float32",
     "lecture",
     "added",
@@ -98,7 +96,6 @@ class Claim:
         catalogue: Catalogue ids it covers (provenance).
         code: Dotted paths of the dlcore names that implement it.
         erratum: Where the lecture is wrong, what is true instead.
-        check: `"property"` (a test) or `"illustration"` (a figure; remarks only).
         float32: Why the claim is not checked in float32, if it is not.
         lecture: What the lecture says, in its own terms: a short paraphrase citing its
             transcript lines. The statement is ours; this is the lecture's voice.
@@ -116,10 +113,15 @@ class Claim:
     catalogue: tuple[str, ...] = ()
     code: tuple[str, ...] = ()
     erratum: str | None = None
-    check: str = "property"
     float32: str | None = None
     lecture: str | None = None
     added: tuple[str, ...] = ()
+
+    @property
+    def check(self) -> str:
+        """How the claim is checked: `"illustration"` (a figure; remarks of that kind only) or
+        `"property"` (a test). The kind says it; there is no second field."""
+        return "illustration" if self.kind == "illustration" else "property"
 
     @property
     def clauses(self) -> dict[str, str]:
@@ -190,10 +192,7 @@ def _claim_from(entry: dict, chapter: str, path: Path) -> Claim:
         raise SpecError(f"{cid}: kind {entry['kind']!r} not in {KINDS}")
     if entry["priority"] not in PRIORITIES:
         raise SpecError(f"{cid}: priority {entry['priority']!r} not in {PRIORITIES}")
-    check = entry.get("check", "property")
-    if check not in CHECKS:
-        raise SpecError(f"{cid}: check {check!r} not in {CHECKS}")
-    if check == "illustration" and entry["priority"] != "remark":
+    if entry["kind"] == "illustration" and entry["priority"] != "remark":
         raise SpecError(f"{cid}: only remarks may be checked by illustration")
     labels = CLAUSE.findall(entry["statement"])
     outside_math = CLAUSE.findall(
@@ -219,7 +218,6 @@ def _claim_from(entry: dict, chapter: str, path: Path) -> Claim:
         catalogue=tuple(entry.get("catalogue", ())),
         code=tuple(entry.get("code", ())),
         erratum=(entry.get("erratum") or "").strip() or None,
-        check=check,
         float32=(entry.get("float32") or "").strip() or None,
         lecture=" ".join((entry.get("lecture") or "").split()) or None,
         added=added,

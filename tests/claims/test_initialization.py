@@ -11,14 +11,12 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from dlcore.data import standardize
-from dlcore.init import he_normal, lecun_normal, variance
+from dlcore.init import he_normal, kink_location, kink_mass, lecun_normal, variance
 from dlcore.mlp import (
     activation_patterns,
     dropout,
     forward,
     init_mlp,
-    kink_location,
-    kink_mass,
     preactivations,
     value_and_grad,
 )

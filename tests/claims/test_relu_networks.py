@@ -11,6 +11,8 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
+from dlcore.constructions import relu_net_from_pwl, relu_net_from_slopes, sigmoidal_net_from_samples
+from dlcore.init import kink_location
 from dlcore.mlp import (
     ACTIVATIONS,
     activation_patterns,
@@ -19,12 +21,8 @@ from dlcore.mlp import (
     forward,
     forward_with,
     init_mlp,
-    kink_location,
     param_jacobian,
     preactivations,
-    relu_net_from_pwl,
-    relu_net_from_slopes,
-    sigmoidal_net_from_samples,
     unflatten_params,
     value_and_grad,
 )

@@ -121,7 +121,7 @@ def test_meta_detects_an_illustration_that_asserts():
     broken = {"x": dataclasses.replace(c, statement="⟨a⟩ $1 + 1 = 2$.")}
     assert checks.illustrations_with_clauses(broken) == ["x"]
     assert checks.claims_without_clauses(
-        {"y": dataclasses.replace(broken["x"], check="property", statement="s")}
+        {"y": dataclasses.replace(broken["x"], kind="identity", statement="s")}
     ) == ["y"]
 
 
@@ -175,3 +175,13 @@ def test_the_report_names_a_clause_block_that_never_completed():
     assert clauses_never_ran([rec]) == [f"{c.id} ⟨{labels[-1]}⟩"]
     assert clauses_never_ran([{**rec, "clauses": labels}]) == []
     assert clauses_never_ran([{**rec, "outcome": "failed"}]) == []  # a failure speaks for itself
+
+
+def test_registry_rejects_an_illustration_that_is_not_a_remark(tmp_path):
+    (tmp_path / "kernels.toml").write_text(
+        '[[claim]]\nid = "kernels.x"\ntitle = "t"\nkind = "illustration"\npriority = "core"\n'
+        'statement = "s"\nsource = "l"\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(SpecError, match="only remarks"):
+        load(tmp_path)
