@@ -116,6 +116,18 @@ def gd_trajectory(backend, problem, lam: float, lr: float, w0: np.ndarray, steps
     return np.array([backend.to_numpy(p["w"]) for p in traj])
 
 
+def _run_from_the_top_mode(backend, problem, lam, lr, steps, seed, top):
+    """GD from w* + V a, with a_1 = top and |a_2..d| <= 1 (drawn from `seed`): the minimizer, a,
+    the trajectory and its component along the top singular direction v_1."""
+    _, _, w_star_t = svd_coordinates(problem, lam)
+    a = np.random.default_rng(seed).standard_normal(problem.d)
+    a[1:] /= max(1.0, float(np.linalg.norm(a[1:])))
+    a[0] = top
+    w_star = problem.V @ w_star_t
+    traj = gd_trajectory(backend, problem, lam, lr, w_star + problem.V @ a, steps)
+    return w_star, a, traj, (traj - w_star) @ problem.V[:, 0]
+
+
 @claim(MODES)
 @pytest.mark.parametrize("backend", backend_params())
 @given(
@@ -322,14 +334,9 @@ def test_gd_past_the_bound_oscillates_away(backend, problem, lam, c, seed, top):
     lr = c * gd_max_stable_lr(lam_max)
     growth = abs(1 - lr * lam_max)
     steps = steps_to(growth, 1e6)
-    _, _, w_star_t = svd_coordinates(problem, lam)
-    rng = np.random.default_rng(seed)
-    a = rng.standard_normal(problem.d)
-    a[1:] /= max(1.0, float(np.linalg.norm(a[1:])))
-    a[0] = top
-    w_star = problem.V @ w_star_t
-    traj = gd_trajectory(backend, problem, lam, lr, w_star + problem.V @ a, steps)
-    top_component = (traj - w_star) @ problem.V[:, 0]
+    w_star, a, traj, top_component = _run_from_the_top_mode(
+        backend, problem, lam, lr, steps, seed, top
+    )
     cond = 4 * (np.linalg.norm(w_star) / (growth - 1) + steps * np.linalg.norm(a)) / top
     tol = tolerance(backend.eps, kind="bound", cond=cond, dim=problem.n + problem.d)
     e_norm = np.linalg.norm(traj - w_star, axis=1)
@@ -352,14 +359,9 @@ def test_gd_at_the_bound_oscillates_with_constant_size(backend, problem, lam, st
     """
     lam_max = 2 * (problem.sigma_max**2 + lam)
     lr = gd_max_stable_lr(lam_max)
-    _, _, w_star_t = svd_coordinates(problem, lam)
-    rng = np.random.default_rng(seed)
-    a = rng.standard_normal(problem.d)
-    a[1:] /= max(1.0, float(np.linalg.norm(a[1:])))
-    a[0] = top
-    w_star = problem.V @ w_star_t
-    traj = gd_trajectory(backend, problem, lam, lr, w_star + problem.V @ a, steps)
-    top_component = (traj - w_star) @ problem.V[:, 0]
+    w_star, _, traj, top_component = _run_from_the_top_mode(
+        backend, problem, lam, lr, steps, seed, top
+    )
     scale = max(float(np.linalg.norm(traj, axis=1).max()), float(np.linalg.norm(w_star)), 1.0)
     with clause("c"):
         assert_close(
