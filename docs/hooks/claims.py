@@ -68,10 +68,12 @@ def cuda_report_path() -> Path:
 def on_config(config: Any) -> Any:
     if not any(isinstance(e, DisplayMathExtension) for e in config.markdown_extensions):
         config.markdown_extensions.append(DisplayMathExtension())
-    # MkDocs restores sys.path after importing a hook, so this is done here, not at import:
-    # `python exec="on"` blocks `import figures` (docs/hooks/figures.py).
-    if HOOKS not in sys.path:
-        sys.path.insert(0, HOOKS)
+    # MkDocs restores sys.path after importing a hook, so this is done here, not at import.
+    # `python exec="on"` blocks `import figures` (docs/hooks/figures.py), and the conventions
+    # page prints its tables from `tests.support` (the repository root).
+    for path in (str(ROOT), HOOKS):
+        if path not in sys.path:
+            sys.path.insert(0, path)
     registry.load.cache_clear()  # `mkdocs serve` reloads: read the spec afresh
     claims = registry.load()
     refs = registry.find_claim_refs(TESTS_DIR) if TESTS_DIR.is_dir() else []
