@@ -1509,6 +1509,8 @@ def _ridge_rho(problem, lam: float, eta: float) -> float:
 # sweep seed 543738929: rho = 0 (one mode, c = 1) made the step count take log 0
 @example(problem=make_problem(n=1, d=1, svals=[1.0], seed=0), lam=0.1, c=1.0, seed=0)
 # a tiny c: eta (sigma^2 + lam) is below rounding, rho rounds to 1 (found while widening c)
+# c so small that eta rounds to 0 (CI, float32): eta is kept at the smallest positive float
+@example(problem=make_problem(n=1, d=1, svals=[1.0], seed=0), lam=0.1, c=5e-324, seed=0)
 @example(
     problem=make_problem(n=1, d=1, svals=[1.0], seed=0), lam=0.1, c=4.442017550277801e-212, seed=0
 )
@@ -1528,7 +1530,7 @@ def test_gd_with_weight_decay_converges_to_ridge(backend, problem, lam, c, seed)
     the error is at most t (n + d) eps (|w0| + |w_lam| + |y| / sigma_max) times a constant below
     the convergence kind's 16 (n sqrt(r) <= 3.5 n).
     """
-    eta = c / (2 * (problem.sigma_max**2 + lam))
+    eta = max(c / (2 * (problem.sigma_max**2 + lam)), float(np.nextafter(0.0, 1.0)))  # eta > 0
     top = 2 * (Fraction(float(np.max(problem.svals))) ** 2 + Fraction(lam))  # lambda_max, exact
     while Fraction(eta) * top >= 2:  # keep the float eta inside the assumption eta < 2/lambda_max
         eta = float(np.nextafter(eta, 0.0))
