@@ -34,6 +34,9 @@ from tests.support.strategies import (
 )
 from tests.support.tolerances import assert_close, record_ratio, tolerance
 
+EPS64 = float(np.finfo(np.float64).eps)
+"""float64 machine epsilon (2 u), for the test-side float64 arithmetic."""
+
 MODES = "gradient-descent.per-mode-linear-dynamics"
 STAB = "gradient-descent.step-size-stability-bound"
 ORDER = "gradient-descent.ordered-fit-largest-singular-directions-first"
@@ -479,8 +482,11 @@ def test_gd_fits_strong_directions_first(backend, problem, c, steps, seed, shrin
                 scale=scale,
                 what=f"w_{t} vs filter form",
             )
-            # dlcore's filter is the formula 1 - (1 - 2 lr sigma^2)^t (float64, a few roundings)
-            assert p == pytest.approx(1 - (1 - 2 * lr * s**2) ** t, rel=1e-12, abs=1e-12)
+            # dlcore's filter is the formula 1 - (1 - 2 lr sigma^2)^t. Evaluated naively in float64
+            # here, 1 - a errs by u and the t-th power by t u relatively, on values <= 1: an
+            # absolute (t + 2) u; dlcore's -expm1(t log1p(-a)) adds a few u (abs 2 (t + 4) u)
+            naive = 1 - (1 - 2 * lr * s**2) ** t
+            assert p == pytest.approx(naive, rel=0, abs=(t + 4) * np.finfo(float).eps)
     P = np.array([gd_filter_factors(s, lr, t) for t in range(steps + 1)])  # (T+1, r)
     # At c = 1 the rounded a = fl(2 fl(lr) sigma^2) may exceed 1 by delta <= 4 u = 2 eps (four
     # roundings of c / (2 sigma^2) and back), and the filter 1 - (1 - a)^t then leaves [0, 1] or
@@ -1570,7 +1576,9 @@ def test_condition_number_limits_the_rate(lams, c, delta, frac):
         return max(abs(gd_mode_factor(lam_min, eta)), abs(gd_mode_factor(lam_max, eta)))
 
     with clause("d"):
-        assert rate(star) == pytest.approx((kappa - 1) / (kappa + 1), rel=1e-12, abs=1e-15)
+        # star lambda_i carries three roundings (relative 3 u, on values <= 2) and 1 - x one more;
+        # (kappa - 1) / (kappa + 1) four: both sides are within 8 u of the exact value, absolutely
+        assert rate(star) == pytest.approx((kappa - 1) / (kappa + 1), rel=0, abs=8 * EPS64)
         assert rate(star * (1 + delta)) > rate(star) and rate(star * (1 - delta)) > rate(star)
 
 
@@ -1630,9 +1638,13 @@ def test_log_cosh_gd_converges_or_settles_on_a_two_cycle(backend, eta, theta0, s
     star = cycle_amplitude(eta)
     mult = (1 - 4 * star / math.sinh(2 * star)) ** 2
     with clause("d"):
-        # the multiplier is f'(theta*) f'(-theta*), f' = 1 - eta sech^2; the two forms agree up to
-        # rounding of a few float64 operations on O(1) values (eta tanh(theta*) = 2 theta* ~1e-16).
-        assert mult == pytest.approx((1 - eta / math.cosh(star) ** 2) ** 2, rel=1e-9, abs=1e-12)
+        # the multiplier is f'(theta*) f'(-theta*), f' = 1 - eta sech^2. With r = eta tanh(theta*)
+        # - 2 theta* (the bisection's residual), eta sech^2 - 4 theta* / sinh(2 theta*) =
+        # 2 r / sinh(2 theta*) exactly; each form adds at most 8 u (1 + eta) of rounding, and
+        # squaring values of size <= 1 + eta doubles it times (1 + eta)
+        resid = abs(eta * math.tanh(star) - 2 * star)
+        gap = 2 * resid / math.sinh(2 * star) + 8 * EPS64 * (1 + eta)
+        assert abs(mult - (1 - eta / math.cosh(star) ** 2) ** 2) <= 2 * (1 + eta) * gap
         assert mult < 1
     steps = approach + 2 * steps_to(mult, 1e-6)
     _, traj = run(gd(eta), grad, w0, steps + 1, record_every=1)
@@ -1642,7 +1654,9 @@ def test_log_cosh_gd_converges_or_settles_on_a_two_cycle(backend, eta, theta0, s
         + tolerance(backend.eps, kind="convergence", dim=4, cond=1 / (1 - mult)) * star
     )
     with clause("c"):
-        assert 2 * star == pytest.approx(eta * math.tanh(star), rel=1e-12)
+        # the bisection ends at float resolution: |2 theta - eta tanh theta| <= (2 + eta) u theta
+        # from theta's last ulp, plus the evaluation's rounding, 2 u (2 + eta) theta
+        assert 2 * star == pytest.approx(eta * math.tanh(star), rel=(eta + 2) * EPS64, abs=0)
         assert abs(abs(last[0]) - star) <= tol and abs(last[1] + last[0]) <= 2 * tol
         assert max(abs(float(backend.to_numpy(p["w"])[0])) for p in traj) <= (
             max(theta0, star) + eta
@@ -2491,7 +2505,8 @@ def test_best_step_does_not_give_the_kappa_rate_on_log_cosh(backend, lams, seed)
     star = 2 / (lam_max + lam_min)
     rho = max(abs(gd_mode_factor(lam_min, star)), abs(gd_mode_factor(lam_max, star)))
     kappa = lam_max / lam_min
-    assert rho == pytest.approx((kappa - 1) / (kappa + 1), rel=1e-12, abs=1e-15)
+    # both sides within 8 u of the exact rate, absolutely (see the slow-directions test)
+    assert rho == pytest.approx((kappa - 1) / (kappa + 1), rel=0, abs=8 * EPS64)
     z = 4 / (1 - rho)
     z0 = rng.choice([-1.0, 1.0], d) * rng.uniform(z, 2 * z, d)
     traj = log_cosh_gd(backend, orthogonal(d, rng), lam, z0, star, 1)

@@ -23,6 +23,7 @@ from tests.support.strategies import log_uniform, make_problem, regression_probl
 from tests.support.tolerances import assert_close, tolerance
 
 ID = "kernels.primal-equals-dual"
+EPS64 = float(np.finfo(np.float64).eps)
 
 
 def _svd_ridge(problem, lam: float, Y: np.ndarray) -> np.ndarray:
@@ -477,7 +478,7 @@ def test_polynomial_kernel_with_negative_offset_has_no_feature_map(backend):
     x = np.array([[0.0], [1.0]])
     K_bad = (x @ x.T - 1.0) ** 2
     assert np.array_equal(K_bad, np.array([[1.0, 1.0], [1.0, 0.0]]))
-    assert np.linalg.det(K_bad) == pytest.approx(-1.0)
+    assert np.linalg.det(K_bad) == -1.0  # LU of [[1, 1], [1, 0]]: pivots 1 and -1, exact
     X = backend.asarray(x)
     K_ok = backend.to_numpy(polynomial_kernel(X, X, degree=2, gamma=1.0, coef0=1.0))
     assert np.array_equal(K_ok, np.array([[1.0, 1.0], [1.0, 4.0]]))
@@ -498,7 +499,10 @@ def test_non_psd_similarity_is_not_a_kernel(backend, problem, u):
     lam = u * float(D[i, j])
     v = np.zeros(problem.n)
     v[i], v[j] = 1 / np.sqrt(2), 1 / np.sqrt(2)
-    assert v @ (-D + lam * np.eye(problem.n)) @ v == pytest.approx(lam - D[i, j])
+    # the quadratic form sums n^2 products of entries <= lam + D_max with weights v_k v_l (two
+    # nonzero, 1/sqrt2 each, rounded by u): at most 2 n u (lam + D_max) off, as is lam - D_ij
+    quad = v @ (-D + lam * np.eye(problem.n)) @ v
+    assert abs(quad - (lam - D[i, j])) <= 4 * problem.n * EPS64 * (lam + float(D.max()))
     assert lam - D[i, j] < 0
     with pytest.raises(ValueError, match="positive semi-definite"):
         kernel_ridge(backend.asarray(-D), backend.asarray(problem.y), lam)
