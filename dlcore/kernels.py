@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import array_api_compat
+import numpy as np
 
 from dlcore.backend import (
     Array,
@@ -29,6 +30,7 @@ from dlcore.backend import (
     device_of,
     eps,
     namespace,
+    to_numpy,
 )
 from dlcore.linear import _rescaled_ridge
 
@@ -347,7 +349,10 @@ def kernel_ridge(K: Array, y: Array, lam: float) -> Array:
     asym = _scalar(xp.max(xp.abs(K - K.T)))
     if asym > tol:
         raise ValueError(f"K must be symmetric, got max |K - K^T| = {asym:.3g} > {tol:.3g}")
-    lowest = _scalar(xp.min(xp.linalg.eigvalsh((K + K.T) / 2)))
+    sym = (K + K.T) / 2
+    lowest = _scalar(xp.min(xp.linalg.eigvalsh(sym)))
+    if not math.isfinite(lowest):  # a solver failure: torch's float32 eigvalsh can return NaN
+        lowest = float(np.linalg.eigvalsh(np.asarray(to_numpy(sym), dtype=np.float64))[0])
     if lowest < -tol:
         raise ValueError(f"K must be positive semi-definite, got an eigenvalue {lowest:.3g} < 0")
     if lam + max(lowest, 0.0) <= tol:

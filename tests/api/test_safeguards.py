@@ -343,3 +343,21 @@ def test_mlp_names_a_non_finite_input_that_a_dead_unit_multiplies(
         name = f"params['b{layer}']"
     with pytest.raises(ValueError, match=re.escape(name) + " must be finite"):
         forward({k: backend.asarray(v) for k, v in params.items()}, backend.asarray(X))
+
+
+# ---- kernel_ridge's definiteness check survives an eigensolver that returns NaN ----------------
+
+
+@pytest.mark.parametrize("backend", backend_params(GUARD_BACKENDS))
+def test_kernel_ridge_refuses_an_indefinite_k_when_the_solver_returns_nan(backend, monkeypatch):
+    """K = [[1, 2], [2, 1]] has the eigenvalue -1. torch's float32 eigvalsh has returned NaN for a
+    finite symmetric matrix (counterexample ledger, implicit-bias); with a solver that returns
+    NaN, every comparison with the smallest eigenvalue is False, so without a fallback the check
+    would pass K silently. kernel_ridge falls back to NumPy in float64 and still refuses it."""
+    from dlcore.kernels import kernel_ridge
+
+    K = backend.asarray(np.array([[1.0, 2.0], [2.0, 1.0]]))
+    xp = backend.xp
+    monkeypatch.setattr(xp.linalg, "eigvalsh", lambda A: xp.full((2,), math.nan, dtype=A.dtype))
+    with pytest.raises(ValueError, match="positive semi-definite"):
+        kernel_ridge(K, backend.asarray(np.ones(2)), 0.5)
