@@ -165,6 +165,24 @@ def wide_problem():
     return regression_problems(n=(1, 4), d=(2, 8), shape="wide", max_cond=2.0)
 
 
+def _check_gradients_at_ls(G, expected, terms, *, claim, backend):
+    """dlcore's per-example gradients at theta_LS equal 2 x_i r_i (rounding: (n + d) eps of the
+    terms' magnitudes), and some of them are far from 0: 1e3 x the tolerance of the balance."""
+    n, d = G.shape
+    assert_close(
+        G,
+        expected,
+        claim=claim,
+        backend=backend,
+        dim=n + d,
+        scale=float(np.linalg.norm(terms)),
+        what="grad l_i(theta_LS) = 2 x_i r_i",
+    )
+    assert np.linalg.norm(G, axis=1).max() > 1e3 * tolerance(
+        backend.eps, kind="identity", dim=n + d
+    ) * float(np.linalg.norm(terms)), "some grad l_i(theta_LS) is far from 0"
+
+
 @claim(INTERP)
 @pytest.mark.parametrize("backend", backend_params())
 @given(problem=wide_problem(), c=st.floats(0.5, 1.5), seed=seeds)
@@ -304,18 +322,7 @@ def test_least_squares_solution_is_not_a_fixed_point_of_sgd(backend, problem, c,
     G = backend.to_numpy(per_example_grads(backend.asarray(theta), Xb, yb))
     with clause("e"):
         assert (np.linalg.norm(X, axis=1) > 0).all() and np.linalg.norm(nu) > 0
-        assert_close(
-            G,
-            per_example,
-            claim=INTERP,
-            backend=backend,
-            dim=n + d,
-            scale=float(np.linalg.norm(terms)),
-            what="grad l_i(theta_LS) = 2 x_i r_i",
-        )
-        assert np.linalg.norm(G, axis=1).max() > 1e3 * tolerance(
-            backend.eps, kind="identity", dim=n + d
-        ) * float(np.linalg.norm(terms)), "some grad l_i(theta_LS) is far from 0"
+        _check_gradients_at_ls(G, per_example, terms, claim=INTERP, backend=backend)
     with clause("f"):
         assert_close(
             np.mean(sq),
@@ -820,19 +827,7 @@ def test_per_example_gradients_balance_at_the_optimum(backend, tall, wide, noise
             what="sum_i grad l_i(theta_LS)",
         )
     with clause("b"):
-        assert_close(
-            G,
-            2 * tall.X * (-nu)[:, None],
-            claim=TUG,
-            backend=backend,
-            dim=n + d,
-            scale=float(np.linalg.norm(terms)),
-            what="grad l_i(theta_LS) = 2 x_i r_i",
-        )
-        # the tug of war is far above rounding (1e3 x the tolerance of the balance)
-        assert np.linalg.norm(G, axis=1).max() > 1e3 * tolerance(
-            backend.eps, kind="identity", dim=n + d
-        ) * float(np.linalg.norm(terms))
+        _check_gradients_at_ls(G, 2 * tall.X * (-nu)[:, None], terms, claim=TUG, backend=backend)
     # Wide, consistent: interpolants are fixed points of every SGD update.
     n, d = wide.n, wide.d
     V0 = wide.V[:, wide.rank :]
