@@ -40,7 +40,13 @@ from tests.support.stats import (
     chi2_mix_band,
     rademacher_sum_band,
 )
-from tests.support.strategies import log_uniform, orthogonal, regression_problems, seeds
+from tests.support.strategies import (
+    log_uniform,
+    make_problem,
+    orthogonal,
+    regression_problems,
+    seeds,
+)
 from tests.support.tolerances import assert_close, record_ratio, tolerance
 
 ERM = "learning.erm-average-loss-and-gradient"
@@ -1035,6 +1041,13 @@ JOINT_PROBLEMS = regression_problems(
     c=st.floats(0.5, 1.0),
     lam=st.floats(0.0, 10.0),
     h=st.floats(0.0, 10.0),
+)
+@example(  # numpy-float32: a spurious FE_INVALID from OpenBLAS's gemv (counterexamples ledger)
+    problem=make_problem(n=19, d=5, svals=[1.090216216177275] * 5, seed=228),
+    lam0=2.2250738585072014e-308,
+    c=0.5581517541145536,
+    lam=1.001168840952669,
+    h=1.001168840952669,
 )
 def test_projected_joint_gd_drives_lambda_to_zero(backend, problem, lam0, c, lam, h):
     """(1) J(theta, lam) = D(theta) + lam ||theta||^2 >= min D for lam >= 0, and J(theta, lam + h)
