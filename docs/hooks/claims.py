@@ -112,6 +112,24 @@ def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:
     return "".join(out)
 
 
+def on_page_content(html: str, page: Any, config: Any, files: Any) -> str:
+    """Point the figures' `<img>` at `figures/` relative to this page."""
+    import figures
+
+    depth = page.url.count("/")  # use_directory_urls: "ridge/" -> 1, "" (home) -> 0
+    return html.replace(f'src="{figures.FIGURE_URL}', f'src="{"../" * depth}figures/')
+
+
+def on_post_build(config: Any) -> None:
+    """Write the figures the pages rendered into `<site>/figures/`."""
+    import figures
+
+    out = Path(config.site_dir) / "figures"
+    out.mkdir(parents=True, exist_ok=True)
+    for name, text in figures.FIGURES.items():
+        (out / name).write_text(text, encoding="utf-8")
+
+
 # --- facts about one claim ------------------------------------------------------------------
 
 
@@ -346,44 +364,140 @@ def render_board(files: Any) -> str:
         )
     statuses = Counter(status_of(c) for c in _state["claims"].values())
     summary = ", ".join(f"{n} {status}" for status, n in statuses.most_common())
-    rows = [
-        head,
-        "",
-        f"**{len(_state['claims'])} claims:** {summary}.",
-        "",
-        "| claim | kind · priority | status | tests | CPU passed | worst err/tol | sweep pass rate "
-        "| CUDA (recorded) |",
-        "|---|---|---|---:|---|---:|---:|---|",
-    ]
-    for chapter, claims in registry.claims_by_chapter(_state["claims"]).items():
-        page = f"{chapter}.md"
-        has_page = files.get_file_from_path(page) is not None
-        rows.append(f"| **{registry.CHAPTERS[chapter]}** | | | | | | | |")
-        for c in claims:
-            link = f"[`{c.id}`]({page}#{c.anchor})" if has_page else f"`{c.id}`"
-            refs = refs_of(c.id)
-            n_break = sum(r.breaks is not None for r in refs)
-            tests = f"{len(refs)}" + (f" ({n_break} breaking)" if n_break else "")
-            passed = backends_passed(c.id)
-            ran = {r.get("backend") for r in results_of(c.id)} - {None, "n/a"}
-            cell = f"{len(passed)}/{len(ran)}" if ran else "–"
-            title = ", ".join(passed)
-            cuda_passed = backends_passed(c.id, cuda_results_of(c.id))
-            cuda_ran = {r.get("backend") for r in cuda_results_of(c.id)} - {None, "n/a"}
-            cuda_cell = f"{len(cuda_passed)}/{len(cuda_ran)}" if cuda_ran else "–"
-            rows.append(
-                f"| {link} | {c.kind} · {c.priority} | {badge(status_of(c))} "
-                f'| {tests} | <span title="{title}">{cell}</span> '
-                f"| {_ratio(worst_ratio(c.id))} | {sweep_cell(c.id)} "
-                f'| <span title="{", ".join(cuda_passed)}">{cuda_cell}</span> |'
+    intro = f"{head}\n\n**{len(_state['claims'])} claims:** {summary}.\n"
+    return intro + "\n" + render_failure_list(files) + "\n" + board_table() + "\n"
+
+
+STATUS_ORDER = ["failed", "partial", "untested", "no test yet", "not yet run", "verified"]
+"""The board's default order: failures first, then by chapter and the spec's order."""
+
+_FILTERS = ("status", "chapter", "kind", "priority")
+
+
+def board_table() -> str:
+    """The board as one HTML table whose rows carry `data-*` sort keys (sorted and filtered by
+    `docs/javascripts/board.js`), failures first."""
+    claims = list(_state["claims"].values())
+    order = {
+        cid: i
+        for i, cid in enumerate(
+            c.id for cs in registry.claims_by_chapter(_state["claims"]).values() for c in cs
+        )
+    }
+
+    def rank(c: registry.Claim) -> tuple[int, int]:
+        st = status_of(c)
+        return (STATUS_ORDER.index(st) if st in STATUS_ORDER else len(STATUS_ORDER), order[c.id])
+
+    rows = []
+    for c in sorted(claims, key=rank):
+        refs = refs_of(c.id)
+        n_break = sum(r.breaks is not None for r in refs)
+        passed = backends_passed(c.id)
+        ran = sorted({r.get("backend") for r in results_of(c.id)} - {None, "n/a"})
+        chips = "".join(
+            f'<span class="dl-chip {"ok" if b in passed else "bad"}">{b}</span>' for b in ran
+        )
+        cuda_passed = backends_passed(c.id, cuda_results_of(c.id))
+        cuda_ran = {r.get("backend") for r in cuda_results_of(c.id)} - {None, "n/a"}
+        worst = worst_ratio(c.id)
+        status = status_of(c)
+        cells = {
+            "claim": (
+                f'<a href="../{c.chapter}/#{c.anchor}"><code>{c.id}</code></a>'
+                f'<br><span class="dl-title">{html_escape(c.title)}</span>',
+                c.id,
+            ),
+            "status": (badge(status), str(rank(c)[0])),
+            "margin": (_ratio(worst), "" if worst is None else f"{worst:.6e}"),
+            "backends": (chips or "–", str(len(passed))),
+            "chapter": (registry.CHAPTERS[c.chapter], str(order[c.id]).zfill(4)),
+            "kind": (c.kind, c.kind),
+            "priority": (c.priority, c.priority),
+            "tests": (
+                f"{len(refs)}" + (f" ({n_break} breaking)" if n_break else ""),
+                str(len(refs)).zfill(3),
+            ),
+            "sweep": (sweep_cell(c.id), sweep_key(c.id)),
+            "cuda": (
+                f"{len(cuda_passed)}/{len(cuda_ran)}" if cuda_ran else "–",
+                str(len(cuda_passed)),
+            ),
+        }
+        data = " ".join(
+            f'data-{k}="{html_escape(v)}"'
+            for k, v in (
+                ("status", status),
+                ("chapter", c.chapter),
+                ("kind", c.kind),
+                ("priority", c.priority),
             )
-    table = "\n".join(rows[4:])
-    return (
-        "\n".join(rows[:4])
-        + "\n"
-        + render_failure_list(files)
-        + f'\n<div class="dl-board" markdown="block">\n\n{table}\n\n</div>\n'
+        )
+        tds = "".join(
+            f'<td class="dl-col-{k}" data-key="{html_escape(key)}">{cell}</td>'
+            for k, (cell, key) in cells.items()
+        )
+        rows.append(f"<tr {data}>{tds}</tr>")
+    heads = {
+        "claim": "claim",
+        "status": "status",
+        "margin": "worst err/tol",
+        "backends": "CPU backends",
+        "chapter": "chapter",
+        "kind": "kind",
+        "priority": "priority",
+        "tests": "tests",
+        "sweep": "sweep pass rate",
+        "cuda": "CUDA (recorded)",
+    }
+    ths = "".join(
+        f'<th class="dl-col-{k}"><button type="button" data-sort="{k}">{label}</button></th>'
+        for k, label in heads.items()
     )
+    options = {
+        "status": sorted(
+            {status_of(c) for c in claims},
+            key=lambda s: (
+                s not in STATUS_ORDER,
+                STATUS_ORDER.index(s) if s in STATUS_ORDER else 0,
+                s,
+            ),
+        ),
+        "chapter": [ch for ch in registry.CHAPTERS if any(c.chapter == ch for c in claims)],
+        "kind": sorted({c.kind for c in claims}),
+        "priority": sorted({c.priority for c in claims}),
+    }
+    selects = "".join(
+        f'<label>{name} <select data-filter="{name}"><option value="">all</option>'
+        + "".join(
+            f'<option value="{html_escape(v)}">{html_escape(registry.CHAPTERS.get(v, v) if name == "chapter" else v)}</option>'
+            for v in values
+        )
+        + "</select></label>"
+        for name, values in options.items()
+    )
+    controls = (
+        f'<div class="dl-board-controls">{selects}'
+        '<label>search <input type="search" data-filter="text" placeholder="id or title"></label>'
+        '<span class="dl-board-count"></span></div>'
+    )
+    return (
+        f'<div class="dl-board">{controls}<div class="dl-board-scroll"><table class="dl-board-table">'
+        f"<thead><tr>{ths}</tr></thead><tbody>{''.join(rows)}</tbody></table></div></div>"
+    )
+
+
+def html_escape(text: str) -> str:
+    import html
+
+    return html.escape(str(text), quote=True)
+
+
+def sweep_key(cid: str) -> str:
+    entry = (_state.get("sweep") or {}).get("claims", {}).get(cid)
+    if not entry or not entry.get("runs"):
+        return ""
+    return f"{entry['passed'] / entry['runs']:.6f}"
 
 
 THIN_MARGIN = 0.5

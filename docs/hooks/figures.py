@@ -1,14 +1,20 @@
 """Figure helpers for the `python exec="on"` blocks of the chapter pages.
 
 The pages compute everything with dlcore; this module only sets a quiet matplotlib style and turns
-a figure into inline SVG. The claims hook puts this folder on `sys.path`, so a block can write
-`from figures import new_figure, svg`.
+a figure into an SVG file that the page shows as an image. The claims hook puts this folder on
+`sys.path`, so a block can write `from figures import new_figure, svg`.
+
+A figure is not inlined: an inline SVG with thousands of markers made one page 3.8 MB of HTML
+that froze the tab while it laid out. `svg` keeps the file in `FIGURES`, named by the hash of
+its content, and returns an `<img>` whose address the claims hook makes relative to the page
+(`on_page_content`) before it writes the files into the site (`on_post_build`). Dense layers
+(an axes with more than `DENSE` points) are rasterized inside the SVG.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
-import re
 
 import matplotlib
 
@@ -33,15 +39,43 @@ def new_figure(ncols: int = 1, *, width: float = 7.0, height: float = 3.2):
     return plt.subplots(1, ncols, figsize=(width, height), layout="constrained")
 
 
+FIGURES: dict[str, str] = {}
+"""The figures rendered in this build: file name (content hash) -> SVG text."""
+
+FIGURE_URL = "dlfig:"
+"""The address prefix `svg` writes; the claims hook replaces it with the page's path to figures/."""
+
+DENSE = 2000
+"""An axes whose lines and collections hold more points than this together is rasterized
+(150 dpi) inside the SVG: thousands of vector markers are what makes a page slow to lay out."""
+
+
+def _points(artist) -> int:
+    if hasattr(artist, "get_xydata"):
+        return len(artist.get_xydata())
+    return max(len(artist.get_offsets()), len(artist.get_paths()))
+
+
+def _rasterize_dense(fig) -> None:
+    for ax in fig.axes:
+        artists = [*ax.lines, *ax.collections]
+        if sum(map(_points, artists)) > DENSE:
+            for artist in artists:
+                artist.set_rasterized(True)
+
+
 def svg(fig) -> str:
-    """The figure as an inline `<svg>` element (no XML prologue), scaled to the page width."""
+    """Save the figure as an SVG file of the site and return the `<img>` that shows it."""
+    _rasterize_dense(fig)
     buf = io.StringIO()
-    fig.savefig(buf, format="svg")
+    fig.savefig(buf, format="svg", dpi=150)
     plt.close(fig)
     text = buf.getvalue()
-    text = text[text.index("<svg") :]
-    text = re.sub(r'<svg([^>]*?) width="[^"]*" height="[^"]*"', r"<svg\1", text, count=1)
-    return f'<div class="dl-figure">{text}</div>'
+    name = hashlib.sha256(text.encode()).hexdigest()[:16] + ".svg"
+    FIGURES[name] = text
+    return (
+        f'<div class="dl-figure"><img src="{FIGURE_URL}{name}" alt="figure" loading="lazy"></div>'
+    )
 
 
 def new_figure_3d(ncols: int = 1, *, width: float = 7.0, height: float = 3.6, flat: tuple = ()):

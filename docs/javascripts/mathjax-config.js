@@ -1,5 +1,8 @@
 // MathJax configuration for pymdownx.arithmatex (generic mode); loaded before MathJax itself.
+// Lazy typesetting: a formula is typeset when it comes near the viewport, so a long chapter
+// (hundreds of formulas) is readable at once; printing typesets them all (lazyTypesetAll).
 window.MathJax = {
+  loader: { load: ["ui/lazy"] },
   tex: {
     inlineMath: [["\\(", "\\)"]],
     displayMath: [["\\[", "\\]"]],
