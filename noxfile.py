@@ -238,7 +238,7 @@ def lint(session: nox.Session) -> None:
 
 @nox.session
 def typecheck(session: nox.Session) -> None:
-    """mypy on dlcore."""
+    """mypy on dlcore and on the figure modules (docs/figures)."""
     _install(session, torch=False)
-    session.install("mypy>=1.10")
-    session.run("mypy", "dlcore")
+    session.install("mypy>=1.10", "matplotlib>=3.8")
+    session.run("mypy", "dlcore", "docs/figures")

@@ -29,6 +29,9 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 HOOKS = str(Path(__file__).resolve().parent)
+DOCS = str(ROOT / "docs")  # docs/figures is the package `figures`
+SOURCES = ("tests/claims/*.py", "tests/support/*.py", "docs/figures/*.py")
+"""Source files rendered as pages under `source/` (linked from claim blocks and figures)."""
 
 from spec import registry  # noqa: E402
 
@@ -69,9 +72,9 @@ def on_config(config: Any) -> Any:
     if not any(isinstance(e, DisplayMathExtension) for e in config.markdown_extensions):
         config.markdown_extensions.append(DisplayMathExtension())
     # MkDocs restores sys.path after importing a hook, so this is done here, not at import.
-    # `python exec="on"` blocks `import figures` (docs/hooks/figures.py), and the conventions
-    # page prints its tables from `tests.support` (the repository root).
-    for path in (str(ROOT), HOOKS):
+    # `python exec="on"` blocks `import figures` (docs/figures/), and the conventions page
+    # prints its tables from `tests.support` (the repository root).
+    for path in (str(ROOT), HOOKS, DOCS):
         if path not in sys.path:
             sys.path.insert(0, path)
     registry.load.cache_clear()  # `mkdocs serve` reloads: read the spec afresh
@@ -112,12 +115,48 @@ def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:
     return "".join(out)
 
 
+def on_files(files: Any, config: Any) -> Any:
+    """Add a page per source file of `SOURCES`, at `source/<path>/`, with a `#L<n>` anchor per
+    line, kept out of the search index (claims rank first)."""
+    from mkdocs.structure.files import File
+
+    for pattern in SOURCES:
+        for path in sorted(ROOT.glob(pattern)):
+            rel = path.relative_to(ROOT).as_posix()
+            files.append(File.generated(config, f"source/{rel}.md", content=source_page(rel)))
+    return files
+
+
+def source_page(rel: str) -> str:
+    import html
+
+    lines = (ROOT / rel).read_text(encoding="utf-8").splitlines()
+    body = "\n".join(
+        f'<span id="L{i}" class="dl-line"><a href="#L{i}">{i}</a>{html.escape(line)}</span>'
+        for i, line in enumerate(lines, 1)
+    )
+    return (
+        f"---\nsearch:\n  exclude: true\n---\n\n# `{rel}`\n\n"
+        f'<pre class="dl-source"><code>{body}</code></pre>\n'
+    )
+
+
+_SRC_LINK = re.compile(r'href="dlsrc:([^"#]+)(#L\d+)?"')
+_FIGNUM = '<span class="dl-fignum"></span>'
+
+
 def on_page_content(html: str, page: Any, config: Any, files: Any) -> str:
-    """Point the figures' `<img>` at `figures/` relative to this page."""
+    """Number the page's figures, and point figure and source links relative to the page."""
     import figures
 
-    depth = page.url.count("/")  # use_directory_urls: "ridge/" -> 1, "" (home) -> 0
-    return html.replace(f'src="{figures.FIGURE_URL}', f'src="{"../" * depth}figures/')
+    up = "../" * page.url.count("/")  # use_directory_urls: "ridge/" -> 1, "" (home) -> 0
+    html = html.replace(f'src="{figures.FIGURE_URL}', f'src="{up}figures/')
+    html = _SRC_LINK.sub(lambda m: f'href="{up}source/{m[1]}/{m[2] or ""}"', html)
+    parts = html.split(_FIGNUM)
+    out = [parts[0]]
+    for n, rest in enumerate(parts[1:], 1):
+        out.append(f'<span class="dl-fignum" id="figure-{n}">Figure {n}.</span>{rest}')
+    return "".join(out)
 
 
 def on_post_build(config: Any) -> None:
@@ -163,11 +202,18 @@ def _indent(text: str, n: int = 4) -> str:
 
 
 def _code(ref: registry.ClaimRef) -> str:
-    return _indent(f"```python\n{textwrap.dedent(ref.source)}\n```")
+    link = f"In {_where_link(ref)}, rendered with the rest of its file."
+    return _indent(f"{link}\n\n```python\n{textwrap.dedent(ref.source)}\n```")
 
 
 def _where(ref: registry.ClaimRef) -> str:
     return f"{ref.path.relative_to(ROOT).as_posix()}:{ref.lineno}"
+
+
+def _where_link(ref: registry.ClaimRef) -> str:
+    """`path:line` linked to the rendered source page (`on_files`), at that line."""
+    rel = ref.path.relative_to(ROOT).as_posix()
+    return f"[`{rel}:{ref.lineno}`](dlsrc:{rel}#L{ref.lineno})"
 
 
 # --- rendering ------------------------------------------------------------------------------
@@ -195,7 +241,7 @@ def render_clause_map(c: registry.Claim) -> str:
     rows = ["| clause | asserted by | in the latest report |", "|---|---|---|"]
     for label in c.clauses:
         tests = [
-            f"`{r.function}` ({_where(r)})"
+            f"`{r.function}` ({_where_link(r)})"
             for r in refs_of(c.id)
             if r.breaks is None and label in r.clauses
         ]

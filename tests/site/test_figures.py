@@ -1,0 +1,59 @@
+"""Smoke test of the figure modules (docs/figures/<chapter>.py), run by `nox -s site`.
+
+Every function a module lists in `__all__` is called and must return a matplotlib figure whose
+visible text is at least `MIN_PT` points and lies inside the figure (no clipped title or label).
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "docs"))
+
+import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.text import Text  # noqa: E402
+
+MIN_PT = 9.0
+"""The smallest text size on a figure (issue 15: legends were about 7 px)."""
+
+MODULES = sorted(p.stem for p in (ROOT / "docs" / "figures").glob("*.py") if p.stem != "__init__")
+FUNCTIONS = [
+    (m, name) for m in MODULES for name in importlib.import_module(f"figures.{m}").__all__
+]
+
+
+def test_every_chapter_page_has_a_module():
+    chapters = {p.stem.replace("-", "_") for p in (ROOT / "spec").glob("*.toml")}
+    assert set(MODULES) <= chapters, f"modules for no chapter: {set(MODULES) - chapters}"
+
+
+@pytest.mark.parametrize(("module", "name"), FUNCTIONS, ids=[f"{m}.{n}" for m, n in FUNCTIONS])
+def test_figure_renders_with_readable_unclipped_text(module, name):
+    fn = getattr(importlib.import_module(f"figures.{module}"), name)
+    fig = fn()
+    try:
+        assert isinstance(fig, Figure), f"{module}.{name} returned {type(fig).__name__}"
+        fig.canvas.draw()
+        renderer = fig.canvas.get_renderer()
+        box = fig.bbox
+        for text in fig.findobj(Text):
+            if not text.get_visible() or not text.get_text().strip():
+                continue
+            label = f"{module}.{name}: text {text.get_text()!r}"
+            assert text.get_fontsize() >= MIN_PT, f"{label} is {text.get_fontsize():.1f} pt"
+            if type(text).__name__ == "Text3D":
+                continue  # placed by the 3-D projection at draw time: no extent to check here
+            ext = text.get_window_extent(renderer)
+            inside = (
+                ext.x0 >= box.x0 - 1 and ext.x1 <= box.x1 + 1
+                and ext.y0 >= box.y0 - 1 and ext.y1 <= box.y1 + 1
+            )  # fmt: skip
+            assert inside, f"{label} is clipped: {ext} outside the figure {box}"
+    finally:
+        plt.close(fig)
