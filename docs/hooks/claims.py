@@ -38,6 +38,7 @@ from spec import registry  # noqa: E402
 TESTS_DIR = ROOT / "tests" / "claims"
 CLAIM_MARKER = registry.CLAIM_MARKER
 BOARD_MARKER = re.compile(r"^[ \t]*<!--\s*claims-board\s*-->[ \t]*$", re.MULTILINE)
+CHAPTERS_MARKER = re.compile(r"^[ \t]*<!--\s*chapters\s*-->[ \t]*$", re.MULTILINE)
 LEDGER_MARKER = re.compile(r"^[ \t]*<!--\s*counterexamples\s*-->[ \t]*$", re.MULTILINE)
 LEDGER = ROOT / "docs" / "data" / "counterexamples.toml"
 
@@ -105,12 +106,22 @@ def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:
             raise PluginError(f"{src}: marker names unknown claim {cid!r} (not in spec/*.toml)")
         return render_claim(_state["claims"][cid])
 
+    up = "../" * src.count("/")  # from this page's folder to docs/
+
+    def id_link(match: re.Match[str]) -> str:
+        c = _state["claims"].get(match[1])
+        if c is None or files.get_file_from_path(f"{c.chapter}.md") is None:
+            return match[0]
+        return f"[`{c.id}`]({up}{c.chapter}.md#{c.anchor})"
+
     out = []
     for chunk, is_code in registry.split_fences(markdown):
         if not is_code:
+            chunk = _CLAIM_ID.sub(id_link, chunk)  # claim ids in prose become links
             chunk = CLAIM_MARKER.sub(claim_block, chunk)
             chunk = BOARD_MARKER.sub(lambda _: render_board(files), chunk)
             chunk = LEDGER_MARKER.sub(lambda _: render_ledger(files), chunk)
+            chunk = CHAPTERS_MARKER.sub(lambda _: render_chapters(files), chunk)
         out.append(chunk)
     return "".join(out)
 
@@ -141,6 +152,9 @@ def source_page(rel: str) -> str:
     )
 
 
+_CLAIM_ID = re.compile(r"(?<![\[\w])`([a-z][a-z0-9-]*\.[a-z0-9][a-z0-9-]*)`(?![\]\w])")
+"""A backticked claim id in prose, not already a link's text."""
+
 _SRC_LINK = re.compile(r'href="dlsrc:([^"#]+)(#L\d+)?"')
 _FIGNUM = '<span class="dl-fignum"></span>'
 
@@ -152,11 +166,37 @@ def on_page_content(html: str, page: Any, config: Any, files: Any) -> str:
     up = "../" * page.url.count("/")  # use_directory_urls: "ridge/" -> 1, "" (home) -> 0
     html = html.replace(f'src="{figures.FIGURE_URL}', f'src="{up}figures/')
     html = _SRC_LINK.sub(lambda m: f'href="{up}source/{m[1]}/{m[2] or ""}"', html)
+    if page.file.src_uri.startswith("reference/"):
+        html = _api_claims(html, up)
     parts = html.split(_FIGNUM)
     out = [parts[0]]
     for n, rest in enumerate(parts[1:], 1):
         out.append(f'<span class="dl-fignum" id="figure-{n}">Figure {n}.</span>{rest}')
     return "".join(out)
+
+
+def _api_claims(html: str, up: str) -> str:
+    """After each API entry's heading, the claims whose `code` names it, linked."""
+    by_name: dict[str, list[registry.Claim]] = {}
+    for c in _state["claims"].values():
+        for name in c.code:
+            by_name.setdefault(name, []).append(c)
+
+    def add(m: re.Match[str]) -> str:
+        claims = by_name.get(m["name"], [])
+        if not claims:
+            return m[0]
+        links = ", ".join(
+            f'<a href="{up}{c.chapter}/#{c.anchor}"><code>{c.id}</code></a>' for c in claims
+        )
+        return f'{m[0]}<p class="dl-api-claims">Claims that check it: {links}</p>'
+
+    return re.sub(
+        r'<h(?P<level>[1-6]) id="(?P<name>dlcore\.[\w.]+)"[^>]*>.*?</h(?P=level)>',
+        add,
+        html,
+        flags=re.S,
+    )
 
 
 def on_post_build(config: Any) -> None:
@@ -291,7 +331,8 @@ def render_claim(c: registry.Claim) -> str:
         out.append("**Where it breaks**\n")
         for r in breaking:
             out.append(f"Dropping the assumption **{r.breaks}** makes the conclusion fail.\n")
-            out.append(f'??? failure "Breaking case: `{r.function}` ({_where(r)})"\n\n{_code(r)}\n')
+            kind = "failure" if _failed(r) else "info"  # red only when the breaking test failed
+            out.append(f'??? {kind} "Breaking case: `{r.function}` ({_where(r)})"\n\n{_code(r)}\n')
     out.append(render_clause_map(c))
     out.append(render_failures(c))
     out.append(render_results(c))
@@ -299,6 +340,10 @@ def render_claim(c: registry.Claim) -> str:
     cls = "dl-claim dl-failed" if status == "failed" else "dl-claim"
     out[0] = out[0].replace('class="dl-claim"', f'class="{cls}"', 1)
     return "\n".join(out)
+
+
+def _failed(ref: registry.ClaimRef) -> bool:
+    return any(r.get("function") == ref.function for r in failed_results(ref.claim_id))
 
 
 def failed_results(cid: str) -> list[dict[str, Any]]:
@@ -340,20 +385,33 @@ def cuda_provenance() -> str:
 
 
 def _results_table(results: list[dict[str, Any]], *, with_time: bool) -> tuple[str, Counter[str]]:
-    """The per-test results table of one claim, and the count of outcomes."""
-    cols = "| test | backend | outcome | examples | worst error / tolerance |"
-    rows = [
-        cols + (" time (s) |" if with_time else ""),
-        "|---|---|---|---:|---:|" + ("---:|" * with_time),
-    ]
+    """The results of one claim, one row per test, its backends as chips coloured by outcome
+    (hover for examples, ratio and time); and the count of outcomes."""
+    by_test: dict[str, list[dict[str, Any]]] = {}
     for r in sorted(results, key=lambda r: (r.get("breaks") is not None, r["function"])):
-        name = f"`{r['function']}`" + (" (breaking case)" if r.get("breaks") else "")
+        by_test.setdefault(r["function"], []).append(r)
+    rows = [
+        "| test | backends | examples | worst error / tolerance |" + (" time (s) |" * with_time),
+        "|---|---|---:|---:|" + ("---:|" * with_time),
+    ]
+    for function, runs in by_test.items():
+        name = f"`{function}`" + (" (breaking case)" if runs[0].get("breaks") else "")
+        chips = " ".join(_chip(r) for r in runs)
+        examples = sum(r.get("examples") or 0 for r in runs)
+        ratios = [r["worst_ratio"] for r in runs if r.get("worst_ratio") is not None]
+        time = sum(r.get("duration") or 0.0 for r in runs)
         rows.append(
-            f"| {name} | {r.get('backend', 'n/a')} | {r.get('outcome', '?')} "
-            f"| {r.get('examples') or '–'} | {_ratio(r.get('worst_ratio'))} |"
-            + (f" {r.get('duration', '–')} |" if with_time else "")
+            f"| {name} | {chips} | {examples or '–'} | {_ratio(max(ratios, default=None))} |"
+            + (f" {time:.2f} |" if with_time else "")
         )
     return "\n".join(rows), Counter(r.get("outcome", "?") for r in results)
+
+
+def _chip(r: dict[str, Any]) -> str:
+    outcome = r.get("outcome", "?")
+    css = {"passed": "ok", "failed": "bad"}.get(outcome, "other")
+    tip = f"{outcome}; examples {r.get('examples') or '–'}; worst {_ratio(r.get('worst_ratio'))}"
+    return f'<span class="dl-chip {css}" title="{tip}">{r.get("backend", "n/a")}</span>'
 
 
 def _admonition(title: str, counts: Counter[str], body: str) -> str:
@@ -591,6 +649,19 @@ def backends_passed(cid: str, results: list[dict[str, Any]] | None = None) -> li
     for r in results_of(cid) if results is None else results:
         by_backend.setdefault(r.get("backend", "n/a"), []).append(r.get("outcome", "?"))
     return [b for b, outs in by_backend.items() if b != "n/a" and all(o == "passed" for o in outs)]
+
+
+def render_chapters(files: Any) -> str:
+    """The chapters in the course's order, each with its claim count and status, then the board."""
+    lines = []
+    for chapter, claims in registry.claims_by_chapter(_state["claims"]).items():
+        if files.get_file_from_path(f"{chapter}.md") is None:
+            continue
+        counts = Counter(status_of(c) for c in claims)
+        summary = ", ".join(f"{n} {st}" for st, n in counts.most_common())
+        lines.append(f"1. [{registry.CHAPTERS[chapter]}]({chapter}.md): {summary}.")
+    lines.append("\nEvery claim, with its status, is on the [claims board](claims.md).\n")
+    return "\n".join(lines)
 
 
 def render_ledger(files: Any) -> str:

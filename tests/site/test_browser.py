@@ -38,7 +38,10 @@ MAX_HTML = 1_000_000
 PHONE = 390
 """A phone's width in CSS pixels."""
 
-PAGES = sorted(str(p.relative_to(SITE).parent).replace(".", "") for p in SITE.glob("**/index.html"))
+PAGES = sorted(
+    "" if p.parent == SITE else p.parent.relative_to(SITE).as_posix() + "/"
+    for p in SITE.glob("**/index.html")
+)
 
 
 class _Quiet(http.server.SimpleHTTPRequestHandler):
