@@ -254,6 +254,31 @@ def tanh_staircase() -> Any:
     return fig
 
 
+def _box(
+    ax: Any,
+    x: float,
+    y: float,
+    w: float,
+    text: str,
+    *,
+    fc: str = "white",
+    ec: str = "k",
+    h: float = 0.9,
+    pad: float = 0.05,
+    fontsize: float = 9,
+) -> None:
+    """A rounded box of a block diagram, `w` wide and `h` high, its left edge at `x` and its middle
+    at height `y`, with `text` centred in it."""
+    ax.add_patch(FancyBboxPatch((x, y - h / 2), w, h, boxstyle=f"round,pad={pad}", fc=fc, ec=ec))
+    ax.text(x + w / 2, y, text, ha="center", va="center", fontsize=fontsize)
+
+
+def _arrow(ax: Any, a: Any, b: Any, color: str = "k", **style: Any) -> None:
+    """An arrow of a block diagram from the point `a` to the point `b`."""
+    props = {"arrowstyle": "-|>", "color": color, "lw": 1, "shrinkA": 2, "shrinkB": 2} | style
+    ax.annotate("", b, a, arrowprops=props)
+
+
 def circuit() -> Any:
     """A deep network as a chain of circuit elements with knobs $\\theta$ set by an optimizer from data;
     one hidden layer compact and expanded into one branch per unit (checked against `forward`)."""
@@ -265,38 +290,28 @@ def circuit() -> Any:
     branches = [p["W2"][j, 0] * np.maximum(x * p["W1"][0, j] + p["b1"][j], 0) for j in range(5)]
     assert np.allclose(sum(branches) + p["b2"][0], forward(p, x[:, None])[:, 0])
 
-    def box(
-        ax: Any, x: Any, y: Any, w: Any, text: Any, fc: Any = "white", ec: Any = "k", h: Any = 0.9
-    ) -> Any:
-        ax.add_patch(FancyBboxPatch((x, y - h / 2), w, h, boxstyle="round,pad=0.05", fc=fc, ec=ec))
-        ax.text(x + w / 2, y, text, ha="center", va="center", fontsize=9)
-
-    def arrow(ax: Any, a: Any, b: Any, color: Any = "k") -> Any:
-        style = {"arrowstyle": "-|>", "color": color, "lw": 1, "shrinkA": 2, "shrinkB": 2}
-        ax.annotate("", b, a, arrowprops=style)
-
     blue, orange = "#d6e4f4", "#f4e6d6"
     fig, ax = new_figure(1, width=7.5, height=6.0)
     ax.set_axis_off()
     ax.set(xlim=(0, 18), ylim=(-0.6, 12.6))
     # a deep network: a chain of circuit elements whose knobs an optimizer sets from data
     ax.text(0, 12.2, "a deep network  f_θ = g_L ∘ … ∘ g₁", fontsize=10, va="center", weight="bold")
-    box(ax, 0.2, 10.8, 1.2, "x")
+    _box(ax, 0.2, 10.8, 1.2, "x")
     xs = [2.4, 5.0, 7.6, 10.2]
     for i, (x0, name) in enumerate(zip(xs, ["g₁", "g₂", "…", "g_L"], strict=False)):
-        arrow(ax, ((xs[i - 1] + 1.6) if i else 1.4, 10.8), (x0, 10.8))
-        box(ax, x0, 10.8, 1.6, name, fc=blue)
+        _arrow(ax, ((xs[i - 1] + 1.6) if i else 1.4, 10.8), (x0, 10.8))
+        _box(ax, x0, 10.8, 1.6, name, fc=blue)
         if name != "…":
             ax.plot([x0 + 0.8, x0 + 0.8], [10.3, 9.75], color="C1", lw=1)
             ax.plot(x0 + 0.8, 9.6, "o", color="C1", ms=8, mfc="white", mew=1.5)
-    arrow(ax, (11.8, 10.8), (12.8, 10.8))
-    box(ax, 12.8, 10.8, 1.6, "f_θ(x)")
+    _arrow(ax, (11.8, 10.8), (12.8, 10.8))
+    _box(ax, 12.8, 10.8, 1.6, "f_θ(x)")
     ax.text(12.0, 9.6, "knobs: the parameters θ", color="C1", fontsize=9, va="center")
-    box(ax, 4.4, 8.0, 3.0, "optimizer", fc=orange, ec="C1")
-    box(ax, 10.4, 8.0, 3.2, "data (xᵢ, yᵢ)", fc="0.93")
-    arrow(ax, (10.3, 8.0), (7.5, 8.0))
+    _box(ax, 4.4, 8.0, 3.0, "optimizer", fc=orange, ec="C1")
+    _box(ax, 10.4, 8.0, 3.2, "data (xᵢ, yᵢ)", fc="0.93")
+    _arrow(ax, (10.3, 8.0), (7.5, 8.0))
     for x0 in xs[:2] + xs[3:]:
-        arrow(ax, (5.9, 8.5), (x0 + 0.8, 9.4), color="C1")
+        _arrow(ax, (5.9, 8.5), (x0 + 0.8, 9.4), color="C1")
     # one hidden layer, compact
     ax.text(0, 6.8, "one hidden layer, compact", fontsize=10, va="center", weight="bold")
     row = [
@@ -306,9 +321,9 @@ def circuit() -> Any:
         (10.4, 1.6, "f(x)", "white"),
     ]
     for (x0, w, text, fc), nxt in zip(row, [*row[1:], None], strict=False):
-        box(ax, x0, 5.6, w, text, fc=fc)
+        _box(ax, x0, 5.6, w, text, fc=fc)
         if nxt:
-            arrow(ax, (x0 + w, 5.6), (nxt[0], 5.6))
+            _arrow(ax, (x0 + w, 5.6), (nxt[0], 5.6))
     # expanded: one branch per hidden unit j
     ax.text(
         0,
@@ -318,21 +333,21 @@ def circuit() -> Any:
         va="center",
         weight="bold",
     )
-    box(ax, 0.2, 1.7, 1.0, "x")
+    _box(ax, 0.2, 1.7, 1.0, "x")
     for y0, j in ((3.2, "₁"), (1.7, "ⱼ"), (0.2, "ₖ")):
         steps = [(2.2, f"× w¹{j}"), (4.6, f"+ b¹{j}"), (7.0, "ReLU"), (9.4, f"× w²{j}")]
-        arrow(ax, (1.2, 1.7), (2.2, y0))
+        _arrow(ax, (1.2, 1.7), (2.2, y0))
         for (x0, text), after in zip(steps, [*steps[1:], (12.4, None)], strict=False):
-            box(ax, x0, y0, 1.6, text, fc=blue if text == "ReLU" else "white")
-            arrow(ax, (x0 + 1.6, y0), (after[0], 1.7 if after[1] is None else y0))
+            _box(ax, x0, y0, 1.6, text, fc=blue if text == "ReLU" else "white")
+            _arrow(ax, (x0 + 1.6, y0), (after[0], 1.7 if after[1] is None else y0))
     for y0 in (2.45, 0.95):
         for x0 in (3.0, 5.4, 7.8, 10.2):
             ax.text(x0, y0, "⋮", ha="center", va="center", fontsize=10)
-    box(ax, 12.4, 1.7, 1.0, "Σ")
-    arrow(ax, (13.4, 1.7), (14.2, 1.7))
-    box(ax, 14.2, 1.7, 1.2, "+ b²")
-    arrow(ax, (15.4, 1.7), (16.2, 1.7))
-    box(ax, 16.2, 1.7, 1.4, "f(x)")
+    _box(ax, 12.4, 1.7, 1.0, "Σ")
+    _arrow(ax, (13.4, 1.7), (14.2, 1.7))
+    _box(ax, 14.2, 1.7, 1.2, "+ b²")
+    _arrow(ax, (15.4, 1.7), (16.2, 1.7))
+    _box(ax, 16.2, 1.7, 1.4, "f(x)")
     return fig
 
 
@@ -583,29 +598,16 @@ def penultimate_features() -> Any:
     ax, bx = axd["A"], axd["B"]
     ax.set_axis_off()
     ax.set(xlim=(0, 10), ylim=(0, 7))
-    arrow = {"arrowstyle": "-|>", "color": "k", "lw": 1, "shrinkA": 2, "shrinkB": 2}
-    ax.add_patch(
-        FancyBboxPatch((0.2, 2.6), 0.9, 1.2, boxstyle="round,pad=0.05", fc="white", ec="k")
-    )
-    ax.text(0.65, 3.2, "x", ha="center", va="center", fontsize=11)
-    ax.add_patch(
-        FancyBboxPatch((1.7, 1.2), 2.4, 4.0, boxstyle="round,pad=0.08", fc="#d6e4f4", ec="k")
-    )
-    ax.text(2.9, 3.2, "backbone\nlayers 1 … L−1\n(W¹, b¹, …)", ha="center", va="center", fontsize=9)
-    ax.annotate("", (1.7, 3.2), (1.1, 3.2), arrowprops=arrow)
+    _box(ax, 0.2, 3.2, 0.9, "x", h=1.2, fontsize=11)
+    _box(ax, 1.7, 3.2, 2.4, "backbone\nlayers 1 … L−1\n(W¹, b¹, …)", fc="#d6e4f4", h=4.0, pad=0.08)
+    _arrow(ax, (1.1, 3.2), (1.7, 3.2))
     ys = [5.0, 4.1, 2.3, 1.4]
     for yy, name in zip(ys, ["g₁", "g₂", "gₘ₋₁", "gₘ"], strict=False):
-        ax.add_patch(
-            FancyBboxPatch((5.0, yy - 0.3), 1.1, 0.6, boxstyle="round,pad=0.03", fc="white", ec="k")
-        )
-        ax.text(5.55, yy, name, ha="center", va="center", fontsize=9)
-        ax.annotate("", (5.0, yy), (4.2, 3.2), arrowprops=arrow)
-        ax.annotate("", (8.0, 3.2), (6.1, yy), arrowprops={**arrow, "color": "C3"})
+        _box(ax, 5.0, yy, 1.1, name, h=0.6, pad=0.03)
+        _arrow(ax, (4.2, 3.2), (5.0, yy))
+        _arrow(ax, (6.1, yy), (8.0, 3.2), color="C3")
     ax.text(5.55, 3.25, "⋮", ha="center", va="center", fontsize=12)
-    ax.add_patch(
-        FancyBboxPatch((8.0, 2.6), 1.7, 1.2, boxstyle="round,pad=0.05", fc="#f4d6d6", ec="C3")
-    )
-    ax.text(8.85, 3.2, "Σ wᵢgᵢ + c\n= f(x)", ha="center", va="center", fontsize=9)
+    _box(ax, 8.0, 3.2, 1.7, "Σ wᵢgᵢ + c\n= f(x)", fc="#f4d6d6", ec="C3", h=1.2)
     ax.text(
         5.55,
         6.2,
@@ -850,14 +852,11 @@ def triangle() -> Any:
         "initialization": (8.3, 1.5, "#e2f0d9"),
     }
     for text, (x, y, fc) in corners.items():
-        ax.add_patch(
-            FancyBboxPatch((x - 1.5, y - 0.55), 3.0, 1.1, boxstyle="round,pad=0.08", fc=fc, ec="k")
-        )
-        ax.text(x, y, text, ha="center", va="center", fontsize=9)
-    style = {"arrowstyle": "<|-|>", "color": "k", "lw": 1, "shrinkA": 0, "shrinkB": 0}
-    ax.annotate("", (3.9, 4.4), (2.3, 2.15), arrowprops=style)
-    ax.annotate("", (6.1, 4.4), (7.7, 2.15), arrowprops=style)
-    ax.annotate("", (6.7, 1.5), (3.3, 1.5), arrowprops=style)
+        _box(ax, x - 1.5, y, 3.0, text, fc=fc, h=1.1, pad=0.08)
+    both_ways: dict[str, Any] = {"arrowstyle": "<|-|>", "shrinkA": 0, "shrinkB": 0}
+    _arrow(ax, (2.3, 2.15), (3.9, 4.4), **both_ways)
+    _arrow(ax, (7.7, 2.15), (6.1, 4.4), **both_ways)
+    _arrow(ax, (3.3, 1.5), (6.7, 1.5), **both_ways)
     ax.text(
         5.0,
         2.9,
