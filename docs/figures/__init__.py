@@ -252,3 +252,12 @@ def outline_block(
             fontsize=9,
             bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "alpha": 0.8, "lw": 0},
         )
+
+
+def new_mosaic(
+    layout: str, *, width: float = 7.0, height: float = 5.6, **kw: Any
+) -> tuple[Any, dict[str, Any]]:
+    """A figure whose axes are laid out by `layout`, matplotlib's `subplot_mosaic` string (rows
+    split by ";", a letter repeated to span): returns `fig, axes`, a dict by letter. For panels
+    too many for one row of a 7.5-inch figure."""
+    return plt.subplot_mosaic(layout, figsize=(width, height), layout="constrained", **kw)
