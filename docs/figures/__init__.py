@@ -252,3 +252,25 @@ def outline_block(
             fontsize=9,
             bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "alpha": 0.8, "lw": 0},
         )
+
+
+NOTES: dict[str, str] = {}
+"""The notes that figure functions leave for the text below their figure, by function."""
+
+
+def _note_key(fn: Callable[..., Any]) -> str:
+    return f"{fn.__module__}.{fn.__qualname__}"
+
+
+def leave_note(fn: Callable[..., Any], text: str) -> None:
+    """Called by the figure function `fn` itself: `text` (HTML, the settings and computed numbers
+    it prints below the figure) is what `note(fn)` returns."""
+    NOTES[_note_key(fn)] = text
+
+
+def note(fn: Callable[..., Any]) -> str:
+    """The note that the figure function `fn` left with `leave_note`; runs `fn` (and discards its
+    figure) when `show` took the figure from the cache. Call it after `show`."""
+    if _note_key(fn) not in NOTES:
+        plt.close(fn())
+    return NOTES[_note_key(fn)]
