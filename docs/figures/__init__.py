@@ -261,3 +261,25 @@ def new_mosaic(
     split by ";", a letter repeated to span): returns `fig, axes`, a dict by letter. For panels
     too many for one row of a 7.5-inch figure."""
     return plt.subplot_mosaic(layout, figsize=(width, height), layout="constrained", **kw)
+
+
+NOTES: dict[str, str] = {}
+"""The notes that figure functions leave for the text below their figure, by function."""
+
+
+def _note_key(fn: Callable[..., Any]) -> str:
+    return f"{fn.__module__}.{fn.__qualname__}"
+
+
+def leave_note(fn: Callable[..., Any], text: str) -> None:
+    """Called by the figure function `fn` itself: `text` (HTML, the settings and computed numbers
+    it prints below the figure) is what `note(fn)` returns."""
+    NOTES[_note_key(fn)] = text
+
+
+def note(fn: Callable[..., Any]) -> str:
+    """The note that the figure function `fn` left with `leave_note`; runs `fn` (and discards its
+    figure) when `show` took the figure from the cache. Call it after `show`."""
+    if _note_key(fn) not in NOTES:
+        plt.close(fn())
+    return NOTES[_note_key(fn)]
