@@ -154,21 +154,19 @@ case(
     match=("A and B", "same dtype", "B: float32"),
 )
 case("check_generator-seed", backend.check_generator, "rng", 0, exc=TypeError, match=("rng", "0"))
-case("check_matrix-1d", backend.check_matrix, "A", Y, exc=ValueError, match=("A", "(5,)"))
+case("Arr-matrix-1d", backend.Arr("n d"), "A", Y, exc=ValueError, match=("A", "(5,)"))
 case(
-    "check_vector_or_matrix-3d",
-    backend.check_vector_or_matrix,
+    "Arr-vector-or-matrix-3d",
+    backend.Arr("n", "n m"),
     "v",
     X[None],
     exc=ValueError,
     match=("v", "(1, 5, 3)"),
 )
 case(
-    "check_rows_match",
-    backend.check_rows_match,
-    "A",
+    "contract-rows-match",
+    backend.contract(A=backend.Arr("n d"), B=backend.Arr("n", "n m"))(lambda A, B: None),
     X,
-    "B",
     Y[:4],
     exc=ValueError,
     match=("A and B", "B.shape=(4,)"),
