@@ -50,6 +50,8 @@ __all__ = [
     "check_bool",
 ]
 
+_NUMPY = array_api_compat.array_namespace(np.empty(0))
+
 Array = Any
 """Any array of a namespace that satisfies the array API (NumPy, torch, array_api_strict)."""
 
@@ -68,6 +70,9 @@ def namespace(*arrays: Array) -> Any:
             live on different devices.
     """
     arrs = [a for a in arrays if a is not None and not isinstance(a, (int, float, bool))]
+    if arrs and all(type(a) is np.ndarray for a in arrs):  # the common case, without dispatch
+        if len({a.dtype for a in arrs}) == 1:
+            return _NUMPY
     if not arrs:
         raise TypeError("expected at least one array, got none")
     for a in arrs:
@@ -189,6 +194,9 @@ def check_compatible(arrays: dict[str, Array]) -> Any:
     Raises:
         TypeError: Naming every argument and its library, device or dtype when they differ.
     """
+    if all(type(a) is np.ndarray for a in arrays.values()):  # the common case, without dispatch
+        if len({a.dtype for a in arrays.values()}) == 1:
+            return _NUMPY
     for name, a in arrays.items():
         check_array(name, a)
     names = _join(list(arrays))
