@@ -59,6 +59,7 @@ from tests.support.contracts import (
     Params,
     Real,
     Rng,
+    declared,
 )
 
 torch = pytest.importorskip("torch")
@@ -500,7 +501,26 @@ def test_bad_argument_is_refused_by_name(name: str, case: str) -> None:
     assert any(n in message for n in names), (
         f"{name}({case}): {type(info.value).__name__}: {message!r} names none of {names}"
     )
+    kinds = declared(contract.func)
+    if all(n in kinds for n in bad.names):  # dlcore's declared kinds also show the value received
+        arg = bad.names[0]
+        shows = _shows(case.split("-", 1)[1], bad.kwargs[arg])
+        assert shows in message, f"{name}({case}): {message!r} does not show {shows!r}"
     assert_unchanged(before, bad.kwargs, name)
+
+
+def _shows(label: str, value: Any) -> str:
+    """What the message of a declared argument's bad value shows: the value, its type or shape."""
+    if isinstance(value, np.ndarray):
+        if label in ("nan", "inf", "-inf"):
+            return label
+        if label == "int":
+            return "int64"
+        if label == "dtype":
+            return "float32"
+        return str(tuple(value.shape))
+    fixed = {"list": "list", "library": "torch.Tensor", "device": "device1", "legacy": "RandomState"}
+    return fixed.get(label, repr(value))
 
 
 def _huge_cases() -> list[tuple[str, str]]:
