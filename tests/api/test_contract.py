@@ -456,6 +456,7 @@ def bad_calls(contract: Contract) -> Iterator[Bad]:
             yield bad("str", "yes", TypeError)
         elif isinstance(spec, Rng):
             yield bad("seed", 0, TypeError)
+            yield bad("none", None, TypeError)
             yield bad("legacy", np.random.RandomState(0), TypeError)
         elif isinstance(spec, (Fn, Opt)):
             yield bad("non-callable", 3, TypeError)
@@ -519,7 +520,12 @@ def _shows(label: str, value: Any) -> str:
         if label == "dtype":
             return "float32"
         return str(tuple(value.shape))
-    fixed = {"list": "list", "library": "torch.Tensor", "device": "device1", "legacy": "RandomState"}
+    fixed = {
+        "list": "list",
+        "library": "torch.Tensor",
+        "device": "device1",
+        "legacy": "RandomState",
+    }
     return fixed.get(label, repr(value))
 
 
