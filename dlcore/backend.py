@@ -331,16 +331,9 @@ def check_in_range(
             bool.
         ValueError: If `value` is NaN, infinite or outside [0, 1).
     """
-    for bound_name, bound in (("low", low), ("high", high)):
-        if isinstance(bound, bool) or not isinstance(bound, (int, float)):
-            raise TypeError(
-                f"check_in_range({name!r}): {bound_name} must be a real number, got {bound!r}"
-            )
-        if math.isnan(bound):
-            raise ValueError(f"check_in_range({name!r}): {bound_name} must not be NaN")
-    check_bool("low_open", low_open)
     check_bool("high_open", high_open)
-    return Real(low, high, low_open=low_open, high_open=high_open)(name, value)
+    kind = Real(low, high, low_open=check_bool("low_open", low_open), high_open=high_open)
+    return kind(name, value)
 
 
 def check_int(name: str, value: Any, *, minimum: int) -> int:
@@ -434,9 +427,6 @@ class Arr:
         ds = [_render(s) for s in self.shapes]
         one = f"be {len(self.shapes[0])}-D {ds[0]}" if len(ds) == 1 else ""
         self.wording = one or f"have shape {' or '.join(ds)}"
-
-    def __repr__(self) -> str:
-        return f"Arr({', '.join(repr(' '.join(s)) for s in self.shapes)})"
 
     def __call__(self, name: str, x: Any, dims: dict[str, Any] | None = None) -> Array:
         r"""Check `x` as the argument `name` (binding its shape's symbols in `dims`); return it.
@@ -537,11 +527,6 @@ class Real:
             finite, f"lie in {interval}"
         )
 
-    def __repr__(self) -> str:
-        return (
-            f"Real({self.low}, {self.high}, low_open={self.low_open}, high_open={self.high_open})"
-        )
-
     def __call__(self, name: str, value: Any) -> float:
         v = _check_real(name, value)
         ok_low = v > self.low if self.low_open else v >= self.low
@@ -562,9 +547,6 @@ class Int:
     def __init__(self, minimum: int, maximum: int | None = None, *, size: bool = False) -> None:
         self.minimum, self.maximum, self.size = minimum, maximum, size
 
-    def __repr__(self) -> str:
-        return f"Int({self.minimum}, {self.maximum}, size={self.size})"
-
     def __call__(self, name: str, value: Any) -> int:
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
             raise TypeError(f"{name} must be an int, got {type(value).__name__}: {value!r}")
@@ -580,9 +562,6 @@ class Choice:
 
     def __init__(self, *options: str) -> None:
         self.options = options
-
-    def __repr__(self) -> str:
-        return f"Choice{self.options}"
 
     def __call__(self, name: str, value: Any) -> str:
         if not isinstance(value, str) or value not in self.options:

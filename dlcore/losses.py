@@ -77,27 +77,24 @@ def _finite_result(out: Array, fn: str, inputs: str) -> Array:
     )
 
 
-def _check_batch(batch: Any, n: int) -> list[int]:
-    """Return `batch` as a non-empty list of ints in [0, n), else raise naming `batch`."""
-    host: Any
-    if array_api_compat.is_array_api_obj(batch):
-        host = to_numpy(batch)
-        if host.ndim != 1:
-            raise ValueError(f"batch must be 1-D, got shape {host.shape}")
-    elif isinstance(batch, (list, tuple, range)):
-        host = batch
-    else:
-        raise TypeError(
-            f"batch must be a sequence of ints, got {type(batch).__name__}: {batch!r:.80}"
-        )
+def _indices(name: str, seq: Any, high: int, *, length: tuple[str, int] | None = None) -> list[int]:
+    """`seq` as a list of ints in [0, `high`), else raise naming `name`: a non-empty 1-D array or
+    sequence, of `length` = (what, how many) entries when given."""
+    host = to_numpy(seq) if array_api_compat.is_array_api_obj(seq) else seq
+    if not isinstance(host, (list, tuple, range, np.ndarray)):
+        raise TypeError(f"{name} must be a sequence of ints, got {type(seq).__name__}: {seq!r:.80}")
+    if getattr(host, "ndim", 1) != 1:
+        raise ValueError(f"{name} must be 1-D, got shape {host.shape}")
+    if length is not None and len(host) != length[1]:
+        raise ValueError(f"{name} must have {length[0]}={length[1]} entries, got {len(host)}")
     if len(host) == 0:
-        raise ValueError(f"batch must not be empty, got {batch!r:.80}")
+        raise ValueError(f"{name} must not be empty, got {seq!r:.80}")
     for i in host:
         if isinstance(i, (bool, np.bool_)) or not isinstance(i, (int, np.integer)):
-            raise TypeError(f"batch must hold ints, got {type(i).__name__}: {i!r}")
-    bad = [int(i) for i in host if not 0 <= int(i) < n]
+            raise TypeError(f"{name} must hold ints, got {type(i).__name__}: {i!r}")
+    bad = [int(i) for i in host if not 0 <= int(i) < high]
     if bad:
-        raise ValueError(f"batch indices must lie in [0, {n}), got {bad[:5]}")
+        raise ValueError(f"{name} must lie in [0, {high}), got {bad[:5]}")
     return [int(i) for i in host]
 
 
@@ -160,7 +157,7 @@ def minibatch_grad(w: Array, X: Array, y: Array, batch: Any) -> Array:
     """
     xp = namespace(X)
     n = int(X.shape[0])
-    idx = _check_batch(batch, n)
+    idx = _indices("batch", batch, n)
     ind = xp.asarray(idx, device=device_of(X))
     XB = xp.take(X, ind, axis=0)
     yB = xp.take(y, ind, axis=0)
@@ -324,22 +321,7 @@ def softmax(z: Array) -> Array:
 
 def _check_classes(z: Array, labels: Any) -> tuple[Any, list[int]]:
     n, K = int(z.shape[0]), int(z.shape[1])
-    host = to_numpy(labels) if array_api_compat.is_array_api_obj(labels) else labels
-    if not isinstance(host, (list, tuple, range, np.ndarray)):
-        raise TypeError(
-            f"labels must be a sequence of class indices, got {type(labels).__name__}: "
-            f"{labels!r:.80}"
-        )
-    if len(host) != n:
-        raise ValueError(f"labels must have z.shape[0]={n} entries, got {len(host)}")
-    out = []
-    for k in host:
-        if isinstance(k, (bool, np.bool_)) or not isinstance(k, (int, np.integer)):
-            raise TypeError(f"labels must hold ints, got {type(k).__name__}: {k!r}")
-        if not 0 <= int(k) < K:
-            raise ValueError(f"labels must lie in [0, {K}), got {int(k)}")
-        out.append(int(k))
-    return namespace(z), out
+    return namespace(z), _indices("labels", labels, K, length=("z.shape[0]", n))
 
 
 def _one_hot(xp: Any, z: Array, labels: list[int]) -> Array:
