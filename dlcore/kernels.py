@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import importlib.util
 import math
 from collections.abc import Callable
 from typing import Any, NamedTuple
@@ -254,44 +255,29 @@ def _cholesky(xp: Any, A: Array) -> Array | None:
 
 
 def _spd_solve(xp: Any, A: Array, b: Array, what: str) -> Array:
-    """Solve A x = b for symmetric positive definite A by Cholesky; ValueError if A is not PD.
+    """Solve A x = b for symmetric positive definite A by its Cholesky factor; ValueError if A
+    has none or the solution is not finite.
 
-    `A` is a scratch array owned by the caller and may be overwritten.
-
-    NumPy arrays use SciPy's LAPACK Cholesky (potrf/potrs) when SciPy is installed and torch
-    tensors `torch.linalg.cholesky_ex` + `torch.cholesky_solve`; any other namespace factors
-    with `linalg.cholesky` (the definiteness check) and then calls `linalg.solve`.
+    torch tensors solve with `torch.cholesky_solve`, NumPy arrays with SciPy's `cho_solve` when
+    SciPy is installed; any other namespace (or NumPy without SciPy) calls `linalg.solve` once
+    the factor shows that A is positive definite.
     """
-    col = b.ndim == 1
-    rhs = b[:, None] if col else b
-    fail = ValueError(
-        f"{what} is not positive definite (Cholesky failed); use lam > 0 or a PSD kernel"
-    )
-    scipy_linalg: Any = None
-    if array_api_compat.is_numpy_namespace(xp):
-        try:
-            scipy_linalg = importlib.import_module("scipy.linalg")
-        except ImportError:  # pragma: no cover - scipy is optional
-            scipy_linalg = None
-    if scipy_linalg is not None:
-        try:
-            factor = scipy_linalg.cho_factor(A, lower=True, overwrite_a=True, check_finite=False)
-        except Exception as err:  # LinAlgError
-            raise fail from err
-        x = xp.asarray(scipy_linalg.cho_solve(factor, rhs, check_finite=False))
-    else:
-        L = _cholesky(xp, A)
-        if L is None:
-            raise fail
-        torch = array_api_compat.is_torch_namespace(xp)
-        x = (
-            importlib.import_module("torch").cholesky_solve(rhs, L)
-            if torch
-            else xp.linalg.solve(A, rhs)
+    rhs = b[:, None] if b.ndim == 1 else b
+    L = _cholesky(xp, A)
+    x = rhs
+    if L is not None:
+        if array_api_compat.is_torch_namespace(xp):
+            x = importlib.import_module("torch").cholesky_solve(rhs, L)
+        elif array_api_compat.is_numpy_namespace(xp) and importlib.util.find_spec("scipy"):
+            cho_solve = importlib.import_module("scipy.linalg").cho_solve
+            x = xp.asarray(cho_solve((L, True), rhs, check_finite=False))
+        else:
+            x = xp.linalg.solve(A, rhs)
+    if L is None or not bool(xp.all(xp.isfinite(x))):
+        raise ValueError(
+            f"{what} is not positive definite (Cholesky failed); use lam > 0 or a PSD kernel"
         )
-    if not bool(xp.all(xp.isfinite(x))):
-        raise fail
-    return x[:, 0] if col else x
+    return x[:, 0] if b.ndim == 1 else x
 
 
 @contract(K=Arr("n n", linalg=True), y=Arr("n", "n m"), lam=Real(0))

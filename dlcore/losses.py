@@ -84,7 +84,7 @@ def _indices(name: str, seq: Any, high: int, *, length: tuple[str, int] | None =
     if not isinstance(host, (list, tuple, range, np.ndarray)):
         raise TypeError(f"{name} must be a sequence of ints, got {type(seq).__name__}: {seq!r:.80}")
     if getattr(host, "ndim", 1) != 1:
-        raise ValueError(f"{name} must be 1-D, got shape {host.shape}")
+        raise ValueError(f"{name} must be 1-D, got shape {np.shape(host)}")
     if length is not None and len(host) != length[1]:
         raise ValueError(f"{name} must have {length[0]}={length[1]} entries, got {len(host)}")
     if len(host) == 0:

@@ -393,5 +393,5 @@ def test_kernel_ridge_refuses_a_singular_k_at_lam_zero(backend):
     from dlcore.kernels import kernel_ridge
 
     x = np.array([1.0, 2.0, 3.0])
-    with pytest.raises(ValueError, match="singular.*lam=0.0"):
+    with pytest.raises(ValueError, match=r"singular.*lam=0\.0"):
         kernel_ridge(backend.asarray(np.outer(x, x)), backend.asarray(np.ones(3)), 0.0)
