@@ -55,7 +55,7 @@ SCHEMES = ("with", "without", "epoch")
 """Sampling schemes: with replacement, without replacement, shuffled epochs."""
 
 
-_NB = {"n": Int(1, size=True), "batch_size": Int(1, size=True)}
+_NB = {"n": Int(1, size=True), "batch_size": Int(1, size=True), "rng": check_generator}
 
 
 def _fits(n: int, b: int) -> None:
@@ -63,7 +63,7 @@ def _fits(n: int, b: int) -> None:
         raise ValueError(f"batch_size must be <= n={n} without replacement, got {b}")
 
 
-@contract(_NB, replace=check_bool, rng=check_generator)
+@contract(_NB, replace=check_bool)
 def sample_batch(n: int, batch_size: int, *, replace: bool, rng: np.random.Generator) -> list[int]:
     r"""One batch of `batch_size` indices from $\{0, \dots, n-1\}$, uniform.
 
@@ -84,7 +84,7 @@ def sample_batch(n: int, batch_size: int, *, replace: bool, rng: np.random.Gener
     return [int(i) for i in rng.choice(n, size=batch_size, replace=replace)]
 
 
-@contract(_NB, rng=check_generator, drop_last=check_bool)
+@contract(_NB, drop_last=check_bool)
 def epoch_batches(
     n: int, batch_size: int, *, rng: np.random.Generator, drop_last: bool = False
 ) -> list[list[int]]:
@@ -106,13 +106,7 @@ def epoch_batches(
     return [perm[k : k + b] for k in range(0, stop, b)]
 
 
-@contract(
-    _NB,
-    steps=Int(0, size=True),
-    scheme=Choice(*SCHEMES),
-    rng=check_generator,
-    reshuffle=check_bool,
-)
+@contract(_NB, steps=Int(0, size=True), scheme=Choice(*SCHEMES), reshuffle=check_bool)
 def batch_schedule(
     n: int,
     batch_size: int,
