@@ -368,6 +368,8 @@ def contract(*groups: dict[str, Any], **kinds: Callable[..., Any]) -> Callable[[
     def decorate(fn: _F) -> _F:
         params = inspect.signature(fn).parameters
         names = tuple(params)
+        if set(kinds) - set(names):
+            raise TypeError(f"{fn.__name__} has no parameters {sorted(set(kinds) - set(names))}")
         defaults = {k: p.default for k, p in params.items() if p.default is not p.empty}
         items = tuple((k, kind, isinstance(kind, Arr)) for k, kind in kinds.items())
         joint = tuple(k for k, kind, arr in items if arr and kind.joint)  # type: ignore[attr-defined]
@@ -386,8 +388,9 @@ def contract(*groups: dict[str, Any], **kinds: Callable[..., Any]) -> Callable[[
                 if v is inspect.Parameter.empty:
                     return fn(*args, **kwargs)  # a missing argument: the call's own TypeError
                 vals[name] = kind(name, v, dims) if arr else kind(name, v)
-            if len(joint) > 1:
-                check_compatible({k: vals[k] for k in joint if vals.get(k) is not None})
+            arrays = {k: vals[k] for k in joint if vals.get(k) is not None}
+            if len(arrays) > 1:
+                check_compatible(arrays)
             return fn(**vals)
 
         checked.__contract__ = kinds  # type: ignore[attr-defined]

@@ -177,6 +177,7 @@ case("contract-rows-match", declared(A=Arr("n d"), B=Arr("n", "n m")), X, Y[:4],
 case("contract-columns-match", declared(A=Arr("n d"), B=Arr("q d")), X, X[:, :2], exc=ValueError, match=("A and B", "A.shape[1] and B.shape[1]", "B.shape=(5, 2)"))
 case("contract-targets", declared(w=Arr("d", "d m"), y=Arr("n", "n m")), W[:, None], Y, exc=ValueError, match=("w and y must both have an axis m or neither", "w.shape=(3, 1)", "y.shape=(5,)"))
 case("contract-devices", declared(X=Arr("n d"), y=Arr("n")), strict.asarray(X), on_device1(Y), exc=TypeError, match=("X and y", "same device", "device1"))
+case("contract-unknown-parameter", contract(q=Real(0)), lambda x: x, exc=TypeError, match=("has no parameters", "'q'"))
 case("Real-bool", Real(0), "lam", True, exc=TypeError, match=("lam must be a real number", "True"))
 case("Real-str", Real(0), "lam", "1", exc=TypeError, match=("lam", "'1'"))
 case("Real-nan", Real(0), "lam", NAN, exc=ValueError, match=("lam must be finite", "nan"))
