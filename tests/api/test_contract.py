@@ -422,6 +422,9 @@ def bad_calls(contract: Contract) -> Iterator[Bad]:
             if spec.shapes:
                 top = max(len(s) for s in spec.shapes)
                 yield bad("ndim", v.reshape((1,) * (top + 1 - v.ndim) + v.shape), ValueError)
+                fewer = v.ndim - 1 not in {len(s) for s in spec.shapes}
+                if fewer and arg in declared(contract.func):  # one dimension too few, declared
+                    yield bad("ndim-low", v[..., 0], ValueError)
                 for axis, sym in enumerate(
                     spec.shapes[-1 if v.ndim == len(spec.shapes[-1]) else 0]
                 ):
