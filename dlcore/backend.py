@@ -6,14 +6,21 @@ same code runs on NumPy, torch (CPU or CUDA) and `array_api_strict`. Randomness 
 the standard: samplers draw with a `numpy.random.Generator` on the CPU and move the result with
 `asarray(..., like=x)`.
 
-This module also holds the argument checks that every public function uses, so that bad input
-fails early with a `ValueError` or `TypeError` naming the argument and the value received.
+This module also holds the argument contracts that every public function declares once, with
+[`contract`][dlcore.backend.contract] and the kinds [`Arr`][dlcore.backend.Arr],
+[`Real`][dlcore.backend.Real], [`Int`][dlcore.backend.Int] and [`Choice`][dlcore.backend.Choice]
+(plus `check_bool` and `check_generator`), so that bad input fails early with a `ValueError` or
+`TypeError` naming the argument and the value received. The declaration is kept on the function
+as `__contract__`, where the contract tests read it.
 """
 
 from __future__ import annotations
 
+import functools
+import inspect
 import math
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import array_api_compat
 import numpy as np
@@ -25,12 +32,15 @@ __all__ = [
     "to_numpy",
     "device_of",
     "eps",
+    "contract",
+    "Arr",
+    "Real",
+    "Int",
+    "Choice",
+    "Knots",
     "check_array",
     "check_compatible",
     "check_generator",
-    "check_matrix",
-    "check_vector_or_matrix",
-    "check_rows_match",
     "check_positive",
     "check_nonnegative",
     "check_in_range",
@@ -39,6 +49,8 @@ __all__ = [
     "check_linalg_dtype",
     "check_bool",
 ]
+
+_NUMPY = array_api_compat.array_namespace(np.empty(0))
 
 Array = Any
 """Any array of a namespace that satisfies the array API (NumPy, torch, array_api_strict)."""
@@ -58,6 +70,9 @@ def namespace(*arrays: Array) -> Any:
             live on different devices.
     """
     arrs = [a for a in arrays if a is not None and not isinstance(a, (int, float, bool))]
+    if arrs and all(type(a) is np.ndarray for a in arrs):  # the common case, without dispatch
+        if len({a.dtype for a in arrs}) == 1:
+            return _NUMPY
     if not arrs:
         raise TypeError("expected at least one array, got none")
     for a in arrs:
@@ -179,6 +194,9 @@ def check_compatible(arrays: dict[str, Array]) -> Any:
     Raises:
         TypeError: Naming every argument and its library, device or dtype when they differ.
     """
+    if all(type(a) is np.ndarray for a in arrays.values()):  # the common case, without dispatch
+        if len({a.dtype for a in arrays.values()}) == 1:
+            return _NUMPY
     for name, a in arrays.items():
         check_array(name, a)
     names = _join(list(arrays))
@@ -206,53 +224,6 @@ def check_generator(name: str, rng: Any) -> np.random.Generator:
             f"{name} must be a numpy.random.Generator, got {type(rng).__name__}: {rng!r:.80}"
         )
     return rng
-
-
-def check_matrix(name: str, x: Array, *, finite: bool = True) -> None:
-    r"""Require a non-empty, finite, real floating 2-D array, else raise naming `name`.
-
-    Args:
-        name: The argument's name, for the error message.
-        x: The array.
-        finite: Whether to require finite entries (one pass over `x`). A caller that checks
-            a result every entry of `x` reaches instead, and names `x` when that fails, passes
-            `False`.
-
-    Raises:
-        TypeError: If `x` is not a real floating array, or `finite` is not a bool.
-        ValueError: If `x` is empty, misshapen or (with `finite`) not finite.
-    """
-    check_array(name, x)
-    if x.ndim != 2:
-        raise ValueError(f"{name} must be 2-D (n, d), got shape {_shape(x)}")
-    _check_float(name, x)
-    if check_bool("finite", finite):
-        check_finite(name, x)
-
-
-def check_vector_or_matrix(name: str, x: Array) -> None:
-    r"""Require a finite real floating array of shape `(n,)` or `(n, m)`, else raise.
-
-    Raises:
-        TypeError: If `x` is not a real floating array.
-        ValueError: If `x` is empty, misshapen or not finite.
-    """
-    check_array(name, x)
-    if x.ndim not in (1, 2):
-        raise ValueError(f"{name} must have shape (n,) or (n, m), got shape {_shape(x)}")
-    _check_float_finite(name, x)
-
-
-def _check_float(name: str, x: Array) -> None:
-    if not namespace(x).isdtype(x.dtype, "real floating"):
-        raise TypeError(f"{name} must have a real floating dtype, got {x.dtype}")
-    if any(s == 0 for s in _shape(x)):
-        raise ValueError(f"{name} must not be empty, got shape {_shape(x)}")
-
-
-def _check_float_finite(name: str, x: Array) -> None:
-    _check_float(name, x)
-    check_finite(name, x)
 
 
 def check_finite(name: str, x: Array) -> None:
@@ -321,15 +292,6 @@ def check_bool(name: str, value: Any) -> bool:
     return value
 
 
-def check_rows_match(name_a: str, a: Array, name_b: str, b: Array) -> None:
-    r"""Require `a.shape[0] == b.shape[0]`, else raise a `ValueError` naming both."""
-    if int(a.shape[0]) != int(b.shape[0]):
-        raise ValueError(
-            f"{name_a} and {name_b} must have the same number of rows, "
-            f"got {name_a}.shape={_shape(a)} and {name_b}.shape={_shape(b)}"
-        )
-
-
 def _check_real(name: str, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
         raise TypeError(f"{name} must be a real number, got {type(value).__name__}: {value!r}")
@@ -340,29 +302,23 @@ def _check_real(name: str, value: Any) -> float:
 
 
 def check_positive(name: str, value: Any) -> float:
-    r"""Require a finite real `value > 0` and return it as a float.
+    r"""Require a finite real `value > 0` and return it as a float (`Real(0, low_open=True)`).
 
     Raises:
         TypeError: If `value` is not a real number.
         ValueError: If `value` is NaN, infinite or outside (0, inf).
     """
-    v = _check_real(name, value)
-    if not v > 0:
-        raise ValueError(f"{name} must be > 0, got {value!r}")
-    return v
+    return Real(0, low_open=True)(name, value)
 
 
 def check_nonnegative(name: str, value: Any) -> float:
-    r"""Require a finite real `value >= 0` and return it as a float.
+    r"""Require a finite real `value >= 0` and return it as a float (`Real(0)`).
 
     Raises:
         TypeError: If `value` is not a real number.
         ValueError: If `value` is NaN, infinite or outside [0, inf).
     """
-    v = _check_real(name, value)
-    if not v >= 0:
-        raise ValueError(f"{name} must be >= 0, got {value!r}")
-    return v
+    return Real(0)(name, value)
 
 
 def check_in_range(
@@ -375,36 +331,245 @@ def check_in_range(
             bool.
         ValueError: If `value` is NaN, infinite or outside [0, 1).
     """
-    for bound_name, bound in (("low", low), ("high", high)):
-        if isinstance(bound, bool) or not isinstance(bound, (int, float)):
-            raise TypeError(
-                f"check_in_range({name!r}): {bound_name} must be a real number, got {bound!r}"
-            )
-        if math.isnan(bound):
-            raise ValueError(f"check_in_range({name!r}): {bound_name} must not be NaN")
-    check_bool("low_open", low_open)
     check_bool("high_open", high_open)
-    v = _check_real(name, value)
-    ok_low = v > low if low_open else v >= low
-    ok_high = v < high if high_open else v <= high
-    if not (ok_low and ok_high):
-        interval = f"{'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}"
-        raise ValueError(f"{name} must lie in {interval}, got {value!r}")
-    return v
+    kind = Real(low, high, low_open=check_bool("low_open", low_open), high_open=high_open)
+    return kind(name, value)
 
 
 def check_int(name: str, value: Any, *, minimum: int) -> int:
-    r"""Require an integer `value >= minimum` and return it.
+    r"""Require an integer `value >= minimum` and return it (`Int(minimum)`).
 
     Raises:
         TypeError: If `value` is not an int.
         ValueError: If `value` is below 0.
     """
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}: {value!r}")
-    if int(value) < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value!r}")
-    return int(value)
+    return Int(minimum)(name, value)
+
+
+# ---- declared argument contracts ---------------------------------------------------------------
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def contract(*groups: dict[str, Any], **kinds: Callable[..., Any]) -> Callable[[_F], _F]:
+    r"""Declare the kind of each argument of a function once; check them at every call.
+
+    `@contract(X=Arr("n d"), y=Arr("n", "n m"), lam=Real(0))` checks, before the body runs, each
+    declared argument in order (a kind is called as `kind(name, value)` and returns the value,
+    converted: a real to a float, an int to an int), then the shape relations of the arrays (a
+    symbol shared by two of them) and that the arrays come from one library, device and dtype.
+    The body receives the converted values. An argument whose default is `None` may be `None`.
+    Every failure is a `TypeError` or `ValueError` naming the argument and the value received.
+    The declaration stays on the function as `__contract__`. Shared declarations (`_XY`) come
+    first as dicts, merged in order with the keywords.
+    """
+    kinds = {k: v for g in groups for k, v in g.items()} | kinds
+
+    def decorate(fn: _F) -> _F:
+        params = inspect.signature(fn).parameters
+        names = tuple(params)
+        if set(kinds) - set(names):
+            raise TypeError(f"{fn.__name__} has no parameters {sorted(set(kinds) - set(names))}")
+        defaults = {k: p.default for k, p in params.items() if p.default is not p.empty}
+        items = tuple((k, kind, isinstance(kind, Arr)) for k, kind in kinds.items())
+        joint = tuple(k for k, kind, arr in items if arr and kind.joint)  # type: ignore[attr-defined]
+
+        @functools.wraps(fn)
+        def checked(*args: Any, **kwargs: Any) -> Any:
+            vals = dict(zip(names, args, strict=False))
+            if len(args) > len(names) or (kwargs and not vals.keys().isdisjoint(kwargs)):
+                return fn(*args, **kwargs)  # the call's own TypeError
+            vals.update(kwargs)
+            dims: dict[str, Any] = {}
+            for name, kind, arr in items:
+                v = vals.get(name, defaults.get(name, inspect.Parameter.empty))
+                if v is None and name in defaults and defaults[name] is None:
+                    continue
+                if v is inspect.Parameter.empty:
+                    return fn(*args, **kwargs)  # a missing argument: the call's own TypeError
+                vals[name] = kind(name, v, dims) if arr else kind(name, v)
+            arrays = {k: vals[k] for k in joint if vals.get(k) is not None}
+            if len(arrays) > 1:
+                check_compatible(arrays)
+            return fn(**vals)
+
+        checked.__contract__ = kinds  # type: ignore[attr-defined]
+        return checked  # type: ignore[return-value]
+
+    return decorate
+
+
+def _render(shape: tuple[str, ...]) -> str:
+    return f"({shape[0]},)" if len(shape) == 1 else f"({', '.join(shape)})"
+
+
+class Arr:
+    r"""The kind of a real floating array argument, declared by its admitted shapes.
+
+    Each shape is a string of symbols: `Arr("n d")` is a matrix, `Arr("n", "n m")` a vector or a
+    matrix. A symbol shared by two arguments of one [`contract`][dlcore.backend.contract] (or by
+    two axes of one) is a shape relation; a digit is a fixed size. Without shapes any shape
+    passes, the empty one included; a shaped array must be non-empty.
+
+    Args:
+        *shapes: The admitted shapes, at most one per number of dimensions.
+        finite: Refuse non-finite entries here; `False` where the body checks what it reads and
+            names the argument itself.
+        linalg: Refuse half precision (the array goes into a factorization).
+        joint: Require the library, device and dtype of the contract's other joint arrays.
+    """
+
+    def __init__(
+        self, *shapes: str, finite: bool = True, linalg: bool = False, joint: bool = True
+    ) -> None:
+        self.shapes = tuple(tuple(s.split()) for s in shapes)
+        self.finite, self.linalg, self.joint = finite, linalg, joint
+        self.by_ndim = {len(s): s for s in self.shapes}
+        syms = dict.fromkeys(x for s in self.shapes for x in s)
+        self.absent = {k: [x for x in syms if x not in s] for k, s in self.by_ndim.items()}
+        ds = [_render(s) for s in self.shapes]
+        one = f"be {len(self.shapes[0])}-D {ds[0]}" if len(ds) == 1 else ""
+        self.wording = one or f"have shape {' or '.join(ds)}"
+
+    def __call__(self, name: str, x: Any, dims: dict[str, Any] | None = None) -> Array:
+        r"""Check `x` as the argument `name` (binding its shape's symbols in `dims`); return it.
+
+        Raises:
+            TypeError: If `x` is not a real floating array (or, with `linalg`, is half precision).
+            ValueError: If `x` is misshapen, empty, not finite or breaks a shape relation.
+        """
+        check_array(name, x)
+        shape = _shape(x)
+        pick = self.by_ndim.get(len(shape), ())
+        if self.shapes and not pick:
+            raise ValueError(f"{name} must {self.wording}, got shape {shape}")
+        if not namespace(x).isdtype(x.dtype, "real floating"):
+            raise TypeError(f"{name} must have a real floating dtype, got {x.dtype}")
+        if self.shapes and 0 in shape:
+            raise ValueError(f"{name} must not be empty, got shape {shape}")
+        if self.linalg:
+            check_linalg_dtype(name, x)
+        if self.finite:
+            check_finite(name, x)
+        dims = {} if dims is None else dims
+        for axis, sym in [*enumerate(pick), *((-1, s) for s in self.absent.get(len(pick), ()))]:
+            _bind(dims, sym, name, axis, shape, pick)
+        return x
+
+
+def _bind(dims: dict[str, Any], sym: str, name: str, axis: int, shape: Any, pick: Any) -> None:
+    """Bind `sym` to axis `axis` of `name` (-1: its shape lacks `sym`), or raise on a conflict."""
+    if sym.isdigit():
+        if shape[axis] != int(sym):
+            raise ValueError(f"{name} must have shape {_render(pick)}, got shape {shape}")
+        return
+    other, j, was = dims.setdefault(sym, (name, axis, shape))
+    if (j < 0) == (axis < 0) and (axis < 0 or was[j] == shape[axis]):
+        return
+    if other == name:
+        raise ValueError(f"{name} must have shape {_render(pick)}, got shape {shape}")
+    got = f"got {other}.shape={was} and {name}.shape={shape}"
+    if (j < 0) != (axis < 0):
+        raise ValueError(f"{other} and {name} must both have an axis {sym} or neither, {got}")
+    raise ValueError(
+        f"{other} and {name} must have the same size {sym} ({other}.shape[{j}] and "
+        f"{name}.shape[{axis}]), {got}"
+    )
+
+
+class Knots(Arr):
+    r"""The kind of strictly increasing knots: a 1-D array of shape `(k,)` or `(k+1,)`, $k \ge 1$.
+
+    Args:
+        shape: `"k"` ($t_1 < \dots < t_k$) or `"k+1"` ($t_0 < \dots < t_k$); a symbol, so
+            `values=Arr("k+1")` must have the shape of the knots.
+    """
+
+    def __call__(self, name: str, x: Any, dims: dict[str, Any] | None = None) -> Array:
+        super().__call__(name, x, dims)
+        (shape,) = self.shapes
+        if int(x.shape[0]) < (2 if shape == ("k+1",) else 1):
+            raise ValueError(
+                f"{name} must have shape {_render(shape)} with k >= 1, got {_shape(x)}"
+            )
+        if not bool(namespace(x).all(x[1:] - x[:-1] > 0)):
+            raise ValueError(f"{name} must be strictly increasing, got a gap <= 0")
+        return x
+
+
+_XY = {"X": Arr("n d", linalg=True), "y": Arr("n", "n m")}
+"""A regression's data and targets, as the solvers take them: `X` of shape `(n, d)` and `y` of
+shape `(n,)` or `(n, m)` with as many rows, `X` not in half precision."""
+
+_WXY = {"w": Arr("d", "d m"), "X": Arr("n d"), "y": Arr("n", "n m")}
+"""A linear model's weights, data and targets: `Xw` has the shape of `y`."""
+
+
+class Real:
+    r"""The kind of a finite real scalar in an interval (ends closed unless declared open).
+
+    `Real(0)` is $[0, \infty)$, `Real(0, low_open=True)` is $(0, \infty)$, `Real(0.0, 1.0,
+    high_open=True)` is $[0, 1)$. A bool, a string or `None` is a `TypeError`; NaN, an infinity
+    or a value outside the interval a `ValueError`. Called, it returns the value as a float.
+    """
+
+    def __init__(
+        self,
+        low: float = -math.inf,
+        high: float = math.inf,
+        *,
+        low_open: bool = False,
+        high_open: bool = False,
+    ) -> None:
+        self.low, self.high, self.low_open, self.high_open = low, high, low_open, high_open
+        lo = f"{'>' if low_open else '>='} {low}"
+        hi = f"{'<' if high_open else '<='} {high}"
+        interval = f"{'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}"
+        finite = (math.isfinite(low), math.isfinite(high))
+        self.wording = {(True, False): f"be {lo}", (False, True): f"be {hi}"}.get(
+            finite, f"lie in {interval}"
+        )
+
+    def __call__(self, name: str, value: Any) -> float:
+        v = _check_real(name, value)
+        ok_low = v > self.low if self.low_open else v >= self.low
+        ok_high = v < self.high if self.high_open else v <= self.high
+        if not (ok_low and ok_high):
+            raise ValueError(f"{name} must {self.wording}, got {value!r}")
+        return v
+
+
+class Int:
+    r"""The kind of an int `>= minimum` (and `<= maximum` when set); not a bool, not a float.
+
+    `size=True` declares an int that sizes the output or the work asked for (`n`, `steps`): the
+    call may take time in proportion to it. Every other int is answered at once at any value, or
+    refused. Called, it returns the value as an int.
+    """
+
+    def __init__(self, minimum: int, maximum: int | None = None, *, size: bool = False) -> None:
+        self.minimum, self.maximum, self.size = minimum, maximum, size
+
+    def __call__(self, name: str, value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+            raise TypeError(f"{name} must be an int, got {type(value).__name__}: {value!r}")
+        if int(value) < self.minimum:
+            raise ValueError(f"{name} must be >= {self.minimum}, got {value!r}")
+        if self.maximum is not None and int(value) > self.maximum:
+            raise ValueError(f"{name} must be <= {self.maximum}, got {value!r}")
+        return int(value)
+
+
+class Choice:
+    r"""The kind of a string argument that is one of `options`."""
+
+    def __init__(self, *options: str) -> None:
+        self.options = options
+
+    def __call__(self, name: str, value: Any) -> str:
+        if not isinstance(value, str) or value not in self.options:
+            raise ValueError(f"{name} must be one of {self.options}, got {value!r}")
+        return value
 
 
 _SAFE = 256

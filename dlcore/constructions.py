@@ -10,44 +10,12 @@ parameters for [`forward`][dlcore.mlp.forward].
 
 from __future__ import annotations
 
-from typing import Any
-
-from dlcore.backend import (
-    Array,
-    check_compatible,
-    check_positive,
-    check_vector_or_matrix,
-    device_of,
-)
+from dlcore.backend import Arr, Array, Choice, Knots, Real, contract, device_of, namespace
 
 __all__ = ["relu_net_from_pwl", "relu_net_from_slopes", "sigmoidal_net_from_samples"]
 
 
-def _check_knots(knots: Array, values: Array | None, **others: Array) -> Any:
-    r"""The shared argument contract: strictly increasing 1-d knots and arrays of their library.
-
-    With `values`, knots are $t_0 < \dots < t_k$ ($k \ge 1$) and `values` has their shape; without,
-    knots are $t_1 < \dots < t_k$ ($k \ge 1$).
-
-    Returns:
-        The arrays' namespace.
-    """
-    arrays = {"knots": knots, **({"values": values} if values is not None else {}), **others}
-    for name, a in arrays.items():
-        check_vector_or_matrix(name, a)
-    xp = check_compatible(arrays)
-    least, shape = (2, "(k+1,)") if values is not None else (1, "(k,)")
-    if knots.ndim != 1 or int(knots.shape[0]) < least:
-        raise ValueError(f"knots must have shape {shape} with k >= 1, got {tuple(knots.shape)}")
-    if values is not None and tuple(values.shape) != tuple(knots.shape):
-        raise ValueError(
-            f"values must have the shape of knots {tuple(knots.shape)}, got {tuple(values.shape)}"
-        )
-    if not bool(xp.all(knots[1:] - knots[:-1] > 0)):
-        raise ValueError("knots must be strictly increasing, got a gap <= 0")
-    return xp
-
-
+@contract(knots=Knots("k+1"), values=Arr("k+1"))
 def relu_net_from_pwl(knots: Array, values: Array) -> dict[str, Array]:
     r"""A width-$k$ one-hidden-layer ReLU net equal to the PWL interpolant on $[t_0, t_k]$.
 
@@ -70,7 +38,7 @@ def relu_net_from_pwl(knots: Array, values: Array) -> dict[str, Array]:
             library, device or dtype.
         ValueError: If `knots` or `values` is empty, misshapen or not finite.
     """
-    xp = _check_knots(knots, values)
+    xp = namespace(knots)
     slopes = (values[1:] - values[:-1]) / (knots[1:] - knots[:-1])
     k = int(slopes.shape[0])
     changes = xp.concat([slopes[:1], slopes[1:] - slopes[:-1]])
@@ -82,6 +50,7 @@ def relu_net_from_pwl(knots: Array, values: Array) -> dict[str, Array]:
     }
 
 
+@contract(knots=Knots("k"), slopes=Arr("s"), value=Arr("1"))
 def relu_net_from_slopes(knots: Array, slopes: Array, value: Array) -> dict[str, Array]:
     r"""A width-$(k+1)$ ReLU net equal on all of $\mathbb R$ to the PWL function with these slopes.
 
@@ -105,20 +74,24 @@ def relu_net_from_slopes(knots: Array, slopes: Array, value: Array) -> dict[str,
             differ in library, device or dtype.
         ValueError: If `knots` or `slopes` or `value` is empty, misshapen or not finite.
     """
-    xp = _check_knots(knots, None, slopes=slopes, value=value)
+    xp = namespace(knots)
     k = int(knots.shape[0])
     if tuple(slopes.shape) != (k + 1,):
         raise ValueError(
             f"slopes must have shape ({k + 1},) for {k} knots, got {tuple(slopes.shape)}"
         )
-    if tuple(value.shape) != (1,):
-        raise ValueError(f"value must have shape (1,), got {tuple(value.shape)}")
     w = xp.concat([-xp.ones((1,), dtype=knots.dtype, device=device_of(knots)), xp.ones_like(knots)])
     b = xp.concat([knots[:1], -knots])
     v = xp.concat([-slopes[:1], slopes[1:2], slopes[2:] - slopes[1:-1]])
     return {"W1": xp.reshape(w, (1, k + 1)), "b1": b, "W2": xp.reshape(v, (k + 1, 1)), "b2": value}
 
 
+@contract(
+    knots=Knots("k+1"),
+    values=Arr("k+1"),
+    sharpness=Real(0, low_open=True),
+    activation=Choice("sigmoid", "tanh"),
+)
 def sigmoidal_net_from_samples(
     knots: Array, values: Array, sharpness: float, *, activation: str = "sigmoid"
 ) -> dict[str, Array]:
@@ -147,10 +120,7 @@ def sigmoidal_net_from_samples(
         ValueError: If `knots` or `values` is empty, misshapen or not finite; `sharpness` is NaN,
             infinite or outside (0, inf); `activation` is not one of 'sigmoid', 'tanh'.
     """
-    xp = _check_knots(knots, values)
-    s = check_positive("sharpness", sharpness)
-    if activation not in ("sigmoid", "tanh"):
-        raise ValueError(f"activation must be 'sigmoid' or 'tanh', got {activation!r}")
+    xp, s = namespace(knots), sharpness
     k = int(knots.shape[0]) - 1
     mids = (knots[1:] + knots[:-1]) / 2
     jumps = values[1:] - values[:-1]

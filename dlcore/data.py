@@ -21,19 +21,21 @@ from __future__ import annotations
 
 import itertools
 import math
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 
 from dlcore.backend import (
+    Arr,
     Array,
+    Choice,
+    Int,
+    Real,
     _exponent,
     _times_pow2,
     check_bool,
     check_generator,
-    check_in_range,
-    check_int,
-    check_matrix,
+    contract,
     namespace,
 )
 
@@ -53,20 +55,15 @@ SCHEMES = ("with", "without", "epoch")
 """Sampling schemes: with replacement, without replacement, shuffled epochs."""
 
 
-def _check_nb(n: Any, b: Any, *, replace: bool) -> tuple[int, int]:
-    n = check_int("n", n, minimum=1)
-    b = check_int("batch_size", b, minimum=1)
-    if not replace and b > n:
+_NB = {"n": Int(1, size=True), "batch_size": Int(1, size=True), "rng": check_generator}
+
+
+def _fits(n: int, b: int) -> None:
+    if b > n:
         raise ValueError(f"batch_size must be <= n={n} without replacement, got {b}")
-    return n, b
 
 
-def _check_scheme(scheme: Any) -> str:
-    if scheme not in SCHEMES:
-        raise ValueError(f"scheme must be one of {SCHEMES}, got {scheme!r}")
-    return str(scheme)
-
-
+@contract(_NB, replace=check_bool)
 def sample_batch(n: int, batch_size: int, *, replace: bool, rng: np.random.Generator) -> list[int]:
     r"""One batch of `batch_size` indices from $\{0, \dots, n-1\}$, uniform.
 
@@ -82,13 +79,12 @@ def sample_batch(n: int, batch_size: int, *, replace: bool, rng: np.random.Gener
         ValueError: If $b = 0$, or $b > n$ without replacement. Also if `n` is below 1;
             `batch_size` is below 1.
     """
-    if not isinstance(replace, bool):
-        raise TypeError(f"replace must be a bool, got {type(replace).__name__}: {replace!r}")
-    n, b = _check_nb(n, batch_size, replace=replace)
-    rng = check_generator("rng", rng)
-    return [int(i) for i in rng.choice(n, size=b, replace=replace)]
+    if not replace:
+        _fits(n, batch_size)
+    return [int(i) for i in rng.choice(n, size=batch_size, replace=replace)]
 
 
+@contract(_NB, drop_last=check_bool)
 def epoch_batches(
     n: int, batch_size: int, *, rng: np.random.Generator, drop_last: bool = False
 ) -> list[list[int]]:
@@ -103,15 +99,14 @@ def epoch_batches(
             `numpy.random.Generator`; `drop_last` is not a bool.
         ValueError: If $b = 0$ or $b > n$. Also if `n` is below 1; `batch_size` is below 1.
     """
-    n, b = _check_nb(n, batch_size, replace=False)
-    rng = check_generator("rng", rng)
-    if not isinstance(drop_last, bool):
-        raise TypeError(f"drop_last must be a bool, got {type(drop_last).__name__}: {drop_last!r}")
+    b = batch_size
+    _fits(n, b)
     perm = [int(i) for i in rng.permutation(n)]
     stop = n - n % b if drop_last else n
     return [perm[k : k + b] for k in range(0, stop, b)]
 
 
+@contract(_NB, steps=Int(0, size=True), scheme=Choice(*SCHEMES), reshuffle=check_bool)
 def batch_schedule(
     n: int,
     batch_size: int,
@@ -139,11 +134,9 @@ def batch_schedule(
             `batch_size` is below 1; `steps` is below 0; `scheme` is not one of 'with', 'without',
             'epoch'.
     """
-    scheme = _check_scheme(scheme)
-    check_bool("reshuffle", reshuffle)
-    n, b = _check_nb(n, batch_size, replace=scheme == "with")
-    steps = check_int("steps", steps, minimum=0)
-    rng = check_generator("rng", rng)
+    b = batch_size
+    if scheme != "with":
+        _fits(n, b)
     if scheme != "epoch":
         return [sample_batch(n, b, replace=scheme == "with", rng=rng) for _ in range(steps)]
     if n % b:
@@ -161,6 +154,7 @@ MAX_ENUMERATION = 1_000_000
 """The most batches [`enumerate_batches`][dlcore.data.enumerate_batches] lists."""
 
 
+@contract(n=Int(1), batch_size=Int(1), scheme=Choice(*SCHEMES))
 def enumerate_batches(n: int, batch_size: int, *, scheme: str) -> list[tuple[list[int], float]]:
     r"""Every batch the sampler can return, with its probability (they sum to 1).
 
@@ -178,8 +172,9 @@ def enumerate_batches(n: int, batch_size: int, *, scheme: str) -> list[tuple[lis
             than `MAX_ENUMERATION` batches (checked before any work). Also if `n` is below 1;
             `batch_size` is below 1; `scheme` is not one of 'with', 'without', 'epoch'.
     """
-    scheme = _check_scheme(scheme)
-    n, b = _check_nb(n, batch_size, replace=scheme == "with")
+    b = batch_size
+    if scheme != "with":
+        _fits(n, b)
     count = {"with": n**b, "without": math.comb(n, b), "epoch": math.perm(n, b)}[scheme]
     if count > MAX_ENUMERATION:
         raise ValueError(
@@ -213,6 +208,13 @@ class SeparableData(NamedTuple):
     support: tuple[int, int]
 
 
+@contract(
+    n=Int(2, size=True),
+    d=Int(1, size=True),
+    margin=Real(0.0, 1.0, low_open=True, high_open=True),
+    rng=check_generator,
+    spread=Real(0.0, 1.0),
+)
 def separable_dataset(
     n: int, d: int, margin: float, *, rng: np.random.Generator, spread: float = 1.0
 ) -> SeparableData:
@@ -247,11 +249,7 @@ def separable_dataset(
         TypeError: If `rng` is not a `numpy.random.Generator`. Also if `n` is not an int; `d` is
             not an int; `margin` is not a real number; `spread` is not a real number.
     """
-    n = check_int("n", n, minimum=2)
-    d = check_int("d", d, minimum=1)
-    gamma = check_in_range("margin", margin, 0.0, 1.0, low_open=True, high_open=True)
-    spread = check_in_range("spread", spread, 0.0, 1.0, low_open=False, high_open=False)
-    rng = check_generator("rng", rng)
+    gamma = margin
     w = rng.standard_normal(d)
     w /= np.linalg.norm(w)
     proj = np.eye(d) - np.outer(w, w)
@@ -272,6 +270,7 @@ def separable_dataset(
     return SeparableData(X, y, w, gamma, (0, 1))
 
 
+@contract(X=Arr("n d"))
 def standardize(X: Array) -> Array:
     r"""Standardize the columns of a data matrix: mean 0 and (population) variance 1 each.
 
@@ -291,7 +290,6 @@ def standardize(X: Array) -> Array:
         ValueError: If a column is constant ($\sigma_k = 0$): it cannot be standardized. Also if
             `X` is empty, misshapen or not finite.
     """
-    check_matrix("X", X)
     xp = namespace(X)
     X = _times_pow2(X, _exponent(xp, X))  # scale invariant: an exact power-of-two rescaling
     centred = X - xp.mean(X, axis=0)  # keeps the squares below from under- or overflowing

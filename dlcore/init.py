@@ -27,15 +27,14 @@ import math
 import numpy as np
 
 from dlcore.backend import (
+    Arr,
     Array,
+    Choice,
+    Int,
+    Real,
     asarray,
-    check_array,
-    check_compatible,
-    check_finite,
     check_generator,
-    check_int,
-    check_nonnegative,
-    check_positive,
+    contract,
     namespace,
 )
 
@@ -51,9 +50,15 @@ __all__ = [
     "kink_mass",
 ]
 
-_SCHEMES = ("he", "lecun", "glorot")
+_DRAW = {
+    "d_in": Int(1, size=True),
+    "d_out": Int(1, size=True),
+    "rng": check_generator,
+    "like": Arr(finite=False, joint=False),
+}
 
 
+@contract(scheme=Choice("he", "lecun", "glorot"), d_in=Int(1), d_out=Int(1))
 def variance(scheme: str, d_in: int, d_out: int) -> float:
     r"""The weight variance of an initialisation scheme.
 
@@ -71,30 +76,12 @@ def variance(scheme: str, d_in: int, d_out: int) -> float:
         ValueError: If `scheme` is not one of 'he', 'lecun', 'glorot'; `d_in` is below 1; `d_out`
             is below 1.
     """
-    d_in = check_int("d_in", d_in, minimum=1)
-    d_out = check_int("d_out", d_out, minimum=1)
-    if scheme == "he":
-        return 2.0 / d_in
-    if scheme == "lecun":
-        return 1.0 / d_in
-    if scheme == "glorot":
-        return 2.0 / (d_in + d_out)
-    raise ValueError(f"scheme must be one of {_SCHEMES}, got {scheme!r}")
-
-
-def _check_like(like: Array | None) -> None:
-    if like is None:
-        return
-    check_array("like", like)
-    if not namespace(like).isdtype(like.dtype, "real floating"):
-        raise TypeError(f"like must have a real floating dtype, got {like.dtype}")
+    return {"he": 2.0 / d_in, "lecun": 1.0 / d_in, "glorot": 2.0 / (d_in + d_out)}[scheme]
 
 
 def _draw(
     scheme: str, law: str, d_in: int, d_out: int, rng: np.random.Generator, like: Array | None
 ) -> Array:
-    check_generator("rng", rng)
-    _check_like(like)
     var = variance(scheme, d_in, d_out)
     if law == "normal":
         w = rng.normal(0.0, math.sqrt(var), size=(d_in, d_out))
@@ -104,6 +91,7 @@ def _draw(
     return w if like is None else asarray(w, like=like)
 
 
+@contract(_DRAW)
 def he_normal(
     d_in: int, d_out: int, *, rng: np.random.Generator, like: Array | None = None
 ) -> Array:
@@ -117,6 +105,7 @@ def he_normal(
     return _draw("he", "normal", d_in, d_out, rng, like)
 
 
+@contract(_DRAW)
 def he_uniform(
     d_in: int, d_out: int, *, rng: np.random.Generator, like: Array | None = None
 ) -> Array:
@@ -130,6 +119,7 @@ def he_uniform(
     return _draw("he", "uniform", d_in, d_out, rng, like)
 
 
+@contract(_DRAW)
 def lecun_normal(
     d_in: int, d_out: int, *, rng: np.random.Generator, like: Array | None = None
 ) -> Array:
@@ -143,6 +133,7 @@ def lecun_normal(
     return _draw("lecun", "normal", d_in, d_out, rng, like)
 
 
+@contract(_DRAW)
 def lecun_uniform(
     d_in: int, d_out: int, *, rng: np.random.Generator, like: Array | None = None
 ) -> Array:
@@ -156,6 +147,7 @@ def lecun_uniform(
     return _draw("lecun", "uniform", d_in, d_out, rng, like)
 
 
+@contract(_DRAW)
 def glorot_normal(
     d_in: int, d_out: int, *, rng: np.random.Generator, like: Array | None = None
 ) -> Array:
@@ -169,6 +161,7 @@ def glorot_normal(
     return _draw("glorot", "normal", d_in, d_out, rng, like)
 
 
+@contract(_DRAW)
 def glorot_uniform(
     d_in: int, d_out: int, *, rng: np.random.Generator, like: Array | None = None
 ) -> Array:
@@ -182,6 +175,7 @@ def glorot_uniform(
     return _draw("glorot", "uniform", d_in, d_out, rng, like)
 
 
+@contract(w=Arr(), b=Arr())
 def kink_location(w: Array, b: Array) -> Array:
     r"""The kink (elbow) $c = -b/w$ of each 1-D unit $x \mapsto \mathrm{ReLU}(wx + b)$.
 
@@ -203,11 +197,7 @@ def kink_location(w: Array, b: Array) -> Array:
         ValueError: If `w` and `b` differ in shape (any common shape is fine, the empty one
             included), or `w` or `b` is not finite.
     """
-    xp = check_compatible({"w": w, "b": b})
-    if not xp.isdtype(w.dtype, "real floating"):
-        raise TypeError(f"w must have a real floating dtype, got {w.dtype}")
-    check_finite("w", w)
-    check_finite("b", b)
+    xp = namespace(w)
     if tuple(w.shape) != tuple(b.shape):
         raise ValueError(
             f"w and b must have the same shape, got {tuple(w.shape)} and {tuple(b.shape)}"
@@ -217,6 +207,7 @@ def kink_location(w: Array, b: Array) -> Array:
     return xp.where(zero, xp.full_like(w, math.nan), -b / safe)
 
 
+@contract(a=Real(0), scale=Real(0, low_open=True))
 def kink_mass(a: float, scale: float = 1.0) -> float:
     r"""$P(|C| \le a)$ for a Cauchy kink $C$ with scale $s$: $\tfrac{2}{\pi}\arctan(a/s)$.
 
@@ -236,6 +227,4 @@ def kink_mass(a: float, scale: float = 1.0) -> float:
         ValueError: If `a` is NaN, infinite or outside [0, inf); `scale` is NaN, infinite or
             outside (0, inf).
     """
-    a = check_nonnegative("a", a)
-    scale = check_positive("scale", scale)
     return 2.0 / math.pi * math.atan(a / scale)

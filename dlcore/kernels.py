@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import importlib.util
 import math
 from collections.abc import Callable
 from typing import Any, NamedTuple
@@ -17,20 +18,18 @@ import array_api_compat
 import numpy as np
 
 from dlcore.backend import (
+    _XY,
+    Arr,
     Array,
+    Choice,
+    Int,
+    Real,
     _scalar,
     check_compatible,
-    check_int,
-    check_linalg_dtype,
-    check_matrix,
-    check_nonnegative,
-    check_positive,
-    check_rows_match,
-    check_vector_or_matrix,
+    contract,
     device_of,
     eps,
     namespace,
-    to_numpy,
 )
 from dlcore.linear import _rescaled_ridge
 
@@ -49,6 +48,7 @@ KERNELS = ("linear", "polynomial", "rbf")
 """The kernel names [`kernel_ridge_fit`][dlcore.kernels.kernel_ridge_fit] accepts."""
 
 
+@contract(A=Arr("n d"), B=Arr("q d"))
 def linear_kernel(A: Array, B: Array) -> Array:
     r"""The linear kernel matrix $K = AB^\top$, $K_{ij} = a_i^\top b_j$.
 
@@ -64,29 +64,14 @@ def linear_kernel(A: Array, B: Array) -> Array:
             device or dtype.
         ValueError: If `A` or `B` is empty, misshapen or not finite.
     """
-    check_matrix("A", A)
-    check_matrix("B", B)
-    check_compatible({"A": A, "B": B})
-    if int(A.shape[1]) != int(B.shape[1]):
-        raise ValueError(
-            f"A and B must have the same number of columns, got A.shape={tuple(A.shape)} "
-            f"and B.shape={tuple(B.shape)}"
-        )
     return A @ B.T
 
 
-def _check_pair(A: Array, B: Array) -> Any:
-    check_matrix("A", A)
-    check_matrix("B", B)
-    xp = check_compatible({"A": A, "B": B})
-    if int(A.shape[1]) != int(B.shape[1]):
-        raise ValueError(
-            f"A and B must have the same number of columns, got A.shape={tuple(A.shape)} "
-            f"and B.shape={tuple(B.shape)}"
-        )
-    return xp
+_PAIR = {"A": Arr("n d"), "B": Arr("q d")}
+_POS = Real(0, low_open=True)
 
 
+@contract(_PAIR, degree=Int(1), gamma=_POS, coef0=Real(0))
 def polynomial_kernel(
     A: Array, B: Array, *, degree: int = 2, gamma: float = 1.0, coef0: float = 1.0
 ) -> Array:
@@ -114,10 +99,6 @@ def polynomial_kernel(
         ValueError: If `A` or `B` is empty, misshapen or not finite; `degree` is below 1; `gamma`
             is NaN, infinite or outside (0, inf); `coef0` is NaN, infinite or outside [0, inf).
     """
-    _check_pair(A, B)
-    degree = check_int("degree", degree, minimum=1)
-    gamma = check_positive("gamma", gamma)
-    coef0 = check_nonnegative("coef0", coef0)
     base = gamma * (A @ B.T) + coef0
     return _power(base, degree)
 
@@ -136,6 +117,7 @@ def _power(base: Array, degree: int) -> Array:
     return base**degree
 
 
+@contract(_PAIR, gamma=_POS)
 def rbf_kernel(A: Array, B: Array, *, gamma: float = 1.0) -> Array:
     r"""The Gaussian (RBF) kernel $k(a, b) = \exp(-\gamma\,\|a - b\|^2)$.
 
@@ -163,8 +145,7 @@ def rbf_kernel(A: Array, B: Array, *, gamma: float = 1.0) -> Array:
             outside (0, inf).
     """
     same = B is A
-    xp = _check_pair(A, B)
-    gamma = check_positive("gamma", gamma)
+    xp = namespace(A)
     n, m = int(A.shape[0]), int(B.shape[0])
     root = math.sqrt(gamma)  # exp(-||r a - r b||^2) with r^2 = gamma: no overflow of ||a||^2
     if same:
@@ -209,7 +190,6 @@ def _scipy_gram_solve(
     Returns `None` when SciPy is not installed or the dtype is not float32/float64 (then the
     caller takes the generic path).
     """
-    import numpy as np
 
     try:
         linalg = importlib.import_module("scipy.linalg")
@@ -243,7 +223,6 @@ def _rbf_of_gram(G: Any, gamma: float) -> None:
 
     Not `rbf_kernel`'s array-API code: in place, `syrk`'s Fortran-ordered matrix goes to `posv`
     without a copy (n = 3000, d = 200: 0.23 s in place, 0.48 s through the array-API form)."""
-    import numpy as np
 
     sq_norms = np.diag(G).copy()
     G *= -2.0
@@ -261,52 +240,47 @@ def _polynomial_of_gram(G: Any, degree: int, gamma: float, coef0: float) -> None
     G **= degree  # one elementwise power in place: no loop over the degree
 
 
+def _cholesky(xp: Any, A: Array) -> Array | None:
+    """The lower Cholesky factor of the symmetric `A`, or `None` where it has none (not PD)."""
+    try:
+        if array_api_compat.is_torch_namespace(xp):
+            L, info = importlib.import_module("torch").linalg.cholesky_ex(A)
+            if int(info) != 0:
+                return None
+        else:
+            L = xp.linalg.cholesky(A)
+    except Exception:  # LinAlgError of numpy or array_api_strict
+        return None
+    return L if bool(xp.all(xp.isfinite(L))) else None
+
+
 def _spd_solve(xp: Any, A: Array, b: Array, what: str) -> Array:
-    """Solve A x = b for symmetric positive definite A by Cholesky; ValueError if A is not PD.
+    """Solve A x = b for symmetric positive definite A by its Cholesky factor; ValueError if A
+    has none or the solution is not finite.
 
-    `A` is a scratch array owned by the caller and may be overwritten.
-
-    NumPy arrays use SciPy's LAPACK Cholesky (potrf/potrs) when SciPy is installed and torch
-    tensors use `torch.linalg.cholesky_ex` + `torch.cholesky_solve`; any other namespace factors
-    with `linalg.cholesky` (the definiteness check) and then calls `linalg.solve`.
+    torch tensors solve with `torch.cholesky_solve`, NumPy arrays with SciPy's `cho_solve` when
+    SciPy is installed; any other namespace (or NumPy without SciPy) calls `linalg.solve` once
+    the factor shows that A is positive definite.
     """
-    import array_api_compat
-
-    col = b.ndim == 1
-    rhs = b[:, None] if col else b
-    fail = ValueError(
-        f"{what} is not positive definite (Cholesky failed); use lam > 0 or a PSD kernel"
-    )
-    if array_api_compat.is_torch_namespace(xp):
-        import torch
-
-        L, info = torch.linalg.cholesky_ex(A)
-        if int(info) != 0:
-            raise fail
-        x = torch.cholesky_solve(rhs, L)
-    else:
-        scipy_linalg: Any = None
-        if array_api_compat.is_numpy_namespace(xp):
-            try:
-                scipy_linalg = importlib.import_module("scipy.linalg")
-            except ImportError:  # pragma: no cover - scipy is optional
-                scipy_linalg = None
-        try:
-            if scipy_linalg is not None:
-                factor = scipy_linalg.cho_factor(
-                    A, lower=True, overwrite_a=True, check_finite=False
-                )
-                x = xp.asarray(scipy_linalg.cho_solve(factor, rhs, check_finite=False))
-            else:
-                xp.linalg.cholesky(A)
-                x = xp.linalg.solve(A, rhs)
-        except Exception as err:  # LinAlgError of numpy, scipy or array_api_strict
-            raise fail from err
-    if not bool(xp.all(xp.isfinite(x))):
-        raise fail
-    return x[:, 0] if col else x
+    rhs = b[:, None] if b.ndim == 1 else b
+    L = _cholesky(xp, A)
+    x = rhs
+    if L is not None:
+        if array_api_compat.is_torch_namespace(xp):
+            x = importlib.import_module("torch").cholesky_solve(rhs, L)
+        elif array_api_compat.is_numpy_namespace(xp) and importlib.util.find_spec("scipy"):
+            cho_solve = importlib.import_module("scipy.linalg").cho_solve
+            x = xp.asarray(cho_solve((L, True), rhs, check_finite=False))
+        else:
+            x = xp.linalg.solve(A, rhs)
+    if L is None or not bool(xp.all(xp.isfinite(x))):
+        raise ValueError(
+            f"{what} is not positive definite (Cholesky failed); use lam > 0 or a PSD kernel"
+        )
+    return x[:, 0] if b.ndim == 1 else x
 
 
+@contract(K=Arr("n n", linalg=True), y=Arr("n", "n m"), lam=Real(0))
 def kernel_ridge(K: Array, y: Array, lam: float) -> Array:
     r"""Dual coefficients of kernel ridge regression.
 
@@ -328,41 +302,36 @@ def kernel_ridge(K: Array, y: Array, lam: float) -> Array:
             device or dtype; `lam` is not a real number. Also if an array is float16 or bfloat16
             (linear algebra needs float32 or float64).
         ValueError: If `K` is not square, not symmetric or not positive semi-definite (to a
-            tolerance of $n\,\varepsilon\,\|K\|$), if $\lambda < 0$, or if $K + \lambda I$ is
-            singular. Also if `y` is empty, misshapen or not finite; `lam` is NaN, infinite or
+            tolerance $\tau = 8n\,\varepsilon\max_{ij}|K_{ij}|$: $K + \tau I$ has no Cholesky
+            factor), if $\lambda < 0$, or if $K + \lambda I$ is singular (has no Cholesky
+            factor). Also if `y` is empty, misshapen or not finite; `lam` is NaN, infinite or
             outside [0, inf).
     """
-    check_matrix("K", K)
-    check_vector_or_matrix("y", y)
-    n = int(K.shape[0])
-    if int(K.shape[1]) != n:
-        raise ValueError(f"K must be square, got shape {tuple(K.shape)}")
-    check_rows_match("K", K, "y", y)
-    lam = check_nonnegative("lam", lam)
-    xp = check_compatible({"K": K, "y": y})
-    check_linalg_dtype("K", K)
+    xp = namespace(K)
     alpha = _rescaled_ridge(kernel_ridge, xp, K, y, lam, gram=True)  # exact rescaling
     if alpha is not None:
         return alpha
-    scale = _scalar(xp.max(xp.abs(K)))
-    tol = 8 * n * eps(K) * max(scale, 1e-300)
+    n = int(K.shape[0])
+    tol = 8 * n * eps(K) * max(_scalar(xp.max(xp.abs(K))), 1e-300)
     asym = _scalar(xp.max(xp.abs(K - K.T)))
     if asym > tol:
         raise ValueError(f"K must be symmetric, got max |K - K^T| = {asym:.3g} > {tol:.3g}")
-    sym = (K + K.T) / 2
-    lowest = _scalar(xp.min(xp.linalg.eigvalsh(sym)))
-    if not math.isfinite(lowest):  # a solver failure: torch's float32 eigvalsh can return NaN
-        lowest = float(np.linalg.eigvalsh(np.asarray(to_numpy(sym), dtype=np.float64))[0])
-    if lowest < -tol:
-        raise ValueError(f"K must be positive semi-definite, got an eigenvalue {lowest:.3g} < 0")
-    if lam + max(lowest, 0.0) <= tol:
+    eye = xp.eye(n, dtype=K.dtype, device=device_of(K))
+    # K >= -tol I exactly when K + tol I has a Cholesky factor (up to rounding of order tol):
+    # the definiteness check is a factorization, not an eigensolver
+    L = _cholesky(xp, (K + K.T) / 2 + tol * eye)
+    if L is None:
         raise ValueError(
-            f"K + lam I is singular (lam={lam!r}, smallest eigenvalue of K {lowest:.3g}); use lam > 0"
+            f"K must be positive semi-definite, got an eigenvalue below -{tol:.3g} "
+            f"(no Cholesky factor of K + {tol:.3g} I)"
         )
-    A = K + lam * xp.eye(n, dtype=K.dtype, device=device_of(K))
-    if y.ndim == 1:
-        return xp.linalg.solve(A, y[:, None])[:, 0]
-    return xp.linalg.solve(A, y)
+    try:  # K is positive semi-definite: no Cholesky factor of K + lam I means a singular one
+        return _spd_solve(xp, K + lam * eye, y, f"K + lam I (lam={lam!r})")
+    except ValueError:
+        raise ValueError(
+            f"K + lam I is singular (lam={lam!r}, no Cholesky factor, and K is positive "
+            f"semi-definite to within {tol:.3g}); use lam > 0"
+        ) from None
 
 
 class KernelRidgeModel(NamedTuple):
@@ -402,6 +371,15 @@ def _kernel(model: KernelRidgeModel, A: Array, B: Array) -> Array:
     return rbf_kernel(A, B, gamma=model.gamma)
 
 
+@contract(
+    _XY,
+    lam=Real(0),
+    kernel=Choice(*KERNELS),
+    degree=Int(1),
+    gamma=_POS,
+    coef0=Real(0),
+    form=Choice("auto", "primal", "dual"),
+)
 def kernel_ridge_fit(
     X: Array,
     y: Array,
@@ -449,21 +427,9 @@ def kernel_ridge_fit(
             `gamma` is NaN, infinite or outside (0, inf); `coef0` is NaN, infinite or outside [0,
             inf); `form` is not one of 'auto', 'primal', 'dual'.
     """
-    check_matrix("X", X)
-    check_vector_or_matrix("y", y)
-    check_rows_match("X", X, "y", y)
-    xp = check_compatible({"X": X, "y": y})
-    check_linalg_dtype("X", X)
-    lam = check_nonnegative("lam", lam)
-    if kernel not in KERNELS:
-        raise ValueError(f"kernel must be one of {KERNELS}, got {kernel!r}")
-    if form not in ("auto", "primal", "dual"):
-        raise ValueError(f"form must be 'auto', 'primal' or 'dual', got {form!r}")
     if form == "primal" and kernel != "linear":
         raise ValueError(f"form='primal' needs kernel='linear', got kernel={kernel!r}")
-    degree = check_int("degree", degree, minimum=1)
-    gamma = check_positive("gamma", gamma)
-    coef0 = check_nonnegative("coef0", coef0)
+    xp = namespace(X)
     n, d = int(X.shape[0]), int(X.shape[1])
     model = KernelRidgeModel(kernel, X, None, None, degree, gamma, coef0)
     primal = kernel == "linear" and (form == "primal" or (form == "auto" and d < n))
@@ -497,35 +463,29 @@ def kernel_ridge_fit(
     return model._replace(alpha=alpha)
 
 
-def _check_model(model: Any) -> None:
-    """Every field of a model, which a caller may have built or edited by hand."""
+def _check_model(model: Any, X_test: Array) -> None:
+    """Every field of a model, which a caller may have built or edited by hand, and `X_test`."""
     if not isinstance(model, KernelRidgeModel):
         raise TypeError(f"model must be a KernelRidgeModel, got {type(model).__name__}")
-    if model.kernel not in KERNELS:
-        raise ValueError(f"model.kernel must be one of {KERNELS}, got {model.kernel!r}")
-    check_matrix("model.X", model.X)
+    Choice(*KERNELS)("model.kernel", model.kernel)
     if (model.alpha is None) == (model.w is None):
         raise ValueError(
             "model must have exactly one of model.alpha (dual) and model.w (primal) set, got "
             f"{'both' if model.alpha is not None else 'neither'}"
         )
+    if model.w is not None and model.kernel != "linear":
+        raise ValueError(f"model.w (primal form) needs kernel 'linear', got {model.kernel!r}")
+    dims: dict[str, Any] = {}
+    arrays = {"model.X": Arr("n d")("model.X", model.X, dims)}
     if model.w is not None:
-        if model.kernel != "linear":
-            raise ValueError(f"model.w (primal form) needs kernel 'linear', got {model.kernel!r}")
-        check_vector_or_matrix("model.w", model.w)
-        check_compatible({"model.X": model.X, "model.w": model.w})
-        if int(model.w.shape[0]) != int(model.X.shape[1]):
-            raise ValueError(
-                f"model.w must have model.X.shape[1]={int(model.X.shape[1])} rows, got "
-                f"{tuple(model.w.shape)}"
-            )
+        arrays["model.w"] = Arr("d", "d k")("model.w", model.w, dims)
     else:
-        check_vector_or_matrix("model.alpha", model.alpha)
-        check_compatible({"model.X": model.X, "model.alpha": model.alpha})
-        check_rows_match("model.X", model.X, "model.alpha", model.alpha)
-    check_int("model.degree", model.degree, minimum=1)
-    check_positive("model.gamma", model.gamma)
-    check_nonnegative("model.coef0", model.coef0)
+        arrays["model.alpha"] = Arr("n", "n k")("model.alpha", model.alpha, dims)
+    arrays["X_test"] = Arr("q d")("X_test", X_test, dims)
+    check_compatible(arrays)
+    Int(1)("model.degree", model.degree)
+    _POS("model.gamma", model.gamma)
+    Real(0)("model.coef0", model.coef0)
 
 
 def kernel_ridge_predict(model: KernelRidgeModel, X_test: Array) -> Array:
@@ -549,14 +509,7 @@ def kernel_ridge_predict(model: KernelRidgeModel, X_test: Array) -> Array:
             not a finite matrix with the training number of columns, or a polynomial degree
             overflows.
     """
-    _check_model(model)
-    check_matrix("X_test", X_test)
-    check_compatible({"X_test": X_test, "model.X": model.X})
-    if int(X_test.shape[1]) != int(model.X.shape[1]):
-        raise ValueError(
-            f"X_test must have {int(model.X.shape[1])} columns like the training X, "
-            f"got X_test.shape={tuple(X_test.shape)}"
-        )
+    _check_model(model, X_test)
     if model.w is not None:
         return X_test @ model.w
     return _kernel(model, X_test, model.X) @ model.alpha

@@ -14,16 +14,14 @@ from typing import Any
 import numpy as np
 
 from dlcore.backend import (
+    _WXY,
+    _XY,
+    Arr,
     Array,
+    Real,
     _exponent,
     _times_pow2,
-    check_compatible,
-    check_linalg_dtype,
-    check_matrix,
-    check_nonnegative,
-    check_positive,
-    check_rows_match,
-    check_vector_or_matrix,
+    contract,
     device_of,
     namespace,
 )
@@ -82,14 +80,6 @@ def _solve(xp: Any, A: Array, b: Array) -> Array:
     return xp.linalg.solve(A, b)
 
 
-def _check_problem(X: Array, y: Array, lam: float) -> tuple[Any, float]:
-    check_matrix("X", X)
-    check_vector_or_matrix("y", y)
-    check_rows_match("X", X, "y", y)
-    lam = check_nonnegative("lam", lam)
-    return check_compatible({"X": X, "y": y}), lam
-
-
 def _require_full_rank(xp: Any, X: Array, side: str) -> None:
     n, d = int(X.shape[0]), int(X.shape[1])
     rank = int(xp.linalg.matrix_rank(X))
@@ -102,6 +92,7 @@ def _require_full_rank(xp: Any, X: Array, side: str) -> None:
         )
 
 
+@contract(_XY, lam=Real(0))
 def ridge(X: Array, y: Array, lam: float) -> Array:
     r"""Ridge regression in primal form, a $d\times d$ solve.
 
@@ -125,8 +116,7 @@ def ridge(X: Array, y: Array, lam: float) -> Array:
             is not a real number. Also if an array is float16 or bfloat16 (linear algebra needs
             float32 or float64).
     """
-    xp, lam = _check_problem(X, y, lam)
-    check_linalg_dtype("X", X)
+    xp = namespace(X)
     w = _rescaled_ridge(ridge, xp, X, y, lam)  # X or y far from 1: exact rescaling
     if w is not None:
         return w
@@ -141,6 +131,7 @@ def ridge(X: Array, y: Array, lam: float) -> Array:
     return _solve(xp, A, X.T @ y)
 
 
+@contract(_XY, lam=Real(0))
 def ridge_dual(X: Array, y: Array, lam: float) -> Array:
     r"""Ridge regression in dual (kernel) form, an $n\times n$ solve.
 
@@ -165,8 +156,7 @@ def ridge_dual(X: Array, y: Array, lam: float) -> Array:
             is not a real number. Also if an array is float16 or bfloat16 (linear algebra needs
             float32 or float64).
     """
-    xp, lam = _check_problem(X, y, lam)
-    check_linalg_dtype("X", X)
+    xp = namespace(X)
     # X or y far from 1: exact rescaling. The rescaled lam may be negligible next to X X^T,
     # which is singular when n > d: there the primal system, equal for lam > 0, is the sound one.
     tall = lam > 0 and int(X.shape[0]) > int(X.shape[1])
@@ -180,6 +170,7 @@ def ridge_dual(X: Array, y: Array, lam: float) -> Array:
     return X.T @ _solve(xp, K, y)
 
 
+@contract(_XY)
 def min_norm_solution(X: Array, y: Array) -> Array:
     r"""The minimum-norm least-squares solution $X^+ y$ (Moore–Penrose pseudo-inverse).
 
@@ -200,16 +191,13 @@ def min_norm_solution(X: Array, y: Array) -> Array:
             or float64).
         ValueError: If `X` or `y` is empty, misshapen or not finite.
     """
-    check_matrix("X", X)
-    check_vector_or_matrix("y", y)
-    check_rows_match("X", X, "y", y)
-    xp = check_compatible({"X": X, "y": y})
-    check_linalg_dtype("X", X)
+    xp = namespace(X)
     ex, ey = _exponent(xp, X), _exponent(xp, y)
     # (2^ex X)^+ (2^ey y) = 2^(ey - ex) X^+ y: rescale exactly when far from 1
     return _times_pow2(xp.linalg.pinv(_times_pow2(X, ex)) @ _times_pow2(y, ey), ex - ey)
 
 
+@contract(X=Arr("n d", linalg=True))
 def row_space_projector(X: Array) -> Array:
     r"""Orthogonal projector onto the row space of $X$: $P_{\mathrm{row}} = X^+ X \in \mathbb{R}^{d\times d}$.
 
@@ -224,13 +212,12 @@ def row_space_projector(X: Array) -> Array:
             (linear algebra needs float32 or float64).
         ValueError: If `X` is empty, misshapen or not finite.
     """
-    check_matrix("X", X)
-    check_linalg_dtype("X", X)
     xp = namespace(X)
     X = _times_pow2(X, _exponent(xp, X))  # the row space of 2^e X is that of X
     return xp.linalg.pinv(X) @ X
 
 
+@contract(X=Arr("n d", linalg=True))
 def null_space_projector(X: Array) -> Array:
     r"""Orthogonal projector onto the null space of $X$: $P_{\mathrm{null}} = I_d - X^+ X$.
 
@@ -245,35 +232,12 @@ def null_space_projector(X: Array) -> Array:
             (linear algebra needs float32 or float64).
         ValueError: If `X` is empty, misshapen or not finite.
     """
-    check_matrix("X", X)
-    check_linalg_dtype("X", X)
     xp = namespace(X)
     d = int(X.shape[1])
     return xp.eye(d, dtype=X.dtype, device=device_of(X)) - row_space_projector(X)
 
 
-def _check_weights(w: Array, X: Array, y: Array) -> Any:
-    check_vector_or_matrix("w", w)
-    check_matrix("X", X)
-    check_vector_or_matrix("y", y)
-    check_rows_match("X", X, "y", y)
-    if int(w.shape[0]) != int(X.shape[1]):
-        raise ValueError(
-            f"w must have X.shape[1]={int(X.shape[1])} rows, got w.shape={tuple(w.shape)}"
-        )
-    if w.ndim != y.ndim:
-        raise ValueError(
-            f"w and y must both be vectors or both matrices, got w.shape={tuple(w.shape)} "
-            f"and y.shape={tuple(y.shape)}"
-        )
-    if w.ndim == 2 and int(w.shape[1]) != int(y.shape[1]):
-        raise ValueError(
-            f"w must have y.shape[1]={int(y.shape[1])} columns (one per target), got "
-            f"w.shape={tuple(w.shape)}"
-        )
-    return check_compatible({"w": w, "X": X, "y": y})
-
-
+@contract(_WXY, lam=Real(0))
 def ridge_objective(w: Array, X: Array, y: Array, lam: float) -> Array:
     r"""The ridge objective in the lecture's normalisation (no $\tfrac12$, no $\tfrac1n$).
 
@@ -294,12 +258,12 @@ def ridge_objective(w: Array, X: Array, y: Array, lam: float) -> Array:
         ValueError: If `w` or `X` or `y` is empty, misshapen or not finite; `lam` is NaN, infinite
             or outside [0, inf).
     """
-    xp = _check_weights(w, X, y)
-    lam = check_nonnegative("lam", lam)
+    xp = namespace(X)
     r = X @ w - y
     return xp.sum(r * r) + lam * xp.sum(w * w)
 
 
+@contract(_WXY, lam=Real(0))
 def ridge_grad(w: Array, X: Array, y: Array, lam: float) -> Array:
     r"""Gradient of the ridge objective: the least-squares gradient plus weight decay.
 
@@ -322,11 +286,10 @@ def ridge_grad(w: Array, X: Array, y: Array, lam: float) -> Array:
         ValueError: If `w` or `X` or `y` is empty, misshapen or not finite; `lam` is NaN, infinite
             or outside [0, inf).
     """
-    _check_weights(w, X, y)
-    lam = check_nonnegative("lam", lam)
     return 2 * (X.T @ (X @ w - y)) + (2 * lam) * w
 
 
+@contract(s=Arr("k", "k l"), lam=Real(0, low_open=True))
 def ridge_filter_factors(s: Array, lam: float) -> Array:
     r"""Ridge's spectral filter factors $\varphi_\lambda(\sigma) = \sigma^2 / (\sigma^2 + \lambda)$.
 
@@ -346,8 +309,6 @@ def ridge_filter_factors(s: Array, lam: float) -> Array:
         ValueError: If `s` (of any shape) is empty or not finite; `lam` is NaN, infinite or
             outside (0, inf).
     """
-    check_vector_or_matrix("s", s)
-    lam = check_positive("lam", lam)
     xp = namespace(s)
     if bool(xp.any(s < 0)):
         raise ValueError(f"s must be >= 0 (singular values), got min {float(xp.min(s))!r}")
@@ -358,6 +319,7 @@ def ridge_filter_factors(s: Array, lam: float) -> Array:
     return 1.0 / (1.0 + r * r)
 
 
+@contract(_XY, lam=Real(0, low_open=True))
 def ridge_svd(X: Array, y: Array, lam: float) -> Array:
     r"""Ridge through the thin SVD $X = U\Sigma V^\top$: a third route to $\hat w_\lambda$.
 
@@ -379,12 +341,7 @@ def ridge_svd(X: Array, y: Array, lam: float) -> Array:
         ValueError: If `X` or `y` is empty, misshapen or not finite; `lam` is NaN, infinite or
             outside (0, inf).
     """
-    check_matrix("X", X)
-    check_vector_or_matrix("y", y)
-    check_rows_match("X", X, "y", y)
-    xp = check_compatible({"X": X, "y": y})
-    lam = check_positive("lam", lam)
-    check_linalg_dtype("X", X)
+    xp = namespace(X)
     w = _rescaled_ridge(ridge_svd, xp, X, y, lam)  # X or y far from 1: exact rescaling
     if w is not None:
         return w
@@ -396,6 +353,7 @@ def ridge_svd(X: Array, y: Array, lam: float) -> Array:
     return Vt.T @ (coef[:, None] * uty)
 
 
+@contract(X=Arr("n d"), y=Arr("n", "n m"), lam=Real(0))
 def augment_ridge_rows(X: Array, y: Array, lam: float) -> tuple[Array, Array]:
     r"""Fake data points: $X_a = \begin{bmatrix} X \\ \sqrt\lambda I_d\end{bmatrix}$, $y_a = \begin{bmatrix} y \\ 0_d\end{bmatrix}$.
 
@@ -416,13 +374,14 @@ def augment_ridge_rows(X: Array, y: Array, lam: float) -> tuple[Array, Array]:
         ValueError: If `X` or `y` is empty, misshapen or not finite; `lam` is NaN, infinite or
             outside [0, inf).
     """
-    xp, lam = _check_problem(X, y, lam)
+    xp = namespace(X)
     d = int(X.shape[1])
     fake = (lam**0.5) * xp.eye(d, dtype=X.dtype, device=device_of(X))
     zeros = xp.zeros((d, *tuple(y.shape[1:])), dtype=y.dtype, device=device_of(y))
     return xp.concat([X, fake], axis=0), xp.concat([y, zeros], axis=0)
 
 
+@contract(X=Arr("n d"), lam=Real(0))
 def augment_ridge_features(X: Array, lam: float) -> Array:
     r"""Fake features, one per data point: $X_f = [\,X,\; \sqrt\lambda I_n\,] \in \mathbb{R}^{n\times(d+n)}$.
 
@@ -441,8 +400,6 @@ def augment_ridge_features(X: Array, lam: float) -> Array:
         ValueError: If `X` is empty, misshapen or not finite; `lam` is NaN, infinite or outside [0,
             inf).
     """
-    check_matrix("X", X)
-    lam = check_nonnegative("lam", lam)
     xp = namespace(X)
     n = int(X.shape[0])
     fake = (lam**0.5) * xp.eye(n, dtype=X.dtype, device=device_of(X))

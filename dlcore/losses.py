@@ -23,12 +23,12 @@ import array_api_compat
 import numpy as np
 
 from dlcore.backend import (
+    _WXY,
+    Arr,
     Array,
-    check_compatible,
-    check_matrix,
-    check_nonnegative,
-    check_rows_match,
-    check_vector_or_matrix,
+    Choice,
+    Real,
+    contract,
     device_of,
     namespace,
     to_numpy,
@@ -77,47 +77,28 @@ def _finite_result(out: Array, fn: str, inputs: str) -> Array:
     )
 
 
-def _check(w: Array, X: Array, y: Array) -> Any:
-    check_vector_or_matrix("w", w)
-    check_matrix("X", X)
-    check_vector_or_matrix("y", y)
-    check_rows_match("X", X, "y", y)
-    if int(w.shape[0]) != int(X.shape[1]):
-        raise ValueError(
-            f"w must have X.shape[1]={int(X.shape[1])} rows, got w.shape={tuple(w.shape)}"
-        )
-    if w.ndim != y.ndim or (w.ndim == 2 and int(w.shape[1]) != int(y.shape[1])):
-        raise ValueError(
-            f"w and y must have the same number of targets, got w.shape={tuple(w.shape)} "
-            f"and y.shape={tuple(y.shape)}"
-        )
-    return check_compatible({"w": w, "X": X, "y": y})
-
-
-def _check_batch(batch: Any, n: int) -> list[int]:
-    """Return `batch` as a non-empty list of ints in [0, n), else raise naming `batch`."""
-    host: Any
-    if array_api_compat.is_array_api_obj(batch):
-        host = to_numpy(batch)
-        if host.ndim != 1:
-            raise ValueError(f"batch must be 1-D, got shape {host.shape}")
-    elif isinstance(batch, (list, tuple, range)):
-        host = batch
-    else:
-        raise TypeError(
-            f"batch must be a sequence of ints, got {type(batch).__name__}: {batch!r:.80}"
-        )
+def _indices(name: str, seq: Any, high: int, *, length: tuple[str, int] | None = None) -> list[int]:
+    """`seq` as a list of ints in [0, `high`), else raise naming `name`: a non-empty 1-D array or
+    sequence, of `length` = (what, how many) entries when given."""
+    host = to_numpy(seq) if array_api_compat.is_array_api_obj(seq) else seq
+    if not isinstance(host, (list, tuple, range, np.ndarray)):
+        raise TypeError(f"{name} must be a sequence of ints, got {type(seq).__name__}: {seq!r:.80}")
+    if getattr(host, "ndim", 1) != 1:
+        raise ValueError(f"{name} must be 1-D, got shape {np.shape(host)}")
+    if length is not None and len(host) != length[1]:
+        raise ValueError(f"{name} must have {length[0]}={length[1]} entries, got {len(host)}")
     if len(host) == 0:
-        raise ValueError(f"batch must not be empty, got {batch!r:.80}")
+        raise ValueError(f"{name} must not be empty, got {seq!r:.80}")
     for i in host:
         if isinstance(i, (bool, np.bool_)) or not isinstance(i, (int, np.integer)):
-            raise TypeError(f"batch must hold ints, got {type(i).__name__}: {i!r}")
-    bad = [int(i) for i in host if not 0 <= int(i) < n]
+            raise TypeError(f"{name} must hold ints, got {type(i).__name__}: {i!r}")
+    bad = [int(i) for i in host if not 0 <= int(i) < high]
     if bad:
-        raise ValueError(f"batch indices must lie in [0, {n}), got {bad[:5]}")
+        raise ValueError(f"{name} must lie in [0, {high}), got {bad[:5]}")
     return [int(i) for i in host]
 
 
+@contract(_WXY)
 def squared_loss(w: Array, X: Array, y: Array) -> Array:
     r"""The least-squares loss $L(w) = \|Xw - y\|^2$ (a 0-d array).
 
@@ -132,13 +113,14 @@ def squared_loss(w: Array, X: Array, y: Array) -> Array:
         ValueError: If `w` or `X` or `y` is empty, misshapen or not finite.
             Also if `w`, `X` and `y` are finite but the loss overflows the dtype.
     """
-    xp = _check(w, X, y)
+    xp = namespace(X)
     with np.errstate(over="ignore", invalid="ignore"):
         r = X @ w - y
         out = xp.asarray(xp.sum(r * r))  # NumPy's sum gives a scalar; keep a 0-d array
     return _finite_result(out, "squared_loss", "w, X and y")
 
 
+@contract(_WXY)
 def squared_loss_grad(w: Array, X: Array, y: Array) -> Array:
     r"""The gradient $\nabla L(w) = 2X^\top(Xw - y)$ of [`squared_loss`][dlcore.losses.squared_loss].
 
@@ -148,12 +130,12 @@ def squared_loss_grad(w: Array, X: Array, y: Array) -> Array:
         ValueError: If `w` or `X` or `y` is empty, misshapen or not finite.
             Also if `w`, `X` and `y` are finite but the gradient overflows the dtype.
     """
-    _check(w, X, y)
     with np.errstate(over="ignore", invalid="ignore"):
         out = 2 * (X.T @ (X @ w - y))
     return _finite_result(out, "squared_loss_grad", "w, X and y")
 
 
+@contract(_WXY)
 def minibatch_grad(w: Array, X: Array, y: Array, batch: Any) -> Array:
     r"""The unbiased minibatch gradient $\hat g_B = \tfrac{n}{b}\, 2X_B^\top (X_B w - y_B)$.
 
@@ -173,9 +155,9 @@ def minibatch_grad(w: Array, X: Array, y: Array, batch: Any) -> Array:
             empty, misshapen or not finite; `batch` is empty, out of range or of the wrong length.
             Also if `w`, `X` and `y` are finite but the gradient overflows the dtype.
     """
-    xp = _check(w, X, y)
+    xp = namespace(X)
     n = int(X.shape[0])
-    idx = _check_batch(batch, n)
+    idx = _indices("batch", batch, n)
     ind = xp.asarray(idx, device=device_of(X))
     XB = xp.take(X, ind, axis=0)
     yB = xp.take(y, ind, axis=0)
@@ -187,15 +169,12 @@ def minibatch_grad(w: Array, X: Array, y: Array, batch: Any) -> Array:
 # ---- classification surrogates ------------------------------------------------------------
 
 
-def _check_labels_pm1(s: Array, y: Array) -> Any:
-    check_vector_or_matrix("s", s)
-    check_vector_or_matrix("y", y)
-    if tuple(s.shape) != tuple(y.shape):
-        raise ValueError(
-            f"s and y must have the same shape, got s.shape={tuple(s.shape)} "
-            f"and y.shape={tuple(y.shape)}"
-        )
-    xp = check_compatible({"s": s, "y": y})
+_SY = {"s": Arr("n", "n m"), "y": Arr("n", "n m")}
+
+
+def _labels_pm1(y: Array) -> Any:
+    """The namespace of the labels `y`, once every entry is -1 or +1, else a ValueError."""
+    xp = namespace(y)
     bad = (y != 1) & (y != -1)
     if bool(xp.any(bad)):
         first = float(to_numpy(y)[np.asarray(to_numpy(bad))][0])
@@ -208,6 +187,7 @@ def _softplus(xp: Any, u: Array) -> Array:
     return xp.maximum(u, xp.zeros_like(u)) + xp.log1p(xp.exp(-xp.abs(u)))
 
 
+@contract(_SY)
 def zero_one_loss(s: Array, y: Array) -> Array:
     r"""The 0-1 loss $\mathbb{1}[ys \le 0]$, elementwise: a score of 0 counts as an error.
 
@@ -223,10 +203,11 @@ def zero_one_loss(s: Array, y: Array) -> Array:
             device or dtype.
         ValueError: If `s` or `y` is empty, misshapen or not finite.
     """
-    xp = _check_labels_pm1(s, y)
+    xp = _labels_pm1(y)
     return xp.astype(y * s <= 0, s.dtype)
 
 
+@contract(_SY)
 def logistic_loss(s: Array, y: Array) -> Array:
     r"""The logistic loss $\ell(y, s) = \log(1 + e^{-ys})$, elementwise, in a stable form.
 
@@ -243,10 +224,11 @@ def logistic_loss(s: Array, y: Array) -> Array:
         ValueError: If a label is not $\pm 1$ or the shapes differ. Also if `s` or `y` is empty,
             misshapen or not finite.
     """
-    xp = _check_labels_pm1(s, y)
+    xp = _labels_pm1(y)
     return _softplus(xp, -(y * s))
 
 
+@contract(_SY)
 def logistic_loss_grad(s: Array, y: Array) -> Array:
     r"""$\partial\ell/\partial s = -y\,\sigma(-ys)$ of [`logistic_loss`][dlcore.losses.logistic_loss].
 
@@ -257,12 +239,13 @@ def logistic_loss_grad(s: Array, y: Array) -> Array:
             device or dtype.
         ValueError: If `s` or `y` is empty, misshapen or not finite.
     """
-    xp = _check_labels_pm1(s, y)
+    xp = _labels_pm1(y)
     u = -(y * s)
     sig = xp.exp(xp.minimum(u, xp.zeros_like(u))) / (1 + xp.exp(-xp.abs(u)))
     return -y * sig
 
 
+@contract(_SY)
 def hinge_loss(s: Array, y: Array) -> Array:
     r"""The hinge loss $\ell(y, s) = \max(0, 1 - ys)$, elementwise.
 
@@ -275,11 +258,12 @@ def hinge_loss(s: Array, y: Array) -> Array:
             device or dtype.
         ValueError: If `s` or `y` is empty, misshapen or not finite.
     """
-    xp = _check_labels_pm1(s, y)
+    xp = _labels_pm1(y)
     u = 1 - y * s
     return xp.maximum(u, xp.zeros_like(u))
 
 
+@contract(_SY)
 def hinge_loss_grad(s: Array, y: Array) -> Array:
     r"""A subgradient of [`hinge_loss`][dlcore.losses.hinge_loss]: $-y\,\mathbb{1}[ys < 1]$.
 
@@ -293,15 +277,11 @@ def hinge_loss_grad(s: Array, y: Array) -> Array:
             device or dtype.
         ValueError: If `s` or `y` is empty, misshapen or not finite.
     """
-    xp = _check_labels_pm1(s, y)
+    xp = _labels_pm1(y)
     return xp.where(y * s < 1, -y, xp.zeros_like(y))
 
 
-def _check_logits(z: Array) -> Any:
-    check_vector_or_matrix("z", z)
-    return namespace(z)
-
-
+@contract(z=Arr("k", "n k"))
 def log_softmax(z: Array) -> Array:
     r"""$\log\operatorname{softmax}(z)_k = z_k - \log\sum_j e^{z_j}$ along the last axis, stably.
 
@@ -317,12 +297,13 @@ def log_softmax(z: Array) -> Array:
         TypeError: If `z` is not a real floating array.
         ValueError: If `z` is empty, misshapen or not finite.
     """
-    xp = _check_logits(z)
+    xp = namespace(z)
     M = xp.max(z, axis=-1, keepdims=True)
     with np.errstate(over="ignore"):  # z - M may round to -inf: a log-probability below range
         return z - (M + xp.log(xp.sum(xp.exp(z - M), axis=-1, keepdims=True)))
 
 
+@contract(z=Arr("k", "n k"))
 def softmax(z: Array) -> Array:
     r"""$\operatorname{softmax}(z)_k = e^{z_k} / \sum_j e^{z_j}$ along the last axis (max subtracted).
 
@@ -333,30 +314,14 @@ def softmax(z: Array) -> Array:
         TypeError: If `z` is not a real floating array.
         ValueError: If `z` is empty, misshapen or not finite.
     """
-    xp = _check_logits(z)
+    xp = namespace(z)
     e = xp.exp(z - xp.max(z, axis=-1, keepdims=True))
     return e / xp.sum(e, axis=-1, keepdims=True)
 
 
 def _check_classes(z: Array, labels: Any) -> tuple[Any, list[int]]:
-    check_matrix("z", z)
     n, K = int(z.shape[0]), int(z.shape[1])
-    host = to_numpy(labels) if array_api_compat.is_array_api_obj(labels) else labels
-    if not isinstance(host, (list, tuple, range, np.ndarray)):
-        raise TypeError(
-            f"labels must be a sequence of class indices, got {type(labels).__name__}: "
-            f"{labels!r:.80}"
-        )
-    if len(host) != n:
-        raise ValueError(f"labels must have z.shape[0]={n} entries, got {len(host)}")
-    out = []
-    for k in host:
-        if isinstance(k, (bool, np.bool_)) or not isinstance(k, (int, np.integer)):
-            raise TypeError(f"labels must hold ints, got {type(k).__name__}: {k!r}")
-        if not 0 <= int(k) < K:
-            raise ValueError(f"labels must lie in [0, {K}), got {int(k)}")
-        out.append(int(k))
-    return namespace(z), out
+    return namespace(z), _indices("labels", labels, K, length=("z.shape[0]", n))
 
 
 def _one_hot(xp: Any, z: Array, labels: list[int]) -> Array:
@@ -365,6 +330,7 @@ def _one_hot(xp: Any, z: Array, labels: list[int]) -> Array:
     return xp.asarray(host, dtype=z.dtype, device=device_of(z))
 
 
+@contract(z=Arr("n k"))
 def cross_entropy(z: Array, labels: Any) -> Array:
     r"""Softmax cross-entropy per example, $\ell_i = -z_{i,y_i} + \log\sum_k e^{z_{i,k}}$.
 
@@ -392,6 +358,7 @@ def cross_entropy(z: Array, labels: Any) -> Array:
     return _finite_result(out, "cross_entropy", "z (finite logits too far apart)")
 
 
+@contract(z=Arr("n k"))
 def cross_entropy_grad(z: Array, labels: Any) -> Array:
     r"""$\nabla_z \ell_i = \operatorname{softmax}(z_i) - e_{y_i}$, shape `(n, K)`.
 
@@ -407,18 +374,15 @@ def cross_entropy_grad(z: Array, labels: Any) -> Array:
 # ---- empirical risk of a linear score -----------------------------------------------------
 
 
-def _check_loss_name(loss: Any) -> str:
-    if loss not in MARGIN_LOSSES:
-        raise ValueError(f"loss must be one of {MARGIN_LOSSES}, got {loss!r}")
-    return str(loss)
+_SINGLE = {
+    "w": Arr("d"),
+    "X": Arr("n d"),
+    "y": Arr("n"),
+    "loss": Choice(*MARGIN_LOSSES),
+}
 
 
-def _check_single(w: Array, X: Array, y: Array) -> None:
-    _check(w, X, y)
-    if w.ndim != 1:
-        raise ValueError(f"w must be 1-D (one target), got w.shape={tuple(w.shape)}")
-
-
+@contract(_SINGLE)
 def per_example_losses(w: Array, X: Array, y: Array, *, loss: str = "squared") -> Array:
     r"""$\ell_i(w) = \ell(y_i, x_i^\top w)$ for every row, shape `(n,)`.
 
@@ -435,17 +399,16 @@ def per_example_losses(w: Array, X: Array, y: Array, *, loss: str = "squared") -
             'squared', 'logistic', 'hinge'.
             Also if `w`, `X` and `y` are finite but a score or a loss overflows the dtype.
     """
-    _check_single(w, X, y)
-    name = _check_loss_name(loss)
     with np.errstate(over="ignore", invalid="ignore"):
         s = _finite_result(X @ w, "the scores Xw", "w and X")
-        if name == "squared":
+        if loss == "squared":
             out = (s - y) * (s - y)
         else:
-            out = logistic_loss(s, y) if name == "logistic" else hinge_loss(s, y)
+            out = logistic_loss(s, y) if loss == "logistic" else hinge_loss(s, y)
     return _finite_result(out, "per_example_losses", "w, X and y")
 
 
+@contract(_SINGLE)
 def per_example_grads(w: Array, X: Array, y: Array, *, loss: str = "squared") -> Array:
     r"""$\nabla\ell_i(w) = \ell'(y_i, x_i^\top w)\, x_i$ for every row, shape `(n, d)`.
 
@@ -465,18 +428,17 @@ def per_example_grads(w: Array, X: Array, y: Array, *, loss: str = "squared") ->
             'squared', 'logistic', 'hinge'.
             Also if `w`, `X` and `y` are finite but a score or a gradient overflows the dtype.
     """
-    _check_single(w, X, y)
-    name = _check_loss_name(loss)
     with np.errstate(over="ignore", invalid="ignore"):
         s = _finite_result(X @ w, "the scores Xw", "w and X")
-        if name == "squared":
+        if loss == "squared":
             ds = 2 * (s - y)
         else:
-            ds = logistic_loss_grad(s, y) if name == "logistic" else hinge_loss_grad(s, y)
+            ds = logistic_loss_grad(s, y) if loss == "logistic" else hinge_loss_grad(s, y)
         out = ds[:, None] * X
     return _finite_result(out, "per_example_grads", "w, X and y")
 
 
+@contract(_SINGLE, lam=Real(0))
 def empirical_risk(
     w: Array, X: Array, y: Array, *, loss: str = "squared", lam: float = 0.0
 ) -> Array:
@@ -491,14 +453,14 @@ def empirical_risk(
             'squared', 'logistic', 'hinge'; `lam` is NaN, infinite or outside [0, inf).
             Also if `w`, `X`, `y` and `lam` are finite but the risk overflows the dtype.
     """
-    lam = check_nonnegative("lam", lam)
-    losses = per_example_losses(w, X, y, loss=loss)  # checks w, X, y first
+    losses = per_example_losses.__wrapped__(w, X, y, loss=loss)  # type: ignore[attr-defined]
     xp = namespace(w)
     with np.errstate(over="ignore", invalid="ignore"):
         out = xp.asarray(xp.mean(losses) + lam * xp.sum(w * w))
     return _finite_result(out, "empirical_risk", "w, X, y and lam")
 
 
+@contract(_SINGLE, lam=Real(0))
 def empirical_risk_grad(
     w: Array, X: Array, y: Array, *, loss: str = "squared", lam: float = 0.0
 ) -> Array:
@@ -511,8 +473,7 @@ def empirical_risk_grad(
             'squared', 'logistic', 'hinge'; `lam` is NaN, infinite or outside [0, inf).
             Also if `w`, `X`, `y` and `lam` are finite but the gradient overflows the dtype.
     """
-    lam = check_nonnegative("lam", lam)
-    grads = per_example_grads(w, X, y, loss=loss)  # checks w, X, y first
+    grads = per_example_grads.__wrapped__(w, X, y, loss=loss)  # type: ignore[attr-defined]
     xp = namespace(w)
     with np.errstate(over="ignore", invalid="ignore"):
         out = xp.mean(grads, axis=0) + 2 * lam * w

@@ -21,17 +21,17 @@ import numpy as np
 
 from dlcore import init as _init
 from dlcore.backend import (
+    Arr,
     Array,
+    Choice,
+    Int,
+    Real,
     asarray,
-    check_array,
     check_bool,
     check_compatible,
     check_finite,
     check_generator,
-    check_in_range,
-    check_int,
-    check_matrix,
-    check_vector_or_matrix,
+    contract,
     namespace,
 )
 
@@ -63,6 +63,11 @@ _INITS: dict[str, Callable[..., Array]] = {
 }
 
 
+@contract(
+    rng=check_generator,
+    weights=Choice(*sorted(_INITS)),
+    like=Arr(finite=False, joint=False),
+)
 def init_mlp(
     sizes: list[int] | tuple[int, ...],
     *,
@@ -94,10 +99,7 @@ def init_mlp(
     if len(sizes) < 2:
         raise ValueError(f"sizes must have at least two entries (depth >= 1), got {sizes!r}")
     for i, s in enumerate(sizes):
-        check_int(f"sizes[{i}]", s, minimum=1)
-    if not isinstance(weights, str) or weights not in _INITS:
-        raise ValueError(f"weights must be one of {sorted(_INITS)}, got {weights!r}")
-    check_generator("rng", rng)
+        Int(1)(f"sizes[{i}]", s)
     params: dict[str, Array] = {}
     for ell in range(1, len(sizes)):
         params[f"W{ell}"] = _INITS[weights](sizes[ell - 1], sizes[ell], rng=rng, like=like)
@@ -118,10 +120,10 @@ def _activation(xp: Any, name: str, z: Array) -> Array:
     return xp.where(z >= 0, 1 / (1 + e), e / (1 + e))
 
 
-def _check_params(params: dict[str, Array], name: str = "params", *, finite: bool = True) -> int:
+def _tree(name: str, params: Any, *, finite: bool = False) -> dict[str, Array]:
     """Require keys exactly `W1, b1, ..., WL, bL` (L >= 1) holding real floating arrays, finite
-    unless `finite=False` (the forward pass checks what they reach instead); return the depth L.
-    Errors name the argument (`params`, or `like`) and the key."""
+    with `finite` (else the forward pass checks what they reach); return `params`. Errors name
+    the argument (`params`, or `like`) and the key."""
     if not isinstance(params, dict):
         raise TypeError(f"{name} must be a dict of arrays, got {type(params).__name__}")
     depth = sum(1 for k in params if isinstance(k, str) and k.startswith("W"))
@@ -131,14 +133,23 @@ def _check_params(params: dict[str, Array], name: str = "params", *, finite: boo
     if set(params) != expected:
         raise ValueError(f"{name} must have keys {sorted(expected)}, got {sorted(params, key=str)}")
     for k, v in params.items():
-        check_array(f"{name}[{k!r}]", v)
-        if not namespace(v).isdtype(v.dtype, "real floating"):
-            raise TypeError(f"{name}[{k!r}] must have a real floating dtype, got {v.dtype}")
-        if finite:
-            check_finite(f"{name}[{k!r}]", v)
-    return depth
+        Arr(finite=finite)(f"{name}[{k!r}]", v)
+    return params
 
 
+def _finite_tree(name: str, params: Any) -> dict[str, Array]:
+    return _tree(name, params, finite=True)
+
+
+_NET = {"params": _tree, "X": Arr("n d", finite=False)}
+_ACT = Choice(*ACTIVATIONS)
+
+
+def _keys(params: dict[str, Array]) -> list[str]:
+    return [f"{p}{ell}" for ell in range(1, len(params) // 2 + 1) for p in "Wb"]
+
+
+@contract(_NET, activation=_ACT)
 def preactivations(params: dict[str, Array], X: Array, *, activation: str = "relu") -> list[Array]:
     r"""All pre-activations $[z^1, \dots, z^L]$ of the network on the batch $X$.
 
@@ -163,9 +174,7 @@ def preactivations(params: dict[str, Array], X: Array, *, activation: str = "rel
 def _forward(
     params: dict[str, Array], X: Array, activation: str
 ) -> tuple[list[Array], list[Array]]:
-    """Validated forward pass: pre-activations $z^1..z^L$ and hidden activations $h^1..h^{L-1}$."""
-    if activation not in ACTIVATIONS:
-        raise ValueError(f"activation must be one of {ACTIVATIONS}, got {activation!r}")
+    """The forward pass: pre-activations $z^1..z^L$ and hidden activations $h^1..h^{L-1}$."""
     return _run_layers(params, X, lambda z: _activation(namespace(z), activation, z))
 
 
@@ -180,8 +189,7 @@ def _run_layers(
     ($0 \cdot \infty$ is NaN, so a dead unit does not hide one), so it shows in $z^\ell$ at the
     first layer it enters. Only then are the inputs looked at, to name the one at fault.
     """
-    check_matrix("X", X, finite=False)
-    depth = _check_params(params, finite=False)
+    depth = len(params) // 2
     check_compatible({"X": X, **{f"params[{k!r}]": params[k] for k in sorted(params)}})
     zs: list[Array] = []
     hs: list[Array] = []
@@ -225,6 +233,7 @@ def _name_nonfinite_input(X: Array, params: dict[str, Array], ell: int) -> None:
         check_finite(f"params['b{i}']", params[f"b{i}"])
 
 
+@contract(_NET, activation=_ACT)
 def forward(params: dict[str, Array], X: Array, *, activation: str = "relu") -> Array:
     r"""The network's output $z^L$ on the batch $X$ (see [`preactivations`][dlcore.mlp.preactivations]).
 
@@ -234,9 +243,10 @@ def forward(params: dict[str, Array], X: Array, *, activation: str = "relu") -> 
         ValueError: If `X` is empty, misshapen or not finite; `params` has a non-finite entry or
             the wrong keys; `activation` is not one of 'relu', 'identity', 'tanh', 'sigmoid'.
     """
-    return preactivations(params, X, activation=activation)[-1]
+    return _forward(params, X, activation)[0][-1]
 
 
+@contract(_NET)
 def forward_with(params: dict[str, Array], X: Array, phi: Callable[[Array], Array]) -> Array:
     r"""The network's output $z^L$ with a user-supplied elementwise activation $\phi$.
 
@@ -296,6 +306,7 @@ def _deltas(
     return deltas[::-1]
 
 
+@contract(_NET, grad_output=Arr("n o"), activation=_ACT)
 def backward(
     params: dict[str, Array], X: Array, grad_output: Array, *, activation: str = "relu"
 ) -> dict[str, Array]:
@@ -326,8 +337,7 @@ def backward(
             wrong keys; `activation` is not one of 'relu', 'identity', 'tanh', 'sigmoid'.
     """
     zs, hs = _forward(params, X, activation)
-    check_matrix("grad_output", grad_output)
-    xp = check_compatible({"X": X, "grad_output": grad_output})
+    xp = namespace(X)
     if tuple(grad_output.shape) != tuple(zs[-1].shape):
         raise ValueError(
             f"grad_output must have the output's shape {tuple(zs[-1].shape)}, "
@@ -354,6 +364,7 @@ def _backward_from(
     return grads
 
 
+@contract(_NET, y=Arr("n", "n o"), activation=_ACT)
 def value_and_grad(
     params: dict[str, Array], X: Array, y: Array, *, activation: str = "relu"
 ) -> tuple[Array, dict[str, Array]]:
@@ -379,8 +390,7 @@ def value_and_grad(
             'sigmoid'.
     """
     zs, hs = _forward(params, X, activation)
-    check_vector_or_matrix("y", y)
-    xp = check_compatible({"X": X, "y": y})
+    xp = namespace(X)
     out = zs[-1]
     if y.ndim == 1 and int(out.shape[1]) == 1 and int(y.shape[0]) == int(out.shape[0]):
         y = xp.reshape(y, (-1, 1))
@@ -390,6 +400,7 @@ def value_and_grad(
     return xp.sum(r * r), _backward_from(xp, params, X, zs, hs, 2 * r, activation)
 
 
+@contract(params=_finite_tree)
 def flatten_params(params: dict[str, Array]) -> Array:
     r"""The parameter vector $\theta = (\mathrm{vec}\,W^1, b^1, \dots, \mathrm{vec}\,W^L, b^L)$.
 
@@ -406,12 +417,12 @@ def flatten_params(params: dict[str, Array]) -> Array:
         TypeError: If `params` is not a dict of real floating arrays of one library.
         ValueError: If `params` has a non-finite entry or the wrong keys.
     """
-    depth = _check_params(params)
-    keys = [f"{p}{ell}" for ell in range(1, depth + 1) for p in "Wb"]
+    keys = _keys(params)
     xp = check_compatible({f"params[{k!r}]": params[k] for k in keys})
     return xp.concat([xp.reshape(params[k], (-1,)) for k in keys])
 
 
+@contract(theta=Arr("p"), like=_finite_tree)
 def unflatten_params(theta: Array, like: dict[str, Array]) -> dict[str, Array]:
     r"""Inverse of [`flatten_params`][dlcore.mlp.flatten_params]: shape `theta` like `like`.
 
@@ -428,9 +439,7 @@ def unflatten_params(theta: Array, like: dict[str, Array]) -> dict[str, Array]:
         ValueError: If `theta` is empty, misshapen or not finite; `like` has a non-finite entry or
             the wrong keys.
     """
-    depth = _check_params(like, "like")
-    check_vector_or_matrix("theta", theta)
-    keys = [f"{p}{ell}" for ell in range(1, depth + 1) for p in "Wb"]
+    keys = _keys(like)
     xp = namespace(theta)
     total = sum(math.prod(tuple(int(s) for s in like[k].shape)) for k in keys)
     if theta.ndim != 1 or int(theta.shape[0]) != total:
@@ -447,6 +456,7 @@ def unflatten_params(theta: Array, like: dict[str, Array]) -> dict[str, Array]:
     return out
 
 
+@contract(_NET, activation=_ACT)
 def param_jacobian(params: dict[str, Array], X: Array, *, activation: str = "relu") -> Array:
     r"""The local features $\Phi_{aj} = \partial f_\theta(x_a) / \partial \theta_j$ of a scalar net.
 
@@ -489,6 +499,7 @@ def param_jacobian(params: dict[str, Array], X: Array, *, activation: str = "rel
     return xp.concat(blocks, axis=1)
 
 
+@contract(_NET)
 def activation_patterns(params: dict[str, Array], X: Array) -> list[Array]:
     r"""The ReLU activation patterns $\mathbb 1[z^\ell > 0]$ of the hidden layers $1, \dots, L-1$.
 
@@ -509,9 +520,10 @@ def activation_patterns(params: dict[str, Array], X: Array) -> list[Array]:
         ValueError: If `X` is empty, misshapen or not finite; `params` has a non-finite entry or
             the wrong keys.
     """
-    return [z > 0 for z in preactivations(params, X, activation="relu")[:-1]]
+    return [z > 0 for z in _forward(params, X, "relu")[0][:-1]]
 
 
+@contract(h=Arr(), p=Real(0.0, 1.0, high_open=True), rng=check_generator, train=check_bool)
 def dropout(h: Array, p: float, *, rng: np.random.Generator, train: bool = True) -> Array:
     r"""Inverted dropout: keep each entry with probability $1 - p$ and scale it by $1/(1 - p)$.
 
@@ -535,14 +547,6 @@ def dropout(h: Array, p: float, *, rng: np.random.Generator, train: bool = True)
         ValueError: If `h` (of any shape, the empty one included) is not finite; `p` is NaN,
             infinite or outside [0, 1).
     """
-    check_array("h", h)
-    xp = namespace(h)
-    if not xp.isdtype(h.dtype, "real floating"):
-        raise TypeError(f"h must have a real floating dtype, got {h.dtype}")
-    check_finite("h", h)
-    p = check_in_range("p", p, 0.0, 1.0, low_open=False, high_open=True)
-    check_generator("rng", rng)
-    check_bool("train", train)
     if not train:
         return h
     keep = rng.random(tuple(int(s) for s in h.shape)) >= p

@@ -59,6 +59,7 @@ from tests.support.contracts import (
     Params,
     Real,
     Rng,
+    declared,
 )
 
 torch = pytest.importorskip("torch")
@@ -421,6 +422,9 @@ def bad_calls(contract: Contract) -> Iterator[Bad]:
             if spec.shapes:
                 top = max(len(s) for s in spec.shapes)
                 yield bad("ndim", v.reshape((1,) * (top + 1 - v.ndim) + v.shape), ValueError)
+                fewer = v.ndim - 1 not in {len(s) for s in spec.shapes}
+                if fewer and arg in declared(contract.func):  # one dimension too few, declared
+                    yield bad("ndim-low", v[..., 0], ValueError)
                 for axis, sym in enumerate(
                     spec.shapes[-1 if v.ndim == len(spec.shapes[-1]) else 0]
                 ):
@@ -455,6 +459,7 @@ def bad_calls(contract: Contract) -> Iterator[Bad]:
             yield bad("str", "yes", TypeError)
         elif isinstance(spec, Rng):
             yield bad("seed", 0, TypeError)
+            yield bad("none", None, TypeError)
             yield bad("legacy", np.random.RandomState(0), TypeError)
         elif isinstance(spec, (Fn, Opt)):
             yield bad("non-callable", 3, TypeError)
@@ -500,7 +505,31 @@ def test_bad_argument_is_refused_by_name(name: str, case: str) -> None:
     assert any(n in message for n in names), (
         f"{name}({case}): {type(info.value).__name__}: {message!r} names none of {names}"
     )
+    kinds = declared(contract.func)
+    if all(n in kinds for n in bad.names):  # dlcore's declared kinds also show the value received
+        arg = bad.names[0]
+        shows = _shows(case.split("-", 1)[1], bad.kwargs[arg])
+        assert shows in message, f"{name}({case}): {message!r} does not show {shows!r}"
     assert_unchanged(before, bad.kwargs, name)
+
+
+def _shows(label: str, value: Any) -> str:
+    """What the message of a declared argument's bad value shows: the value, its type or shape."""
+    if isinstance(value, np.ndarray):
+        if label in ("nan", "inf", "-inf"):
+            return label
+        if label == "int":
+            return "int64"
+        if label == "dtype":
+            return "float32"
+        return str(tuple(value.shape))
+    fixed = {
+        "list": "list",
+        "library": "torch.Tensor",
+        "device": "device1",
+        "legacy": "RandomState",
+    }
+    return fixed.get(label, repr(value))
 
 
 def _huge_cases() -> list[tuple[str, str]]:

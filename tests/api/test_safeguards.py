@@ -345,15 +345,16 @@ def test_mlp_names_a_non_finite_input_that_a_dead_unit_multiplies(
         forward({k: backend.asarray(v) for k, v in params.items()}, backend.asarray(X))
 
 
-# ---- kernel_ridge's definiteness check survives an eigensolver that returns NaN ----------------
+# ---- kernel_ridge's definiteness check: a Cholesky factorization, no eigensolver ----------------
 
 
 @pytest.mark.parametrize("backend", backend_params(GUARD_BACKENDS))
 def test_kernel_ridge_refuses_an_indefinite_k_when_the_solver_returns_nan(backend, monkeypatch):
     """K = [[1, 2], [2, 1]] has the eigenvalue -1. torch's float32 eigvalsh has returned NaN for a
     finite symmetric matrix (counterexample ledger, implicit-bias); with a solver that returns
-    NaN, every comparison with the smallest eigenvalue is False, so without a fallback the check
-    would pass K silently. kernel_ridge falls back to NumPy in float64 and still refuses it."""
+    NaN, every comparison with the smallest eigenvalue is False, so a check through eigvalsh
+    would pass K silently. kernel_ridge checks definiteness by a Cholesky factorization of
+    K + tol I instead, which fails for K; an eigvalsh that returns NaN changes nothing."""
     from dlcore.kernels import kernel_ridge
 
     K = backend.asarray(np.array([[1.0, 2.0], [2.0, 1.0]]))
@@ -361,3 +362,36 @@ def test_kernel_ridge_refuses_an_indefinite_k_when_the_solver_returns_nan(backen
     monkeypatch.setattr(xp.linalg, "eigvalsh", lambda A: xp.full((2,), math.nan, dtype=A.dtype))
     with pytest.raises(ValueError, match="positive semi-definite"):
         kernel_ridge(K, backend.asarray(np.ones(2)), 0.5)
+
+
+@pytest.mark.parametrize("backend", backend_params(GUARD_BACKENDS))
+@pytest.mark.parametrize("lam", [0.0, 0.5, 1.0])
+def test_kernel_ridge_refuses_every_indefinite_k_without_an_eigensolver(backend, lam, monkeypatch):
+    """K = Q diag(-0.3, 1, 2) Q^T is indefinite, but K + lam I is positive definite for lam = 0.5
+    and 1: a single Cholesky factorization of K + lam I would let K through. kernel_ridge factors
+    K + tol I first (tol = 8 n eps max|K_ij|, far below 0.3), so every lam refuses K, and never
+    calls eigvalsh (it raises here)."""
+    from dlcore.kernels import kernel_ridge
+
+    Q, _ = np.linalg.qr(np.random.default_rng(0).standard_normal((3, 3)))
+    K = backend.asarray((Q * np.array([-0.3, 1.0, 2.0])) @ Q.T)
+    xp = backend.xp
+
+    def no_eigensolver(A: object) -> object:
+        raise AssertionError("kernel_ridge called eigvalsh")
+
+    monkeypatch.setattr(xp.linalg, "eigvalsh", no_eigensolver)
+    sym = (K + K.T) / 2  # exactly symmetric: the refusal is the definiteness check's
+    with pytest.raises(ValueError, match="positive semi-definite"):
+        kernel_ridge(sym, backend.asarray(np.ones(3)), lam)
+
+
+@pytest.mark.parametrize("backend", backend_params(GUARD_BACKENDS))
+def test_kernel_ridge_refuses_a_singular_k_at_lam_zero(backend):
+    """K = x x^T (rank 1, positive semi-definite) with lam = 0: K + lam I is singular, refused by
+    name (the Cholesky factorization of K fails), not solved into huge or non-finite values."""
+    from dlcore.kernels import kernel_ridge
+
+    x = np.array([1.0, 2.0, 3.0])
+    with pytest.raises(ValueError, match=r"singular.*lam=0\.0"):
+        kernel_ridge(backend.asarray(np.outer(x, x)), backend.asarray(np.ones(3)), 0.0)

@@ -16,6 +16,11 @@ description the test generates:
 - extreme scales: the valid call scaled by $2^{\pm 600}$ ($\approx 10^{\pm 180}$; a few
   functions at other powers, per contract) against a 50-digit mpmath oracle evaluated at scale.
 
+The kind of every argument that dlcore declares with `@dlcore.backend.contract` is read off the
+function's `__contract__` (`declared`), not restated here; an entry adds only what dlcore cannot
+know: a valid call, the kinds of undeclared arguments (parameter trees, index lists, a model), a
+scale law and its oracle.
+
 Classes are covered through the function that consumes them (a `KernelRidgeModel` through
 `kernel_ridge_predict`, optimizer states through `update` and `step`), constants through a check
 of their value. `tests/api/test_contract.py` checks that every name in every `__all__` has an
@@ -24,6 +29,7 @@ entry here.
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -68,6 +74,7 @@ __all__ = [
     "COVERED",
     "CONSTANTS",
     "HUGE",
+    "declared",
 ]
 
 HUGE = 10**12
@@ -213,8 +220,7 @@ class Contract:
 
     @property
     def func(self) -> Callable[..., Any]:
-        module, attr = self.name.split(".")
-        return getattr(_MODULES[module], attr)
+        return _func(self.name)
 
 
 @dataclass(frozen=True)
@@ -268,6 +274,38 @@ _MODULES = {
     "optim": optim,
     "train": train,
 }
+
+
+def _func(name: str) -> Callable[..., Any]:
+    module, attr = name.split(".")
+    return getattr(_MODULES[module], attr)  # type: ignore[no-any-return]
+
+
+def _test_kind(kind: Any) -> Spec | None:
+    """The test-side kind of one dlcore kind (`None`: a kind the entry must give itself)."""
+    if isinstance(kind, backend.Arr):
+        # `finite=False, joint=False` is an array whose entries are not read (`like`)
+        shapes = kind.shapes or None
+        return Arr(shapes, values=kind.finite or kind.joint)
+    if isinstance(kind, backend.Real):
+        return Real(kind.low, kind.high, low_open=kind.low_open, high_open=kind.high_open)
+    if isinstance(kind, backend.Int):
+        return Int(kind.minimum, kind.maximum, size=kind.size)
+    if isinstance(kind, backend.Choice):
+        return Choice(kind.options)
+    return {backend.check_bool: Flag(), backend.check_generator: Rng()}.get(kind)
+
+
+def declared(func: Callable[..., Any]) -> dict[str, Spec]:
+    """The kinds of the arguments `func` declares with `@contract`, as test-side kinds."""
+    kinds = getattr(func, "__contract__", {})
+    return {k: spec for k, v in kinds.items() if (spec := _test_kind(v)) is not None}
+
+
+def _linalg(func: Callable[..., Any]) -> bool:
+    kinds = getattr(func, "__contract__", {}).values()
+    return any(isinstance(k, backend.Arr) and k.linalg for k in kinds)
+
 
 # ---- common shapes and builders ---------------------------------------------------------------
 
@@ -380,7 +418,21 @@ _C: list[Contract] = []
 
 
 def _c(name: str, args: dict[str, Spec], valid: Callable[..., dict[str, Any]], **kw: Any) -> None:
-    _C.append(Contract(name, args, valid, dims=DIMS, **kw))
+    """One contract: `args` adds to (or overrides) the kinds dlcore declares, in signature order;
+    half precision is refused where dlcore declares an array that goes into linear algebra."""
+    func = _func(name)
+    both = {**declared(func), **args}
+    order = [p for p in inspect.signature(func).parameters if p in both]
+    kw.setdefault("half", not _linalg(func))
+    _C.append(
+        Contract(
+            name,
+            {p: both[p] for p in order + [p for p in both if p not in order]},
+            valid,
+            dims=DIMS,
+            **kw,
+        )
+    )
 
 
 # backend: the checks report the name they are given
@@ -412,21 +464,6 @@ _c(
     lambda r: {"arrays": {"A": _X(r), "B": _y(r)}},
 )
 _c("backend.check_generator", {"name": Label(), "rng": Rng()}, lambda r: {"name": "g", "rng": r})
-_c(
-    "backend.check_matrix",
-    {"name": Label(), "x": Arr(MAT), "finite": Flag()},
-    lambda r: {"name": "A", "x": _X(r), "finite": True},
-)
-_c(
-    "backend.check_vector_or_matrix",
-    {"name": Label(), "x": Arr(TARGETS)},
-    lambda r: {"name": "v", "x": _y(r)},
-)
-_c(
-    "backend.check_rows_match",
-    {"name_a": Label(), "a": Anything(), "name_b": Label(), "b": Anything()},
-    lambda r: {"name_a": "A", "a": _X(r), "name_b": "B", "b": _y(r)},
-)
 for _f, _spec in (
     ("check_positive", POS),
     ("check_nonnegative", NONNEG),
@@ -457,48 +494,31 @@ _c(
     lambda r: {"name": "k", "value": 3, "minimum": 0},
 )
 
-# data
+# data: every kind is declared in dlcore
 _c(
     "data.sample_batch",
-    {"n": Int(1, size=True), "batch_size": Int(1, size=True), "replace": Flag(), "rng": Rng()},
+    {},
     lambda r: {"n": 6, "batch_size": 2, "replace": False, "rng": r},
 )
 _c(
     "data.epoch_batches",
-    {"n": Int(1, size=True), "batch_size": Int(1, size=True), "rng": Rng(), "drop_last": Flag()},
+    {},
     lambda r: {"n": 6, "batch_size": 4, "rng": r, "drop_last": False},
 )
 _c(
     "data.batch_schedule",
-    {
-        "n": Int(1, size=True),
-        "batch_size": Int(1, size=True),
-        "steps": Int(0, size=True),
-        "scheme": Choice(data.SCHEMES),
-        "rng": Rng(),
-        "reshuffle": Flag(),
-    },
+    {},
     lambda r: {"n": 6, "batch_size": 2, "steps": 5, "scheme": "epoch", "rng": r, "reshuffle": True},
 )
-_c(
-    "data.enumerate_batches",
-    {"n": Int(1), "batch_size": Int(1), "scheme": Choice(data.SCHEMES)},
-    lambda r: {"n": 4, "batch_size": 2, "scheme": "epoch"},
-)
+_c("data.enumerate_batches", {}, lambda r: {"n": 4, "batch_size": 2, "scheme": "epoch"})
 _c(
     "data.separable_dataset",
-    {
-        "n": Int(2, size=True),
-        "d": Int(1, size=True),
-        "margin": Real(0.0, 1.0),
-        "rng": Rng(),
-        "spread": Real(0.0, 1.0, low_open=False, high_open=False),
-    },
+    {},
     lambda r: {"n": 6, "d": 3, "margin": 0.3, "rng": r, "spread": 1.0},
 )
 _c(
     "data.standardize",
-    {"X": Arr(MAT)},
+    {},
     lambda r: {"X": _X(r)},
     scale=_scale_X,
     reference=mpr.standardize,
@@ -581,12 +601,9 @@ _c(
     lambda r: {"k": 2.0, "c": 1.0, "lam": 1.5},
 )
 
-# init
-_c(
-    "init.variance",
-    {"scheme": Choice(("he", "lecun", "glorot")), "d_in": Int(1), "d_out": Int(1)},
-    lambda r: {"scheme": "he", "d_in": 4, "d_out": 3},
-)
+# init, kernels, linear, losses, mlp, constructions: the kinds dlcore declares, plus the valid
+# calls, the undeclared arguments and the scale laws
+_c("init.variance", {}, lambda r: {"scheme": "he", "d_in": 4, "d_out": 3})
 for _f in (
     "he_normal",
     "he_uniform",
@@ -595,38 +612,25 @@ for _f in (
     "glorot_normal",
     "glorot_uniform",
 ):
-    _c(
-        f"init.{_f}",
-        {
-            "d_in": Int(1, size=True),
-            "d_out": Int(1, size=True),
-            "rng": Rng(),
-            "like": Arr(None, values=False),
-        },
-        lambda r: {"d_in": 4, "d_out": 3, "rng": r, "like": _y(r)},
-    )
+    _c(f"init.{_f}", {}, lambda r: {"d_in": 4, "d_out": 3, "rng": r, "like": _y(r)})
+_c(
+    "init.kink_location",
+    {},
+    lambda r: {"w": r.standard_normal(7), "b": r.standard_normal(7)},
+    nan_ok=True,
+    scale=_scale_kink,
+    reference=mpr.kink_location,
+    rtol=2,
+)
+_c("init.kink_mass", {}, lambda r: {"a": 1.0, "scale": 2.0})
 
-# kernels
-_c(
-    "kernels.linear_kernel",
-    {"A": Arr((("n", "d"),)), "B": Arr((("q", "d"),))},
-    lambda r: {"A": _X(r), "B": r.standard_normal((5, D))},
-)
-_c(
-    "kernels.polynomial_kernel",
-    {
-        "A": Arr((("n", "d"),)),
-        "B": Arr((("q", "d"),)),
-        "degree": Int(1),
-        "gamma": POS,
-        "coef0": NONNEG,
-    },
-    lambda r: {"A": _X(r), "B": r.standard_normal((5, D)), "degree": 3, "gamma": 0.5, "coef0": 1.0},
-)
+_AB = lambda r: {"A": _X(r), "B": r.standard_normal((5, D))}  # noqa: E731
+_c("kernels.linear_kernel", {}, _AB)
+_c("kernels.polynomial_kernel", {}, lambda r: {**_AB(r), "degree": 3, "gamma": 0.5, "coef0": 1.0})
 _c(
     "kernels.rbf_kernel",
-    {"A": Arr((("n", "d"),)), "B": Arr((("q", "d"),)), "gamma": POS},
-    lambda r: {"A": _X(r), "B": r.standard_normal((5, D)), "gamma": 0.5},
+    {},
+    lambda r: {**_AB(r), "gamma": 0.5},
     scale=_scale_rbf,
     reference=mpr.rbf_kernel,
     scales=(-511, 530),  # gamma/c^2 = 2^-1061 (a power of two: exact, subnormal) and 2^1021
@@ -634,25 +638,15 @@ _c(
 )
 _c(
     "kernels.kernel_ridge",
-    {"K": Arr((("n", "n"),)), "y": Arr(TARGETS), "lam": NONNEG},
+    {},
     lambda r: {"K": _spd(r, N), "y": _y(r), "lam": 0.5},
     scale=_scale_K,
     reference=mpr.kernel_ridge,
     rtol=256,
-    half=False,
 )
 _c(
     "kernels.kernel_ridge_fit",
-    {
-        "X": Arr(MAT),
-        "y": Arr(TARGETS),
-        "lam": NONNEG,
-        "kernel": Choice(kernels.KERNELS),
-        "degree": Int(1),
-        "gamma": POS,
-        "coef0": NONNEG,
-        "form": Choice(("auto", "primal", "dual")),
-    },
+    {},
     lambda r: {
         "X": _X(r),
         "y": _y(r),
@@ -663,7 +657,6 @@ _c(
         "coef0": 1.0,
         "form": "auto",
     },
-    half=False,
 )
 
 
@@ -679,26 +672,23 @@ _c(
     _fitted,
 )
 
-# linear
-_RIDGE = {"X": Arr(MAT), "y": Arr(TARGETS), "lam": NONNEG}
+_XY = lambda r: {"X": _X(r), "y": _y(r)}  # noqa: E731
 for _f in ("ridge", "ridge_dual", "ridge_svd"):
     _c(
         f"linear.{_f}",
-        {**_RIDGE, "lam": POS} if _f == "ridge_svd" else _RIDGE,
-        lambda r: {"X": _X(r), "y": _y(r), "lam": 0.5},
+        {},
+        lambda r: {**_XY(r), "lam": 0.5},
         scale=_scale_X,
         reference=mpr.ridge,
         rtol=256,
-        half=False,
     )
 _c(
     "linear.min_norm_solution",
-    {"X": Arr(MAT), "y": Arr(TARGETS)},
-    lambda r: {"X": _X(r), "y": _y(r)},
+    {},
+    _XY,
     scale=_scale_X,
     reference=mpr.min_norm_solution,
     rtol=256,
-    half=False,
 )
 for _f, _ref in (
     ("row_space_projector", mpr.row_space_projector),
@@ -706,58 +696,36 @@ for _f, _ref in (
 ):
     _c(
         f"linear.{_f}",
-        {"X": Arr(MAT)},
+        {},
         lambda r: {"X": _spectrum(r, 2, D)},
         scale=_scale_X,
         reference=_ref,
         rtol=256,
-        half=False,
     )
+_WXY = lambda r: {"w": r.standard_normal(D), **_XY(r)}  # noqa: E731
 for _f in ("ridge_objective", "ridge_grad"):
-    _c(
-        f"linear.{_f}",
-        {"w": Arr(WEIGHTS), "X": Arr(MAT), "y": Arr(TARGETS), "lam": NONNEG},
-        lambda r: {"w": r.standard_normal(D), "X": _X(r), "y": _y(r), "lam": 0.5},
-    )
+    _c(f"linear.{_f}", {}, lambda r: {**_WXY(r), "lam": 0.5})
 _c(
     "linear.ridge_filter_factors",
-    {"s": Arr(None), "lam": POS},
+    {},
     lambda r: {"s": r.uniform(0.1, 2.0, size=D), "lam": 0.5},
     scale=_scale_filter,
     reference=mpr.ridge_filter_factors,
     scales=(-511, 511),  # lam c^2 = 2^1021 stays finite; s^2 reaches 2^1024 and overflows
     rtol=8,
 )
-_c(
-    "linear.augment_ridge_rows",
-    _RIDGE,
-    lambda r: {"X": _X(r), "y": _y(r), "lam": 0.5},
-)
-_c(
-    "linear.augment_ridge_features",
-    {"X": Arr(MAT), "lam": NONNEG},
-    lambda r: {"X": _X(r), "lam": 0.5},
-)
+_c("linear.augment_ridge_rows", {}, lambda r: {**_XY(r), "lam": 0.5})
+_c("linear.augment_ridge_features", {}, lambda r: {"X": _X(r), "lam": 0.5})
 
-# losses
-_WXY = {"w": Arr(WEIGHTS), "X": Arr(MAT), "y": Arr(TARGETS)}
 for _f in ("squared_loss", "squared_loss_grad"):
-    _c(f"losses.{_f}", _WXY, lambda r: {"w": r.standard_normal(D), "X": _X(r), "y": _y(r)})
-_c(
-    "losses.minibatch_grad",
-    {**_WXY, "batch": Indices("n")},
-    lambda r: {"w": r.standard_normal(D), "X": _X(r), "y": _y(r), "batch": [0, 3, 4]},
-)
+    _c(f"losses.{_f}", {}, _WXY)
+_c("losses.minibatch_grad", {"batch": Indices("n")}, lambda r: {**_WXY(r), "batch": [0, 3, 4]})
 for _f in ("zero_one_loss", "logistic_loss", "logistic_loss_grad", "hinge_loss", "hinge_loss_grad"):
-    _c(
-        f"losses.{_f}",
-        {"s": Arr(VEC_N), "y": Arr(VEC_N)},
-        lambda r: {"s": _y(r), "y": _pm1(r)},
-    )
+    _c(f"losses.{_f}", {}, lambda r: {"s": _y(r), "y": _pm1(r)})
 for _f in ("softmax", "log_softmax"):
     _c(
         f"losses.{_f}",
-        {"z": Arr((("k",), ("n", "k")))},
+        {},
         lambda r: {"z": r.standard_normal((N, 4))},
         scale=_scale_z,
         reference=mpr.log_softmax if _f == "log_softmax" else mpr.softmax,
@@ -766,60 +734,25 @@ for _f in ("softmax", "log_softmax"):
 for _f in ("cross_entropy", "cross_entropy_grad"):
     _c(
         f"losses.{_f}",
-        {"z": Arr((("n", "k"),)), "labels": Indices("k", "n")},
+        {"labels": Indices("k", "n")},
         lambda r: {"z": r.standard_normal((N, 4)), "labels": [0, 1, 2, 3, 1, 0]},
     )
 for _f in ("per_example_losses", "per_example_grads"):
-    _c(
-        f"losses.{_f}",
-        {"w": Arr((("d",),)), "X": Arr(MAT), "y": Arr(VEC_N), "loss": Choice(losses.MARGIN_LOSSES)},
-        lambda r: {"w": r.standard_normal(D), "X": _X(r), "y": _pm1(r), "loss": "logistic"},
-    )
+    _c(f"losses.{_f}", {}, lambda r: {**_WXY(r), "y": _pm1(r), "loss": "logistic"})
 for _f in ("empirical_risk", "empirical_risk_grad"):
-    _c(
-        f"losses.{_f}",
-        {
-            "w": Arr((("d",),)),
-            "X": Arr(MAT),
-            "y": Arr(VEC_N),
-            "loss": Choice(losses.MARGIN_LOSSES),
-            "lam": NONNEG,
-        },
-        lambda r: {
-            "w": r.standard_normal(D),
-            "X": _X(r),
-            "y": _pm1(r),
-            "loss": "hinge",
-            "lam": 0.1,
-        },
-    )
+    _c(f"losses.{_f}", {}, lambda r: {**_WXY(r), "y": _pm1(r), "loss": "hinge", "lam": 0.1})
 
-# mlp
-_ACT = Choice(mlp.ACTIVATIONS)
+_NET = {"params": Params(mlp=True)}
 _c(
     "mlp.init_mlp",
-    {
-        "sizes": Anything(),
-        "rng": Rng(),
-        "weights": Choice(tuple(sorted(mlp._INITS))),
-        "like": Arr(None, values=False),
-    },
+    {"sizes": Anything()},
     lambda r: {"sizes": [D, 4, 1], "rng": r, "weights": "he_normal", "like": _y(r)},
 )
 for _f in ("preactivations", "forward", "param_jacobian"):
-    _c(
-        f"mlp.{_f}",
-        {"params": Params(mlp=True), "X": Arr(MAT), "activation": _ACT},
-        lambda r: {"params": _mlp(r), "X": _X(r), "activation": "relu"},
-    )
+    _c(f"mlp.{_f}", _NET, lambda r: {"params": _mlp(r), "X": _X(r), "activation": "relu"})
 _c(
     "mlp.backward",
-    {
-        "params": Params(mlp=True),
-        "X": Arr(MAT),
-        "grad_output": Arr((("n", "o"),)),
-        "activation": _ACT,
-    },
+    _NET,
     lambda r: {
         "params": _mlp(r),
         "X": _X(r),
@@ -829,28 +762,31 @@ _c(
 )
 _c(
     "mlp.value_and_grad",
-    {"params": Params(mlp=True), "X": Arr(MAT), "y": Arr((("n", "o"),)), "activation": _ACT},
+    _NET,
     lambda r: {"params": _mlp(r), "X": _X(r), "y": r.standard_normal((N, 1)), "activation": "relu"},
 )
-_c("mlp.flatten_params", {"params": Params(mlp=True)}, lambda r: {"params": _mlp(r)})
+_c("mlp.flatten_params", _NET, lambda r: {"params": _mlp(r)})
 _c(
     "mlp.unflatten_params",
-    {"theta": Arr((("p",),)), "like": Params(mlp=True, shapes_only=True)},
+    {"like": Params(mlp=True, shapes_only=True)},
     lambda r: {"theta": r.standard_normal(D * 4 + 4 + 4 + 1), "like": _mlp(r)},
 )
+_c("mlp.activation_patterns", _NET, lambda r: {"params": _mlp(r), "X": _X(r)})
+_c("mlp.dropout", {}, lambda r: {"h": _X(r), "p": 0.5, "rng": r, "train": True})
 _c(
-    "mlp.activation_patterns",
-    {"params": Params(mlp=True), "X": Arr(MAT)},
-    lambda r: {"params": _mlp(r), "X": _X(r)},
+    "mlp.forward_with",
+    {**_NET, "phi": Fn()},
+    lambda r: {"params": _mlp(r), "X": _X(r), "phi": lambda z: z * z},
 )
+
 _c(
     "constructions.relu_net_from_pwl",
-    {"knots": Arr((("q",),)), "values": Arr((("q",),))},
+    {},
     lambda r: {"knots": _knots(r, 5), "values": r.standard_normal(5)},
 )
 _c(
     "constructions.relu_net_from_slopes",
-    {"knots": Arr((("k",),)), "slopes": Arr((("q",),)), "value": Arr((("one",),))},
+    {},
     lambda r: {
         "knots": _knots(r, 4),
         "slopes": r.standard_normal(5),
@@ -858,33 +794,8 @@ _c(
     },
 )
 _c(
-    "init.kink_location",
-    {"w": Arr(None), "b": Arr(None)},
-    lambda r: {"w": r.standard_normal(7), "b": r.standard_normal(7)},
-    nan_ok=True,
-    scale=_scale_kink,
-    reference=mpr.kink_location,
-    rtol=2,
-)
-_c("init.kink_mass", {"a": NONNEG, "scale": POS}, lambda r: {"a": 1.0, "scale": 2.0})
-_c(
-    "mlp.dropout",
-    {"h": Arr(None), "p": UNIT_OPEN, "rng": Rng(), "train": Flag()},
-    lambda r: {"h": _X(r), "p": 0.5, "rng": r, "train": True},
-)
-_c(
-    "mlp.forward_with",
-    {"params": Params(mlp=True), "X": Arr(MAT), "phi": Fn()},
-    lambda r: {"params": _mlp(r), "X": _X(r), "phi": lambda z: z * z},
-)
-_c(
     "constructions.sigmoidal_net_from_samples",
-    {
-        "knots": Arr((("q",),)),
-        "values": Arr((("q",),)),
-        "sharpness": POS,
-        "activation": Choice(("sigmoid", "tanh")),
-    },
+    {},
     lambda r: {
         "knots": _knots(r, 5),
         "values": r.standard_normal(5),
@@ -1027,6 +938,12 @@ COVERED: dict[str, Covered] = {
     c.name: c
     for c in (
         Covered("backend.Array", ("backend.namespace",), "an alias of Any: every Arr argument"),
+        Covered("backend.contract", ("linear.ridge",), "every function it decorates"),
+        Covered("backend.Arr", ("linear.ridge",), "every array argument declared with it"),
+        Covered("backend.Real", ("linear.ridge",), "every real argument declared with it"),
+        Covered("backend.Int", ("data.sample_batch",), "every int argument declared with it"),
+        Covered("backend.Choice", ("kernels.kernel_ridge_fit",), "every choice declared with it"),
+        Covered("backend.Knots", ("constructions.relu_net_from_pwl",), "every knots argument"),
         Covered("optim.Params", ("optim.apply_updates",), "an alias: every Params argument"),
         Covered(
             "optim.GradientTransformation",
