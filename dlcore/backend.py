@@ -481,8 +481,8 @@ class Knots(Arr):
     r"""The kind of strictly increasing knots: a 1-D array of shape `(k,)` or `(k+1,)`, $k \ge 1$.
 
     Args:
-        shape: `"k"` ($t_1 < \dots < t_k$) or `"k+1"` ($t_0 < \dots < t_k$); a symbol, so
-            `values=Arr("k+1")` must have the shape of the knots.
+        *shapes: One shape, `"k"` ($t_1 < \dots < t_k$) or `"k+1"` ($t_0 < \dots < t_k$); a
+            symbol, so `values=Arr("k+1")` must have the shape of the knots.
     """
 
     def __call__(self, name: str, x: Any, dims: dict[str, Any] | None = None) -> Array:
