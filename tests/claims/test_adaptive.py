@@ -23,7 +23,7 @@ from dlcore.optim import (
     rmsprop,
 )
 from dlcore.train import run
-from tests.support.backends import backend_params
+from tests.support.backends import HOST, backend_params
 from tests.support.claims import claim, clause
 from tests.support.optim_oracles import (
     adam_ratio_bound,
@@ -39,19 +39,6 @@ ADAM = "adaptive.adam-update"
 ADAMW = "adaptive.adamw-versus-l2"
 
 tall = regression_problems(n=(3, 10), d=(1, 6), shape="tall", max_cond=10.0, sigma_max=(0.5, 2.0))
-
-
-class _Host:
-    """The float64 host 'backend' for checks done in NumPy."""
-
-    id = dtype_name = "float64"
-    eps = float(np.finfo(np.float64).eps)
-
-    def __str__(self) -> str:
-        return "host-float64"
-
-
-_HOST = _Host()
 
 
 @st.composite
@@ -207,12 +194,12 @@ def test_epsilon_placement_changes_the_step(g, ratio, lr):
     torch_form = _reference_adam(w0, grads, lr, 0.9, 0.999, eps)[-1]
     other = _reference_adam(w0, grads, lr, 0.9, 0.999, eps, placement="uncorrected")[-1]
     assert_close(
-        torch_form, [-lr * g / (g + eps)], claim=ADAM, backend=_HOST, kind="identity", dim=6
+        torch_form, [-lr * g / (g + eps)], claim=ADAM, backend=HOST, kind="identity", dim=6
     )
     factor = (1 + ratio) / (1 + ratio / math.sqrt(1 - 0.999))
-    assert_close(other, factor * torch_form, claim=ADAM, backend=_HOST, kind="identity", dim=13)
+    assert_close(other, factor * torch_form, claim=ADAM, backend=HOST, kind="identity", dim=13)
     gap = float(np.abs(torch_form - other)[0])
-    floor = tolerance(_HOST.eps, kind="identity", dim=13) * float(abs(torch_form[0]))
+    floor = tolerance(HOST.eps, kind="identity", dim=13) * float(abs(torch_form[0]))
     assert factor < 1 and gap > floor, f"placements agree: gap {gap:.3e}"
 
 
@@ -373,9 +360,9 @@ def test_adam_with_l2_is_not_adamw(problem, lam, lr, seed):
     zero_decay, _ = run(adamw(lr, weight_decay=0.0), grad, {"w": w0}, 2)
     B = _adam_error_scale(2, lr, problem.d, 0.9, 0.999, 2 * float(np.linalg.norm(w0)))
     with clause("d"):
-        assert_close(zero_decay["w"], plain["w"], claim=ADAMW, backend=_HOST, dim=1, scale=B)
+        assert_close(zero_decay["w"], plain["w"], claim=ADAMW, backend=HOST, dim=1, scale=B)
     gap = float(np.linalg.norm(coupled["w"] - decoupled["w"]))
-    floor = tolerance(_HOST.eps, kind="equivalence") * B
+    floor = tolerance(HOST.eps, kind="equivalence") * B
     with clause("c"):
         assert gap > floor, f"Adam + L2 and AdamW agree to {gap:.3e} (rounding {floor:.3e})"
 
@@ -479,7 +466,7 @@ def test_averages_weight_past_gradients_geometrically(backend, d, betas, steps, 
         # exact sum (fsum) within (t+1)u of 1 - b^t, whose float64 evaluation adds (t+1)u more;
         # relative to 1 - b^t that is unbounded as b -> 1 (CI: b = 0.9984375, t = 2).
         for weights, b in ((w1, b1), (w2, b2)):
-            assert_close(math.fsum(weights), 1 - b**steps, claim=BIAS, backend=_HOST,
+            assert_close(math.fsum(weights), 1 - b**steps, claim=BIAS, backend=HOST,
                          kind="identity", dim=steps + 2, scale=1.0,
                          what="sum of the weights")  # fmt: skip
 
@@ -498,7 +485,7 @@ def test_uncorrected_first_step_is_about_three_times_eta(g, lr):
     u, state = opt.update({"w": np.array([g])}, opt.init(p), p)
     raw = -lr * state.m["w"] / (np.sqrt(state.v["w"]) + 1e-8)
     expected = -lr * (1 - 0.9) * g / (math.sqrt(1 - 0.999) * g + 1e-8)
-    assert_close(raw, [expected], claim=BIAS, backend=_HOST, dim=6)
+    assert_close(raw, [expected], claim=BIAS, backend=HOST, dim=6)
     assert abs(raw[0]) > lr > abs(u["w"][0]), f"uncorrected {raw[0]:.3e}, corrected {u['w'][0]:.3e}"
     assert round(abs(raw[0]) / lr, 2) == 3.16, abs(raw[0]) / lr
 
@@ -545,7 +532,7 @@ def test_uncorrected_first_step_overshoots_iff_beta_prime_below_beta_squared(
     raw = _uncorrected_first_step(lr, b1, b2, eps, g)
     expected = -lr * beta * g / (math.sqrt(beta_p) * abs(g) + eps)
     with clause("d"):
-        assert_close(raw, expected, claim=BIAS, backend=_HOST, kind="identity", dim=7)
+        assert_close(raw, expected, claim=BIAS, backend=HOST, kind="identity", dim=7)
     with clause("e"):
         assert (beta_p < beta**2) == over
         assert ((beta - math.sqrt(beta_p)) * abs(g) > eps) == over
@@ -574,7 +561,7 @@ def test_beta_prime_below_beta_is_not_enough_to_overshoot():
     assert beta_p < beta, "the old wording's premise"
     assert abs(raw) < 1.0, f"the old wording's overshoot: {raw}"
     assert beta_p > beta**2 and round(abs(raw), 2) == 0.45, raw
-    assert_close(raw, -0.1 / (math.sqrt(0.05) + 1e-8), claim=BIAS, backend=_HOST,
+    assert_close(raw, -0.1 / (math.sqrt(0.05) + 1e-8), claim=BIAS, backend=HOST,
                  kind="identity", dim=7)  # fmt: skip
 
 
@@ -647,11 +634,11 @@ def test_gd_step_scales_with_the_loss(d, lr, c, seed):
     uc, _ = opt.update({"w": c * g}, opt.init(p), p)
     ue, _ = gd(lr / c).update({"w": c * g}, opt.init(p), p)
     gap = float(np.linalg.norm(uc["w"] - u1["w"]))
-    floor = tolerance(_HOST.eps, kind="invariant", dim=2) * float(np.linalg.norm(u1["w"]))
+    floor = tolerance(HOST.eps, kind="invariant", dim=2) * float(np.linalg.norm(u1["w"]))
     with clause("c"):
         # on cL, GD is GD on L with step c eta (its update is c times the update on L) ...
-        assert_close(uc["w"], c * u1["w"], claim=SCALE, backend=_HOST, dim=2)
-        assert_close(ue["w"], u1["w"], claim=SCALE, backend=_HOST, dim=3)
+        assert_close(uc["w"], c * u1["w"], claim=SCALE, backend=HOST, dim=2)
+        assert_close(ue["w"], u1["w"], claim=SCALE, backend=HOST, dim=3)
         # ... so it is not invariant
         assert gap > floor, f"GD's update did not change with the loss scale c = {c}"
 
@@ -751,7 +738,7 @@ def test_adam_is_not_rotation_equivariant(d, lr, steps, seed):
     rotated = _open_loop(adam(lr), Q.T @ w0, [Q.T @ g for g in grads])
     B = _adam_error_scale(steps, lr, d, 0.9, 0.999, float(np.linalg.norm(w0)) + lr * steps * 8)
     gap = float(np.linalg.norm(rotated - Q.T @ plain))
-    floor = tolerance(_HOST.eps, kind="invariant") * B
+    floor = tolerance(HOST.eps, kind="invariant") * B
     with clause("c"):
         assert gap > floor, f"Adam looked rotation-equivariant: gap {gap:.3e} <= {floor:.3e}"
 
@@ -918,7 +905,7 @@ def test_the_bound_is_attained_and_finite_iff_b1_squared_below_b2(b1, u, t):
             adam_ratio_bound(T, b1, b2, bias_correction=False),
             limit,
             claim=EPSB,
-            backend=_HOST,
+            backend=HOST,
             kind="identity",
             dim=T,
             cond=1 / (1 - r),
@@ -926,13 +913,13 @@ def test_the_bound_is_attained_and_finite_iff_b1_squared_below_b2(b1, u, t):
     default = adam_ratio_bound(3000, 0.9, 0.999, bias_correction=False)
     with clause("d"):
         assert_close(default, math.sqrt(0.01 / (0.001 * (1 - 0.81 / 0.999))), claim=EPSB,
-                     backend=_HOST, kind="identity", dim=3000,
+                     backend=HOST, kind="identity", dim=3000,
                      cond=1 / (1 - 0.81 / 0.999))  # fmt: skip
         assert round(default, 2) == 7.27, default
     attained = _ratio_after(b1, b2, [(b1 / b2) ** (t - s) for s in range(1, t + 1)])
     with clause("e"):
         assert_close(attained, adam_ratio_bound(t, b1, b2, bias_correction=False), claim=EPSB,
-                     backend=_HOST, kind="identity", dim=2 * t + 8,
+                     backend=HOST, kind="identity", dim=2 * t + 8,
                      what="K_t attained")  # fmt: skip
     k = 5
     opt, p = adam(0.1, b1, b2), {"w": np.zeros(1)}
@@ -942,7 +929,7 @@ def test_the_bound_is_attained_and_finite_iff_b1_squared_below_b2(b1, u, t):
     ratio = float(state.m["w"][0] / np.sqrt(state.v["w"][0]))
     term = (1 - b1) * b1**k / math.sqrt((1 - b2) * b2**k)
     with clause("f"):
-        assert_close(ratio, term, claim=EPSB, backend=_HOST, kind="identity", dim=2 * k + 4)
+        assert_close(ratio, term, claim=EPSB, backend=HOST, kind="identity", dim=2 * k + 4)
     # The other side of the iff: with b1^2 > b2 (b2' = b1^2 / (1 + over)) the single-gradient
     # ratio grows by (b1^2 / b2')^10 = (1 + over)^10 from k = 20 to k = 40 (as in the breaking
     # case below, same tolerance). b1 >= 0.1 keeps b1^k and b2'^k far from underflow.
@@ -950,7 +937,7 @@ def test_the_bound_is_attained_and_finite_iff_b1_squared_below_b2(b1, u, t):
         over = 0.05 + u
         ratios = [_ratio_after(b1, b1**2 / (1 + over), [1.0] + [0.0] * kk) for kk in (20, 40)]
         with clause("c", "g"):
-            assert_close(ratios[1] / ratios[0], (1 + over) ** 10, claim=EPSB, backend=_HOST,
+            assert_close(ratios[1] / ratios[0], (1 + over) ** 10, claim=EPSB, backend=HOST,
                          kind="identity", dim=90)  # fmt: skip
             assert ratios[1] > ratios[0] > 0
 
@@ -969,7 +956,7 @@ def test_a_single_gradient_does_not_attain_the_bound():
     singles = [_ratio_after(b1, b2, [1.0 if s == j else 0.0 for s in range(t)]) for j in range(t)]
     assert max(singles) < 0.6 * K, (singles, K)
     attained = _ratio_after(b1, b2, [(b1 / b2) ** (t - s) for s in range(1, t + 1)])
-    assert_close(attained, K, claim=EPSB, backend=_HOST, kind="identity", dim=2 * t + 8)
+    assert_close(attained, K, claim=EPSB, backend=HOST, kind="identity", dim=2 * t + 8)
 
 
 @claim(EPSB, breaks="b1^2 > b2")
@@ -989,9 +976,7 @@ def test_ratio_grows_without_bound_when_b1_squared_exceeds_b2(b2, over):
         for g in [1.0] + [0.0] * k:
             _, state = opt.update({"w": np.array([g])}, state, p)
         ratios.append(float(state.m["w"][0] / np.sqrt(state.v["w"][0])))
-    assert_close(
-        ratios[1] / ratios[0], grow**10, claim=EPSB, backend=_HOST, kind="identity", dim=90
-    )
+    assert_close(ratios[1] / ratios[0], grow**10, claim=EPSB, backend=HOST, kind="identity", dim=90)
     assert ratios[1] > ratios[0] > 0
 
 
@@ -1058,7 +1043,7 @@ def test_sign_gd_lands_exactly_when_the_distance_is_a_multiple_of_eta(n, k, w0):
     for _ in range(n + 5):
         u, state = opt.update({"w": 2 * (p["w"] - c)}, state, p)
         p = apply_updates(p, u)
-    assert_close(p["w"], [c], claim=SIGN, backend=_HOST, kind="identity", scale=abs(c) + eta)
+    assert_close(p["w"], [c], claim=SIGN, backend=HOST, kind="identity", scale=abs(c) + eta)
     assert p["w"][0] == c, "sign-GD stopped short of (or past) an exactly reachable minimum"
 
 
@@ -1120,7 +1105,7 @@ def test_adam_moves_flat_and_steep_coordinates_alike(backend, h_small, lr, eps, 
     cancel = float(np.sum(np.abs(w0))) / d  # u |w0_i| lost in w0 - c, relative to |w0_i - c_i| = d
     with clause("c"):
         assert_close(
-            moves[1] / moves[0], h_small, claim=BIG, backend=_HOST, kind="identity", dim=4 + cancel
+            moves[1] / moves[0], h_small, claim=BIG, backend=HOST, kind="identity", dim=4 + cancel
         )
 
 
@@ -1143,7 +1128,7 @@ def test_effective_step_decreases_in_v(v0, ratio, k, t):
     state = AdamState({"w": np.ones(k)}, {"w": v}, t)
     u, _ = opt.update({"w": np.zeros(k)}, state, p)
     steps = np.abs(u["w"])
-    slack = tolerance(_HOST.eps, kind="bound", dim=8)
+    slack = tolerance(HOST.eps, kind="bound", dim=8)
     with clause("a"):
         assert np.all(steps[1:] < steps[:-1] * (1 - slack)), steps
 
@@ -1194,15 +1179,15 @@ def test_no_diagonal_preconditioner_beats_a_scalar_on_a_rotated_quadratic(kappa,
         alpha = 2 / (lam[0] + lam[1])
         best.append(spectral_radius(np.eye(2) - alpha * DH))
     # eigenvalues of DH err by eps |DH| kappa; rho by that times alpha
-    slack = tolerance(_HOST.eps, kind="bound", dim=4, cond=kappa)
+    slack = tolerance(HOST.eps, kind="bound", dim=4, cond=kappa)
     with clause("c"):
         assert min(best) >= target - slack, (min(best), target)
-        assert_close(best[-1], target, claim=PER, backend=_HOST, cond=kappa, what="scalar D")
+        assert_close(best[-1], target, claim=PER, backend=HOST, cond=kappa, what="scalar D")
     # the per-mode step, H^-1 = R diag(1, kappa) R^T (built from the eigenbasis): rho(I - H^-1 H) = 0,
     # to the rounding of a 2x2 product with |H^-1| |H| = kappa
     newton = spectral_radius(np.eye(2) - (R @ np.diag([1.0, kappa]) @ R.T) @ H)
     with clause("a"):
-        assert_close(newton, 0.0, claim=PER, backend=_HOST, kind="identity", dim=4, cond=kappa,
+        assert_close(newton, 0.0, claim=PER, backend=HOST, kind="identity", dim=4, cond=kappa,
                      scale=1.0, what="Newton's per-mode step")  # fmt: skip
 
 
@@ -1263,10 +1248,10 @@ def test_v_fluctuates_less_than_a_at_the_defaults(m, ratio, beta, q):
     s = abs(m) * math.sqrt(ratio)
     rel_a, rel_v, e2, var2 = _relative_variances(beta, beta_p, m, s)
     with clause("b"):
-        assert_close(gain, beta / (2 - beta), claim=SECOND, backend=_HOST, kind="identity",
+        assert_close(gain, beta / (2 - beta), claim=SECOND, backend=HOST, kind="identity",
                      dim=3 * K)  # fmt: skip
         assert_close([e2, var2], [m * m + s * s, 4 * m * m * s * s + 2 * s**4], claim=SECOND,
-                     backend=_HOST, kind="identity", dim=40, cond=(m * m + s * s) ** 2 / (s * s * (m * m + s * s)))  # fmt: skip
+                     backend=HOST, kind="identity", dim=40, cond=(m * m + s * s) ** 2 / (s * s * (m * m + s * s)))  # fmt: skip
     with clause("d"):
         assert beta_p < beta and 4 * beta_p / (2 - beta_p) <= beta / (2 - beta)
         assert (round(4 * beta_p / (2 - beta_p), 4), round(beta / (2 - beta), 4)) == (0.002, 0.0526)
@@ -1282,7 +1267,7 @@ def test_v_fluctuates_less_than_a_at_the_defaults(m, ratio, beta, q):
     rel_a, rel_v, _, _ = _relative_variances(beta, beta, m, s)
     with clause("e"):
         assert_close(rel_v / rel_a, (4 + 2 * ratio) / (1 + ratio) ** 2, claim=SECOND,
-                     backend=_HOST, kind="identity", dim=40, cond=max(1.0, 1 / ratio))  # fmt: skip
+                     backend=HOST, kind="identity", dim=40, cond=max(1.0, 1 / ratio))  # fmt: skip
         if ratio <= 1.7:
             assert rel_v > rel_a, (ratio, rel_v, rel_a)
 
@@ -1293,6 +1278,6 @@ def test_with_equal_smoothing_v_fluctuates_more(beta, ratio):
     """With beta' = beta and s^2 = ratio m^2 < sqrt(3) m^2, rel_v / rel_a = (4 + 2 r)/(1 + r)^2 > 1."""
     m = 1.0
     rel_a, rel_v, _, _ = _relative_variances(beta, beta, m, math.sqrt(ratio))
-    assert_close(rel_v / rel_a, (4 + 2 * ratio) / (1 + ratio) ** 2, claim=SECOND, backend=_HOST,
+    assert_close(rel_v / rel_a, (4 + 2 * ratio) / (1 + ratio) ** 2, claim=SECOND, backend=HOST,
                  kind="identity", dim=40, cond=max(1.0, 1 / ratio))  # fmt: skip
     assert rel_v > rel_a
