@@ -40,7 +40,7 @@ from dlcore.optim import (
     sgd_momentum,
 )
 from dlcore.train import run
-from tests.support.backends import BACKENDS, backend_params
+from tests.support.backends import BACKENDS, HOST, backend_params
 from tests.support.claims import claim, clause
 from tests.support.optim_oracles import (
     amplification,
@@ -84,7 +84,7 @@ def test_mode_spectral_radius_changes_at_the_bound(lam, mu, beta, frac):
             bound * lam,
             2 * (1 + mu),
             claim=STAB,
-            backend=_HOST,
+            backend=HOST,
             kind="identity",
             what="torch bound",
         )
@@ -96,7 +96,7 @@ def test_mode_spectral_radius_changes_at_the_bound(lam, mu, beta, frac):
             ema_b * lam,
             2 * (2 - beta) / beta,
             claim=STAB,
-            backend=_HOST,
+            backend=HOST,
             kind="identity",
             what="EMA bound",
         )
@@ -107,7 +107,7 @@ def test_mode_spectral_radius_changes_at_the_bound(lam, mu, beta, frac):
             beta * ema_b,
             momentum_max_stable_lr(lam, 1 - beta),
             claim=STAB,
-            backend=_HOST,
+            backend=HOST,
             kind="identity",
             cond=1 / beta,
             what="EMA bound in torch units",
@@ -117,7 +117,7 @@ def test_mode_spectral_radius_changes_at_the_bound(lam, mu, beta, frac):
             momentum_max_stable_lr(lam, 0.0),
             gd_max_stable_lr(lam),
             claim=STAB,
-            backend=_HOST,
+            backend=HOST,
             kind="identity",
             what="mu = 0 is GD",
         )
@@ -125,7 +125,7 @@ def test_mode_spectral_radius_changes_at_the_bound(lam, mu, beta, frac):
             ema_momentum_max_stable_lr(lam, 1.0),
             gd_max_stable_lr(lam),
             claim=STAB,
-            backend=_HOST,
+            backend=HOST,
             kind="identity",
             what="beta = 1 is GD",
         )
@@ -136,7 +136,7 @@ def test_mode_spectral_radius_changes_at_the_bound(lam, mu, beta, frac):
             bound / gd_max_stable_lr(lam),
             1 + mu,
             claim=STAB,
-            backend=_HOST,
+            backend=HOST,
             kind="identity",
             what="torch factor 1 + mu",
         )
@@ -147,12 +147,12 @@ def test_mode_spectral_radius_changes_at_the_bound(lam, mu, beta, frac):
             factor,
             (2 - beta) / beta,
             claim=STAB,
-            backend=_HOST,
+            backend=HOST,
             kind="identity",
             what="EMA factor (2 - beta) / beta",
         )
         # (2 - beta) / beta - 1 / beta = (1 - beta) / beta >= 0: above 1 / beta up to rounding
-        assert factor >= (1 / beta) * (1 - tolerance(_HOST.eps, kind="identity", dim=4))
+        assert factor >= (1 / beta) * (1 - tolerance(HOST.eps, kind="identity", dim=4))
     with clause("g"):
         # past the bound, just (1 + DELTA) or far (1 / frac), both forms have a real dominant
         # eigenvalue below -1: p(-1) = 2(1 + mu) - x < 0 with x at least 1e-3 relative past it
@@ -186,19 +186,7 @@ def test_in_the_lecture_eta_the_edge_is_more_than_twice_gds(beta):
     assert spectral_radius(momentum_mode_matrix(1.0, 2 * gd_edge, 1 - beta)) > 1
 
 
-class _Host:
-    """The float64 host 'backend' for checks of closed forms."""
-
-    id = dtype_name = "float64"
-    eps = float(np.finfo(np.float64).eps)
-
-    def __str__(self) -> str:
-        return "host-float64"
-
-
-_HOST = _Host()
 _HOST_TORCH = BACKENDS[2]  # torch-cpu-float64: the torch oracle on the host
-_HOST_NUMPY = BACKENDS[0]  # numpy-float64
 
 
 def _schur_bound(M: np.ndarray, T: int) -> float:
@@ -261,7 +249,7 @@ def test_momentum_converges_inside_the_bound(backend, problem, form, mu, beta, c
             ema_momentum_max_stable_lr(2 * s1**2, beta),
             (2 - beta) / (beta * s1**2),
             claim=STAB,
-            backend=_HOST,
+            backend=HOST,
             kind="identity",
             what="bound in sigma_max",
         )
@@ -469,8 +457,8 @@ def test_stepping_with_the_old_average_is_not_gd(problem, c, steps, seed):
     w_gd, _ = run(gd(eta), _quadratic_grad(X, y), {"w": w0}, 1)
     gap = float(np.linalg.norm(w_sim - w_gd["w"]))
     g0 = float(np.linalg.norm(squared_loss_grad(w0, X, y)))
-    assert_close(w_sim, w0, claim=GDS, backend=_HOST, kind="identity", what="no first step")
-    floor = tolerance(_HOST.eps, kind="identity", dim=problem.d) * float(np.linalg.norm(w0))
+    assert_close(w_sim, w0, claim=GDS, backend=HOST, kind="identity", what="no first step")
+    floor = tolerance(HOST.eps, kind="identity", dim=problem.d) * float(np.linalg.norm(w0))
     # gap = |w0 - (w0 - eta g0)|: the GD step rounds at eps (|w0| + eta |g0|) per entry and the
     # gradient's n-term sums at n eps, so the comparison counts n + d terms at the scale
     # |w0| + eta |g0| (sweep seed 3941509524: eta |g0| = 1.6e-2 against |w0| ~ 1, d = 1).
@@ -478,7 +466,7 @@ def test_stepping_with_the_old_average_is_not_gd(problem, c, steps, seed):
         gap,
         eta * g0,
         claim=GDS,
-        backend=_HOST,
+        backend=HOST,
         kind="identity",
         dim=problem.n + problem.d,
         scale=eta * g0 + float(np.linalg.norm(w0)),
@@ -700,12 +688,12 @@ def test_generic_rescaling_is_the_lecture_form(problem, mu, coef, c, steps, seed
     A = amplification(_scaled(M, eta * beta), steps)
     dim = steps * (problem.d + 2)
     with clause("c"):
-        assert_close(pb["w"], pa["w"], claim=PT, backend=_HOST, dim=dim, cond=A, scale=S, what="w")
+        assert_close(pb["w"], pa["w"], claim=PT, backend=HOST, dim=dim, cond=A, scale=S, what="w")
         assert_close(
             eta * beta / coef * sb.buffer["w"],
             eta * sa.buffer["w"],
             claim=PT,
-            backend=_HOST,
+            backend=HOST,
             dim=dim,
             cond=A,
             scale=S,
@@ -729,13 +717,13 @@ def test_copying_eta_into_torch_lr_diverges(lam, beta, u):
     alpha, mu = ema_to_torch(eta, beta)
     D = np.diag([beta, 1.0])  # (a, e) = D (v, e)
     with clause("d"):
-        assert_close([alpha, mu], [eta * beta, 1 - beta], claim=PT, backend=_HOST,
+        assert_close([alpha, mu], [eta * beta, 1 - beta], claim=PT, backend=HOST,
                      kind="identity", what="ema_to_torch")  # fmt: skip
         assert_close(
             D @ momentum_mode_matrix(lam, alpha, mu) @ np.linalg.inv(D),
             ema_momentum_mode_matrix(lam, eta, beta),
             claim=PT,
-            backend=_HOST,
+            backend=HOST,
             kind="identity",
             cond=1 / beta,
             what="the mapped matrices agree on (a, e) = (beta v, e)",
@@ -764,11 +752,11 @@ def test_dampening_mu_is_not_the_ema_form(problem, beta, c, seed):
     dim = problem.n + problem.d
     ema_step = w0 - eta * beta * g0
     gap = float(np.linalg.norm(p1 - ema_step))
-    floor = tolerance(_HOST.eps, kind="equivalence", dim=dim) * scale
+    floor = tolerance(HOST.eps, kind="equivalence", dim=dim) * scale
     with clause("f"):
-        assert_close(p1, w0 - eta * g0, claim=PT, backend=_HOST, dim=dim, scale=scale,
+        assert_close(p1, w0 - eta * g0, claim=PT, backend=HOST, dim=dim, scale=scale,
                      what="undamped first step")  # fmt: skip
-        assert_close(gap, eta * mu * float(np.linalg.norm(g0)), claim=PT, backend=_HOST, dim=dim,
+        assert_close(gap, eta * mu * float(np.linalg.norm(g0)), claim=PT, backend=HOST, dim=dim,
                      scale=scale, what="gap to the EMA form's first step")  # fmt: skip
         assert gap > floor, f"dampening = mu matched the EMA form's step to {gap:.3e}"
 
@@ -834,11 +822,11 @@ def test_one_optimizer_step_is_the_mode_matrix(backend, problem, beta, c, varian
         stated = [*np.ravel(want), det, tr]
         if variant == "heavy-ball":
             with clause("a"):
-                assert_close(got, stated, claim=MODE, backend=_HOST, kind="identity",
+                assert_close(got, stated, claim=MODE, backend=HOST, kind="identity",
                              scale=size**2, what="M_i, det, tr")  # fmt: skip
         else:
             with clause("b"):
-                assert_close(got, stated, claim=MODE, backend=_HOST, kind="identity",
+                assert_close(got, stated, claim=MODE, backend=HOST, kind="identity",
                              scale=size**2, what="M_i^N, det, tr")  # fmt: skip
     D = np.diag([eta, 1.0])
     mats = [D @ blocks(li, eta, beta) @ np.linalg.inv(D) for li in lam]
@@ -903,43 +891,43 @@ def test_iteration_matrix_is_block_diagonal_with_closed_form_eigenvalues(problem
     T = np.array([[beta, 0.0], [alpha * mu if nest else 0.0, 1.0]])  # (a, e_w) = T (v, e)
     T_inv = np.linalg.inv(T)
     with clause("c"):
-        assert_close(Q.T @ M @ Q, expected, claim=MODE, backend=_HOST, dim=2 * d, scale=norm)
+        assert_close(Q.T @ M @ Q, expected, claim=MODE, backend=HOST, dim=2 * d, scale=norm)
         for li, B in zip(lam, blocks, strict=True):  # in (a, e) the blocks are M_i (or M_i^N)
             big = float(np.linalg.norm(T, 2) * np.linalg.norm(B, 2) * np.linalg.norm(T_inv, 2))
             assert_close(T @ B @ T_inv, ema_blocks(li, alpha / beta, beta), claim=MODE,
-                         backend=_HOST, kind="identity", dim=4, scale=big)  # fmt: skip
+                         backend=HOST, kind="identity", dim=4, scale=big)  # fmt: skip
     for B in blocks:
         tr, det = float(np.trace(B)), float(np.linalg.det(B))
         zp, zm = mode_eigenvalues(tr, det)
         size = float(np.linalg.norm(B, 2)) + abs(zp)
-        cond = 1.0 + _root_rounding(tr, det) / (_HOST.eps * size)
+        cond = 1.0 + _root_rounding(tr, det) / (HOST.eps * size)
         with clause("c"):
             for z in (zp, zm):
                 resid = float(np.linalg.svd(B - z * np.eye(2), compute_uv=False)[-1])
-                assert_close(resid, 0.0, claim=MODE, backend=_HOST, dim=2, scale=size, cond=cond)
+                assert_close(resid, 0.0, claim=MODE, backend=HOST, dim=2, scale=size, cond=cond)
             s_, p_ = zp + zm, zp * zm
             assert_close(
-                [s_.real, s_.imag], [tr, 0.0], claim=MODE, backend=_HOST, dim=2, scale=size,
+                [s_.real, s_.imag], [tr, 0.0], claim=MODE, backend=HOST, dim=2, scale=size,
                 cond=cond,
             )  # fmt: skip
             assert_close(
-                [p_.real, p_.imag], [det, 0.0], claim=MODE, backend=_HOST, dim=2, scale=size**2
+                [p_.real, p_.imag], [det, 0.0], claim=MODE, backend=HOST, dim=2, scale=size**2
             )
         with clause("d"):
             if tr * tr < 4 * det:
                 assert zp.imag != 0
-                assert_close(abs(zp) ** 2, det, claim=MODE, backend=_HOST, dim=2, scale=size**2)
+                assert_close(abs(zp) ** 2, det, claim=MODE, backend=HOST, dim=2, scale=size**2)
             else:
                 assert zp.imag == 0 and zm.imag == 0, (zp, zm)
     for i in np.flatnonzero(lam == 0):
         e = np.array([0.0, 1.0])
         with clause("e"):
-            assert_close(blocks[i] @ e, e, claim=MODE, backend=_HOST, what="null-space mode")
+            assert_close(blocks[i] @ e, e, claim=MODE, backend=HOST, what="null-space mode")
 
 
 def _root_rounding(tr: float, det: float) -> float:
     """Bound on |z~ - z| for the closed-form roots of z^2 - tr z + det (float64; see the test)."""
-    eps = _HOST.eps
+    eps = HOST.eps
     dD = eps * (tr * tr + 4 * abs(det))
     r = math.sqrt(abs(tr * tr - 4 * det))
     dr = min(math.sqrt(dD), dD / r if r > 0 else math.inf) + eps * r / 2
@@ -969,7 +957,7 @@ def test_complex_pairs_have_modulus_sqrt_one_minus_beta(lam, beta, u):
         assert np.all(np.abs(z.imag) > 0), f"real eigenvalues {z} inside the complex band"
     cond = np.linalg.cond(vecs) * np.linalg.norm(M, 2) / math.sqrt(mu)
     with clause("b"):
-        assert_close(np.abs(z), np.full(2, math.sqrt(mu)), claim=SPIRAL, backend=_HOST, cond=cond)
+        assert_close(np.abs(z), np.full(2, math.sqrt(mu)), claim=SPIRAL, backend=HOST, cond=cond)
         assert math.sqrt(mu) < 1
 
 
@@ -992,12 +980,12 @@ def test_no_complex_eigenvalue_leaves_the_unit_circle(step, beta, delta):
     mu, x = 1 - beta, step * beta
     lo, hi = (1 - math.sqrt(mu)) ** 2, (1 + math.sqrt(mu)) ** 2
     with clause("a"):
-        rounding = tolerance(_HOST.eps, kind="identity", dim=4) * (tr * tr + 4 * mu + x * x)
+        rounding = tolerance(HOST.eps, kind="identity", dim=4) * (tr * tr + 4 * mu + x * x)
         assert (zp.imag != 0) == (lo < x < hi) or abs((x - lo) * (x - hi)) <= rounding, (x, lo, hi)
     if zp.imag != 0:
         with clause("b"):
             assert_close(
-                abs(zp) ** 2, 1 - beta, claim=SPIRAL, backend=_HOST, kind="identity", scale=1.0
+                abs(zp) ** 2, 1 - beta, claim=SPIRAL, backend=HOST, kind="identity", scale=1.0
             )
             assert abs(zp) < 1
     # at the bound eta beta lam = 2 (1 + mu): tr = -(1 + mu), det = mu, so z^2 - tr z + det =
@@ -1009,7 +997,7 @@ def test_no_complex_eigenvalue_leaves_the_unit_circle(step, beta, delta):
     coeffs = [tr_b, det_b]
     expect = [-(2 - beta), 1 - beta]
     with clause("c"):
-        assert_close(coeffs, expect, claim=SPIRAL, backend=_HOST, kind="identity", scale=8.0,
+        assert_close(coeffs, expect, claim=SPIRAL, backend=HOST, kind="identity", scale=8.0,
                      what="z^2 + (1 + mu) z + mu = (z + 1)(z + mu) at the bound")  # fmt: skip
     past = (1 + delta) * bound
     Mp = ema_momentum_mode_matrix(1.0, past, beta)
@@ -1024,7 +1012,7 @@ def test_no_complex_eigenvalue_leaves_the_unit_circle(step, beta, delta):
             spectral_radius(Mp),
             abs(zm.real),
             claim=SPIRAL,
-            backend=_HOST,
+            backend=HOST,
             cond=kappa * float(np.linalg.norm(Mp, 2)) / abs(zm.real),
             what="numpy's dominant root",
         )
@@ -1045,14 +1033,14 @@ def test_the_simultaneous_variant_spirals_out(lam, beta, over):
     stated = np.array([[1 - beta, beta * lam], [-eta, 1.0]])
     zp, _ = mode_eigenvalues(float(np.trace(M)), float(np.linalg.det(M)))
     with clause("e"):
-        assert_close(M, stated, claim=SPIRAL, backend=_HOST, kind="identity",
+        assert_close(M, stated, claim=SPIRAL, backend=HOST, kind="identity",
                      scale=float(np.linalg.norm(stated, 2)))  # fmt: skip
         assert zp.imag != 0
         assert_close(
             abs(zp) ** 2,
             1 - beta + eta * beta * lam,
             claim=SPIRAL,
-            backend=_HOST,
+            backend=HOST,
             dim=2,
             scale=abs(zp) ** 2,
         )
@@ -1069,7 +1057,7 @@ def test_the_simultaneous_variant_spirals_out(lam, beta, over):
     grown = float(np.linalg.norm(np.linalg.matrix_power(M, T) @ np.array([0.0, 1.0])))
     with clause("e"):  # it spirals (e changes sign) and out (the state grows)
         assert flips >= 2, f"only {flips} sign changes in {steps} steps"
-        assert grown >= 10 * (1 - tolerance(_HOST.eps, kind="bound", dim=T, cond=kappa)), grown
+        assert grown >= 10 * (1 - tolerance(HOST.eps, kind="bound", dim=T, cond=kappa)), grown
 
 
 # ---- the EMA: DC gain, low-pass filter, one state -------------------------------------------------
@@ -1162,7 +1150,7 @@ def test_ema_of_a_cosine_is_the_frequency_response(backend, beta, omega, a0, ste
     with clause("a"):
         # dlcore's H is the stated one: the denominator cancels to about beta (relative eps/beta)
         H_dl = ema_frequency_response(omega, beta)
-        assert_close([H_dl.real, H_dl.imag], [H.real, H.imag], claim=LOWPASS, backend=_HOST,
+        assert_close([H_dl.real, H_dl.imag], [H.real, H.imag], claim=LOWPASS, backend=HOST,
                      cond=2 / beta, scale=abs(H))  # fmt: skip
         assert_close(out, expected, claim=LOWPASS, backend=backend, dim=4 * steps,
                      scale=abs(a0) + 1)  # fmt: skip
@@ -1200,10 +1188,10 @@ def test_frequency_response_is_low_pass(beta, grid, shrink):
     """
     dc = abs(ema_frequency_response(0.0, beta))  # 1 - (1 - beta) cancels: relative error eps / beta
     with clause("b"):
-        assert_close(dc, 1.0, claim=LOWPASS, backend=_HOST, cond=1 / beta)
+        assert_close(dc, 1.0, claim=LOWPASS, backend=HOST, cond=1 / beta)
     nyquist = abs(ema_frequency_response(math.pi, beta))
     with clause("c"):
-        assert_close(nyquist, beta / (2 - beta), claim=LOWPASS, backend=_HOST, cond=2 / beta)
+        assert_close(nyquist, beta / (2 - beta), claim=LOWPASS, backend=HOST, cond=2 / beta)
         assert nyquist < 1
     omegas = np.linspace(0, math.pi, grid)
     mags = np.array([abs(ema_frequency_response(w, beta)) for w in omegas])
@@ -1211,7 +1199,7 @@ def test_frequency_response_is_low_pass(beta, grid, shrink):
         assert np.all(np.diff(mags) < 0), "|H| did not decrease strictly on [0, pi]"
     with clause("e"):
         ones = [abs(ema_frequency_response(w, 1.0)) for w in omegas]
-        assert_close(ones, np.ones(grid), claim=LOWPASS, backend=_HOST, kind="identity")
+        assert_close(ones, np.ones(grid), claim=LOWPASS, backend=HOST, kind="identity")
     smaller = np.array([abs(ema_frequency_response(w, shrink * beta)) for w in omegas[1:]])
     with clause("g"):
         assert np.all(smaller < mags[1:]), "a smaller beta did not lower |H| on (0, pi]"
@@ -1222,7 +1210,7 @@ def test_frequency_response_is_low_pass(beta, grid, shrink):
 def test_at_beta_one_the_gain_is_flat(grid):
     """At beta = 1 the EMA is the identity: H = 1 / (1 - 0) = 1 exactly at every frequency, so |H| does not decrease."""
     mags = [abs(ema_frequency_response(w, 1.0)) for w in np.linspace(0, math.pi, grid)]
-    assert_close(mags, np.ones(grid), claim=LOWPASS, backend=_HOST, kind="identity")
+    assert_close(mags, np.ones(grid), claim=LOWPASS, backend=HOST, kind="identity")
 
 
 @claim(STEADY)
@@ -1414,7 +1402,7 @@ def test_nesterov_runs_the_look_ahead_points_like_torch(backend, problem, beta, 
     wT_lecture, aT_lecture, uT_lecture = lecture[-1]
     tol = {"claim": NEST, "dim": dim, "cond": A, "scale": S}
     with clause("a"):
-        assert_close(u, uT_lecture, backend=_HOST, **tol, what="stated recursion vs lecture's u_T")
+        assert_close(u, uT_lecture, backend=HOST, **tol, what="stated recursion vs lecture's u_T")
         for expected, name in ((uT_lecture, "lecture's u_T"), (oracle, "torch's p_T")):
             assert_close(uT["w"], expected, backend=backend, **tol, what=name)
     with clause("b"):  # torch's iterate minus the lecture's w_T is -eta (1 - beta) a_T
@@ -1442,7 +1430,7 @@ def test_torch_nesterov_iterates_are_not_the_lecture_w(problem, beta, c, seed):
         p1,
         u1,
         claim=NEST,
-        backend=_HOST,
+        backend=HOST,
         dim=problem.d + 2,
         scale=float(np.linalg.norm(w0)) + eta * float(np.linalg.norm(a1)),
     )
@@ -1451,11 +1439,11 @@ def test_torch_nesterov_iterates_are_not_the_lecture_w(problem, beta, c, seed):
         gap,
         eta * (1 - beta) * float(np.linalg.norm(a1)),
         claim=NEST,
-        backend=_HOST,
+        backend=HOST,
         dim=problem.d + 2,
         scale=float(np.linalg.norm(w0)) + eta * float(np.linalg.norm(a1)),
     )
-    floor = tolerance(_HOST.eps, kind="equivalence", dim=problem.d + 2) * float(np.linalg.norm(w0))
+    floor = tolerance(HOST.eps, kind="equivalence", dim=problem.d + 2) * float(np.linalg.norm(w0))
     assert gap > floor, f"torch's p_1 equals the lecture's w_1 to {gap:.3e}"
 
 
@@ -1485,10 +1473,10 @@ def test_gd_factor_is_smallest_at_two_over_the_sum(kappa, lam_min, v):
     eta = math.exp(v) * 2 / (lam_min + lam_max)
     factor = max(abs(1 - eta * lam_min), abs(1 - eta * lam_max))  # test-side GD factors
     best = (kappa - 1) / (kappa + 1)
-    slack = tolerance(_HOST.eps, kind="identity", cond=(kappa + 1) / (kappa - 1) * kappa)
+    slack = tolerance(HOST.eps, kind="identity", cond=(kappa + 1) / (kappa - 1) * kappa)
     with clause("a"):
         assert_close([gd_mode_factor(lam_min, eta), gd_mode_factor(lam_max, eta)],
-                     [1 - eta * lam_min, 1 - eta * lam_max], claim=ACC, backend=_HOST,
+                     [1 - eta * lam_min, 1 - eta * lam_max], claim=ACC, backend=HOST,
                      kind="identity", scale=1 + eta * lam_max)  # fmt: skip
         assert factor >= best - slack * (1 + eta * lam_max), (factor, best)
 
@@ -1509,7 +1497,7 @@ def test_tuned_heavy_ball_puts_every_mode_on_the_sqrt_mu_circle(kappa, lam_min, 
     eta_gd = 2 / (lam_min + lam_max)
     gd_factor = max(abs(gd_mode_factor(lam_min, eta_gd)), abs(gd_mode_factor(lam_max, eta_gd)))
     with clause("a"):
-        assert_close(gd_factor, (kappa - 1) / (kappa + 1), claim=ACC, backend=_HOST,
+        assert_close(gd_factor, (kappa - 1) / (kappa + 1), claim=ACC, backend=HOST,
                      kind="identity", cond=(kappa + 1) / (kappa - 1) * kappa)  # fmt: skip
     lam = lam_min * kappa**u
     M = momentum_mode_matrix(lam, alpha, mu)
@@ -1518,16 +1506,16 @@ def test_tuned_heavy_ball_puts_every_mode_on_the_sqrt_mu_circle(kappa, lam_min, 
     root = math.sqrt(mu)
     with clause("b"):
         assert_close(root, (math.sqrt(kappa) - 1) / (math.sqrt(kappa) + 1), claim=ACC,
-                     backend=_HOST, kind="identity", cond=4 / root, what="sqrt(mu)")  # fmt: skip
+                     backend=HOST, kind="identity", cond=4 / root, what="sqrt(mu)")  # fmt: skip
         if zp.imag != 0:
-            assert_close(abs(zp) ** 2, mu, claim=ACC, backend=_HOST, kind="identity", cond=4 / mu)
+            assert_close(abs(zp) ** 2, mu, claim=ACC, backend=HOST, kind="identity", cond=4 / mu)
         else:  # a real pair only as a double root: the discriminant vanishes to rounding
             disc = tr * tr - 4 * det
             terms = 1 + mu + alpha * lam  # tr = 1 + mu - alpha lam is rounded relative to these
-            assert abs(disc) <= tolerance(_HOST.eps, kind="identity", dim=8) * (
+            assert abs(disc) <= tolerance(HOST.eps, kind="identity", dim=8) * (
                 abs(tr) * terms + 4 * det
             )
-            assert_close(abs(tr) / 2, root, claim=ACC, backend=_HOST, kind="identity",
+            assert_close(abs(tr) / 2, root, claim=ACC, backend=HOST, kind="identity",
                          cond=4 / root)  # fmt: skip
     with clause("c"):
         assert root < (kappa - 1) / (kappa + 1)
@@ -1577,17 +1565,17 @@ def test_flow_roots_are_stable_and_complex_iff_k_below_4_c_lam(k, c, lam):
     with clause(
         "a"
     ):  # a' = k (lam e - a), e' = -c a, and its roots are those of s^2 + k s + k c lam
-        assert_close(A, np.array([[-k, k * lam], [-c, 0.0]]), claim=FLOW, backend=_HOST,
+        assert_close(A, np.array([[-k, k * lam], [-c, 0.0]]), claim=FLOW, backend=HOST,
                      kind="identity", scale=float(np.linalg.norm(A)))  # fmt: skip
         assert_close(np.array([[s.real, s.imag] for s in got]),
                      np.array([[s.real, s.imag] for s in want]),
-                     claim=FLOW, backend=_HOST, cond=cond)  # fmt: skip
+                     claim=FLOW, backend=HOST, cond=cond)  # fmt: skip
     with clause("b"):
         assert sp.real < 0 and sm.real < 0
         assert max(s.real for s in z) < 0, z
     with clause("c"):
         assert (sp.imag != 0) == (k * k < 4 * k * c * lam) or abs(k - 4 * c * lam) <= tolerance(
-            _HOST.eps, kind="bound", dim=4
+            HOST.eps, kind="bound", dim=4
         ) * k
 
 
@@ -1613,7 +1601,7 @@ def test_lecture_momentum_is_the_semi_implicit_euler_step(k, c, lam, h):
             forward,
             simultaneous_momentum_mode_matrix(lam, hh * c, beta),
             claim=FLOW,
-            backend=_HOST,
+            backend=HOST,
             kind="identity",
             scale=float(np.linalg.norm(forward)),
         )
@@ -1621,7 +1609,7 @@ def test_lecture_momentum_is_the_semi_implicit_euler_step(k, c, lam, h):
     semi = np.vstack([a_row, np.array([0.0, 1.0]) - hh * c * a_row])
     with clause("d"):
         assert_close(semi, ema_momentum_mode_matrix(lam, hh * c, beta), claim=FLOW,
-                     backend=_HOST, kind="identity", scale=float(np.linalg.norm(semi)))  # fmt: skip
+                     backend=HOST, kind="identity", scale=float(np.linalg.norm(semi)))  # fmt: skip
 
 
 @claim(FLOW)
@@ -1689,12 +1677,12 @@ def test_rate_is_flat_on_the_band_and_larger_outside(beta, eta, u, below, above)
     # relative to root >= 0.22; farther inside, the computed discriminant stays negative and the
     # complex pair has |z|^2 = det to a few roundings.
     x_mid = xs[1]
-    near_end = abs((x_mid - lo) * (x_mid - hi)) <= 256 * _HOST.eps
-    end = math.sqrt(256 * _HOST.eps) / (2 * _HOST.eps * root) if near_end else 0.0
+    near_end = abs((x_mid - lo) * (x_mid - hi)) <= 256 * HOST.eps
+    end = math.sqrt(256 * HOST.eps) / (2 * HOST.eps * root) if near_end else 0.0
     with clause("a"):
-        assert_close(rates[1], root, claim=ORDER, backend=_HOST, cond=4 / root + end,
+        assert_close(rates[1], root, claim=ORDER, backend=HOST, cond=4 / root + end,
                      what="in-band rate")  # fmt: skip
-    margin = root * (1 + tolerance(_HOST.eps, kind="identity", dim=4, cond=4 / root))
+    margin = root * (1 + tolerance(HOST.eps, kind="identity", dim=4, cond=4 / root))
     with clause("b"):
         for x in (xs[0], xs[2]):
             M = ema_momentum_mode_matrix(x / (eta * beta), eta, beta)
@@ -1759,24 +1747,24 @@ def test_geometric_weights_sum_and_mean_age(beta, t):
     The limit sums are taken over K = 60 / beta terms (the tail is below e^-60); the truncated sum
     is compared with 1 - (1 - beta)^t (identity tolerance, t terms).
     """
-    h = _ema_outputs(_HOST_NUMPY, beta, np.zeros(1), np.eye(1, t, 0).T)[:, 0]
+    h = _ema_outputs(HOST, beta, np.zeros(1), np.eye(1, t, 0).T)[:, 0]
     k = np.arange(t)
     with clause("a"):
-        assert_close(h, beta * _geom(beta, k), claim=CONV, backend=_HOST, dim=3 * t)
+        assert_close(h, beta * _geom(beta, k), claim=CONV, backend=HOST, dim=3 * t)
     # absolute (scale 1): each weight is within (k + 2) u of its size and the sum adds t
     # roundings of at most 1, while 1 - (1 - beta)^t carries (t + 1) u absolute, which relative to
     # a small 1 - (1 - beta)^t ~ t beta is unbounded (sweep seed 1775876108: beta = 0.0065, t = 1)
     with clause("c"):
-        assert_close(h.sum(), 1 - float(_geom(beta, t)), claim=CONV, backend=_HOST, dim=3 * t,
+        assert_close(h.sum(), 1 - float(_geom(beta, t)), claim=CONV, backend=HOST, dim=3 * t,
                      scale=1.0)  # fmt: skip
     K = math.ceil(60 / beta)  # (1 - beta)^K < e^-60: the tail is below rounding
     kk = np.arange(K)
     full = beta * _geom(beta, kk)
     with clause("b"):
-        assert_close(full.sum(), 1.0, claim=CONV, backend=_HOST, dim=K)
+        assert_close(full.sum(), 1.0, claim=CONV, backend=HOST, dim=K)
     with clause("d"):
-        assert_close(kk @ full, (1 - beta) / beta, claim=CONV, backend=_HOST, dim=K)
-        assert_close((kk + 1) @ full, 1 / beta, claim=CONV, backend=_HOST, dim=K)
+        assert_close(kk @ full, (1 - beta) / beta, claim=CONV, backend=HOST, dim=K)
+        assert_close((kk + 1) @ full, 1 / beta, claim=CONV, backend=HOST, dim=K)
 
 
 @claim(RC)
@@ -1844,7 +1832,7 @@ def test_rc_impulse_response_is_an_average(tau, c, t):
     total, err = quad(kernel, 0.0, 50 * tau)
     part, err_t = quad(lambda s: c * kernel(s), 0.0, min(t, 50 * tau))
     y = c * math.exp(-t / tau) + part
-    floor = tolerance(_HOST.eps, kind="identity", dim=4)
+    floor = tolerance(HOST.eps, kind="identity", dim=4)
     with clause("a"):
         assert abs(total - 1.0) <= err + tail + floor
         assert abs(y - c) <= err_t + abs(c) * tail + floor * (1 + abs(c))
