@@ -18,7 +18,13 @@ from dlcore.train import run
 from tests.support.backends import REFERENCE, backend_params, eigvalsh64
 from tests.support.claims import claim, clause
 from tests.support.stats import FALSE_FAILURE
-from tests.support.strategies import log_uniform, make_problem, regression_problems, seeds
+from tests.support.strategies import (
+    batch_schedules,
+    log_uniform,
+    make_problem,
+    regression_problems,
+    seeds,
+)
 from tests.support.tolerances import assert_close, tolerance
 
 SPAN = "implicit-bias.sgd-iterates-stay-in-data-span"
@@ -38,13 +44,6 @@ def null_projector(problem) -> np.ndarray:
 def pinv_solution(problem) -> np.ndarray:
     r = problem.rank
     return problem.V[:, :r] @ ((problem.U[:, :r].T @ problem.y) / problem.svals)
-
-
-@st.composite
-def batch_schedules(draw, n: int):
-    """A sequence of minibatches (index lists, repeats allowed), drawn so failures replay."""
-    steps = draw(st.integers(1, 25))
-    return [draw(st.lists(st.integers(0, n - 1), min_size=1, max_size=n)) for _ in range(steps)]
 
 
 @claim(SPAN)

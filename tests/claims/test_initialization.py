@@ -23,6 +23,7 @@ from dlcore.mlp import (
 from dlcore.optim import sgd
 from tests.support.backends import REFERENCE, backend_params
 from tests.support.claims import claim, clause
+from tests.support.mlp_oracles import output_magnitude
 from tests.support.stats import FALSE_FAILURE, chi2_mix_band, rademacher_sum_band
 from tests.support.strategies import log_uniform, regression_problems, seeds
 from tests.support.tolerances import assert_close, record_ratio
@@ -1356,7 +1357,7 @@ def test_bias_as_weight_on_constant_input_and_zero_biases_kicked_apart(backend, 
     one = {"W1": P["W1"], "b1": P["b1"]}
     aug = {"W1": np.concatenate([P["W1"], P["b1"][None, :]]), "b1": np.zeros(sizes[1])}
     Xa = backend.asarray(np.concatenate([X, np.ones((len(y), 1))], axis=1))
-    scale = _out_mag(one, X)
+    scale = output_magnitude(one, X, "identity")
     with clause("a"):  # X W + b = [X, 1] [W; b]
         assert_close(
             forward(_to_b(backend, aug), Xa, activation="identity"),
@@ -1437,11 +1438,6 @@ def test_unit_active_on_no_input_gets_no_bias_kick(backend):
     gb = backend.to_numpy(grads["b1"])
     assert gb[1] == 0.0 and gb[0] == 6.0
     assert backend.to_numpy(grads["W1"])[0, 1] == 0.0
-
-
-def _out_mag(params: dict[str, np.ndarray], X: np.ndarray) -> float:
-    m = np.abs(X) @ np.abs(params["W1"]) + np.abs(params["b1"])
-    return float(np.linalg.norm(m))
 
 
 def _to_b(backend, params: dict[str, np.ndarray]) -> dict:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import math
-from typing import Any
 
 import numpy as np
 import pytest
@@ -14,7 +13,6 @@ from hypothesis import strategies as st
 from dlcore.constructions import relu_net_from_pwl, relu_net_from_slopes, sigmoidal_net_from_samples
 from dlcore.init import kink_location
 from dlcore.mlp import (
-    ACTIVATIONS,
     activation_patterns,
     backward,
     flatten_params,
@@ -23,13 +21,25 @@ from dlcore.mlp import (
     init_mlp,
     param_jacobian,
     preactivations,
-    unflatten_params,
     value_and_grad,
 )
 from dlcore.optim import apply_updates, sgd
 from tests.support.backends import REFERENCE, backend_params
 from tests.support.claims import claim, clause
-from tests.support.strategies import log_uniform, seeds
+from tests.support.mlp_oracles import (
+    feature_magnitudes,
+    output_magnitude,
+    torch_mlp_grad,
+    torch_mlp_jacobian,
+)
+from tests.support.strategies import (
+    lipschitz_sine_targets,
+    log_uniform,
+    mlps,
+    pwl_functions,
+    seeds,
+    sine_targets,
+)
 from tests.support.tolerances import assert_close, record_ratio, tolerance
 
 UA = "relu-networks.universal-approximation-by-width"
@@ -49,25 +59,6 @@ def _phi(name: str, z: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-z))
 
 
-@st.composite
-def mlps(draw, *, d0=(1, 4), width=(1, 8), depth=(1, 4), n=(1, 10), activations=ACTIVATIONS):
-    """(sizes, activation, params, X, y) on the host in float64, from drawn sizes and a seed.
-
-    Weights are He-normal, biases N(0, 1) (so ReLU patterns are generic, not all kinks at 0),
-    inputs and targets standard normal; the output is scalar.
-    """
-    L = draw(st.integers(*depth))
-    sizes = [draw(st.integers(*d0)), *[draw(st.integers(*width)) for _ in range(L - 1)], 1]
-    activation = draw(st.sampled_from(activations))
-    rng = np.random.default_rng(draw(seeds))
-    params = init_mlp(sizes, rng=rng)
-    params = {k: v + rng.standard_normal(v.shape) if k[0] == "b" else v for k, v in params.items()}
-    nn = draw(st.integers(*n))
-    X = rng.standard_normal((nn, sizes[0]))
-    y = rng.standard_normal(nn)
-    return sizes, activation, params, X, y
-
-
 def _to(backend, params: dict[str, np.ndarray]) -> dict:
     return {k: backend.asarray(v) for k, v in params.items()}
 
@@ -76,101 +67,7 @@ def _host(backend, params: dict) -> dict[str, np.ndarray]:
     return {k: backend.to_numpy(v) for k, v in params.items()}
 
 
-def _magnitudes(params: dict[str, np.ndarray], X: np.ndarray, activation: str) -> np.ndarray:
-    """Entrywise bound M >= |Phi| of the local features, from |W|, |b|, |X| (host, float64).
-
-    Forward: u^l = m^{l-1} |W^l| + |b^l| bounds |z^l| and m^l = u^l (+1 for the sigmoid, whose
-    value is bounded by 1) bounds |h^l|, since |phi(z)| <= |z| for relu, identity and tanh.
-    Backward: mu^L = 1, mu^l = mu^{l+1} |W^{l+1}|^T bounds |delta^l| (|phi'| <= 1). Every rounding
-    error of the forward and backward recursions is at most (number of terms summed) * eps times
-    these magnitudes, so ||Phi_computed - Phi|| <= c * dim * eps * ||M|| with dim the total
-    number of summed terms along a chain (sum of the layer sizes plus the depth).
-    """
-    L = len(params) // 2
-    m, ms, mus = np.abs(X), [np.abs(X)], []
-    for ell in range(1, L):
-        u = m @ np.abs(params[f"W{ell}"]) + np.abs(params[f"b{ell}"])
-        m = u + 1.0 if activation == "sigmoid" else u
-        ms.append(m)
-    mu = np.ones((X.shape[0], 1))
-    mus.append(mu)
-    for ell in range(L, 1, -1):
-        mu = mu @ np.abs(params[f"W{ell}"]).T
-        mus.append(mu)
-    mus = mus[::-1]
-    blocks = []
-    for h, d in zip(ms, mus, strict=True):
-        blocks += [(h[:, :, None] * d[:, None, :]).reshape(X.shape[0], -1), d]
-    return np.concatenate(blocks, axis=1)
-
-
-def _output_magnitude(params: dict[str, np.ndarray], X: np.ndarray, activation: str) -> float:
-    """||u^L||, the magnitude bound of the output from |W|, |b|, |X| (see _magnitudes)."""
-    L = len(params) // 2
-    m = np.abs(X)
-    for ell in range(1, L + 1):
-        m = m @ np.abs(params[f"W{ell}"]) + np.abs(params[f"b{ell}"])
-        if activation == "sigmoid" and ell < L:
-            m = m + 1.0
-    return float(np.linalg.norm(m))
-
-
-def _torch_net(params: dict, X, activation: str, masks: list[np.ndarray] | None):
-    """f_theta(X) in torch; ReLU as z * mask with the pattern of the network under test.
-
-    The gradient of a piecewise-linear network at a point is that of the linear piece holding the
-    point; fixing the pattern makes the oracle differentiate the same piece that dlcore's forward
-    pass found (in float32 a pre-activation within rounding of 0 may fall on either side).
-    """
-    import torch
-
-    fns = {"identity": lambda z: z, "tanh": torch.tanh, "sigmoid": torch.sigmoid}
-    L = len(params) // 2
-    h = X
-    for ell in range(1, L + 1):
-        z = h @ params[f"W{ell}"] + params[f"b{ell}"]
-        if ell == L:
-            return z[:, 0]
-        if activation == "relu":
-            h = z * torch.as_tensor(masks[ell - 1], dtype=z.dtype)
-        else:
-            h = fns[activation](z)
-    raise AssertionError("unreachable")
-
-
-def _torch_jacobian(params: dict[str, np.ndarray], X: np.ndarray, activation: str, masks):
-    """torch.func.jacrev of f_theta(X) in the flat parameter order, in float64 (the oracle)."""
-    import torch
-
-    tp = {k: torch.as_tensor(v, dtype=torch.float64) for k, v in params.items()}
-    theta = torch.as_tensor(flatten_params(params), dtype=torch.float64)
-    tX = torch.as_tensor(X, dtype=torch.float64)
-
-    def f(th):
-        return _torch_net(unflatten_params(th, tp), tX, activation, masks)
-
-    return torch.func.jacrev(f)(theta).numpy()
-
-
 # ---- universal approximation -------------------------------------------------------------------
-
-
-def _draw_sine_sum(draw) -> tuple[Any, np.ndarray, np.ndarray]:
-    """f(x) = sum_j a_j sin(omega_j x + phi_j), up to 3 terms, 0.1 <= |a_j| <= 2, omega_j <= 5;
-    returns (f, a, omega)."""
-    m = draw(st.integers(1, 3))
-    a = np.array([draw(st.sampled_from([-1, 1])) * draw(st.floats(0.1, 2)) for _ in range(m)])
-    w = np.array([draw(st.floats(0.1, 5)) for _ in range(m)])
-    p = np.array([draw(st.floats(0, 2 * math.pi)) for _ in range(m)])
-    return (lambda x: np.sin(np.multiply.outer(x, w) + p) @ a), a, w
-
-
-@st.composite
-def sine_targets(draw):
-    """A sum of sines (`_draw_sine_sum`) and M = sum_j |a_j| omega_j^2 >= max |f''| (exact for
-    one term with the maximum on the interval)."""
-    f, a, w = _draw_sine_sum(draw)
-    return f, float(np.sum(np.abs(a) * w**2))
 
 
 def _elbow_scale(knots: np.ndarray, values: np.ndarray, x: np.ndarray) -> float:
@@ -313,11 +210,11 @@ def test_loss_gradient_is_minus_two_phi_transpose_residual(backend, net):
     """Backprop's loss gradient = -2 Phi^T r_0 = the linearized loss's gradient; first GD steps agree.
 
     Phi (dlcore.param_jacobian) is checked entry by entry against torch.func.jacrev in float64 on
-    the same parameters (with dlcore's ReLU pattern, see _torch_net). The loss gradient from
+    the same parameters (with dlcore's ReLU pattern, see torch_mlp). The loss gradient from
     dlcore.value_and_grad is checked against -2 Phi^T r_0 computed from that oracle, and one
     dlcore.optim.sgd step of the network against the linearized model's first step
     Delta_1 = 2 eta Phi^T r_0 (the step's rounding adds eps |theta|). Error model: every entry is a chain of sums and products bounded
-    entrywise by the magnitudes M of _magnitudes, so errors are <= c dim eps ||M|| (dim = sum of
+    entrywise by the magnitudes M of feature_magnitudes, so errors are <= c dim eps ||M|| (dim = sum of
     layer sizes + depth); the gradient's magnitude is ||2 M^T (|y| + |f|)|| (n more terms).
     """
     sizes, activation, P, X, y = net
@@ -326,8 +223,8 @@ def test_loss_gradient_is_minus_two_phi_transpose_residual(backend, net):
     hX = backend.to_numpy(bX)
     masks = _masks(backend, params, bX, activation)
     Phi = param_jacobian(params, bX, activation=activation)
-    oracle = _torch_jacobian(host, hX, activation, masks)
-    M = _magnitudes(host, hX, activation)
+    oracle = torch_mlp_jacobian(host, hX, activation, masks)
+    M = feature_magnitudes(host, hX, activation)
     dim = sum(sizes) + len(sizes)
     with clause("a"):
         assert_close(
@@ -404,7 +301,7 @@ def test_second_step_differs_from_linearized_model(backend, net):
         updates, state = opt.update(grads, state, params)
         steps.append(backend.to_numpy(flatten_params(updates)))
         params = apply_updates(params, updates)
-    M = _magnitudes(P, X, activation)
+    M = feature_magnitudes(P, X, activation)
     g_scale = float(np.linalg.norm(2 * M.T @ (np.abs(y) + np.abs(r0 - y))))
     dim = sum(sizes) + len(sizes) + X.shape[0]
     tol = tolerance(backend.eps, kind="equivalence", dim=dim) * eta * g_scale
@@ -463,17 +360,6 @@ def _finite_difference_grad(host, X, y, activation, masks) -> np.ndarray:
     return g
 
 
-def _torch_grad(host, X, y, activation, masks) -> np.ndarray:
-    """torch autograd of the loss in float64 on the given parameters (the autodiff oracle)."""
-    import torch
-
-    tp = {k: torch.tensor(v, dtype=torch.float64, requires_grad=True) for k, v in host.items()}
-    f = _torch_net(tp, torch.as_tensor(X, dtype=torch.float64), activation, masks)
-    loss = torch.sum((f - torch.as_tensor(y, dtype=torch.float64)) ** 2)
-    loss.backward()
-    return np.concatenate([tp[k].grad.numpy().ravel() for k in host])
-
-
 @claim(BP)
 @pytest.mark.parametrize("backend", backend_params())
 @given(net=mlps())
@@ -481,8 +367,8 @@ def test_backward_matches_autograd_and_finite_differences(backend, net):
     """dlcore's hand-written backward = torch autograd (float64) = central FD / complex step.
 
     The oracles run in float64 on the parameters as rounded to the backend's dtype, on the linear
-    piece that dlcore's forward pass found (_torch_net). Error model: the gradient is a chain of
-    sums and products bounded by the magnitudes M of _magnitudes and the residual magnitude
+    piece that dlcore's forward pass found (torch_mlp). Error model: the gradient is a chain of
+    sums and products bounded by the magnitudes M of feature_magnitudes and the residual magnitude
     |y| + |f|, so errors are <= c dim eps ||2 M^T (|y| + |f|)|| with dim = sum of sizes + depth + n.
     The central difference with step 1 adds the rounding of L(theta +- e_j), <= dim eps L_mag per
     entry, L_mag = sum_a (m_a + |y_a|)^2 with magnitudes of |theta| + 1.
@@ -493,10 +379,10 @@ def test_backward_matches_autograd_and_finite_differences(backend, net):
     masks = _masks(backend, params, bX, activation)
     _, grads = value_and_grad(params, bX, by, activation=activation)
     f0 = backend.to_numpy(forward(params, bX, activation=activation))[:, 0]
-    M = _magnitudes(host, hX, activation)
+    M = feature_magnitudes(host, hX, activation)
     g_scale = float(np.linalg.norm(2 * M.T @ (np.abs(hy) + np.abs(f0))))
     dim = sum(sizes) + len(sizes) + X.shape[0]
-    auto = _torch_grad(host, hX, hy, activation, masks)
+    auto = torch_mlp_grad(host, hX, hy, activation, masks)
     with clause("a"):
         assert_close(
             flatten_params(grads),
@@ -533,7 +419,7 @@ def test_backward_at_a_kink_returns_relu_prime_zero(backend, k, n, zero_rows, se
     exact). Backprop uses ReLU'(0) = 0 there, as torch.relu's autograd does: with every row at the
     kink, grad b^1 and grad W^2 are exactly 0 in dlcore and in torch; otherwise the rows at the kink
     add nothing, so grad b^1 equals dlcore's gradient over the other rows alone and torch's (kind
-    gradient, magnitudes of _magnitudes as in the backward test). The convention ReLU'(0) = 1 would
+    gradient, magnitudes of feature_magnitudes as in the backward test). The convention ReLU'(0) = 1 would
     add 2 v_j sum (b^2 - y_a) over the kink rows, far above that tolerance."""
     import torch
 
@@ -562,7 +448,7 @@ def test_backward_at_a_kink_returns_relu_prime_zero(backend, k, n, zero_rows, se
         else:  # the rows at the kink add nothing: the gradient of the rows off it
             _, g_off = value_and_grad(params, bX[m:, :], by[m:], activation="relu")
             f0 = backend.to_numpy(forward(params, bX))[:, 0]
-            M = _magnitudes(host, hX, "relu")
+            M = feature_magnitudes(host, hX, "relu")
             scale = float(np.linalg.norm(2 * M.T @ (np.abs(hy) + np.abs(f0))))
             assert_close(
                 backend.to_numpy(grads["b1"]),
@@ -626,17 +512,6 @@ def test_backward_at_a_kink_is_a_convention(backend, k, n, seed):
 PWL = "relu-networks.pwl-is-constant-plus-elbows"
 COLLAPSE = "relu-networks.depth-collapses-without-nonlinearity"
 RESCALE = "relu-networks.positive-rescaling-redundancy"
-
-
-@st.composite
-def pwl_functions(draw, *, k=(1, 20)):
-    """(knots t_1..t_k with gaps >= 1e-3, slopes s_0..s_k, value c), constructed, not filtered."""
-    kk = draw(st.integers(*k))
-    rng = np.random.default_rng(draw(seeds))
-    t1 = draw(st.floats(-5, 5))
-    knots = t1 + np.concatenate([[0.0], np.cumsum(1e-3 + rng.exponential(1.0, kk - 1))])
-    slopes = rng.uniform(-5, 5, kk + 1)
-    return knots, slopes, draw(st.floats(-5, 5))
 
 
 def _pwl_direct(knots, slopes, c, x):
@@ -745,7 +620,7 @@ def test_depth_collapses_to_one_affine_map(backend, net, shift):
 
     For (b) the hidden biases are raised layer by layer until every pre-activation on the batch
     is >= shift (activation_patterns all True); this constructs the assumption, it does not filter.
-    Error model: chains of sums bounded by the magnitudes of _magnitudes (dim = sum of sizes + depth).
+    Error model: chains of sums bounded by the magnitudes of feature_magnitudes (dim = sum of sizes + depth).
     """
     sizes, _, P, X, _ = net
     P = dict(P)
@@ -757,7 +632,7 @@ def test_depth_collapses_to_one_affine_map(backend, net, shift):
     params, bX = _to(backend, P), backend.asarray(X)
     host, hX = _host(backend, params), backend.to_numpy(bX)
     A, c = _collapse(host)
-    scale = _output_magnitude(host, hX, "identity")
+    scale = output_magnitude(host, hX, "identity")
     dim = sum(sizes) + len(sizes)
     lin = forward(params, bX, activation="identity")
     with clause("a"):
@@ -823,7 +698,7 @@ def test_positive_rescaling_leaves_the_network_unchanged(backend, net, log_alpha
     """Scaling unit j of hidden layer l by alpha = 10^u in, 1/alpha out leaves f unchanged; the
     rescaling direction (W^l[:, j], b^l_j, -W^{l+1}[j, :]) is a null vector of Phi.
 
-    Error model: magnitudes of _magnitudes, with the rescaled unit's in- and out-weights each at
+    Error model: magnitudes of feature_magnitudes, with the rescaled unit's in- and out-weights each at
     most alpha or 1/alpha times larger, so the scale is multiplied by max(alpha, 1/alpha).
     """
     sizes, activation, P, X, _ = net
@@ -837,10 +712,10 @@ def test_positive_rescaling_leaves_the_network_unchanged(backend, net, log_alpha
     bX = backend.asarray(X)
     f_P = forward(_to(backend, P), bX, activation=activation)
     f_Q = forward(_to(backend, Q), bX, activation=activation)
-    M = _magnitudes(P, X, activation)
+    M = feature_magnitudes(P, X, activation)
     dim = sum(sizes) + len(sizes)
     amp = max(alpha, 1 / alpha)
-    scale = amp * _output_magnitude(P, X, activation)
+    scale = amp * output_magnitude(P, X, activation)
     with clause("a"):
         assert_close(
             f_Q,
@@ -887,7 +762,7 @@ def test_negative_rescaling_changes_the_network(backend, net, data):
         forward(_to(backend, P), bX)
     )
     z = np.abs(X @ P["W1"][:, j] + P["b1"][j])
-    scale = _output_magnitude(P, X, "relu")
+    scale = output_magnitude(P, X, "relu")
     assert_close(
         diff[:, 0],
         -P["W2"][j, 0] * z,
@@ -910,7 +785,7 @@ def test_negative_rescaling_changes_the_network(backend, net, data):
 def test_rescaling_null_vectors_bound_the_rank(backend, k, seed):
     """Width-k net 1 -> k -> 1 (3k + 1 parameters) on n = 3k + 6 inputs: the (2k + 2)-th singular
     value of Phi is 0 up to rounding, so rank Phi <= 2k + 1. By Weyl, sigma_{2k+2}(Phi + E) <= ||E||
-    with ||E|| <= tol ||M|| (the entrywise magnitudes of _magnitudes, as in the linearization test),
+    with ||E|| <= tol ||M|| (the entrywise magnitudes of feature_magnitudes, as in the linearization test),
     plus the float64 SVD's own rounding of sigma_max."""
     rng = np.random.default_rng(seed)
     P = init_mlp([1, k, 1], rng=rng)
@@ -921,7 +796,7 @@ def test_rescaling_null_vectors_bound_the_rank(backend, k, seed):
     Phi = backend.to_numpy(param_jacobian(params, bX))
     assert Phi.shape == (3 * k + 6, 3 * k + 1)
     s = np.linalg.svd(Phi, compute_uv=False)
-    M = _magnitudes(host, hX, "relu")
+    M = feature_magnitudes(host, hX, "relu")
     bound = tolerance(backend.eps, kind="gradient", dim=k + 5) * float(np.linalg.norm(M))
     bound += tolerance(REFERENCE.eps, kind="identity", dim=Phi.shape[0]) * float(s[0])
     record_ratio(float(s[2 * k + 1]) / bound)
@@ -1024,7 +899,7 @@ def test_dead_unit_moves_with_momentum(backend, net, optimizer, data):
     state = opt.init(params)
     _, grads = value_and_grad(params, bX, by)
     g0 = float(backend.to_numpy(grads["b1"])[j])
-    scale = float(np.abs(P["W2"][j, 0]) * np.sum(np.abs(y) + _output_magnitude(P, X, "relu")))
+    scale = float(np.abs(P["W2"][j, 0]) * np.sum(np.abs(y) + output_magnitude(P, X, "relu")))
     assert abs(g0) > tolerance(backend.eps, kind="invariant", dim=sum(sizes) + len(y)) * scale, (
         "test design: the unit must receive a gradient while alive"
     )
@@ -1545,7 +1420,7 @@ def test_single_unit_cannot_point_down(backend, w, b, v):
 def test_deep_linear_model_is_bilinear_in_parameters(backend, net, seed):
     """Midpoint defect of a one-layer net is 0 (up to rounding); of a two-layer linear net it is
     -(1/4) (X dW1 + db1) dW2, checked against that formula (kind identity, magnitudes of
-    _output_magnitude over the three parameter sets)."""
+    output_magnitude over the three parameter sets)."""
     sizes, _, P, X, _ = net
     rng = np.random.default_rng(seed)
     Q = {k: v + rng.standard_normal(v.shape) for k, v in P.items()}
@@ -1557,7 +1432,7 @@ def test_deep_linear_model_is_bilinear_in_parameters(backend, net, seed):
     }
     defect = f["mid"] - (f["P"] + f["Q"]) / 2
     formula = -0.25 * (X @ (P["W1"] - Q["W1"]) + (P["b1"] - Q["b1"])) @ (P["W2"] - Q["W2"])
-    scale = sum(_output_magnitude(p, X, "identity") for p in (P, Q, mid))
+    scale = sum(output_magnitude(p, X, "identity") for p in (P, Q, mid))
     dim = sum(sizes) + 2
     with clause("b"):
         assert_close(
@@ -1583,7 +1458,7 @@ def test_deep_linear_model_is_bilinear_in_parameters(backend, net, seed):
             claim=NONLIN,
             backend=backend,
             dim=sizes[0] + 2,
-            scale=sum(_output_magnitude(p, X, "identity") for p in (one, one_q, one_m)),
+            scale=sum(output_magnitude(p, X, "identity") for p in (one, one_q, one_m)),
             what="one-layer midpoint",
         )
     with clause("c"):  # |formula| > tol * scale and |defect - formula| <= tol * scale: defect != 0
@@ -1609,7 +1484,7 @@ def test_always_active_unit_is_affine_with_gradient(backend, net, data):
     Q["W2"][j, :] = 0.0
     contrib = backend.to_numpy(forward(params, bX)) - backend.to_numpy(forward(_to(backend, Q), bX))
     affine = ((X @ P["W1"][:, j] + P["b1"][j]) * P["W2"][j, 0])[:, None]
-    scale = _output_magnitude(P, X, "relu")
+    scale = output_magnitude(P, X, "relu")
     with clause("a"):
         assert_close(
             contrib,
@@ -1667,7 +1542,7 @@ def test_pruning_dead_units_leaves_training_outputs_unchanged(backend, net, data
             claim=PRUNE,
             backend=backend,
             dim=k + 2,
-            scale=_output_magnitude(P, X, "relu"),
+            scale=output_magnitude(P, X, "relu"),
             what="pruned vs full outputs on the training set",
         )
 
@@ -1943,7 +1818,7 @@ def test_relu_remainder_is_exactly_quadratic_on_a_fixed_pattern(backend, net, se
     Phi = backend.to_numpy(param_jacobian(params, backend.asarray(hX)))
     remainder = f1 - f0 - eps * Phi @ flatten_params(D)
     expected = eps**2 * ((dz * m) @ D["W2"])[:, 0]
-    scale = _output_magnitude(host, hX, "relu") + _output_magnitude(
+    scale = output_magnitude(host, hX, "relu") + output_magnitude(
         {k: np.abs(v) for k, v in moved.items()}, hX, "relu"
     )
     with clause("a"):
@@ -2173,7 +2048,7 @@ def test_best_affine_fit_of_abs_has_rms_sqrt_one_twelfth(backend, m):
 @given(net=mlps(width=(1, 16), depth=(1, 6)))
 def test_forward_is_the_left_fold_of_layers(backend, net):
     """forward equals the left fold h -> phi(h W + b) over the layers computed on the host in
-    float64 from the same (rounded) parameters; rounding per _magnitudes (dim = sum of sizes +
+    float64 from the same (rounded) parameters; rounding per feature_magnitudes (dim = sum of sizes +
     depth)."""
     sizes, activation, P, X, _ = net
     params, bX = _to(backend, P), backend.asarray(X)
@@ -2189,7 +2064,7 @@ def test_forward_is_the_left_fold_of_layers(backend, net):
             claim=COMP,
             backend=backend,
             dim=sum(sizes) + len(sizes),
-            scale=_output_magnitude(host, backend.to_numpy(bX), activation),
+            scale=output_magnitude(host, backend.to_numpy(bX), activation),
             what="forward vs left fold",
         )
 
@@ -2257,7 +2132,7 @@ BACKENDS_AGREE = "relu-networks.backends-agree"
 def test_backends_compute_the_same_mlp(backend, net, seed):
     """The same seed gives bit-identical initial weights on the backend and on NumPy (drawn on the
     CPU, then cast), and forward, backward and param_jacobian agree with NumPy float64 run on the
-    same rounded inputs, within the backend dtype's rounding (magnitudes of _magnitudes)."""
+    same rounded inputs, within the backend dtype's rounding (magnitudes of feature_magnitudes)."""
     from tests.support.backends import REFERENCE as NP64
 
     sizes, activation, P, X, y = net
@@ -2282,9 +2157,9 @@ def test_backends_compute_the_same_mlp(backend, net, seed):
         "backward": flatten_params(backward(_to(NP64, host), hX, G, activation=activation)),
         "jacobian": param_jacobian(_to(NP64, host), hX, activation=activation),
     }
-    M = _magnitudes(host, hX, activation)
+    M = feature_magnitudes(host, hX, activation)
     scales = {
-        "forward": _output_magnitude(host, hX, activation),
+        "forward": output_magnitude(host, hX, activation),
         "backward": float(np.linalg.norm(M.sum(axis=0))),
         "jacobian": float(np.linalg.norm(M)),
     }
@@ -2324,14 +2199,6 @@ NONPOLY = "relu-networks.non-polynomial-activations-are-universal"
 # Sigmoid arguments stay below 80 in magnitude (exp(80) is finite in float32), so dlcore's
 # 1 / (1 + exp(-z)) never overflows: the sigmoid nets have s (b - a) = sh * k <= 80.
 SIGMOID_ARG_MAX = 80.0
-
-
-@st.composite
-def lipschitz_sine_targets(draw):
-    """A sum of sines as in sine_targets, with the Lipschitz constant sum_j |a_j| omega_j >=
-    max |f'| in place of the curvature bound."""
-    f, a, w = _draw_sine_sum(draw)
-    return f, float(np.sum(np.abs(a) * w))
 
 
 def _check_sigmoidal_sup_error(
@@ -2527,7 +2394,7 @@ def test_polynomial_activation_is_stuck_at_the_ls_residual(backend, shape, width
     f_nodes = backend.to_numpy(forward_with(params, backend.asarray(nodes[:, None]), phi))[:, 0]
     f_grid = backend.to_numpy(forward_with(params, backend.asarray(x[:, None]), phi))[:, 0]
     interp = np.polynomial.chebyshev.Chebyshev.fit(nodes, f_nodes, D, domain=[-1, 1])(x)
-    # magnitude bound M of the output (|x| <= 1), as in _output_magnitude with |phi|
+    # magnitude bound M of the output (|x| <= 1), as in output_magnitude with |phi|
     m = np.ones((1, 1))
     for ell in range(1, L + 2):
         m = m @ np.abs(host[f"W{ell}"]) + np.abs(host[f"b{ell}"])

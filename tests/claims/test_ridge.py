@@ -32,7 +32,14 @@ from dlcore.train import run
 from tests.support.backends import backend_params, eigvalsh64
 from tests.support.claims import claim, clause
 from tests.support.stats import FALSE_FAILURE
-from tests.support.strategies import log_uniform, make_problem, regression_problems, seeds
+from tests.support.strategies import (
+    gapped_problems,
+    log_uniform,
+    make_problem,
+    rectangular_gram_problems,
+    regression_problems,
+    seeds,
+)
 from tests.support.tolerances import assert_close, tolerance
 
 CLOSED = "ridge.closed-form-and-well-posedness"
@@ -216,16 +223,6 @@ def assert_gram_cond(backend, problem, k: int, got: float, kappa: float) -> None
         dim=gram_cond_dim(problem, k),
         what=f"condition number of the {k}x{k} Gram + lam I",
     )
-
-
-@st.composite
-def rectangular_gram_problems(draw):
-    """A problem with n != d and lam = ratio * sigma_r^2 (ratio in [0.1, 10], constructed, not
-    filtered): the larger Gram + lam I then has condition (sigma_max^2 + lam) / lam, a factor
-    1 + sigma_r^2 / lam = 1 + 1 / ratio >= 1.1 above the old formula."""
-    shape = draw(st.sampled_from(["wide", "tall"]))
-    problem = draw(regression_problems(n=(1, 8), d=(1, 8), shape=shape, rank="any", max_cond=10.0))
-    return problem, draw(log_uniform(0.1, 10.0)) * problem.sigma_min**2
 
 
 @claim(CLOSED, breaks="n != d: the old cond (s_max^2 + lam) / (s_min^2 + lam) for both Grams")
@@ -2000,21 +1997,6 @@ def test_gaussian_posterior_mean_is_the_map_and_the_linear_mmse(problem, sigma, 
 # ---- ridge.ridge-versus-truncated-svd ---------------------------------------------------------
 
 TSVD = "ridge.ridge-versus-truncated-svd"
-
-
-@st.composite
-def gapped_problems(draw):
-    """A problem whose squared singular values avoid (lam / gamma, gamma lam), by construction."""
-    problem = draw(regression_problems(n=(1, 10), d=(1, 10), rank="any", max_cond=1e2))
-    gamma = draw(log_uniform(10.0, 1e4))
-    k = draw(st.integers(0, problem.rank))  # singular values above the gap
-    s = problem.svals.copy()
-    lam = float(s[k - 1] ** 2 / gamma) if k > 0 else float(s[0] ** 2 * gamma)
-    if k < problem.rank:  # push the rest below lam / gamma
-        s[k:] = np.minimum(s[k:], math.sqrt(lam / gamma) * s[k:] / s[k])
-    r = problem.rank
-    X = (problem.U[:, :r] * s) @ problem.V[:, :r].T
-    return problem, X, s, lam, gamma
 
 
 @claim(TSVD)
