@@ -32,21 +32,19 @@ from tests.support.optim_oracles import (
     mlp_problem,
     torch_open_loop,
 )
-from tests.support.strategies import log_uniform, regression_problems, seeds
+from tests.support.strategies import (
+    adam_betas,
+    gradient_values,
+    log_uniform,
+    regression_problems,
+    seeds,
+)
 from tests.support.tolerances import assert_close, tolerance
 
 ADAM = "adaptive.adam-update"
 ADAMW = "adaptive.adamw-versus-l2"
 
 tall = regression_problems(n=(3, 10), d=(1, 6), shape="tall", max_cond=10.0, sigma_max=(0.5, 2.0))
-
-
-@st.composite
-def adam_betas(draw):
-    """(b1, b2) with b2 >= max(b1, 0.9): the second moment is the slower average, as in practice."""
-    b1 = draw(st.floats(0.0, 0.95))
-    low = max(b1, 0.9)
-    return b1, low + (1 - low) * draw(st.floats(0.0, 0.999))
 
 
 def _reference_adam(w0, grads, lr, b1, b2, eps, *, bias_correction=True, wd=0.0, placement="torch"):
@@ -830,11 +828,6 @@ def test_state_is_zero_one_or_two_parameter_copies(
 # ---- epsilon and the step-size bound ------------------------------------------------------------
 
 EPSB = "adaptive.epsilon-and-step-size-bound"
-
-# zeros and both signs over twelve decades; squares stay clear of underflow and overflow in float32
-gradient_values = st.one_of(
-    st.just(0.0), log_uniform(1e-6, 1e6), log_uniform(1e-6, 1e6).map(lambda x: -x)
-)
 
 
 @claim(EPSB)
