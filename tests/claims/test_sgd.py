@@ -25,24 +25,18 @@ from dlcore.train import run
 from tests.support.backends import backend_params
 from tests.support.claims import claim, clause
 from tests.support.stats import FALSE_FAILURE
-from tests.support.strategies import log_uniform, make_problem, regression_problems, seeds
+from tests.support.strategies import (
+    MAX_PATHS,
+    enumerable_setups,
+    log_uniform,
+    make_problem,
+    regression_problems,
+    seeds,
+)
 from tests.support.tolerances import assert_close, tolerance
 
 UNBIASED = "sgd.minibatch-gradient-is-unbiased"
 INTERP = "sgd.interpolation-constant-step-converges"
-MAX_PATHS = 256  # largest enumeration per example (n^b, C(n, b) or n!)
-
-
-@st.composite
-def enumerable_setups(draw):
-    """(scheme, n, b) whose enumeration has at most MAX_PATHS batches."""
-    scheme = draw(st.sampled_from(SCHEMES))
-    n = draw(st.integers(1, 5 if scheme == "epoch" else 7))
-    if scheme == "with":
-        b = draw(st.integers(1, max(1, int(math.log(MAX_PATHS) / math.log(n)) if n > 1 else 4)))
-    else:
-        b = draw(st.integers(1, n))
-    return scheme, n, b
 
 
 def batch_scale(X: np.ndarray, y: np.ndarray, w: np.ndarray, batch: list[int]) -> float:
