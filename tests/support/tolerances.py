@@ -12,12 +12,17 @@ rounding). Nothing else is allowed to widen it. The error is measured norm-wise,
 `||actual - expected|| / scale` with `scale = ||expected||` unless the caller names a reference
 scale (for expected values that are exactly zero, such as a null-space component).
 
+A test binds its claim and backend once, `check = Check(CLAIM, backend)`, and then compares with
+`check.assert_close(actual, expected, ...)` and states bounds with `check.tolerance(...)`, the same
+model at the backend's eps.
+
 Each call records `error / tol` for the claim report (the "worst observed error relative to
 tolerance" column), so a test that passes with room to spare looks different from one at the edge.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -26,6 +31,7 @@ from dlcore.backend import to_numpy
 
 __all__ = [
     "KIND_FACTOR",
+    "Check",
     "tolerance",
     "assert_close",
     "record_ratio",
@@ -124,3 +130,47 @@ def assert_close(
             f"x eps {backend.eps:.3e} x cond {cond:.3e}; |expected| = {ref:.3e}"
         )
     return ratio
+
+
+@dataclass(frozen=True)
+class Check:
+    """A test's `(claim, backend)`, bound once: the tolerance model for that claim on that backend.
+
+    Attributes:
+        claim: The claim id (names it in failure messages; its kind is the default `kind`).
+        backend: The `Backend` whose dtype sets eps (`tests.support.backends.HOST` for host checks).
+    """
+
+    claim: str
+    backend: Any
+
+    def assert_close(
+        self,
+        actual: Any,
+        expected: Any,
+        *,
+        kind: str | None = None,
+        cond: float = 1.0,
+        dim: int | None = None,
+        scale: float | None = None,
+        what: str = "",
+    ) -> float:
+        """`assert_close(actual, expected, claim=self.claim, backend=self.backend, ...)`."""
+        return assert_close(
+            actual,
+            expected,
+            claim=self.claim,
+            backend=self.backend,
+            kind=kind,
+            cond=cond,
+            dim=dim,
+            scale=scale,
+            what=what,
+        )
+
+    def tolerance(self, *, kind: str | None = None, cond: float = 1.0, dim: int = 1) -> float:
+        """`tolerance(backend.eps, kind=kind or the claim's kind, cond=cond, dim=dim)`: the
+        relative bound `KIND_FACTOR[kind] * dim * eps * cond` of a check stated by hand."""
+        from spec.registry import load
+
+        return tolerance(self.backend.eps, kind=kind or load()[self.claim].kind, cond=cond, dim=dim)
