@@ -13,8 +13,10 @@ rounding). Nothing else is allowed to widen it. The error is measured norm-wise,
 scale (for expected values that are exactly zero, such as a null-space component).
 
 A test binds its claim and backend once, `check = Check(CLAIM, backend)`, and then compares with
-`check.assert_close(actual, expected, ...)` and states bounds with `check.tolerance(...)`, the same
-model at the backend's eps.
+`check.assert_close(actual, expected, ...)`. A bound derived entry by entry is checked with
+`check.assert_entrywise` (two-sided) or `check.assert_at_most` / `check.assert_at_least` (an
+inequality that holds exactly and is checked in floats), with the same tolerance, so no test
+states a raw slack (`1 + 1e-12`, `pytest.approx`). `check.tolerance(...)` gives the tolerance.
 
 Each call records `error / tol` for the claim report (the "worst observed error relative to
 tolerance" column), so a test that passes with room to spare looks different from one at the edge.
@@ -168,9 +170,105 @@ class Check:
             what=what,
         )
 
+    def _entries(self, actual: Any, expected: Any, what: str) -> tuple[np.ndarray, np.ndarray]:
+        a, e = _host(actual), _host(expected)
+        if a.shape != e.shape and 0 in (a.ndim, e.ndim):
+            a, e = np.broadcast_arrays(a, e)
+        if a.shape != e.shape:
+            raise AssertionError(
+                f"claim {self.claim} [{self.backend}]: {what} shape {a.shape} != {e.shape}"
+            )
+        return a, e
+
+    def _judge(
+        self, excess: np.ndarray, ref: np.ndarray, tol: float, kind: str, what: str, rel: str
+    ) -> float:
+        """Record and assert `max(excess / ref) <= tol` (entrywise; NaN never passes)."""
+        ratio = float(np.max(excess / ref, initial=0.0)) / tol
+        ratio = ratio if np.all(np.isfinite(excess)) else float("inf")
+        _OBS.append(ratio)
+        if not ratio <= 1:
+            raise AssertionError(
+                f"claim {self.claim} [{self.backend}, {self.backend.dtype_name}]: "
+                f"{what or 'value'} exceeds its bound by {ratio:.3e} x tolerance {tol:.3e} "
+                f"({KIND_FACTOR[kind]:g} ({kind}) x dim x eps {self.backend.eps:.3e} x cond, "
+                f"{rel})"
+            )
+        return ratio
+
+    def _ref(self, e: np.ndarray, scale: float | None) -> tuple[np.ndarray, str]:
+        if scale is not None:
+            return np.full(e.shape, float(scale)), f"times scale {scale:.3e}"
+        return np.where(e != 0, np.abs(e), 1.0), "relative to each entry"
+
+    def assert_entrywise(
+        self,
+        actual: Any,
+        expected: Any,
+        *,
+        kind: str | None = None,
+        cond: float = 1.0,
+        dim: int = 1,
+        scale: float | None = None,
+        what: str = "",
+    ) -> float:
+        """Assert `|actual - expected| <= tol * scale` entry by entry and return the worst ratio.
+
+        The entrywise form of `assert_close`, for a bound derived per entry (a scalar, or every
+        coordinate of a vector): `scale` is the absolute reference magnitude of an entry; without
+        it each entry is compared relative to its own `|expected|` (1 where that is 0). `tol` is
+        `tolerance(eps, kind, cond, dim)`, `kind` defaulting to the claim's.
+        """
+        kind, tol = self._kind_tol(kind, cond, dim)
+        a, e = self._entries(actual, expected, what)
+        ref, rel = self._ref(e, scale)
+        return self._judge(np.abs(a - e), ref, tol, kind, what, rel)
+
+    def assert_at_most(
+        self,
+        actual: Any,
+        bound: Any,
+        *,
+        kind: str | None = None,
+        cond: float = 1.0,
+        dim: int = 1,
+        scale: float | None = None,
+        what: str = "",
+    ) -> float:
+        """Assert `actual <= bound + tol * scale` entry by entry (an inequality checked in floats).
+
+        `scale` as in `assert_entrywise` (default: each entry's `|bound|`). Returns the worst
+        ratio `(actual - bound) / (tol * scale)` (<= 0 when the bound holds exactly).
+        """
+        kind, tol = self._kind_tol(kind, cond, dim)
+        a, b = self._entries(actual, bound, what)
+        ref, rel = self._ref(b, scale)
+        return self._judge(a - b, ref, tol, kind, what, rel)
+
+    def assert_at_least(
+        self,
+        actual: Any,
+        bound: Any,
+        *,
+        kind: str | None = None,
+        cond: float = 1.0,
+        dim: int = 1,
+        scale: float | None = None,
+        what: str = "",
+    ) -> float:
+        """Assert `actual >= bound - tol * scale` entry by entry; as `assert_at_most`."""
+        kind, tol = self._kind_tol(kind, cond, dim)
+        a, b = self._entries(actual, bound, what)
+        ref, rel = self._ref(b, scale)
+        return self._judge(b - a, ref, tol, kind, what, rel)
+
+    def _kind_tol(self, kind: str | None, cond: float, dim: int) -> tuple[str, float]:
+        from spec.registry import load
+
+        kind = kind or load()[self.claim].kind
+        return kind, tolerance(self.backend.eps, kind=kind, cond=cond, dim=dim)
+
     def tolerance(self, *, kind: str | None = None, cond: float = 1.0, dim: int = 1) -> float:
         """`tolerance(backend.eps, kind=kind or the claim's kind, cond=cond, dim=dim)`: the
         relative bound `KIND_FACTOR[kind] * dim * eps * cond` of a check stated by hand."""
-        from spec.registry import load
-
-        return tolerance(self.backend.eps, kind=kind or load()[self.claim].kind, cond=cond, dim=dim)
+        return self._kind_tol(kind, cond, dim)[1]
