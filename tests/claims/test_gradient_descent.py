@@ -32,7 +32,7 @@ from tests.support.strategies import (
     regression_problems,
     seeds,
 )
-from tests.support.tolerances import assert_close, record_ratio, tolerance
+from tests.support.tolerances import Check, record_ratio, tolerance
 
 EPS64 = float(np.finfo(np.float64).eps)
 """float64 machine epsilon (2 u), for the test-side float64 arithmetic."""
@@ -151,6 +151,7 @@ def test_gd_modes_follow_the_scalar_recursions(backend, problem, lam, c, steps, 
     rounding of X; the error after t steps is then at most 2 t (n + d) eps * scale (dim = (n+d) T,
     cond = 2).
     """
+    check = Check(MODES, backend)
     s, _, w_star_t = svd_coordinates(problem, lam)
     lam_max = 2 * (problem.sigma_max**2 + lam)
     lr = max(c / lam_max, float(np.nextafter(0.0, 1.0)))  # a tiny c must not round eta to 0
@@ -162,11 +163,9 @@ def test_gd_modes_follow_the_scalar_recursions(backend, problem, lam, c, steps, 
     with clause("b"):
         for t in range(steps + 1):
             predicted = w_star_t + factors**t * (w0_t - w_star_t)
-            assert_close(
+            check.assert_close(
                 problem.V.T @ traj[t],
                 predicted,
-                claim=MODES,
-                backend=backend,
                 cond=2.0,
                 dim=(problem.n + problem.d) * max(t, 1),
                 scale=scale,
@@ -177,11 +176,9 @@ def test_gd_modes_follow_the_scalar_recursions(backend, problem, lam, c, steps, 
         # and the factor is 1 - 2 lr lam (1 when lam = 0): fixed, or decaying by (1 - 2 lr lam)^t.
         null = s == 0
         for t in range(steps + 1):
-            assert_close(
+            check.assert_close(
                 (problem.V.T @ traj[t])[null],
                 (1 - 2 * lr * lam) ** t * w0_t[null],
-                claim=MODES,
-                backend=backend,
                 cond=2.0,
                 dim=(problem.n + problem.d) * max(t, 1),
                 scale=scale,
@@ -191,22 +188,18 @@ def test_gd_modes_follow_the_scalar_recursions(backend, problem, lam, c, steps, 
     H = 2 * (problem.X.T @ problem.X + lam * np.eye(problem.d))
     e0 = w0 - problem.V @ w_star_t
     with clause("a"):
-        assert_close(
+        check.assert_close(
             np.linalg.matrix_power(np.eye(problem.d) - lr * H, steps) @ e0 + problem.V @ w_star_t,
             traj[steps],
-            claim=MODES,
-            backend=backend,
             cond=2.0,
             dim=(problem.n + problem.d) * steps,
             scale=scale,
             what="(I - lr H)^T e_0",
         )
         E = traj - problem.V @ w_star_t
-        assert_close(
+        check.assert_close(
             E[1:],
             E[:-1] @ (np.eye(problem.d) - lr * H).T,
-            claim=MODES,
-            backend=backend,
             cond=2.0,
             dim=(problem.n + problem.d) * steps,
             scale=scale,
@@ -236,6 +229,7 @@ def test_sign_alternates_iff_step_times_curvature_exceeds_one(backend, band, u, 
     decay or growth is decided by the arithmetic, not by rounding. The run stops while
     |e_t| >= |e_0| sqrt(eps) (or after 60 steps); |e_t| is compared with |1 - a|^t |e_0|.
     """
+    check = Check(MODES, backend)
     lo, hi = band
     m = 64 * backend.eps
     a = lo + m + u * (hi - lo - 2 * m)
@@ -255,11 +249,9 @@ def test_sign_alternates_iff_step_times_curvature_exceeds_one(backend, band, u, 
     with clause("d"):
         assert flips.all() if a > 1 else not flips.any(), f"a = {a}: signs {np.sign(e)}"
     with clause("e"):
-        assert_close(
+        check.assert_close(
             np.abs(e),
             rho ** np.arange(steps + 1) * e0,
-            claim=MODES,
-            backend=backend,
             cond=2.0,
             dim=steps + 1,
             what="|e_t| vs |1 - a|^t |e_0|",
@@ -286,24 +278,21 @@ def test_gd_below_the_bound_contracts_at_rate_rho(backend, problem, lam, c, seed
     with rounding amplified by at most 1 / (1 - rho) (cond) over (n + d)-term products (dim).
     Also: dlcore's gd_max_stable_lr(lambda_max) is the lecture's 1 / (sigma_max^2 + lam).
     """
+    check = Check(STAB, backend)
     lam_max = 2 * (problem.sigma_max**2 + lam)
     with clause("d"):
         # lambda_max of H = 2 (X^T X + lam I), by float64 eigvalsh (d-term sums, cond 1)
         H = 2 * (problem.X.T @ problem.X + lam * np.eye(problem.d))
-        assert_close(
+        check.assert_close(
             float(np.linalg.eigvalsh(H).max()),
             lam_max,
-            claim=STAB,
-            backend=backend,
             kind="identity",
             dim=problem.n + problem.d,
             what="lambda_max(H) vs 2 (sigma_max^2 + lam)",
         )
-        assert_close(
+        check.assert_close(
             gd_max_stable_lr(lam_max),
             1 / (problem.sigma_max**2 + lam),
-            claim=STAB,
-            backend=backend,
             kind="identity",
             what="2 / lambda_max vs 1 / (sigma_max^2 + lam)",
         )
@@ -369,6 +358,7 @@ def test_gd_at_the_bound_oscillates_with_constant_size(backend, problem, lam, st
     (-1, 1): rounding adds up linearly over the steps, (n + d) T eps relative to the iterates'
     scale, as in the per-mode test (cond 2).
     """
+    check = Check(STAB, backend)
     lam_max = 2 * (problem.sigma_max**2 + lam)
     lr = gd_max_stable_lr(lam_max)
     w_star, _, traj, top_component = _run_from_the_top_mode(
@@ -376,11 +366,9 @@ def test_gd_at_the_bound_oscillates_with_constant_size(backend, problem, lam, st
     )
     scale = max(float(np.linalg.norm(traj, axis=1).max()), float(np.linalg.norm(w_star)), 1.0)
     with clause("c"):
-        assert_close(
+        check.assert_close(
             top_component,
             top * (-1.0) ** np.arange(steps + 1),
-            claim=STAB,
-            backend=backend,
             cond=2.0,
             dim=(problem.n + problem.d) * steps,
             scale=scale,
@@ -453,6 +441,7 @@ def test_gd_fits_strong_directions_first(backend, problem, c, steps, seed, shrin
     float resolution, the range float_count_range derives), and are nonincreasing in sigma; the separation
     bound; ||w_t|| nondecreasing and <= ||X^+ y|| up to the same rounding.
     """
+    check = Check(ORDER, backend)
     X = problem.X
     y = nested_problem(problem, seed)
     lr = c / (2 * problem.sigma_max**2)
@@ -472,11 +461,9 @@ def test_gd_fits_strong_directions_first(backend, problem, c, steps, seed, shrin
     with clause("a"):
         for t in range(steps + 1):
             p = gd_filter_factors(s, lr, t)
-            assert_close(
+            check.assert_close(
                 W[t],
                 problem.V[:, :r] @ (p * yt / s),
-                claim=ORDER,
-                backend=backend,
                 cond=1.0,
                 dim=(problem.n + problem.d) * max(t, 1),
                 scale=scale,
@@ -532,6 +519,7 @@ def test_medium_step_fits_a_middle_direction_first(backend, lr, seed):
     0.9^t: at t = 2 dlcore's GD has p_1 = 0.19 < p_3 = 1, and the steps-to-tolerance order follows
     |factor|, not sigma.
     """
+    check = Check(ORDER, backend)
     rng = np.random.default_rng(seed)
     s = np.sqrt(np.array([0.95, 0.7, 0.5, 0.1]) / lr)
     U, V = orthogonal(4, rng), orthogonal(4, rng)
@@ -546,11 +534,9 @@ def test_medium_step_fits_a_middle_direction_first(backend, lr, seed):
         2,
     )
     p = (V.T @ backend.to_numpy(wT["w"])) * s / yt
-    assert_close(
+    check.assert_close(
         p,
         [0.19, 0.84, 1.0, 0.36],
-        claim=ORDER,
-        backend=backend,
         cond=s[0] / s[-1],
         dim=16,
         what="p(2) at a medium step",
@@ -631,6 +617,7 @@ def test_minimizers_are_fixed_points_and_the_step_is_weight_decay(backend, probl
     The gradient there is a cancellation of terms of size residual_scale; lr times that is the
     reference scale (dim = n + d). Elsewhere the ridge step equals (1 - 2 lr lam) w - lr grad D.
     """
+    check = Check(FIXED, backend)
     _, _, w_star_t = svd_coordinates(problem, lam)
     w_star = problem.V @ w_star_t
     lr = c / (2 * (problem.sigma_max**2 + lam))
@@ -645,11 +632,9 @@ def test_minimizers_are_fixed_points_and_the_step_is_weight_decay(backend, probl
     step_scale = lr * residual_scale(problem.X, problem.y, w) + float(np.linalg.norm(w))
     with clause("a"):
         # grad L(w*) = 0 => fixed: dlcore's step from the minimizer moves by rounding only
-        assert_close(
+        check.assert_close(
             moved,
             w_star,
-            claim=FIXED,
-            backend=backend,
             dim=problem.n + problem.d,
             scale=lr * residual_scale(problem.X, problem.y, w_star) + float(np.linalg.norm(w_star)),
             what="one GD step from the minimizer",
@@ -661,21 +646,17 @@ def test_minimizers_are_fixed_points_and_the_step_is_weight_decay(backend, probl
     w_dec = one_step(backend, lambda v: ridge_grad(v, X, y, max(lam, 1e-3)), w, lr)
     D = 2 * problem.X.T @ (problem.X @ w - problem.y)
     with clause("c"):
-        assert_close(
+        check.assert_close(
             w_dec,
             (1 - 2 * lr * max(lam, 1e-3)) * w - lr * D,
-            claim=FIXED,
-            backend=backend,
             dim=problem.n + problem.d,
             scale=float(np.linalg.norm(w)) + lr * residual_scale(problem.X, problem.y, w),
             what="ridge step vs weight-decay form",
         )
     with clause("b"):
-        assert_close(
+        check.assert_close(
             np.linalg.norm(step),
             lr * np.linalg.norm(g),
-            claim=FIXED,
-            backend=backend,
             dim=problem.n + problem.d,
             scale=step_scale,
             what="||w_1 - w_0|| = lr ||grad||",
@@ -691,6 +672,7 @@ def test_least_squares_taylor_remainder_is_quadratic(backend, problem, eps_, see
     The difference cancels terms of size L(w + eps v) + L(w) + eps |grad^T v| (the scale), each
     computed with (n + d)-term sums.
     """
+    check = Check(TAYLOR, backend)
     rng = np.random.default_rng(seed)
     w, v = rng.standard_normal(problem.d), rng.standard_normal(problem.d)
     v /= np.linalg.norm(v)
@@ -699,11 +681,9 @@ def test_least_squares_taylor_remainder_is_quadratic(backend, problem, eps_, see
     L1 = float(squared_loss(backend.asarray(w + eps_ * v), X, y))
     gv = float(backend.to_numpy(squared_loss_grad(backend.asarray(w), X, y)) @ v)
     with clause("b"):
-        assert_close(
+        check.assert_close(
             L1 - L0 - eps_ * gv,
             eps_**2 * float(np.sum((problem.X @ v) ** 2)),
-            claim=TAYLOR,
-            backend=backend,
             dim=problem.n + problem.d,
             scale=L1 + L0 + eps_ * abs(gv) + eps_ * residual_scale(problem.X, problem.y, w),
             what="Taylor remainder",
@@ -744,6 +724,7 @@ def test_negative_gradient_is_steepest(backend, problem, r, seed):
     = (d + 1.5) eps relative, so dim = d + 2 (the d accumulated terms, the division and the root;
     dim 1 gave the sweep's 0.52) bounds the ratio by (d + 1.5) / (4 (d + 2)) < 1/4.
     """
+    check = Check(STEEPEST, backend)
     rng = np.random.default_rng(seed)
     r_ = problem.rank
     w = problem.V[:, :r_] @ ((problem.U.T @ problem.y)[:r_] / problem.svals + 1 / problem.svals)
@@ -768,11 +749,9 @@ def test_negative_gradient_is_steepest(backend, problem, r, seed):
         with clause("c"):
             assert L_best <= L_u + r**2 * problem.sigma_max**2 + tol * scale
     with clause("b"):
-        assert_close(
+        check.assert_close(
             g @ (-g / gn),
             -gn,
-            claim=STEEPEST,
-            backend=backend,
             kind="identity",
             dim=problem.d + 2,
             what="g^T(-g/|g|)",
@@ -789,6 +768,7 @@ def test_descent_lemma_on_least_squares_and_logistic(backend, problem, c, seed):
     Logistic (mean, labels sign(y)): beta <= ||X||^2 / (4n); 30 dlcore GD steps with lr = c 2/beta
     never increase the recorded loss (dlcore.train's per-step record), up to (n + d) eps rounding.
     """
+    check = Check(DESCENT, backend)
     rng = np.random.default_rng(seed)
     w = rng.standard_normal(problem.d)
     X, y = backend.asarray(problem.X), backend.asarray(problem.y)
@@ -799,11 +779,9 @@ def test_descent_lemma_on_least_squares_and_logistic(backend, problem, c, seed):
     L1 = float(squared_loss(backend.asarray(w - lr * g), X, y))
     scale = L0 + lr * float(g @ g) + L1 + lr * residual_scale(problem.X, problem.y, w) ** 2
     with clause("c"):  # H = 2 X^T X: (lr^2 / 2) g^T H g = lr^2 ||X g||^2
-        assert_close(
+        check.assert_close(
             L1,
             L0 - lr * float(g @ g) + lr**2 * float(np.sum((problem.X @ g) ** 2)),
-            claim=DESCENT,
-            backend=backend,
             kind="identity",
             dim=problem.n + problem.d,
             scale=scale,
@@ -812,11 +790,9 @@ def test_descent_lemma_on_least_squares_and_logistic(backend, problem, c, seed):
     with clause("d"):
         # the Lipschitz constant of grad L = 2 X^T (X w - y) is ||2 X^T X||_2 = 2 sigma_max^2
         # (float64 eigvalsh, (n + d)-term sums)
-        assert_close(
+        check.assert_close(
             float(np.linalg.eigvalsh(2 * problem.X.T @ problem.X).max()),
             beta,
-            claim=DESCENT,
-            backend=backend,
             kind="identity",
             dim=problem.n + problem.d,
             what="||2 X^T X|| = 2 sigma_max^2",
@@ -872,6 +848,7 @@ def test_descent_lemma_on_least_squares_and_logistic(backend, problem, c, seed):
 def test_ols_gradient_matches_autograd_and_the_step_adds_xt_residual(backend, problem, c, seed):
     """dlcore's gradient vs torch autograd of ||y - Xw||^2 (float64 oracle), and the GD step vs
     w + 2 lr X^T r; rounding (n + d) eps relative to the terms before cancellation."""
+    check = Check(OLSGRAD, backend)
     torch = pytest.importorskip("torch")
     w = np.random.default_rng(seed).standard_normal(problem.d)
     wt = torch.tensor(w, requires_grad=True)
@@ -881,31 +858,25 @@ def test_ols_gradient_matches_autograd_and_the_step_adds_xt_residual(backend, pr
     r = problem.y - problem.X @ w
     grad = squared_loss_grad(backend.asarray(w), X, y)
     with clause("a"):
-        assert_close(
+        check.assert_close(
             grad,
             wt.grad.numpy(),
-            claim=OLSGRAD,
-            backend=backend,
             dim=problem.n + problem.d,
             scale=scale,
             what="gradient vs autograd",
         )
-        assert_close(
+        check.assert_close(
             grad,
             -2 * problem.X.T @ r,
-            claim=OLSGRAD,
-            backend=backend,
             dim=problem.n + problem.d,
             scale=scale,
             what="gradient vs -2 X^T (y - X w)",
         )
     lr = c / (2 * problem.sigma_max**2)
     with clause("b"):
-        assert_close(
+        check.assert_close(
             one_step(backend, lambda v: squared_loss_grad(v, X, y), w, lr),
             w + 2 * lr * problem.X.T @ r,
-            claim=OLSGRAD,
-            backend=backend,
             dim=problem.n + problem.d,
             scale=float(np.linalg.norm(w)) + lr * scale,
             what="GD step vs w + 2 lr X^T r",
@@ -926,6 +897,7 @@ def test_one_step_points_and_mirror_symmetry(backend, problem, delta, s, seed):
     1-D mode at lr lambda = 1 +- delta: |e_t| coincide for t <= 20. Rounding: one or a few steps,
     cond = max(1, lr lambda_max) amplifies the input rounding.
     """
+    check = Check(REGIMES, backend)
     rng = np.random.default_rng(seed)
     w0 = rng.standard_normal(problem.d)
     X, y = backend.asarray(problem.X), backend.asarray(problem.y)
@@ -934,11 +906,9 @@ def test_one_step_points_and_mirror_symmetry(backend, problem, delta, s, seed):
     w1 = one_step(backend, lambda v: squared_loss_grad(v, X, y), w0, lr)
     target_j = (problem.U.T @ problem.y)[j] / problem.svals[j]
     with clause("e"):
-        assert_close(
+        check.assert_close(
             problem.V[:, j] @ w1,
             target_j,
-            claim=REGIMES,
-            backend=backend,
             cond=problem.cond**2,
             dim=problem.n + problem.d,
             scale=float(np.linalg.norm(w0))
@@ -951,11 +921,9 @@ def test_one_step_points_and_mirror_symmetry(backend, problem, delta, s, seed):
     ls = Q.T @ problem.y / s
     w1 = one_step(backend, lambda v: squared_loss_grad(v, Xq, y), w0, 1 / (2 * s**2))
     with clause("d"):
-        assert_close(
+        check.assert_close(
             w1,
             ls,
-            claim=REGIMES,
-            backend=backend,
             dim=problem.n + problem.d,
             scale=float(np.linalg.norm(w0)) + float(np.linalg.norm(ls)),
             what="one step for X = sQ",
@@ -978,11 +946,9 @@ def test_one_step_points_and_mirror_symmetry(backend, problem, delta, s, seed):
         paths[a] = np.array([backend.to_numpy(p["w"])[0] for p in traj])
     with clause("a"):
         for a, e in paths.items():
-            assert_close(
+            check.assert_close(
                 e,
                 (1 - a) ** np.arange(21),
-                claim=REGIMES,
-                backend=backend,
                 cond=2.0,
                 dim=4 * 20,
                 what=f"e_t at lr lambda = {a}",
@@ -994,11 +960,9 @@ def test_one_step_points_and_mirror_symmetry(backend, problem, delta, s, seed):
                 assert flips.all()
         assert abs(paths[1.0][1]) <= tolerance(backend.eps, kind="identity", cond=2.0, dim=4)
     with clause("b"):
-        assert_close(
+        check.assert_close(
             np.abs(paths[1 + delta]),
             np.abs(paths[1 - delta]),
-            claim=REGIMES,
-            backend=backend,
             cond=2.0,
             dim=4 * 20,
             what="mirror symmetry",
@@ -1028,6 +992,7 @@ def test_projected_gradients_alternate_or_drift(backend, big, small, seed):
     projected on the eigenvectors: the big one alternates every step, the small one keeps its
     sign and changes by lr lambda_small relative per step (rounding 4 eps per step, 12 steps).
     """
+    check = Check(SIGNATURE, backend)
     rng = np.random.default_rng(seed)
     R = orthogonal(2, rng)
     lr = 1.0
@@ -1046,11 +1011,9 @@ def test_projected_gradients_alternate_or_drift(backend, big, small, seed):
     # rounding of each step (4 eps of the iterate) adds up linearly, relative to |g_0| (scale).
     lams = np.array([big, small])
     with clause("a"):
-        assert_close(
+        check.assert_close(
             G,
             lams * (1 - lams) ** np.arange(steps + 1)[:, None],
-            claim=SIGNATURE,
-            backend=backend,
             cond=2.0,
             dim=4 * (steps + 1),
             scale=float(np.linalg.norm(lams)),
@@ -1064,11 +1027,9 @@ def test_projected_gradients_alternate_or_drift(backend, big, small, seed):
     # eps ||g_t|| / |g_small(t)|, and the relative drift divides a difference by `small`.
     cond = float(np.max(np.linalg.norm(G, axis=1) / np.abs(G[:, 1]))) / small
     with clause("d"):
-        assert_close(
+        check.assert_close(
             np.abs(np.diff(G[:, 1])) / np.abs(G[:-1, 1]),
             np.full(steps, small),
-            claim=SIGNATURE,
-            backend=backend,
             cond=cond,
             dim=4 * steps,
             what="relative drift of the small-mode gradient",
@@ -1087,6 +1048,7 @@ def test_gd_trajectory_closed_form(backend, problem, c, steps, seed):
     scale (the rounding floor, as in ridge), which matters when y is almost orthogonal to col(X)
     and |w_ls| is small (sweep seed 2707632598: |w_ls| = 1.9e-3, float32).
     """
+    check = Check(CLOSED, backend)
     s, _, w_ls = svd_coordinates(problem, 0.0)
     floor = float(np.linalg.norm(problem.y)) / problem.sigma_max
     lr = c / (2 * problem.sigma_max**2)
@@ -1102,22 +1064,18 @@ def test_gd_trajectory_closed_form(backend, problem, c, steps, seed):
     wTt = problem.V.T @ backend.to_numpy(wT["w"])
     pos = s > 0
     with clause("a"):
-        assert_close(
+        check.assert_close(
             wTt[pos],
             (w_ls + (1 - 2 * lr * s**2) ** steps * (w0t - w_ls))[pos],
-            claim=CLOSED,
-            backend=backend,
             cond=2.0,
             dim=(problem.n + problem.d) * steps,
             scale=max(float(np.linalg.norm(w0)), float(np.linalg.norm(w_ls))) + floor,
             what=f"w_{steps} vs closed form",
         )
     with clause("c"):
-        assert_close(
+        check.assert_close(
             wTt[~pos],
             w0t[~pos],
-            claim=CLOSED,
-            backend=backend,
             cond=2.0,
             dim=(problem.n + problem.d) * steps,
             scale=max(float(np.linalg.norm(w0)), float(np.linalg.norm(w_ls))) + floor,
@@ -1144,11 +1102,9 @@ def test_gd_trajectory_closed_form(backend, problem, c, steps, seed):
         # the naive float64 formula errs by (steps + 2) u absolutely, dlcore's by a few u
         naive = np.where(pos, 1 - (1 - 2 * lr * s**2) ** steps, p)
         assert p == pytest.approx(naive, rel=0, abs=(steps + 4) * EPS64)
-        assert_close(
+        check.assert_close(
             problem.V.T @ backend.to_numpy(wT["w"]),
             p * w_ls,
-            claim=CLOSED,
-            backend=backend,
             cond=2.0,
             dim=(problem.n + problem.d) * steps,
             scale=float(np.linalg.norm(w_ls)) + floor,
@@ -1167,6 +1123,7 @@ def test_medium_step_reorders_and_early_stopping_returns_another_model(backend, 
     1/lambda_max) return models with different fit profiles, the medium one with the smaller
     mode-3 error (mode 3 is exact after one medium step).
     """
+    check = Check(MEDIUM, backend)
     rng = np.random.default_rng(seed)
     s = np.sqrt(np.array([0.95, 0.7, 0.5, 0.1]) / lr)
     U, V = orthogonal(4, rng), orthogonal(4, rng)
@@ -1197,11 +1154,9 @@ def test_medium_step_reorders_and_early_stopping_returns_another_model(backend, 
                 # cond s_1 / s_4) relative to ||p(2) w_ls||. Read as p_1 = w-tilde_{2,1} / w_ls_1,
                 # that error is divided by |w_ls_1| >= ||w_ls|| small s_3 / s_1: < 4e-3 in float32,
                 # far below the 0.31 margin of p_1 < p_3 - 0.5.
-                assert_close(
+                check.assert_close(
                     W[2],
                     np.array([0.19, 0.84, 1.0, 0.36]) * w_ls,
-                    claim=MEDIUM,
-                    backend=backend,
                     cond=s[0] / s[-1],
                     dim=16,
                     what="w-tilde_2 = p(2) w_ls at the medium step",
@@ -1312,6 +1267,7 @@ def test_rotating_the_features_rotates_the_weights(backend, problem, c, steps, l
     """GD on X and on XQ (Q Haar orthogonal): X w_t = (XQ) w'_t and w'_t = Q^T w_t; same for
     dlcore's ridge. Rounding: the two runs round differently, (n + d) T eps relative to the scale.
     """
+    check = Check(ROTATE, backend)
     Q = orthogonal(problem.d, np.random.default_rng(seed))
     lr = c / (2 * problem.sigma_max**2)
     y = backend.asarray(problem.y)
@@ -1335,21 +1291,17 @@ def test_rotating_the_features_rotates_the_weights(backend, problem, c, steps, l
     Ur, uty = problem.U[:, :r], problem.U[:, :r].T @ problem.y
     p_t = 1 - (1 - 2 * lr * sv**2) ** steps
     with clause("a"):
-        assert_close(
+        check.assert_close(
             problem.X @ w,
             Ur @ (p_t * uty),
-            claim=ROTATE,
-            backend=backend,
             cond=2.0,
             dim=(problem.n + problem.d) * steps,
             scale=float(np.linalg.norm(problem.y)),
             what="X w_t = U p(t) U^T y",
         )
-        assert_close(
+        check.assert_close(
             problem.X @ wr,
             Ur @ (sv**2 / (sv**2 + lam) * uty),
-            claim=ROTATE,
-            backend=backend,
             cond=(problem.sigma_max**2 + lam) / lam,
             dim=problem.n + problem.d,
             scale=float(np.linalg.norm(problem.y)),
@@ -1357,21 +1309,17 @@ def test_rotating_the_features_rotates_the_weights(backend, problem, c, steps, l
         )
     scale = float(np.linalg.norm(problem.y)) / problem.sigma_min
     with clause("b"):
-        assert_close(
+        check.assert_close(
             wq,
             Q.T @ w,
-            claim=ROTATE,
-            backend=backend,
             cond=2.0,
             dim=(problem.n + problem.d) * steps,
             scale=scale,
             what="w'_t = Q^T w_t",
         )
-        assert_close(
+        check.assert_close(
             problem.X @ Q @ wq,
             problem.X @ w,
-            claim=ROTATE,
-            backend=backend,
             cond=2.0,
             dim=(problem.n + problem.d) * steps,
             scale=problem.sigma_max * scale,
@@ -1382,21 +1330,17 @@ def test_rotating_the_features_rotates_the_weights(backend, problem, c, steps, l
         ny = float(np.linalg.norm(problem.y))
         loss = np.sum((problem.y - W @ problem.X.T) ** 2, axis=1)
         loss_q = np.sum((problem.y - Wq @ (problem.X @ Q).T) ** 2, axis=1)
-        assert_close(
+        check.assert_close(
             loss_q,
             loss,
-            claim=ROTATE,
-            backend=backend,
             cond=2.0,
             dim=(problem.n + problem.d) * steps,
             scale=3 * ny * problem.sigma_max * scale * math.sqrt(steps + 1),
             what="loss curves (steps + 1 entries)",
         )
-        assert_close(
+        check.assert_close(
             wrq,
             Q.T @ wr,
-            claim=ROTATE,
-            backend=backend,
             cond=(problem.sigma_max**2 + lam) / lam,
             dim=problem.n + problem.d,
             what="ridge",
@@ -1676,6 +1620,7 @@ def test_gd_tracks_gradient_flow_with_error_linear_in_eta(backend, problem, a, t
     w* + V exp(-2 S^2 tau) V^T (w0 - w*) is predicted per mode, (1 - lr lam)^k - exp(-lam k lr),
     and halving lr halves it to first order: ratio in [0.45, 0.55] for lr lambda_max <= 0.01.
     The gaps (~1e-3 relative) dwarf the rounding, so float32 is compared at its own tolerance."""
+    check = Check(FLOW, backend)
     lam = 2 * problem.svals**2
     w_star = problem.V @ ((problem.U.T @ problem.y)[: problem.rank] / problem.svals)
     w0 = w_star + np.random.default_rng(seed).standard_normal(problem.d)
@@ -1721,11 +1666,9 @@ def test_gd_tracks_gradient_flow_with_error_linear_in_eta(backend, problem, a, t
         e0 = problem.V.T @ (w0 - w_star)
         flow = w_star + problem.V @ (np.exp(-lam * k * lr) * e0)
         gd_closed = w_star + problem.V @ ((1 - lr * lam) ** k * e0)
-        assert_close(
+        check.assert_close(
             backend.to_numpy(wT["w"]),
             gd_closed,
-            claim=FLOW,
-            backend=backend,
             cond=2.0,
             dim=(problem.n + problem.d) * k,
             scale=float(np.linalg.norm(w0)),
@@ -2022,6 +1965,7 @@ def test_gd_on_log_cosh_leaves_the_linear_recursion(backend, lams, c, seed):
     >= c (1 - tanh 1) >= 0.0119 (z - tanh z increases in |z|; ||lam|| >= lam_max), against a
     rounding of one step, tolerance(identity, cond 2, dim 2d) * ||z_0|| < 1e-4 in float32.
     """
+    check = Check(MODES, backend)
     lam = np.array(lams)
     rng = np.random.default_rng(seed)
     d = len(lam)
@@ -2029,11 +1973,9 @@ def test_gd_on_log_cosh_leaves_the_linear_recursion(backend, lams, c, seed):
     z0 = rng.choice([-1.0, 1.0], d) * rng.uniform(1.0, 3.0, d)
     lr = c / lam.max()
     z = log_cosh_gd(backend, R, lam, z0, lr, 1)
-    assert_close(
+    check.assert_close(
         z[1],
         z0 - lr * lam * np.tanh(z0),
-        claim=MODES,
-        backend=backend,
         cond=2.0,
         dim=2 * d,
         scale=float(np.linalg.norm(z0)),
@@ -2062,6 +2004,7 @@ def test_hinge_risk_at_a_kink_has_a_first_order_remainder(backend, n, d, frac, s
     the other coordinates in [-1, 1], ||x_i|| <= sqrt(9 + 5) < 3.75 and eps >= 1/30, that is
     below 2.5e-3 < 1 / (8 n) in float32.
     """
+    check = Check(TAYLOR, backend)
     rng = np.random.default_rng(seed)
     y = rng.choice([-1.0, 1.0], n)
     m = 1 + rng.choice([-1.0, 1.0], n) * (1 + rng.uniform(0.0, 1.0, n))
@@ -2078,11 +2021,9 @@ def test_hinge_risk_at_a_kink_has_a_first_order_remainder(backend, n, d, frac, s
     L0, Lp, Lm = risk(w), risk(w + eps_ * v), risk(w - eps_ * v)
     scale = (Lp + Lm + 2 * L0) / eps_
     expected = float(np.linalg.norm(X[0])) / n
-    assert_close(
+    check.assert_close(
         (Lp + Lm - 2 * L0) / eps_,
         expected,
-        claim=TAYLOR,
-        backend=backend,
         dim=n + d,
         scale=scale,
         what="D(eps) / eps at the kink",
@@ -2140,6 +2081,7 @@ def test_a_step_past_two_over_beta_increases_the_loss(backend, problem, c, a, se
     Hence L_1 / L_0 - 1 >= 2c(c - 1) / (1 + 2c(c - 1)) >= 0.095. dlcore's ratio is compared with
     the exact one at the relative tolerance of two (n + d)-term sums (cond 2 for the step).
     """
+    check = Check(DESCENT, backend)
     rng = np.random.default_rng(seed)
     s, _, _ = svd_coordinates(problem, 0.0)
     b = rng.standard_normal(problem.d - 1)
@@ -2156,11 +2098,9 @@ def test_a_step_past_two_over_beta_increases_the_loss(backend, problem, c, a, se
         )
     )
     exact = float(np.sum(s**2 * ((1 - 2 * lr * s**2) * wt) ** 2)) / float(np.sum(s**2 * wt**2))
-    assert_close(
+    check.assert_close(
         L1 / L0,
         exact,
-        claim=DESCENT,
-        backend=backend,
         kind="identity",
         cond=2.0,
         dim=2 * (problem.n + problem.d),
@@ -2182,15 +2122,14 @@ def test_log_cosh_has_no_one_step_point_and_no_mirror_symmetry(backend, theta0, 
     |a| - |b| = 2 min(delta t, |theta_0| - t) >= 2 min(0.05 tanh 0.5, 0.0379) = 0.046, where a
     quadratic gives 0. Rounding: one step, tolerance(identity, cond 2, dim 4) * |theta_0|.
     """
+    check = Check(REGIMES, backend)
     R, lam, z0 = np.eye(1), np.ones(1), np.array([sign * theta0])
     tol = tolerance(backend.eps, kind="identity", cond=2.0, dim=4) * theta0
     t = math.tanh(theta0)
     one = log_cosh_gd(backend, R, lam, z0, 1.0, 1)[1, 0]
-    assert_close(
+    check.assert_close(
         one,
         sign * (theta0 - t),
-        claim=REGIMES,
-        backend=backend,
         cond=2.0,
         dim=4,
         scale=theta0,
@@ -2251,6 +2190,7 @@ def test_with_ridge_the_null_coordinates_move(backend, problem, ratio, c, size, 
     step. After T = steps_to(f, 1/2) <= 16 steps the null part has moved by (1 - f^T) size
     >= size / 2. Rounding as in the per-mode test: dim (n + d) T, cond 2, relative to the iterates.
     """
+    check = Check(CLOSED, backend)
     rng = np.random.default_rng(seed)
     r = problem.rank
     lam = ratio * problem.sigma_max**2
@@ -2264,11 +2204,9 @@ def test_with_ridge_the_null_coordinates_move(backend, problem, ratio, c, size, 
     _, _, w_star_t = svd_coordinates(problem, lam)
     scale = max(float(np.linalg.norm(traj, axis=1).max()), float(np.linalg.norm(w_star_t)))
     nullT = problem.V[:, r:].T @ traj[steps]
-    assert_close(
+    check.assert_close(
         nullT,
         f**steps * null0,
-        claim=CLOSED,
-        backend=backend,
         cond=2.0,
         dim=(problem.n + problem.d) * steps,
         scale=scale,
@@ -2291,6 +2229,7 @@ def test_small_step_keeps_the_order_by_sigma(backend, lr_medium, c, seed):
     p_1 < p_3 - 0.5; steps-to-tolerance are nondecreasing down the spectrum (|1 - a_i| grows), so the
     strongest mode is the fastest. Tolerance as in the medium-step test (cond s_1 / s_4, dim 16).
     """
+    check = Check(MEDIUM, backend)
     rng = np.random.default_rng(seed)
     ratios = np.array([0.95, 0.7, 0.5, 0.1])
     s = np.sqrt(ratios / lr_medium)
@@ -2306,7 +2245,7 @@ def test_small_step_keeps_the_order_by_sigma(backend, lr_medium, c, seed):
     p = (V.T @ backend.to_numpy(wT["w"])) * s
     a = c * ratios / ratios[0]
     expected = a * (2 - a)
-    assert_close(p, expected, claim=MEDIUM, backend=backend, cond=s[0] / s[-1], dim=16, what="p(2)")
+    check.assert_close(p, expected, cond=s[0] / s[-1], dim=16, what="p(2)")
     tol = tolerance(backend.eps, kind="identity", cond=s[0] / s[-1], dim=16) * float(
         np.linalg.norm(expected)
     )
@@ -2328,6 +2267,7 @@ def test_medium_step_overshoots_the_least_squares_coordinate(backend, problem, c
     (c - 1) |y-tilde_1| / sigma_1 >= 0.05 * 0.5 / 2 = 0.0125. Rounding of one step from 0:
     tolerance(bound, dim n + d) * lr * residual_scale(X, y, 0) < 1e-3 in float32.
     """
+    check = Check(WEAK, backend)
     y = nested_problem(problem, seed)
     X, yb = backend.asarray(problem.X), backend.asarray(y)
     lr = c / (2 * problem.sigma_max**2)
@@ -2336,17 +2276,15 @@ def test_medium_step_overshoots_the_least_squares_coordinate(backend, problem, c
     w1 = one_step(backend, lambda v: squared_loss_grad(v, X, yb), np.zeros(problem.d), lr)
     wt = (problem.V.T @ w1)[:r]
     scale = lr * residual_scale(problem.X, y, np.zeros(problem.d))
-    assert_close(
+    check.assert_close(
         wt,
         2 * lr * s * yt,
-        claim=WEAK,
-        backend=backend,
         dim=problem.n + problem.d,
         scale=scale,
         what="w-tilde_1",
     )
     p = gd_filter_factors(s, lr, 1)
-    assert_close(p[0], c, claim=WEAK, backend=backend, kind="identity", what="p_1(1) = a_1")
+    check.assert_close(p[0], c, kind="identity", what="p_1(1) = a_1")
     assert c - 1 >= 0.05  # p_1(1) = c exceeds min(1, x) = 1 by c - 1
     tol = tolerance(backend.eps, kind="bound", dim=problem.n + problem.d) * scale
     bound = min(2 * lr * s[0], 1 / s[0]) * abs(yt[0])
@@ -2360,16 +2298,15 @@ def test_gd_filter_overshoots_twice_the_ridge_filter(backend, s, c):
     """lr = c / (2 max s^2), c in (1, 2), t = 1, lambda_1 = 1 / (2 lr): at the largest sigma
     a = 2 lr sigma^2 = c, p = c and 2 h = 2c / (1 + c), so p - 2h = c (c - 1) / (1 + c)
     >= 1.05 * 0.05 / 2.05 = 0.0256, far above the sandwich test's slack (4 eps-level terms)."""
+    check = Check(SANDWICH, backend)
     sig = np.array(s)
     lr = c / (2 * sig.max() ** 2)
     h = backend.to_numpy(ridge_filter_factors(backend.asarray(sig), 1 / (2 * lr)))
     p = gd_filter_factors(sig, lr, 1)
     k = int(np.argmax(sig))
-    assert_close(
+    check.assert_close(
         p[k] - 2 * h[k],
         c * (c - 1) / (1 + c),
-        claim=SANDWICH,
-        backend=backend,
         dim=4,
         scale=2.0,
         what="p - 2h at the top sigma",
@@ -2396,6 +2333,7 @@ def test_rotation_does_not_commute_with_a_fixed_start(backend, problem, c, steps
     ||w_T|| >= 2^-T size >= size / 64, against absolute rounding tol * size per run (factors <= 1:
     errors never grow), tol = tolerance(invariant, cond 2, dim (n + d) T) <= 1.8e-4 in float32.
     """
+    check = Check(ROTATE, backend)
     rng = np.random.default_rng(seed)
     u = rng.standard_normal(problem.d)
     u /= np.linalg.norm(u)
@@ -2415,11 +2353,9 @@ def test_rotation_does_not_commute_with_a_fixed_start(backend, problem, c, steps
     w, wq = out
     f = 1 - 2 * lr * problem.svals**2
     w_exact = problem.V @ (f**steps * (problem.V.T @ (size * u)))
-    assert_close(
+    check.assert_close(
         wq,
         -Q.T @ w_exact,
-        claim=ROTATE,
-        backend=backend,
         cond=2.0,
         dim=(problem.n + problem.d) * steps,
         scale=size,
@@ -2566,6 +2502,7 @@ def test_halving_a_large_step_does_not_halve_the_flow_gap(backend, problem, a, s
     rounding tol * (||w_0|| + ||w*||) per run (the flow test's tolerance), the measured ratio is
     within (1 + R) tol scale / (gap_1 - tol scale) of R(a) (checked below to stay < 0.45).
     """
+    check = Check(FLOW, backend)
     rng = np.random.default_rng(seed)
     s = problem.sigma_max
     Q = problem.U[:, : problem.d]
@@ -2584,11 +2521,9 @@ def test_halving_a_large_step_does_not_halve_the_flow_gap(backend, problem, a, s
             k,
         )
         w = backend.to_numpy(wT["w"])
-        assert_close(
+        check.assert_close(
             w,
             w_star + (1 - a / k) ** k * e0,
-            claim=FLOW,
-            backend=backend,
             cond=2.0,
             dim=(problem.n + problem.d) * 2,
             scale=float(np.linalg.norm(w_star + e0)),

@@ -47,7 +47,7 @@ from tests.support.strategies import (
     regression_problems,
     seeds,
 )
-from tests.support.tolerances import assert_close, record_ratio, tolerance
+from tests.support.tolerances import Check, record_ratio, tolerance
 
 ERM = "learning.erm-average-loss-and-gradient"
 
@@ -97,6 +97,7 @@ def test_empirical_risk_is_an_average(backend, problem, loss, lam, k, seed):
     computed with d-term dot products, so the rounding error is at most (n + d) eps relative to
     the mean of the terms' magnitudes (the `scale` passed; the risk itself can cancel to ~0).
     """
+    check = Check(ERM, backend)
     rng = np.random.default_rng(seed)
     X = problem.X
     y = problem.y if loss == "squared" else np.where(problem.y >= 0, 1.0, -1.0)
@@ -111,20 +112,16 @@ def test_empirical_risk_is_an_average(backend, problem, loss, lam, k, seed):
 
     def check_invariant(what: str, X2: np.ndarray, y2: np.ndarray) -> None:
         Xo, yo = backend.asarray(X2), backend.asarray(y2)
-        assert_close(
+        check.assert_close(
             empirical_risk(wb, Xo, yo, loss=loss, lam=lam),
             risk,
-            claim=ERM,
-            backend=backend,
             dim=dim,
             scale=r_scale,
             what=f"{loss} risk, {what}",
         )
-        assert_close(
+        check.assert_close(
             empirical_risk_grad(wb, Xo, yo, loss=loss, lam=lam),
             grad,
-            claim=ERM,
-            backend=backend,
             dim=dim,
             scale=g_scale,
             what=f"{loss} gradient, {what}",
@@ -135,22 +132,16 @@ def test_empirical_risk_is_an_average(backend, problem, loss, lam, k, seed):
     with clause("b"):
         check_invariant(f"replicated x{k}", np.tile(X, (k, 1)), np.tile(y, k))
     # The mean (and its gradient) against torch autograd of the mean loss plus lam ||w||^2.
-    assert_close(
-        risk, ref_risk, claim=ERM, backend=backend, dim=dim, scale=r_scale, what="risk vs torch"
-    )
+    check.assert_close(risk, ref_risk, dim=dim, scale=r_scale, what="risk vs torch")
     per = backend.to_numpy(per_example_grads(wb, Xb, yb, loss=loss))
     with clause("c", "d"):
         # torch's gradient of the mean-plus-penalty equals dlcore's, which equals the mean of
         # dlcore's per-example gradients plus the regularizer's gradient 2 lam w, added once
         # (lam = 0 is drawn too: then this is clause c alone).
-        assert_close(
-            grad, ref_grad, claim=ERM, backend=backend, dim=dim, scale=g_scale, what="grad vs torch"
-        )
-        assert_close(
+        check.assert_close(grad, ref_grad, dim=dim, scale=g_scale, what="grad vs torch")
+        check.assert_close(
             grad,
             per.mean(axis=0) + 2 * lam * w,
-            claim=ERM,
-            backend=backend,
             dim=dim,
             scale=g_scale,
             what="mean of per-example gradients + 2 lam w",
@@ -176,11 +167,9 @@ def test_empirical_risk_is_an_average(backend, problem, loss, lam, k, seed):
         off[:] = True
 
     def check_formula() -> None:
-        assert_close(
+        check.assert_close(
             per[off],
             formula[off],
-            claim=ERM,
-            backend=backend,
             kind="gradient",
             dim=problem.d + 4,
             scale=float(np.linalg.norm(row_scale[off])),
@@ -199,11 +188,9 @@ def test_empirical_risk_is_an_average(backend, problem, loss, lam, k, seed):
                     "squared_loss_grad / n + 2 lam w vs (2/n) X^T (Xw - y) + 2 lam w",
                 ),
             ]:
-                assert_close(
+                check.assert_close(
                     value,
                     oracle,
-                    claim=ERM,
-                    backend=backend,
                     dim=dim,
                     scale=g_scale,
                     what=what,
@@ -319,6 +306,7 @@ def test_squared_loss_bounds_zero_one(backend, s, seed):
     """1[ys <= 0] <= (y - s)^2 elementwise (exact: either side is computed exactly or the left
     is 0), and dlcore's per-example gradient is (d/ds (y - s)^2) x = 2 (s - y) x (here x = s,
     w = 1, so the score is s)."""
+    check = Check(SQBOUND, backend)
     y = pm1(len(s), seed)
     sb, yb = backend.asarray(np.array(s)), backend.asarray(y)
     zo = backend.to_numpy(zero_one_loss(sb, yb))
@@ -331,11 +319,9 @@ def test_squared_loss_bounds_zero_one(backend, s, seed):
         assert zo.mean() <= sq.mean()
     g = backend.to_numpy(per_example_grads(backend.asarray(np.ones(1)), sb[:, None], yb))[:, 0]
     with clause("b"):
-        assert_close(
+        check.assert_close(
             g,
             2 * (np.array(s) - y) * np.array(s),
-            claim=SQBOUND,
-            backend=backend,
             kind="identity",
             scale=1 + float(np.linalg.norm(2 * (np.abs(s) + 1) * np.abs(s))),
             what="2 (s - y) x",
@@ -355,6 +341,7 @@ def test_surrogate_gradients_convexity_and_bounds(backend, s, K, seed):
     its Hessian diag(p) - pp^T, which is PSD; midpoint convexity of all three; the K = 2
     identity; log2(1 + e^-m) and the hinge are >= 1[m <= 0]. Tolerances: a few operations per
     entry, relative to the entry's scale (1 for bounded derivatives)."""
+    check = Check(SURR, backend)
     torch = pytest.importorskip("torch")
     rng = np.random.default_rng(seed)
     sa = np.array(s)
@@ -368,41 +355,33 @@ def test_surrogate_gradients_convexity_and_bounds(backend, s, K, seed):
         torch.logaddexp(
             torch.zeros_like(m), -m
         ).sum().backward()  # softplus' threshold=20 is inexact
-        assert_close(
+        check.assert_close(
             logistic_loss_grad(sb, yb),
             st_.grad.numpy(),
-            claim=SURR,
-            backend=backend,
             dim=4,
             scale=math.sqrt(len(s)),
             what="logistic derivative",
         )
         mt = torch.as_tensor(y * sa)
-        assert_close(
+        check.assert_close(
             logistic_loss(sb, yb),
             torch.logaddexp(torch.zeros_like(mt), -mt).numpy(),
-            claim=SURR,
-            backend=backend,
             dim=4,
             scale=1 + float(np.linalg.norm(sa)),
             what="logistic loss log(1 + e^-m)",
         )
     with clause("b"):
-        assert_close(
+        check.assert_close(
             hinge_loss(sb, yb),
             np.maximum(0.0, 1 - y * sa),
-            claim=SURR,
-            backend=backend,
             dim=2,
             scale=1 + float(np.linalg.norm(sa)),
             what="hinge loss max(0, 1 - m)",
         )
         off = np.abs(y * sa - 1) > 1e-9
-        assert_close(
+        check.assert_close(
             backend.to_numpy(hinge_loss_grad(sb, yb))[off],
             np.where(y * sa < 1, -y, 0.0)[off],
-            claim=SURR,
-            backend=backend,
             dim=1,
             what="hinge subgradient",
         )
@@ -421,11 +400,9 @@ def test_surrogate_gradients_convexity_and_bounds(backend, s, K, seed):
     with clause("c"):
         zt = torch.tensor(Z, requires_grad=True)
         torch.nn.functional.cross_entropy(zt, torch.as_tensor(labels), reduction="sum").backward()
-        assert_close(
+        check.assert_close(
             cross_entropy_grad(backend.asarray(Z), labels),
             zt.grad.numpy(),
-            claim=SURR,
-            backend=backend,
             dim=4 * K,
             scale=math.sqrt(len(s)),
             what="cross-entropy gradient",
@@ -433,11 +410,9 @@ def test_surrogate_gradients_convexity_and_bounds(backend, s, K, seed):
         ce_ref = torch.nn.functional.cross_entropy(
             torch.as_tensor(Z), torch.as_tensor(labels), reduction="none"
         ).numpy()
-        assert_close(
+        check.assert_close(
             cross_entropy(backend.asarray(Z), labels),
             ce_ref,
-            claim=SURR,
-            backend=backend,
             dim=4 * K,
             scale=1 + float(np.linalg.norm(np.abs(Z).max(axis=1))),
             what="cross-entropy -z_y + log sum e^z",
@@ -451,11 +426,9 @@ def test_surrogate_gradients_convexity_and_bounds(backend, s, K, seed):
                 lambda z, lab=lab: torch.nn.functional.cross_entropy(z[None], torch.tensor([lab])),
                 torch.as_tensor(row),
             ).numpy()
-            assert_close(
+            check.assert_close(
                 np.diag(pr) - np.outer(pr, pr),
                 hess,
-                claim=SURR,
-                backend=backend,
                 dim=4 * K,
                 scale=1.0,
                 what="cross-entropy Hessian diag(p) - pp^T",
@@ -487,11 +460,9 @@ def test_surrogate_gradients_convexity_and_bounds(backend, s, K, seed):
     with clause("f"):
         Z2c = np.stack([np.zeros(len(s)), sa], axis=1)
         cls = [int(v > 0) for v in y]
-        assert_close(
+        check.assert_close(
             cross_entropy(backend.asarray(Z2c), cls),
             backend.to_numpy(logistic_loss(sb, yb)),
-            claim=SURR,
-            backend=backend,
             dim=8,
             scale=1 + float(np.linalg.norm(sa)),
             what="K = 2 cross-entropy vs logistic",
@@ -510,6 +481,7 @@ def test_surrogate_gradients_convexity_and_bounds(backend, s, K, seed):
 def test_hinge_has_two_one_sided_derivatives_at_the_kink(backend, y, h):
     """At s = y (m = 1) the one-sided difference quotients in s are -y (towards m < 1) and 0:
     no derivative exists, and dlcore's documented subgradient there is 0."""
+    check = Check(SURR, backend)
     yb = backend.asarray(np.array([y]))
 
     def f(s):
@@ -517,11 +489,9 @@ def test_hinge_has_two_one_sided_derivatives_at_the_kink(backend, y, h):
 
     towards_small_m = (f(y - y * h) - f(y)) / (-y * h)  # moving s so that m = 1 - h
     towards_big_m = (f(y + y * h) - f(y)) / (y * h)
-    assert_close(
+    check.assert_close(
         towards_small_m,
         -y,
-        claim=SURR,
-        backend=backend,
         kind="gradient",
         cond=1 / h,
         what="left quotient",
@@ -543,6 +513,7 @@ def test_softmax_properties(backend, z, c, T):
     representable (everywhere in float64 here), shift invariance, order, Jacobian (against
     central differences of dlcore's softmax, error ~ eps/h + h^2 with h = eps^(1/3)), and the
     temperature bound."""
+    check = Check(SOFTMAX, backend)
     za = np.array(z)
     K = len(za)
     p = backend.to_numpy(softmax(backend.asarray(za)))
@@ -555,11 +526,9 @@ def test_softmax_properties(backend, z, c, T):
             exact = [e / total for e in ex]
             assert all(0 < q < 1 for q in exact), exact
             assert abs(mpmath.fsum(exact) - 1) < mpmath.mpf(10) ** -40
-        assert_close(
+        check.assert_close(
             p,
             np.array([float(q) for q in exact]),
-            claim=SOFTMAX,
-            backend=backend,
             kind="identity",
             dim=K,
             cond=spread,
@@ -569,9 +538,7 @@ def test_softmax_properties(backend, z, c, T):
     with clause("f"):
         assert ((p >= 0) & (p <= 1)).all(), f"softmax left [0, 1]: {p}"  # 0 and 1 are reachable
         # the sum is 1 within 4 K eps, the statement's bound (identity kind, dim K)
-        assert_close(
-            p.sum(), 1.0, claim=SOFTMAX, backend=backend, kind="identity", dim=K, what="sum"
-        )
+        check.assert_close(p.sum(), 1.0, kind="identity", dim=K, what="sum")
     with clause("i"):
         # Positive wherever e^(z_i - max z) / K >= e * tiny (a normal number, with a factor e to
         # spare for rounding): every entry in float64 (spread <= 100 < 708), entries with
@@ -582,11 +549,9 @@ def test_softmax_properties(backend, z, c, T):
         assert normal.all() or backend.dtype_name == "float32"
         assert (p[normal] > 0).all(), f"a softmax entry in the normal range rounded to 0: {p}"
     with clause("b"):
-        assert_close(
+        check.assert_close(
             backend.to_numpy(softmax(backend.asarray(za + c))),
             p,
-            claim=SOFTMAX,
-            backend=backend,
             kind="identity",
             dim=K,
             cond=1 + abs(c) + float(np.abs(za).max()),
@@ -608,11 +573,9 @@ def test_softmax_properties(backend, z, c, T):
         ]
     ).T
     with clause("d"):
-        assert_close(
+        check.assert_close(
             J,
             np.diag(p) - np.outer(p, p),
-            claim=SOFTMAX,
-            backend=backend,
             dim=K,
             cond=1 / backend.eps ** (1 / 3),
             scale=1.0,
@@ -664,6 +627,7 @@ def test_softmax_rounds_to_the_boundary_in_floating_point(backend, K, top, extra
 def test_surrogate_and_true_loss_rank_models_differently(backend):
     """The claim's counterexample (ours; the lecture gives none), exactly (the values are exact
     in binary up to one rounding)."""
+    check = Check(TRUELOSS, backend)
     y = backend.asarray(np.array([1.0, 1.0]))
     one = backend.asarray(np.ones(1))
     results = {}
@@ -673,9 +637,7 @@ def test_surrogate_and_true_loss_rank_models_differently(backend):
         zo = float(np.mean(backend.to_numpy(zero_one_loss(sb, y))))
         results[name] = (sq, zo)
     with clause("a"):
-        assert_close(
-            results["A"][0], 1.21, claim=TRUELOSS, backend=backend, dim=2, what="squared loss of A"
-        )
+        check.assert_close(results["A"][0], 1.21, dim=2, what="squared loss of A")
         assert results["A"][1] == 0.5
     with clause("b"):
         assert results["B"] == (8.0, 0.0)
@@ -728,6 +690,7 @@ def test_bias_variance_decomposition_for_ridge(backend, problem, lam, sigma, see
     vectors, fit dlcore's ridge on each, and average (y0 - x0^T w)^2 over them and over
     eps_0 = +-sigma. Exact against sigma^2 + bias^2 + sigma^2 ||s||^2 with s from a float64 solve.
     Tolerance: a ridge solve, cond (sigma_max^2 + lam) / lam, relative to (|f0| + ||s|| ||y||)^2."""
+    check = Check(BIASVAR, backend)
     rng = np.random.default_rng(seed)
     X = problem.X
     f = X @ rng.standard_normal(problem.d) + 0.3 * rng.standard_normal(problem.n)  # any f
@@ -747,11 +710,9 @@ def test_bias_variance_decomposition_for_ridge(backend, problem, lam, sigma, see
         abs(f0) + sigma + float(np.linalg.norm(s)) * float(np.linalg.norm(np.abs(f) + sigma))
     ) ** 2
     with clause("a"):
-        assert_close(
+        check.assert_close(
             total,
             predicted,
-            claim=BIASVAR,
-            backend=backend,
             cond=(problem.sigma_max**2 + lam) / lam,
             dim=problem.n + problem.d,
             scale=ref,
@@ -892,6 +853,7 @@ def test_error_on_the_training_set_does_not_estimate_the_risk(backend, n, mu_nor
     from 0 than the Hoeffding band sqrt(ln(2 / p) / (2n)) <= 0.344 (p = FALSE_FAILURE, n >= 120;
     at n < 97 it would exceed 0.382) that an independent test set of this size would respect with
     probability 1 - p. Deterministic given the fit: false-failure probability 0."""
+    check = Check(TESTERR, backend)
     d = n + 20
     rng = np.random.default_rng(seed)
     u = rng.standard_normal(d)
@@ -901,11 +863,9 @@ def test_error_on_the_training_set_does_not_estimate_the_risk(backend, n, mu_nor
     w = ridge_dual(Xb, yb, 0.0)
     s = Xb @ w
     sv = np.linalg.svd(X, compute_uv=False)
-    assert_close(
+    check.assert_close(
         s,
         y,
-        claim=TESTERR,
-        backend=backend,
         kind="identity",
         cond=float(sv[0] / sv[-1]) ** 2,
         dim=n + d,
@@ -1059,6 +1019,7 @@ def test_projected_joint_gd_drives_lambda_to_zero(backend, problem, lam0, c, lam
     ceil(lam_0 / (eta r^2)) steps (r^2 lowered by its rounding bound), and stays there.
     (3) Then plain GD contracts D(theta) - min D by rho^2 per step, rho = 1 - 2 eta sigma_min^2;
     after the steps that bring it below eps ||y||^2, the final objective equals the OLS objective to convergence tolerance."""
+    check = Check(JOINT, backend)
     y, w0, eta = joint_lambda_problem(problem, lam0, c)
     X, yb = backend.asarray(problem.X), backend.asarray(y)
     d_min = float(np.sum((problem.X @ w0 - y) ** 2))
@@ -1077,11 +1038,9 @@ def test_projected_joint_gd_drives_lambda_to_zero(backend, problem, lam0, c, lam
             assert joint_objective(backend, theta, lam_b, X, yb) < -bound
     with clause("b"):
         assert j >= d_min - tolerance(backend.eps, kind="identity", dim=dim) * (j + scale)
-        assert_close(
+        check.assert_close(
             joint_objective(backend, backend.asarray(w0), 0.0, X, yb),
             d_min,
-            claim=JOINT,
-            backend=backend,
             kind="identity",
             dim=dim,
             scale=scale,
@@ -1089,11 +1048,9 @@ def test_projected_joint_gd_drives_lambda_to_zero(backend, problem, lam0, c, lam
         )
     with clause("c"):
         assert sq >= 0
-        assert_close(
+        check.assert_close(
             joint_objective(backend, theta, lam + h, X, yb) - j,
             h * sq,
-            claim=JOINT,
-            backend=backend,
             kind="identity",
             dim=dim,
             scale=j + h * sq + scale,
@@ -1130,11 +1087,9 @@ def test_projected_joint_gd_drives_lambda_to_zero(backend, problem, lam0, c, lam
         theta, lam_t = joint_step(backend, theta, lam_t, X, yb, eta, project=True)
         assert lam_t == 0.0
     with clause("f"):
-        assert_close(
+        check.assert_close(
             joint_objective(backend, theta, lam_t, X, yb),
             d_min,
-            claim=JOINT,
-            backend=backend,
             kind="convergence",
             dim=dim,
             scale=scale,
@@ -1413,6 +1368,7 @@ def test_selecting_on_the_training_error_picks_a_small_lambda(backend, d, delta,
     the grid with tan <= 2 delta <= 0.2 and risk <= Phi(-0.98 m) <= 0.071. So the training choice
     exceeds the grid minimum by >= 0.28, more than the 2 eps = 0.25 (p = FALSE_FAILURE) that
     validation on n_val = 1000 pairs guarantees. Deterministic: false-failure probability 0."""
+    check = Check(VALSEL, backend)
     rng = np.random.default_rng(seed)
     X, y, mu = spiked_training_set(d, delta, m, rng)
     Xb, yb = backend.asarray(X), backend.asarray(y)
@@ -1420,11 +1376,9 @@ def test_selecting_on_the_training_error_picks_a_small_lambda(backend, d, delta,
     train_err = [float(backend.to_numpy(empirical_risk(w, Xb, yb))) for _, w in candidates]
     exact = 0.5 * ((LAM_GRID / (1 + LAM_GRID)) ** 2 + (LAM_GRID / (delta**2 + LAM_GRID)) ** 2)
     for j, lam in enumerate(LAM_GRID):
-        assert_close(
+        check.assert_close(
             train_err[j],
             exact[j],
-            claim=VALSEL,
-            backend=backend,
             kind="identity",
             cond=(1 + lam) / (delta**2 + lam),
             dim=2 * d,
@@ -1501,6 +1455,7 @@ def test_model_order_risk_is_u_shaped(backend, n, step, rho, sigma, seed, data):
     order where the marginal bias decrease (computed from dlcore's fits of f) first falls below
     sigma^2 / n, interior, and below the interpolating order n - 1. The 2n - 1 chi-square events
     share FALSE_FAILURE by a union bound: false-failure probability FALSE_FAILURE per example."""
+    check = Check(UCURVE, backend)
     K = data.draw(st.integers(1, n - 3), label="K")
     rng = np.random.default_rng(seed)
     x = chebyshev_nodes(n)
@@ -1523,11 +1478,9 @@ def test_model_order_risk_is_u_shaped(backend, n, step, rho, sigma, seed, data):
             float(np.sum(b[k + 1 :] ** 2)) / n + np.sum((Q[:, : k + 1].T @ E) ** 2, axis=0) / n
         )
         with clause("a"):
-            assert_close(
+            check.assert_close(
                 in_sample,
                 expected,
-                claim=UCURVE,
-                backend=backend,
                 kind="identity",
                 cond=2.0,
                 dim=n + k + 1,
@@ -1750,6 +1703,7 @@ def test_squared_loss_of_shrunk_targets_is_below_the_zero_one_loss(backend, u, c
     <= (1 - 0.1 (1 - c))^2 <= 0.99^2 < 1 (dlcore's `per_example_losses` on the targets, checked
     against the float64 value with `assert_close`). So 1[ys <= 0] > (cy - s)^2 for every example
     and for the means, by >= 0.0199, far outside the few-eps rounding of the squared loss."""
+    check = Check(SQBOUND, backend)
     ua = np.array(u)
     y = pm1(len(u), seed)
     s = -y * ua * (1 - c)
@@ -1759,7 +1713,7 @@ def test_squared_loss_of_shrunk_targets_is_below_the_zero_one_loss(backend, u, c
         per_example_losses(backend.asarray(np.ones(1)), sb[:, None], backend.asarray(c * y))
     )
     exact = (c + ua * (1 - c)) ** 2
-    assert_close(sq, exact, claim=SQBOUND, backend=backend, kind="identity", what="(cy - s)^2")
+    check.assert_close(sq, exact, kind="identity", what="(cy - s)^2")
     assert (zo == 1.0).all()
     assert (zo > sq).all() and zo.mean() > sq.mean(), (zo, sq)
 
@@ -1778,6 +1732,7 @@ def test_softmax_with_tied_maximisers_stays_away_from_one_hot(backend, z, T, see
     1 + tol (the claim's sum check, tol = `tolerance(eps, kind="identity", dim=K)`), so
     1 - softmax(z/T)_{i*} >= 1 - (1 + tol)/m >= 1/2 - tol/2 for every T: it does not tend to 0 as
     T -> 0, and softmax does not approach the one-hot argmax."""
+    check = Check(SOFTMAX, backend)
     za = np.array(z)
     K = len(za)
     m = data.draw(st.integers(2, K), label="m")
@@ -1785,7 +1740,7 @@ def test_softmax_with_tied_maximisers_stays_away_from_one_hot(backend, z, T, see
     za[tied] = za.max()
     p = backend.to_numpy(softmax(backend.asarray(za / T)))
     assert (p[tied] == p[tied[0]]).all(), p[tied]
-    assert_close(p.sum(), 1.0, claim=SOFTMAX, backend=backend, kind="identity", dim=K, what="sum")
+    check.assert_close(p.sum(), 1.0, kind="identity", dim=K, what="sum")
     tol = tolerance(backend.eps, kind="identity", dim=K)
     assert 1 - p[tied[0]] >= 1 - (1 + tol) / m, (p, m)
 
@@ -1804,6 +1759,7 @@ def test_logistic_surrogate_is_below_the_training_error_at_the_start(backend, pr
     log 2 = 0.693 (checked with `assert_close`). The check "0-1 error <= surrogate" fails by
     1 - log 2 = 0.307 on a bug-free run: only a surrogate >= 1[m <= 0] (squared, hinge, log2) makes
     it a debug check."""
+    check = Check(DEBUG, backend)
     y = pm1(problem.n, seed)
     X, yb = backend.asarray(problem.X), backend.asarray(y)
     lr = c / (problem.sigma_max**2 / problem.n)  # the logistic loss has curvature <= 1/4
@@ -1818,9 +1774,7 @@ def test_logistic_surrogate_is_below_the_training_error_at_the_start(backend, pr
     zo = float(np.mean(backend.to_numpy(zero_one_loss(X @ p0["w"], yb))))
     surrogate = float(backend.to_numpy(empirical_risk(p0["w"], X, yb, loss="logistic")))
     assert step0 == 0 and zo == 1.0
-    assert_close(
-        surrogate, math.log(2.0), claim=DEBUG, backend=backend, kind="identity", what="log 2"
-    )
+    check.assert_close(surrogate, math.log(2.0), kind="identity", what="log 2")
     assert zo > surrogate
 
 
@@ -1844,6 +1798,7 @@ def test_bias_variance_decomposition_fails_for_offset_noise(
     mu a (2b + mu a) >= (mu a)^2 >= 0.25, while the rounding is at most the claim test's
     tolerance tol * ref (checked to be below half of that gap; lam >= 0.1 keeps it small in
     float32)."""
+    check = Check(BIASVAR, backend)
     rng = np.random.default_rng(seed)
     X = problem.X
     f = X @ rng.standard_normal(problem.d) + 0.3 * rng.standard_normal(problem.n)
@@ -1871,11 +1826,9 @@ def test_bias_variance_decomposition_fails_for_offset_noise(
         + float(np.linalg.norm(s)) * float(np.linalg.norm(np.abs(f) + mu_abs + sigma))
     ) ** 2
     cond = (problem.sigma_max**2 + lam) / lam
-    assert_close(
+    check.assert_close(
         total,
         actual,
-        claim=BIASVAR,
-        backend=backend,
         cond=cond,
         dim=problem.n + problem.d,
         scale=ref,
@@ -1908,6 +1861,7 @@ def test_loss_on_the_fitted_pairs_is_not_a_risk_sample(backend, N, sigma, scale,
     (1 + hi) (scale^2 + sigma^2) with probability >= 1 - p/2 (the upper chi^2_N band). So the loss
     is <= tol_max^2 (1 + hi) (scale^2 + sigma^2), which the test checks is below
     (1 - lo) sigma^2 (for p = 1e-12 in float32: <= 0.0024 (1 + sigma^2) against >= 0.032)."""
+    check = Check(RISK, backend)
     d = 4 * N
     p = FALSE_FAILURE
     rng = np.random.default_rng(seed)
@@ -1918,11 +1872,9 @@ def test_loss_on_the_fitted_pairs_is_not_a_risk_sample(backend, N, sigma, scale,
     Xb, yb = backend.asarray(X), backend.asarray(y)
     w = ridge_dual(Xb, yb, 0.0)
     ev = np.linalg.eigvalsh(X @ X.T)  # the squared singular values of X
-    assert_close(
+    check.assert_close(
         Xb @ w,
         y,
-        claim=RISK,
-        backend=backend,
         kind="identity",
         cond=float(ev[-1] / ev[0]),
         dim=N + d,
@@ -1964,6 +1916,7 @@ def test_model_order_risk_with_a_late_large_coefficient_is_not_u_shaped(
     sigma^2 / n <= -0.75 sigma^2 / n. Every step is >= 0.75 sigma^2 / n in size, against a
     rounding of at most 4 tol ||f||^2 / n (the claim test's per-fit tolerance). Deterministic
     (false-failure probability 0): the expectation is exact, no noise is drawn."""
+    check = Check(UCURVE, backend)
     K = data.draw(st.integers(1, n - gap - 2), label="K")
     J = K + gap + 1
     rng = np.random.default_rng(seed)
@@ -1983,11 +1936,9 @@ def test_model_order_risk_with_a_late_large_coefficient_is_not_u_shaped(
     bias_a = np.array(bias)
     exact = np.array([float(np.sum(b[k + 1 :] ** 2)) / n for k in range(n)])
     f2 = float(f @ f) / n
-    assert_close(
+    check.assert_close(
         bias_a,
         exact,
-        claim=UCURVE,
-        backend=backend,
         kind="identity",
         cond=2.0,
         dim=2 * n,

@@ -24,7 +24,7 @@ from dlcore.mlp import (
     value_and_grad,
 )
 from dlcore.optim import apply_updates, sgd
-from tests.support.backends import REFERENCE, backend_params
+from tests.support.backends import HOST, backend_params
 from tests.support.claims import claim, clause
 from tests.support.mlp_oracles import (
     feature_magnitudes,
@@ -40,7 +40,7 @@ from tests.support.strategies import (
     seeds,
     sine_targets,
 )
-from tests.support.tolerances import assert_close, record_ratio, tolerance
+from tests.support.tolerances import Check, record_ratio, tolerance
 
 UA = "relu-networks.universal-approximation-by-width"
 LIN = "relu-networks.linearized-net-is-linear-model-on-jacobian-features"
@@ -91,6 +91,7 @@ def _check_sup_error(backend, f, a: float, b: float, k: int) -> tuple[float, flo
     Also checks that the net has k hidden units and reproduces np.interp (the PWL interpolant
     I_k f) on the grid.
     """
+    check = Check(UA, backend)
     knots = np.linspace(a, b, k + 1)
     values = f(knots)
     net = relu_net_from_pwl(backend.asarray(knots), backend.asarray(values))
@@ -99,11 +100,9 @@ def _check_sup_error(backend, f, a: float, b: float, k: int) -> tuple[float, flo
     out = backend.to_numpy(forward(net, backend.asarray(x[:, None])))[:, 0]
     S = _elbow_scale(knots, values, x)
     # sup-norm error <= tol * S  <=>  2-norm error over len(x) points <= tol * sqrt(len(x)) * S
-    assert_close(
+    check.assert_close(
         out,
         np.interp(x, knots, values),
-        claim=UA,
-        backend=backend,
         dim=k + 2,
         scale=math.sqrt(len(x)) * S,
         what="width-k net vs np.interp",
@@ -217,6 +216,7 @@ def test_loss_gradient_is_minus_two_phi_transpose_residual(backend, net):
     entrywise by the magnitudes M of feature_magnitudes, so errors are <= c dim eps ||M|| (dim = sum of
     layer sizes + depth); the gradient's magnitude is ||2 M^T (|y| + |f|)|| (n more terms).
     """
+    check = Check(LIN, backend)
     sizes, activation, P, X, y = net
     params, bX, by = _to(backend, P), backend.asarray(X), backend.asarray(y)
     host = _host(backend, params)  # the parameters as rounded to the backend's dtype
@@ -227,11 +227,9 @@ def test_loss_gradient_is_minus_two_phi_transpose_residual(backend, net):
     M = feature_magnitudes(host, hX, activation)
     dim = sum(sizes) + len(sizes)
     with clause("a"):
-        assert_close(
+        check.assert_close(
             Phi,
             oracle,
-            claim=LIN,
-            backend=backend,
             kind="gradient",
             dim=dim,
             scale=float(np.linalg.norm(M)),
@@ -242,20 +240,16 @@ def test_loss_gradient_is_minus_two_phi_transpose_residual(backend, net):
     loss, grads = value_and_grad(params, bX, by, activation=activation)
     g_scale = float(np.linalg.norm(2 * M.T @ (np.abs(y) + np.abs(f0))))
     with clause("b"):
-        assert_close(
+        check.assert_close(
             flatten_params(grads),
             -2 * oracle.T @ r0,
-            claim=LIN,
-            backend=backend,
             dim=dim + X.shape[0],
             scale=g_scale,
             what="backprop gradient vs -2 Phi^T r0",
         )
-        assert_close(
+        check.assert_close(
             loss,
             r0 @ r0,
-            claim=LIN,
-            backend=backend,
             dim=X.shape[0],
             scale=float(np.sum(np.abs(r0) * (np.abs(y) + np.abs(f0)))),
             what="loss",
@@ -265,11 +259,9 @@ def test_loss_gradient_is_minus_two_phi_transpose_residual(backend, net):
     updates, _ = opt.update(grads, opt.init(params), params)
     step = flatten_params(apply_updates(params, updates)) - flatten_params(params)
     with clause("c"):
-        assert_close(
+        check.assert_close(
             step,
             2 * eta * oracle.T @ r0,
-            claim=LIN,
-            backend=backend,
             dim=dim + X.shape[0],
             scale=eta * g_scale + float(np.linalg.norm(flatten_params(host))),
             what="network GD step vs linearized step",
@@ -373,6 +365,8 @@ def test_backward_matches_autograd_and_finite_differences(backend, net):
     The central difference with step 1 adds the rounding of L(theta +- e_j), <= dim eps L_mag per
     entry, L_mag = sum_a (m_a + |y_a|)^2 with magnitudes of |theta| + 1.
     """
+    check = Check(BP, backend)
+    host_check = Check(BP, HOST)
     sizes, activation, P, X, y = net
     params, bX, by = _to(backend, P), backend.asarray(X), backend.asarray(y)
     host, hX, hy = _host(backend, params), backend.to_numpy(bX), backend.to_numpy(by)
@@ -384,11 +378,9 @@ def test_backward_matches_autograd_and_finite_differences(backend, net):
     dim = sum(sizes) + len(sizes) + X.shape[0]
     auto = torch_mlp_grad(host, hX, hy, activation, masks)
     with clause("a"):
-        assert_close(
+        check.assert_close(
             flatten_params(grads),
             auto,
-            claim=BP,
-            backend=backend,
             dim=dim,
             scale=g_scale,
             what="dlcore backward vs torch autograd",
@@ -400,11 +392,9 @@ def test_backward_matches_autograd_and_finite_differences(backend, net):
         m_out = m_out @ bumped[f"W{ell}"] + bumped[f"b{ell}"] + (activation == "sigmoid")
     L_mag = float(np.sum((m_out[:, 0] + np.abs(hy)) ** 2))
     with clause("a"):
-        assert_close(
+        host_check.assert_close(
             fd,
             auto,
-            claim=BP,
-            backend=REFERENCE,
             dim=dim,
             scale=g_scale + math.sqrt(fd.size) * L_mag,
             what="finite differences vs autograd",
@@ -421,6 +411,7 @@ def test_backward_at_a_kink_returns_relu_prime_zero(backend, k, n, zero_rows, se
     add nothing, so grad b^1 equals dlcore's gradient over the other rows alone and torch's (kind
     gradient, magnitudes of feature_magnitudes as in the backward test). The convention ReLU'(0) = 1 would
     add 2 v_j sum (b^2 - y_a) over the kink rows, far above that tolerance."""
+    check = Check(BP, backend)
     import torch
 
     rng = np.random.default_rng(seed)
@@ -450,20 +441,16 @@ def test_backward_at_a_kink_returns_relu_prime_zero(backend, k, n, zero_rows, se
             f0 = backend.to_numpy(forward(params, bX))[:, 0]
             M = feature_magnitudes(host, hX, "relu")
             scale = float(np.linalg.norm(2 * M.T @ (np.abs(hy) + np.abs(f0))))
-            assert_close(
+            check.assert_close(
                 backend.to_numpy(grads["b1"]),
                 backend.to_numpy(g_off["b1"]),
-                claim=BP,
-                backend=backend,
                 dim=k + n + 4,
                 scale=scale,
                 what="grad b1 with rows at the kink vs without them",
             )
-            assert_close(
+            check.assert_close(
                 backend.to_numpy(grads["b1"]),
                 tp["b1"].grad.numpy(),
-                claim=BP,
-                backend=backend,
                 dim=k + n + 4,
                 scale=scale,
                 what="grad b1 vs torch.relu autograd",
@@ -503,7 +490,7 @@ def test_backward_at_a_kink_is_a_convention(backend, k, n, seed):
         e = np.zeros(k)
         e[j] = h
         central = (loss(e) - loss(-e)) / (2 * h)
-        rounding = tolerance(REFERENCE.eps, kind="gradient", dim=n + k) * loss(e) / h
+        rounding = tolerance(HOST.eps, kind="gradient", dim=n + k) * loss(e) / h
         assert abs(central) > rounding, "the loss is differentiable after all"
 
 
@@ -533,6 +520,7 @@ def test_pwl_equals_constant_plus_elbows(backend, fn):
     the backend's dtype (dim k + 2, scale the sum of the term magnitudes); the kinks -b/w and
     products v w are single roundings (kind identity).
     """
+    check = Check(PWL, backend)
     knots, slopes, c = fn
     rng = np.random.default_rng(len(knots))
     x = np.concatenate([rng.uniform(knots[0] - 10, knots[-1] + 10, 200), knots])
@@ -545,11 +533,9 @@ def test_pwl_equals_constant_plus_elbows(backend, fn):
         np.sum(np.abs(coef) * (np.max(np.abs(x)) + np.abs(np.r_[knots[0], knots])))
     )
     with clause("a"):
-        assert_close(
+        check.assert_close(
             out,
             _pwl_direct(knots, slopes, c, x),
-            claim=PWL,
-            backend=backend,
             dim=len(knots) + 2,
             scale=math.sqrt(len(x)) * scale,
             what="elbow sum vs PWL",
@@ -561,19 +547,15 @@ def test_pwl_equals_constant_plus_elbows(backend, fn):
     rounded = backend.to_numpy(backend.asarray(knots))  # the knots as the backend holds them
     changes = backend.to_numpy(net["W2"][:, 0] * w)
     with clause("c"):
-        assert_close(
+        check.assert_close(
             kinks,
             np.r_[rounded[0], rounded],
-            claim=PWL,
-            backend=backend,
             dim=1,
             what="elbows -b/w vs knots",
         )
-        assert_close(
+        check.assert_close(
             changes,
             np.r_[slopes[0], slopes[1], np.diff(slopes[1:])],
-            claim=PWL,
-            backend=backend,
             dim=2,
             what="slope products v w vs slope changes",
         )
@@ -622,6 +604,7 @@ def test_depth_collapses_to_one_affine_map(backend, net, shift):
     is >= shift (activation_patterns all True); this constructs the assumption, it does not filter.
     Error model: chains of sums bounded by the magnitudes of feature_magnitudes (dim = sum of sizes + depth).
     """
+    check = Check(COLLAPSE, backend)
     sizes, _, P, X, _ = net
     P = dict(P)
     h = X
@@ -636,22 +619,18 @@ def test_depth_collapses_to_one_affine_map(backend, net, shift):
     dim = sum(sizes) + len(sizes)
     lin = forward(params, bX, activation="identity")
     with clause("a"):
-        assert_close(
+        check.assert_close(
             lin,
             hX @ A + c,
-            claim=COLLAPSE,
-            backend=backend,
             dim=dim,
             scale=scale,
             what="identity net vs X A + c",
         )
     assert all(bool(np.all(backend.to_numpy(p) > 0)) for p in activation_patterns(params, bX))
     with clause("b"):
-        assert_close(
+        check.assert_close(
             forward(params, bX),
             hX @ A + c,
-            claim=COLLAPSE,
-            backend=backend,
             dim=dim,
             scale=scale,
             what="all-active ReLU net vs X A + c",
@@ -701,6 +680,7 @@ def test_positive_rescaling_leaves_the_network_unchanged(backend, net, log_alpha
     Error model: magnitudes of feature_magnitudes, with the rescaled unit's in- and out-weights each at
     most alpha or 1/alpha times larger, so the scale is multiplied by max(alpha, 1/alpha).
     """
+    check = Check(RESCALE, backend)
     sizes, activation, P, X, _ = net
     ell = data.draw(st.integers(1, len(sizes) - 2))
     j = data.draw(st.integers(0, sizes[ell] - 1))
@@ -717,11 +697,9 @@ def test_positive_rescaling_leaves_the_network_unchanged(backend, net, log_alpha
     amp = max(alpha, 1 / alpha)
     scale = amp * output_magnitude(P, X, activation)
     with clause("a"):
-        assert_close(
+        check.assert_close(
             f_Q,
             backend.to_numpy(f_P),
-            claim=RESCALE,
-            backend=backend,
             dim=dim,
             scale=scale,
             what="rescaled vs original output",
@@ -734,11 +712,9 @@ def test_positive_rescaling_leaves_the_network_unchanged(backend, net, log_alpha
     direction[f"W{ell + 1}"][j, :] = -P[f"W{ell + 1}"][j, :]
     u = flatten_params(direction)
     with clause("b"):
-        assert_close(
+        check.assert_close(
             Phi @ u,
             np.zeros(X.shape[0]),
-            claim=RESCALE,
-            backend=backend,
             dim=dim,
             scale=float(np.linalg.norm(M @ np.abs(u))),
             what="Phi times the rescaling direction",
@@ -751,6 +727,7 @@ def test_positive_rescaling_leaves_the_network_unchanged(backend, net, log_alpha
 def test_negative_rescaling_changes_the_network(backend, net, data):
     """alpha = -1 on unit j of a one-hidden-layer net changes f by exactly -v_j |z_j(x)|, which is
     nonzero wherever z_j(x) != 0 (-v ReLU(-z) - v ReLU(z) = -v |z|)."""
+    check = Check(RESCALE, backend)
     sizes, _, P, X, _ = net
     j = data.draw(st.integers(0, sizes[1] - 1))
     Q = {k: v.copy() for k, v in P.items()}
@@ -763,11 +740,9 @@ def test_negative_rescaling_changes_the_network(backend, net, data):
     )
     z = np.abs(X @ P["W1"][:, j] + P["b1"][j])
     scale = output_magnitude(P, X, "relu")
-    assert_close(
+    check.assert_close(
         diff[:, 0],
         -P["W2"][j, 0] * z,
-        claim=RESCALE,
-        backend=backend,
         kind="identity",
         dim=sum(sizes) + 2,
         scale=scale,
@@ -798,7 +773,7 @@ def test_rescaling_null_vectors_bound_the_rank(backend, k, seed):
     s = np.linalg.svd(Phi, compute_uv=False)
     M = feature_magnitudes(host, hX, "relu")
     bound = tolerance(backend.eps, kind="gradient", dim=k + 5) * float(np.linalg.norm(M))
-    bound += tolerance(REFERENCE.eps, kind="identity", dim=Phi.shape[0]) * float(s[0])
+    bound += tolerance(HOST.eps, kind="identity", dim=Phi.shape[0]) * float(s[0])
     record_ratio(float(s[2 * k + 1]) / bound)
     with clause("c"):
         assert s[2 * k + 1] <= bound, f"sigma_(2k+2) = {s[2 * k + 1]:.3e} > {bound:.3e}"
@@ -888,6 +863,7 @@ def test_dead_unit_moves_with_momentum(backend, net, optimizer, data):
     -lr * m_hat / (sqrt(v_hat) + eps) with m = b1 (1 - b1) g_0, nonzero with the sign of -g_0.
     g_0 = 2 v_j sum_a (f(x_a) - y_a) is nonzero for these draws (asserted).
     """
+    check = Check(DEAD, backend)
     from dlcore.optim import adam, sgd_momentum
 
     sizes, _, P, X, y = net
@@ -912,11 +888,9 @@ def test_dead_unit_moves_with_momentum(backend, net, optimizer, data):
     updates, state = opt.update(grads, state, params)
     moved = float(backend.to_numpy(updates["b1"])[j])
     if optimizer == "sgd_momentum":
-        assert_close(
+        check.assert_close(
             moved,
             -lr * mu * g0,
-            claim=DEAD,
-            backend=backend,
             kind="identity",
             dim=2,
             what="heavy-ball update of a dead unit",
@@ -946,6 +920,7 @@ def test_layer_two_dead_unit_revives(backend, n, target, gap, rho, seed):
     afterwards z_C(x) = h_B(x) + c_C >= x + rho >= rho > 0 on every input: C revived, certainly.
     Unit A's gradients are exactly 0 and its parameters bit-identical: it stays dead.
     """
+    check = Check(DEAD, backend)
     rng = np.random.default_rng(seed)
     X = rng.uniform(0.0, 1.0, (n, 1))
     y = np.full(n, target)
@@ -971,11 +946,9 @@ def test_layer_two_dead_unit_revives(backend, n, target, gap, rho, seed):
         assert np.all(g[key][idx] == 0.0), f"dead unit C got a gradient in {key}"
     # B's bias gradient: 2 sum_a (f(x_a) - y_a), f = x + 1 while C is dead
     predicted = 2 * float(np.sum(hX[:, 0] + 1 - y))
-    assert_close(
+    check.assert_close(
         g["b1"][1],
         predicted,
-        claim=DEAD,
-        backend=backend,
         kind="gradient",
         dim=n + 4,
         scale=2 * float(np.sum(np.abs(hX[:, 0]) + 1 + target)),
@@ -1017,6 +990,7 @@ def test_all_inactive_units_get_zero_first_layer_gradients(backend, net, steps, 
     the current output bias b2 (sum of 0 * W2 terms, plus b2), whatever the targets. Step size as
     in test_dead_unit_is_frozen_under_sgd (finiteness asserted).
     """
+    check = Check(LEARN, backend)
     sizes, _, P, X, y = net
     X = np.sort(X, axis=0) + 1e-2 * np.arange(len(y))[:, None]  # n distinct inputs, gaps >= 1e-2
     for j in range(sizes[1]):
@@ -1060,11 +1034,9 @@ def test_all_inactive_units_get_zero_first_layer_gradients(backend, net, steps, 
     fit = backend.to_numpy(forward(net, backend.asarray(X)))[:, 0]
     with clause("d"):
         assert tuple(net["W1"].shape) == (1, len(y) - 1)
-        assert_close(
+        check.assert_close(
             fit,
             y,
-            claim=LEARN,
-            backend=backend,
             kind="convergence",
             dim=len(y) + 1,
             scale=math.sqrt(len(y)) * _elbow_scale(knots, values, X[:, 0]),
@@ -1085,6 +1057,7 @@ DEPTH_EFF = "relu-networks.depth-can-be-exponentially-efficient"
 def test_penultimate_features_are_last_layer_jacobian_columns(backend, net):
     """Phi's last m + 1 columns are (h^{L-1}, 1), computed by the same forward pass (kind identity,
     scale of h); P = sum (d_{l-1} d_l + d_l) and P > m + 1 as soon as there is a hidden layer."""
+    check = Check(PEN, backend)
     sizes, activation, P, X, _ = net
     params, bX = _to(backend, P), backend.asarray(X)
     Phi = backend.to_numpy(param_jacobian(params, bX, activation=activation))
@@ -1096,11 +1069,9 @@ def test_penultimate_features_are_last_layer_jacobian_columns(backend, net):
     with clause("b"):
         assert Phi.shape == (X.shape[0], n_params) == (X.shape[0], flatten_params(P).size)
     with clause("a"):
-        assert_close(
+        check.assert_close(
             Phi[:, -(m + 1) : -1],
             g,
-            claim=PEN,
-            backend=backend,
             dim=2,
             scale=float(np.linalg.norm(g))
             + float(np.linalg.norm(backend.to_numpy(zs[-2]) if len(zs) > 1 else 0)),
@@ -1123,6 +1094,7 @@ def test_relu_local_features_have_the_stated_shapes(backend, k, n, seed, d):
     and the pattern is checked against the host sign of z_i wherever |z_i| exceeds its rounding
     bound. The kink probes sit at distance d (1 + |x*|), far beyond rounding.
     """
+    check = Check(SHAPES, backend)
     rng = np.random.default_rng(seed)
     w, b, a = rng.standard_normal(k), rng.standard_normal(k), rng.standard_normal(k)
     x = rng.uniform(-3, 3, n)
@@ -1141,11 +1113,9 @@ def test_relu_local_features_have_the_stated_shapes(backend, k, n, seed, d):
     Wcols, bcols, acols, ccol = Phi[:, :k], Phi[:, k : 2 * k], Phi[:, 2 * k : 3 * k], Phi[:, 3 * k]
     scale = float(np.linalg.norm(np.abs(np.outer(xh, w)) + np.abs(b)))
     with clause("a"):
-        assert_close(
+        check.assert_close(
             acols,
             np.maximum(z, 0) * mask,
-            claim=SHAPES,
-            backend=backend,
             kind="identity",
             dim=2,
             scale=scale,
@@ -1155,11 +1125,9 @@ def test_relu_local_features_have_the_stated_shapes(backend, k, n, seed, d):
         assert np.array_equal(mask[sure], (z > 0)[sure])  # the indicator is 1[w x + b > 0]
         assert np.array_equal(bcols, a * mask), "d f / d b: step of height a_i"
     with clause("c"):
-        assert_close(
+        check.assert_close(
             Wcols,
             a * xh[:, None] * mask,
-            claim=SHAPES,
-            backend=backend,
             kind="identity",
             dim=1,
             what="d f / d w: a_i x 1[active]",
@@ -1176,21 +1144,17 @@ def test_relu_local_features_have_the_stated_shapes(backend, k, n, seed, d):
         Phi_p = backend.to_numpy(param_jacobian(params, backend.asarray(probes[:, None])))
         hp = backend.to_numpy(backend.asarray(probes))
         with clause("c"):
-            assert_close(
+            check.assert_close(
                 Phi_p[0, i],
                 a[i] * hp[0],
-                claim=SHAPES,
-                backend=backend,
                 kind="identity",
                 dim=1,
                 what="d f / d w_i just on the active side",
             )
             assert Phi_p[1, i] == 0.0
-            assert_close(
+            check.assert_close(
                 abs(a[i] * star),
                 abs(a[i] * b[i] / w[i]),
-                claim=SHAPES,
-                backend=backend,
                 kind="identity",
                 dim=2,
                 what="jump size |a b / w|",
@@ -1344,6 +1308,7 @@ def test_elbow_case_formula_and_one_sided_slopes(backend, w, sign, b, x):
     subnormal b (found on CUDA: b = 3.7e-43, w = 1e3) makes -b/w underflow to 0, a rounding
     event of the dtype, not a property of the unit.
     """
+    check = Check(ELBOW, backend)
     rounded = backend.to_numpy(backend.asarray([sign * w, b, *x]))  # as the backend holds them
     w, b, x = float(rounded[0]), float(rounded[1]), rounded[2:]
     star = -b / w
@@ -1352,12 +1317,10 @@ def test_elbow_case_formula_and_one_sided_slopes(backend, w, sign, b, x):
     expected = np.where(active, w * (x - star), 0.0)
     scale = float(np.linalg.norm(np.abs(w * x) + abs(b)))
     with clause("b"):
-        assert_close(
-            u, expected, claim=ELBOW, backend=backend, dim=2, scale=scale, what="case formula"
-        )
+        check.assert_close(u, expected, dim=2, scale=scale, what="case formula")
     loc = backend.to_numpy(kink_location(backend.asarray([w, 0.0]), backend.asarray([b, b])))
     with clause("a"):
-        assert_close(loc[0], star, claim=ELBOW, backend=backend, dim=2, what="kink -b/w")
+        check.assert_close(loc[0], star, dim=2, what="kink -b/w")
     with clause("c"):
         assert np.isnan(loc[1])
         assert np.all(
@@ -1368,11 +1331,9 @@ def test_elbow_case_formula_and_one_sided_slopes(backend, w, sign, b, x):
     slopes = np.array([(mid - left) / d, (right - mid) / d])
     expected_slopes = np.array([0.0, w]) if w > 0 else np.array([w, 0.0])
     with clause("a", "b"):  # flat on the inactive side, slope w on the side the sign of w picks
-        assert_close(
+        check.assert_close(
             slopes,
             expected_slopes,
-            claim=ELBOW,
-            backend=backend,
             dim=2,
             scale=abs(w) + (abs(w * star) + abs(b)) / d,
             what="one-sided slopes",
@@ -1421,6 +1382,7 @@ def test_deep_linear_model_is_bilinear_in_parameters(backend, net, seed):
     """Midpoint defect of a one-layer net is 0 (up to rounding); of a two-layer linear net it is
     -(1/4) (X dW1 + db1) dW2, checked against that formula (kind identity, magnitudes of
     output_magnitude over the three parameter sets)."""
+    check = Check(NONLIN, backend)
     sizes, _, P, X, _ = net
     rng = np.random.default_rng(seed)
     Q = {k: v + rng.standard_normal(v.shape) for k, v in P.items()}
@@ -1435,11 +1397,9 @@ def test_deep_linear_model_is_bilinear_in_parameters(backend, net, seed):
     scale = sum(output_magnitude(p, X, "identity") for p in (P, Q, mid))
     dim = sum(sizes) + 2
     with clause("b"):
-        assert_close(
+        check.assert_close(
             defect,
             formula,
-            claim=NONLIN,
-            backend=backend,
             dim=dim,
             scale=scale,
             what="two-layer midpoint defect",
@@ -1452,11 +1412,9 @@ def test_deep_linear_model_is_bilinear_in_parameters(backend, net, seed):
         for p in (one, one_q, one_m)
     ]
     with clause("a"):
-        assert_close(
+        check.assert_close(
             g[2],
             (g[0] + g[1]) / 2,
-            claim=NONLIN,
-            backend=backend,
             dim=sizes[0] + 2,
             scale=sum(output_magnitude(p, X, "identity") for p in (one, one_q, one_m)),
             what="one-layer midpoint",
@@ -1475,6 +1433,7 @@ def test_always_active_unit_is_affine_with_gradient(backend, net, data):
     """Unit j raised to be active on every input (b_j = -min_a x_a^T w_j + margin): its
     contribution v_j ReLU(z_j) equals the affine v_j (x^T w_j + b_j) on the data (as the change of
     f when its outgoing weight is zeroed), and d L / d b_j = v_j sum_a 2 (f(x_a) - y_a), nonzero."""
+    check = Check(LINUNIT, backend)
     sizes, _, P, X, y = net
     j = data.draw(st.integers(0, sizes[1] - 1))
     P["b1"][j] = -float(np.min(X @ P["W1"][:, j])) + data.draw(st.floats(0.1, 2.0))
@@ -1486,11 +1445,9 @@ def test_always_active_unit_is_affine_with_gradient(backend, net, data):
     affine = ((X @ P["W1"][:, j] + P["b1"][j]) * P["W2"][j, 0])[:, None]
     scale = output_magnitude(P, X, "relu")
     with clause("a"):
-        assert_close(
+        check.assert_close(
             contrib,
             affine,
-            claim=LINUNIT,
-            backend=backend,
             dim=sum(sizes) + 2,
             scale=scale,
             what="contribution vs affine map",
@@ -1501,11 +1458,9 @@ def test_always_active_unit_is_affine_with_gradient(backend, net, data):
     expected = 2 * P["W2"][j, 0] * float(np.sum(f - backend.to_numpy(by)))
     g_scale = 2 * abs(P["W2"][j, 0]) * float(np.sum(np.abs(f) + np.abs(y)))
     with clause("b"):  # squared loss: dL/df(x_a) = 2 (f(x_a) - y_a)
-        assert_close(
+        check.assert_close(
             g_b,
             expected,
-            claim=LINUNIT,
-            backend=backend,
             dim=len(y) + 2,
             scale=g_scale,
             what="bias gradient of an always-active unit",
@@ -1519,6 +1474,7 @@ def test_pruning_dead_units_leaves_training_outputs_unchanged(backend, net, data
     """Make a random subset of first-layer units dead on X, find the dead ones with
     activation_patterns, delete them: the outputs on X agree up to the rounding of the shorter
     sum (kind invariant, dim = width + 2)."""
+    check = Check(PRUNE, backend)
     sizes, _, P, X, _ = net
     k = sizes[1]
     chosen = data.draw(st.lists(st.integers(0, k - 1), max_size=k - 1, unique=True))
@@ -1536,11 +1492,9 @@ def test_pruning_dead_units_leaves_training_outputs_unchanged(backend, net, data
             backend.to_numpy(forward(_to(backend, silenced), bX)),
             backend.to_numpy(forward(params, bX)),
         )
-        assert_close(
+        check.assert_close(
             forward(_to(backend, pruned), bX),
             backend.to_numpy(forward(params, bX)),
-            claim=PRUNE,
-            backend=backend,
             dim=k + 2,
             scale=output_magnitude(P, X, "relu"),
             what="pruned vs full outputs on the training set",
@@ -1611,6 +1565,7 @@ def test_sigmoid_and_tanh_saturate_relu_does_not(backend, z, x):
     4 eps absolute, 4 eps relative); ReLU' is exactly 1 for z > 0 and 0 for z < 0; at |z| >= 10
     the sigmoid unit's d/dw is < 1e-4 x (below e^-10 x), the ReLU unit's is x. (The rounding of
     1 - h for h near 1 is absolute: eps, not eps times the tiny derivative.)"""
+    check = Check(SAT, backend)
     z = backend.to_numpy(backend.asarray(z))
     k = len(z)
     P = {"W1": np.ones((1, k)), "b1": z, "W2": np.ones((k, 1)), "b2": np.zeros(1)}
@@ -1643,11 +1598,9 @@ def test_sigmoid_and_tanh_saturate_relu_does_not(backend, z, x):
         assert np.all(J["sigmoid"] <= bound)
     on = z > 2 * e * (np.abs(z) + xb)  # surely active after the rounding of the pre-activation
     with clause("e"):
-        assert_close(
+        check.assert_close(
             J["relu"][on],
             np.full(int(on.sum()), xb),
-            claim=SAT,
-            backend=backend,
             kind="identity",
             dim=2,
             what="ReLU unit d/dw on its active side",
@@ -1716,6 +1669,7 @@ def test_pwl_functions_are_nets_of_the_stated_width(backend, fn, values):
     (d) relu_net_from_slopes writes a PWL function with m kinks as a width-(m + 1) net (its values
     are checked in test_pwl_equals_constant_plus_elbows). (e) ReLU(x), one kink, is exactly the
     width-1 net (1, 0, 1, 0) on the dyadic grid (products by 1 and sums with 0 are exact)."""
+    check = Check(ONEPWL, backend)
     knots, slopes, c = fn
     k = len(knots) - 1  # >= 1 pieces
     v = np.array(values[: k + 1])
@@ -1728,32 +1682,26 @@ def test_pwl_functions_are_nets_of_the_stated_width(backend, fn, values):
     w = net["W1"][0, :]
     with clause("c"):
         assert tuple(net["W1"].shape) == (1, k)
-        assert_close(
+        check.assert_close(
             out,
             np.interp(hx, t, vv),
-            claim=ONEPWL,
-            backend=backend,
             kind="convergence",
             dim=k + 2,
             scale=math.sqrt(len(x)) * _elbow_scale(t, vv, hx),
             what="width-k net vs the PWL interpolant",
         )
-        assert_close(
+        check.assert_close(
             kink_location(w, net["b1"]),
             t[:-1],
-            claim=ONEPWL,
-            backend=backend,
             dim=1,
             what="elbows vs t_0 .. t_{k-1}",
         )
         # each slope is 3 roundings (two differences, a quotient), the change one more:
         # <= 4 u (|s_j| + |s_{j-1}|) per entry, u <= eps the unit roundoff, to first order;
         # dim 2 covers the higher-order terms
-        assert_close(
+        check.assert_close(
             net["W2"][:, 0] * w,
             np.r_[s[0], np.diff(s)],
-            claim=ONEPWL,
-            backend=backend,
             dim=2,
             scale=float(np.linalg.norm(np.r_[s[0], np.abs(s[1:]) + np.abs(s[:-1])])),
             what="slope products vs s_1, s_{j+1} - s_j",
@@ -1801,6 +1749,7 @@ def test_relu_remainder_is_exactly_quadratic_on_a_fixed_pattern(backend, net, se
     (so no pattern changes; constructed): f(theta + eps Delta) - f(theta) - eps Phi Delta equals
     eps^2 ((X dW1 + db1) o m) dW2 exactly in real arithmetic; checked up to rounding relative to
     the output magnitudes of both parameter sets (the subtraction cancels them)."""
+    check = Check(LOCAL, backend)
     sizes, _, P, X, _ = net
     rng = np.random.default_rng(seed)
     D = {k: rng.standard_normal(v.shape) for k, v in P.items()}
@@ -1822,11 +1771,9 @@ def test_relu_remainder_is_exactly_quadratic_on_a_fixed_pattern(backend, net, se
         {k: np.abs(v) for k, v in moved.items()}, hX, "relu"
     )
     with clause("a"):
-        assert_close(
+        check.assert_close(
             remainder,
             expected,
-            claim=LOCAL,
-            backend=backend,
             dim=sum(sizes) + 2,
             scale=scale,
             what="remainder vs eps^2 c",
@@ -1858,6 +1805,7 @@ def test_gd_on_linearized_model_shrinks_each_singular_direction(backend, net, ka
     the backend's Phi in float64). Error model: each step rounds vectors of size <= 2 ||r_0|| (a
     stable GD on least squares from 0 keeps ||Phi Delta_t|| <= 2 ||r_0||), with dim n + P terms,
     and the errors propagate without growth (|1 - 2 eta s^2| <= 1): kind convergence, cond T."""
+    check = Check(SVD, backend)
     from dlcore.losses import squared_loss_grad
     from dlcore.train import run
 
@@ -1875,11 +1823,9 @@ def test_gd_on_linearized_model_shrinks_each_singular_direction(backend, net, ka
     with clause(
         "a", "b"
     ):  # along each u_i the factor (1 - 2 eta s_i^2)^T; off range(Phi) untouched
-        assert_close(
+        check.assert_close(
             rT,
             predicted,
-            claim=SVD,
-            backend=backend,
             kind="convergence",
             dim=sum(hPhi.shape),
             cond=T,
@@ -1943,6 +1889,7 @@ def test_step_units_get_no_gradient_elbows_do(backend, w, b, v, x, gap):
     """Move b so that |w x + b| >= gap (constructed). The step unit's central differences in w and b
     with h = gap / (2 (|x| + 1)) are exactly 0 (the step does not change within h); the elbow's
     derivatives from param_jacobian are (v x, v) on its active side and 0 on the other."""
+    check = Check(STEP, backend)
     z = w * x + b
     b = b + (np.sign(z) if z != 0 else 1.0) * gap
     z = w * x + b
@@ -1959,14 +1906,12 @@ def test_step_units_get_no_gradient_elbows_do(backend, w, b, v, x, gap):
     host = _host(backend, _to(backend, P))
     on = float(z > 0)
     with clause("b"):
-        assert_close(
+        check.assert_close(
             J[:2],
             [
                 host["W2"][0, 0] * float(backend.to_numpy(backend.asarray(x))) * on,
                 host["W2"][0, 0] * on,
             ],
-            claim=STEP,
-            backend=backend,
             kind="identity",
             dim=2,
             scale=abs(v) * (abs(x) + 1),
@@ -2016,6 +1961,7 @@ def test_best_affine_fit_of_abs_has_rms_sqrt_one_twelfth(backend, m):
     slope is 0 and the RMS residual is the standard deviation of |x| on the grid (-> sqrt(1/12)),
     >= 0.288 for m >= 2000. The 2 x 2 normal equations have condition number <= 3 (cond 2 in the
     norm of the residual)."""
+    check = Check(XOR, backend)
     from dlcore.linear import min_norm_solution
 
     x = -1 + (2 * np.arange(m) + 1) / m
@@ -2026,11 +1972,9 @@ def test_best_affine_fit_of_abs_has_rms_sqrt_one_twelfth(backend, m):
         np.mean((np.abs(x) - np.mean(np.abs(x))) ** 2)
     )  # best constant; slope 0 by symmetry
     with clause("c"):
-        assert_close(
+        check.assert_close(
             rms,
             exact,
-            claim=XOR,
-            backend=backend,
             kind="identity",
             dim=m,
             cond=2.0,
@@ -2050,6 +1994,7 @@ def test_forward_is_the_left_fold_of_layers(backend, net):
     """forward equals the left fold h -> phi(h W + b) over the layers computed on the host in
     float64 from the same (rounded) parameters; rounding per feature_magnitudes (dim = sum of sizes +
     depth)."""
+    check = Check(COMP, backend)
     sizes, activation, P, X, _ = net
     params, bX = _to(backend, P), backend.asarray(X)
     host, h = _host(backend, params), backend.to_numpy(bX)
@@ -2058,11 +2003,9 @@ def test_forward_is_the_left_fold_of_layers(backend, net):
         z = h @ host[f"W{ell}"] + host[f"b{ell}"]
         h = z if ell == L else _phi(activation, z)
     with clause("a"):
-        assert_close(
+        check.assert_close(
             forward(params, bX, activation=activation),
             h,
-            claim=COMP,
-            backend=backend,
             dim=sum(sizes) + len(sizes),
             scale=output_magnitude(host, backend.to_numpy(bX), activation),
             what="forward vs left fold",
@@ -2078,6 +2021,7 @@ def test_head_only_training_is_least_squares_on_penultimate_features(backend, ne
     backbone is bit-identical. eta = kappa / (2 s_max(G)^2); rounding as in the SVD test (kind
     equivalence, cond T, scale max_t ||w_t|| + ||y|| / ||G||: a step rounds w_t and
     eta G^T (G w_t - y) with eta ||G||^2 <= 1/2)."""
+    check = Check(PROBE, backend)
     from dlcore.losses import squared_loss_grad
     from dlcore.train import run
 
@@ -2107,11 +2051,9 @@ def test_head_only_training_is_least_squares_on_penultimate_features(backend, ne
     scale = max(float(np.linalg.norm(backend.to_numpy(p["w"]))) for p in path)
     scale += float(np.linalg.norm(y)) / float(np.linalg.norm(G, 2))
     with clause("a"):
-        assert_close(
+        check.assert_close(
             got,
             w_ls["w"],
-            claim=PROBE,
-            backend=backend,
             dim=sum(G.shape),
             cond=T,
             scale=scale,
@@ -2133,6 +2075,7 @@ def test_backends_compute_the_same_mlp(backend, net, seed):
     """The same seed gives bit-identical initial weights on the backend and on NumPy (drawn on the
     CPU, then cast), and forward, backward and param_jacobian agree with NumPy float64 run on the
     same rounded inputs, within the backend dtype's rounding (magnitudes of feature_magnitudes)."""
+    check = Check(BACKENDS_AGREE, backend)
     from tests.support.backends import REFERENCE as NP64
 
     sizes, activation, P, X, y = net
@@ -2172,21 +2115,17 @@ def test_backends_compute_the_same_mlp(backend, net, seed):
     with clause("a"):
         if not masks_differ:
             for key in out:
-                assert_close(
+                check.assert_close(
                     out[key],
                     ref[key],
-                    claim=BACKENDS_AGREE,
-                    backend=backend,
                     dim=dim,
                     scale=scales[key],
                     what=f"{key} vs numpy float64",
                 )
         else:  # the forward pass is continuous across a kink: it still agrees
-            assert_close(
+            check.assert_close(
                 out["forward"],
                 ref["forward"],
-                claim=BACKENDS_AGREE,
-                backend=backend,
                 dim=dim,
                 scale=scales["forward"],
                 what="forward vs numpy float64",
@@ -2215,6 +2154,7 @@ def _check_sigmoidal_sup_error(
     as in the statement): B = omega(h) s (max|x| + max|m|) 2 (1/4 + 1/sinh(sh/2)) (dim 1).
     The comparison also checks that the net has k hidden units.
     """
+    check = Check(NONPOLY, backend)
     knots = np.linspace(a, b, k + 1)
     h = (b - a) / k
     s = sh / h
@@ -2238,11 +2178,9 @@ def _check_sigmoidal_sup_error(
         + tolerance(backend.eps, kind="convergence") * B
     )
     tol = tolerance(backend.eps, kind="convergence", dim=k + 2)
-    assert_close(
+    check.assert_close(
         out,
         host,
-        claim=NONPOLY,
-        backend=backend,
         dim=k + 2,
         scale=math.sqrt(len(x)) * slack / tol,
         what=f"width-{k} {activation} net vs its formula",
@@ -2369,6 +2307,7 @@ def test_polynomial_activation_is_stuck_at_the_ls_residual(backend, shape, width
     plus its slack drops below rho_D - margin has a smaller RMS error on the same points, which
     no polynomial-activation net of any width reaches.
     """
+    check = Check(NONPOLY, backend)
     p, L = shape
     D = p**L
     rng = np.random.default_rng(seed)
@@ -2403,11 +2342,9 @@ def test_polynomial_activation_is_stuck_at_the_ls_residual(backend, shape, width
     M = float(np.max(m))
     lebesgue = 2 / math.pi * math.log(D + 1) + 1
     with clause("d"):
-        assert_close(
+        check.assert_close(
             f_grid,
             interp,
-            claim=NONPOLY,
-            backend=backend,
             kind="bound",
             cond=1 + lebesgue,
             dim=sum(sizes) + (p + 1) * L,
