@@ -33,7 +33,7 @@ from tests.support.strategies import (
     regression_problems,
     seeds,
 )
-from tests.support.tolerances import assert_close, tolerance
+from tests.support.tolerances import Check, tolerance
 
 UNBIASED = "sgd.minibatch-gradient-is-unbiased"
 INTERP = "sgd.interpolation-constant-step-converges"
@@ -76,6 +76,7 @@ def test_minibatch_gradient_mean_is_the_full_gradient(backend, setup, d, seed):
     float64, so the error is each g_B's rounding, (b + d) eps relative to the magnitude of its
     terms before cancellation (`scale`, the largest over the batches).
     """
+    check = Check(UNBIASED, backend)
     scheme, n, b = setup
     rng = np.random.default_rng(seed)
     X, y, w = rng.standard_normal((n, d)), rng.standard_normal(n), rng.standard_normal(d)
@@ -84,11 +85,9 @@ def test_minibatch_gradient_mean_is_the_full_gradient(backend, setup, d, seed):
     mean, scale = exact_mean(backend, X, y, w, batches)
     Xb, wb = backend.asarray(X), backend.asarray(w)
     with clause("a"):
-        assert_close(
+        check.assert_close(
             mean,
             2 * X.T @ (X @ w - y),
-            claim=UNBIASED,
-            backend=backend,
             dim=b + d,
             scale=scale,
             what=f"E g_B over {len(batches)} batches ({scheme}, n={n}, b={b})",
@@ -115,11 +114,9 @@ def test_minibatch_gradient_mean_is_the_full_gradient(backend, setup, d, seed):
         ) * n * float(np.linalg.norm(G, axis=1).sum()), "E g_B for the logistic loss"
     # ... and so is the full batch, which is dlcore's GD gradient.
     yb = backend.asarray(y)
-    assert_close(
+    check.assert_close(
         minibatch_grad(wb, Xb, yb, list(range(n))),
         squared_loss_grad(wb, Xb, yb),
-        claim=UNBIASED,
-        backend=backend,
         dim=n + d,
         scale=batch_scale(X, y, w, list(range(n))),
         what="full batch vs GD gradient",
@@ -162,12 +159,11 @@ def wide_problem():
 def _check_gradients_at_ls(G, expected, terms, *, claim, backend):
     """dlcore's per-example gradients at theta_LS equal 2 x_i r_i (rounding: (n + d) eps of the
     terms' magnitudes), and some of them are far from 0: 1e3 x the tolerance of the balance."""
+    check = Check(claim, backend)
     n, d = G.shape
-    assert_close(
+    check.assert_close(
         G,
         expected,
-        claim=claim,
-        backend=backend,
         dim=n + d,
         scale=float(np.linalg.norm(terms)),
         what="grad l_i(theta_LS) = 2 x_i r_i",
@@ -290,6 +286,7 @@ def test_least_squares_solution_is_not_a_fixed_point_of_sgd(backend, problem, c,
     step tolerance times t (non-expansive steps), so ||e_t||^2 is off by at most
     2 ||e_t|| delta + delta^2 <= 2 (max ||w|| + ||theta||) delta + delta^2 over all paths.
     """
+    check = Check(INTERP, backend)
     n, d = problem.n, problem.d
     rng = np.random.default_rng(seed)
     theta = rng.standard_normal(d)
@@ -318,11 +315,9 @@ def test_least_squares_solution_is_not_a_fixed_point_of_sgd(backend, problem, c,
         assert (np.linalg.norm(X, axis=1) > 0).all() and np.linalg.norm(nu) > 0
         _check_gradients_at_ls(G, per_example, terms, claim=INTERP, backend=backend)
     with clause("f"):
-        assert_close(
+        check.assert_close(
             np.mean(sq),
             predicted,
-            claim=INTERP,
-            backend=backend,
             kind="identity",
             dim=n + d,
             scale=predicted + lr**2 * n**2 * scale**2 * float(np.sum(X * X)) * 4,
@@ -358,6 +353,7 @@ def test_a_zero_row_residual_does_not_move_sgd(backend):
     which fails here. All values are small integers, so the computations are exact (tolerance of
     one step, dim 4, on the scale 1).
     """
+    check = Check(INTERP, backend)
     X, y = np.array([[1.0], [0.0]]), np.array([1.0, 1.0])
     theta_ls = np.linalg.lstsq(X, y, rcond=None)[0]
     r = X @ theta_ls - y
@@ -367,22 +363,18 @@ def test_a_zero_row_residual_does_not_move_sgd(backend):
     for scheme in ("with", "without"):
         for b in (1, 2):
             for B, _ in enumerate_batches(2, b, scheme=scheme):
-                assert_close(
+                check.assert_close(
                     minibatch_grad(wb, Xb, yb, B),
                     np.zeros(1),
-                    claim=INTERP,
-                    backend=backend,
                     dim=4,
                     scale=1.0,
                     what=f"g_B at theta_LS, B = {B}",
                 )
     sched = [[0], [1], [1], [0], [1]]  # both examples, in both orders; no randomness needed
     W = sgd_path(backend, X, y, theta_ls, 1 / (2 * 2 * 1.0), sched)
-    assert_close(
+    check.assert_close(
         W,
         np.ones((6, 1)),
-        claim=INTERP,
-        backend=backend,
         dim=4,
         scale=1.0,
         what="SGD from theta_LS",
@@ -432,6 +424,7 @@ def test_full_batch_sgd_is_gd_and_batches_have_size_b(backend, problem, c, b, sc
     The GD and SGD runs perform the same operations in the same order up to the n/b = 1 factor,
     so they agree to (n + d) eps per step (dim = (n + d) T), relative to the iterates' scale.
     """
+    check = Check(DEF, backend)
     n = problem.n
     b = min(b, n) if scheme != "with" else b
     if scheme == "epoch":
@@ -461,11 +454,9 @@ def test_full_batch_sgd_is_gd_and_batches_have_size_b(backend, problem, c, b, sc
     )
     W_gd = np.array([backend.to_numpy(p["w"]) for p in traj])
     with clause("d"):
-        assert_close(
+        check.assert_close(
             W_sgd,
             W_gd,
-            claim=DEF,
-            backend=backend,
             cond=2.0,
             dim=(n + problem.d) * steps,
             scale=max(float(np.abs(W_gd).max()), 1.0) * math.sqrt(W_gd.size),
@@ -492,6 +483,7 @@ def test_minibatch_covariance_by_enumeration(backend, n, d, data, seed):
     covariance is a second moment: its rounding error is 2 (b + d) eps relative to the second
     moment of the terms, the `scale` (max ||g_B||^2 over the batches).
     """
+    check = Check(VAR, backend)
     b = data.draw(st.integers(1, min(n, int(math.log(MAX_PATHS) / math.log(n)))))
     rng = np.random.default_rng(seed)
     X, y, w = rng.standard_normal((n, d)), rng.standard_normal(n), rng.standard_normal(d)
@@ -503,21 +495,17 @@ def test_minibatch_covariance_by_enumeration(backend, n, d, data, seed):
         _, cov, G = enumerated_moments(backend, X, y, w, enumerate_batches(n, b, scheme=scheme))
         covs[scheme], scales[scheme] = cov, float(np.max(np.sum(G * G, axis=1))) + 1e-300
     with clause("a", "c"):
-        assert_close(
+        check.assert_close(
             covs["with"],
             n**2 * Sigma / b,
-            claim=VAR,
-            backend=backend,
             dim=2 * (b + d),
             scale=scales["with"],
             what=f"Cov g_B, with replacement, n={n}, b={b}",
         )
     with clause("b", "c"):
-        assert_close(
+        check.assert_close(
             covs["without"],
             n**2 * Sigma / b * factor,
-            claim=VAR,
-            backend=backend,
             dim=2 * (b + d),
             scale=scales["without"],
             what=f"Cov g_B, without replacement, n={n}, b={b}",
@@ -536,11 +524,9 @@ def test_minibatch_covariance_by_enumeration(backend, n, d, data, seed):
     if b == n:  # the finite-population factor is 0: the full batch has no noise
         with clause("e"):
             assert factor == 0
-            assert_close(
+            check.assert_close(
                 covs["without"],
                 np.zeros((d, d)),
-                claim=VAR,
-                backend=backend,
                 dim=2 * (b + d),
                 scale=scales["without"],
                 what="Cov g_B at b = n, without replacement",
@@ -563,6 +549,7 @@ def test_epochs_partition_the_data(backend, n, data, drop_last, seed):
     1/n!, checked only where 1/n! <= FALSE_FAILURE (n >= 15): false-failure probability <=
     FALSE_FAILURE per example.
     """
+    check = Check(EPOCH, backend)
     b = data.draw(st.integers(1, n))
     rng = np.random.default_rng(seed)
     epoch = epoch_batches(n, b, rng=rng, drop_last=drop_last)
@@ -586,11 +573,9 @@ def test_epochs_partition_the_data(backend, n, data, drop_last, seed):
     )
     terms = 2 * np.abs(X) * (np.abs(X) @ np.abs(w) + np.abs(y))[:, None]
     with clause("c"):
-        assert_close(
+        check.assert_close(
             total,
             (n / bb) * 2 * X.T @ (X @ w - y),
-            claim=EPOCH,
-            backend=backend,
             kind="identity",
             dim=n + d,
             scale=(n / bb) * float(np.linalg.norm(terms.sum(axis=0))),
@@ -665,6 +650,7 @@ def test_mean_sgd_iterate_is_the_gd_iterate(backend, problem, scheme, b, c, data
     largest iterate on any path (dim = (n + d) t, cond = 1 + max lr ||A_B|| <= 1 + n c bounds the
     amplification of one step's rounding).
     """
+    check = Check(MEAN, backend)
     n, d = problem.n, problem.d
     b = min(b, n)
     batches = enumerate_batches(n, b, scheme=scheme)
@@ -681,11 +667,9 @@ def test_mean_sgd_iterate_is_the_gd_iterate(backend, problem, scheme, b, c, data
         steps,
     )
     with clause("a"):
-        assert_close(
+        check.assert_close(
             mean,
             backend.to_numpy(wT["w"]),
-            claim=MEAN,
-            backend=backend,
             cond=(1 + n * c / b) ** steps,
             dim=(n + d) * steps,
             scale=max(biggest, 1.0),
@@ -714,6 +698,7 @@ def test_gd_stable_step_diverges_in_mean_square_under_sgd(backend, a, step, thet
     its own size (dim = 2 t), and the second moment doubles that. E log|factor| is the mean of
     the logs of the two measured factors (each off by the one-step tolerance relative to e_0).
     """
+    check = Check(DIVERGE, backend)
     X, y = np.array([[0.0], [a]]), np.array([0.0, a * theta])
     lr = step / (2 * a**2)
     f64 = np.finfo(np.float64).eps
@@ -729,11 +714,9 @@ def test_gd_stable_step_diverges_in_mean_square_under_sgd(backend, a, step, thet
     with clause("a"):
         lam = float(np.linalg.eigvalsh(2 * X.T @ X).max())
         assert abs(lam - 2 * a**2) <= tolerance(f64, kind="identity", dim=2) * 2 * a**2
-        assert_close(
+        check.assert_close(
             gd_err,
             (1 - step) ** np.arange(steps + 1) * e0,
-            claim=DIVERGE,
-            backend=backend,
             dim=4 * steps,
             scale=(abs(theta) + e0) * math.sqrt(steps + 1),
             what="GD error vs (1 - lr lambda_max)^t e_0",
@@ -750,22 +733,18 @@ def test_gd_stable_step_diverges_in_mean_square_under_sgd(backend, a, step, thet
     mean, second, _ = expected_iterate(backend, X, y, np.array([theta + e0]), lr, batches, steps)
     m2 = (0.5 + 0.5 * (1 - 2 * step) ** 2) ** steps * e0**2
     with clause("d"):
-        assert_close(
+        check.assert_close(
             second - 2 * theta * mean[0] + theta**2,
             m2,
-            claim=DIVERGE,
-            backend=backend,
             kind="identity",
             dim=4 * steps,
             scale=m2 + theta**2 + abs(theta) * math.sqrt(m2),
             what="E e_t^2",
         )
     with clause("c"):
-        assert_close(
+        check.assert_close(
             mean - theta,
             [(1 - step) ** steps * e0],
-            claim=DIVERGE,
-            backend=backend,
             kind="identity",
             dim=2 * steps,
             scale=math.sqrt(m2) + abs(theta),
@@ -801,6 +780,7 @@ def test_per_example_gradients_balance_at_the_optimum(backend, tall, wide, noise
     non-interpolant w = w_hat + X^T u some singleton gradient is at least 2 sigma_min^3 ||u|| /
     sqrt(n) in size. Rounding: (n + d) eps relative to the sum of the terms' magnitudes.
     """
+    check = Check(TUG, backend)
     rng = np.random.default_rng(seed)
     n, d = tall.n, tall.d
     theta = rng.standard_normal(d)
@@ -811,11 +791,9 @@ def test_per_example_gradients_balance_at_the_optimum(backend, tall, wide, noise
     G = backend.to_numpy(per_example_grads(backend.asarray(theta), Xb, yb))
     terms = 2 * np.abs(tall.X) * (np.abs(tall.X) @ np.abs(theta) + np.abs(y))[:, None]
     with clause("a"):
-        assert_close(
+        check.assert_close(
             G.sum(axis=0),
             np.zeros(d),
-            claim=TUG,
-            backend=backend,
             dim=n + d,
             scale=float(np.linalg.norm(terms.sum(axis=0))),
             what="sum_i grad l_i(theta_LS)",
@@ -845,22 +823,18 @@ def test_per_example_gradients_balance_at_the_optimum(backend, tall, wide, noise
     with clause("c"):
         for b in range(1, n + 1):
             for B, _ in enumerate_batches(n, b, scheme="without"):
-                assert_close(
+                check.assert_close(
                     minibatch_grad(wb, Xb, yb, B),
                     np.zeros(d),
-                    claim=TUG,
-                    backend=backend,
                     dim=n + d,
                     scale=scale,
                     what=f"g_B at an interpolant, B = {B}",
                 )
         for b in range(1, n + 2):
             for B, _ in enumerate_batches(n + 1, b, scheme="without"):
-                assert_close(
+                check.assert_close(
                     minibatch_grad(wb, X0b, y0b, B),
                     np.zeros(d),
-                    claim=TUG,
-                    backend=backend,
                     dim=n + 1 + d,
                     scale=scale * (n + 1) / n,
                     what=f"g_B with a zero row, B = {B}",
@@ -905,6 +879,7 @@ def test_noise_floor_recursion_by_path_enumeration(backend, n, steps, gamma, see
     each path is a product of t factors |1 - gamma| < 1 plus bounded noise: 2 t eps relative to
     the largest squared iterate (dim = 2 t (n + 1)).
     """
+    check = Check(FLOOR, backend)
     rng = np.random.default_rng(seed)
     y = rng.standard_normal(n)
     y[0] = y[1] + rng.choice([-1, 1]) * rng.uniform(0.5, 2.0)  # not constant
@@ -958,11 +933,9 @@ def test_noise_floor_recursion_by_path_enumeration(backend, n, steps, gamma, see
     for _ in range(steps):
         m2 = (1 - gamma) ** 2 * m2 + gamma**2 * sigma2
     with clause("b"):
-        assert_close(
+        check.assert_close(
             second - 2 * ybar * mean[0] + ybar**2,
             m2,
-            claim=FLOOR,
-            backend=backend,
             dim=2 * steps * (n + 1),
             scale=biggest**2 + ybar**2,
             what="E (theta_t - ybar)^2",
@@ -971,11 +944,9 @@ def test_noise_floor_recursion_by_path_enumeration(backend, n, steps, gamma, see
     # the recursion is affine with slope (1 - gamma)^2 < 1, so it converges to its fixed point
     with clause("c"):
         assert (1 - gamma) ** 2 < 1
-        assert_close(
+        check.assert_close(
             (1 - gamma) ** 2 * floor + gamma**2 * sigma2,
             floor,
-            claim=FLOOR,
-            backend=backend,
             what="fixed point of the recursion",
         )
     with clause("d"):
@@ -1015,26 +986,23 @@ def test_running_average_is_sgd_with_step_one_over_k(backend, x, m0):
     at most R / k with R = max x - min x (m_{k-1} lies in the data's range), checked with the
     same tolerance.
     """
+    check = Check(RUNNING, backend)
     xs = np.array(x)
     N = len(xs)
     m = stream_sgd(backend, xs, m0, 1 / np.arange(1, N + 1))
     with clause("a", "b"):
-        assert_close(
+        check.assert_close(
             m[1:],
             np.cumsum(xs) / np.arange(1, N + 1),
-            claim=RUNNING,
-            backend=backend,
             dim=4 * N,
             scale=max(float(np.abs(xs).max()), abs(m0), 1.0) * math.sqrt(N),
             what="SGD(1/k) vs running mean",
         )
     moves = np.abs(np.diff(m))
     with clause("c"):
-        assert_close(
+        check.assert_close(
             moves[1:],
             np.abs(xs[1:] - m[1:-1]) / np.arange(2, N + 1),
-            claim=RUNNING,
-            backend=backend,
             dim=4 * N,
             scale=max(float(np.abs(xs).max()), 1.0) * math.sqrt(N),
             what="|m_k - m_{k-1}|",
@@ -1066,6 +1034,7 @@ def test_constant_step_sgd_is_an_ema(backend, x, m0, gamma):
     N + 1 iterates). The range check uses the same tolerance: each iterate's error is at most the
     norm's, and the exact closed form lies in the range.
     """
+    check = Check(EMA, backend)
     xs = np.array(x)
     N = len(xs)
     m = stream_sgd(backend, xs, m0, np.full(N, gamma))
@@ -1077,9 +1046,7 @@ def test_constant_step_sgd_is_an_ema(backend, x, m0, gamma):
     bound = max(float(np.abs(xs).max()), abs(m0), 1.0)
     scale = bound * math.sqrt(N + 1)
     with clause("a"):
-        assert_close(
-            m, closed, claim=EMA, backend=backend, dim=4 * N, scale=scale, what="SGD vs EMA"
-        )
+        check.assert_close(m, closed, dim=4 * N, scale=scale, what="SGD vs EMA")
     weights = [gamma * (1 - gamma) ** (N - s) for s in range(1, N + 1)]
     with clause("b"):
         assert all(w >= 0 for w in weights)
@@ -1092,9 +1059,7 @@ def test_constant_step_sgd_is_an_ema(backend, x, m0, gamma):
             assert pool[: t + 1].min() - tol <= m[t] <= pool[: t + 1].max() + tol, f"t = {t}"
     if gamma == 1.0:
         with clause("d"):
-            assert_close(
-                m[1:], xs, claim=EMA, backend=backend, dim=4, scale=scale, what="gamma = 1"
-            )
+            check.assert_close(m[1:], xs, dim=4, scale=scale, what="gamma = 1")
 
 
 FAR = "sgd.small-batches-suffice-far-from-optimum"
@@ -1151,6 +1116,7 @@ def test_far_from_the_optimum_every_batch_points_the_same_way(
     g_B >= 2 R / b. Rounding: a few operations on values of size |theta| + max|y| (at ybar:
     2 max |y|).
     """
+    check = Check(FAR, backend)
     ya = np.array(y)
     ya[0] = ya[1] + spread  # not constant, by construction
     n = len(ya)
@@ -1178,11 +1144,9 @@ def test_far_from_the_optimum_every_batch_points_the_same_way(
     tol0 = tolerance(backend.eps, kind="bound", dim=4) * 4 * n * float(np.abs(ya).max())
     R = float(ya.max() - ya.min())
     with clause("c"):
-        assert_close(
+        check.assert_close(
             squared_loss_grad(ybar, X, yb),
             np.zeros(1),
-            claim=FAR,
-            backend=backend,
             kind="bound",
             dim=n + 1,
             scale=scale,
@@ -1201,6 +1165,7 @@ def test_step_one_over_t_has_error_sigma2_over_t(backend, n, steps, theta0, seed
     T eps relative to (max |y|)^2 (dim 4 T). Along a seeded path, theta_t is the mean of the t
     sampled y's (the running-mean test's error model: dim 4 T, relative to max(|y|, |theta_0|)
     times sqrt(T), the norm over the T iterates)."""
+    check = Check(ROBBINS, backend)
     y = np.random.default_rng(seed).standard_normal(n)
     lrs = [1 / (2 * n * t) for t in range(1, steps + 1)]
     ybar = float(y.mean())
@@ -1208,11 +1173,9 @@ def test_step_one_over_t_has_error_sigma2_over_t(backend, n, steps, theta0, seed
     W = sgd_path(backend, np.ones((n, 1)), y, np.array([theta0]), lrs, sched)[1:, 0]
     with clause("a"):
         sampled = y[[B[0] for B in sched]]
-        assert_close(
+        check.assert_close(
             W,
             np.cumsum(sampled) / np.arange(1, steps + 1),
-            claim=ROBBINS,
-            backend=backend,
             dim=4 * steps,
             scale=max(float(np.abs(y).max()), abs(theta0), 1.0) * math.sqrt(steps),
             what="theta_t vs the mean of the sampled y's",
@@ -1228,11 +1191,9 @@ def test_step_one_over_t_has_error_sigma2_over_t(backend, n, steps, theta0, seed
     )
     scale = float(np.abs(y).max()) ** 2 + abs(theta0) * float(np.abs(y).max())
     with clause("b"):
-        assert_close(
+        check.assert_close(
             m2,
             float(y.var()) / steps,
-            claim=ROBBINS,
-            backend=backend,
             dim=4 * steps,
             scale=scale,
             what="E e_T^2 vs sigma^2 / T",
@@ -1258,6 +1219,7 @@ def test_sgd_errors_are_positively_correlated_not_alternating(
     (dim 4 T, scale 1). One dlcore SGD step from theta_0 with batch [i] gives
     (1 - gamma) e_0 + gamma (y_i - ybar) (a few operations: dim 4, scale |theta_0| + max |y|).
     Rounding of the expectations: T eps relative to the squared scale."""
+    check = Check(WALK, backend)
     y = np.random.default_rng(seed).standard_normal(n)
     ybar = float(y.mean())
     lrs = [gamma / (2 * n)] * steps
@@ -1270,11 +1232,9 @@ def test_sgd_errors_are_positively_correlated_not_alternating(
         one_step = [
             sgd_path(backend, X, y, np.array([theta0]), lrs[0], [[i]])[-1, 0] for i in range(n)
         ]
-        assert_close(
+        check.assert_close(
             np.array(one_step) - ybar,
             (1 - gamma) * (theta0 - ybar) + gamma * xi,
-            claim=WALK,
-            backend=backend,
             dim=4,
             scale=(abs(theta0) + float(np.abs(y).max())) * math.sqrt(n),
             what="e_1 = (1 - gamma) e_0 + gamma xi",
@@ -1292,21 +1252,17 @@ def test_sgd_errors_are_positively_correlated_not_alternating(
     cross, prev, far = (float(v) for v in moments)
     scale = (big + abs(ybar)) ** 2
     with clause("c", "d"):
-        assert_close(
+        check.assert_close(
             cross,
             (1 - gamma) * prev,
-            claim=WALK,
-            backend=backend,
             dim=4 * steps,
             scale=scale,
             what="E e_T e_{T-1}",
         )
     with clause("e"):  # e_0 is deterministic: E[e_T e_0] = (1 - gamma)^T e_0^2
-        assert_close(
+        check.assert_close(
             far,
             (1 - gamma) ** steps * (theta0 - ybar) ** 2,
-            claim=WALK,
-            backend=backend,
             dim=4 * steps,
             scale=scale,
             what="E e_T e_0",
@@ -1325,9 +1281,7 @@ def test_sgd_errors_are_positively_correlated_not_alternating(
     e = np.array([backend.to_numpy(p["w"])[0] for p in traj])
     ts = np.arange(steps + 1)
     with clause("a"):
-        assert_close(
-            e, (gamma - 1) ** ts, claim=WALK, backend=backend, dim=4 * steps, what="GD, 2 - gamma"
-        )
+        check.assert_close(e, (gamma - 1) ** ts, dim=4 * steps, what="GD, 2 - gamma")
         assert (np.sign(e[1:]) == -np.sign(e[:-1])).all()
     # ... and at lr lambda = gamma in (0, 1) it is monotone: e_t = (1 - gamma)^t > 0, decreasing
     _, traj = run(
@@ -1339,9 +1293,7 @@ def test_sgd_errors_are_positively_correlated_not_alternating(
     )
     e = np.array([backend.to_numpy(p["w"])[0] for p in traj])
     with clause("a"):
-        assert_close(
-            e, (1 - gamma) ** ts, claim=WALK, backend=backend, dim=4 * steps, what="GD, gamma"
-        )
+        check.assert_close(e, (1 - gamma) ** ts, dim=4 * steps, what="GD, gamma")
         assert (e > 0).all() and (np.diff(e) < 0).all()
 
 
@@ -1356,6 +1308,7 @@ def test_lms_update_is_one_sgd_step(backend, N, d, mu, seed):
     The LMS increments are also compared with mu times torch autograd of (1/2)(y_t - w^T x_t)^2
     and mu / 2 times autograd of (y_t - w^T x_t)^2 at each LMS iterate w_t (float64 oracle, d + 2
     operations per row relative to mu |x_t| (|x_t| |w_t| + |y_t|) + |w_t| + |w_{t+1}|)."""
+    check = Check(LMS, backend)
     import torch
 
     rng = np.random.default_rng(seed)
@@ -1388,11 +1341,9 @@ def test_lms_update_is_one_sgd_step(backend, N, d, mu, seed):
     W = sgd_path(backend, X, y, np.zeros(d), mu / (2 * N), [[t] for t in range(N)])
     growth = (1 + mu * float(np.max(np.sum(X * X, axis=1)))) ** N
     with clause("c"):
-        assert_close(
+        check.assert_close(
             W,
             L,
-            claim=LMS,
-            backend=backend,
             cond=growth,
             dim=(d + 2) * N,
             scale=max(float(np.abs(L).max()), 1.0) * math.sqrt(W.size),
@@ -1421,6 +1372,7 @@ def test_second_moment_follows_the_operator(backend, problem, c, steps, seed):
     iterate). T = (1/n) sum_i M_i (x) M_i is symmetric (each M_i is), so ||T^t P_0||_F <=
     rho(T)^t ||P_0||_F; checked on dlcore's E e_t e_t^T with the identity's tolerance. lambda_max
     of A_i (numpy eigvalsh, d eps) is 2 n ||x_i||^2."""
+    check = Check(SECOND, backend)
     n, d = problem.n, problem.d
     X = problem.X
     rng = np.random.default_rng(seed)
@@ -1432,11 +1384,9 @@ def test_second_moment_follows_the_operator(backend, problem, c, steps, seed):
     with clause("a"):
         for i in range(n):
             w1 = sgd_path(backend, X, y, theta + e0, lr, [[i]])[-1]
-            assert_close(
+            check.assert_close(
                 w1 - theta,
                 M[i] @ e0,
-                claim=SECOND,
-                backend=backend,
                 kind="identity",
                 dim=n + d,
                 scale=float(np.linalg.norm(theta + e0)) + float(np.linalg.norm(theta)),
@@ -1456,11 +1406,9 @@ def test_second_moment_follows_the_operator(backend, problem, c, steps, seed):
     )
     e_scale = (big + float(np.linalg.norm(theta))) ** 2
     with clause("b"):
-        assert_close(
+        check.assert_close(
             E.ravel(),
             P,
-            claim=SECOND,
-            backend=backend,
             kind="identity",
             dim=2 * (n + d) * steps,
             scale=e_scale,
@@ -1508,6 +1456,7 @@ def test_mean_reduced_full_batch_sgd_is_gd_at_a_smaller_step(backend, problem, c
     is GD's at lr / n instead (the scaling only rescales lr), checked with the positive test's
     error model.
     """
+    check = Check(DEF, backend)
     n, d, r = problem.n, problem.d, problem.rank
     X = problem.X
     rng = np.random.default_rng(seed)
@@ -1544,11 +1493,9 @@ def test_mean_reduced_full_batch_sgd_is_gd_at_a_smaller_step(backend, problem, c
         record_every=1,
     )
     W_gd = np.array([backend.to_numpy(p["w"]) for p in traj])
-    assert_close(
+    check.assert_close(
         np.array(W),
         W_gd,
-        claim=DEF,
-        backend=backend,
         cond=2.0,
         dim=(n + d) * steps,
         scale=max(float(np.abs(W_gd).max()), 1.0) * math.sqrt(W_gd.size),
@@ -1694,6 +1641,7 @@ def test_mean_sgd_iterate_leaves_gd_under_the_epoch_sampler(backend):
     two steps of a few operations on values <= 1 (dim 8, scale 1), far below 0.09, as is the
     positive test's tolerance for this problem.
     """
+    check = Check(MEAN, backend)
     X, y, lr = np.array([[1.0], [2.0]]), np.zeros(2), 0.05
     orders = enumerate_batches(2, 2, scheme="epoch")
     assert sorted(tuple(o) for o, _ in orders) == [(0, 1), (1, 0)]
@@ -1706,10 +1654,8 @@ def test_mean_sgd_iterate_leaves_gd_under_the_epoch_sampler(backend):
         2,
     )
     gd2 = backend.to_numpy(wT["w"])
-    assert_close(
-        mean, [(1 - 4 * lr) * (1 - 16 * lr)], claim=MEAN, backend=backend, dim=8, what="E w_2"
-    )
-    assert_close(gd2, [(1 - 10 * lr) ** 2], claim=MEAN, backend=backend, dim=8, what="GD w_2")
+    check.assert_close(mean, [(1 - 4 * lr) * (1 - 16 * lr)], dim=8, what="E w_2")
+    check.assert_close(gd2, [(1 - 10 * lr) ** 2], dim=8, what="GD w_2")
     tol = tolerance(backend.eps, kind="identity", dim=8)
     assert float(gd2[0] - mean[0]) >= 36 * lr**2 - 2 * tol
     # the positive test's tolerance here: c = lr 2 sigma_max^2 = 0.5, cond (1 + n c / b)^t = 4,
@@ -1734,6 +1680,7 @@ def test_small_step_sgd_converges_in_mean_square(backend, a, step, theta, e0, st
     not diverge. E e_t^2 over all 2^t paths of dlcore runs is checked against q^t e_0^2 with the
     positive test's error model, and shown below e_0^2 by more than that tolerance.
     """
+    check = Check(DIVERGE, backend)
     X, y = np.array([[0.0], [a]]), np.array([0.0, a * theta])
     lr = step / (2 * a**2)
     batches = enumerate_batches(2, 1, scheme="with")
@@ -1741,11 +1688,9 @@ def test_small_step_sgd_converges_in_mean_square(backend, a, step, theta, e0, st
     q = 1 - 2 * step * (1 - step)
     m2 = q**steps * e0**2
     scale = m2 + theta**2 + abs(theta) * math.sqrt(m2)
-    assert_close(
+    check.assert_close(
         second - 2 * theta * mean[0] + theta**2,
         m2,
-        claim=DIVERGE,
-        backend=backend,
         kind="identity",
         dim=4 * steps,
         scale=scale,
@@ -1775,6 +1720,7 @@ def test_margin_losses_decouple_fixed_points_from_interpolation(backend, wide, s
     (least squares) or (n + d) eps (1 + sqrt(n) cond) (logistic, sigma' <= 1/4 < sigma(-1)), and
     the smallest row norm is checked to exceed twice the whole matrix's tolerance.
     """
+    check = Check(TUG, backend)
     n, d = wide.n, wide.d
     rng = np.random.default_rng(seed)
     y = rng.choice([-1.0, 1.0], n)
@@ -1783,7 +1729,7 @@ def test_margin_losses_decouple_fixed_points_from_interpolation(backend, wide, s
     Xb, yb = backend.asarray(X), backend.asarray(y)
     w2 = backend.asarray(2 * w_hat)
     hinge = per_example_grads(w2, Xb, yb, loss="hinge")
-    assert_close(hinge, np.zeros((n, d)), claim=TUG, backend=backend, what="hinge at 2 w_hat")
+    check.assert_close(hinge, np.zeros((n, d)), what="hinge at 2 w_hat")
     root_n = math.sqrt(n)
     for name, got, expected, cond, floor in [
         (
@@ -1801,7 +1747,7 @@ def test_margin_losses_decouple_fixed_points_from_interpolation(backend, wide, s
             wide.sigma_min / (1 + math.e),
         ),
     ]:
-        assert_close(got, expected, claim=TUG, backend=backend, dim=n + d, cond=cond, what=name)
+        check.assert_close(got, expected, dim=n + d, cond=cond, what=name)
         tol = tolerance(backend.eps, kind="identity", dim=n + d, cond=cond)
         tol *= float(np.linalg.norm(expected))
         assert np.linalg.norm(got, axis=1).min() >= floor * (1 - 1e-12) - tol, name
@@ -1828,17 +1774,16 @@ def test_constant_targets_leave_no_noise_floor(backend, n, level, gamma, e0, sig
     (<= 66 since |1 - gamma| <= 0.9). Rounding: one eps per step relative to |level| + e0,
     contracted by |1 - gamma| < 1, so it adds up to at most T steps' worth (dim 4 T).
     """
+    check = Check(FLOOR, backend)
     y = np.full(n, level)
     X = np.ones((n, 1))
     Xb, yb = backend.asarray(X), backend.asarray(y)
     star = backend.asarray(np.array([level]))
     for b in range(1, n):
         for B, _ in enumerate_batches(n, b, scheme="without"):
-            assert_close(
+            check.assert_close(
                 minibatch_grad(star, Xb, yb, B),
                 np.zeros(1),
-                claim=FLOOR,
-                backend=backend,
                 dim=4,
                 scale=4 * n * abs(level),
                 what=f"g_B at theta* = level, B = {B}",
@@ -1848,11 +1793,9 @@ def test_constant_targets_leave_no_noise_floor(backend, n, level, gamma, e0, sig
     sched = batch_schedule(n, 1, steps, scheme="with", rng=np.random.default_rng(seed))
     W = sgd_path(backend, X, y, np.array([level + sign * e0]), gamma / (2 * n), sched)
     scale = abs(level) + e0
-    assert_close(
+    check.assert_close(
         W[:, 0] - level,
         sign * e0 * (1 - gamma) ** np.arange(steps + 1),
-        claim=FLOOR,
-        backend=backend,
         dim=4 * steps,
         scale=scale * math.sqrt(steps + 1),
         what="e_t vs (1 - gamma)^t e_0",
@@ -1875,16 +1818,15 @@ def test_running_average_without_a_unit_first_step_remembers_m0(backend, x, far,
     dlcore's iterates are checked against the pseudo-count formula (positive test's error model),
     and the final gap, relative to |m_0| (the scale), against the positive test's tolerance.
     """
+    check = Check(RUNNING, backend)
     xs = np.array(x)
     N = len(xs)
     m0 = sign * far * (float(np.abs(xs).max()) + 1)
     m = stream_sgd(backend, xs, m0, 1 / np.arange(2, N + 2))
     ks = np.arange(1, N + 1)
-    assert_close(
+    check.assert_close(
         m[1:],
         (m0 + np.cumsum(xs)) / (ks + 1),
-        claim=RUNNING,
-        backend=backend,
         dim=4 * N,
         scale=abs(m0) * math.sqrt(N),
         what="SGD(1/(k+1)) vs (m_0 + sum x) / (k + 1)",
@@ -1903,12 +1845,13 @@ def test_a_new_outlier_moves_the_running_average_more(backend):
     while the bound R / k (R = 3) holds, with equality at k = 3. Small integers and thirds: the
     rounding is the positive test's, dim 4 N, scale max |x| sqrt(N).
     """
+    check = Check(RUNNING, backend)
     xs = np.array([0.0, 0.0, 3.0])
     m = stream_sgd(backend, xs, 0.0, 1 / np.arange(1, 4))
     moves = np.abs(np.diff(m))
     tol = tolerance(backend.eps, kind="identity", dim=12) * 3.0 * math.sqrt(3)
     with clause("e"):
-        assert_close(moves, [0.0, 0.0, 1.0], claim=RUNNING, backend=backend, dim=12, scale=3.0)
+        check.assert_close(moves, [0.0, 0.0, 1.0], dim=12, scale=3.0)
         assert moves[2] > moves[1] + 2 * tol, "the third move is larger than the second"
     with clause("d"):
         assert (moves[1:] <= 3.0 / np.arange(2, 4) + tol).all()
@@ -1929,6 +1872,7 @@ def test_over_relaxed_constant_step_is_not_an_average(backend, x, gap, sign, gam
     max(m_0, x_1)] by (gamma - 1) gap >= 0.05. Rounding: one step, one eps relative to
     max(|x|, |m_0|) (dim 4), as in the positive test.
     """
+    check = Check(EMA, backend)
     xs = np.array(x)
     N = len(xs)
     m0 = xs[0] + sign * gap
@@ -1939,11 +1883,9 @@ def test_over_relaxed_constant_step_is_not_an_average(backend, x, gap, sign, gam
         for t in range(N + 1)
     ]
     scale = max(float(np.abs(xs).max()), abs(m0), 1.0)
-    assert_close(
+    check.assert_close(
         m,
         closed,
-        claim=EMA,
-        backend=backend,
         dim=4 * N,
         scale=scale * math.sqrt(N + 1),
         what="SGD vs closed form",
@@ -1966,15 +1908,14 @@ def test_constant_targets_give_no_sign_at_the_optimum(backend, n, level, data):
     at theta = ybar is 0 up to rounding (dim 4, scale 4 n |level|, the size of its terms), so
     gradients of both signs do not occur: at the optimum every example agrees.
     """
+    check = Check(FAR, backend)
     b = data.draw(st.integers(1, n - 1))
     X, yb = backend.asarray(np.ones((n, 1))), backend.asarray(np.full(n, level))
     theta = backend.asarray(np.array([level]))
     for B, _ in enumerate_batches(n, b, scheme="without"):
-        assert_close(
+        check.assert_close(
             minibatch_grad(theta, X, yb, B),
             np.zeros(1),
-            claim=FAR,
-            backend=backend,
             dim=4,
             scale=4 * n * abs(level),
             what=f"g_B at ybar, B = {B}",
@@ -2084,6 +2025,7 @@ def test_null_space_error_never_decays(backend, problem, c, steps, seed):
     steps are non-expansive, so per-step errors ((n + d) eps of the iterate scale) add up over
     T steps (dim (n + d) T, cond 2, as in the interpolation test).
     """
+    check = Check(SECOND, backend)
     n, d, r = problem.n, problem.d, problem.rank
     X = problem.X
     rng = np.random.default_rng(seed)
@@ -2102,11 +2044,9 @@ def test_null_space_error_never_decays(backend, problem, c, steps, seed):
     W = sgd_path(backend, X, y, theta + e0, lr, sched)
     E = W - theta
     scale = max(float(np.linalg.norm(W, axis=1).max()), 1.0)
-    assert_close(
+    check.assert_close(
         E @ V0,
         np.tile(a, (steps + 1, 1)),
-        claim=SECOND,
-        backend=backend,
         dim=(n + d) * steps,
         cond=2.0,
         scale=scale * math.sqrt(steps + 1),
