@@ -23,7 +23,7 @@ from dlcore.linear import ridge, ridge_filter_factors, ridge_grad
 from dlcore.losses import empirical_risk, empirical_risk_grad, squared_loss, squared_loss_grad
 from dlcore.optim import gd
 from dlcore.train import best_checkpoint, run, train
-from tests.support.backends import backend_params
+from tests.support.backends import HOST, backend_params
 from tests.support.claims import claim, clause
 from tests.support.strategies import (
     log_uniform,
@@ -152,6 +152,7 @@ def test_gd_modes_follow_the_scalar_recursions(backend, problem, lam, c, steps, 
     cond = 2).
     """
     check = Check(MODES, backend)
+    host_check = Check(MODES, HOST)
     s, _, w_star_t = svd_coordinates(problem, lam)
     lam_max = 2 * (problem.sigma_max**2 + lam)
     lr = max(c / lam_max, float(np.nextafter(0.0, 1.0)))  # a tiny c must not round eta to 0
@@ -207,7 +208,10 @@ def test_gd_modes_follow_the_scalar_recursions(backend, problem, lam, c, steps, 
         )
     with clause("b"):
         for lam_i, f in zip(2 * (s**2 + lam), factors, strict=True):
-            assert gd_mode_factor(lam_i, lr) == pytest.approx(f, rel=0, abs=4 * np.finfo(float).eps)
+            # one term on values of size <= 1: identity's 4 eps absolutely (scale 1)
+            host_check.assert_entrywise(
+                gd_mode_factor(lam_i, lr), f, kind="identity", scale=1.0, what="mode factor"
+            )
 
 
 @claim(MODES)
@@ -442,6 +446,7 @@ def test_gd_fits_strong_directions_first(backend, problem, c, steps, seed, shrin
     bound; ||w_t|| nondecreasing and <= ||X^+ y|| up to the same rounding.
     """
     check = Check(ORDER, backend)
+    host_check = Check(ORDER, HOST)
     X = problem.X
     y = nested_problem(problem, seed)
     lr = c / (2 * problem.sigma_max**2)
@@ -471,9 +476,12 @@ def test_gd_fits_strong_directions_first(backend, problem, c, steps, seed, shrin
             )
             # dlcore's filter is the formula 1 - (1 - 2 lr sigma^2)^t. Evaluated naively in float64
             # here, 1 - a errs by u and the t-th power by t u relatively, on values <= 1: an
-            # absolute (t + 2) u; dlcore's -expm1(t log1p(-a)) adds a few u (abs 2 (t + 4) u)
+            # absolute (t + 2) u; dlcore's -expm1(t log1p(-a)) adds a few u (abs 2 (t + 4) u =
+            # (t + 4) eps: identity's 4 eps at scale (t + 4) / 4, the count kept, not rounded up)
             naive = 1 - (1 - 2 * lr * s**2) ** t
-            assert p == pytest.approx(naive, rel=0, abs=(t + 4) * np.finfo(float).eps)
+            host_check.assert_entrywise(
+                p, naive, kind="identity", scale=(t + 4) / 4, what=f"filter at t = {t}"
+            )
     P = np.array([gd_filter_factors(s, lr, t) for t in range(steps + 1)])  # (T+1, r)
     # At c = 1 the rounded a = fl(2 fl(lr) sigma^2) may exceed 1 by delta <= 4 u = 2 eps (four
     # roundings of c / (2 sigma^2) and back), and the filter 1 - (1 - a)^t then leaves [0, 1] or
@@ -496,12 +504,14 @@ def test_gd_fits_strong_directions_first(backend, problem, c, steps, seed, shrin
         assert counts == sorted(counts), f"steps to {shrink} must grow as sigma shrinks: {counts}"
     with clause("e"):
         # the separation bound for eps = shrink: p_j(t*) <= a_j t* and t* <= ln(1/eps) / a_1 + 1
-        # (-ln(1 - a_1) >= a_1), so p_j(t*) <= (a_j / a_1) ln(1/eps) + a_j; float64 slack 1e-12
+        # (-ln(1 - a_1) >= a_1), so p_j(t*) <= (a_j / a_1) ln(1/eps) + a_j. Rounding, relative:
+        # p_star 6 u (three in a, log1p, the product, expm1), the bound 8 u (two squares, the
+        # quotient, the log, the product, a_j, the sum): 14 u = 7 eps <= bound's 8 x dim 1 x eps
         eps_sep = shrink
         t_star = gd_steps_to_tolerance(2 * s[0] ** 2, lr, eps_sep)
         p_star = gd_filter_factors(s, lr, t_star)
         bound = (s**2 / s[0] ** 2) * math.log(1 / eps_sep) + 2 * lr * s**2
-        assert (p_star <= bound * (1 + 1e-12)).all()
+        host_check.assert_at_most(p_star, bound, kind="bound", what="p_j(t*)")
     norms = np.linalg.norm(W, axis=1)
     tol = tolerance(backend.eps, kind="bound", dim=(problem.n + problem.d) * steps) * scale
     with clause("f"):
@@ -1049,6 +1059,7 @@ def test_gd_trajectory_closed_form(backend, problem, c, steps, seed):
     and |w_ls| is small (sweep seed 2707632598: |w_ls| = 1.9e-3, float32).
     """
     check = Check(CLOSED, backend)
+    host_check = Check(CLOSED, HOST)
     s, _, w_ls = svd_coordinates(problem, 0.0)
     floor = float(np.linalg.norm(problem.y)) / problem.sigma_max
     lr = c / (2 * problem.sigma_max**2)
@@ -1096,12 +1107,13 @@ def test_gd_trajectory_closed_form(backend, problem, c, steps, seed):
     a = a[(s > 0) & (a < 1)]
     tau = -1 / np.log1p(-a)
     with clause("d"):
-        rel = 8 * EPS64
-        assert ((1 / a - 1) * (1 - rel) <= tau).all() and (tau <= (1 / a) * (1 + rel)).all()
+        host_check.assert_at_least(tau, 1 / a - 1, kind="bound", what="tau >= 1/a - 1")
+        host_check.assert_at_most(tau, 1 / a, kind="bound", what="tau <= 1/a")
     with clause("b"):
-        # the naive float64 formula errs by (steps + 2) u absolutely, dlcore's by a few u
+        # the naive float64 formula errs by (steps + 2) u absolutely, dlcore's by a few u: (steps
+        # + 4) eps, identity's 4 eps at scale (steps + 4) / 4 (the count kept, not rounded up)
         naive = np.where(pos, 1 - (1 - 2 * lr * s**2) ** steps, p)
-        assert p == pytest.approx(naive, rel=0, abs=(steps + 4) * EPS64)
+        host_check.assert_entrywise(p, naive, kind="identity", scale=(steps + 4) / 4)
         check.assert_close(
             problem.V.T @ backend.to_numpy(wT["w"]),
             p * w_ls,
@@ -1464,11 +1476,15 @@ def test_halving_a_small_step_doubles_the_steps(backend, a, eps_, s, other):
     definition's (exact_steps_to; exact below 1024 steps), and since a <= -ln(1 - a) <= a/(1 - a),
     T a / ln(1/eps) lies in [1 - a, 1 + a / ln(1/eps)]: T ~ ln(1/eps) / (lr lambda).
     """
+    host_check = Check(SLOW, HOST)
     lam = 2 * s**2
     lr = a / lam
     with clause("a"):
-        # a other <= 1: the stiff factor is >= 0 up to the rounding of one product (1e-15)
-        assert -1e-15 <= gd_mode_factor(other * lam, lr) <= gd_mode_factor(lam, lr)
+        # a other <= 1: the stiff factor 1 - lr (other lam) is >= 0 up to three roundings (lr,
+        # the two products; 1 - x is exact near 1), 3 u <= identity's 4 eps at scale 1
+        stiff = gd_mode_factor(other * lam, lr)
+        host_check.assert_at_least(stiff, 0.0, kind="identity", scale=1.0, what="stiff factor")
+        assert stiff <= gd_mode_factor(lam, lr)
         assert gd_steps_to_tolerance(other * lam, lr, eps_) <= gd_steps_to_tolerance(lam, lr, eps_)
     counts = _steps_to_eps_at_full_and_half_step(backend, s, a, eps_)
     L = math.log(1 / eps_)
@@ -1497,9 +1513,10 @@ def test_condition_number_limits_the_rate(lams, c, delta, frac):
     min{t >= 1 : |1 - lr lam|^t <= delta} (exact_steps_to, written from the definition) and do not
     increase with lambda; for a drawn stable lr = frac / lam_max every mode k has
     |1 - lr lam_k| >= 1 - 2/kappa_k, kappa_k = lam_max / lam_k (computed test-side: lr lam_k <
-    2/kappa_k, so the slack 1e-12 only covers rounding of two products ~1e-16); eta* = 2/(lam_max
+    2/kappa_k, so the check allows only the rounding, 8 eps absolutely); eta* = 2/(lam_max
     + lam_min) gives rate (kappa - 1)/(kappa + 1) and any other lr (eta* (1 +- delta)) a larger
     one."""
+    host_check = Check(KAPPA, HOST)
     lam = np.sort(np.array(lams))[::-1]
     lam_max, lam_min = lam[0], lam[-1]
     kappa = lam_max / lam_min
@@ -1516,9 +1533,12 @@ def test_condition_number_limits_the_rate(lams, c, delta, frac):
         assert counts == sorted(counts)
     eta = frac / lam_max
     with clause("c"):
+        # values <= 2 in size: eta, eta lk and 1 - x round by <= 6 u absolutely, the bound's
+        # quotient and difference by 3 u: 9 u <= 16 u = bound's 8 x eps at scale 1
         for lk in lam:
-            assert abs(1 - eta * lk) >= 1 - 2 * lk / lam_max - 1e-12
-            assert abs(gd_mode_factor(lk, eta)) >= 1 - 2 * lk / lam_max - 1e-12
+            floor = 1 - 2 * lk / lam_max
+            host_check.assert_at_least(abs(1 - eta * lk), floor, kind="bound", scale=1.0)
+            host_check.assert_at_least(abs(gd_mode_factor(lk, eta)), floor, kind="bound", scale=1.0)
     star = 2 / (lam_max + lam_min)
 
     def rate(eta):
@@ -1527,7 +1547,9 @@ def test_condition_number_limits_the_rate(lams, c, delta, frac):
     with clause("d"):
         # star lambda_i carries three roundings (relative 3 u, on values <= 2) and 1 - x one more;
         # (kappa - 1) / (kappa + 1) four: both sides are within 8 u of the exact value, absolutely
-        assert rate(star) == pytest.approx((kappa - 1) / (kappa + 1), rel=0, abs=8 * EPS64)
+        host_check.assert_entrywise(
+            rate(star), (kappa - 1) / (kappa + 1), kind="equivalence", scale=1.0, what="rate"
+        )
         assert rate(star * (1 + delta)) > rate(star) and rate(star * (1 - delta)) > rate(star)
 
 
@@ -1567,6 +1589,7 @@ def test_log_cosh_gd_converges_or_settles_on_a_two_cycle(backend, eta, theta0, s
     same approach phase, an escape from near 0 at rate |1 - eta| > 1 (log(10 / theta0) /
     log|1 - eta| steps), then contractions at the cycle multiplier per two steps. The comparison
     allows the 1e-6 plus rounding."""
+    host_check = Check(CYCLE, HOST)
     w0 = {"w": backend.asarray(np.array([sign * theta0]))}
     grad = lambda p, t: {"w": backend.xp.tanh(p["w"])}  # noqa: E731
     approach = math.ceil((theta0 + 5) / min(eta, 1.0))
@@ -1605,7 +1628,10 @@ def test_log_cosh_gd_converges_or_settles_on_a_two_cycle(backend, eta, theta0, s
     with clause("c"):
         # the bisection ends at float resolution: |2 theta - eta tanh theta| <= (2 + eta) u theta
         # from theta's last ulp, plus the evaluation's rounding, 2 u (2 + eta) theta
-        assert 2 * star == pytest.approx(eta * math.tanh(star), rel=(eta + 2) * EPS64, abs=0)
+        # = (2 + eta) eps relatively: identity's 4 eps at cond (2 + eta) / 4 (not rounded up)
+        host_check.assert_entrywise(
+            2 * star, eta * math.tanh(star), kind="identity", cond=(eta + 2) / 4, what="2-cycle"
+        )
         assert abs(abs(last[0]) - star) <= tol and abs(last[1] + last[0]) <= 2 * tol
         assert max(abs(float(backend.to_numpy(p["w"])[0])) for p in traj) <= (
             max(theta0, star) + eta
@@ -1761,6 +1787,7 @@ def test_logistic_gd_on_separable_data_diverges_logarithmically(
     U_t in units of the rounding slack, (L_t - U_t) / (U_t run_tol), and 0 while L_t <= U_t: the
     check L_t <= U_t (1 + run_tol) is unchanged.
     """
+    host_check = Check(LOGDIV, HOST)
     data = separable_dataset(n, d, gamma, rng=np.random.default_rng(seed), spread=spread)
     X, y, w_star = data.X, data.y, data.direction
     R = float(np.linalg.norm(X, axis=1).max())
@@ -1772,13 +1799,22 @@ def test_logistic_gd_on_separable_data_diverges_logarithmically(
     L = mean_logistic(thetas, X, y)
     norms = np.linalg.norm(thetas, axis=1)
     U = logistic_loss_envelope(T, n, gamma, c)
-    # the envelope's own bounds (host float64, T <= 1e3 recursion steps: relative slack 1e-12
-    # covers ~3 eps per step): phi <= 1 below, phi(n U_t) >= phi(n log 2) (phi decreasing) above.
+    # the envelope's own bounds (host float64, T <= 1e3 recursion steps of ~3 eps each, and the
+    # bound's own four roundings: within identity's 4 x (T + 1) x eps, relatively): phi <= 1
+    # below, phi(n U_t) >= phi(n log 2) (phi decreasing) above.
     ts = np.arange(T + 1)
     phi0 = -math.expm1(-n * LOG2) / (n * LOG2)
     with clause("d"):
-        assert (U >= (1 - 1e-12) / (1 / LOG2 + c * gamma**2 * ts)).all()
-        assert (U <= (1 + 1e-12) / (1 / LOG2 + c * gamma**2 * phi0**2 * ts)).all()
+        host_check.assert_at_least(
+            U, 1 / (1 / LOG2 + c * gamma**2 * ts), kind="identity", dim=T + 1, what="U below"
+        )
+        host_check.assert_at_most(
+            U,
+            1 / (1 / LOG2 + c * gamma**2 * phi0**2 * ts),
+            kind="identity",
+            dim=T + 1,
+            what="U above",
+        )
     with clause("a"):
         # L > 0 at every iterate, while L(k w*) <= log(1 + e^{-k gamma}) -> 0: inf L = 0, not attained
         assert (L > 0).all()
@@ -2447,7 +2483,9 @@ def test_best_step_does_not_give_the_kappa_rate_on_log_cosh(backend, lams, seed)
     rho = max(abs(gd_mode_factor(lam_min, star)), abs(gd_mode_factor(lam_max, star)))
     kappa = lam_max / lam_min
     # both sides within 8 u of the exact rate, absolutely (see the slow-directions test)
-    assert rho == pytest.approx((kappa - 1) / (kappa + 1), rel=0, abs=8 * EPS64)
+    Check(KAPPA, HOST).assert_entrywise(
+        rho, (kappa - 1) / (kappa + 1), kind="equivalence", scale=1.0, what="rate"
+    )
     z = 4 / (1 - rho)
     z0 = rng.choice([-1.0, 1.0], d) * rng.uniform(z, 2 * z, d)
     traj = log_cosh_gd(backend, orthogonal(d, rng), lam, z0, star, 1)

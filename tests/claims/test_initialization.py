@@ -244,6 +244,7 @@ def test_kinks_follow_standard_cauchy(backend, seed, sigma, s):
     (rounding), p is even, its mode is 0 with p(0) = 1/pi, and its quartiles are -1, 1.
     """
     check = Check(CAUCHY, HOST)
+    host_check = Check(CAUCHY, HOST)
     from scipy.stats import cauchy
 
     grid = np.arange(-500, 501) / 10  # exactly symmetric: (-k) / 10 = -(k / 10)
@@ -262,8 +263,9 @@ def test_kinks_follow_standard_cauchy(backend, seed, sigma, s):
         assert np.argmax(cauchy.pdf(grid)) == 500
         assert abs(cauchy_cdf(med) - 0.5) <= band + 1 / KINKS
     with clause("c"):  # p(0) = 1/pi; quartiles F(-1) = 1/4, F(1) = 3/4 (scipy)
-        assert float(cauchy.pdf(0.0)) == pytest.approx(1 / math.pi, rel=4 * HOST.eps)
-        assert cauchy.cdf([-1.0, 1.0]) == pytest.approx([0.25, 0.75], rel=4 * HOST.eps)
+        # a few roundings of pi, arctan, a quotient and a sum: within identity's 4 eps per entry
+        host_check.assert_entrywise(float(cauchy.pdf(0.0)), 1 / math.pi, kind="identity")
+        host_check.assert_entrywise(cauchy.cdf([-1.0, 1.0]), [0.25, 0.75], kind="identity")
         for q, level in ((lo, 0.25), (hi, 0.75)):
             assert abs(cauchy_cdf(q) - level) <= band + 1 / KINKS
     scaled = _kinks(backend, sigma, sigma * s, seed + 1)
@@ -529,6 +531,7 @@ def test_initialisers_match_torch_nn_init(backend, name, d_in, d_out, seed):
     FALSE_FAILURE per example, split over the two events) of
     dlcore's variance(scheme, d_in, d_out); the uniform laws also share the support bound exactly.
     """
+    host_check = Check(LECUN, HOST)
     import torch
 
     from dlcore import init
@@ -559,8 +562,9 @@ def test_initialisers_match_torch_nn_init(backend, name, d_in, d_out, seed):
         _check_same_law_as_torch(W, T, var, law, backend)
     lecun, glorot = variance("lecun", d_in, d_out), variance("glorot", d_in, d_out)
     with clause("e"):  # sd ratio sqrt(2 fan_in / (fan_in + fan_out)); equal iff square
-        assert math.sqrt(glorot / lecun) == pytest.approx(
-            math.sqrt(2 * d_in / (d_in + d_out)), rel=4 * HOST.eps
+        # 2 + 1 + 1 + 1/2 roundings on the left, 1 + 1/2 on the right: 6 u < identity's 4 eps
+        host_check.assert_entrywise(
+            math.sqrt(glorot / lecun), math.sqrt(2 * d_in / (d_in + d_out)), kind="identity"
         )
         # |ratio - 1| = |d_in - d_out| / (d_in + d_out) >= 1/600 >> eps when not square; 2 / (2 d)
         # rounds exactly like 1 / d (a power-of-two scaling) when square
@@ -570,12 +574,13 @@ def test_initialisers_match_torch_nn_init(backend, name, d_in, d_out, seed):
 def _check_same_law_as_torch(W, T, var: float, law: str, backend) -> None:
     """dlcore's W and torch's T both have mean square within the band of `var` (false-failure
     probability FALSE_FAILURE / 2 each); uniform laws also share the support bound sqrt(3 var)."""
+    host_check = Check(LECUN, HOST)
     assert _mean_square_in_band(W, var, law, FALSE_FAILURE / 2)
     assert _mean_square_in_band(T, var, law, FALSE_FAILURE / 2)
     if law == "uniform":
         a = math.sqrt(3 * var)
         assert float(np.max(np.abs(W))) <= a * (1 + backend.eps)
-        assert float(np.max(np.abs(T))) <= a * (1 + 4 * HOST.eps)
+        host_check.assert_at_most(float(np.max(np.abs(T))), a, kind="identity", what="|T|")
 
 
 @claim(LECUN, breaks="fan_in != fan_out: 'Xavier' (Glorot, torch's xavier_normal_) is not 1/fan_in")
@@ -587,6 +592,7 @@ def test_xavier_is_not_lecun_on_rectangular_layers(backend, d_in, ratio, seed):
     fan_out) in {0.4, 2/3, 4/3, 1.6}, wider than the two bands together (each at FALSE_FAILURE;
     asserted): the test fails only if the draw leaves the Glorot band, so its false-failure
     probability is FALSE_FAILURE per example."""
+    host_check = Check(LECUN, HOST)
     import torch
 
     d_out = int(d_in * ratio)
@@ -598,8 +604,11 @@ def test_xavier_is_not_lecun_on_rectangular_layers(backend, d_in, ratio, seed):
     ).numpy()
     assert _mean_square_in_band(T, variance("glorot", d_in, d_out), "normal", FALSE_FAILURE)
     assert not _mean_square_in_band(T, variance("lecun", d_in, d_out), "normal", FALSE_FAILURE)
-    assert variance("lecun", d_in, d_out) / variance("glorot", d_in, d_out) == pytest.approx(
-        (d_in + d_out) / (2 * d_in), rel=4 * HOST.eps
+    # three roundings on the left, one on the right: 4 u < identity's 4 eps
+    host_check.assert_entrywise(
+        variance("lecun", d_in, d_out) / variance("glorot", d_in, d_out),
+        (d_in + d_out) / (2 * d_in),
+        kind="identity",
     )
 
 
@@ -757,6 +766,7 @@ def test_dead_and_linear_fractions_match_the_cauchy_formula(backend, a, sigma_w,
     sigma_w = sigma_b = 1 it is 1/2 - arctan(10) / pi = 3.2% (one decimal); LeCun's sigma_w =
     sqrt(variance("lecun", d, .)) = 1 / sqrt(d) with sigma_b = 1 gives kink scale sqrt(d).
     """
+    host_check = Check(DEADINIT, HOST)
     rng = np.random.default_rng(seed)
     X = backend.asarray(np.array([[-a], [a]]))
     params = {
@@ -789,16 +799,19 @@ def test_dead_and_linear_fractions_match_the_cauchy_formula(backend, a, sigma_w,
     # the formula vs kink_mass(a, sigma_b / sigma_w): the arctan arguments differ by <= 3 eps
     # relative, which moves arctan x by <= 3 eps x / (1 + x^2) <= 1.5 eps; the products, 1 - m and
     # the halving add <= 4 eps (absolute, all terms <= 1): 8 eps in all
-    tol = 8 * HOST.eps
     with clause("b"):  # each with probability 1/2 - arctan(a sigma_w / sigma_b) / pi
-        assert abs(p - (0.5 - math.atan(a * sigma_w / sigma_b) / math.pi)) <= tol
+        host_check.assert_entrywise(
+            p, 0.5 - math.atan(a * sigma_w / sigma_b) / math.pi, kind="bound", scale=1.0
+        )
         assert abs(dead - p) <= band and abs(linear - p) <= band, (
             f"claim {DEADINIT} [{backend}]: dead {dead:.4f}, linear {linear:.4f}, "
             f"P = {p:.4f} +- {band:.4f}"
         )
     with clause("c"):  # kink outside the data: 1 - (2/pi) arctan(a sigma_w / sigma_b) in all
         assert abs(dead + linear - 2 * p) <= 2 * band
-        assert abs(2 * p - (1 - 2 / math.pi * math.atan(a * sigma_w / sigma_b))) <= 2 * tol
+        host_check.assert_entrywise(
+            2 * p, 1 - 2 / math.pi * math.atan(a * sigma_w / sigma_b), kind="bound", scale=2.0
+        )
     with clause("d"):  # N(0, 1), a = 10: 3.2% dead plus 3.2% linear
         assert round(100 * (0.5 - math.atan(10.0) / math.pi), 1) == 3.2
     with clause("e"):  # grows as sigma_w shrinks (halved here) at fixed sigma_b
@@ -806,7 +819,8 @@ def test_dead_and_linear_fractions_match_the_cauchy_formula(backend, a, sigma_w,
     with clause("f"):  # LeCun sigma_w = 1/sqrt(d) with sigma_b = 1: kink scale sqrt(d)
         for d in (4, 64, 1024):
             sw = math.sqrt(variance("lecun", d, 1))
-            assert 1 / sw == pytest.approx(math.sqrt(d), rel=4 * HOST.eps)
+            # d a power of 4: 1/d, its root and 1/sw are exact; identity's 4 eps allows rounding
+            host_check.assert_entrywise(1 / sw, math.sqrt(d), kind="identity")
 
 
 # ---- finite precision ------------------------------------------------------------------------
@@ -1101,6 +1115,7 @@ def test_cauchy_running_mean_never_settles(backend, n, seed, R):
     scipy quad on both sides (the negative side is its negative) and exceeds any M (at
     R = e^{pi M + 1}), and pi c^2 p(c) = 1 / (1 + 1/c^2) -> 1 (relative gap 1/(1 + c^2) <= 1/c^2)."""
     check = Check(NOMEAN, HOST)
+    host_check = Check(NOMEAN, HOST)
     from scipy.integrate import quad
     from scipy.stats import norm
 
@@ -1141,11 +1156,13 @@ def test_cauchy_running_mean_never_settles(backend, n, seed, R):
     with clause("c"):  # pi c^2 p(c) -> 1 with gap <= 1/c^2
         for big in (1e2, 1e4, 1e6):
             tail = big * big / (math.pi * (1 + big * big)) * math.pi
-            assert abs(tail - 1) <= 1 / big**2 + 4 * HOST.eps
+            # four roundings of values <= 1 (a product, a sum, a quotient, a product): 4 u
+            host_check.assert_at_most(abs(tail - 1), 1 / big**2, kind="identity", scale=1.0)
     with clause("d"):  # the mean of n standard Cauchy kinks is standard Cauchy
         assert d <= band
     with clause("e"):  # P(|mean| > 1) = 1/2 for every n
-        assert 1 - kink_mass(1.0) == pytest.approx(0.5, rel=4 * HOST.eps)
+        # (2 / pi) arctan(1) rounds three times (pi, arctan, the product), 1 - x once: 4 u
+        host_check.assert_entrywise(1 - kink_mass(1.0), 0.5, kind="identity")
         assert abs(float(np.mean(np.abs(means) > 1)) - 0.5) <= 2 * band
     xs = backend.to_numpy(backend.asarray(rng.standard_normal((reps, n))))
     x = xs.mean(axis=1)
@@ -1169,12 +1186,15 @@ def test_gaussian_running_means_concentrate(backend, n, seed):
     rate: sqrt(n) times the means lies within the DKW band of N(0, 1) (the same event; rounding the
     mean of n terms moves each by <= n eps relative, the CDF by <= n eps sup |x| phi(x) < n eps).
     False-failure probability FALSE_FAILURE per example."""
+    host_check = Check(NOMEAN, HOST)
     rng = np.random.default_rng(seed)
     from scipy.stats import norm
 
     x = backend.to_numpy(backend.asarray(rng.standard_normal((4000, n)))).mean(axis=1)
     band = dkw_band(4000, FALSE_FAILURE)
-    assert ks_distance(x * math.sqrt(n), norm.cdf) <= band + 4 * n * HOST.eps
+    host_check.assert_at_most(
+        ks_distance(x * math.sqrt(n), norm.cdf), band, kind="identity", dim=n, scale=1.0
+    )
     assert ks_distance(x, cauchy_cdf) > band
     assert float(np.mean(np.abs(x) > 1)) < 0.5 - band
 
@@ -1208,6 +1228,7 @@ def test_kink_tail_is_one_over_t(backend, law, t, seed):
     0 (|W| uniform on [1/2, 1], random sign) gives |B/W| <= 2 |B| for every kink (exactly: the
     rounding of |b| / |w| is monotone), so a Gaussian tail and E|B/W| <= 2 E|B|.
     Bernstein's band gets FALSE_FAILURE (false-failure probability FALSE_FAILURE per example)."""
+    host_check = Check(TAIL, HOST)
     rng = np.random.default_rng(seed)
     w = rng.uniform(-1, 1, KINKS) if law == "uniform" else rng.standard_normal(KINKS)
     b = rng.standard_normal(KINKS)
@@ -1226,9 +1247,13 @@ def test_kink_tail_is_one_over_t(backend, law, t, seed):
     frac = float(np.mean(np.abs(c) > t))
     record_ratio(abs(frac - exact) / band)
     with clause("a"):  # t P(|B/W| > t) -> 2 p_W(0) E|B|, gap <= 1/t^2
-        assert abs(2 * p_w0 * abs_b - limit) <= 2 * p_w0 * err + 8 * HOST.eps * limit
+        host_check.assert_at_most(
+            abs(2 * p_w0 * abs_b - limit), 2 * p_w0 * err, kind="bound", scale=limit
+        )
         for big in (t, 10 * t, 100 * t):
-            assert abs(big * tail(big) - limit) <= 1 / big**2 + 8 * HOST.eps * big
+            host_check.assert_at_most(
+                abs(big * tail(big) - limit), 1 / big**2, kind="bound", scale=big
+            )
     with clause("b"):  # 1/t tail: E|B/W| exceeds any M
         for M in (1.0, 2.0, 5.0):
             T = math.exp((M + 0.5) / limit)
@@ -1241,7 +1266,9 @@ def test_kink_tail_is_one_over_t(backend, law, t, seed):
     else:
         with clause("d"):  # N(0, 1) weights: limit 2 / pi (the exact tail 1 - kink_mass, sampled)
             assert abs(frac - exact) <= band
-            assert abs(limit - 2 * float(norm.pdf(0.0)) * math.sqrt(2 / math.pi)) <= 4 * HOST.eps
+            host_check.assert_entrywise(
+                limit, 2 * float(norm.pdf(0.0)) * math.sqrt(2 / math.pi), kind="identity", scale=1.0
+            )
     away = rng.choice([-1.0, 1.0], KINKS) * rng.uniform(0.5, 1.0, KINKS)
     bb = backend.to_numpy(backend.asarray(b))
     c_away = backend.to_numpy(kink_location(backend.asarray(away), backend.asarray(b)))
@@ -1328,6 +1355,7 @@ def test_bias_as_weight_on_constant_input_and_zero_biases_kicked_apart(backend, 
     [-1/sqrt(fan_in), 1/sqrt(fan_in)] and their empirical CDF is within the DKW band of that
     uniform law (false-failure probability FALSE_FAILURE per example)."""
     check = Check(BIAS, backend)
+    host_check = Check(BIAS, HOST)
     rng = np.random.default_rng(seed)
     sizes = [d0, width]
     P = init_mlp(sizes, rng=rng)
@@ -1387,7 +1415,7 @@ def test_bias_as_weight_on_constant_input_and_zero_biases_kicked_apart(backend, 
     bound = 1 / math.sqrt(d0)
     uniform_cdf = lambda t: np.clip((t + bound) / (2 * bound), 0, 1)  # noqa: E731
     with clause("f"):  # torch's nn.Linear: b ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in))
-        assert np.all(np.abs(tb) <= bound * (1 + 4 * HOST.eps))
+        host_check.assert_at_most(np.abs(tb), bound, kind="identity", what="|bias|")
         # torch draws in float32: rounding moves each bias by <= 2^-24 |b|, the CDF by <= 2^-25
         assert ks_distance(tb, uniform_cdf) <= dkw_band(len(tb), FALSE_FAILURE) + 2.0**-25
 
@@ -1442,6 +1470,7 @@ def test_uniform_rescaling_is_harmless(backend, problem, k, kappa, T):
     direction by 1 - eta' lambda_max = -1 - 2 kappa, of modulus > 1 (one dlcore step from 0 toward
     w* = v_1, compared absolutely to rounding of the n + d terms)."""
     check = Check(SCALE, backend)
+    host_check = Check(SCALE, HOST)
     from dlcore.losses import squared_loss_grad
     from dlcore.train import run
 
@@ -1459,9 +1488,11 @@ def test_uniform_rescaling_is_harmless(backend, problem, k, kappa, T):
         assert np.array_equal(backend.to_numpy(sX @ scaled["w"]), backend.to_numpy(X @ plain["w"]))
     factors = np.abs(1 - eta * lam)
     with clause("b"):  # |1 - eta lambda_k| >= 1 - 2 lambda_k / lambda_max for eta < 2 / lambda_max
-        assert np.all(factors >= 1 - 2 * lam / lam[0] - 4 * HOST.eps)
+        host_check.assert_at_least(factors, 1 - 2 * lam / lam[0], kind="identity", scale=1.0)
     with clause("c"):  # the weakest direction: at best 1 - 2 / kappa
-        assert factors[-1] >= 1 - 2 / (lam[0] / lam[-1]) - 4 * HOST.eps
+        host_check.assert_at_least(
+            factors[-1], 1 - 2 / (lam[0] / lam[-1]), kind="identity", scale=1.0
+        )
     v1 = problem.V[:, 0]
     eta_big = 2 * (1 + kappa) / float(lam[0])
     w1 = -eta_big * squared_loss_grad(w0["w"], X, backend.asarray(problem.X @ v1))
