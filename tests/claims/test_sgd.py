@@ -22,7 +22,7 @@ from dlcore.losses import (
 )
 from dlcore.optim import sgd
 from dlcore.train import run
-from tests.support.backends import backend_params
+from tests.support.backends import HOST, backend_params
 from tests.support.claims import claim, clause
 from tests.support.stats import FALSE_FAILURE
 from tests.support.strategies import (
@@ -77,11 +77,19 @@ def test_minibatch_gradient_mean_is_the_full_gradient(backend, setup, d, seed):
     terms before cancellation (`scale`, the largest over the batches).
     """
     check = Check(UNBIASED, backend)
+    host_check = Check(UNBIASED, HOST)
     scheme, n, b = setup
     rng = np.random.default_rng(seed)
     X, y, w = rng.standard_normal((n, d)), rng.standard_normal(n), rng.standard_normal(d)
     batches = enumerate_batches(n, b, scheme=scheme)
-    assert math.isclose(sum(p for _, p in batches), 1.0, rel_tol=len(batches) * 1e-15)
+    # N probabilities, each rounded once, summed with N - 1 roundings: N eps <= identity's 4 N eps
+    host_check.assert_entrywise(
+        sum(p for _, p in batches),
+        1.0,
+        kind="identity",
+        dim=len(batches),
+        what="sum of the batch probabilities",
+    )
     mean, scale = exact_mean(backend, X, y, w, batches)
     Xb, wb = backend.asarray(X), backend.asarray(w)
     with clause("a"):
@@ -550,6 +558,7 @@ def test_epochs_partition_the_data(backend, n, data, drop_last, seed):
     FALSE_FAILURE per example.
     """
     check = Check(EPOCH, backend)
+    host_check = Check(EPOCH, HOST)
     b = data.draw(st.integers(1, n))
     rng = np.random.default_rng(seed)
     epoch = epoch_batches(n, b, rng=rng, drop_last=drop_last)
@@ -594,7 +603,15 @@ def test_epochs_partition_the_data(backend, n, data, drop_last, seed):
             law: dict[tuple[int, ...], float] = {}
             for B, p in enumerate_batches(n, b, scheme="epoch"):
                 law[tuple(sorted(B))] = law.get(tuple(sorted(B)), 0.0) + p
-            assert all(math.isclose(p, 1 / math.comb(n, b)) for p in law.values())
+            # each p sums b! equal rounded terms 1 / perm(n, b): (b! + 1) u of it, and 1 / comb
+            # rounds once: within identity's 4 x (b! + 1) x eps
+            host_check.assert_entrywise(
+                np.array(list(law.values())),
+                1 / math.comb(n, b),
+                kind="identity",
+                dim=math.factorial(b) + 1,
+                what="law of a block",
+            )
             assert len(law) == math.comb(n, b)
             # ... and so does every full block position k, over all n! equally likely orders
             for k in range(n // b):
@@ -880,6 +897,7 @@ def test_noise_floor_recursion_by_path_enumeration(backend, n, steps, gamma, see
     the largest squared iterate (dim = 2 t (n + 1)).
     """
     check = Check(FLOOR, backend)
+    host_check = Check(FLOOR, HOST)
     rng = np.random.default_rng(seed)
     y = rng.standard_normal(n)
     y[0] = y[1] + rng.choice([-1, 1]) * rng.uniform(0.5, 2.0)  # not constant
@@ -955,7 +973,11 @@ def test_noise_floor_recursion_by_path_enumeration(backend, n, steps, gamma, see
         # unbounded: at gamma = 2 - 1/k the floor is (2k - 1) sigma^2 >= k sigma^2
         assert all((2 - 1 / k) * sigma2 / (1 / k) >= k * sigma2 for k in (10, 100, 1000))
         # about gamma sigma^2 / 2 for small steps: the ratio is 2 / (2 - gamma) = 1 + O(gamma)
-        assert math.isclose(floor / (gamma * sigma2 / 2), 2 / (2 - gamma), rel_tol=1e-12)
+        # the same rounded gamma sigma^2 and 2 - gamma on both sides: the two quotients and the
+        # quotient of the ratio, 3 u, within identity's 4 eps
+        host_check.assert_entrywise(
+            floor / (gamma * sigma2 / 2), 2 / (2 - gamma), kind="identity", what="floor ratio"
+        )
 
 
 def stream_sgd(backend, x: np.ndarray, m0: float, gammas: np.ndarray) -> np.ndarray:
@@ -1035,6 +1057,7 @@ def test_constant_step_sgd_is_an_ema(backend, x, m0, gamma):
     norm's, and the exact closed form lies in the range.
     """
     check = Check(EMA, backend)
+    host_check = Check(EMA, HOST)
     xs = np.array(x)
     N = len(xs)
     m = stream_sgd(backend, xs, m0, np.full(N, gamma))
@@ -1050,8 +1073,18 @@ def test_constant_step_sgd_is_an_ema(backend, x, m0, gamma):
     weights = [gamma * (1 - gamma) ** (N - s) for s in range(1, N + 1)]
     with clause("b"):
         assert all(w >= 0 for w in weights)
-        assert all(math.isclose(weights[s - 1], (1 - gamma) * weights[s]) for s in range(1, N))
-        assert math.isclose(sum(weights), 1 - (1 - gamma) ** N, rel_tol=1e-12, abs_tol=1e-12)
+        # the same rounded 1 - gamma on both sides: a power (< 1 ulp) and two products each,
+        # 6 u relatively, within equivalence's 8 eps
+        host_check.assert_entrywise(
+            np.array(weights[:-1]),
+            (1 - gamma) * np.array(weights[1:]),
+            kind="equivalence",
+            what="geometric weights",
+        )
+        # N terms <= 1 summed, and 1 - (1 - gamma)^N: (N + 4) u absolutely <= 4 N eps (N <= 100)
+        host_check.assert_entrywise(
+            sum(weights), 1 - (1 - gamma) ** N, kind="identity", dim=N, scale=1.0, what="sum"
+        )
     tol = tolerance(backend.eps, kind="identity", dim=4 * N) * scale
     pool = np.concatenate([[m0], xs])
     with clause("c"):
