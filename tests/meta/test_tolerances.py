@@ -65,10 +65,12 @@ def test_entrywise_checks_each_entry_against_the_model():
     check = Check(ID, BACKENDS[0])
     tol = check.tolerance(kind="identity", dim=2)
     e = np.array([1.0, 1e-6, 0.0])
-    # relative to each entry (1 where it is 0): the small entry is held to its own size
+    # relative to each entry: the small entry is held to its own size, a 0 must be met exactly
     check.assert_entrywise(e * (1 + 0.5 * tol), e, kind="identity", dim=2)
     with pytest.raises(AssertionError, match="relative to each entry"):
         check.assert_entrywise(e + np.array([0, 2 * tol * 1e-6, 0]), e, kind="identity", dim=2)
+    with pytest.raises(AssertionError):
+        check.assert_entrywise(e + np.array([0, 0, 1e-300]), e, kind="identity", dim=2)
     # with a scale: absolute, tol * scale per entry
     check.assert_entrywise(e + 0.9 * tol * 3.0, e, kind="identity", dim=2, scale=3.0)
     with pytest.raises(AssertionError):

@@ -184,7 +184,9 @@ class Check:
         self, excess: np.ndarray, ref: np.ndarray, tol: float, kind: str, what: str, rel: str
     ) -> float:
         """Record and assert `max(excess / ref) <= tol` (entrywise; NaN never passes)."""
-        ratio = float(np.max(excess / ref, initial=0.0)) / tol
+        with np.errstate(divide="ignore", invalid="ignore"):
+            rel_excess = np.where(ref > 0, excess / ref, np.where(excess <= 0, 0.0, np.inf))
+        ratio = float(np.max(rel_excess, initial=0.0)) / tol
         ratio = ratio if np.all(np.isfinite(excess)) else float("inf")
         _OBS.append(ratio)
         if not ratio <= 1:
@@ -199,7 +201,7 @@ class Check:
     def _ref(self, e: np.ndarray, scale: float | None) -> tuple[np.ndarray, str]:
         if scale is not None:
             return np.full(e.shape, float(scale)), f"times scale {scale:.3e}"
-        return np.where(e != 0, np.abs(e), 1.0), "relative to each entry"
+        return np.abs(e), "relative to each entry"
 
     def assert_entrywise(
         self,
@@ -216,7 +218,8 @@ class Check:
 
         The entrywise form of `assert_close`, for a bound derived per entry (a scalar, or every
         coordinate of a vector): `scale` is the absolute reference magnitude of an entry; without
-        it each entry is compared relative to its own `|expected|` (1 where that is 0). `tol` is
+        it each entry is compared relative to its own `|expected|` (so an expected 0 must be met
+        exactly, as with a relative `pytest.approx`). `tol` is
         `tolerance(eps, kind, cond, dim)`, `kind` defaulting to the claim's.
         """
         kind, tol = self._kind_tol(kind, cond, dim)
