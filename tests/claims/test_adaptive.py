@@ -195,7 +195,7 @@ def test_epsilon_placement_changes_the_step(g, ratio, lr):
     factor = (1 + ratio) / (1 + ratio / math.sqrt(1 - 0.999))
     check.assert_close(other, factor * torch_form, kind="identity", dim=13)
     gap = float(np.abs(torch_form - other)[0])
-    floor = tolerance(HOST.eps, kind="identity", dim=13) * float(abs(torch_form[0]))
+    floor = check.tolerance(kind="identity", dim=13) * float(abs(torch_form[0]))
     assert factor < 1 and gap > floor, f"placements agree: gap {gap:.3e}"
 
 
@@ -358,7 +358,7 @@ def test_adam_with_l2_is_not_adamw(problem, lam, lr, seed):
     with clause("d"):
         check.assert_close(zero_decay["w"], plain["w"], dim=1, scale=B)
     gap = float(np.linalg.norm(coupled["w"] - decoupled["w"]))
-    floor = tolerance(HOST.eps, kind="equivalence") * B
+    floor = check.tolerance(kind="equivalence") * B
     with clause("c"):
         assert gap > floor, f"Adam + L2 and AdamW agree to {gap:.3e} (rounding {floor:.3e})"
 
@@ -415,7 +415,7 @@ def test_corrected_averages_of_a_constant_gradient_are_exact(
             check.assert_close(v_hat, g_host**2, dim=dim_v, what=f"v^_{t}")
         expected = -lr * g_host / (np.abs(g_host) + eps)
         dim_u = dim_a + dim_v + 4
-        slack = tolerance(backend.eps, kind="bound", dim=dim_u)
+        slack = check.tolerance(kind="bound", dim=dim_u)
         with clause("c"):
             check.assert_close(u["w"], expected, dim=dim_u, what=f"step {t}")
             assert np.all(np.abs(backend.to_numpy(u["w"])) <= lr * (1 + slack)), f"step {t} > lr"
@@ -636,7 +636,7 @@ def test_gd_step_scales_with_the_loss(d, lr, c, seed):
     uc, _ = opt.update({"w": c * g}, opt.init(p), p)
     ue, _ = gd(lr / c).update({"w": c * g}, opt.init(p), p)
     gap = float(np.linalg.norm(uc["w"] - u1["w"]))
-    floor = tolerance(HOST.eps, kind="invariant", dim=2) * float(np.linalg.norm(u1["w"]))
+    floor = check.tolerance(kind="invariant", dim=2) * float(np.linalg.norm(u1["w"]))
     with clause("c"):
         # on cL, GD is GD on L with step c eta (its update is c times the update on L) ...
         check.assert_close(uc["w"], c * u1["w"], dim=2)
@@ -732,6 +732,7 @@ def test_adam_is_not_rotation_equivariant(d, lr, steps, seed):
     Its first step is about lr sign(Q^T g_0), which is not Q^T lr sign(g_0) for a generic Q; the
     gap exceeds the rounding bound 8 eps B within which two equal runs would agree.
     """
+    host_check = Check(COORD, HOST)
     rng = np.random.default_rng(seed)
     Q = np.linalg.qr(rng.standard_normal((d, d)))[0]
     grads = rng.standard_normal((steps, d))
@@ -740,7 +741,7 @@ def test_adam_is_not_rotation_equivariant(d, lr, steps, seed):
     rotated = _open_loop(adam(lr), Q.T @ w0, [Q.T @ g for g in grads])
     B = _adam_error_scale(steps, lr, d, 0.9, 0.999, float(np.linalg.norm(w0)) + lr * steps * 8)
     gap = float(np.linalg.norm(rotated - Q.T @ plain))
-    floor = tolerance(HOST.eps, kind="invariant") * B
+    floor = host_check.tolerance(kind="invariant") * B
     with clause("c"):
         assert gap > floor, f"Adam looked rotation-equivariant: gap {gap:.3e} <= {floor:.3e}"
 
@@ -848,6 +849,7 @@ def test_every_step_obeys_the_epsilon_and_cauchy_schwarz_bounds(backend, seq, be
     computed quantities, each a sum of at most t terms: they hold up to a relative (t + 4) eps of
     the backend (the identity tolerance on the right-hand side).
     """
+    check = Check(EPSB, backend)
     b1, b2 = betas
     lr = 0.1
     opt = adam(lr, b1, b2, eps)
@@ -856,7 +858,7 @@ def test_every_step_obeys_the_epsilon_and_cauchy_schwarz_bounds(backend, seq, be
     for t, g in enumerate(seq, start=1):
         u, state = opt.update({"w": backend.asarray(np.array(g))}, state, p)
         m, v = backend.to_numpy(state.m["w"]), backend.to_numpy(state.v["w"])
-        slack = 1 + tolerance(backend.eps, kind="identity", dim=t + 4)
+        slack = 1 + check.tolerance(kind="identity", dim=t + 4)
         K = adam_ratio_bound(t, b1, b2, bias_correction=False)
         with clause("b"):
             assert np.all(np.abs(m) <= K * np.sqrt(v) * slack), f"Cauchy-Schwarz broken at t={t}"
@@ -1116,13 +1118,14 @@ def test_effective_step_decreases_in_v(v0, ratio, k, t):
     eps = 1e-3 sqrt(v0) keeps eps from flattening the comparison. Consecutive steps differ by a
     factor of at least about (1 + sqrt(ratio - 1) / 2), far beyond the few roundings of each step.
     """
+    host_check = Check(BIG, HOST)
     v = v0 * ratio ** np.arange(k)
     opt = adam(0.1, eps=1e-3 * math.sqrt(v0))
     p = {"w": np.zeros(k)}
     state = AdamState({"w": np.ones(k)}, {"w": v}, t)
     u, _ = opt.update({"w": np.zeros(k)}, state, p)
     steps = np.abs(u["w"])
-    slack = tolerance(HOST.eps, kind="bound", dim=8)
+    slack = host_check.tolerance(kind="bound", dim=8)
     with clause("a"):
         assert np.all(steps[1:] < steps[:-1] * (1 - slack)), steps
 
@@ -1175,7 +1178,7 @@ def test_no_diagonal_preconditioner_beats_a_scalar_on_a_rotated_quadratic(kappa,
         alpha = 2 / (lam[0] + lam[1])
         best.append(spectral_radius(np.eye(2) - alpha * DH))
     # eigenvalues of DH err by eps |DH| kappa; rho by that times alpha
-    slack = tolerance(HOST.eps, kind="bound", dim=4, cond=kappa)
+    slack = check.tolerance(kind="bound", dim=4, cond=kappa)
     with clause("c"):
         assert min(best) >= target - slack, (min(best), target)
         check.assert_close(best[-1], target, cond=kappa, what="scalar D")
