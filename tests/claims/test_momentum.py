@@ -139,7 +139,7 @@ def test_mode_spectral_radius_changes_at_the_bound(lam, mu, beta, frac):
             what="EMA factor (2 - beta) / beta",
         )
         # (2 - beta) / beta - 1 / beta = (1 - beta) / beta >= 0: above 1 / beta up to rounding
-        assert factor >= (1 / beta) * (1 - tolerance(HOST.eps, kind="identity", dim=4))
+        assert factor >= (1 / beta) * (1 - check.tolerance(kind="identity", dim=4))
     with clause("g"):
         # past the bound, just (1 + DELTA) or far (1 / frac), both forms have a real dominant
         # eigenvalue below -1: p(-1) = 2(1 + mu) - x < 0 with x at least 1e-3 relative past it
@@ -445,7 +445,7 @@ def test_stepping_with_the_old_average_is_not_gd(problem, c, steps, seed):
     gap = float(np.linalg.norm(w_sim - w_gd["w"]))
     g0 = float(np.linalg.norm(squared_loss_grad(w0, X, y)))
     check.assert_close(w_sim, w0, kind="identity", what="no first step")
-    floor = tolerance(HOST.eps, kind="identity", dim=problem.d) * float(np.linalg.norm(w0))
+    floor = check.tolerance(kind="identity", dim=problem.d) * float(np.linalg.norm(w0))
     # gap = |w0 - (w0 - eta g0)|: the GD step rounds at eps (|w0| + eta |g0|) per entry and the
     # gradient's n-term sums at n eps, so the comparison counts n + d terms at the scale
     # |w0| + eta |g0| (sweep seed 3941509524: eta |g0| = 1.6e-2 against |w0| ~ 1, d = 1).
@@ -737,7 +737,7 @@ def test_dampening_mu_is_not_the_ema_form(problem, beta, c, seed):
     dim = problem.n + problem.d
     ema_step = w0 - eta * beta * g0
     gap = float(np.linalg.norm(p1 - ema_step))
-    floor = tolerance(HOST.eps, kind="equivalence", dim=dim) * scale
+    floor = check.tolerance(kind="equivalence", dim=dim) * scale
     with clause("f"):
         check.assert_close(p1, w0 - eta * g0, dim=dim, scale=scale,
                      what="undamped first step")  # fmt: skip
@@ -967,7 +967,7 @@ def test_no_complex_eigenvalue_leaves_the_unit_circle(step, beta, delta):
     mu, x = 1 - beta, step * beta
     lo, hi = (1 - math.sqrt(mu)) ** 2, (1 + math.sqrt(mu)) ** 2
     with clause("a"):
-        rounding = tolerance(HOST.eps, kind="identity", dim=4) * (tr * tr + 4 * mu + x * x)
+        rounding = check.tolerance(kind="identity", dim=4) * (tr * tr + 4 * mu + x * x)
         assert (zp.imag != 0) == (lo < x < hi) or abs((x - lo) * (x - hi)) <= rounding, (x, lo, hi)
     if zp.imag != 0:
         with clause("b"):
@@ -1039,7 +1039,7 @@ def test_the_simultaneous_variant_spirals_out(lam, beta, over):
     grown = float(np.linalg.norm(np.linalg.matrix_power(M, T) @ np.array([0.0, 1.0])))
     with clause("e"):  # it spirals (e changes sign) and out (the state grows)
         assert flips >= 2, f"only {flips} sign changes in {steps} steps"
-        assert grown >= 10 * (1 - tolerance(HOST.eps, kind="bound", dim=T, cond=kappa)), grown
+        assert grown >= 10 * (1 - check.tolerance(kind="bound", dim=T, cond=kappa)), grown
 
 
 # ---- the EMA: DC gain, low-pass filter, one state -------------------------------------------------
@@ -1263,7 +1263,7 @@ def test_ramp_up_on_a_constant_gradient(backend, d, beta, eta, steps, seed):
         p = apply_updates(p, u)
         a = backend.to_numpy(state.buffer["w"])
         # exact: |a_t| <= |g|; computed: up to the rounding of the last convex combination
-        slack = 1 + tolerance(backend.eps, kind="identity")
+        slack = 1 + check.tolerance(kind="identity")
         with clause("b"):
             assert np.all(np.abs(a) <= np.abs(g) * slack), f"|a_{t}| > |g|"
     q = 1 - beta
@@ -1274,7 +1274,7 @@ def test_ramp_up_on_a_constant_gradient(backend, d, beta, eta, steps, seed):
     # the observed lag behind GD, |(w_T - w_0) + eta g T|, is at most eta |g| (1 - beta) / beta, up
     # to the rounding of w_T (3T roundings at the scale above)
     behind = float(np.linalg.norm(backend.to_numpy(p["w"]) - w0 + eta * steps * g))
-    slack = tolerance(backend.eps, kind="identity", dim=3 * steps) * scale
+    slack = check.tolerance(kind="identity", dim=3 * steps) * scale
     with clause("d"):
         assert behind <= eta * float(np.linalg.norm(g)) * q / beta + slack, "lag exceeds its bound"
     with clause("c"):
@@ -1422,7 +1422,7 @@ def test_torch_nesterov_iterates_are_not_the_lecture_w(problem, beta, c, seed):
         dim=problem.d + 2,
         scale=float(np.linalg.norm(w0)) + eta * float(np.linalg.norm(a1)),
     )
-    floor = tolerance(HOST.eps, kind="equivalence", dim=problem.d + 2) * float(np.linalg.norm(w0))
+    floor = check.tolerance(kind="equivalence", dim=problem.d + 2) * float(np.linalg.norm(w0))
     assert gap > floor, f"torch's p_1 equals the lecture's w_1 to {gap:.3e}"
 
 
@@ -1453,7 +1453,7 @@ def test_gd_factor_is_smallest_at_two_over_the_sum(kappa, lam_min, v):
     eta = math.exp(v) * 2 / (lam_min + lam_max)
     factor = max(abs(1 - eta * lam_min), abs(1 - eta * lam_max))  # test-side GD factors
     best = (kappa - 1) / (kappa + 1)
-    slack = tolerance(HOST.eps, kind="identity", cond=(kappa + 1) / (kappa - 1) * kappa)
+    slack = check.tolerance(kind="identity", cond=(kappa + 1) / (kappa - 1) * kappa)
     with clause("a"):
         check.assert_close([gd_mode_factor(lam_min, eta), gd_mode_factor(lam_max, eta)],
                      [1 - eta * lam_min, 1 - eta * lam_max], kind="identity", scale=1 + eta * lam_max)  # fmt: skip
@@ -1490,7 +1490,7 @@ def test_tuned_heavy_ball_puts_every_mode_on_the_sqrt_mu_circle(kappa, lam_min, 
         else:  # a real pair only as a double root: the discriminant vanishes to rounding
             disc = tr * tr - 4 * det
             terms = 1 + mu + alpha * lam  # tr = 1 + mu - alpha lam is rounded relative to these
-            assert abs(disc) <= tolerance(HOST.eps, kind="identity", dim=8) * (
+            assert abs(disc) <= check.tolerance(kind="identity", dim=8) * (
                 abs(tr) * terms + 4 * det
             )
             check.assert_close(abs(tr) / 2, root, kind="identity",
@@ -1552,9 +1552,9 @@ def test_flow_roots_are_stable_and_complex_iff_k_below_4_c_lam(k, c, lam):
         assert sp.real < 0 and sm.real < 0
         assert max(s.real for s in z) < 0, z
     with clause("c"):
-        assert (sp.imag != 0) == (k * k < 4 * k * c * lam) or abs(k - 4 * c * lam) <= tolerance(
-            HOST.eps, kind="bound", dim=4
-        ) * k
+        assert (sp.imag != 0) == (k * k < 4 * k * c * lam) or abs(
+            k - 4 * c * lam
+        ) <= check.tolerance(kind="bound", dim=4) * k
 
 
 @claim(FLOW)
@@ -1659,7 +1659,7 @@ def test_rate_is_flat_on_the_band_and_larger_outside(beta, eta, u, below, above)
     with clause("a"):
         check.assert_close(rates[1], root, cond=4 / root + end,
                      what="in-band rate")  # fmt: skip
-    margin = root * (1 + tolerance(HOST.eps, kind="identity", dim=4, cond=4 / root))
+    margin = root * (1 + check.tolerance(kind="identity", dim=4, cond=4 / root))
     with clause("b"):
         for x in (xs[0], xs[2]):
             M = ema_momentum_mode_matrix(x / (eta * beta), eta, beta)
@@ -1773,7 +1773,7 @@ def test_forward_euler_of_the_rc_circuit_is_the_ema(backend, tau, beta, steps, y
     with clause("b"):
         check.assert_close(out, np.array(euler), dim=4 * steps, scale=scale)
     lo, hi = min(y0, float(U.min())), max(y0, float(U.max()))
-    slack = tolerance(backend.eps, kind="identity", dim=4) * scale
+    slack = check.tolerance(kind="identity", dim=4) * scale
     with clause("c"):
         assert np.all(out >= lo - slack) and np.all(out <= hi + slack)
 
@@ -1805,6 +1805,7 @@ def test_rc_impulse_response_is_an_average(tau, c, t):
     0 <= int_{50 tau}^inf e^{-s/tau}/tau ds = e^{-50}, is added to the bound. The constant input
     c from y(0) = c gives c e^{-t/tau} + c (1 - e^{-t/tau}) = c.
     """
+    host_check = Check(RC, HOST)
     from scipy.integrate import quad
 
     kernel = lambda s: math.exp(-s / tau) / tau  # noqa: E731
@@ -1812,7 +1813,7 @@ def test_rc_impulse_response_is_an_average(tau, c, t):
     total, err = quad(kernel, 0.0, 50 * tau)
     part, err_t = quad(lambda s: c * kernel(s), 0.0, min(t, 50 * tau))
     y = c * math.exp(-t / tau) + part
-    floor = tolerance(HOST.eps, kind="identity", dim=4)
+    floor = host_check.tolerance(kind="identity", dim=4)
     with clause("a"):
         assert abs(total - 1.0) <= err + tail + floor
         assert abs(y - c) <= err_t + abs(c) * tail + floor * (1 + abs(c))
