@@ -144,6 +144,7 @@ def test_nonuniform_sampling_biases_the_minibatch_gradient(backend, problem, see
     rank, so ||bias|| >= sigma_min ||v|| > 0, and the test checks it is >= 1e6 times the
     unbiasedness tolerance.
     """
+    check = Check(UNBIASED, backend)
     rng = np.random.default_rng(seed)
     n, d = problem.n, problem.d
     X = problem.X
@@ -155,7 +156,7 @@ def test_nonuniform_sampling_biases_the_minibatch_gradient(backend, problem, see
     bias = float(np.linalg.norm(mean - grad))
     v = 2 * (n * pi - 1) * (-y)
     assert bias >= (1 - 1e-9) * problem.sigma_min * float(np.linalg.norm(v))
-    tol = tolerance(backend.eps, kind="identity", dim=1 + d) * scale
+    tol = check.tolerance(kind="identity", dim=1 + d) * scale
     assert bias >= 1e6 * tol
 
 
@@ -176,8 +177,8 @@ def _check_gradients_at_ls(G, expected, terms, *, claim, backend):
         scale=float(np.linalg.norm(terms)),
         what="grad l_i(theta_LS) = 2 x_i r_i",
     )
-    assert np.linalg.norm(G, axis=1).max() > 1e3 * tolerance(
-        backend.eps, kind="identity", dim=n + d
+    assert np.linalg.norm(G, axis=1).max() > 1e3 * check.tolerance(
+        kind="identity", dim=n + d
     ) * float(np.linalg.norm(terms)), "some grad l_i(theta_LS) is far from 0"
 
 
@@ -198,6 +199,7 @@ def test_constant_step_sgd_converges_under_interpolation(backend, problem, c, se
     each step adds (n + d) eps relative to the scale, and the steps are non-expansive, so the
     accumulated error is at most T times that (cond = T).
     """
+    check = Check(INTERP, backend)
     n, d = problem.n, problem.d
     X, y = problem.X, problem.y
     rng = np.random.default_rng(seed)
@@ -227,7 +229,7 @@ def test_constant_step_sgd_converges_under_interpolation(backend, problem, c, se
         E = W - target
         dist = np.linalg.norm(E, axis=1)
         scale = max(float(np.linalg.norm(W, axis=1).max()), float(np.linalg.norm(target)), 1.0)
-        step_tol = tolerance(backend.eps, kind="convergence", dim=n + d, cond=2.0) * scale
+        step_tol = check.tolerance(kind="convergence", dim=n + d, cond=2.0) * scale
         for t in range(min(steps, 20)):
             x = X[sched[t][0]]
             predicted = dist[t] ** 2 - 2 * lr * n * (2 - 2 * lr * n * (x @ x)) * (x @ E[t]) ** 2
@@ -251,7 +253,7 @@ def test_constant_step_sgd_converges_under_interpolation(backend, problem, c, se
             abs(2 / lam - edge_lr)
             <= tolerance(np.finfo(np.float64).eps, kind="identity", dim=d) * edge_lr
         )
-    rounding = tolerance(backend.eps, kind="convergence", dim=n + d, cond=float(steps)) * scale
+    rounding = check.tolerance(kind="convergence", dim=n + d, cond=float(steps)) * scale
     with clause("c", "d"):
         assert q > 0
         assert dist[-1] <= 1e-6 * dist[0] + rounding, (
@@ -331,7 +333,7 @@ def test_least_squares_solution_is_not_a_fixed_point_of_sgd(backend, problem, c,
             scale=predicted + lr**2 * n**2 * scale**2 * float(np.sum(X * X)) * 4,
             what="E||w_1 - theta_LS||^2",
         )
-    step_tol = tolerance(backend.eps, kind="convergence", dim=n + d, cond=2.0) * scale
+    step_tol = check.tolerance(kind="convergence", dim=n + d, cond=2.0) * scale
     assert math.sqrt(predicted) >= 1e6 * step_tol
     T = min(3, int(math.log(MAX_PATHS) / math.log(n)))
     sq_t, big = path_expectation(
@@ -343,7 +345,7 @@ def test_least_squares_solution_is_not_a_fixed_point_of_sgd(backend, problem, c,
         enumerate_batches(n, 1, scheme="with"),
         lambda path: np.array([float(np.sum((w - theta) ** 2)) for w in path]),
     )
-    delta = T * tolerance(backend.eps, kind="convergence", dim=n + d, cond=2.0) * max(big, 1.0)
+    delta = T * check.tolerance(kind="convergence", dim=n + d, cond=2.0) * max(big, 1.0)
     tol = 2 * (big + float(np.linalg.norm(theta))) * delta + delta**2
     with clause("f"):
         assert (np.diff(sq_t) >= -tol).all(), f"E||e_t||^2 must not decrease: {sq_t}"
@@ -738,7 +740,7 @@ def test_gd_stable_step_diverges_in_mean_square_under_sgd(backend, a, step, thet
             scale=(abs(theta) + e0) * math.sqrt(steps + 1),
             what="GD error vs (1 - lr lambda_max)^t e_0",
         )
-    one = tolerance(backend.eps, kind="identity", dim=4) * (abs(theta) + e0)
+    one = check.tolerance(kind="identity", dim=4) * (abs(theta) + e0)
     factors = [
         (float(sgd_path(backend, X, y, np.array([theta + e0]), lr, [[i]])[-1, 0]) - theta) / e0
         for i in (0, 1)
@@ -864,7 +866,7 @@ def test_per_example_gradients_balance_at_the_optimum(backend, tall, wide, noise
     # Rounding: g_i = 2 x_i (x_i^T w - y_i) is formed from x_i^T w and y_i, which cancel (w is
     # an interpolant plus X^T u), so its error is absolute, (n + d) eps times
     # 2 |x_i| (|x_i| |w| + |y_i|); at n = 1 the bound below is attained exactly.
-    rounding = tolerance(backend.eps, kind="identity", dim=n + d) * float(
+    rounding = check.tolerance(kind="identity", dim=n + d) * float(
         2 * x_norms.max() * (x_norms.max() * np.linalg.norm(w) + np.abs(wide.y).max())
     )
     with clause("c"):
@@ -1030,7 +1032,7 @@ def test_running_average_is_sgd_with_step_one_over_k(backend, x, m0):
             what="|m_k - m_{k-1}|",
         )
     tol = (
-        tolerance(backend.eps, kind="identity", dim=4 * N)
+        check.tolerance(kind="identity", dim=4 * N)
         * math.sqrt(N)
         * max(float(np.abs(xs).max()), 1.0)
     )
@@ -1085,7 +1087,7 @@ def test_constant_step_sgd_is_an_ema(backend, x, m0, gamma):
         host_check.assert_entrywise(
             sum(weights), 1 - (1 - gamma) ** N, kind="identity", dim=N, scale=1.0, what="sum"
         )
-    tol = tolerance(backend.eps, kind="identity", dim=4 * N) * scale
+    tol = check.tolerance(kind="identity", dim=4 * N) * scale
     pool = np.concatenate([[m0], xs])
     with clause("c"):
         for t in range(N + 1):  # a convex combination of m_0, x_1, ..., x_t
@@ -1158,7 +1160,7 @@ def test_far_from_the_optimum_every_batch_points_the_same_way(
     theta = float(ya.max() + delta) if side > 0 else float(ya.min() - delta)
     full = 2 * n * (theta - ya.mean())
     scale = 2 * n * (abs(theta) + float(np.abs(ya).max()))
-    tol = tolerance(backend.eps, kind="bound", dim=4) * scale
+    tol = check.tolerance(kind="bound", dim=4) * scale
     batches = enumerate_batches(n, b, scheme="without")
     if n**b <= 64:  # the with-replacement tuples too, where they are few
         batches += enumerate_batches(n, b, scheme="with")
@@ -1174,7 +1176,7 @@ def test_far_from_the_optimum_every_batch_points_the_same_way(
         float(backend.to_numpy(minibatch_grad(ybar, X, yb, B))[0])
         for B, _ in enumerate_batches(n, b, scheme="without")
     ]
-    tol0 = tolerance(backend.eps, kind="bound", dim=4) * 4 * n * float(np.abs(ya).max())
+    tol0 = check.tolerance(kind="bound", dim=4) * 4 * n * float(np.abs(ya).max())
     R = float(ya.max() - ya.min())
     with clause("c"):
         check.assert_close(
@@ -1302,7 +1304,7 @@ def test_sgd_errors_are_positively_correlated_not_alternating(
         )
     with clause("d"):  # gamma < 1: the lag-1 covariance (1 - gamma) E e^2 is >= 0
         assert 1 - gamma > 0
-        assert cross >= -tolerance(backend.eps, kind="identity", dim=4 * steps) * scale
+        assert cross >= -check.tolerance(kind="identity", dim=4 * steps) * scale
     X1, y1 = backend.asarray(np.ones((1, 1))), backend.asarray(np.zeros(1))
     _, traj = run(
         sgd((2 - gamma) / 2),
@@ -1450,7 +1452,7 @@ def test_second_moment_follows_the_operator(backend, problem, c, steps, seed):
     rho_T = spectral_radius(T)
     with clause("c"):
         assert np.array_equal(T, T.T), "T is symmetric"
-        e_tol = tolerance(backend.eps, kind="identity", dim=2 * (n + d) * steps) * e_scale
+        e_tol = check.tolerance(kind="identity", dim=2 * (n + d) * steps) * e_scale
         assert np.linalg.norm(E) <= rho_T**steps * float(e0 @ e0) + e_tol
     EA = sum(2 * n * np.outer(x, x) for x in X) / n
     with clause("d"):
@@ -1512,10 +1514,10 @@ def test_mean_reduced_full_batch_sgd_is_gd_at_a_smaller_step(backend, problem, c
         W.append(backend.to_numpy(params["w"]))
     gd_update = -lr * 2 * X.T @ (X @ w0 - y)
     gap = float(np.linalg.norm(first - gd_update)) / float(np.linalg.norm(gd_update))
-    rounding = tolerance(backend.eps, kind="equivalence", dim=n + d, cond=3 * problem.cond**2)
+    rounding = check.tolerance(kind="equivalence", dim=n + d, cond=3 * problem.cond**2)
     assert gap >= (1 - 1 / n) - rounding
-    assert (1 - 1 / n) - rounding > tolerance(
-        backend.eps, kind="equivalence", dim=(n + d) * steps, cond=2.0
+    assert (1 - 1 / n) - rounding > check.tolerance(
+        kind="equivalence", dim=(n + d) * steps, cond=2.0
     ), "design: the first step alone breaks the positive test's tolerance"
     Xb, yb = backend.asarray(X), backend.asarray(y)
     _, traj = run(
@@ -1557,6 +1559,7 @@ def test_importance_sampling_removes_the_minibatch_variance(backend, y, spread, 
     exceeds the positive test's tolerance (dim 2 (b + 1), scale max_B ||n/b sum g||^2 <=
     (2 n (theta - min y))^2), so the uniform-sampling formula fails there.
     """
+    check = Check(VAR, backend)
     ya = np.array(y)
     ya[0] = ya[1] + spread  # not constant, by construction
     n = len(ya)
@@ -1576,14 +1579,13 @@ def test_importance_sampling_removes_the_minibatch_variance(backend, y, spread, 
     mean = float(prob @ est)
     cov = float(prob @ (est - mean) ** 2)
     R = abs(theta) + float(np.abs(ya).max())
-    tol_g = tolerance(backend.eps, kind="identity", cond=R / delta) * S
+    tol_g = check.tolerance(kind="identity", cond=R / delta) * S
     assert abs(mean - S) <= tol_g, "importance sampling with 1/pi weights stays unbiased"
     assert cov <= tol_g**2
     uniform = n**2 * float(np.var(g)) / b
     assert uniform >= (1 - 1e-12) * 2 * n * spread**2 / b
     positive_tol = (
-        tolerance(backend.eps, kind="identity", dim=2 * (b + 1))
-        * (2 * n * (theta - float(ya.min()))) ** 2
+        check.tolerance(kind="identity", dim=2 * (b + 1)) * (2 * n * (theta - float(ya.min()))) ** 2
     )
     assert uniform - cov >= 2 * n * spread**2 / b * (1 - 1e-12) - tol_g**2 > positive_tol
 
@@ -1636,6 +1638,7 @@ def test_mean_sgd_iterate_leaves_gd_on_the_logistic_loss(backend, lr, s, side):
     dlcore runs: 4 operations per step on values <= max |w|, a step map of slope
     <= 1 + 2 lr / 4 <= 1.5 (dim 8, cond 1.5^2); the bound is checked to exceed twice that.
     """
+    check = Check(MEAN, backend)
     X, y = np.ones((2, 1)), np.array([1.0, -1.0])
     w0 = side * (2 * lr + s)
     c_end = abs(w0) - 2 * lr / (1 + math.exp(-abs(w0)))
@@ -1658,7 +1661,7 @@ def test_mean_sgd_iterate_leaves_gd_on_the_logistic_loss(backend, lr, s, side):
         2,
     )
     gap = side * float(mean[0] - backend.to_numpy(wT["w"])[0])
-    tol = tolerance(backend.eps, kind="identity", dim=8, cond=1.5**2) * max(biggest, 1.0)
+    tol = check.tolerance(kind="identity", dim=8, cond=1.5**2) * max(biggest, 1.0)
     assert gap >= kappa * lr**3 / 2 - tol
     assert kappa * lr**3 / 2 > 2 * tol, "design: the Jensen gap is far above rounding"
 
@@ -1689,11 +1692,11 @@ def test_mean_sgd_iterate_leaves_gd_under_the_epoch_sampler(backend):
     gd2 = backend.to_numpy(wT["w"])
     check.assert_close(mean, [(1 - 4 * lr) * (1 - 16 * lr)], dim=8, what="E w_2")
     check.assert_close(gd2, [(1 - 10 * lr) ** 2], dim=8, what="GD w_2")
-    tol = tolerance(backend.eps, kind="identity", dim=8)
+    tol = check.tolerance(kind="identity", dim=8)
     assert float(gd2[0] - mean[0]) >= 36 * lr**2 - 2 * tol
     # the positive test's tolerance here: c = lr 2 sigma_max^2 = 0.5, cond (1 + n c / b)^t = 4,
     # dim (n + d) t = 6, scale max(max |w|, 1) = 1
-    positive_tol = tolerance(backend.eps, kind="identity", dim=6, cond=4.0)
+    positive_tol = check.tolerance(kind="identity", dim=6, cond=4.0)
     assert 36 * lr**2 - 2 * tol > 1e3 * positive_tol, "design: the gap is far above rounding"
 
 
@@ -1729,7 +1732,7 @@ def test_small_step_sgd_converges_in_mean_square(backend, a, step, theta, e0, st
         scale=scale,
         what="E e_t^2",
     )
-    tol = tolerance(backend.eps, kind="identity", dim=4 * steps) * (abs(theta) + e0) ** 2
+    tol = check.tolerance(kind="identity", dim=4 * steps) * (abs(theta) + e0) ** 2
     assert second - 2 * theta * mean[0] + theta**2 <= m2 + tol < e0**2 - tol
     assert abs(1 - 2 * step) < 1  # every path contracts: E log|factor| < 0, no a.s. divergence
 
@@ -1781,7 +1784,7 @@ def test_margin_losses_decouple_fixed_points_from_interpolation(backend, wide, s
         ),
     ]:
         check.assert_close(got, expected, dim=n + d, cond=cond, what=name)
-        tol = tolerance(backend.eps, kind="identity", dim=n + d, cond=cond)
+        tol = check.tolerance(kind="identity", dim=n + d, cond=cond)
         tol *= float(np.linalg.norm(expected))
         assert np.linalg.norm(got, axis=1).min() >= floor * (1 - 1e-12) - tol, name
         assert floor > 2 * tol, f"design: {name} far above rounding"
@@ -1833,7 +1836,7 @@ def test_constant_targets_leave_no_noise_floor(backend, n, level, gamma, e0, sig
         scale=scale * math.sqrt(steps + 1),
         what="e_t vs (1 - gamma)^t e_0",
     )
-    tol = tolerance(backend.eps, kind="identity", dim=4 * steps) * scale * math.sqrt(steps + 1)
+    tol = check.tolerance(kind="identity", dim=4 * steps) * scale * math.sqrt(steps + 1)
     assert abs(W[-1, 0] - level) <= 1e-3 * e0 + tol
 
 
@@ -1865,7 +1868,7 @@ def test_running_average_without_a_unit_first_step_remembers_m0(backend, x, far,
         what="SGD(1/(k+1)) vs (m_0 + sum x) / (k + 1)",
     )
     gap = abs(m[-1] - float(xs.mean())) / abs(m0)
-    tol = tolerance(backend.eps, kind="identity", dim=4 * N) * math.sqrt(N)
+    tol = check.tolerance(kind="identity", dim=4 * N) * math.sqrt(N)
     assert gap >= 1 / (2 * (N + 1)) - tol
     assert 1 / (2 * (N + 1)) - tol > tol, "design: the remembered m_0 is far above rounding"
 
@@ -1882,7 +1885,7 @@ def test_a_new_outlier_moves_the_running_average_more(backend):
     xs = np.array([0.0, 0.0, 3.0])
     m = stream_sgd(backend, xs, 0.0, 1 / np.arange(1, 4))
     moves = np.abs(np.diff(m))
-    tol = tolerance(backend.eps, kind="identity", dim=12) * 3.0 * math.sqrt(3)
+    tol = check.tolerance(kind="identity", dim=12) * 3.0 * math.sqrt(3)
     with clause("e"):
         check.assert_close(moves, [0.0, 0.0, 1.0], dim=12, scale=3.0)
         assert moves[2] > moves[1] + 2 * tol, "the third move is larger than the second"
@@ -1924,7 +1927,7 @@ def test_over_relaxed_constant_step_is_not_an_average(backend, x, gap, sign, gam
         what="SGD vs closed form",
     )
     overshoot = -sign * (m[1] - xs[0])  # how far m_1 lies beyond x_1, away from m_0
-    tol = tolerance(backend.eps, kind="identity", dim=4) * scale
+    tol = check.tolerance(kind="identity", dim=4) * scale
     assert overshoot >= (gamma - 1) * gap - tol
     assert (gamma - 1) * gap > 2 * tol, "design: the overshoot is far above rounding"
     if N >= 2:
@@ -1976,6 +1979,7 @@ def test_constant_step_error_stays_above_sigma2_over_t(
     sigma^2 >= spread^2 / (2 n); the test checks that LB - sigma^2 / T exceeds twice the positive
     test's tolerance (dim 4 T, scale max|y|^2 + |theta_0| max|y|).
     """
+    check = Check(ROBBINS, backend)
     steps = data.draw(st.integers(4, 6)) if n == 2 else 4
     rng = np.random.default_rng(seed)
     y = rng.uniform(-1.0, 1.0, n)
@@ -1992,7 +1996,7 @@ def test_constant_step_error_stays_above_sigma2_over_t(
     )
     lb = gamma / (2 - gamma) * (1 - (1 - gamma) ** (2 * steps)) * sigma2
     scale = float(np.abs(y).max()) ** 2 + abs(theta0) * float(np.abs(y).max())
-    tol = tolerance(backend.eps, kind="convergence", dim=4 * steps) * scale
+    tol = check.tolerance(kind="convergence", dim=4 * steps) * scale
     assert m2 >= lb - tol
     assert lb - sigma2 / steps > 2 * tol, "design: the floor is far above sigma^2 / T"
     assert sigma2 >= spread**2 / (2 * n) * (1 - 1e-12)
@@ -2018,6 +2022,7 @@ def test_over_relaxed_sgd_errors_alternate(backend, n, steps, gamma, e0, sign, s
     is checked to be below minus twice the positive test's tolerance (dim 4 T, scale
     (max |theta| + |ybar|)^2).
     """
+    check = Check(WALK, backend)
     rng = np.random.default_rng(seed)
     y = rng.uniform(-1.0, 1.0, n)
     y[0] = y[1] + rng.choice([-1.0, 1.0]) * spread
@@ -2033,7 +2038,7 @@ def test_over_relaxed_sgd_errors_alternate(backend, n, steps, gamma, e0, sign, s
     )
     t = steps - 1
     lb = (1 - gamma) ** (2 * t) * e0**2 + (gamma**2 * sigma2 if t >= 1 else 0.0)
-    tol = tolerance(backend.eps, kind="identity", dim=4 * steps) * (big + abs(ybar)) ** 2
+    tol = check.tolerance(kind="identity", dim=4 * steps) * (big + abs(ybar)) ** 2
     assert cross <= -(gamma - 1) * lb + tol
     assert -(gamma - 1) * lb + tol < -tol, "design: the anticorrelation is far above rounding"
 
@@ -2085,6 +2090,6 @@ def test_null_space_error_never_decays(backend, problem, c, steps, seed):
         scale=scale * math.sqrt(steps + 1),
         what="null-space part of e_t",
     )
-    tol = tolerance(backend.eps, kind="bound", dim=(n + d) * steps, cond=2.0) * scale
+    tol = check.tolerance(kind="bound", dim=(n + d) * steps, cond=2.0) * scale
     assert np.linalg.norm(E, axis=1).min() >= 1 - tol
     assert 1 - tol > 2 * tol, "design: the stuck error is far above rounding"
