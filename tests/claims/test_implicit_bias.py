@@ -138,6 +138,7 @@ def test_adam_leaves_the_data_span(backend, problem, lr):
     of the gradient lies in the row space (a measure-zero event for a random rotation V). The
     span claim's tolerance is exceeded by many orders of magnitude.
     """
+    check = Check(SPAN, backend)
     X, y = backend.asarray(problem.X), backend.asarray(problem.y)
     w0 = {"w": backend.asarray(np.zeros(problem.d))}
     (w1, _) = run(adam(lr), lambda p, t: {"w": squared_loss_grad(p["w"], X, y)}, w0, 1)
@@ -147,7 +148,7 @@ def test_adam_leaves_the_data_span(backend, problem, lr):
     observed = float(np.linalg.norm(P @ backend.to_numpy(w1["w"])))
     assert observed >= 0.5 * predicted
     # The span test's own tolerance for this comparison, exceeded by orders of magnitude.
-    assert observed > 1e6 * tolerance(backend.eps, kind="invariant", dim=problem.d) * lr
+    assert observed > 1e6 * check.tolerance(kind="invariant", dim=problem.d) * lr
 
 
 def _steps_to(rho: float, target: float) -> int:
@@ -807,6 +808,7 @@ def test_sgd_from_zero_reaches_min_norm(backend, problem, c, seed):
     At every recorded t, w_t is in the row space and |w_t - A^+ y| = |A^+ (A w_t - y)| <=
     |A w_t - y| / sigma_min.
     """
+    host_check = Check(SGD_LIMIT, HOST)
     check = Check(SGD_LIMIT, backend)
     order = [int(i) for i in np.random.default_rng(seed).permutation(problem.n)]
     lr = c / (problem.n * 2 * float(np.max(np.sum(problem.X**2, axis=1))))
@@ -855,15 +857,15 @@ def test_sgd_from_zero_reaches_min_norm(backend, problem, c, seed):
                 what="P_null w_t of SGD from 0",
             )
         bound = np.linalg.norm(problem.X @ w - problem.y) / problem.sigma_min
-        slack = tolerance(backend.eps, kind="convergence", cond=cond, dim=problem.d * problem.n)
+        slack = check.tolerance(kind="convergence", cond=cond, dim=problem.d * problem.n)
         # The equality |w_t - A^+ y| = |A^+ (A w_t - y)|: the two differ only by the null-space
         # part of w_t (Pythagoras), which is rounding (one per step: invariant, dim d * steps),
         # plus the float64 evaluation of A^+ (A w - y) through the SVD ((n + d) eps64 cond).
         resid = problem.X @ w - problem.y
         pinv_resid = problem.V[:, :r] @ ((problem.U[:, :r].T @ resid) / problem.svals)
         gap = abs(np.linalg.norm(w - ref) - np.linalg.norm(pinv_resid))
-        eval_err = tolerance(
-            HOST.eps, kind="identity", cond=problem.cond, dim=problem.n + problem.d
+        eval_err = host_check.tolerance(
+            kind="identity", cond=problem.cond, dim=problem.n + problem.d
         ) * (np.linalg.norm(w) + np.linalg.norm(ref))
         with clause("b"):
             assert gap <= np.linalg.norm(P @ w) + eval_err, "|w_t - A^+ y| != |A^+ (A w_t - y)|"
@@ -1059,7 +1061,7 @@ def test_overparameterized_net_has_flat_directions(backend, d0, h, m, activation
     Jh = backend.to_numpy(J).astype(np.float64)
     norm_J = float(np.linalg.norm(Jh, 2))
     top = 2 * norm_J**2
-    threshold = tolerance(backend.eps, kind="bound", dim=n + p) * max(top, 1e-300)
+    threshold = check.tolerance(kind="bound", dim=n + p) * max(top, 1e-300)
     flat = int(np.sum(np.abs(eig) <= threshold))
     with clause("a"):
         assert tuple(J.shape) == (n, p)

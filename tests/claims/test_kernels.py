@@ -17,7 +17,7 @@ from dlcore.kernels import (
     rbf_kernel,
 )
 from dlcore.linear import null_space_projector, ridge, ridge_dual, ridge_objective
-from tests.support.backends import backend_params, eigvalsh64
+from tests.support.backends import HOST, backend_params, eigvalsh64
 from tests.support.claims import claim, clause
 from tests.support.strategies import log_uniform, make_problem, regression_problems, seeds
 from tests.support.tolerances import Check, tolerance
@@ -463,6 +463,7 @@ def test_non_psd_similarity_is_not_a_kernel(backend, problem, u):
     K + lam I is indefinite (the Rayleigh quotient at (e_i + e_j)/sqrt2 is lam - D_ij < 0), so the
     dual objective is unbounded below and kernel_ridge refuses it instead of returning a solution.
     """
+    host_check = Check(SUBST, HOST)
     D = np.linalg.norm(problem.X[:, None, :] - problem.X[None, :, :], axis=-1)
     i, j = np.unravel_index(np.argmax(D), D.shape)
     lam = u * float(D[i, j])
@@ -471,7 +472,10 @@ def test_non_psd_similarity_is_not_a_kernel(backend, problem, u):
     # the quadratic form sums n^2 products of entries <= lam + D_max with weights v_k v_l (two
     # nonzero, 1/sqrt2 each, rounded by u): at most 2 n u (lam + D_max) off, as is lam - D_ij
     quad = v @ (-D + lam * np.eye(problem.n)) @ v
-    assert abs(quad - (lam - D[i, j])) <= 4 * problem.n * EPS64 * (lam + float(D.max()))
+    # (4 n eps = identity's 4 x n x eps, at scale lam + D_max)
+    host_check.assert_entrywise(
+        quad, lam - D[i, j], kind="identity", dim=problem.n, scale=lam + float(D.max())
+    )
     assert lam - D[i, j] < 0
     with pytest.raises(ValueError, match="positive semi-definite"):
         kernel_ridge(backend.asarray(-D), backend.asarray(problem.y), lam)
@@ -569,7 +573,7 @@ def test_unregularised_minimisers_leave_the_row_space(backend, problem, beta, se
     X, y = backend.asarray(problem.X), backend.asarray(problem.y)
     with pytest.raises(ValueError, match="singular"):
         ridge(X, y, 0.0)
-    tol = tolerance(backend.eps, kind="identity", dim=problem.n + problem.d)
+    tol = check.tolerance(kind="identity", dim=problem.n + problem.d)
     for what, v in (("X^+ y", w_mn), ("X^+ y + beta u", w)):
         r_bound = tol * (problem.sigma_max * float(np.linalg.norm(v)) + np.linalg.norm(problem.y))
         J = float(backend.to_numpy(ridge_objective(backend.asarray(v), X, y, 0.0)))
@@ -582,7 +586,7 @@ def test_unregularised_minimisers_leave_the_row_space(backend, problem, beta, se
         scale=float(np.linalg.norm(w)),
         what="P_null w",
     )
-    reach = tolerance(backend.eps, kind="invariant", cond=problem.cond, dim=problem.d)
+    reach = check.tolerance(kind="invariant", cond=problem.cond, dim=problem.d)
     assert np.linalg.norm(P_null_w) >= beta - reach * float(np.linalg.norm(w)), P_null_w
 
 
@@ -616,7 +620,7 @@ def test_unregularised_prediction_is_not_a_function_of_inner_products(
     x = Vr @ (Vr.T @ rng.standard_normal(problem.d))
     x2 = x + mu * u
     X, y = backend.asarray(problem.X), backend.asarray(problem.y)
-    tol = tolerance(backend.eps, kind="identity", dim=problem.n + problem.d)
+    tol = check.tolerance(kind="identity", dim=problem.n + problem.d)
     r_bound = tol * (problem.sigma_max * float(np.linalg.norm(w)) + np.linalg.norm(problem.y))
     J = float(backend.to_numpy(ridge_objective(backend.asarray(w), X, y, 0.0)))
     assert 0.0 <= J <= r_bound**2, (J, r_bound)
@@ -638,7 +642,7 @@ def test_unregularised_prediction_is_not_a_function_of_inner_products(
     minimiser = float(x2 @ w)  # float64, test side: x^T X^+ y + mu beta (x, w_mn are _|_ u)
     # the kernel path's rounding (as checked above) plus that of the float64 oracle's dot product
     eps64 = float(np.finfo(np.float64).eps)
-    rounding = tolerance(backend.eps, kind="identity", cond=cond, dim=2) * scale
+    rounding = check.tolerance(kind="identity", cond=cond, dim=2) * scale
     rounding += tolerance(eps64, kind="identity", dim=problem.d) * float(
         np.linalg.norm(x2) * np.linalg.norm(w)
     )

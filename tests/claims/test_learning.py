@@ -160,7 +160,7 @@ def test_empirical_risk_is_an_average(backend, problem, loss, lam, k, seed):
         formula = np.where(y * s < 1, -y, 0.0)[:, None] * X
     rownorm = np.linalg.norm(X, axis=1)
     row_scale = rownorm * (1 + np.abs(y) + rownorm * np.linalg.norm(w))
-    off = np.abs(y * s - 1) > tolerance(backend.eps, kind="gradient", dim=problem.d + 4) * (
+    off = np.abs(y * s - 1) > check.tolerance(kind="gradient", dim=problem.d + 4) * (
         1 + rownorm * np.linalg.norm(w)
     )
     if loss != "hinge":
@@ -206,7 +206,7 @@ def test_empirical_risk_is_an_average(backend, problem, loss, lam, k, seed):
             w2 = w + rng.standard_normal(problem.d)
             lhs = np.maximum(0.0, 1 - y * (X @ w2))
             rhs = np.maximum(0.0, 1 - y * s) + per @ (w2 - w)
-            slack = tolerance(backend.eps, kind="gradient", dim=problem.d + 4) * (
+            slack = check.tolerance(kind="gradient", dim=problem.d + 4) * (
                 1 + rownorm * (np.linalg.norm(w) + 2 * np.linalg.norm(w2 - w))
             )
             assert np.all(lhs >= rhs - slack), (lhs, rhs)
@@ -393,7 +393,7 @@ def test_surrogate_gradients_convexity_and_bounds(backend, s, K, seed):
             g = backend.to_numpy(hinge_loss_grad(backend.asarray(u), yb))
             lhs = np.maximum(0.0, 1 - y * t2)
             rhs = np.maximum(0.0, 1 - y * u) + g * (t2 - u)
-            slack = tolerance(backend.eps, kind="gradient", dim=4) * (1 + np.abs(u) + np.abs(t2))
+            slack = check.tolerance(kind="gradient", dim=4) * (1 + np.abs(u) + np.abs(t2))
             assert np.all(lhs >= rhs - slack), (u, lhs, rhs)
     Z = rng.uniform(-50, 50, (len(s), K))
     labels = list(rng.integers(0, K, len(s)))
@@ -434,8 +434,8 @@ def test_surrogate_gradients_convexity_and_bounds(backend, s, K, seed):
                 what="cross-entropy Hessian diag(p) - pp^T",
             )
         for row in p:
-            assert np.linalg.eigvalsh(np.diag(row) - np.outer(row, row)).min() >= -tolerance(
-                backend.eps, kind="gradient", dim=K
+            assert np.linalg.eigvalsh(np.diag(row) - np.outer(row, row)).min() >= -check.tolerance(
+                kind="gradient", dim=K
             )
     with clause("e"):
         # Midpoint convexity at drawn pairs of scores (logits), up to a few eps of the values
@@ -444,16 +444,14 @@ def test_surrogate_gradients_convexity_and_bounds(backend, s, K, seed):
         for f in (logistic_loss, hinge_loss):
             lhs = backend.to_numpy(f(mid, yb))
             rhs = (backend.to_numpy(f(sb, yb)) + backend.to_numpy(f(backend.asarray(t2), yb))) / 2
-            assert (
-                lhs <= rhs + tolerance(backend.eps, kind="gradient", dim=4) * (1 + np.abs(rhs))
-            ).all()
+            assert (lhs <= rhs + check.tolerance(kind="gradient", dim=4) * (1 + np.abs(rhs))).all()
         Z2 = rng.uniform(-50, 50, (len(s), K))
         ce_mid = backend.to_numpy(cross_entropy(backend.asarray((Z + Z2) / 2), labels))
         ce_avg = (
             backend.to_numpy(cross_entropy(backend.asarray(Z), labels))
             + backend.to_numpy(cross_entropy(backend.asarray(Z2), labels))
         ) / 2
-        slack = tolerance(backend.eps, kind="gradient", dim=4 * K) * (
+        slack = check.tolerance(kind="gradient", dim=4 * K) * (
             1 + np.abs(Z).max(axis=1) + np.abs(Z2).max(axis=1)
         )
         assert (ce_mid <= ce_avg + slack).all(), (ce_mid, ce_avg)
@@ -469,9 +467,9 @@ def test_surrogate_gradients_convexity_and_bounds(backend, s, K, seed):
         )
     with clause("g"):
         zo = backend.to_numpy(zero_one_loss(sb, yb))
-        assert (
-            backend.to_numpy(logistic_loss(sb, yb)) / math.log(2) >= zo * (1 - 4 * backend.eps)
-        ).all()
+        check.assert_at_least(
+            backend.to_numpy(logistic_loss(sb, yb)) / math.log(2), zo, kind="identity"
+        )
         assert (backend.to_numpy(hinge_loss(sb, yb)) >= zo).all()
 
 
@@ -748,6 +746,7 @@ def test_monte_carlo_risk_matches_the_closed_form(backend, d, sigma, scale, seed
     R(w) = ||w - w*||^2 + sigma^2, so N * MC / R(w) is exactly chi^2_N: the Laurent-Massart band
     (`chi2_mix_band`) holds with false-failure probability FALSE_FAILURE per example. The band is
     widened by the rounding bound of an (N + d)-term computation."""
+    check = Check(RISK, backend)
     rng = np.random.default_rng(seed)
     w_star = rng.standard_normal(d)
     w = w_star + scale * rng.standard_normal(d)
@@ -758,7 +757,7 @@ def test_monte_carlo_risk_matches_the_closed_form(backend, d, sigma, scale, seed
     )
     risk = float((w - w_star) @ (w - w_star)) + sigma**2
     lo, hi = chi2_mix_band(np.ones(N_MC), FALSE_FAILURE)
-    rounding = tolerance(backend.eps, kind="statistical", dim=N_MC + d)
+    rounding = check.tolerance(kind="statistical", dim=N_MC + d)
     ratio = mc / risk
     record_ratio(max((1 - ratio) / (lo + rounding), (ratio - 1) / (hi + rounding)))
     # One check of both clauses: the chi^2_N band is centred on the closed form R(w), so a wrong
@@ -793,6 +792,7 @@ def test_test_error_is_unbiased_and_concentrates(backend, d, n_test, mu_norm, se
     on one side whenever R or 1 - R was below its half-width, up to 0.58).
     Rounding can flip only the points whose float64 score is within the dtype's rounding bound of
     0; each such point widens its set's band by 1 / n_test."""
+    check = Check(TESTERR, backend)
     M = 100
     rng = np.random.default_rng(seed)
     u = rng.standard_normal(d)
@@ -808,7 +808,7 @@ def test_test_error_is_unbiased_and_concentrates(backend, d, n_test, mu_norm, se
         zero_one_loss(backend.asarray(X) @ backend.asarray(w), backend.asarray(y))
     )
     te = te.reshape(M, n_test).mean(axis=1)
-    slack = tolerance(backend.eps, kind="statistical", dim=d)
+    slack = check.tolerance(kind="statistical", dim=d)
     ambiguous = (
         np.abs(S) <= slack * np.linalg.norm(X, axis=1).reshape(M, n_test).T * np.linalg.norm(w)
     ).sum(axis=0)
@@ -1037,7 +1037,7 @@ def test_projected_joint_gd_drives_lambda_to_zero(backend, problem, lam0, c, lam
             lam_b = -(bound + d_theta + 1) / sq
             assert joint_objective(backend, theta, lam_b, X, yb) < -bound
     with clause("b"):
-        assert j >= d_min - tolerance(backend.eps, kind="identity", dim=dim) * (j + scale)
+        assert j >= d_min - check.tolerance(kind="identity", dim=dim) * (j + scale)
         check.assert_close(
             joint_objective(backend, backend.asarray(w0), 0.0, X, yb),
             d_min,
@@ -1063,7 +1063,7 @@ def test_projected_joint_gd_drives_lambda_to_zero(backend, problem, lam0, c, lam
     # lam - eta ||theta||^2 by eps lam_0 <= 25 eps eta r^2 (eta >= 1/11 and r^2 >= 0.22 on these
     # problems); delta, the convergence-kind tolerance (>= 64 eps), covers all of them.
     cond2 = (problem.sigma_max / problem.sigma_min) ** 2
-    delta = tolerance(backend.eps, kind="convergence", cond=cond2, dim=dim)
+    delta = check.tolerance(kind="convergence", cond=cond2, dim=dim)
     t_zero = math.ceil(lam0 / (eta * r2 * (1 - delta)))
     theta, lam_t = backend.asarray(w0), lam0
     lams = [lam_t]
@@ -1169,6 +1169,7 @@ def test_training_error_always_prefers_the_largest_model(backend, n, seed, width
     is an argmin. Tolerance: a backward-stable least-squares residual, cond of the largest basis
     matrix (it bounds every nested one's), relative to ||y||^2 / n. Also: dlcore's init_mlp has
     sum_l (d_{l-1} + 1) d_l parameters."""
+    check = Check(HPARAMS, backend)
     D = data.draw(st.integers(2, min(12, int(2 * math.sqrt(n)))), label="D")
     rng = np.random.default_rng(seed)
     x = jittered_points(n, rng)
@@ -1179,7 +1180,7 @@ def test_training_error_always_prefers_the_largest_model(backend, n, seed, width
         ("fourier", fourier_features(x, D // 2)),
     ]:
         sv = np.linalg.svd(Phi, compute_uv=False)
-        tol = tolerance(backend.eps, kind="bound", cond=float(sv[0] / sv[-1]), dim=n + Phi.shape[1])
+        tol = check.tolerance(kind="bound", cond=float(sv[0] / sv[-1]), dim=n + Phi.shape[1])
         tol *= float(y @ y) / n
         step = 1 if family == "legendre" else 2
         mse = []
@@ -1240,6 +1241,7 @@ def test_validation_selected_model_is_near_the_best_on_the_grid(
     n_val more fresh pairs is within sqrt(ln(4/p) / (2 n_val)) of its risk (probability >=
     1 - p/2). p = FALSE_FAILURE in all: false-failure probability FALSE_FAILURE per example. Rounding can flip only the points whose float64
     score is within the rounding bound of 0; each widens its candidate's band by 1 / n_val."""
+    check = Check(VALSEL, backend)
     rng = np.random.default_rng(seed)
     u = rng.standard_normal(d)
     mu = mu_norm * u / np.linalg.norm(u)
@@ -1294,8 +1296,7 @@ def test_validation_selected_model_is_near_the_best_on_the_grid(
     )
     tols = np.array(
         [
-            tolerance(
-                backend.eps,
+            check.tolerance(
                 kind="identity",
                 cond=(sv[0] ** 2 + lam) / (sv[-1] ** 2 + lam),
                 dim=2 * n_tr,
@@ -1490,7 +1491,7 @@ def test_model_order_risk_is_u_shaped(backend, n, step, rho, sigma, seed, data):
         risk.append(float(in_sample.mean()))
         train_err.append(np.sum((fitted - Y) ** 2, axis=0) / n)
         bias.append(float(np.sum((fitted_f - f) ** 2)) / n)
-    tol = tolerance(backend.eps, kind="identity", cond=2.0, dim=2 * n)
+    tol = check.tolerance(kind="identity", cond=2.0, dim=2 * n)
     rnd = tol * scale / math.sqrt(U_CURVE_R)  # bound on the rounding of a Monte Carlo mean
     train_err, bias, risk = np.array(train_err), np.array(bias), np.array(risk)
     col_tol = tol * 2 * col
@@ -1579,6 +1580,7 @@ def test_hinge_risk_has_no_gradient_with_a_point_at_the_kink(backend, n, d, k, s
     Rounding: the scores and the sum are exact (integers and dyadics), so each risk value is one
     division by n, within `tolerance(eps, kind="identity")` of exact, relative; the quotients with
     t = 2^-k then err by at most tol (R(w + tv) + 2 R(w) + R(w - tv)) / t (<= 1e-3 here)."""
+    check = Check(ERM, backend)
     X, y, w, i = lattice_problem(n, d, seed, margin=1.0)
     v = y[i] * X[i]
     t = 2.0**-k
@@ -1589,7 +1591,7 @@ def test_hinge_risk_has_no_gradient_with_a_point_at_the_kink(backend, n, d, k, s
 
     r_plus, r0, r_minus = risk(w + t * v), risk(w), risk(w - t * v)
     right, left = (r_plus - r0) / t, (r0 - r_minus) / t
-    rounding = tolerance(backend.eps, kind="identity") * (r_plus + 2 * r0 + r_minus) / t
+    rounding = check.tolerance(kind="identity") * (r_plus + 2 * r0 + r_minus) / t
     gap = float(X[i] @ X[i]) / n - rounding
     assert gap >= 1 / (2 * n), (gap, rounding)  # the construction leaves room for rounding
     assert right - left >= gap, (right, left, gap)
@@ -1741,7 +1743,7 @@ def test_softmax_with_tied_maximisers_stays_away_from_one_hot(backend, z, T, see
     p = backend.to_numpy(softmax(backend.asarray(za / T)))
     assert (p[tied] == p[tied[0]]).all(), p[tied]
     check.assert_close(p.sum(), 1.0, kind="identity", dim=K, what="sum")
-    tol = tolerance(backend.eps, kind="identity", dim=K)
+    tol = check.tolerance(kind="identity", dim=K)
     assert 1 - p[tied[0]] >= 1 - (1 + tol) / m, (p, m)
 
 
@@ -1834,7 +1836,7 @@ def test_bias_variance_decomposition_fails_for_offset_noise(
         scale=ref,
         what="E (y0 - f_hat(x0))^2 with offset noise",
     )
-    rounding = tolerance(backend.eps, kind="identity", cond=cond, dim=problem.n + problem.d) * ref
+    rounding = check.tolerance(kind="identity", cond=cond, dim=problem.n + problem.d) * ref
     gap = (mu_abs * a) ** 2  # a >= 1 up to float64 rounding
     assert gap > 2 * rounding, (a, mu_abs, rounding)  # the construction leaves room
     assert total - predicted >= gap - rounding, (total, predicted, actual)
@@ -1886,7 +1888,7 @@ def test_loss_on_the_fitted_pairs_is_not_a_risk_sample(backend, N, sigma, scale,
     lo, hi = chi2_mix_band(np.ones(N), p)
     t = math.sqrt(2 * math.log(4 / p))
     cond_max = (math.sqrt(d) + math.sqrt(N) + t) / (math.sqrt(d) - math.sqrt(N) - t)
-    tol_max = tolerance(backend.eps, kind="identity", cond=cond_max**2, dim=N + d)
+    tol_max = check.tolerance(kind="identity", cond=cond_max**2, dim=N + d)
     loss_max = tol_max**2 * (1 + hi) * (scale**2 + sigma**2)
     assert 0 < cond_max and loss_max < (1 - lo) * sigma**2, (cond_max, loss_max, lo)
     assert loss < (1 - lo) * risk, (loss, risk, lo)
@@ -1945,7 +1947,7 @@ def test_model_order_risk_with_a_late_large_coefficient_is_not_u_shaped(
         scale=2 * f2,
         what="bias_k vs sum_{j > k} b_j^2 / n",
     )
-    tol = tolerance(backend.eps, kind="identity", cond=2.0, dim=2 * n)
+    tol = check.tolerance(kind="identity", cond=2.0, dim=2 * n)
     # each bias errs by <= 2 tol f2 (the check above), each step by <= 4 tol f2: room to spare
     assert 0.75 * sigma**2 / n > 2 * 4 * tol * f2, (sigma, f2, tol)
     risk = bias_a + sigma**2 * (np.arange(n) + 1) / n

@@ -107,7 +107,7 @@ def _check_sup_error(backend, f, a: float, b: float, k: int) -> tuple[float, flo
         scale=math.sqrt(len(x)) * S,
         what="width-k net vs np.interp",
     )
-    slack = tolerance(backend.eps, kind="convergence", dim=k + 2) * S
+    slack = check.tolerance(kind="convergence", dim=k + 2) * S
     return float(np.max(np.abs(out - f(x)))), slack
 
 
@@ -278,6 +278,7 @@ def test_second_step_differs_from_linearized_model(backend, net):
     second step is 2 eta Phi_0^T (r_0 - Phi_0 Delta_1); the network's uses Phi_1 and the true
     residual. Their gap is O(eta^2) but far above the equivalence test's rounding tolerance.
     """
+    check = Check(LIN, backend)
     sizes, activation, P, X, y = net
     params, bX, by = _to(backend, P), backend.asarray(X), backend.asarray(y)
     Phi0 = backend.to_numpy(param_jacobian(params, bX, activation=activation))
@@ -296,7 +297,7 @@ def test_second_step_differs_from_linearized_model(backend, net):
     M = feature_magnitudes(P, X, activation)
     g_scale = float(np.linalg.norm(2 * M.T @ (np.abs(y) + np.abs(r0 - y))))
     dim = sum(sizes) + len(sizes) + X.shape[0]
-    tol = tolerance(backend.eps, kind="equivalence", dim=dim) * eta * g_scale
+    tol = check.tolerance(kind="equivalence", dim=dim) * eta * g_scale
     gap = float(np.linalg.norm(steps[1] - lin_step2))
     assert gap > tol, f"second steps agree within rounding ({gap:.3e} <= {tol:.3e})"
 
@@ -469,6 +470,7 @@ def test_backward_at_a_kink_is_a_convention(backend, k, n, seed):
     is not 0: the value returned is a convention, not a derivative. Checked in float64 on the
     host with h = 1e-3 against rounding eps L / h.
     """
+    host_check = Check(BP, HOST)
     rng = np.random.default_rng(seed)
     P = {
         "W1": rng.standard_normal((1, k)),
@@ -490,7 +492,7 @@ def test_backward_at_a_kink_is_a_convention(backend, k, n, seed):
         e = np.zeros(k)
         e[j] = h
         central = (loss(e) - loss(-e)) / (2 * h)
-        rounding = tolerance(HOST.eps, kind="gradient", dim=n + k) * loss(e) / h
+        rounding = host_check.tolerance(kind="gradient", dim=n + k) * loss(e) / h
         assert abs(central) > rounding, "the loss is differentiable after all"
 
 
@@ -570,6 +572,7 @@ def test_a_jump_is_not_a_sum_of_elbows(backend, fn, jump, width, seed):
     For a random width-w net (Lip(f) <= sum_j |v_j w_j|) and a jump J at t, at d = J / (8 (Lip + 1))
     the two sides differ by at most J / 4 plus rounding, so the net misses the jump by > J / 2.
     """
+    check = Check(PWL, backend)
     rng = np.random.default_rng(seed)
     params = init_mlp([1, width, 1], rng=rng)
     params["b1"] = rng.standard_normal(width)
@@ -578,7 +581,7 @@ def test_a_jump_is_not_a_sum_of_elbows(backend, fn, jump, width, seed):
     d = jump / (8 * (lip + 1))
     side = forward(_to(backend, params), backend.asarray(np.array([[t - d], [t + d]])))
     gap = abs(float(backend.to_numpy(side)[1, 0] - backend.to_numpy(side)[0, 0]))
-    assert gap <= 2 * d * lip + tolerance(backend.eps, kind="identity", dim=width) * (
+    assert gap <= 2 * d * lip + check.tolerance(kind="identity", dim=width) * (
         lip * (abs(t) + 1) + 1
     )
     assert gap < jump / 2
@@ -651,6 +654,7 @@ def test_kink_inside_data_is_not_affine(backend, w, c, v, sign, d1, d2):
     """v ReLU(w (x - c)) on x in {c - d1, c, c + d2}: the second divided difference is
     v |w| / (d1 + d2) != 0 (one side is flat, the other has slope v |w|), so no affine map fits.
     """
+    check = Check(COLLAPSE, backend)
     ww = sign * w
     params = {
         "W1": np.array([[ww]]),
@@ -661,7 +665,7 @@ def test_kink_inside_data_is_not_affine(backend, w, c, v, sign, d1, d2):
     x = np.array([c - d1, c, c + d2])
     f = backend.to_numpy(forward(_to(backend, params), backend.asarray(x[:, None])))[:, 0]
     dd = ((f[2] - f[1]) / d2 - (f[1] - f[0]) / d1) / (d1 + d2)
-    slack = tolerance(backend.eps, kind="identity", dim=3) * v * w * (abs(c) + 2) / min(d1, d2) ** 2
+    slack = check.tolerance(kind="identity", dim=3) * v * w * (abs(c) + 2) / min(d1, d2) ** 2
     assert abs(dd - v * w / (d1 + d2)) <= slack
     assert abs(dd) > slack
 
@@ -750,7 +754,7 @@ def test_negative_rescaling_changes_the_network(backend, net, data):
     )
     assert (
         float(np.linalg.norm(P["W2"][j, 0] * z))
-        > tolerance(backend.eps, kind="identity", dim=sum(sizes) + 2) * scale
+        > check.tolerance(kind="identity", dim=sum(sizes) + 2) * scale
     )
 
 
@@ -762,6 +766,8 @@ def test_rescaling_null_vectors_bound_the_rank(backend, k, seed):
     value of Phi is 0 up to rounding, so rank Phi <= 2k + 1. By Weyl, sigma_{2k+2}(Phi + E) <= ||E||
     with ||E|| <= tol ||M|| (the entrywise magnitudes of feature_magnitudes, as in the linearization test),
     plus the float64 SVD's own rounding of sigma_max."""
+    check = Check(RESCALE, backend)
+    host_check = Check(RESCALE, HOST)
     rng = np.random.default_rng(seed)
     P = init_mlp([1, k, 1], rng=rng)
     P["b1"] = rng.standard_normal(k)
@@ -772,8 +778,8 @@ def test_rescaling_null_vectors_bound_the_rank(backend, k, seed):
     assert Phi.shape == (3 * k + 6, 3 * k + 1)
     s = np.linalg.svd(Phi, compute_uv=False)
     M = feature_magnitudes(host, hX, "relu")
-    bound = tolerance(backend.eps, kind="gradient", dim=k + 5) * float(np.linalg.norm(M))
-    bound += tolerance(HOST.eps, kind="identity", dim=Phi.shape[0]) * float(s[0])
+    bound = check.tolerance(kind="gradient", dim=k + 5) * float(np.linalg.norm(M))
+    bound += host_check.tolerance(kind="identity", dim=Phi.shape[0]) * float(s[0])
     record_ratio(float(s[2 * k + 1]) / bound)
     with clause("c"):
         assert s[2 * k + 1] <= bound, f"sigma_(2k+2) = {s[2 * k + 1]:.3e} > {bound:.3e}"
@@ -876,7 +882,7 @@ def test_dead_unit_moves_with_momentum(backend, net, optimizer, data):
     _, grads = value_and_grad(params, bX, by)
     g0 = float(backend.to_numpy(grads["b1"])[j])
     scale = float(np.abs(P["W2"][j, 0]) * np.sum(np.abs(y) + output_magnitude(P, X, "relu")))
-    assert abs(g0) > tolerance(backend.eps, kind="invariant", dim=sum(sizes) + len(y)) * scale, (
+    assert abs(g0) > check.tolerance(kind="invariant", dim=sum(sizes) + len(y)) * scale, (
         "test design: the unit must receive a gradient while alive"
     )
     updates, state = opt.update(grads, state, params)
@@ -964,9 +970,7 @@ def test_layer_two_dead_unit_revives(backend, n, target, gap, rho, seed):
     assert np.all(z1n[:, 0] < 0), "first-layer dead unit A revived"
     # z_C >= x + rho, up to the rounding of the step (n + 1 summed terms, each at most
     # 4 + 2 T + gap + rho in magnitude) and of the forward pass
-    rounding = (
-        tolerance(backend.eps, kind="gradient", dim=n + 4) * (n + 1) * (4 + 2 * target + gap + rho)
-    )
+    rounding = check.tolerance(kind="gradient", dim=n + 4) * (n + 1) * (4 + 2 * target + gap + rho)
     assert rho > 2 * rounding, "test design: the revival margin must exceed rounding"
     assert np.all(z2n[:, 0] >= hX[:, 0] + rho - rounding), "layer-2 unit C did not revive"
     assert np.all(z2n[:, 0] > 0)
@@ -1107,7 +1111,7 @@ def test_relu_local_features_have_the_stated_shapes(backend, k, n, seed, d):
     mask = backend.to_numpy(activation_patterns(params, backend.asarray(x[:, None]))[0]) > 0
     xh = backend.to_numpy(backend.asarray(x))
     z = np.outer(xh, w) + b
-    sure = np.abs(z) > tolerance(backend.eps, kind="identity", dim=2) * (
+    sure = np.abs(z) > check.tolerance(kind="identity", dim=2) * (
         np.abs(np.outer(xh, w)) + np.abs(b)
     )
     Wcols, bcols, acols, ccol = Phi[:, :k], Phi[:, k : 2 * k], Phi[:, 2 * k : 3 * k], Phi[:, 3 * k]
@@ -1218,6 +1222,7 @@ def test_shallow_net_has_at_most_k_kinks(backend, k, seed):
     an exactly zero second difference before rounding; a rounded grid (linspace) would add
     |w a| x-rounding ~ 4 eps that S(x) does not cover near x = 0.
     """
+    check = Check(DEPTH_EFF, backend)
     rng = np.random.default_rng(seed)
     P = init_mlp([1, k, 1], rng=rng)
     P["b1"] = rng.standard_normal(k)
@@ -1229,7 +1234,7 @@ def test_shallow_net_has_at_most_k_kinks(backend, k, seed):
         + np.abs(np.outer(x, P["W1"][0]) + 0) @ np.abs(P["W2"][:, 0])
         + np.abs(P["b1"]) @ np.abs(P["W2"][:, 0])
     )
-    tol = 4 * tolerance(backend.eps, kind="identity", dim=k + 2) * np.maximum(S[2:], S[:-2])
+    tol = 4 * check.tolerance(kind="identity", dim=k + 2) * np.maximum(S[2:], S[:-2])
     bent = np.flatnonzero(np.abs(f[2:] - 2 * f[1:-1] + f[:-2]) > tol) + 1
     kinks = backend.to_numpy(kink_location(params["W1"][0, :], params["b1"]))
     pieces = 1 + len({int(np.searchsorted(x, c)) for c in kinks if x[0] < c < x[-1]})
@@ -1420,10 +1425,7 @@ def test_deep_linear_model_is_bilinear_in_parameters(backend, net, seed):
             what="one-layer midpoint",
         )
     with clause("c"):  # |formula| > tol * scale and |defect - formula| <= tol * scale: defect != 0
-        assert (
-            float(np.linalg.norm(formula))
-            > tolerance(backend.eps, kind="identity", dim=dim) * scale
-        )
+        assert float(np.linalg.norm(formula)) > check.tolerance(kind="identity", dim=dim) * scale
 
 
 @claim(LINUNIT)
@@ -1636,6 +1638,7 @@ def test_one_hidden_layer_net_is_pwl_with_at_most_k_kinks(backend, k, zeros, see
     nonzero (beyond rounding, as in test_shallow_net_has_at_most_k_kinks) only in cells holding a
     kink -b/w of a unit with w != 0; units with w = 0 have no kink (NaN); 3k + 1 parameters. The
     grid is dyadic (sweep seed 543738929: linspace's rounded points bent a linear stretch)."""
+    check = Check(ONEPWL, backend)
     rng = np.random.default_rng(seed)
     P = init_mlp([1, k, 1], rng=rng)
     P["b1"] = rng.standard_normal(k)
@@ -1648,7 +1651,7 @@ def test_one_hidden_layer_net_is_pwl_with_at_most_k_kinks(backend, k, zeros, see
     S = abs(P["b2"][0]) + (np.abs(np.outer(x, P["W1"][0])) + np.abs(P["b1"])) @ np.abs(
         P["W2"][:, 0]
     )
-    tol = 4 * tolerance(backend.eps, kind="identity", dim=k + 2) * np.maximum(S[2:], S[:-2])
+    tol = 4 * check.tolerance(kind="identity", dim=k + 2) * np.maximum(S[2:], S[:-2])
     bent = np.flatnonzero(np.abs(f[2:] - 2 * f[1:-1] + f[:-2]) > tol) + 1
     kinks = backend.to_numpy(kink_location(params["W1"][0, :], params["b1"]))
     real = kinks[~np.isnan(kinks)]
@@ -1856,6 +1859,7 @@ def test_large_step_fits_the_top_direction_more_slowly(backend, kappa, ratio, T)
     ordering clause needs eta <= 1 / (2 s_1^2). Rounding: T steps of a 2 x 2 problem with
     |factors| <= 1 err by <= tol(convergence, dim 4, cond T) ||r_0||; the gap
     |r_T[0]| (1 - 1/1.6) >= 0.7^10 * 0.375 >= 0.01 is far above it."""
+    check = Check(SVD, backend)
     from dlcore.losses import squared_loss_grad
     from dlcore.train import run
 
@@ -1864,7 +1868,7 @@ def test_large_step_fits_the_top_direction_more_slowly(backend, kappa, ratio, T)
     start = {"d": backend.asarray(np.zeros(2))}
     final, _ = run(sgd(kappa), lambda p, t: {"d": squared_loss_grad(p["d"], Phi, r0)}, start, T)
     rT = np.ones(2) - backend.to_numpy(Phi) @ backend.to_numpy(final["d"])
-    slack = tolerance(backend.eps, kind="convergence", dim=4, cond=T) * math.sqrt(2)
+    slack = check.tolerance(kind="convergence", dim=4, cond=T) * math.sqrt(2)
     assert abs(rT[0]) > abs(rT[1]) + 2 * slack
 
 
@@ -2170,14 +2174,13 @@ def _check_sigmoidal_sup_error(
     host = values[0] + (0.5 * (1 + np.tanh(u / 2))) @ jumps
     xmax = float(np.max(np.abs(x)))
     A = 3 * float(np.max(np.abs(values))) + float(np.sum(np.abs(jumps)))
-    delta_u = tolerance(backend.eps, kind="convergence") * s * (xmax + float(np.max(np.abs(mids))))
+    delta_u = check.tolerance(kind="convergence") * s * (xmax + float(np.max(np.abs(mids))))
     assert delta_u <= math.log(2), "test design: argument rounding must stay below ln 2"
     B = omega_h * s * (xmax + float(np.max(np.abs(mids)))) * 2 * (0.25 + 1 / math.sinh(sh / 2))
     slack = (
-        tolerance(backend.eps, kind="convergence", dim=k + 2) * A
-        + tolerance(backend.eps, kind="convergence") * B
+        check.tolerance(kind="convergence", dim=k + 2) * A + check.tolerance(kind="convergence") * B
     )
-    tol = tolerance(backend.eps, kind="convergence", dim=k + 2)
+    tol = check.tolerance(kind="convergence", dim=k + 2)
     check.assert_close(
         out,
         host,
@@ -2353,7 +2356,7 @@ def test_polynomial_activation_is_stuck_at_the_ls_residual(backend, shape, width
         )
     g = np.abs(x - c0)
     rho, margin = _ls_residual(x, g, D)
-    net_rounding = tolerance(backend.eps, kind="bound", dim=sum(sizes) + (p + 1) * L) * M
+    net_rounding = check.tolerance(kind="bound", dim=sum(sizes) + (p + 1) * L) * M
     rms_poly = float(np.sqrt(np.mean((g - f_grid) ** 2)))
     with clause("e"):  # sup over [-1, 1] >= RMS over the grid >= rho (f is a degree-D polynomial)
         assert rms_poly >= rho - margin - net_rounding

@@ -193,8 +193,8 @@ def test_ridge_gram_spectra_are_shifted_by_lambda(backend, problem, lam):
         with clause("h"):
             # the computed condition number is kappa within 2 dim eps kappa (`gram_cond_dim`), so
             # below the bound within the identity tolerance at cond top / lam
-            bound_tol = tolerance(
-                backend.eps, kind="identity", cond=top / lam, dim=gram_cond_dim(problem, k)
+            bound_tol = check.tolerance(
+                kind="identity", cond=top / lam, dim=gram_cond_dim(problem, k)
             )
             assert kappa <= top / lam
             assert got_cond <= top / lam * (1 + bound_tol)
@@ -237,6 +237,7 @@ def test_old_gram_condition_number_fails_when_n_differs_from_d(backend, drawn):
     Here kappa = 1 + cond(X)^2 / ratio <= 1001, so the relative tolerance 4 dim eps kappa (dim <= 73,
     `gram_cond_dim`) is below 0.035 in float32, while the old formula lies below kappa by
     kappa / (1 + ratio) >= kappa / 11: more than twice the tolerance."""
+    check = Check(CLOSED, backend)
     problem, lam = drawn
     xp = backend.xp
     X = backend.asarray(problem.X)
@@ -248,7 +249,7 @@ def test_old_gram_condition_number_fails_when_n_differs_from_d(backend, drawn):
     kappa, old = top / lam, top / (problem.sigma_min**2 + lam)
     assert gram_cond(problem, lam, k) == kappa
     assert_gram_cond(backend, problem, k, got, kappa)
-    tol = tolerance(backend.eps, kind="identity", cond=kappa, dim=gram_cond_dim(problem, k))
+    tol = check.tolerance(kind="identity", cond=kappa, dim=gram_cond_dim(problem, k))
     assert abs(got - old) > tol * kappa, "the old formula is not violated beyond rounding"
 
 
@@ -501,6 +502,7 @@ def test_weight_decay_alone_decays_iff_the_product_is_below_two(backend, d, lam,
     Both are below the equivalence tolerance 8 (T + d) eps (absolute, resp. relative), far inside
     the factor-1e3 margins.
     """
+    check = Check(DECAY, backend)
     q = abs(1 - c)
     if q == 0:
         steps = 1
@@ -517,7 +519,7 @@ def test_weight_decay_alone_decays_iff_the_product_is_below_two(backend, d, lam,
         steps,
     )
     ratio = float(np.linalg.norm(backend.to_numpy(wT["w"])) / np.linalg.norm(w0))
-    slack = tolerance(backend.eps, kind="equivalence", dim=steps + d)
+    slack = check.tolerance(kind="equivalence", dim=steps + d)
     with clause("d"):  # decays (to 1e-3 in T steps) iff c < 2; at and past 2 it does not
         if c < 2:
             assert ratio <= 1e-3 + slack
@@ -932,7 +934,7 @@ def test_filter_factor_is_a_logistic_step(backend, lam, seed):
     with clause("e"):
         assert np.all(np.where(sig**2 > lam, below, above) <= bound)
         # on dlcore's phi: it errs by <= 6 u_b = 3 eps_b absolutely (phi <= 1)
-        assert np.all(np.abs(phi - step) <= bound + 4 * backend.eps)
+        check.assert_at_most(np.abs(phi - step), bound, kind="identity", scale=1.0)
 
 
 # ---- ridge.regularization-path-monotonicity ---------------------------------------------------
@@ -958,11 +960,11 @@ def test_ridge_norm_bound_and_monotone_path(backend, problem, lam, ratio):
     lam2 = ratio * lam
     w1, w2 = ridge(X, y, lam), ridge(X, y, lam2)
     n1, n2 = (float(np.linalg.norm(backend.to_numpy(w))) for w in (w1, w2))
-    slack1 = tolerance(
-        backend.eps, kind="bound", cond=ridge_cond(problem, lam), dim=problem.n + problem.d
+    slack1 = check.tolerance(
+        kind="bound", cond=ridge_cond(problem, lam), dim=problem.n + problem.d
     ) * ridge_scale(problem, lam, problem.y)
-    slack2 = tolerance(
-        backend.eps, kind="bound", cond=ridge_cond(problem, lam2), dim=problem.n + problem.d
+    slack2 = check.tolerance(
+        kind="bound", cond=ridge_cond(problem, lam2), dim=problem.n + problem.d
     ) * ridge_scale(problem, lam2, problem.y)
     ynorm = float(np.linalg.norm(problem.y))
     r1, r2 = (float(np.linalg.norm(problem.X @ backend.to_numpy(w) - problem.y)) for w in (w1, w2))
@@ -1030,7 +1032,7 @@ def test_ridge_limits_in_lambda(backend, problem, small, large):
     pinv_y = svd_ridge(problem, 0.0)
     lam = small * s_max**2
     dim = problem.n + problem.d
-    slack = tolerance(backend.eps, kind="convergence", cond=ridge_cond(problem, lam), dim=dim)
+    slack = check.tolerance(kind="convergence", cond=ridge_cond(problem, lam), dim=dim)
     w = backend.to_numpy(ridge(X, y, lam))
     with clause("a"):
         assert np.linalg.norm(w - pinv_y) <= lam * ynorm / s_r**3 + slack * np.linalg.norm(pinv_y)
@@ -1066,7 +1068,7 @@ def test_ridge_limits_in_lambda(backend, problem, small, large):
             what="X^T alpha vs w_lam",
         )
     lam = large * s_max**2
-    slack = tolerance(backend.eps, kind="convergence", cond=ridge_cond(problem, lam), dim=dim)
+    slack = check.tolerance(kind="convergence", cond=ridge_cond(problem, lam), dim=dim)
     Xty = problem.X.T @ problem.y
     with clause("d"):
         for name, wl in (("primal", ridge(X, y, lam)), ("dual", ridge_dual(X, y, lam))):
@@ -1158,7 +1160,7 @@ def test_ridge_cannot_reach_the_null_space(backend, problem, lam, miss, seed):
         scale=scale,
         what="null-space component of the ridge solution",
     )
-    rounding = tolerance(backend.eps, kind="identity", cond=ridge_cond(problem, lam), dim=problem.d)
+    rounding = check.tolerance(kind="identity", cond=ridge_cond(problem, lam), dim=problem.d)
     oracle = 4 * problem.d * np.finfo(np.float64).eps * (np.linalg.norm(z) + np.linalg.norm(w))
     assert rounding * scale + oracle < miss, "the miss must exceed what rounding can explain"
     assert np.linalg.norm(w - w_star) >= miss - rounding * scale - oracle
@@ -1273,7 +1275,7 @@ def test_svd_coordinates_preserve_the_problem(backend, problem, lam, seed):
             what="U Sigma V^T vs X",
         )
         assert np.all(s_np >= 0) and np.all(np.diff(s_np) <= 0)
-    floor = tolerance(backend.eps, kind="invariant", dim=dim) * problem.sigma_max
+    floor = check.tolerance(kind="invariant", dim=dim) * problem.sigma_max
     with clause("b"):
         assert int(np.sum(s_np > floor)) == problem.rank
     w = np.random.default_rng(seed).standard_normal(d)
@@ -1356,7 +1358,7 @@ def test_least_squares_gain_is_one_over_sigma(backend, problem, seed):
     r = problem.rank
     w = backend.to_numpy(min_norm_solution(X, backend.asarray(problem.y)))
     floor = abs(problem.U[:, r - 1] @ problem.y) / problem.sigma_min
-    slack = tolerance(backend.eps, kind="bound", cond=problem.cond**2, dim=problem.n + problem.d)
+    slack = check.tolerance(kind="bound", cond=problem.cond**2, dim=problem.n + problem.d)
     with clause("a"):
         assert np.linalg.norm(w) >= floor * (1 - slack)
     e = np.random.default_rng(seed).standard_normal(problem.n)
@@ -1389,9 +1391,7 @@ def test_ridge_caps_the_gain(backend, problem, lam):
     check = Check(BLOWUP, backend)
     y = problem.U[:, problem.rank - 1]
     w = backend.to_numpy(ridge(backend.asarray(problem.X), backend.asarray(y), lam))
-    slack = tolerance(
-        backend.eps, kind="bound", cond=ridge_cond(problem, lam), dim=problem.n + problem.d
-    )
+    slack = check.tolerance(kind="bound", cond=ridge_cond(problem, lam), dim=problem.n + problem.d)
     assert np.linalg.norm(w) <= 1 / (2 * math.sqrt(lam)) + slack * (1 / math.sqrt(lam))
     check.assert_close(
         w,
@@ -1520,7 +1520,7 @@ def test_gd_with_weight_decay_converges_to_ridge(backend, problem, lam, c, seed)
                 what="w_T vs w_lam",
             )
     e0 = float(np.linalg.norm(w0 - target))
-    slack = tolerance(backend.eps, kind="convergence", cond=cond, dim=problem.n + problem.d)
+    slack = check.tolerance(kind="convergence", cond=cond, dim=problem.n + problem.d)
     V0 = problem.V[:, problem.rank :]
     decay = 1 - 2 * eta * lam
     for k, p in enumerate(traj):
@@ -1905,6 +1905,7 @@ TSVD = "ridge.ridge-versus-truncated-svd"
 def test_ridge_is_close_to_truncated_svd_across_a_gap(backend, drawn):
     """In V coordinates, |ridge_i - tsvd_i| <= |y~_i / sigma_i| / gamma (exact, plus the ridge
     solve's rounding at condition (sigma_max^2 + lam) / lam)."""
+    check = Check(TSVD, backend)
     problem, X_np, s, lam, gamma = drawn
     r = problem.rank
     yt = problem.U[:, :r].T @ problem.y
@@ -1915,7 +1916,7 @@ def test_ridge_is_close_to_truncated_svd_across_a_gap(backend, drawn):
     scale = float(
         np.linalg.norm(s / (s**2 + lam) * yt) + s[0] * np.linalg.norm(problem.y) / (s[0] ** 2 + lam)
     )
-    slack = tolerance(backend.eps, kind="bound", cond=cond, dim=problem.n + problem.d) * scale
+    slack = check.tolerance(kind="bound", cond=cond, dim=problem.n + problem.d) * scale
     with clause("a"):
         assert np.all(np.abs(coords - tsvd) <= np.abs(yt / s) / gamma + slack)
 
@@ -2159,9 +2160,7 @@ def test_random_fake_features_approximate_ridge(backend, problem, lam, k, seed):
     w_lam = svd_ridge(problem, lam)
     # the computed w_k is within the identity tolerance of the exact one (checked above, dim
     # n + d + k); w_lam (float64, from the known SVD) adds far less
-    slack = (
-        tolerance(backend.eps, kind="statistical", cond=cond, dim=problem.n + problem.d + k) * scale
-    )
+    slack = check.tolerance(kind="statistical", cond=cond, dim=problem.n + problem.d + k) * scale
     gap = float(np.linalg.norm(w_k - w_lam))
     ynorm = float(np.linalg.norm(problem.y))
     with clause("c"):
