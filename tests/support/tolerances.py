@@ -146,29 +146,10 @@ class Check:
     claim: str
     backend: Any
 
-    def assert_close(
-        self,
-        actual: Any,
-        expected: Any,
-        *,
-        kind: str | None = None,
-        cond: float = 1.0,
-        dim: int | None = None,
-        scale: float | None = None,
-        what: str = "",
-    ) -> float:
-        """`assert_close(actual, expected, claim=self.claim, backend=self.backend, ...)`."""
-        return assert_close(
-            actual,
-            expected,
-            claim=self.claim,
-            backend=self.backend,
-            kind=kind,
-            cond=cond,
-            dim=dim,
-            scale=scale,
-            what=what,
-        )
+    def assert_close(self, actual: Any, expected: Any, **model: Any) -> float:
+        """`assert_close(actual, expected, claim=self.claim, backend=self.backend, **model)`;
+        keywords `kind`, `cond`, `dim`, `scale`, `what` as there."""
+        return assert_close(actual, expected, claim=self.claim, backend=self.backend, **model)
 
     def _entries(self, actual: Any, expected: Any, what: str) -> tuple[np.ndarray, np.ndarray]:
         a, e = _host(actual), _host(expected)
@@ -203,10 +184,11 @@ class Check:
             return np.full(e.shape, float(scale)), f"times scale {scale:.3e}"
         return np.abs(e), "relative to each entry"
 
-    def assert_entrywise(
+    def _compare(
         self,
         actual: Any,
         expected: Any,
+        excess: Any,
         *,
         kind: str | None = None,
         cond: float = 1.0,
@@ -214,56 +196,32 @@ class Check:
         scale: float | None = None,
         what: str = "",
     ) -> float:
-        """Assert `|actual - expected| <= tol * scale` entry by entry and return the worst ratio.
-
-        The entrywise form of `assert_close`, for a bound derived per entry (a scalar, or every
-        coordinate of a vector): `scale` is the absolute reference magnitude of an entry; without
-        it each entry is compared relative to its own `|expected|` (so an expected 0 must be met
-        exactly, as with a relative `pytest.approx`). `tol` is
-        `tolerance(eps, kind, cond, dim)`, `kind` defaulting to the claim's.
-        """
         kind, tol = self._kind_tol(kind, cond, dim)
         a, e = self._entries(actual, expected, what)
         ref, rel = self._ref(e, scale)
-        return self._judge(np.abs(a - e), ref, tol, kind, what, rel)
+        return self._judge(excess(a, e), ref, tol, kind, what, rel)
 
-    def assert_at_most(
-        self,
-        actual: Any,
-        bound: Any,
-        *,
-        kind: str | None = None,
-        cond: float = 1.0,
-        dim: int = 1,
-        scale: float | None = None,
-        what: str = "",
-    ) -> float:
-        """Assert `actual <= bound + tol * scale` entry by entry (an inequality checked in floats).
+    def assert_entrywise(self, actual: Any, expected: Any, **model: Any) -> float:
+        """Assert `|actual - expected| <= tol * scale` entry by entry and return the worst ratio.
 
-        `scale` as in `assert_entrywise` (default: each entry's `|bound|`). Returns the worst
-        ratio `(actual - bound) / (tol * scale)` (<= 0 when the bound holds exactly).
+        The entrywise form of `assert_close`, for a bound derived per entry (a scalar, or every
+        coordinate of a vector). Keywords: `kind` (default: the claim's), `cond`, `dim` (default
+        1), giving `tol = tolerance(eps, kind, cond, dim)`; `scale`, the absolute reference
+        magnitude of an entry (without it each entry is compared relative to its own
+        `|expected|`, so an expected 0 must be met exactly, as with a relative `pytest.approx`);
+        `what`, for the message.
         """
-        kind, tol = self._kind_tol(kind, cond, dim)
-        a, b = self._entries(actual, bound, what)
-        ref, rel = self._ref(b, scale)
-        return self._judge(a - b, ref, tol, kind, what, rel)
+        return self._compare(actual, expected, lambda a, e: np.abs(a - e), **model)
 
-    def assert_at_least(
-        self,
-        actual: Any,
-        bound: Any,
-        *,
-        kind: str | None = None,
-        cond: float = 1.0,
-        dim: int = 1,
-        scale: float | None = None,
-        what: str = "",
-    ) -> float:
+    def assert_at_most(self, actual: Any, bound: Any, **model: Any) -> float:
+        """Assert `actual <= bound + tol * scale` entry by entry (an inequality that holds exactly,
+        checked in floats); keywords as in `assert_entrywise` (default scale: each `|bound|`).
+        Returns the worst ratio `(actual - bound) / (tol * scale)`, <= 0 when the bound holds."""
+        return self._compare(actual, bound, lambda a, b: a - b, **model)
+
+    def assert_at_least(self, actual: Any, bound: Any, **model: Any) -> float:
         """Assert `actual >= bound - tol * scale` entry by entry; as `assert_at_most`."""
-        kind, tol = self._kind_tol(kind, cond, dim)
-        a, b = self._entries(actual, bound, what)
-        ref, rel = self._ref(b, scale)
-        return self._judge(b - a, ref, tol, kind, what, rel)
+        return self._compare(actual, bound, lambda a, b: b - a, **model)
 
     def _kind_tol(self, kind: str | None, cond: float, dim: int) -> tuple[str, float]:
         from spec.registry import load
