@@ -32,7 +32,7 @@ from tests.support.strategies import (
     regression_problems,
     seeds,
 )
-from tests.support.tolerances import Check, record_ratio, tolerance
+from tests.support.tolerances import Check, record_ratio
 
 EPS64 = float(np.finfo(np.float64).eps)
 """float64 machine epsilon (2 u), for the test-side float64 arithmetic."""
@@ -780,6 +780,7 @@ def test_descent_lemma_on_least_squares_and_logistic(backend, problem, c, seed):
     Logistic (mean, labels sign(y)): beta <= ||X||^2 / (4n); 30 dlcore GD steps with lr = c 2/beta
     never increase the recorded loss (dlcore.train's per-step record), up to (n + d) eps rounding.
     """
+    host_check = Check(DESCENT, HOST)
     check = Check(DESCENT, backend)
     rng = np.random.default_rng(seed)
     w = rng.standard_normal(problem.d)
@@ -825,7 +826,7 @@ def test_descent_lemma_on_least_squares_and_logistic(backend, problem, c, seed):
         q = 1 / (1 + np.exp(-labels_np * (problem.X @ w)))
         hess = (problem.X.T * (q * (1 - q))) @ problem.X / problem.n
         top = float(np.linalg.eigvalsh(hess).max())
-        assert top <= beta_log * (1 + tolerance(np.finfo(float).eps, kind="bound", dim=problem.d))
+        assert top <= beta_log * (1 + host_check.tolerance(kind="bound", dim=problem.d))
     lr_log = c * 2 / beta_log
     with clause("a"):
         # the inequality on the logistic loss, one step from w (dlcore's risk and gradient);

@@ -2069,12 +2069,13 @@ def test_digits_spectrum_spans_more_decades_than_gaussian(seed):
     The float64 SVD moves each singular value by at most dim eps |G| (Weyl), added as slack. Then
     log10(sigma_max / sigma_min) of the digits, over singular values above the rounding floor
     (3.4 decades), exceeds that of G (at most log10(57.9 / 26.9) = 0.33) by at least one decade."""
+    host_check = Check(SPECTRA, HOST)
     (n, d), s = _digits_spectrum()
     t = math.sqrt(2 * math.log(2 / FALSE_FAILURE))
     assert 2 * math.exp(-t * t / 2) <= FALSE_FAILURE
     g = np.linalg.svd(np.random.default_rng(seed).standard_normal((n, d)), compute_uv=False)
     hi, lo = math.sqrt(n) + math.sqrt(d) + t, math.sqrt(n) - math.sqrt(d) - t
-    slack = tolerance(np.finfo(float).eps, kind="bound", dim=n) * hi
+    slack = host_check.tolerance(kind="bound", dim=n) * hi
     with clause("a"):
         assert lo - slack <= g[-1] and g[0] <= hi + slack
     with clause("b"):
@@ -2110,6 +2111,7 @@ def test_random_fake_features_approximate_ridge(backend, problem, lam, k, seed):
     |w_k - w_lam| <= sigma_max |y| |Delta| / (lam (lam - |Delta|)), increasing in |Delta|, hence also
     with |Delta| replaced by the event's bound.
     """
+    host_check = Check(RANDOM_FEATURES, HOST)
     check = Check(RANDOM_FEATURES, backend)
     rng = np.random.default_rng(seed)
     F = rng.standard_normal((problem.n, k)) * math.sqrt(lam / k)
@@ -2152,11 +2154,12 @@ def test_random_fake_features_approximate_ridge(backend, problem, lam, k, seed):
             what="dual form X^T (XX^T + FF^T)^{-1} y",
         )
     fro2 = float(np.sum(F * F))
-    eps64 = float(np.finfo(np.float64).eps)
     delta_norm = float(np.linalg.norm(FFt - lam * np.eye(problem.n), 2))
-    delta_hi = delta_norm + tolerance(eps64, kind="statistical", dim=k + problem.n) * fro2
+    delta_hi = delta_norm + host_check.tolerance(kind="statistical", dim=k + problem.n) * fro2
     with clause("b"):
-        assert delta_norm <= dev + tolerance(eps64, kind="statistical", dim=k + problem.n) * fro2
+        assert (
+            delta_norm <= dev + host_check.tolerance(kind="statistical", dim=k + problem.n) * fro2
+        )
     w_lam = svd_ridge(problem, lam)
     # the computed w_k is within the identity tolerance of the exact one (checked above, dim
     # n + d + k); w_lam (float64, from the known SVD) adds far less
