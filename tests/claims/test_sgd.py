@@ -33,7 +33,7 @@ from tests.support.strategies import (
     regression_problems,
     seeds,
 )
-from tests.support.tolerances import Check, tolerance
+from tests.support.tolerances import Check
 
 UNBIASED = "sgd.minibatch-gradient-is-unbiased"
 INTERP = "sgd.interpolation-constant-step-converges"
@@ -115,10 +115,9 @@ def test_minibatch_gradient_mean_is_the_full_gradient(backend, setup, d, seed):
         dtype=np.float64,
     ).reshape(n, d)
     mean_log = sum(p * (n / b) * G[B].sum(axis=0) for B, p in batches)
-    f64 = np.finfo(np.float64).eps
     with clause("b"):
-        assert np.linalg.norm(mean_log - G.sum(axis=0)) <= tolerance(
-            f64, kind="identity", dim=len(batches) + n
+        assert np.linalg.norm(mean_log - G.sum(axis=0)) <= host_check.tolerance(
+            kind="identity", dim=len(batches) + n
         ) * n * float(np.linalg.norm(G, axis=1).sum()), "E g_B for the logistic loss"
     # ... and so is the full batch, which is dlcore's GD gradient.
     yb = backend.asarray(y)
@@ -199,6 +198,7 @@ def test_constant_step_sgd_converges_under_interpolation(backend, problem, c, se
     each step adds (n + d) eps relative to the scale, and the steps are non-expansive, so the
     accumulated error is at most T times that (cond = T).
     """
+    host_check = Check(INTERP, HOST)
     check = Check(INTERP, backend)
     n, d = problem.n, problem.d
     X, y = problem.X, problem.y
@@ -249,10 +249,7 @@ def test_constant_step_sgd_converges_under_interpolation(backend, problem, c, se
             check_path(W_edge, edge_lr, edge, tgt, 20)
     with clause("b"):  # lambda_max(A_i) = 2 n ||x_i||^2 (eigvalsh: d eps of ||A_i||)
         lam = max(float(np.linalg.eigvalsh(2 * n * np.outer(x, x)).max()) for x in X)
-        assert (
-            abs(2 / lam - edge_lr)
-            <= tolerance(np.finfo(np.float64).eps, kind="identity", dim=d) * edge_lr
-        )
+        assert abs(2 / lam - edge_lr) <= host_check.tolerance(kind="identity", dim=d) * edge_lr
     rounding = check.tolerance(kind="convergence", dim=n + d, cond=float(steps)) * scale
     with clause("c", "d"):
         assert q > 0
@@ -261,7 +258,7 @@ def test_constant_step_sgd_converges_under_interpolation(backend, problem, c, se
             f"1e-6 ||e_0|| + rounding = {1e-6 * dist[0] + rounding:.3e} (q = {q:.4f})"
         )
     loss = float(np.sum((X @ W[-1] - y) ** 2))
-    eval_err = tolerance(np.finfo(np.float64).eps, kind="identity", dim=d) * (
+    eval_err = host_check.tolerance(kind="identity", dim=d) * (
         float(np.linalg.norm(X)) * float(np.linalg.norm(W[-1])) + float(np.linalg.norm(y))
     )
     with clause("d"):
@@ -493,6 +490,7 @@ def test_minibatch_covariance_by_enumeration(backend, n, d, data, seed):
     covariance is a second moment: its rounding error is 2 (b + d) eps relative to the second
     moment of the terms, the `scale` (max ||g_B||^2 over the batches).
     """
+    host_check = Check(VAR, HOST)
     check = Check(VAR, backend)
     b = data.draw(st.integers(1, min(n, int(math.log(MAX_PATHS) / math.log(n)))))
     rng = np.random.default_rng(seed)
@@ -523,8 +521,8 @@ def test_minibatch_covariance_by_enumeration(backend, n, d, data, seed):
     # Sigma is PSD and its multipliers 1/k and (n - k) / (k (n - 1)) are nonincreasing in k
     # (exact rational arithmetic), so both covariances are nonincreasing in the PSD order.
     with clause("d"):
-        assert np.linalg.eigvalsh(Sigma).min() >= -tolerance(
-            np.finfo(np.float64).eps, kind="identity", dim=n + d
+        assert np.linalg.eigvalsh(Sigma).min() >= -host_check.tolerance(
+            kind="identity", dim=n + d
         ) * float(np.trace(Sigma))
         assert all(Fraction(1, k) > Fraction(1, k + 1) for k in range(1, n))
         assert all(
@@ -717,10 +715,10 @@ def test_gd_stable_step_diverges_in_mean_square_under_sgd(backend, a, step, thet
     its own size (dim = 2 t), and the second moment doubles that. E log|factor| is the mean of
     the logs of the two measured factors (each off by the one-step tolerance relative to e_0).
     """
+    host_check = Check(DIVERGE, HOST)
     check = Check(DIVERGE, backend)
     X, y = np.array([[0.0], [a]]), np.array([0.0, a * theta])
     lr = step / (2 * a**2)
-    f64 = np.finfo(np.float64).eps
     Xb, yb = backend.asarray(X), backend.asarray(y)
     _, traj = run(
         sgd(lr),
@@ -732,7 +730,7 @@ def test_gd_stable_step_diverges_in_mean_square_under_sgd(backend, a, step, thet
     gd_err = np.array([backend.to_numpy(p["w"])[0] for p in traj]) - theta
     with clause("a"):
         lam = float(np.linalg.eigvalsh(2 * X.T @ X).max())
-        assert abs(lam - 2 * a**2) <= tolerance(f64, kind="identity", dim=2) * 2 * a**2
+        assert abs(lam - 2 * a**2) <= host_check.tolerance(kind="identity", dim=2) * 2 * a**2
         check.assert_close(
             gd_err,
             (1 - step) ** np.arange(steps + 1) * e0,
@@ -910,14 +908,15 @@ def test_noise_floor_recursion_by_path_enumeration(backend, n, steps, gamma, see
     g = rng.standard_normal((m, int(rng.integers(1, 4))))
     g -= g.mean(axis=0)
     spread = max(float(np.linalg.norm(gi - gj)) for gi in g for gj in g)
-    f64 = np.finfo(np.float64).eps
     with clause("a"):
         assert spread > 0
         for b in range(1, m):
             sums = [
                 float(np.linalg.norm(g[list(S)].sum(axis=0))) for S in combinations(range(m), b)
             ]
-            tol = tolerance(f64, kind="identity", dim=b) * float(np.linalg.norm(g, axis=1).sum())
+            tol = host_check.tolerance(kind="identity", dim=b) * float(
+                np.linalg.norm(g, axis=1).sum()
+            )
             assert max(sums) >= spread / 2 - tol, f"some {b}-subset sum is nonzero"
     singles = [
         abs(
@@ -1254,6 +1253,7 @@ def test_sgd_errors_are_positively_correlated_not_alternating(
     (dim 4 T, scale 1). One dlcore SGD step from theta_0 with batch [i] gives
     (1 - gamma) e_0 + gamma (y_i - ybar) (a few operations: dim 4, scale |theta_0| + max |y|).
     Rounding of the expectations: T eps relative to the squared scale."""
+    host_check = Check(WALK, HOST)
     check = Check(WALK, backend)
     y = np.random.default_rng(seed).standard_normal(n)
     ybar = float(y.mean())
@@ -1261,9 +1261,9 @@ def test_sgd_errors_are_positively_correlated_not_alternating(
     X = np.ones((n, 1))
     with clause("b"):
         xi = y - ybar
-        assert abs(float(xi.mean())) <= tolerance(
-            np.finfo(np.float64).eps, kind="identity", dim=2 * n
-        ) * float(np.abs(y).max()), "xi is centred"
+        assert abs(float(xi.mean())) <= host_check.tolerance(kind="identity", dim=2 * n) * float(
+            np.abs(y).max()
+        ), "xi is centred"
         one_step = [
             sgd_path(backend, X, y, np.array([theta0]), lrs[0], [[i]])[-1, 0] for i in range(n)
         ]
@@ -1343,6 +1343,7 @@ def test_lms_update_is_one_sgd_step(backend, N, d, mu, seed):
     The LMS increments are also compared with mu times torch autograd of (1/2)(y_t - w^T x_t)^2
     and mu / 2 times autograd of (y_t - w^T x_t)^2 at each LMS iterate w_t (float64 oracle, d + 2
     operations per row relative to mu |x_t| (|x_t| |w_t| + |y_t|) + |w_t| + |w_{t+1}|)."""
+    host_check = Check(LMS, HOST)
     check = Check(LMS, backend)
     import torch
 
@@ -1366,7 +1367,7 @@ def test_lms_update_is_one_sgd_step(backend, N, d, mu, seed):
         + np.linalg.norm(L, axis=1)[:-1]
         + np.linalg.norm(L[1:], axis=1)
     )
-    tol64 = tolerance(np.finfo(np.float64).eps, kind="identity", dim=d + 2)
+    tol64 = host_check.tolerance(kind="identity", dim=d + 2)
     with clause("a"):
         err = np.linalg.norm(L[1:] - (L[:-1] - mu * half.numpy()), axis=1)
         assert (err <= tol64 * row_scale).all(), "LMS = SGD on (1/2) r^2 with step mu"
@@ -1407,6 +1408,7 @@ def test_second_moment_follows_the_operator(backend, problem, c, steps, seed):
     iterate). T = (1/n) sum_i M_i (x) M_i is symmetric (each M_i is), so ||T^t P_0||_F <=
     rho(T)^t ||P_0||_F; checked on dlcore's E e_t e_t^T with the identity's tolerance. lambda_max
     of A_i (numpy eigvalsh, d eps) is 2 n ||x_i||^2."""
+    host_check = Check(SECOND, HOST)
     check = Check(SECOND, backend)
     n, d = problem.n, problem.d
     X = problem.X
@@ -1460,10 +1462,7 @@ def test_second_moment_follows_the_operator(backend, problem, c, steps, seed):
     with clause("e"):
         lam = max(float(np.linalg.eigvalsh(2 * n * np.outer(x, x)).max()) for x in X)
         bound = 1 / (n * np.max(np.sum(X * X, axis=1)))
-        assert (
-            abs(2 / lam - bound)
-            <= tolerance(np.finfo(np.float64).eps, kind="identity", dim=d) * bound
-        )
+        assert abs(2 / lam - bound) <= host_check.tolerance(kind="identity", dim=d) * bound
         assert lr < bound and rho_T < 1
 
 
@@ -2063,6 +2062,7 @@ def test_null_space_error_never_decays(backend, problem, c, steps, seed):
     steps are non-expansive, so per-step errors ((n + d) eps of the iterate scale) add up over
     T steps (dim (n + d) T, cond 2, as in the interpolation test).
     """
+    host_check = Check(SECOND, HOST)
     check = Check(SECOND, backend)
     n, d, r = problem.n, problem.d, problem.rank
     X = problem.X
@@ -2073,7 +2073,7 @@ def test_null_space_error_never_decays(backend, problem, c, steps, seed):
     M = [np.eye(d) - lr * 2 * n * np.outer(x, x) for x in X]
     T = sum(np.kron(m, m) for m in M) / n
     rho_T = spectral_radius(T)
-    assert rho_T >= 1 - tolerance(np.finfo(np.float64).eps, kind="bound", dim=d * d)
+    assert rho_T >= 1 - host_check.tolerance(kind="bound", dim=d * d)
     V0 = problem.V[:, r:]
     a = rng.standard_normal(d - r)
     a /= np.linalg.norm(a)
