@@ -1591,6 +1591,7 @@ def test_inverted_dropout_keeps_the_mean(backend, p, m, seed):
     probability FALSE_FAILURE / 2 per example in all); the fraction of dropped entries is p within
     Hoeffding's band (FALSE_FAILURE / 2); every output is 0 or h / (1 - p), as for
     torch.nn.functional.dropout; train=False returns h."""
+    check = Check(DROPOUT, backend)
     import torch
 
     rng = np.random.default_rng(seed)
@@ -1611,7 +1612,7 @@ def test_inverted_dropout_keeps_the_mean(backend, p, m, seed):
         )
         assert abs(dropped - p) <= math.sqrt(math.log(4 / FALSE_FAILURE) / (2 * reps * m))
     with clause("b"):  # E dropout(h) = h entry by entry
-        assert np.all(err <= band + 4 * backend.eps * np.abs(scaled))
+        check.assert_at_most(err, band, kind="identity", scale=np.abs(scaled), what="mean")
     with clause("c"):  # identity at inference
         assert dropout(h, p, rng=rng, train=False) is h
     t = torch.nn.functional.dropout(torch.as_tensor(hh), p, training=True)

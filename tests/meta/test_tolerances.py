@@ -90,6 +90,12 @@ def test_one_sided_bounds_allow_rounding_only():
     check.assert_at_least(bound - 0.9 * tol * np.abs(bound), bound, kind="bound", dim=4)
     with pytest.raises(AssertionError):
         check.assert_at_least(bound - 1.1 * tol * np.abs(bound), bound, kind="bound", dim=4)
+    # a scale per entry
+    check.assert_at_most(bound + 0.9 * tol * np.array([1.0, 5.0]), bound, kind="bound", dim=4,
+                         scale=np.array([1.0, 5.0]))  # fmt: skip
+    with pytest.raises(AssertionError):
+        check.assert_at_most(bound + 1.1 * tol * np.array([1.0, 5.0]), bound, kind="bound", dim=4,
+                             scale=np.array([1.0, 6.0]))  # fmt: skip
     # a scalar bound for every entry, and an absolute scale
     check.assert_at_least(np.array([1.0, 5.0]), 1.0 - 0.5 * tol, kind="bound", dim=4, scale=1.0)
     with pytest.raises(AssertionError):

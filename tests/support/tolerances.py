@@ -179,9 +179,10 @@ class Check:
             )
         return ratio
 
-    def _ref(self, e: np.ndarray, scale: float | None) -> tuple[np.ndarray, str]:
+    def _ref(self, e: np.ndarray, scale: Any) -> tuple[np.ndarray, str]:
         if scale is not None:
-            return np.full(e.shape, float(scale)), f"times scale {scale:.3e}"
+            ref = np.broadcast_to(np.asarray(scale, dtype=np.float64), e.shape)
+            return ref, f"times scale {float(np.max(ref, initial=0.0)):.3e} (largest)"
         return np.abs(e), "relative to each entry"
 
     def _compare(
@@ -207,9 +208,9 @@ class Check:
         The entrywise form of `assert_close`, for a bound derived per entry (a scalar, or every
         coordinate of a vector). Keywords: `kind` (default: the claim's), `cond`, `dim` (default
         1), giving `tol = tolerance(eps, kind, cond, dim)`; `scale`, the absolute reference
-        magnitude of an entry (without it each entry is compared relative to its own
-        `|expected|`, so an expected 0 must be met exactly, as with a relative `pytest.approx`);
-        `what`, for the message.
+        magnitude of an entry (a number, or one per entry); without it each entry is compared
+        relative to its own `|expected|`, so an expected 0 must be met exactly, as with a relative
+        `pytest.approx`; `what`, for the message.
         """
         return self._compare(actual, expected, lambda a, e: np.abs(a - e), **model)
 
