@@ -23,7 +23,7 @@ from dlcore.optim import (
     rmsprop,
 )
 from dlcore.train import run
-from tests.support.backends import backend_params
+from tests.support.backends import HOST, backend_params
 from tests.support.claims import claim, clause
 from tests.support.optim_oracles import (
     adam_ratio_bound,
@@ -32,34 +32,19 @@ from tests.support.optim_oracles import (
     mlp_problem,
     torch_open_loop,
 )
-from tests.support.strategies import log_uniform, regression_problems, seeds
-from tests.support.tolerances import assert_close, tolerance
+from tests.support.strategies import (
+    adam_betas,
+    gradient_values,
+    log_uniform,
+    regression_problems,
+    seeds,
+)
+from tests.support.tolerances import Check, tolerance
 
 ADAM = "adaptive.adam-update"
 ADAMW = "adaptive.adamw-versus-l2"
 
 tall = regression_problems(n=(3, 10), d=(1, 6), shape="tall", max_cond=10.0, sigma_max=(0.5, 2.0))
-
-
-class _Host:
-    """The float64 host 'backend' for checks done in NumPy."""
-
-    id = dtype_name = "float64"
-    eps = float(np.finfo(np.float64).eps)
-
-    def __str__(self) -> str:
-        return "host-float64"
-
-
-_HOST = _Host()
-
-
-@st.composite
-def adam_betas(draw):
-    """(b1, b2) with b2 >= max(b1, 0.9): the second moment is the slower average, as in practice."""
-    b1 = draw(st.floats(0.0, 0.95))
-    low = max(b1, 0.9)
-    return b1, low + (1 - low) * draw(st.floats(0.0, 0.999))
 
 
 def _reference_adam(w0, grads, lr, b1, b2, eps, *, bias_correction=True, wd=0.0, placement="torch"):
@@ -149,6 +134,7 @@ def test_adam_equals_torch_and_the_reference_loop(
     placement matters. Error model: `_adam_error_scale` bounds each implementation's rounding
     by B eps; the equivalence tolerance is 8 eps B.
     """
+    check = Check(ADAM, backend)
     b1, b2 = betas
     w0 = np.random.default_rng(seed).standard_normal(problem.d)
     grads = [backend.to_numpy(backend.asarray(g)) for g in
@@ -169,9 +155,7 @@ def test_adam_equals_torch_and_the_reference_loop(
 
     def check_both():
         for expected, name in ((oracle[-1], f"torch.optim {which}"), (ref[-1], "NumPy loop")):
-            assert_close(
-                wT, expected, claim=ADAM, backend=backend, dim=1, scale=B, what=f"w_T vs {name}"
-            )
+            check.assert_close(wT, expected, dim=1, scale=B, what=f"w_T vs {name}")
 
     if which == "adam":
         with clause("a"):
@@ -202,17 +186,16 @@ def test_epsilon_placement_changes_the_step(g, ratio, lr):
     |d log F / d log r| < 1: 26 u = 13 eps, dim 13. Each error is <= dim eps against the tolerance
     4 dim eps: ratio <= 1/4 for every admitted g, ratio, lr.
     """
+    check = Check(ADAM, HOST)
     eps = ratio * g
     w0, grads = np.zeros(1), [np.array([g])]
     torch_form = _reference_adam(w0, grads, lr, 0.9, 0.999, eps)[-1]
     other = _reference_adam(w0, grads, lr, 0.9, 0.999, eps, placement="uncorrected")[-1]
-    assert_close(
-        torch_form, [-lr * g / (g + eps)], claim=ADAM, backend=_HOST, kind="identity", dim=6
-    )
+    check.assert_close(torch_form, [-lr * g / (g + eps)], kind="identity", dim=6)
     factor = (1 + ratio) / (1 + ratio / math.sqrt(1 - 0.999))
-    assert_close(other, factor * torch_form, claim=ADAM, backend=_HOST, kind="identity", dim=13)
+    check.assert_close(other, factor * torch_form, kind="identity", dim=13)
     gap = float(np.abs(torch_form - other)[0])
-    floor = tolerance(_HOST.eps, kind="identity", dim=13) * float(abs(torch_form[0]))
+    floor = check.tolerance(kind="identity", dim=13) * float(abs(torch_form[0]))
     assert factor < 1 and gap > floor, f"placements agree: gap {gap:.3e}"
 
 
@@ -239,6 +222,7 @@ def test_l2_penalty_is_weight_decay_for_gd(backend, problem, lam, c, steps, seed
     step and it rounds 3 quantities of size <= 3 max |w_t| (eta |grad L| = |w_{t+1} - (1 - 2 eta
     lam) w_t| <= 2 max |w_t|): 9 eps max |w_t| per step, within the same tolerance.
     """
+    check = Check(ADAMW, backend)
     X, y = backend.asarray(problem.X), backend.asarray(problem.y)
     eta = c * 2 / (2 * problem.sigma_max**2 + 2 * lam)
     w0 = np.random.default_rng(seed).standard_normal(problem.d)
@@ -258,10 +242,8 @@ def test_l2_penalty_is_weight_decay_for_gd(backend, problem, lam, c, steps, seed
     w0_b = backend.to_numpy(start["w"])
     oracle = torch_open_loop(backend, "SGD", w0_b, grads_L, lr=eta, weight_decay=2 * lam)
     with clause("b"):
-        assert_close(
-            wT["w"], p["w"], claim=ADAMW, backend=backend, dim=steps * (problem.d + 3), scale=scale
-        )
-        assert_close(oracle[-1], p["w"], claim=ADAMW, backend=backend, dim=steps * (problem.d + 3),
+        check.assert_close(wT["w"], p["w"], dim=steps * (problem.d + 3), scale=scale)
+        check.assert_close(oracle[-1], p["w"], dim=steps * (problem.d + 3),
                      scale=scale, what="torch.optim.SGD(weight_decay=2 lam)")  # fmt: skip
 
 
@@ -283,6 +265,7 @@ def test_adamw_equals_torch(backend, problem, betas, lr, eps, wd, steps, seed):
     (1 - lr wd) <= 1, which does not amplify earlier roundings, and adds eps |w_t| per step,
     already counted there.
     """
+    check = Check(ADAMW, backend)
     b1, b2 = betas
     w0 = np.random.default_rng(seed).standard_normal(problem.d)
     grads = [backend.to_numpy(backend.asarray(g)) for g in
@@ -295,7 +278,7 @@ def test_adamw_equals_torch(backend, problem, betas, lr, eps, wd, steps, seed):
     B = _adam_error_scale(steps, lr, problem.d, b1, b2, float(np.max(np.linalg.norm(ref, axis=1))))
     with clause("a"):
         for expected, name in ((oracle[-1], "torch.optim.AdamW"), (ref[-1], "NumPy loop")):
-            assert_close(wT, expected, claim=ADAMW, backend=backend, dim=1, scale=B, what=name)
+            check.assert_close(wT, expected, dim=1, scale=B, what=name)
 
 
 @claim(ADAM)
@@ -330,6 +313,7 @@ def test_mlp_trajectories_equal_torch_adam(
     else:
         opt, name, kw = adamw(lr, b1, b2, eps, weight_decay=wd), "AdamW", {"weight_decay": wd}
     claim_id = ADAM if which == "adam" else ADAMW
+    check = Check(claim_id, backend)
     params, X, y = mlp_problem(backend, seed)
     thetas, grads, hosts = mlp_closed_loop(backend, opt, params, X, y, steps, activation)
     assert_mlp_grads_match_torch(backend, grads, hosts, X, y, activation, claim_id)
@@ -338,11 +322,9 @@ def test_mlp_trajectories_equal_torch_adam(
     B = _adam_error_scale(steps, lr, thetas.shape[1], b1, b2, w_max)
     # Clause a of both claims: adam = torch.optim.Adam, adamw = torch.optim.AdamW, step for step.
     with clause("a"):
-        assert_close(
+        check.assert_close(
             thetas[-1],
             oracle[-1],
-            claim=claim_id,
-            backend=backend,
             dim=1,
             scale=B,
             what=f"MLP {which} after {steps} steps vs torch.optim.{name}",
@@ -364,6 +346,7 @@ def test_adam_with_l2_is_not_adamw(problem, lam, lr, seed):
     so for generic data they differ by O(lr lam |w|), far above the rounding bound 8 eps B that two
     equal methods would stay within (equality would need a measure-zero coincidence).
     """
+    check = Check(ADAMW, HOST)
     X, y = problem.X, problem.y
     w0 = 1.0 + np.random.default_rng(seed).standard_normal(problem.d)
     grad = lambda p, t: {"w": squared_loss_grad(p["w"], X, y)}  # noqa: E731
@@ -373,9 +356,9 @@ def test_adam_with_l2_is_not_adamw(problem, lam, lr, seed):
     zero_decay, _ = run(adamw(lr, weight_decay=0.0), grad, {"w": w0}, 2)
     B = _adam_error_scale(2, lr, problem.d, 0.9, 0.999, 2 * float(np.linalg.norm(w0)))
     with clause("d"):
-        assert_close(zero_decay["w"], plain["w"], claim=ADAMW, backend=_HOST, dim=1, scale=B)
+        check.assert_close(zero_decay["w"], plain["w"], dim=1, scale=B)
     gap = float(np.linalg.norm(coupled["w"] - decoupled["w"]))
-    floor = tolerance(_HOST.eps, kind="equivalence") * B
+    floor = check.tolerance(kind="equivalence") * B
     with clause("c"):
         assert gap > floor, f"Adam + L2 and AdamW agree to {gap:.3e} (rounding {floor:.3e})"
 
@@ -411,6 +394,7 @@ def test_corrected_averages_of_a_constant_gradient_are_exact(
     by eps64 / (1 - b^t); the step adds the errors of a^, half of v^'s, and 4 roundings. The
     exact step lr |g| / (|g| + eps) is below lr; the computed one may round up to lr.
     """
+    check = Check(BIAS, backend)
     b1, b2 = betas
     rng = np.random.default_rng(seed)
     g = rng.choice([-1.0, 1.0], d) * np.exp(rng.uniform(np.log(1e-3), np.log(1e3), d))
@@ -427,13 +411,13 @@ def test_corrected_averages_of_a_constant_gradient_are_exact(
         m_hat = backend.to_numpy(state.m["w"]) / c1
         v_hat = backend.to_numpy(state.v["w"]) / c2
         with clause("b"):
-            assert_close(m_hat, g_host, claim=BIAS, backend=backend, dim=dim_a, what=f"a^_{t}")
-            assert_close(v_hat, g_host**2, claim=BIAS, backend=backend, dim=dim_v, what=f"v^_{t}")
+            check.assert_close(m_hat, g_host, dim=dim_a, what=f"a^_{t}")
+            check.assert_close(v_hat, g_host**2, dim=dim_v, what=f"v^_{t}")
         expected = -lr * g_host / (np.abs(g_host) + eps)
         dim_u = dim_a + dim_v + 4
-        slack = tolerance(backend.eps, kind="bound", dim=dim_u)
+        slack = check.tolerance(kind="bound", dim=dim_u)
         with clause("c"):
-            assert_close(u["w"], expected, claim=BIAS, backend=backend, dim=dim_u, what=f"step {t}")
+            check.assert_close(u["w"], expected, dim=dim_u, what=f"step {t}")
             assert np.all(np.abs(backend.to_numpy(u["w"])) <= lr * (1 + slack)), f"step {t} > lr"
 
 
@@ -455,6 +439,8 @@ def test_averages_weight_past_gradients_geometrically(backend, d, betas, steps, 
     (1 ulp) and sums t terms of the same size: (6t + t + 4) eps max|g|, in norm over d
     coordinates sqrt(d) max|g| (the tolerance's scale).
     """
+    check = Check(BIAS, backend)
+    host_check = Check(BIAS, HOST)
     b1, b2 = betas
     rng = np.random.default_rng(seed)
     G = rng.standard_normal((steps, d)) * np.exp(rng.uniform(-3, 3, d))
@@ -471,16 +457,15 @@ def test_averages_weight_past_gradients_geometrically(backend, d, betas, steps, 
     dim = 7 * steps + 4
     gmax = float(np.max(np.abs(G)))
     with clause("a"):
-        assert_close(state.m["w"], a_ref, claim=BIAS, backend=backend, kind="identity", dim=dim,
+        check.assert_close(state.m["w"], a_ref, kind="identity", dim=dim,
                      scale=math.sqrt(d) * gmax, what="a_t")  # fmt: skip
-        assert_close(state.v["w"], v_ref, claim=BIAS, backend=backend, kind="identity", dim=dim,
+        check.assert_close(state.v["w"], v_ref, kind="identity", dim=dim,
                      scale=math.sqrt(d) * gmax**2, what="v_t")  # fmt: skip
         # Absolute, not relative: each weight (1-b) b^k is within (k+2)u of its size, so their
         # exact sum (fsum) within (t+1)u of 1 - b^t, whose float64 evaluation adds (t+1)u more;
         # relative to 1 - b^t that is unbounded as b -> 1 (CI: b = 0.9984375, t = 2).
         for weights, b in ((w1, b1), (w2, b2)):
-            assert_close(math.fsum(weights), 1 - b**steps, claim=BIAS, backend=_HOST,
-                         kind="identity", dim=steps + 2, scale=1.0,
+            host_check.assert_close(math.fsum(weights), 1 - b**steps, kind="identity", dim=steps + 2, scale=1.0,
                          what="sum of the weights")  # fmt: skip
 
 
@@ -493,12 +478,13 @@ def test_uncorrected_first_step_is_about_three_times_eta(g, lr):
     while the corrected step stays below lr. Its size over lr is 0.1 / sqrt(0.001) = 3.1623
     divided by 1 + 1e-8 / (sqrt(0.001) g) <= 1 + 3.2e-4: in [3.161, 3.163], 3.16 to two decimals.
     """
+    check = Check(BIAS, HOST)
     opt = adam(lr)
     p = {"w": np.zeros(1)}
     u, state = opt.update({"w": np.array([g])}, opt.init(p), p)
     raw = -lr * state.m["w"] / (np.sqrt(state.v["w"]) + 1e-8)
     expected = -lr * (1 - 0.9) * g / (math.sqrt(1 - 0.999) * g + 1e-8)
-    assert_close(raw, [expected], claim=BIAS, backend=_HOST, dim=6)
+    check.assert_close(raw, [expected], dim=6)
     assert abs(raw[0]) > lr > abs(u["w"][0]), f"uncorrected {raw[0]:.3e}, corrected {u['w'][0]:.3e}"
     assert round(abs(raw[0]) / lr, 2) == 3.16, abs(raw[0]) / lr
 
@@ -536,6 +522,7 @@ def test_uncorrected_first_step_overshoots_iff_beta_prime_below_beta_squared(
     1 + eps / (sqrt(0.001) |g|) <= 1 + 3.2e-4 (eps <= 1e-8, |g| >= 1e-3): 3.16 to two decimals. The
     statement's example beta = 0.1, beta' = 0.05 gives 0.1 / (sqrt(0.05) + 1e-8) = 0.4472 lr.
     """
+    check = Check(BIAS, HOST)
     if over:
         beta_p = beta**2 * (0.01 + 0.79 * u)
     else:
@@ -545,7 +532,7 @@ def test_uncorrected_first_step_overshoots_iff_beta_prime_below_beta_squared(
     raw = _uncorrected_first_step(lr, b1, b2, eps, g)
     expected = -lr * beta * g / (math.sqrt(beta_p) * abs(g) + eps)
     with clause("d"):
-        assert_close(raw, expected, claim=BIAS, backend=_HOST, kind="identity", dim=7)
+        check.assert_close(raw, expected, kind="identity", dim=7)
     with clause("e"):
         assert (beta_p < beta**2) == over
         assert ((beta - math.sqrt(beta_p)) * abs(g) > eps) == over
@@ -569,13 +556,13 @@ def test_beta_prime_below_beta_is_not_enough_to_overshoot():
     overshoot, since 0.05 < 0.1; the uncorrected first step is 0.1 / (sqrt(0.05) + 1e-8) = 0.4472
     lr, an undershoot, as beta' = 0.05 > beta^2 = 0.01 predicts.
     """
+    check = Check(BIAS, HOST)
     beta, beta_p = 0.1, 0.05
     raw = _uncorrected_first_step(1.0, 1 - beta, 1 - beta_p, 1e-8, 1.0)
     assert beta_p < beta, "the old wording's premise"
     assert abs(raw) < 1.0, f"the old wording's overshoot: {raw}"
     assert beta_p > beta**2 and round(abs(raw), 2) == 0.45, raw
-    assert_close(raw, -0.1 / (math.sqrt(0.05) + 1e-8), claim=BIAS, backend=_HOST,
-                 kind="identity", dim=7)  # fmt: skip
+    check.assert_close(raw, -0.1 / (math.sqrt(0.05) + 1e-8), kind="identity", dim=7)  # fmt: skip
 
 
 # ---- scale invariance -----------------------------------------------------------------------
@@ -605,6 +592,7 @@ def test_adam_iterates_do_not_see_the_gradient_scale(
     parameter array. Error model: `_adam_error_scale` B per implementation, plus the rounding of
     D g_t, one more eps |g| per step, which at most doubles the recursion terms: 2 B.
     """
+    check = Check(SCALE, backend)
     b1, b2 = betas
     rng = np.random.default_rng(seed)
     grads = rng.standard_normal((steps, d)) * np.exp(rng.uniform(-3, 3, d))
@@ -626,10 +614,10 @@ def test_adam_iterates_do_not_see_the_gradient_scale(
     B = _adam_error_scale(steps, lr, d, b1, b2, w_max)
     if diagonal:
         with clause("b"):
-            assert_close(out[1], out[0], claim=SCALE, backend=backend, dim=1, scale=2 * B)
+            check.assert_close(out[1], out[0], dim=1, scale=2 * B)
     else:
         with clause("a"):
-            assert_close(out[1], out[0], claim=SCALE, backend=backend, dim=1, scale=2 * B)
+            check.assert_close(out[1], out[0], dim=1, scale=2 * B)
 
 
 @claim(SCALE)
@@ -641,17 +629,18 @@ def test_adam_iterates_do_not_see_the_gradient_scale(
 )
 def test_gd_step_scales_with_the_loss(d, lr, c, seed):
     """GD's update on cL is c times its update on L (|c - 1| >= 1/2 here), unless eta is divided by c."""
+    check = Check(SCALE, HOST)
     g = np.random.default_rng(seed).standard_normal(d)
     opt, p = gd(lr), {"w": np.zeros(d)}
     u1, _ = opt.update({"w": g}, opt.init(p), p)
     uc, _ = opt.update({"w": c * g}, opt.init(p), p)
     ue, _ = gd(lr / c).update({"w": c * g}, opt.init(p), p)
     gap = float(np.linalg.norm(uc["w"] - u1["w"]))
-    floor = tolerance(_HOST.eps, kind="invariant", dim=2) * float(np.linalg.norm(u1["w"]))
+    floor = check.tolerance(kind="invariant", dim=2) * float(np.linalg.norm(u1["w"]))
     with clause("c"):
         # on cL, GD is GD on L with step c eta (its update is c times the update on L) ...
-        assert_close(uc["w"], c * u1["w"], claim=SCALE, backend=_HOST, dim=2)
-        assert_close(ue["w"], u1["w"], claim=SCALE, backend=_HOST, dim=3)
+        check.assert_close(uc["w"], c * u1["w"], dim=2)
+        check.assert_close(ue["w"], u1["w"], dim=3)
         # ... so it is not invariant
         assert gap > floor, f"GD's update did not change with the loss scale c = {c}"
 
@@ -691,6 +680,7 @@ def test_gd_and_momentum_are_rotation_equivariant(backend, d, which, beta, lr, s
     gradient is Q^T grad L(Qu)). Both runs are linear in the inputs; each step rounds the rotation
     (d eps) and the update (3 eps) of quantities bounded by S = |w_0| + lr T max |g|.
     """
+    check = Check(COORD, backend)
     from dlcore.optim import momentum
 
     rng = np.random.default_rng(seed)
@@ -703,9 +693,7 @@ def test_gd_and_momentum_are_rotation_equivariant(backend, d, which, beta, lr, s
     rotated = _open_loop(opt, xb(Q.T @ w0), [xb(Q.T @ g) for g in grads])
     S = float(np.linalg.norm(w0)) + lr * steps * float(np.max(np.linalg.norm(grads, axis=1)))
     with clause("a"):
-        assert_close(
-            rotated, Q.T @ plain, claim=COORD, backend=backend, dim=steps * (d + 3), scale=S
-        )
+        check.assert_close(rotated, Q.T @ plain, dim=steps * (d + 3), scale=S)
 
 
 @claim(COORD)
@@ -723,6 +711,7 @@ def test_adam_is_equivariant_under_signed_permutations(backend, d, betas, lr, st
     Permuting and flipping signs are exact in floating point and commute with Adam's elementwise
     arithmetic, so the runs agree bit for bit (the identity tolerance is only the floor).
     """
+    check = Check(COORD, backend)
     b1, b2 = betas
     rng = np.random.default_rng(seed)
     P = _signed_permutation(d, rng)
@@ -732,7 +721,7 @@ def test_adam_is_equivariant_under_signed_permutations(backend, d, betas, lr, st
     plain = backend.to_numpy(_open_loop(opt, xb(w0), [xb(g) for g in grads]))
     permuted = _open_loop(opt, xb(P.T @ w0), [xb(P.T @ g) for g in grads])
     with clause("b"):
-        assert_close(permuted, P.T @ plain, claim=COORD, backend=backend, kind="identity")
+        check.assert_close(permuted, P.T @ plain, kind="identity")
 
 
 @claim(COORD)
@@ -743,6 +732,7 @@ def test_adam_is_not_rotation_equivariant(d, lr, steps, seed):
     Its first step is about lr sign(Q^T g_0), which is not Q^T lr sign(g_0) for a generic Q; the
     gap exceeds the rounding bound 8 eps B within which two equal runs would agree.
     """
+    host_check = Check(COORD, HOST)
     rng = np.random.default_rng(seed)
     Q = np.linalg.qr(rng.standard_normal((d, d)))[0]
     grads = rng.standard_normal((steps, d))
@@ -751,7 +741,7 @@ def test_adam_is_not_rotation_equivariant(d, lr, steps, seed):
     rotated = _open_loop(adam(lr), Q.T @ w0, [Q.T @ g for g in grads])
     B = _adam_error_scale(steps, lr, d, 0.9, 0.999, float(np.linalg.norm(w0)) + lr * steps * 8)
     gap = float(np.linalg.norm(rotated - Q.T @ plain))
-    floor = tolerance(_HOST.eps, kind="invariant") * B
+    floor = host_check.tolerance(kind="invariant") * B
     with clause("c"):
         assert gap > floor, f"Adam looked rotation-equivariant: gap {gap:.3e} <= {floor:.3e}"
 
@@ -844,11 +834,6 @@ def test_state_is_zero_one_or_two_parameter_copies(
 
 EPSB = "adaptive.epsilon-and-step-size-bound"
 
-# zeros and both signs over twelve decades; squares stay clear of underflow and overflow in float32
-gradient_values = st.one_of(
-    st.just(0.0), log_uniform(1e-6, 1e6), log_uniform(1e-6, 1e6).map(lambda x: -x)
-)
-
 
 @claim(EPSB)
 @pytest.mark.parametrize("backend", backend_params())
@@ -864,6 +849,7 @@ def test_every_step_obeys_the_epsilon_and_cauchy_schwarz_bounds(backend, seq, be
     computed quantities, each a sum of at most t terms: they hold up to a relative (t + 4) eps of
     the backend (the identity tolerance on the right-hand side).
     """
+    check = Check(EPSB, backend)
     b1, b2 = betas
     lr = 0.1
     opt = adam(lr, b1, b2, eps)
@@ -872,7 +858,7 @@ def test_every_step_obeys_the_epsilon_and_cauchy_schwarz_bounds(backend, seq, be
     for t, g in enumerate(seq, start=1):
         u, state = opt.update({"w": backend.asarray(np.array(g))}, state, p)
         m, v = backend.to_numpy(state.m["w"]), backend.to_numpy(state.v["w"])
-        slack = 1 + tolerance(backend.eps, kind="identity", dim=t + 4)
+        slack = 1 + check.tolerance(kind="identity", dim=t + 4)
         K = adam_ratio_bound(t, b1, b2, bias_correction=False)
         with clause("b"):
             assert np.all(np.abs(m) <= K * np.sqrt(v) * slack), f"Cauchy-Schwarz broken at t={t}"
@@ -909,30 +895,27 @@ def test_the_bound_is_attained_and_finite_iff_b1_squared_below_b2(b1, u, t):
     Cauchy-Schwarz parallel; a_t, v_t and K_t^2 are sums of t positive terms (each with a power
     accurate to 1 ulp), so their ratio errs by at most (2t + 8) eps.
     """
+    check = Check(EPSB, HOST)
     b2 = b1**2 + (1 - b1**2) * (0.001 + 0.998 * u)
     limit = math.sqrt((1 - b1) ** 2 / ((1 - b2) * (1 - b1**2 / b2)))
     r = b1**2 / b2
     T = max(1, math.ceil(math.log(1e-20) / math.log(r))) if r > 0 else 1
     with clause("c"):
-        assert_close(
+        check.assert_close(
             adam_ratio_bound(T, b1, b2, bias_correction=False),
             limit,
-            claim=EPSB,
-            backend=_HOST,
             kind="identity",
             dim=T,
             cond=1 / (1 - r),
         )
     default = adam_ratio_bound(3000, 0.9, 0.999, bias_correction=False)
     with clause("d"):
-        assert_close(default, math.sqrt(0.01 / (0.001 * (1 - 0.81 / 0.999))), claim=EPSB,
-                     backend=_HOST, kind="identity", dim=3000,
+        check.assert_close(default, math.sqrt(0.01 / (0.001 * (1 - 0.81 / 0.999))), kind="identity", dim=3000,
                      cond=1 / (1 - 0.81 / 0.999))  # fmt: skip
         assert round(default, 2) == 7.27, default
     attained = _ratio_after(b1, b2, [(b1 / b2) ** (t - s) for s in range(1, t + 1)])
     with clause("e"):
-        assert_close(attained, adam_ratio_bound(t, b1, b2, bias_correction=False), claim=EPSB,
-                     backend=_HOST, kind="identity", dim=2 * t + 8,
+        check.assert_close(attained, adam_ratio_bound(t, b1, b2, bias_correction=False), kind="identity", dim=2 * t + 8,
                      what="K_t attained")  # fmt: skip
     k = 5
     opt, p = adam(0.1, b1, b2), {"w": np.zeros(1)}
@@ -942,7 +925,7 @@ def test_the_bound_is_attained_and_finite_iff_b1_squared_below_b2(b1, u, t):
     ratio = float(state.m["w"][0] / np.sqrt(state.v["w"][0]))
     term = (1 - b1) * b1**k / math.sqrt((1 - b2) * b2**k)
     with clause("f"):
-        assert_close(ratio, term, claim=EPSB, backend=_HOST, kind="identity", dim=2 * k + 4)
+        check.assert_close(ratio, term, kind="identity", dim=2 * k + 4)
     # The other side of the iff: with b1^2 > b2 (b2' = b1^2 / (1 + over)) the single-gradient
     # ratio grows by (b1^2 / b2')^10 = (1 + over)^10 from k = 20 to k = 40 (as in the breaking
     # case below, same tolerance). b1 >= 0.1 keeps b1^k and b2'^k far from underflow.
@@ -950,8 +933,7 @@ def test_the_bound_is_attained_and_finite_iff_b1_squared_below_b2(b1, u, t):
         over = 0.05 + u
         ratios = [_ratio_after(b1, b1**2 / (1 + over), [1.0] + [0.0] * kk) for kk in (20, 40)]
         with clause("c", "g"):
-            assert_close(ratios[1] / ratios[0], (1 + over) ** 10, claim=EPSB, backend=_HOST,
-                         kind="identity", dim=90)  # fmt: skip
+            check.assert_close(ratios[1] / ratios[0], (1 + over) ** 10, kind="identity", dim=90)  # fmt: skip
             assert ratios[1] > ratios[0] > 0
 
 
@@ -964,12 +946,13 @@ def test_a_single_gradient_does_not_attain_the_bound():
     k = 0, while K_10 = 6.81: the gap is far above rounding. The geometric gradients (0.9/0.999)^k
     attain K_10 (to (2t + 8) eps).
     """
+    check = Check(EPSB, HOST)
     b1, b2, t = 0.9, 0.999, 10
     K = adam_ratio_bound(t, b1, b2, bias_correction=False)
     singles = [_ratio_after(b1, b2, [1.0 if s == j else 0.0 for s in range(t)]) for j in range(t)]
     assert max(singles) < 0.6 * K, (singles, K)
     attained = _ratio_after(b1, b2, [(b1 / b2) ** (t - s) for s in range(1, t + 1)])
-    assert_close(attained, K, claim=EPSB, backend=_HOST, kind="identity", dim=2 * t + 8)
+    check.assert_close(attained, K, kind="identity", dim=2 * t + 8)
 
 
 @claim(EPSB, breaks="b1^2 > b2")
@@ -980,6 +963,7 @@ def test_ratio_grows_without_bound_when_b1_squared_exceeds_b2(b2, over):
     Read from dlcore's state after k = 20 and k = 40 zero gradients: the ratio grows by exactly
     (b1^2 / b2)^10 = (1 + over)^10.
     """
+    check = Check(EPSB, HOST)
     b1 = min(math.sqrt(b2 * (1 + over)), 0.999)
     grow = b1**2 / b2
     ratios = []
@@ -989,9 +973,7 @@ def test_ratio_grows_without_bound_when_b1_squared_exceeds_b2(b2, over):
         for g in [1.0] + [0.0] * k:
             _, state = opt.update({"w": np.array([g])}, state, p)
         ratios.append(float(state.m["w"][0] / np.sqrt(state.v["w"][0])))
-    assert_close(
-        ratios[1] / ratios[0], grow**10, claim=EPSB, backend=_HOST, kind="identity", dim=90
-    )
+    check.assert_close(ratios[1] / ratios[0], grow**10, kind="identity", dim=90)
     assert ratios[1] > ratios[0] > 0
 
 
@@ -1018,6 +1000,7 @@ def test_sign_gd_walks_then_cycles_around_the_minimum(backend, n, f, eta, h, w0,
     of eps (|w| + eta), so after t steps the positions err by t eps (|w_0| + |c| + eta) (the
     tolerance's scale).
     """
+    check = Check(SIGN, backend)
     c = w0 + side * (n + f) * eta
     opt = adam(eta, 0.0, 0.0, TINY)
     p = {"w": backend.asarray(np.array([w0]))}
@@ -1032,16 +1015,14 @@ def test_sign_gd_walks_then_cycles_around_the_minimum(backend, n, f, eta, h, w0,
     W = np.array(ws)
     scale = abs(w0) + abs(c) + eta
     with clause("a"):
-        assert_close(np.abs(np.diff(W)), np.full(steps, eta), claim=SIGN, backend=backend,
-                     dim=steps, scale=scale, what="|w_{t+1} - w_t|")  # fmt: skip
+        check.assert_close(np.abs(np.diff(W)), np.full(steps, eta), dim=steps, scale=scale, what="|w_{t+1} - w_t|")  # fmt: skip
     # n steps toward c: the distance falls by eta per step, from (n + f) eta to f eta
     walk = np.abs(W[: n + 1] - c)
     dist = np.abs(W[n:] - c)
     expected = np.where(np.arange(len(dist)) % 2 == 0, f * eta, (1 - f) * eta)
     with clause("b"):
-        assert_close(walk, (n + f - np.arange(n + 1)) * eta, claim=SIGN, backend=backend,
-                     dim=steps, scale=scale, what="the walk toward c")  # fmt: skip
-        assert_close(dist, expected, claim=SIGN, backend=backend, dim=steps, scale=scale,
+        check.assert_close(walk, (n + f - np.arange(n + 1)) * eta, dim=steps, scale=scale, what="the walk toward c")  # fmt: skip
+        check.assert_close(dist, expected, dim=steps, scale=scale,
                      what="the period-2 tail")  # fmt: skip
         assert dist.min() > 0
 
@@ -1050,6 +1031,7 @@ def test_sign_gd_walks_then_cycles_around_the_minimum(backend, n, f, eta, h, w0,
 @given(n=st.integers(1, 40), k=st.integers(0, 10), w0=st.integers(-100, 100))
 def test_sign_gd_lands_exactly_when_the_distance_is_a_multiple_of_eta(n, k, w0):
     """With eta = 2^-k and integer w_0, c = w_0 + n eta: every iterate is exact, w_n = c, and the gradient is 0 from then on."""
+    check = Check(SIGN, HOST)
     eta = 2.0**-k
     c = w0 + n * eta
     opt = adam(eta, 0.0, 0.0, TINY)
@@ -1058,7 +1040,7 @@ def test_sign_gd_lands_exactly_when_the_distance_is_a_multiple_of_eta(n, k, w0):
     for _ in range(n + 5):
         u, state = opt.update({"w": 2 * (p["w"] - c)}, state, p)
         p = apply_updates(p, u)
-    assert_close(p["w"], [c], claim=SIGN, backend=_HOST, kind="identity", scale=abs(c) + eta)
+    check.assert_close(p["w"], [c], kind="identity", scale=abs(c) + eta)
     assert p["w"][0] == c, "sign-GD stopped short of (or past) an exactly reachable minimum"
 
 
@@ -1094,6 +1076,7 @@ def test_adam_moves_flat_and_steep_coordinates_alike(backend, h_small, lr, eps, 
     ((|w0_0| + |w0_1|) / d + 4) u. dim counts these rounding units; the former dim 4 counted the
     four roundings but not the cancellation, and failed at the example above (|c_0| = 4.28).
     """
+    check = Check(BIG, HOST)
     rng = np.random.default_rng(seed)
     h = np.array([1.0, h_small])
     d = 1000 * far * lr
@@ -1119,9 +1102,7 @@ def test_adam_moves_flat_and_steep_coordinates_alike(backend, h_small, lr, eps, 
     moves = np.abs(u_gd["w"])
     cancel = float(np.sum(np.abs(w0))) / d  # u |w0_i| lost in w0 - c, relative to |w0_i - c_i| = d
     with clause("c"):
-        assert_close(
-            moves[1] / moves[0], h_small, claim=BIG, backend=_HOST, kind="identity", dim=4 + cancel
-        )
+        check.assert_close(moves[1] / moves[0], h_small, kind="identity", dim=4 + cancel)
 
 
 @claim(BIG)
@@ -1137,13 +1118,14 @@ def test_effective_step_decreases_in_v(v0, ratio, k, t):
     eps = 1e-3 sqrt(v0) keeps eps from flattening the comparison. Consecutive steps differ by a
     factor of at least about (1 + sqrt(ratio - 1) / 2), far beyond the few roundings of each step.
     """
+    host_check = Check(BIG, HOST)
     v = v0 * ratio ** np.arange(k)
     opt = adam(0.1, eps=1e-3 * math.sqrt(v0))
     p = {"w": np.zeros(k)}
     state = AdamState({"w": np.ones(k)}, {"w": v}, t)
     u, _ = opt.update({"w": np.zeros(k)}, state, p)
     steps = np.abs(u["w"])
-    slack = tolerance(_HOST.eps, kind="bound", dim=8)
+    slack = host_check.tolerance(kind="bound", dim=8)
     with clause("a"):
         assert np.all(steps[1:] < steps[:-1] * (1 - slack)), steps
 
@@ -1164,6 +1146,7 @@ def test_diagonal_steps_solve_a_diagonal_quadratic_in_one_step(backend, h, seed)
 
     Each coordinate is w - (1 / (2h)) 2h (w - c): a few roundings of |w| + |c| (identity tolerance).
     """
+    check = Check(PER, backend)
     rng = np.random.default_rng(seed)
     hv, c, w0 = np.array(h), rng.standard_normal(len(h)), rng.standard_normal(len(h))
     xb = backend.asarray
@@ -1172,7 +1155,7 @@ def test_diagonal_steps_solve_a_diagonal_quadratic_in_one_step(backend, h, seed)
     w1 = apply_updates({"w": xb(w0)}, u)["w"]
     scale = float(np.linalg.norm(w0) + np.linalg.norm(c))
     with clause("b"):
-        assert_close(w1, c, claim=PER, backend=backend, kind="identity", dim=6, scale=scale)
+        check.assert_close(w1, c, kind="identity", dim=6, scale=scale)
 
 
 @claim(PER)
@@ -1184,6 +1167,7 @@ def test_no_diagonal_preconditioner_beats_a_scalar_on_a_rotated_quadratic(kappa,
     similar to D^1/2 H D^1/2), giving rho = (c_r - 1)/(c_r + 1) with c_r the condition number; the
     spectral radius is computed by dlcore's spectral_radius. r = 1 attains the bound.
     """
+    check = Check(PER, HOST)
     R = np.array([[1.0, -1.0], [1.0, 1.0]]) / math.sqrt(2)
     H = R @ np.diag([1.0, 1.0 / kappa]) @ R.T
     target = (kappa - 1) / (kappa + 1)
@@ -1194,15 +1178,15 @@ def test_no_diagonal_preconditioner_beats_a_scalar_on_a_rotated_quadratic(kappa,
         alpha = 2 / (lam[0] + lam[1])
         best.append(spectral_radius(np.eye(2) - alpha * DH))
     # eigenvalues of DH err by eps |DH| kappa; rho by that times alpha
-    slack = tolerance(_HOST.eps, kind="bound", dim=4, cond=kappa)
+    slack = check.tolerance(kind="bound", dim=4, cond=kappa)
     with clause("c"):
         assert min(best) >= target - slack, (min(best), target)
-        assert_close(best[-1], target, claim=PER, backend=_HOST, cond=kappa, what="scalar D")
+        check.assert_close(best[-1], target, cond=kappa, what="scalar D")
     # the per-mode step, H^-1 = R diag(1, kappa) R^T (built from the eigenbasis): rho(I - H^-1 H) = 0,
     # to the rounding of a 2x2 product with |H^-1| |H| = kappa
     newton = spectral_radius(np.eye(2) - (R @ np.diag([1.0, kappa]) @ R.T) @ H)
     with clause("a"):
-        assert_close(newton, 0.0, claim=PER, backend=_HOST, kind="identity", dim=4, cond=kappa,
+        check.assert_close(newton, 0.0, kind="identity", dim=4, cond=kappa,
                      scale=1.0, what="Newton's per-mode step")  # fmt: skip
 
 
@@ -1254,6 +1238,7 @@ def test_v_fluctuates_less_than_a_at_the_defaults(m, ratio, beta, q):
     the gain is checked at beta = 0.1 and the closed form used for both). Moments of g^2 are
     exact by Gauss-Hermite quadrature and match 4 m^2 s^2 + 2 s^4 and m^2 + s^2.
     """
+    check = Check(SECOND, HOST)
     sig = inspect.signature(adam)
     b1, b2 = sig.parameters["b1"].default, sig.parameters["b2"].default
     beta, beta_p = 1 - b1, 1 - b2
@@ -1263,10 +1248,9 @@ def test_v_fluctuates_less_than_a_at_the_defaults(m, ratio, beta, q):
     s = abs(m) * math.sqrt(ratio)
     rel_a, rel_v, e2, var2 = _relative_variances(beta, beta_p, m, s)
     with clause("b"):
-        assert_close(gain, beta / (2 - beta), claim=SECOND, backend=_HOST, kind="identity",
+        check.assert_close(gain, beta / (2 - beta), kind="identity",
                      dim=3 * K)  # fmt: skip
-        assert_close([e2, var2], [m * m + s * s, 4 * m * m * s * s + 2 * s**4], claim=SECOND,
-                     backend=_HOST, kind="identity", dim=40, cond=(m * m + s * s) ** 2 / (s * s * (m * m + s * s)))  # fmt: skip
+        check.assert_close([e2, var2], [m * m + s * s, 4 * m * m * s * s + 2 * s**4], kind="identity", dim=40, cond=(m * m + s * s) ** 2 / (s * s * (m * m + s * s)))  # fmt: skip
     with clause("d"):
         assert beta_p < beta and 4 * beta_p / (2 - beta_p) <= beta / (2 - beta)
         assert (round(4 * beta_p / (2 - beta_p), 4), round(beta / (2 - beta), 4)) == (0.002, 0.0526)
@@ -1281,8 +1265,7 @@ def test_v_fluctuates_less_than_a_at_the_defaults(m, ratio, beta, q):
     # >= 1.5 % at r <= 1.7, dominates the rounding.
     rel_a, rel_v, _, _ = _relative_variances(beta, beta, m, s)
     with clause("e"):
-        assert_close(rel_v / rel_a, (4 + 2 * ratio) / (1 + ratio) ** 2, claim=SECOND,
-                     backend=_HOST, kind="identity", dim=40, cond=max(1.0, 1 / ratio))  # fmt: skip
+        check.assert_close(rel_v / rel_a, (4 + 2 * ratio) / (1 + ratio) ** 2, kind="identity", dim=40, cond=max(1.0, 1 / ratio))  # fmt: skip
         if ratio <= 1.7:
             assert rel_v > rel_a, (ratio, rel_v, rel_a)
 
@@ -1291,8 +1274,8 @@ def test_v_fluctuates_less_than_a_at_the_defaults(m, ratio, beta, q):
 @given(beta=st.floats(0.01, 0.5), ratio=st.floats(1e-3, 1.7))
 def test_with_equal_smoothing_v_fluctuates_more(beta, ratio):
     """With beta' = beta and s^2 = ratio m^2 < sqrt(3) m^2, rel_v / rel_a = (4 + 2 r)/(1 + r)^2 > 1."""
+    check = Check(SECOND, HOST)
     m = 1.0
     rel_a, rel_v, _, _ = _relative_variances(beta, beta, m, math.sqrt(ratio))
-    assert_close(rel_v / rel_a, (4 + 2 * ratio) / (1 + ratio) ** 2, claim=SECOND, backend=_HOST,
-                 kind="identity", dim=40, cond=max(1.0, 1 / ratio))  # fmt: skip
+    check.assert_close(rel_v / rel_a, (4 + 2 * ratio) / (1 + ratio) ** 2, kind="identity", dim=40, cond=max(1.0, 1 / ratio))  # fmt: skip
     assert rel_v > rel_a

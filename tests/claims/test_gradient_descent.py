@@ -23,7 +23,7 @@ from dlcore.linear import ridge, ridge_filter_factors, ridge_grad
 from dlcore.losses import empirical_risk, empirical_risk_grad, squared_loss, squared_loss_grad
 from dlcore.optim import gd
 from dlcore.train import best_checkpoint, run, train
-from tests.support.backends import backend_params
+from tests.support.backends import HOST, backend_params
 from tests.support.claims import claim, clause
 from tests.support.strategies import (
     log_uniform,
@@ -32,7 +32,7 @@ from tests.support.strategies import (
     regression_problems,
     seeds,
 )
-from tests.support.tolerances import assert_close, record_ratio, tolerance
+from tests.support.tolerances import Check, record_ratio
 
 EPS64 = float(np.finfo(np.float64).eps)
 """float64 machine epsilon (2 u), for the test-side float64 arithmetic."""
@@ -151,6 +151,8 @@ def test_gd_modes_follow_the_scalar_recursions(backend, problem, lam, c, steps, 
     rounding of X; the error after t steps is then at most 2 t (n + d) eps * scale (dim = (n+d) T,
     cond = 2).
     """
+    check = Check(MODES, backend)
+    host_check = Check(MODES, HOST)
     s, _, w_star_t = svd_coordinates(problem, lam)
     lam_max = 2 * (problem.sigma_max**2 + lam)
     lr = max(c / lam_max, float(np.nextafter(0.0, 1.0)))  # a tiny c must not round eta to 0
@@ -162,11 +164,9 @@ def test_gd_modes_follow_the_scalar_recursions(backend, problem, lam, c, steps, 
     with clause("b"):
         for t in range(steps + 1):
             predicted = w_star_t + factors**t * (w0_t - w_star_t)
-            assert_close(
+            check.assert_close(
                 problem.V.T @ traj[t],
                 predicted,
-                claim=MODES,
-                backend=backend,
                 cond=2.0,
                 dim=(problem.n + problem.d) * max(t, 1),
                 scale=scale,
@@ -177,11 +177,9 @@ def test_gd_modes_follow_the_scalar_recursions(backend, problem, lam, c, steps, 
         # and the factor is 1 - 2 lr lam (1 when lam = 0): fixed, or decaying by (1 - 2 lr lam)^t.
         null = s == 0
         for t in range(steps + 1):
-            assert_close(
+            check.assert_close(
                 (problem.V.T @ traj[t])[null],
                 (1 - 2 * lr * lam) ** t * w0_t[null],
-                claim=MODES,
-                backend=backend,
                 cond=2.0,
                 dim=(problem.n + problem.d) * max(t, 1),
                 scale=scale,
@@ -191,22 +189,18 @@ def test_gd_modes_follow_the_scalar_recursions(backend, problem, lam, c, steps, 
     H = 2 * (problem.X.T @ problem.X + lam * np.eye(problem.d))
     e0 = w0 - problem.V @ w_star_t
     with clause("a"):
-        assert_close(
+        check.assert_close(
             np.linalg.matrix_power(np.eye(problem.d) - lr * H, steps) @ e0 + problem.V @ w_star_t,
             traj[steps],
-            claim=MODES,
-            backend=backend,
             cond=2.0,
             dim=(problem.n + problem.d) * steps,
             scale=scale,
             what="(I - lr H)^T e_0",
         )
         E = traj - problem.V @ w_star_t
-        assert_close(
+        check.assert_close(
             E[1:],
             E[:-1] @ (np.eye(problem.d) - lr * H).T,
-            claim=MODES,
-            backend=backend,
             cond=2.0,
             dim=(problem.n + problem.d) * steps,
             scale=scale,
@@ -214,7 +208,10 @@ def test_gd_modes_follow_the_scalar_recursions(backend, problem, lam, c, steps, 
         )
     with clause("b"):
         for lam_i, f in zip(2 * (s**2 + lam), factors, strict=True):
-            assert gd_mode_factor(lam_i, lr) == pytest.approx(f, rel=0, abs=4 * np.finfo(float).eps)
+            # one term on values of size <= 1: identity's 4 eps absolutely (scale 1)
+            host_check.assert_entrywise(
+                gd_mode_factor(lam_i, lr), f, kind="identity", scale=1.0, what="mode factor"
+            )
 
 
 @claim(MODES)
@@ -236,6 +233,7 @@ def test_sign_alternates_iff_step_times_curvature_exceeds_one(backend, band, u, 
     decay or growth is decided by the arithmetic, not by rounding. The run stops while
     |e_t| >= |e_0| sqrt(eps) (or after 60 steps); |e_t| is compared with |1 - a|^t |e_0|.
     """
+    check = Check(MODES, backend)
     lo, hi = band
     m = 64 * backend.eps
     a = lo + m + u * (hi - lo - 2 * m)
@@ -255,11 +253,9 @@ def test_sign_alternates_iff_step_times_curvature_exceeds_one(backend, band, u, 
     with clause("d"):
         assert flips.all() if a > 1 else not flips.any(), f"a = {a}: signs {np.sign(e)}"
     with clause("e"):
-        assert_close(
+        check.assert_close(
             np.abs(e),
             rho ** np.arange(steps + 1) * e0,
-            claim=MODES,
-            backend=backend,
             cond=2.0,
             dim=steps + 1,
             what="|e_t| vs |1 - a|^t |e_0|",
@@ -286,24 +282,21 @@ def test_gd_below_the_bound_contracts_at_rate_rho(backend, problem, lam, c, seed
     with rounding amplified by at most 1 / (1 - rho) (cond) over (n + d)-term products (dim).
     Also: dlcore's gd_max_stable_lr(lambda_max) is the lecture's 1 / (sigma_max^2 + lam).
     """
+    check = Check(STAB, backend)
     lam_max = 2 * (problem.sigma_max**2 + lam)
     with clause("d"):
         # lambda_max of H = 2 (X^T X + lam I), by float64 eigvalsh (d-term sums, cond 1)
         H = 2 * (problem.X.T @ problem.X + lam * np.eye(problem.d))
-        assert_close(
+        check.assert_close(
             float(np.linalg.eigvalsh(H).max()),
             lam_max,
-            claim=STAB,
-            backend=backend,
             kind="identity",
             dim=problem.n + problem.d,
             what="lambda_max(H) vs 2 (sigma_max^2 + lam)",
         )
-        assert_close(
+        check.assert_close(
             gd_max_stable_lr(lam_max),
             1 / (problem.sigma_max**2 + lam),
-            claim=STAB,
-            backend=backend,
             kind="identity",
             what="2 / lambda_max vs 1 / (sigma_max^2 + lam)",
         )
@@ -318,7 +311,7 @@ def test_gd_below_the_bound_contracts_at_rate_rho(backend, problem, lam, c, seed
     err = np.linalg.norm(traj - w_star, axis=1)
     e0 = float(np.linalg.norm(w0 - w_star))
     scale = max(np.linalg.norm(traj, axis=1).max(), 1.0)
-    tol = tolerance(backend.eps, kind="bound", cond=1 / (1 - rho), dim=problem.n + problem.d)
+    tol = check.tolerance(kind="bound", cond=1 / (1 - rho), dim=problem.n + problem.d)
     excess = err - rho ** np.arange(steps + 1) * e0
     with clause("a"):
         assert rho < 1
@@ -342,6 +335,7 @@ def test_gd_past_the_bound_oscillates_away(backend, problem, lam, c, seed, top):
     the top component (g = |1 - 2c|), amplified by g^(t-k-1); relative to g^t top that sums to
     (n + d) eps * cond, cond = 4 (||w*|| / (g - 1) + T ||a||) / top.
     """
+    check = Check(STAB, backend)
     lam_max = 2 * (problem.sigma_max**2 + lam)
     lr = c * gd_max_stable_lr(lam_max)
     growth = abs(1 - lr * lam_max)
@@ -350,7 +344,7 @@ def test_gd_past_the_bound_oscillates_away(backend, problem, lam, c, seed, top):
         backend, problem, lam, lr, steps, seed, top
     )
     cond = 4 * (np.linalg.norm(w_star) / (growth - 1) + steps * np.linalg.norm(a)) / top
-    tol = tolerance(backend.eps, kind="bound", cond=cond, dim=problem.n + problem.d)
+    tol = check.tolerance(kind="bound", cond=cond, dim=problem.n + problem.d)
     e_norm = np.linalg.norm(traj - w_star, axis=1)
     with clause("b"):
         assert (np.sign(top_component[1:]) == -np.sign(top_component[:-1])).all()
@@ -369,6 +363,7 @@ def test_gd_at_the_bound_oscillates_with_constant_size(backend, problem, lam, st
     (-1, 1): rounding adds up linearly over the steps, (n + d) T eps relative to the iterates'
     scale, as in the per-mode test (cond 2).
     """
+    check = Check(STAB, backend)
     lam_max = 2 * (problem.sigma_max**2 + lam)
     lr = gd_max_stable_lr(lam_max)
     w_star, _, traj, top_component = _run_from_the_top_mode(
@@ -376,17 +371,15 @@ def test_gd_at_the_bound_oscillates_with_constant_size(backend, problem, lam, st
     )
     scale = max(float(np.linalg.norm(traj, axis=1).max()), float(np.linalg.norm(w_star)), 1.0)
     with clause("c"):
-        assert_close(
+        check.assert_close(
             top_component,
             top * (-1.0) ** np.arange(steps + 1),
-            claim=STAB,
-            backend=backend,
             cond=2.0,
             dim=(problem.n + problem.d) * steps,
             scale=scale,
             what="top component at lr = 2 / lambda_max",
         )
-        tol = tolerance(backend.eps, kind="identity", cond=2.0, dim=(problem.n + problem.d) * steps)
+        tol = check.tolerance(kind="identity", cond=2.0, dim=(problem.n + problem.d) * steps)
         assert (np.linalg.norm(traj - w_star, axis=1) >= top - tol * scale).all()
         assert top - tol * scale > 0.4  # top >= 0.5: the error stays away from 0
 
@@ -402,10 +395,11 @@ def test_past_the_local_bound_log_cosh_gd_stays_bounded(backend, eta, theta0, si
     at most |theta|. Hence |theta_t| <= max(|theta_0|, eta) = eta, and the quadratic's lower bound
     fails by a factor of 20 / (1 + tol) > 10. Rounding: one step is relative 4 eps (dim 4), far below that.
     """
+    check = Check(STAB, backend)
     growth = abs(1 - eta)
     steps = steps_to(growth, 20 * eta / theta0)
     traj = log_cosh_gd(backend, np.eye(1), np.ones(1), np.array([sign * theta0]), eta, steps)
-    tol = tolerance(backend.eps, kind="bound", dim=4)
+    tol = check.tolerance(kind="bound", dim=4)
     assert np.abs(traj[:, 0]).max() <= eta * (1 + tol)
     assert abs(traj[-1, 0]) < growth**steps * theta0 / 10
 
@@ -453,6 +447,8 @@ def test_gd_fits_strong_directions_first(backend, problem, c, steps, seed, shrin
     float resolution, the range float_count_range derives), and are nonincreasing in sigma; the separation
     bound; ||w_t|| nondecreasing and <= ||X^+ y|| up to the same rounding.
     """
+    check = Check(ORDER, backend)
+    host_check = Check(ORDER, HOST)
     X = problem.X
     y = nested_problem(problem, seed)
     lr = c / (2 * problem.sigma_max**2)
@@ -472,11 +468,9 @@ def test_gd_fits_strong_directions_first(backend, problem, c, steps, seed, shrin
     with clause("a"):
         for t in range(steps + 1):
             p = gd_filter_factors(s, lr, t)
-            assert_close(
+            check.assert_close(
                 W[t],
                 problem.V[:, :r] @ (p * yt / s),
-                claim=ORDER,
-                backend=backend,
                 cond=1.0,
                 dim=(problem.n + problem.d) * max(t, 1),
                 scale=scale,
@@ -484,9 +478,12 @@ def test_gd_fits_strong_directions_first(backend, problem, c, steps, seed, shrin
             )
             # dlcore's filter is the formula 1 - (1 - 2 lr sigma^2)^t. Evaluated naively in float64
             # here, 1 - a errs by u and the t-th power by t u relatively, on values <= 1: an
-            # absolute (t + 2) u; dlcore's -expm1(t log1p(-a)) adds a few u (abs 2 (t + 4) u)
+            # absolute (t + 2) u; dlcore's -expm1(t log1p(-a)) adds a few u (abs 2 (t + 4) u =
+            # (t + 4) eps: identity's 4 eps at scale (t + 4) / 4, the count kept, not rounded up)
             naive = 1 - (1 - 2 * lr * s**2) ** t
-            assert p == pytest.approx(naive, rel=0, abs=(t + 4) * np.finfo(float).eps)
+            host_check.assert_entrywise(
+                p, naive, kind="identity", scale=(t + 4) / 4, what=f"filter at t = {t}"
+            )
     P = np.array([gd_filter_factors(s, lr, t) for t in range(steps + 1)])  # (T+1, r)
     # At c = 1 the rounded a = fl(2 fl(lr) sigma^2) may exceed 1 by delta <= 4 u = 2 eps (four
     # roundings of c / (2 sigma^2) and back), and the filter 1 - (1 - a)^t then leaves [0, 1] or
@@ -509,14 +506,16 @@ def test_gd_fits_strong_directions_first(backend, problem, c, steps, seed, shrin
         assert counts == sorted(counts), f"steps to {shrink} must grow as sigma shrinks: {counts}"
     with clause("e"):
         # the separation bound for eps = shrink: p_j(t*) <= a_j t* and t* <= ln(1/eps) / a_1 + 1
-        # (-ln(1 - a_1) >= a_1), so p_j(t*) <= (a_j / a_1) ln(1/eps) + a_j; float64 slack 1e-12
+        # (-ln(1 - a_1) >= a_1), so p_j(t*) <= (a_j / a_1) ln(1/eps) + a_j. Rounding, relative:
+        # p_star 6 u (three in a, log1p, the product, expm1), the bound 8 u (two squares, the
+        # quotient, the log, the product, a_j, the sum): 14 u = 7 eps <= bound's 8 x dim 1 x eps
         eps_sep = shrink
         t_star = gd_steps_to_tolerance(2 * s[0] ** 2, lr, eps_sep)
         p_star = gd_filter_factors(s, lr, t_star)
         bound = (s**2 / s[0] ** 2) * math.log(1 / eps_sep) + 2 * lr * s**2
-        assert (p_star <= bound * (1 + 1e-12)).all()
+        host_check.assert_at_most(p_star, bound, kind="bound", what="p_j(t*)")
     norms = np.linalg.norm(W, axis=1)
-    tol = tolerance(backend.eps, kind="bound", dim=(problem.n + problem.d) * steps) * scale
+    tol = check.tolerance(kind="bound", dim=(problem.n + problem.d) * steps) * scale
     with clause("f"):
         assert (np.diff(norms) >= -tol).all(), "||w_t|| must be nondecreasing"
         assert norms.max() <= scale + tol
@@ -532,6 +531,7 @@ def test_medium_step_fits_a_middle_direction_first(backend, lr, seed):
     0.9^t: at t = 2 dlcore's GD has p_1 = 0.19 < p_3 = 1, and the steps-to-tolerance order follows
     |factor|, not sigma.
     """
+    check = Check(ORDER, backend)
     rng = np.random.default_rng(seed)
     s = np.sqrt(np.array([0.95, 0.7, 0.5, 0.1]) / lr)
     U, V = orthogonal(4, rng), orthogonal(4, rng)
@@ -546,11 +546,9 @@ def test_medium_step_fits_a_middle_direction_first(backend, lr, seed):
         2,
     )
     p = (V.T @ backend.to_numpy(wT["w"])) * s / yt
-    assert_close(
+    check.assert_close(
         p,
         [0.19, 0.84, 1.0, 0.36],
-        claim=ORDER,
-        backend=backend,
         cond=s[0] / s[-1],
         dim=16,
         what="p(2) at a medium step",
@@ -631,6 +629,7 @@ def test_minimizers_are_fixed_points_and_the_step_is_weight_decay(backend, probl
     The gradient there is a cancellation of terms of size residual_scale; lr times that is the
     reference scale (dim = n + d). Elsewhere the ridge step equals (1 - 2 lr lam) w - lr grad D.
     """
+    check = Check(FIXED, backend)
     _, _, w_star_t = svd_coordinates(problem, lam)
     w_star = problem.V @ w_star_t
     lr = c / (2 * (problem.sigma_max**2 + lam))
@@ -645,37 +644,31 @@ def test_minimizers_are_fixed_points_and_the_step_is_weight_decay(backend, probl
     step_scale = lr * residual_scale(problem.X, problem.y, w) + float(np.linalg.norm(w))
     with clause("a"):
         # grad L(w*) = 0 => fixed: dlcore's step from the minimizer moves by rounding only
-        assert_close(
+        check.assert_close(
             moved,
             w_star,
-            claim=FIXED,
-            backend=backend,
             dim=problem.n + problem.d,
             scale=lr * residual_scale(problem.X, problem.y, w_star) + float(np.linalg.norm(w_star)),
             what="one GD step from the minimizer",
         )
         # grad L(w) != 0 => not fixed: where ||g|| is resolved above rounding, the step is not 0
-        tol = tolerance(backend.eps, kind="identity", dim=problem.n + problem.d) * step_scale
+        tol = check.tolerance(kind="identity", dim=problem.n + problem.d) * step_scale
         if lr * np.linalg.norm(g) > 4 * tol:
             assert np.linalg.norm(step) >= lr * np.linalg.norm(g) - 2 * tol > 0
     w_dec = one_step(backend, lambda v: ridge_grad(v, X, y, max(lam, 1e-3)), w, lr)
     D = 2 * problem.X.T @ (problem.X @ w - problem.y)
     with clause("c"):
-        assert_close(
+        check.assert_close(
             w_dec,
             (1 - 2 * lr * max(lam, 1e-3)) * w - lr * D,
-            claim=FIXED,
-            backend=backend,
             dim=problem.n + problem.d,
             scale=float(np.linalg.norm(w)) + lr * residual_scale(problem.X, problem.y, w),
             what="ridge step vs weight-decay form",
         )
     with clause("b"):
-        assert_close(
+        check.assert_close(
             np.linalg.norm(step),
             lr * np.linalg.norm(g),
-            claim=FIXED,
-            backend=backend,
             dim=problem.n + problem.d,
             scale=step_scale,
             what="||w_1 - w_0|| = lr ||grad||",
@@ -691,6 +684,7 @@ def test_least_squares_taylor_remainder_is_quadratic(backend, problem, eps_, see
     The difference cancels terms of size L(w + eps v) + L(w) + eps |grad^T v| (the scale), each
     computed with (n + d)-term sums.
     """
+    check = Check(TAYLOR, backend)
     rng = np.random.default_rng(seed)
     w, v = rng.standard_normal(problem.d), rng.standard_normal(problem.d)
     v /= np.linalg.norm(v)
@@ -699,11 +693,9 @@ def test_least_squares_taylor_remainder_is_quadratic(backend, problem, eps_, see
     L1 = float(squared_loss(backend.asarray(w + eps_ * v), X, y))
     gv = float(backend.to_numpy(squared_loss_grad(backend.asarray(w), X, y)) @ v)
     with clause("b"):
-        assert_close(
+        check.assert_close(
             L1 - L0 - eps_ * gv,
             eps_**2 * float(np.sum((problem.X @ v) ** 2)),
-            claim=TAYLOR,
-            backend=backend,
             dim=problem.n + problem.d,
             scale=L1 + L0 + eps_ * abs(gv) + eps_ * residual_scale(problem.X, problem.y, w),
             what="Taylor remainder",
@@ -719,7 +711,7 @@ def test_least_squares_taylor_remainder_is_quadratic(backend, problem, eps_, see
     R1 = float(empirical_risk(backend.asarray(w + eps_ * v), X, labels, loss="logistic"))
     gl = backend.to_numpy(empirical_risk_grad(backend.asarray(w), X, labels, loss="logistic"))
     rem = R1 - R0 - eps_ * float(gl @ v)
-    tol = tolerance(backend.eps, kind="bound", dim=problem.n + problem.d) * (
+    tol = check.tolerance(kind="bound", dim=problem.n + problem.d) * (
         R1 + R0 + eps_ * abs(float(gl @ v)) + eps_ * float(np.linalg.norm(problem.X))
     )
     with clause("a"):
@@ -744,13 +736,14 @@ def test_negative_gradient_is_steepest(backend, problem, r, seed):
     = (d + 1.5) eps relative, so dim = d + 2 (the d accumulated terms, the division and the root;
     dim 1 gave the sweep's 0.52) bounds the ratio by (d + 1.5) / (4 (d + 2)) < 1/4.
     """
+    check = Check(STEEPEST, backend)
     rng = np.random.default_rng(seed)
     r_ = problem.rank
     w = problem.V[:, :r_] @ ((problem.U.T @ problem.y)[:r_] / problem.svals + 1 / problem.svals)
     X, y = backend.asarray(problem.X), backend.asarray(problem.y)
     g = backend.to_numpy(squared_loss_grad(backend.asarray(w), X, y))
     gn = float(np.linalg.norm(g))
-    tol = tolerance(backend.eps, kind="bound", dim=problem.n + problem.d) * residual_scale(
+    tol = check.tolerance(kind="bound", dim=problem.n + problem.d) * residual_scale(
         problem.X, problem.y, w
     )
     assert gn > 1e3 * tol
@@ -768,11 +761,9 @@ def test_negative_gradient_is_steepest(backend, problem, r, seed):
         with clause("c"):
             assert L_best <= L_u + r**2 * problem.sigma_max**2 + tol * scale
     with clause("b"):
-        assert_close(
+        check.assert_close(
             g @ (-g / gn),
             -gn,
-            claim=STEEPEST,
-            backend=backend,
             kind="identity",
             dim=problem.d + 2,
             what="g^T(-g/|g|)",
@@ -789,6 +780,8 @@ def test_descent_lemma_on_least_squares_and_logistic(backend, problem, c, seed):
     Logistic (mean, labels sign(y)): beta <= ||X||^2 / (4n); 30 dlcore GD steps with lr = c 2/beta
     never increase the recorded loss (dlcore.train's per-step record), up to (n + d) eps rounding.
     """
+    host_check = Check(DESCENT, HOST)
+    check = Check(DESCENT, backend)
     rng = np.random.default_rng(seed)
     w = rng.standard_normal(problem.d)
     X, y = backend.asarray(problem.X), backend.asarray(problem.y)
@@ -799,11 +792,9 @@ def test_descent_lemma_on_least_squares_and_logistic(backend, problem, c, seed):
     L1 = float(squared_loss(backend.asarray(w - lr * g), X, y))
     scale = L0 + lr * float(g @ g) + L1 + lr * residual_scale(problem.X, problem.y, w) ** 2
     with clause("c"):  # H = 2 X^T X: (lr^2 / 2) g^T H g = lr^2 ||X g||^2
-        assert_close(
+        check.assert_close(
             L1,
             L0 - lr * float(g @ g) + lr**2 * float(np.sum((problem.X @ g) ** 2)),
-            claim=DESCENT,
-            backend=backend,
             kind="identity",
             dim=problem.n + problem.d,
             scale=scale,
@@ -812,16 +803,14 @@ def test_descent_lemma_on_least_squares_and_logistic(backend, problem, c, seed):
     with clause("d"):
         # the Lipschitz constant of grad L = 2 X^T (X w - y) is ||2 X^T X||_2 = 2 sigma_max^2
         # (float64 eigvalsh, (n + d)-term sums)
-        assert_close(
+        check.assert_close(
             float(np.linalg.eigvalsh(2 * problem.X.T @ problem.X).max()),
             beta,
-            claim=DESCENT,
-            backend=backend,
             kind="identity",
             dim=problem.n + problem.d,
             what="||2 X^T X|| = 2 sigma_max^2",
         )
-    tol = tolerance(backend.eps, kind="bound", dim=problem.n + problem.d) * scale
+    tol = check.tolerance(kind="bound", dim=problem.n + problem.d) * scale
     decrease = lr * (1 - beta * lr / 2) * float(g @ g)
     with clause("a"):
         assert L1 <= L0 - decrease + tol
@@ -837,7 +826,7 @@ def test_descent_lemma_on_least_squares_and_logistic(backend, problem, c, seed):
         q = 1 / (1 + np.exp(-labels_np * (problem.X @ w)))
         hess = (problem.X.T * (q * (1 - q))) @ problem.X / problem.n
         top = float(np.linalg.eigvalsh(hess).max())
-        assert top <= beta_log * (1 + tolerance(np.finfo(float).eps, kind="bound", dim=problem.d))
+        assert top <= beta_log * (1 + host_check.tolerance(kind="bound", dim=problem.d))
     lr_log = c * 2 / beta_log
     with clause("a"):
         # the inequality on the logistic loss, one step from w (dlcore's risk and gradient);
@@ -845,7 +834,7 @@ def test_descent_lemma_on_least_squares_and_logistic(backend, problem, c, seed):
         R0 = float(empirical_risk(backend.asarray(w), X, labels, loss="logistic"))
         gl = backend.to_numpy(empirical_risk_grad(backend.asarray(w), X, labels, loss="logistic"))
         R1 = float(empirical_risk(backend.asarray(w - lr_log * gl), X, labels, loss="logistic"))
-        tol_log = tolerance(backend.eps, kind="bound", dim=problem.n + problem.d) * (
+        tol_log = check.tolerance(kind="bound", dim=problem.n + problem.d) * (
             R0 + R1 + lr_log * float(gl @ gl) + float(np.abs(problem.X @ w).max())
         )
         assert R1 <= R0 - lr_log * (1 - beta_log * lr_log / 2) * float(gl @ gl) + tol_log
@@ -857,7 +846,7 @@ def test_descent_lemma_on_least_squares_and_logistic(backend, problem, c, seed):
         loss_fn=lambda p: empirical_risk(p["w"], X, labels, loss="logistic"),
     )
     losses = np.array([rec.loss for rec in hist.records])
-    tol = tolerance(backend.eps, kind="bound", dim=problem.n + problem.d) * (
+    tol = check.tolerance(kind="bound", dim=problem.n + problem.d) * (
         losses[0] + float(np.abs(problem.X @ w).max())
     )
     with clause("b"):
@@ -872,6 +861,7 @@ def test_descent_lemma_on_least_squares_and_logistic(backend, problem, c, seed):
 def test_ols_gradient_matches_autograd_and_the_step_adds_xt_residual(backend, problem, c, seed):
     """dlcore's gradient vs torch autograd of ||y - Xw||^2 (float64 oracle), and the GD step vs
     w + 2 lr X^T r; rounding (n + d) eps relative to the terms before cancellation."""
+    check = Check(OLSGRAD, backend)
     torch = pytest.importorskip("torch")
     w = np.random.default_rng(seed).standard_normal(problem.d)
     wt = torch.tensor(w, requires_grad=True)
@@ -881,31 +871,25 @@ def test_ols_gradient_matches_autograd_and_the_step_adds_xt_residual(backend, pr
     r = problem.y - problem.X @ w
     grad = squared_loss_grad(backend.asarray(w), X, y)
     with clause("a"):
-        assert_close(
+        check.assert_close(
             grad,
             wt.grad.numpy(),
-            claim=OLSGRAD,
-            backend=backend,
             dim=problem.n + problem.d,
             scale=scale,
             what="gradient vs autograd",
         )
-        assert_close(
+        check.assert_close(
             grad,
             -2 * problem.X.T @ r,
-            claim=OLSGRAD,
-            backend=backend,
             dim=problem.n + problem.d,
             scale=scale,
             what="gradient vs -2 X^T (y - X w)",
         )
     lr = c / (2 * problem.sigma_max**2)
     with clause("b"):
-        assert_close(
+        check.assert_close(
             one_step(backend, lambda v: squared_loss_grad(v, X, y), w, lr),
             w + 2 * lr * problem.X.T @ r,
-            claim=OLSGRAD,
-            backend=backend,
             dim=problem.n + problem.d,
             scale=float(np.linalg.norm(w)) + lr * scale,
             what="GD step vs w + 2 lr X^T r",
@@ -926,6 +910,7 @@ def test_one_step_points_and_mirror_symmetry(backend, problem, delta, s, seed):
     1-D mode at lr lambda = 1 +- delta: |e_t| coincide for t <= 20. Rounding: one or a few steps,
     cond = max(1, lr lambda_max) amplifies the input rounding.
     """
+    check = Check(REGIMES, backend)
     rng = np.random.default_rng(seed)
     w0 = rng.standard_normal(problem.d)
     X, y = backend.asarray(problem.X), backend.asarray(problem.y)
@@ -934,11 +919,9 @@ def test_one_step_points_and_mirror_symmetry(backend, problem, delta, s, seed):
     w1 = one_step(backend, lambda v: squared_loss_grad(v, X, y), w0, lr)
     target_j = (problem.U.T @ problem.y)[j] / problem.svals[j]
     with clause("e"):
-        assert_close(
+        check.assert_close(
             problem.V[:, j] @ w1,
             target_j,
-            claim=REGIMES,
-            backend=backend,
             cond=problem.cond**2,
             dim=problem.n + problem.d,
             scale=float(np.linalg.norm(w0))
@@ -951,11 +934,9 @@ def test_one_step_points_and_mirror_symmetry(backend, problem, delta, s, seed):
     ls = Q.T @ problem.y / s
     w1 = one_step(backend, lambda v: squared_loss_grad(v, Xq, y), w0, 1 / (2 * s**2))
     with clause("d"):
-        assert_close(
+        check.assert_close(
             w1,
             ls,
-            claim=REGIMES,
-            backend=backend,
             dim=problem.n + problem.d,
             scale=float(np.linalg.norm(w0)) + float(np.linalg.norm(ls)),
             what="one step for X = sQ",
@@ -978,11 +959,9 @@ def test_one_step_points_and_mirror_symmetry(backend, problem, delta, s, seed):
         paths[a] = np.array([backend.to_numpy(p["w"])[0] for p in traj])
     with clause("a"):
         for a, e in paths.items():
-            assert_close(
+            check.assert_close(
                 e,
                 (1 - a) ** np.arange(21),
-                claim=REGIMES,
-                backend=backend,
                 cond=2.0,
                 dim=4 * 20,
                 what=f"e_t at lr lambda = {a}",
@@ -992,13 +971,11 @@ def test_one_step_points_and_mirror_symmetry(backend, problem, delta, s, seed):
                 assert not flips.any() and (np.diff(np.abs(e)) < 0).all()
             elif a > 1:  # alternating: decaying below 2, undamped at 2, growing beyond
                 assert flips.all()
-        assert abs(paths[1.0][1]) <= tolerance(backend.eps, kind="identity", cond=2.0, dim=4)
+        assert abs(paths[1.0][1]) <= check.tolerance(kind="identity", cond=2.0, dim=4)
     with clause("b"):
-        assert_close(
+        check.assert_close(
             np.abs(paths[1 + delta]),
             np.abs(paths[1 - delta]),
-            claim=REGIMES,
-            backend=backend,
             cond=2.0,
             dim=4 * 20,
             what="mirror symmetry",
@@ -1028,6 +1005,7 @@ def test_projected_gradients_alternate_or_drift(backend, big, small, seed):
     projected on the eigenvectors: the big one alternates every step, the small one keeps its
     sign and changes by lr lambda_small relative per step (rounding 4 eps per step, 12 steps).
     """
+    check = Check(SIGNATURE, backend)
     rng = np.random.default_rng(seed)
     R = orthogonal(2, rng)
     lr = 1.0
@@ -1046,11 +1024,9 @@ def test_projected_gradients_alternate_or_drift(backend, big, small, seed):
     # rounding of each step (4 eps of the iterate) adds up linearly, relative to |g_0| (scale).
     lams = np.array([big, small])
     with clause("a"):
-        assert_close(
+        check.assert_close(
             G,
             lams * (1 - lams) ** np.arange(steps + 1)[:, None],
-            claim=SIGNATURE,
-            backend=backend,
             cond=2.0,
             dim=4 * (steps + 1),
             scale=float(np.linalg.norm(lams)),
@@ -1064,11 +1040,9 @@ def test_projected_gradients_alternate_or_drift(backend, big, small, seed):
     # eps ||g_t|| / |g_small(t)|, and the relative drift divides a difference by `small`.
     cond = float(np.max(np.linalg.norm(G, axis=1) / np.abs(G[:, 1]))) / small
     with clause("d"):
-        assert_close(
+        check.assert_close(
             np.abs(np.diff(G[:, 1])) / np.abs(G[:-1, 1]),
             np.full(steps, small),
-            claim=SIGNATURE,
-            backend=backend,
             cond=cond,
             dim=4 * steps,
             what="relative drift of the small-mode gradient",
@@ -1087,6 +1061,8 @@ def test_gd_trajectory_closed_form(backend, problem, c, steps, seed):
     scale (the rounding floor, as in ridge), which matters when y is almost orthogonal to col(X)
     and |w_ls| is small (sweep seed 2707632598: |w_ls| = 1.9e-3, float32).
     """
+    check = Check(CLOSED, backend)
+    host_check = Check(CLOSED, HOST)
     s, _, w_ls = svd_coordinates(problem, 0.0)
     floor = float(np.linalg.norm(problem.y)) / problem.sigma_max
     lr = c / (2 * problem.sigma_max**2)
@@ -1102,22 +1078,18 @@ def test_gd_trajectory_closed_form(backend, problem, c, steps, seed):
     wTt = problem.V.T @ backend.to_numpy(wT["w"])
     pos = s > 0
     with clause("a"):
-        assert_close(
+        check.assert_close(
             wTt[pos],
             (w_ls + (1 - 2 * lr * s**2) ** steps * (w0t - w_ls))[pos],
-            claim=CLOSED,
-            backend=backend,
             cond=2.0,
             dim=(problem.n + problem.d) * steps,
             scale=max(float(np.linalg.norm(w0)), float(np.linalg.norm(w_ls))) + floor,
             what=f"w_{steps} vs closed form",
         )
     with clause("c"):
-        assert_close(
+        check.assert_close(
             wTt[~pos],
             w0t[~pos],
-            claim=CLOSED,
-            backend=backend,
             cond=2.0,
             dim=(problem.n + problem.d) * steps,
             scale=max(float(np.linalg.norm(w0)), float(np.linalg.norm(w_ls))) + floor,
@@ -1138,17 +1110,16 @@ def test_gd_trajectory_closed_form(backend, problem, c, steps, seed):
     a = a[(s > 0) & (a < 1)]
     tau = -1 / np.log1p(-a)
     with clause("d"):
-        rel = 8 * EPS64
-        assert ((1 / a - 1) * (1 - rel) <= tau).all() and (tau <= (1 / a) * (1 + rel)).all()
+        host_check.assert_at_least(tau, 1 / a - 1, kind="bound", what="tau >= 1/a - 1")
+        host_check.assert_at_most(tau, 1 / a, kind="bound", what="tau <= 1/a")
     with clause("b"):
-        # the naive float64 formula errs by (steps + 2) u absolutely, dlcore's by a few u
+        # the naive float64 formula errs by (steps + 2) u absolutely, dlcore's by a few u: (steps
+        # + 4) eps, identity's 4 eps at scale (steps + 4) / 4 (the count kept, not rounded up)
         naive = np.where(pos, 1 - (1 - 2 * lr * s**2) ** steps, p)
-        assert p == pytest.approx(naive, rel=0, abs=(steps + 4) * EPS64)
-        assert_close(
+        host_check.assert_entrywise(p, naive, kind="identity", scale=(steps + 4) / 4)
+        check.assert_close(
             problem.V.T @ backend.to_numpy(wT["w"]),
             p * w_ls,
-            claim=CLOSED,
-            backend=backend,
             cond=2.0,
             dim=(problem.n + problem.d) * steps,
             scale=float(np.linalg.norm(w_ls)) + floor,
@@ -1167,6 +1138,7 @@ def test_medium_step_reorders_and_early_stopping_returns_another_model(backend, 
     1/lambda_max) return models with different fit profiles, the medium one with the smaller
     mode-3 error (mode 3 is exact after one medium step).
     """
+    check = Check(MEDIUM, backend)
     rng = np.random.default_rng(seed)
     s = np.sqrt(np.array([0.95, 0.7, 0.5, 0.1]) / lr)
     U, V = orthogonal(4, rng), orthogonal(4, rng)
@@ -1197,11 +1169,9 @@ def test_medium_step_reorders_and_early_stopping_returns_another_model(backend, 
                 # cond s_1 / s_4) relative to ||p(2) w_ls||. Read as p_1 = w-tilde_{2,1} / w_ls_1,
                 # that error is divided by |w_ls_1| >= ||w_ls|| small s_3 / s_1: < 4e-3 in float32,
                 # far below the 0.31 margin of p_1 < p_3 - 0.5.
-                assert_close(
+                check.assert_close(
                     W[2],
                     np.array([0.19, 0.84, 1.0, 0.36]) * w_ls,
-                    claim=MEDIUM,
-                    backend=backend,
                     cond=s[0] / s[-1],
                     dim=16,
                     what="w-tilde_2 = p(2) w_ls at the medium step",
@@ -1226,6 +1196,8 @@ def test_weak_directions_grow_like_an_integrator(backend, problem, c, steps):
     """The three bounds on dlcore's filter (float64, derived slack) and on dlcore's GD iterates in
     SVD coordinates (rounding dim (n + d) T relative to ||X^+ y||), plus ||w_T|| <= ||X^+ y||.
     """
+    check = Check(WEAK, backend)
+    host_check = Check(WEAK, HOST)
     s, yt, w_ls = svd_coordinates(problem, 0.0)
     r = problem.rank
     s, yt = s[:r], yt[:r]
@@ -1235,10 +1207,10 @@ def test_weak_directions_grow_like_an_integrator(backend, problem, c, steps):
     x = a * steps
     # p = -expm1(t log1p(-a)) is within a few u of the exact filter (its derivative in t log1p(-a)
     # is at most 1/e in size times |t log1p(-a)|); x - x^2 / 2 and min(1, x) are within
-    # 2 u (x + x^2) of theirs: 4 eps (1 + x^2) covers both, elementwise
-    slack = 4 * EPS64 * (1 + x**2)
+    # 2 u (x + x^2) of theirs: identity's 4 eps at scale 1 + x^2 covers both, elementwise
     with clause("a"):
-        assert (x - x**2 / 2 <= p + slack).all() and (p <= np.minimum(1, x) + slack).all()
+        host_check.assert_at_most(x - x**2 / 2, p, kind="identity", scale=1 + x**2)
+        host_check.assert_at_most(p, np.minimum(1, x), kind="identity", scale=1 + x**2)
     X, y = backend.asarray(problem.X), backend.asarray(problem.y)
     wT, _ = run(
         gd(lr),
@@ -1248,7 +1220,7 @@ def test_weak_directions_grow_like_an_integrator(backend, problem, c, steps):
     )
     wt = (problem.V.T @ backend.to_numpy(wT["w"]))[:r]
     scale = float(np.linalg.norm(w_ls))
-    tol = tolerance(backend.eps, kind="bound", dim=(problem.n + problem.d) * steps) * scale
+    tol = check.tolerance(kind="bound", dim=(problem.n + problem.d) * steps) * scale
     with clause("b"):
         assert (np.abs(wt) <= np.minimum(2 * lr * steps * s, 1 / s) * np.abs(yt) + tol).all()
     with clause("c"):
@@ -1269,12 +1241,13 @@ def test_weak_directions_grow_like_an_integrator(backend, problem, c, steps):
 def test_gd_filter_is_sandwiched_by_the_ridge_filter(backend, s, c, steps):
     """h(lambda_t) <= p(t) <= 2 h(lambda_t) with lambda_t = 1/(2 lr t), lr = c / (2 max s^2), from
     dlcore's two filters (ridge on the backend); slack: the filters' rounding, (steps) eps."""
+    check = Check(SANDWICH, backend)
     sig = np.array(s)
     lr = c / (2 * sig.max() ** 2)
     lam_t = 1 / (2 * lr * steps)
     h = backend.to_numpy(ridge_filter_factors(backend.asarray(sig), lam_t))
     p = gd_filter_factors(sig, lr, steps)
-    slack = tolerance(backend.eps, kind="bound", dim=4)
+    slack = check.tolerance(kind="bound", dim=4)
     with clause("a"):
         assert (h <= p * (1 + slack) + slack).all(), (h, p)
         assert (p <= 2 * h * (1 + slack) + slack).all(), (h, p)
@@ -1312,6 +1285,7 @@ def test_rotating_the_features_rotates_the_weights(backend, problem, c, steps, l
     """GD on X and on XQ (Q Haar orthogonal): X w_t = (XQ) w'_t and w'_t = Q^T w_t; same for
     dlcore's ridge. Rounding: the two runs round differently, (n + d) T eps relative to the scale.
     """
+    check = Check(ROTATE, backend)
     Q = orthogonal(problem.d, np.random.default_rng(seed))
     lr = c / (2 * problem.sigma_max**2)
     y = backend.asarray(problem.y)
@@ -1335,21 +1309,17 @@ def test_rotating_the_features_rotates_the_weights(backend, problem, c, steps, l
     Ur, uty = problem.U[:, :r], problem.U[:, :r].T @ problem.y
     p_t = 1 - (1 - 2 * lr * sv**2) ** steps
     with clause("a"):
-        assert_close(
+        check.assert_close(
             problem.X @ w,
             Ur @ (p_t * uty),
-            claim=ROTATE,
-            backend=backend,
             cond=2.0,
             dim=(problem.n + problem.d) * steps,
             scale=float(np.linalg.norm(problem.y)),
             what="X w_t = U p(t) U^T y",
         )
-        assert_close(
+        check.assert_close(
             problem.X @ wr,
             Ur @ (sv**2 / (sv**2 + lam) * uty),
-            claim=ROTATE,
-            backend=backend,
             cond=(problem.sigma_max**2 + lam) / lam,
             dim=problem.n + problem.d,
             scale=float(np.linalg.norm(problem.y)),
@@ -1357,21 +1327,17 @@ def test_rotating_the_features_rotates_the_weights(backend, problem, c, steps, l
         )
     scale = float(np.linalg.norm(problem.y)) / problem.sigma_min
     with clause("b"):
-        assert_close(
+        check.assert_close(
             wq,
             Q.T @ w,
-            claim=ROTATE,
-            backend=backend,
             cond=2.0,
             dim=(problem.n + problem.d) * steps,
             scale=scale,
             what="w'_t = Q^T w_t",
         )
-        assert_close(
+        check.assert_close(
             problem.X @ Q @ wq,
             problem.X @ w,
-            claim=ROTATE,
-            backend=backend,
             cond=2.0,
             dim=(problem.n + problem.d) * steps,
             scale=problem.sigma_max * scale,
@@ -1382,21 +1348,17 @@ def test_rotating_the_features_rotates_the_weights(backend, problem, c, steps, l
         ny = float(np.linalg.norm(problem.y))
         loss = np.sum((problem.y - W @ problem.X.T) ** 2, axis=1)
         loss_q = np.sum((problem.y - Wq @ (problem.X @ Q).T) ** 2, axis=1)
-        assert_close(
+        check.assert_close(
             loss_q,
             loss,
-            claim=ROTATE,
-            backend=backend,
             cond=2.0,
             dim=(problem.n + problem.d) * steps,
             scale=3 * ny * problem.sigma_max * scale * math.sqrt(steps + 1),
             what="loss curves (steps + 1 entries)",
         )
-        assert_close(
+        check.assert_close(
             wrq,
             Q.T @ wr,
-            claim=ROTATE,
-            backend=backend,
             cond=(problem.sigma_max**2 + lam) / lam,
             dim=problem.n + problem.d,
             what="ridge",
@@ -1425,6 +1387,7 @@ def test_early_stopping_beats_the_converged_model(backend, small, noise, every, 
     nonincreasing: every mode's residual is multiplied by |1 - 2 lr sigma^2| <= 1), and of (a)
     where frac <= 1/2 (lr <= 1 / lambda_max: every factor in [0, 1)). Rounding as in the main run.
     """
+    check = Check(EARLY, backend)
     rng = np.random.default_rng(seed)
     U, V = orthogonal(3, rng), orthogonal(3, rng)
     s = np.array([1.0, 1.0, small])
@@ -1446,7 +1409,7 @@ def test_early_stopping_beats_the_converged_model(backend, small, noise, every, 
         assert len(hist.checkpoints) == -(-steps // every) + 1
         assert hist.checkpoints[-1][0] == steps
     losses = np.array([r.loss for r in hist.records])
-    tol = tolerance(backend.eps, kind="convergence", dim=6 * steps) * (losses[0] + 1.0)
+    tol = check.tolerance(kind="convergence", dim=6 * steps) * (losses[0] + 1.0)
     with clause("b"):
         assert (np.diff(losses) <= tol).all()
     norms = [float(np.linalg.norm(backend.to_numpy(p["w"]))) for _, p in hist.checkpoints]
@@ -1463,7 +1426,7 @@ def test_early_stopping_beats_the_converged_model(backend, small, noise, every, 
     )
     losses2 = np.array([r.loss for r in hist2.records])
     norms2 = np.array([np.linalg.norm(backend.to_numpy(p["w"])) for _, p in hist2.checkpoints])
-    tol2 = tolerance(backend.eps, kind="convergence", dim=6 * 20) * (losses2[0] + norms2.max() + 1)
+    tol2 = check.tolerance(kind="convergence", dim=6 * 20) * (losses2[0] + norms2.max() + 1)
     with clause("b"):
         assert (np.diff(losses2) <= tol2).all(), f"loss rose at lr lambda_max = {2 * frac}"
     if frac <= 0.5:
@@ -1520,11 +1483,15 @@ def test_halving_a_small_step_doubles_the_steps(backend, a, eps_, s, other):
     definition's (exact_steps_to; exact below 1024 steps), and since a <= -ln(1 - a) <= a/(1 - a),
     T a / ln(1/eps) lies in [1 - a, 1 + a / ln(1/eps)]: T ~ ln(1/eps) / (lr lambda).
     """
+    host_check = Check(SLOW, HOST)
     lam = 2 * s**2
     lr = a / lam
     with clause("a"):
-        # a other <= 1: the stiff factor is >= 0 up to the rounding of one product (1e-15)
-        assert -1e-15 <= gd_mode_factor(other * lam, lr) <= gd_mode_factor(lam, lr)
+        # a other <= 1: the stiff factor 1 - lr (other lam) is >= 0 up to three roundings (lr,
+        # the two products; 1 - x is exact near 1), 3 u <= identity's 4 eps at scale 1
+        stiff = gd_mode_factor(other * lam, lr)
+        host_check.assert_at_least(stiff, 0.0, kind="identity", scale=1.0, what="stiff factor")
+        assert stiff <= gd_mode_factor(lam, lr)
         assert gd_steps_to_tolerance(other * lam, lr, eps_) <= gd_steps_to_tolerance(lam, lr, eps_)
     counts = _steps_to_eps_at_full_and_half_step(backend, s, a, eps_)
     L = math.log(1 / eps_)
@@ -1553,9 +1520,10 @@ def test_condition_number_limits_the_rate(lams, c, delta, frac):
     min{t >= 1 : |1 - lr lam|^t <= delta} (exact_steps_to, written from the definition) and do not
     increase with lambda; for a drawn stable lr = frac / lam_max every mode k has
     |1 - lr lam_k| >= 1 - 2/kappa_k, kappa_k = lam_max / lam_k (computed test-side: lr lam_k <
-    2/kappa_k, so the slack 1e-12 only covers rounding of two products ~1e-16); eta* = 2/(lam_max
+    2/kappa_k, so the check allows only the rounding, 8 eps absolutely); eta* = 2/(lam_max
     + lam_min) gives rate (kappa - 1)/(kappa + 1) and any other lr (eta* (1 +- delta)) a larger
     one."""
+    host_check = Check(KAPPA, HOST)
     lam = np.sort(np.array(lams))[::-1]
     lam_max, lam_min = lam[0], lam[-1]
     kappa = lam_max / lam_min
@@ -1572,9 +1540,12 @@ def test_condition_number_limits_the_rate(lams, c, delta, frac):
         assert counts == sorted(counts)
     eta = frac / lam_max
     with clause("c"):
+        # values <= 2 in size: eta, eta lk and 1 - x round by <= 6 u absolutely, the bound's
+        # quotient and difference by 3 u: 9 u <= 16 u = bound's 8 x eps at scale 1
         for lk in lam:
-            assert abs(1 - eta * lk) >= 1 - 2 * lk / lam_max - 1e-12
-            assert abs(gd_mode_factor(lk, eta)) >= 1 - 2 * lk / lam_max - 1e-12
+            floor = 1 - 2 * lk / lam_max
+            host_check.assert_at_least(abs(1 - eta * lk), floor, kind="bound", scale=1.0)
+            host_check.assert_at_least(abs(gd_mode_factor(lk, eta)), floor, kind="bound", scale=1.0)
     star = 2 / (lam_max + lam_min)
 
     def rate(eta):
@@ -1583,7 +1554,9 @@ def test_condition_number_limits_the_rate(lams, c, delta, frac):
     with clause("d"):
         # star lambda_i carries three roundings (relative 3 u, on values <= 2) and 1 - x one more;
         # (kappa - 1) / (kappa + 1) four: both sides are within 8 u of the exact value, absolutely
-        assert rate(star) == pytest.approx((kappa - 1) / (kappa + 1), rel=0, abs=8 * EPS64)
+        host_check.assert_entrywise(
+            rate(star), (kappa - 1) / (kappa + 1), kind="equivalence", scale=1.0, what="rate"
+        )
         assert rate(star * (1 + delta)) > rate(star) and rate(star * (1 - delta)) > rate(star)
 
 
@@ -1623,6 +1596,8 @@ def test_log_cosh_gd_converges_or_settles_on_a_two_cycle(backend, eta, theta0, s
     same approach phase, an escape from near 0 at rate |1 - eta| > 1 (log(10 / theta0) /
     log|1 - eta| steps), then contractions at the cycle multiplier per two steps. The comparison
     allows the 1e-6 plus rounding."""
+    check = Check(CYCLE, backend)
+    host_check = Check(CYCLE, HOST)
     w0 = {"w": backend.asarray(np.array([sign * theta0]))}
     grad = lambda p, t: {"w": backend.xp.tanh(p["w"])}  # noqa: E731
     approach = math.ceil((theta0 + 5) / min(eta, 1.0))
@@ -1631,7 +1606,13 @@ def test_log_cosh_gd_converges_or_settles_on_a_two_cycle(backend, eta, theta0, s
         steps = approach + steps_to(rho, 1e-6)
         wT, _ = run(gd(eta), grad, w0, steps)
         with clause("a"):
-            assert abs(float(backend.to_numpy(wT["w"])[0])) <= 1e-6 * theta0 + 16 * backend.eps
+            # the target 1e-6 theta0 plus convergence's 16 eps (scale 1)
+            check.assert_at_most(
+                abs(float(backend.to_numpy(wT["w"])[0])),
+                1e-6 * theta0,
+                kind="convergence",
+                scale=1.0,
+            )
         return
     approach += math.ceil(abs(math.log(10 / theta0) / math.log(abs(1 - eta))))
     with clause("b"):
@@ -1656,12 +1637,15 @@ def test_log_cosh_gd_converges_or_settles_on_a_two_cycle(backend, eta, theta0, s
     last = [float(backend.to_numpy(p["w"])[0]) for p in traj[-2:]]
     tol = (
         1e-6 * (theta0 + star)
-        + tolerance(backend.eps, kind="convergence", dim=4, cond=1 / (1 - mult)) * star
+        + check.tolerance(kind="convergence", dim=4, cond=1 / (1 - mult)) * star
     )
     with clause("c"):
         # the bisection ends at float resolution: |2 theta - eta tanh theta| <= (2 + eta) u theta
         # from theta's last ulp, plus the evaluation's rounding, 2 u (2 + eta) theta
-        assert 2 * star == pytest.approx(eta * math.tanh(star), rel=(eta + 2) * EPS64, abs=0)
+        # = (2 + eta) eps relatively: identity's 4 eps at cond (2 + eta) / 4 (not rounded up)
+        host_check.assert_entrywise(
+            2 * star, eta * math.tanh(star), kind="identity", cond=(eta + 2) / 4, what="2-cycle"
+        )
         assert abs(abs(last[0]) - star) <= tol and abs(last[1] + last[0]) <= 2 * tol
         assert max(abs(float(backend.to_numpy(p["w"])[0])) for p in traj) <= (
             max(theta0, star) + eta
@@ -1676,6 +1660,8 @@ def test_gd_tracks_gradient_flow_with_error_linear_in_eta(backend, problem, a, t
     w* + V exp(-2 S^2 tau) V^T (w0 - w*) is predicted per mode, (1 - lr lam)^k - exp(-lam k lr),
     and halving lr halves it to first order: ratio in [0.45, 0.55] for lr lambda_max <= 0.01.
     The gaps (~1e-3 relative) dwarf the rounding, so float32 is compared at its own tolerance."""
+    check = Check(FLOW, backend)
+    host_check = Check(FLOW, HOST)
     lam = 2 * problem.svals**2
     w_star = problem.V @ ((problem.U.T @ problem.y)[: problem.rank] / problem.svals)
     w0 = w_star + np.random.default_rng(seed).standard_normal(problem.d)
@@ -1708,7 +1694,7 @@ def test_gd_tracks_gradient_flow_with_error_linear_in_eta(backend, problem, a, t
         de = np.abs(problem.V.T @ (flow_at(tau + h) - w_star)) - np.abs(
             problem.V.T @ (flow_at(tau) - w_star)
         )
-        assert (de <= 8 * eps64 * scale0).all()
+        host_check.assert_at_most(de, 0.0, kind="bound", scale=scale0, what="d|e_i| / dtau")
     gaps = []
     for lr in (a / lam[0], a / (2 * lam[0])):
         k = max(1, round(tau * lam[0] / a)) * (1 if lr == a / lam[0] else 2)
@@ -1721,11 +1707,9 @@ def test_gd_tracks_gradient_flow_with_error_linear_in_eta(backend, problem, a, t
         e0 = problem.V.T @ (w0 - w_star)
         flow = w_star + problem.V @ (np.exp(-lam * k * lr) * e0)
         gd_closed = w_star + problem.V @ ((1 - lr * lam) ** k * e0)
-        assert_close(
+        check.assert_close(
             backend.to_numpy(wT["w"]),
             gd_closed,
-            claim=FLOW,
-            backend=backend,
             cond=2.0,
             dim=(problem.n + problem.d) * k,
             scale=float(np.linalg.norm(w0)),
@@ -1818,6 +1802,8 @@ def test_logistic_gd_on_separable_data_diverges_logarithmically(
     U_t in units of the rounding slack, (L_t - U_t) / (U_t run_tol), and 0 while L_t <= U_t: the
     check L_t <= U_t (1 + run_tol) is unchanged.
     """
+    check = Check(LOGDIV, backend)
+    host_check = Check(LOGDIV, HOST)
     data = separable_dataset(n, d, gamma, rng=np.random.default_rng(seed), spread=spread)
     X, y, w_star = data.X, data.y, data.direction
     R = float(np.linalg.norm(X, axis=1).max())
@@ -1829,13 +1815,22 @@ def test_logistic_gd_on_separable_data_diverges_logarithmically(
     L = mean_logistic(thetas, X, y)
     norms = np.linalg.norm(thetas, axis=1)
     U = logistic_loss_envelope(T, n, gamma, c)
-    # the envelope's own bounds (host float64, T <= 1e3 recursion steps: relative slack 1e-12
-    # covers ~3 eps per step): phi <= 1 below, phi(n U_t) >= phi(n log 2) (phi decreasing) above.
+    # the envelope's own bounds (host float64, T <= 1e3 recursion steps of ~3 eps each, and the
+    # bound's own four roundings: within identity's 4 x (T + 1) x eps, relatively): phi <= 1
+    # below, phi(n U_t) >= phi(n log 2) (phi decreasing) above.
     ts = np.arange(T + 1)
     phi0 = -math.expm1(-n * LOG2) / (n * LOG2)
     with clause("d"):
-        assert (U >= (1 - 1e-12) / (1 / LOG2 + c * gamma**2 * ts)).all()
-        assert (U <= (1 + 1e-12) / (1 / LOG2 + c * gamma**2 * phi0**2 * ts)).all()
+        host_check.assert_at_least(
+            U, 1 / (1 / LOG2 + c * gamma**2 * ts), kind="identity", dim=T + 1, what="U below"
+        )
+        host_check.assert_at_most(
+            U,
+            1 / (1 / LOG2 + c * gamma**2 * phi0**2 * ts),
+            kind="identity",
+            dim=T + 1,
+            what="U above",
+        )
     with clause("a"):
         # L > 0 at every iterate, while L(k w*) <= log(1 + e^{-k gamma}) -> 0: inf L = 0, not attained
         assert (L > 0).all()
@@ -1844,8 +1839,8 @@ def test_logistic_gd_on_separable_data_diverges_logarithmically(
             1 + 1e-9
         )
     cond = max(1.0, R * float(norms.max()))
-    step_tol = tolerance(backend.eps, kind="bound", dim=n + d, cond=cond)
-    run_tol = tolerance(backend.eps, kind="convergence", dim=(n + d) * T, cond=cond)
+    step_tol = check.tolerance(kind="bound", dim=n + d, cond=cond)
+    run_tol = check.tolerance(kind="convergence", dim=(n + d) * T, cond=cond)
     # 1. monotone loss, below the envelope.
     rises = np.diff(L) - step_tol * L[:-1]
     with clause("b"):
@@ -1955,6 +1950,7 @@ def test_logistic_gd_on_non_separable_data_converges_to_a_finite_minimizer(
     theta_hat is a float64 Newton oracle; slack as in the separable test (one step's rounding for
     monotonicity, (n + d) T steps' for the rates).
     """
+    check = Check(LOGDIV, backend)
     data = separable_dataset(n, 2, gamma, rng=np.random.default_rng(seed), spread=spread)
     i, j = data.support
     X = np.vstack([data.X, data.X[[i, j]]])
@@ -1971,8 +1967,8 @@ def test_logistic_gd_on_non_separable_data_converges_to_a_finite_minimizer(
     assert L_hat >= 4 * LOG2 / m * (1 - 1e-12), "the infimum is not 0"
     dist = np.linalg.norm(thetas - theta_hat, axis=1)
     r = float(np.linalg.norm(theta_hat))
-    step_tol = tolerance(backend.eps, kind="bound", dim=m + 2, cond=max(1.0, r))
-    run_tol = tolerance(backend.eps, kind="convergence", dim=(m + 2) * T, cond=max(1.0, r))
+    step_tol = check.tolerance(kind="bound", dim=m + 2, cond=max(1.0, r))
+    run_tol = check.tolerance(kind="convergence", dim=(m + 2) * T, cond=max(1.0, r))
     # One step's rounding: eps-relative in theta (|theta| <= 2r) plus that of lr g, whose terms
     # sigma(.) y_i x_i have norm <= max |x_i|: when theta_hat = 0 (symmetric data) r alone is 0.
     xmax = float(np.linalg.norm(X, axis=1).max())
@@ -2022,6 +2018,7 @@ def test_gd_on_log_cosh_leaves_the_linear_recursion(backend, lams, c, seed):
     >= c (1 - tanh 1) >= 0.0119 (z - tanh z increases in |z|; ||lam|| >= lam_max), against a
     rounding of one step, tolerance(identity, cond 2, dim 2d) * ||z_0|| < 1e-4 in float32.
     """
+    check = Check(MODES, backend)
     lam = np.array(lams)
     rng = np.random.default_rng(seed)
     d = len(lam)
@@ -2029,17 +2026,15 @@ def test_gd_on_log_cosh_leaves_the_linear_recursion(backend, lams, c, seed):
     z0 = rng.choice([-1.0, 1.0], d) * rng.uniform(1.0, 3.0, d)
     lr = c / lam.max()
     z = log_cosh_gd(backend, R, lam, z0, lr, 1)
-    assert_close(
+    check.assert_close(
         z[1],
         z0 - lr * lam * np.tanh(z0),
-        claim=MODES,
-        backend=backend,
         cond=2.0,
         dim=2 * d,
         scale=float(np.linalg.norm(z0)),
         what="one GD step on log cosh",
     )
-    tol = tolerance(backend.eps, kind="identity", cond=2.0, dim=2 * d) * float(np.linalg.norm(z0))
+    tol = check.tolerance(kind="identity", cond=2.0, dim=2 * d) * float(np.linalg.norm(z0))
     gap = float(np.linalg.norm(z[1] - (1 - lr * lam) * z0))
     margin = lr * float(np.linalg.norm(lam)) * (1 - math.tanh(1.0))
     assert gap >= margin - tol, f"e_1 = (I - lr H) e_0 up to {gap:.3e} < {margin:.3e}"
@@ -2062,6 +2057,7 @@ def test_hinge_risk_at_a_kink_has_a_first_order_remainder(backend, n, d, frac, s
     the other coordinates in [-1, 1], ||x_i|| <= sqrt(9 + 5) < 3.75 and eps >= 1/30, that is
     below 2.5e-3 < 1 / (8 n) in float32.
     """
+    check = Check(TAYLOR, backend)
     rng = np.random.default_rng(seed)
     y = rng.choice([-1.0, 1.0], n)
     m = 1 + rng.choice([-1.0, 1.0], n) * (1 + rng.uniform(0.0, 1.0, n))
@@ -2078,16 +2074,14 @@ def test_hinge_risk_at_a_kink_has_a_first_order_remainder(backend, n, d, frac, s
     L0, Lp, Lm = risk(w), risk(w + eps_ * v), risk(w - eps_ * v)
     scale = (Lp + Lm + 2 * L0) / eps_
     expected = float(np.linalg.norm(X[0])) / n
-    assert_close(
+    check.assert_close(
         (Lp + Lm - 2 * L0) / eps_,
         expected,
-        claim=TAYLOR,
-        backend=backend,
         dim=n + d,
         scale=scale,
         what="D(eps) / eps at the kink",
     )
-    tol = tolerance(backend.eps, kind="identity", dim=n + d) * scale
+    tol = check.tolerance(kind="identity", dim=n + d) * scale
     assert expected >= 1 / n and tol < expected / 8
     g = backend.to_numpy(empirical_risk_grad(backend.asarray(w), Xb, yb, loss="hinge"))
     remainders = [Lp - L0 - eps_ * float(g @ v), Lm - L0 + eps_ * float(g @ v)]
@@ -2107,6 +2101,7 @@ def test_at_a_zero_gradient_no_direction_is_steepest(backend, d, extra, r, seed)
     residual is at most tolerance(bound, dim n + d) * (||X||_F ||w|| + ||y||) < r / 5 in float32
     (||X||_F <= 10, ||w|| <= 6, ||y|| <= 60), so L >= (r - that)^2 > 0.
     """
+    check = Check(STEEPEST, backend)
     rng = np.random.default_rng(seed)
     X = np.vstack([np.eye(d), rng.integers(-2, 3, (extra, d))]).astype(float)
     w_star = rng.integers(-2, 3, d).astype(float)
@@ -2115,7 +2110,7 @@ def test_at_a_zero_gradient_no_direction_is_steepest(backend, d, extra, r, seed)
     g = backend.to_numpy(squared_loss_grad(backend.asarray(w_star), Xb, yb))
     assert (g == 0).all(), f"the gradient at an exact minimizer is {g}"
     assert float(squared_loss(backend.asarray(w_star), Xb, yb)) == 0.0
-    err = tolerance(backend.eps, kind="bound", dim=len(y) + d) * (
+    err = check.tolerance(kind="bound", dim=len(y) + d) * (
         float(np.linalg.norm(X)) * (float(np.linalg.norm(w_star)) + r) + float(np.linalg.norm(y))
     )
     assert err < r / 5
@@ -2140,6 +2135,7 @@ def test_a_step_past_two_over_beta_increases_the_loss(backend, problem, c, a, se
     Hence L_1 / L_0 - 1 >= 2c(c - 1) / (1 + 2c(c - 1)) >= 0.095. dlcore's ratio is compared with
     the exact one at the relative tolerance of two (n + d)-term sums (cond 2 for the step).
     """
+    check = Check(DESCENT, backend)
     rng = np.random.default_rng(seed)
     s, _, _ = svd_coordinates(problem, 0.0)
     b = rng.standard_normal(problem.d - 1)
@@ -2156,17 +2152,15 @@ def test_a_step_past_two_over_beta_increases_the_loss(backend, problem, c, a, se
         )
     )
     exact = float(np.sum(s**2 * ((1 - 2 * lr * s**2) * wt) ** 2)) / float(np.sum(s**2 * wt**2))
-    assert_close(
+    check.assert_close(
         L1 / L0,
         exact,
-        claim=DESCENT,
-        backend=backend,
         kind="identity",
         cond=2.0,
         dim=2 * (problem.n + problem.d),
         what="L_1 / L_0",
     )
-    tol = tolerance(backend.eps, kind="identity", cond=2.0, dim=2 * (problem.n + problem.d))
+    tol = check.tolerance(kind="identity", cond=2.0, dim=2 * (problem.n + problem.d))
     floor = 2 * c * (c - 1) / (1 + 2 * c * (c - 1))
     assert L1 / L0 - 1 >= floor - tol * exact, f"L_1 / L_0 = {L1 / L0:.4f}: the step did not ascend"
 
@@ -2182,15 +2176,14 @@ def test_log_cosh_has_no_one_step_point_and_no_mirror_symmetry(backend, theta0, 
     |a| - |b| = 2 min(delta t, |theta_0| - t) >= 2 min(0.05 tanh 0.5, 0.0379) = 0.046, where a
     quadratic gives 0. Rounding: one step, tolerance(identity, cond 2, dim 4) * |theta_0|.
     """
+    check = Check(REGIMES, backend)
     R, lam, z0 = np.eye(1), np.ones(1), np.array([sign * theta0])
-    tol = tolerance(backend.eps, kind="identity", cond=2.0, dim=4) * theta0
+    tol = check.tolerance(kind="identity", cond=2.0, dim=4) * theta0
     t = math.tanh(theta0)
     one = log_cosh_gd(backend, R, lam, z0, 1.0, 1)[1, 0]
-    assert_close(
+    check.assert_close(
         one,
         sign * (theta0 - t),
-        claim=REGIMES,
-        backend=backend,
         cond=2.0,
         dim=4,
         scale=theta0,
@@ -2222,15 +2215,17 @@ def test_log_cosh_gradients_neither_alternate_nor_drift_at_lr_lambda(
     4 small e^{-2(|theta_0| - small)} <= 0.027 small, not small (mean value theorem on tanh).
     Rounding of the drift, a ratio of two one-step gradients: tolerance(identity, dim 4) <= 2e-6.
     """
+    check = Check(SIGNATURE, backend)
     R = np.eye(1)
     zb = log_cosh_gd(backend, R, np.array([big]), np.array([sign * (big + excess)]), 1.0, 1)[:, 0]
-    assert np.sign(zb[1]) == np.sign(zb[0]) and abs(zb[1]) >= excess * (1 - 4 * backend.eps)
+    assert np.sign(zb[1]) == np.sign(zb[0])
+    check.assert_at_least(abs(zb[1]), excess, kind="identity", what="|z_1|")
     zs = log_cosh_gd(backend, R, np.array([small]), np.array([sign * theta_small]), 1.0, 1)
     gb = backend.asarray(zs[:, 0])
     g = backend.to_numpy(small * backend.xp.tanh(gb))
     drift = abs(g[1] - g[0]) / abs(g[0])
     bound = 4 * small * math.exp(-2 * (theta_small - small))
-    tol = tolerance(backend.eps, kind="identity", dim=4)
+    tol = check.tolerance(kind="identity", dim=4)
     assert drift <= bound + tol, f"drift {drift:.3e} > {bound:.3e}"
     assert bound + tol < small / 2  # 0.027 small + 2e-6 < small / 2 for small >= 1e-3
 
@@ -2251,6 +2246,7 @@ def test_with_ridge_the_null_coordinates_move(backend, problem, ratio, c, size, 
     step. After T = steps_to(f, 1/2) <= 16 steps the null part has moved by (1 - f^T) size
     >= size / 2. Rounding as in the per-mode test: dim (n + d) T, cond 2, relative to the iterates.
     """
+    check = Check(CLOSED, backend)
     rng = np.random.default_rng(seed)
     r = problem.rank
     lam = ratio * problem.sigma_max**2
@@ -2264,17 +2260,15 @@ def test_with_ridge_the_null_coordinates_move(backend, problem, ratio, c, size, 
     _, _, w_star_t = svd_coordinates(problem, lam)
     scale = max(float(np.linalg.norm(traj, axis=1).max()), float(np.linalg.norm(w_star_t)))
     nullT = problem.V[:, r:].T @ traj[steps]
-    assert_close(
+    check.assert_close(
         nullT,
         f**steps * null0,
-        claim=CLOSED,
-        backend=backend,
         cond=2.0,
         dim=(problem.n + problem.d) * steps,
         scale=scale,
         what="null coordinates under ridge",
     )
-    tol = tolerance(backend.eps, kind="identity", cond=2.0, dim=(problem.n + problem.d) * steps)
+    tol = check.tolerance(kind="identity", cond=2.0, dim=(problem.n + problem.d) * steps)
     moved = float(np.linalg.norm(nullT - null0))
     assert moved >= size / 2 - tol * scale, f"null part moved {moved:.3e} < {size / 2:.3e}"
 
@@ -2291,6 +2285,7 @@ def test_small_step_keeps_the_order_by_sigma(backend, lr_medium, c, seed):
     p_1 < p_3 - 0.5; steps-to-tolerance are nondecreasing down the spectrum (|1 - a_i| grows), so the
     strongest mode is the fastest. Tolerance as in the medium-step test (cond s_1 / s_4, dim 16).
     """
+    check = Check(MEDIUM, backend)
     rng = np.random.default_rng(seed)
     ratios = np.array([0.95, 0.7, 0.5, 0.1])
     s = np.sqrt(ratios / lr_medium)
@@ -2306,8 +2301,8 @@ def test_small_step_keeps_the_order_by_sigma(backend, lr_medium, c, seed):
     p = (V.T @ backend.to_numpy(wT["w"])) * s
     a = c * ratios / ratios[0]
     expected = a * (2 - a)
-    assert_close(p, expected, claim=MEDIUM, backend=backend, cond=s[0] / s[-1], dim=16, what="p(2)")
-    tol = tolerance(backend.eps, kind="identity", cond=s[0] / s[-1], dim=16) * float(
+    check.assert_close(p, expected, cond=s[0] / s[-1], dim=16, what="p(2)")
+    tol = check.tolerance(kind="identity", cond=s[0] / s[-1], dim=16) * float(
         np.linalg.norm(expected)
     )
     assert (np.diff(p) < 0).all(), f"p(2) = {p} is not ordered by sigma"
@@ -2328,6 +2323,7 @@ def test_medium_step_overshoots_the_least_squares_coordinate(backend, problem, c
     (c - 1) |y-tilde_1| / sigma_1 >= 0.05 * 0.5 / 2 = 0.0125. Rounding of one step from 0:
     tolerance(bound, dim n + d) * lr * residual_scale(X, y, 0) < 1e-3 in float32.
     """
+    check = Check(WEAK, backend)
     y = nested_problem(problem, seed)
     X, yb = backend.asarray(problem.X), backend.asarray(y)
     lr = c / (2 * problem.sigma_max**2)
@@ -2336,19 +2332,17 @@ def test_medium_step_overshoots_the_least_squares_coordinate(backend, problem, c
     w1 = one_step(backend, lambda v: squared_loss_grad(v, X, yb), np.zeros(problem.d), lr)
     wt = (problem.V.T @ w1)[:r]
     scale = lr * residual_scale(problem.X, y, np.zeros(problem.d))
-    assert_close(
+    check.assert_close(
         wt,
         2 * lr * s * yt,
-        claim=WEAK,
-        backend=backend,
         dim=problem.n + problem.d,
         scale=scale,
         what="w-tilde_1",
     )
     p = gd_filter_factors(s, lr, 1)
-    assert_close(p[0], c, claim=WEAK, backend=backend, kind="identity", what="p_1(1) = a_1")
+    check.assert_close(p[0], c, kind="identity", what="p_1(1) = a_1")
     assert c - 1 >= 0.05  # p_1(1) = c exceeds min(1, x) = 1 by c - 1
-    tol = tolerance(backend.eps, kind="bound", dim=problem.n + problem.d) * scale
+    tol = check.tolerance(kind="bound", dim=problem.n + problem.d) * scale
     bound = min(2 * lr * s[0], 1 / s[0]) * abs(yt[0])
     assert abs(wt[0]) - bound >= (c - 1) * abs(yt[0]) / s[0] - tol
 
@@ -2360,21 +2354,20 @@ def test_gd_filter_overshoots_twice_the_ridge_filter(backend, s, c):
     """lr = c / (2 max s^2), c in (1, 2), t = 1, lambda_1 = 1 / (2 lr): at the largest sigma
     a = 2 lr sigma^2 = c, p = c and 2 h = 2c / (1 + c), so p - 2h = c (c - 1) / (1 + c)
     >= 1.05 * 0.05 / 2.05 = 0.0256, far above the sandwich test's slack (4 eps-level terms)."""
+    check = Check(SANDWICH, backend)
     sig = np.array(s)
     lr = c / (2 * sig.max() ** 2)
     h = backend.to_numpy(ridge_filter_factors(backend.asarray(sig), 1 / (2 * lr)))
     p = gd_filter_factors(sig, lr, 1)
     k = int(np.argmax(sig))
-    assert_close(
+    check.assert_close(
         p[k] - 2 * h[k],
         c * (c - 1) / (1 + c),
-        claim=SANDWICH,
-        backend=backend,
         dim=4,
         scale=2.0,
         what="p - 2h at the top sigma",
     )
-    slack = tolerance(backend.eps, kind="bound", dim=4)
+    slack = check.tolerance(kind="bound", dim=4)
     assert p[k] > 2 * h[k] * (1 + slack) + slack
 
 
@@ -2396,6 +2389,7 @@ def test_rotation_does_not_commute_with_a_fixed_start(backend, problem, c, steps
     ||w_T|| >= 2^-T size >= size / 64, against absolute rounding tol * size per run (factors <= 1:
     errors never grow), tol = tolerance(invariant, cond 2, dim (n + d) T) <= 1.8e-4 in float32.
     """
+    check = Check(ROTATE, backend)
     rng = np.random.default_rng(seed)
     u = rng.standard_normal(problem.d)
     u /= np.linalg.norm(u)
@@ -2415,17 +2409,15 @@ def test_rotation_does_not_commute_with_a_fixed_start(backend, problem, c, steps
     w, wq = out
     f = 1 - 2 * lr * problem.svals**2
     w_exact = problem.V @ (f**steps * (problem.V.T @ (size * u)))
-    assert_close(
+    check.assert_close(
         wq,
         -Q.T @ w_exact,
-        claim=ROTATE,
-        backend=backend,
         cond=2.0,
         dim=(problem.n + problem.d) * steps,
         scale=size,
         what="w'_t = -Q^T w_t",
     )
-    tol = tolerance(backend.eps, kind="invariant", cond=2.0, dim=(problem.n + problem.d) * steps)
+    tol = check.tolerance(kind="invariant", cond=2.0, dim=(problem.n + problem.d) * steps)
     gap = float(np.linalg.norm(wq - Q.T @ w))
     assert gap >= 2 * float(np.linalg.norm(w_exact)) - 2 * tol * size
     # ||w_exact|| >= (1 - c)^T size, so gap >= 2 size ((1 - c)^T - tol) > 0 (2^-6 vs <= 1.8e-4).
@@ -2449,6 +2441,7 @@ def test_from_a_large_start_the_norm_shrinks(backend, problem, c, m, steps, seed
     the norm decreases, where (a) says it is nondecreasing from 0. Rounding: absolute, at most
     tolerance(convergence, dim (n + d) T) ||w_0|| per iterate (factors in [0, 1)).
     """
+    check = Check(EARLY, backend)
     y = nested_problem(problem, seed)
     r = problem.rank
     w_ls = problem.V[:, :r] @ ((problem.U.T @ y)[:r] / problem.svals)
@@ -2464,7 +2457,7 @@ def test_from_a_large_start_the_norm_shrinks(backend, problem, c, m, steps, seed
     )
     norms = np.array([np.linalg.norm(backend.to_numpy(p["w"])) for _, p in hist.checkpoints])
     n0 = m * float(np.linalg.norm(w_ls))
-    tol = tolerance(backend.eps, kind="convergence", dim=(problem.n + problem.d) * steps) * n0
+    tol = check.tolerance(kind="convergence", dim=(problem.n + problem.d) * steps) * n0
     a_min = c / problem.cond**2
     assert norms[1] ** 2 <= n0**2 * (1 - (1 - 1 / m**2) * a_min) + 2 * tol * n0 + tol**2
     assert (np.diff(norms) <= 2 * tol).all(), "||w_t|| increased"
@@ -2503,6 +2496,7 @@ def test_best_step_does_not_give_the_kappa_rate_on_log_cosh(backend, lams, seed)
     contraction misses the rate by (1 - rho)/2 >= 1/101 (kappa <= 100). Rounding: one step,
     relative tolerance(identity, cond 2, dim 2d), below 1e-5 in float32.
     """
+    check = Check(KAPPA, backend)
     lam = np.array(lams)
     rng = np.random.default_rng(seed)
     d = len(lam)
@@ -2511,12 +2505,14 @@ def test_best_step_does_not_give_the_kappa_rate_on_log_cosh(backend, lams, seed)
     rho = max(abs(gd_mode_factor(lam_min, star)), abs(gd_mode_factor(lam_max, star)))
     kappa = lam_max / lam_min
     # both sides within 8 u of the exact rate, absolutely (see the slow-directions test)
-    assert rho == pytest.approx((kappa - 1) / (kappa + 1), rel=0, abs=8 * EPS64)
+    Check(KAPPA, HOST).assert_entrywise(
+        rho, (kappa - 1) / (kappa + 1), kind="equivalence", scale=1.0, what="rate"
+    )
     z = 4 / (1 - rho)
     z0 = rng.choice([-1.0, 1.0], d) * rng.uniform(z, 2 * z, d)
     traj = log_cosh_gd(backend, orthogonal(d, rng), lam, z0, star, 1)
     contraction = float(np.linalg.norm(traj[1]) / np.linalg.norm(traj[0]))
-    tol = tolerance(backend.eps, kind="identity", cond=2.0, dim=2 * d)
+    tol = check.tolerance(kind="identity", cond=2.0, dim=2 * d)
     assert contraction >= (1 + rho) / 2 - tol, f"{contraction:.4f} < (1 + rho)/2, rho = {rho:.4f}"
     assert (1 + rho) / 2 - tol > rho
 
@@ -2566,6 +2562,7 @@ def test_halving_a_large_step_does_not_halve_the_flow_gap(backend, problem, a, s
     rounding tol * (||w_0|| + ||w*||) per run (the flow test's tolerance), the measured ratio is
     within (1 + R) tol scale / (gap_1 - tol scale) of R(a) (checked below to stay < 0.45).
     """
+    check = Check(FLOW, backend)
     rng = np.random.default_rng(seed)
     s = problem.sigma_max
     Q = problem.U[:, : problem.d]
@@ -2584,11 +2581,9 @@ def test_halving_a_large_step_does_not_halve_the_flow_gap(backend, problem, a, s
             k,
         )
         w = backend.to_numpy(wT["w"])
-        assert_close(
+        check.assert_close(
             w,
             w_star + (1 - a / k) ** k * e0,
-            claim=FLOW,
-            backend=backend,
             cond=2.0,
             dim=(problem.n + problem.d) * 2,
             scale=float(np.linalg.norm(w_star + e0)),
@@ -2597,10 +2592,7 @@ def test_halving_a_large_step_does_not_halve_the_flow_gap(backend, problem, a, s
         gaps.append(float(np.linalg.norm(w - flow)))
     R = abs((1 - a / 2) ** 2 - math.exp(-a)) / abs((1 - a) - math.exp(-a))
     scale = float(np.linalg.norm(w_star)) + size
-    err = (
-        tolerance(backend.eps, kind="convergence", cond=2.0, dim=(problem.n + problem.d) * 2)
-        * scale
-    )
+    err = check.tolerance(kind="convergence", cond=2.0, dim=(problem.n + problem.d) * 2) * scale
     slack = (1 + R) * err / (abs((1 - a) - math.exp(-a)) * size - err)
     assert gaps[1] / gaps[0] <= R + slack
     assert R + slack < 0.45, f"R(a) = {R:.3f} + {slack:.3f} reaches the first-order window"

@@ -21,11 +21,12 @@ from dlcore.mlp import (
     value_and_grad,
 )
 from dlcore.optim import sgd
-from tests.support.backends import REFERENCE, backend_params
+from tests.support.backends import HOST, backend_params
 from tests.support.claims import claim, clause
+from tests.support.mlp_oracles import output_magnitude
 from tests.support.stats import FALSE_FAILURE, chi2_mix_band, rademacher_sum_band
 from tests.support.strategies import log_uniform, regression_problems, seeds
-from tests.support.tolerances import assert_close, record_ratio
+from tests.support.tolerances import Check, record_ratio
 
 HE = "initialization.he-init-preserves-relu-variance"
 # The claim holds at any width; the statistic's spread shrinks with the total number of units, so
@@ -173,6 +174,7 @@ def test_he_normal_matches_torch_kaiming(backend, d_in, d_out, seed):
     The drawn weights' mean square lies in its chi-square band (false-failure probability
     FALSE_FAILURE per example).
     """
+    check = Check(HE, backend)
     torch = pytest.importorskip("torch")
     t = torch.empty(d_out, d_in)  # torch stores (d_out, d_in)
     fan = torch.nn.init._calculate_correct_fan(t, "fan_in")
@@ -186,11 +188,9 @@ def test_he_normal_matches_torch_kaiming(backend, d_in, d_out, seed):
     ratio = float(np.mean(W * W)) / (2.0 / d_in)
     with clause("b"):  # He: Var w = 2 / fan_in, torch's kaiming_normal_ with the ReLU gain
         assert fan == d_in
-        assert_close(
+        check.assert_close(
             variance("he", d_in, d_out),
             torch_var,
-            claim=HE,
-            backend=backend,
             kind="identity",
             what="He variance vs torch",
         )
@@ -243,6 +243,8 @@ def test_kinks_follow_standard_cauchy(backend, seed, sigma, s):
     |F(median_N) - 1/2| <= band + 1/N. The statement's p and F agree with scipy.stats.cauchy
     (rounding), p is even, its mode is 0 with p(0) = 1/pi, and its quartiles are -1, 1.
     """
+    check = Check(CAUCHY, HOST)
+    host_check = Check(CAUCHY, HOST)
     from scipy.stats import cauchy
 
     grid = np.arange(-500, 501) / 10  # exactly symmetric: (-k) / 10 = -(k / 10)
@@ -252,12 +254,8 @@ def test_kinks_follow_standard_cauchy(backend, seed, sigma, s):
     d = ks_distance(c, cauchy_cdf)
     record_ratio(d / band)
     with clause("a"):
-        assert_close(
-            pdf, cauchy.pdf(grid), claim=CAUCHY, backend=REFERENCE, kind="identity", what="p(c)"
-        )
-        assert_close(
-            cauchy_cdf(grid), cauchy.cdf(grid), claim=CAUCHY, backend=REFERENCE, kind="identity"
-        )
+        check.assert_close(pdf, cauchy.pdf(grid), kind="identity", what="p(c)")
+        check.assert_close(cauchy_cdf(grid), cauchy.cdf(grid), kind="identity")
         assert d <= band, f"claim {CAUCHY} [{backend}]: KS distance {d:.4f} > DKW band {band:.4f}"
     lo, med, hi = np.quantile(c, [0.25, 0.5, 0.75], method="inverted_cdf")
     with clause("b"):  # symmetric (p even, grid symmetric), mode at grid[500] = 0, median 0
@@ -265,8 +263,9 @@ def test_kinks_follow_standard_cauchy(backend, seed, sigma, s):
         assert np.argmax(cauchy.pdf(grid)) == 500
         assert abs(cauchy_cdf(med) - 0.5) <= band + 1 / KINKS
     with clause("c"):  # p(0) = 1/pi; quartiles F(-1) = 1/4, F(1) = 3/4 (scipy)
-        assert float(cauchy.pdf(0.0)) == pytest.approx(1 / math.pi, rel=4 * REFERENCE.eps)
-        assert cauchy.cdf([-1.0, 1.0]) == pytest.approx([0.25, 0.75], rel=4 * REFERENCE.eps)
+        # a few roundings of pi, arctan, a quotient and a sum: within identity's 4 eps per entry
+        host_check.assert_entrywise(float(cauchy.pdf(0.0)), 1 / math.pi, kind="identity")
+        host_check.assert_entrywise(cauchy.cdf([-1.0, 1.0]), [0.25, 0.75], kind="identity")
         for q, level in ((lo, 0.25), (hi, 0.75)):
             assert abs(cauchy_cdf(q) - level) <= band + 1 / KINKS
     scaled = _kinks(backend, sigma, sigma * s, seed + 1)
@@ -317,38 +316,31 @@ def test_kink_mass_formula_and_monte_carlo(backend, seed, a, scale):
     (false-failure probability FALSE_FAILURE per example). The exact values at a = 3, 10 are checked against their
     decimal expansions.
     """
+    check = Check(MASS, HOST)
     from scipy.stats import cauchy
 
     mass = 1 - 2 * float(cauchy.sf(a, scale=scale))
     mass1 = 1 - 2 * float(cauchy.sf(a))
     with clause("a"):  # scale 1
-        assert_close(
+        check.assert_close(
             2 / math.pi * math.atan(a),
             mass1,
-            claim=MASS,
-            backend=REFERENCE,
             cond=1 / mass1,
             what="(2 / pi) arctan(a) vs scipy.stats.cauchy",
         )
-        assert_close(
-            kink_mass(a), mass1, claim=MASS, backend=REFERENCE, cond=1 / mass1, what="kink_mass(a)"
-        )
+        check.assert_close(kink_mass(a), mass1, cond=1 / mass1, what="kink_mass(a)")
     with clause("b"):
-        assert_close(
+        check.assert_close(
             kink_mass(10.0),
             0.93654896513889,
-            claim=MASS,
-            backend=REFERENCE,
-            scale=1e-14 / (4 * REFERENCE.eps),
+            scale=1e-14 / (4 * HOST.eps),
             what="P(|C| <= 10)",
         )
     with clause("c"):
-        assert_close(
+        check.assert_close(
             kink_mass(3.0),
             0.79516723530086,
-            claim=MASS,
-            backend=REFERENCE,
-            scale=1e-14 / (4 * REFERENCE.eps),
+            scale=1e-14 / (4 * HOST.eps),
             what="P(|C| <= 3)",
         )
     with clause("d"):  # about 6.3% outside [-10, 10]
@@ -359,19 +351,15 @@ def test_kink_mass_formula_and_monte_carlo(backend, seed, a, scale):
     frac = float(np.mean(np.abs(c) <= a))
     record_ratio(abs(frac - p) / band)
     with clause("e"):  # scale s = sigma_b / sigma_w
-        assert_close(
+        check.assert_close(
             2 / math.pi * math.atan(a / scale),
             mass,
-            claim=MASS,
-            backend=REFERENCE,
             cond=1 / mass,
             what="(2 / pi) arctan(a / s) vs scipy.stats.cauchy",
         )
-        assert_close(
+        check.assert_close(
             kink_mass(a, scale),
             mass,
-            claim=MASS,
-            backend=REFERENCE,
             cond=1 / mass,
             what="kink_mass vs scipy.stats.cauchy",
         )
@@ -543,6 +531,7 @@ def test_initialisers_match_torch_nn_init(backend, name, d_in, d_out, seed):
     FALSE_FAILURE per example, split over the two events) of
     dlcore's variance(scheme, d_in, d_out); the uniform laws also share the support bound exactly.
     """
+    host_check = Check(LECUN, HOST)
     import torch
 
     from dlcore import init
@@ -573,8 +562,9 @@ def test_initialisers_match_torch_nn_init(backend, name, d_in, d_out, seed):
         _check_same_law_as_torch(W, T, var, law, backend)
     lecun, glorot = variance("lecun", d_in, d_out), variance("glorot", d_in, d_out)
     with clause("e"):  # sd ratio sqrt(2 fan_in / (fan_in + fan_out)); equal iff square
-        assert math.sqrt(glorot / lecun) == pytest.approx(
-            math.sqrt(2 * d_in / (d_in + d_out)), rel=4 * REFERENCE.eps
+        # 2 + 1 + 1 + 1/2 roundings on the left, 1 + 1/2 on the right: 6 u < identity's 4 eps
+        host_check.assert_entrywise(
+            math.sqrt(glorot / lecun), math.sqrt(2 * d_in / (d_in + d_out)), kind="identity"
         )
         # |ratio - 1| = |d_in - d_out| / (d_in + d_out) >= 1/600 >> eps when not square; 2 / (2 d)
         # rounds exactly like 1 / d (a power-of-two scaling) when square
@@ -584,12 +574,13 @@ def test_initialisers_match_torch_nn_init(backend, name, d_in, d_out, seed):
 def _check_same_law_as_torch(W, T, var: float, law: str, backend) -> None:
     """dlcore's W and torch's T both have mean square within the band of `var` (false-failure
     probability FALSE_FAILURE / 2 each); uniform laws also share the support bound sqrt(3 var)."""
+    host_check = Check(LECUN, HOST)
     assert _mean_square_in_band(W, var, law, FALSE_FAILURE / 2)
     assert _mean_square_in_band(T, var, law, FALSE_FAILURE / 2)
     if law == "uniform":
         a = math.sqrt(3 * var)
         assert float(np.max(np.abs(W))) <= a * (1 + backend.eps)
-        assert float(np.max(np.abs(T))) <= a * (1 + 4 * REFERENCE.eps)
+        host_check.assert_at_most(float(np.max(np.abs(T))), a, kind="identity", what="|T|")
 
 
 @claim(LECUN, breaks="fan_in != fan_out: 'Xavier' (Glorot, torch's xavier_normal_) is not 1/fan_in")
@@ -601,6 +592,7 @@ def test_xavier_is_not_lecun_on_rectangular_layers(backend, d_in, ratio, seed):
     fan_out) in {0.4, 2/3, 4/3, 1.6}, wider than the two bands together (each at FALSE_FAILURE;
     asserted): the test fails only if the draw leaves the Glorot band, so its false-failure
     probability is FALSE_FAILURE per example."""
+    host_check = Check(LECUN, HOST)
     import torch
 
     d_out = int(d_in * ratio)
@@ -612,8 +604,11 @@ def test_xavier_is_not_lecun_on_rectangular_layers(backend, d_in, ratio, seed):
     ).numpy()
     assert _mean_square_in_band(T, variance("glorot", d_in, d_out), "normal", FALSE_FAILURE)
     assert not _mean_square_in_band(T, variance("lecun", d_in, d_out), "normal", FALSE_FAILURE)
-    assert variance("lecun", d_in, d_out) / variance("glorot", d_in, d_out) == pytest.approx(
-        (d_in + d_out) / (2 * d_in), rel=4 * REFERENCE.eps
+    # three roundings on the left, one on the right: 4 u < identity's 4 eps
+    host_check.assert_entrywise(
+        variance("lecun", d_in, d_out) / variance("glorot", d_in, d_out),
+        (d_in + d_out) / (2 * d_in),
+        kind="identity",
     )
 
 
@@ -650,6 +645,7 @@ def test_relu_halves_second_moment(backend, law, seed, shift):
     split over the two events. Rounding z to float32
     changes z^2 by 2 eps relative (added to the band).
     """
+    check = Check(HALF, HOST)
     rng = np.random.default_rng(seed)
     z = backend.to_numpy(backend.asarray(SYMMETRIC_LAWS[law](rng, KINKS) + shift))
     r = _relu_dlcore(backend, z)
@@ -667,11 +663,9 @@ def test_relu_halves_second_moment(backend, law, seed, shift):
     rs = _relu_dlcore(backend, sym)
     with clause("e"):  # exactly half zeros (plus the zeros of z itself), exactly half of sum z^2
         assert int(np.sum(rs == 0)) == len(z) + int(np.sum(z == 0))
-        assert_close(
+        check.assert_close(
             np.sum(rs * rs),
             np.sum(sym * sym) / 2,
-            claim=HALF,
-            backend=REFERENCE,
             kind="identity",
             dim=len(sym),
             what="symmetrized second moment",
@@ -721,7 +715,7 @@ def test_relu_variance_is_not_half_for_a_standard_normal():
     from scipy.integrate import quad
     from scipy.stats import norm
 
-    eps = REFERENCE.eps
+    eps = HOST.eps
     m1, e1 = quad(lambda t: t * norm.pdf(t), 0, np.inf)
     m2, e2 = quad(lambda t: t * t * norm.pdf(t), 0, np.inf)
     var = m2 - m1 * m1
@@ -772,6 +766,7 @@ def test_dead_and_linear_fractions_match_the_cauchy_formula(backend, a, sigma_w,
     sigma_w = sigma_b = 1 it is 1/2 - arctan(10) / pi = 3.2% (one decimal); LeCun's sigma_w =
     sqrt(variance("lecun", d, .)) = 1 / sqrt(d) with sigma_b = 1 gives kink scale sqrt(d).
     """
+    host_check = Check(DEADINIT, HOST)
     rng = np.random.default_rng(seed)
     X = backend.asarray(np.array([[-a], [a]]))
     params = {
@@ -804,16 +799,19 @@ def test_dead_and_linear_fractions_match_the_cauchy_formula(backend, a, sigma_w,
     # the formula vs kink_mass(a, sigma_b / sigma_w): the arctan arguments differ by <= 3 eps
     # relative, which moves arctan x by <= 3 eps x / (1 + x^2) <= 1.5 eps; the products, 1 - m and
     # the halving add <= 4 eps (absolute, all terms <= 1): 8 eps in all
-    tol = 8 * REFERENCE.eps
     with clause("b"):  # each with probability 1/2 - arctan(a sigma_w / sigma_b) / pi
-        assert abs(p - (0.5 - math.atan(a * sigma_w / sigma_b) / math.pi)) <= tol
+        host_check.assert_entrywise(
+            p, 0.5 - math.atan(a * sigma_w / sigma_b) / math.pi, kind="bound", scale=1.0
+        )
         assert abs(dead - p) <= band and abs(linear - p) <= band, (
             f"claim {DEADINIT} [{backend}]: dead {dead:.4f}, linear {linear:.4f}, "
             f"P = {p:.4f} +- {band:.4f}"
         )
     with clause("c"):  # kink outside the data: 1 - (2/pi) arctan(a sigma_w / sigma_b) in all
         assert abs(dead + linear - 2 * p) <= 2 * band
-        assert abs(2 * p - (1 - 2 / math.pi * math.atan(a * sigma_w / sigma_b))) <= 2 * tol
+        host_check.assert_entrywise(
+            2 * p, 1 - 2 / math.pi * math.atan(a * sigma_w / sigma_b), kind="bound", scale=2.0
+        )
     with clause("d"):  # N(0, 1), a = 10: 3.2% dead plus 3.2% linear
         assert round(100 * (0.5 - math.atan(10.0) / math.pi), 1) == 3.2
     with clause("e"):  # grows as sigma_w shrinks (halved here) at fixed sigma_b
@@ -821,7 +819,8 @@ def test_dead_and_linear_fractions_match_the_cauchy_formula(backend, a, sigma_w,
     with clause("f"):  # LeCun sigma_w = 1/sqrt(d) with sigma_b = 1: kink scale sqrt(d)
         for d in (4, 64, 1024):
             sw = math.sqrt(variance("lecun", d, 1))
-            assert 1 / sw == pytest.approx(math.sqrt(d), rel=4 * REFERENCE.eps)
+            # d a power of 4: 1/d, its root and 1/sw are exact; identity's 4 eps allows rounding
+            host_check.assert_entrywise(1 / sw, math.sqrt(d), kind="identity")
 
 
 # ---- finite precision ------------------------------------------------------------------------
@@ -1115,6 +1114,8 @@ def test_cauchy_running_mean_never_settles(backend, n, seed, R):
     probability FALSE_FAILURE per example). The partial first moment ln(1 + R^2) / (2 pi) matches
     scipy quad on both sides (the negative side is its negative) and exceeds any M (at
     R = e^{pi M + 1}), and pi c^2 p(c) = 1 / (1 + 1/c^2) -> 1 (relative gap 1/(1 + c^2) <= 1/c^2)."""
+    check = Check(NOMEAN, HOST)
+    host_check = Check(NOMEAN, HOST)
     from scipy.integrate import quad
     from scipy.stats import norm
 
@@ -1135,35 +1136,33 @@ def test_cauchy_running_mean_never_settles(backend, n, seed, R):
     negative, err_neg = quad(lambda t: t / (math.pi * (1 + t * t)), -R, 0, limit=200)
     closed = math.log1p(R * R) / (2 * math.pi)
     with clause("a"):  # int_0^R c p(c) dc = ln(1 + R^2) / (2 pi), unbounded
-        assert_close(
+        check.assert_close(
             closed,
             integral,
-            claim=NOMEAN,
-            backend=REFERENCE,
             kind="identity",
-            cond=max(1.0, err / (REFERENCE.eps * integral)) if integral > 0 else 1.0,
+            cond=max(1.0, err / (HOST.eps * integral)) if integral > 0 else 1.0,
             what="partial first moment",
         )
         for M in (1.0, 10.0, 100.0):  # exceeds any M: at R = e^{pi M + 1} it is M + 1/pi
             assert math.log1p(math.exp(2 * (math.pi * M + 1))) / (2 * math.pi) > M
     with clause("b"):  # the negative side is -ln(1 + R^2) / (2 pi): E C undefined, E|C| infinite
-        assert_close(
+        check.assert_close(
             -closed,
             negative,
-            claim=NOMEAN,
-            backend=REFERENCE,
             kind="identity",
-            cond=max(1.0, err_neg / (REFERENCE.eps * abs(negative))) if negative < 0 else 1.0,
+            cond=max(1.0, err_neg / (HOST.eps * abs(negative))) if negative < 0 else 1.0,
             what="negative partial first moment",
         )
     with clause("c"):  # pi c^2 p(c) -> 1 with gap <= 1/c^2
         for big in (1e2, 1e4, 1e6):
             tail = big * big / (math.pi * (1 + big * big)) * math.pi
-            assert abs(tail - 1) <= 1 / big**2 + 4 * REFERENCE.eps
+            # four roundings of values <= 1 (a product, a sum, a quotient, a product): 4 u
+            host_check.assert_at_most(abs(tail - 1), 1 / big**2, kind="identity", scale=1.0)
     with clause("d"):  # the mean of n standard Cauchy kinks is standard Cauchy
         assert d <= band
     with clause("e"):  # P(|mean| > 1) = 1/2 for every n
-        assert 1 - kink_mass(1.0) == pytest.approx(0.5, rel=4 * REFERENCE.eps)
+        # (2 / pi) arctan(1) rounds three times (pi, arctan, the product), 1 - x once: 4 u
+        host_check.assert_entrywise(1 - kink_mass(1.0), 0.5, kind="identity")
         assert abs(float(np.mean(np.abs(means) > 1)) - 0.5) <= 2 * band
     xs = backend.to_numpy(backend.asarray(rng.standard_normal((reps, n))))
     x = xs.mean(axis=1)
@@ -1187,12 +1186,15 @@ def test_gaussian_running_means_concentrate(backend, n, seed):
     rate: sqrt(n) times the means lies within the DKW band of N(0, 1) (the same event; rounding the
     mean of n terms moves each by <= n eps relative, the CDF by <= n eps sup |x| phi(x) < n eps).
     False-failure probability FALSE_FAILURE per example."""
+    host_check = Check(NOMEAN, HOST)
     rng = np.random.default_rng(seed)
     from scipy.stats import norm
 
     x = backend.to_numpy(backend.asarray(rng.standard_normal((4000, n)))).mean(axis=1)
     band = dkw_band(4000, FALSE_FAILURE)
-    assert ks_distance(x * math.sqrt(n), norm.cdf) <= band + 4 * n * REFERENCE.eps
+    host_check.assert_at_most(
+        ks_distance(x * math.sqrt(n), norm.cdf), band, kind="identity", dim=n, scale=1.0
+    )
     assert ks_distance(x, cauchy_cdf) > band
     assert float(np.mean(np.abs(x) > 1)) < 0.5 - band
 
@@ -1226,6 +1228,7 @@ def test_kink_tail_is_one_over_t(backend, law, t, seed):
     0 (|W| uniform on [1/2, 1], random sign) gives |B/W| <= 2 |B| for every kink (exactly: the
     rounding of |b| / |w| is monotone), so a Gaussian tail and E|B/W| <= 2 E|B|.
     Bernstein's band gets FALSE_FAILURE (false-failure probability FALSE_FAILURE per example)."""
+    host_check = Check(TAIL, HOST)
     rng = np.random.default_rng(seed)
     w = rng.uniform(-1, 1, KINKS) if law == "uniform" else rng.standard_normal(KINKS)
     b = rng.standard_normal(KINKS)
@@ -1244,9 +1247,13 @@ def test_kink_tail_is_one_over_t(backend, law, t, seed):
     frac = float(np.mean(np.abs(c) > t))
     record_ratio(abs(frac - exact) / band)
     with clause("a"):  # t P(|B/W| > t) -> 2 p_W(0) E|B|, gap <= 1/t^2
-        assert abs(2 * p_w0 * abs_b - limit) <= 2 * p_w0 * err + 8 * REFERENCE.eps * limit
+        host_check.assert_at_most(
+            abs(2 * p_w0 * abs_b - limit), 2 * p_w0 * err, kind="bound", scale=limit
+        )
         for big in (t, 10 * t, 100 * t):
-            assert abs(big * tail(big) - limit) <= 1 / big**2 + 8 * REFERENCE.eps * big
+            host_check.assert_at_most(
+                abs(big * tail(big) - limit), 1 / big**2, kind="bound", scale=big
+            )
     with clause("b"):  # 1/t tail: E|B/W| exceeds any M
         for M in (1.0, 2.0, 5.0):
             T = math.exp((M + 0.5) / limit)
@@ -1259,8 +1266,8 @@ def test_kink_tail_is_one_over_t(backend, law, t, seed):
     else:
         with clause("d"):  # N(0, 1) weights: limit 2 / pi (the exact tail 1 - kink_mass, sampled)
             assert abs(frac - exact) <= band
-            assert (
-                abs(limit - 2 * float(norm.pdf(0.0)) * math.sqrt(2 / math.pi)) <= 4 * REFERENCE.eps
+            host_check.assert_entrywise(
+                limit, 2 * float(norm.pdf(0.0)) * math.sqrt(2 / math.pi), kind="identity", scale=1.0
             )
     away = rng.choice([-1.0, 1.0], KINKS) * rng.uniform(0.5, 1.0, KINKS)
     bb = backend.to_numpy(backend.asarray(b))
@@ -1347,6 +1354,8 @@ def test_bias_as_weight_on_constant_input_and_zero_biases_kicked_apart(backend, 
     continuous draws), exactly 0 for the others. (4) torch's nn.Linear(fan_in, 4000) biases lie in
     [-1/sqrt(fan_in), 1/sqrt(fan_in)] and their empirical CDF is within the DKW band of that
     uniform law (false-failure probability FALSE_FAILURE per example)."""
+    check = Check(BIAS, backend)
+    host_check = Check(BIAS, HOST)
     rng = np.random.default_rng(seed)
     sizes = [d0, width]
     P = init_mlp(sizes, rng=rng)
@@ -1356,13 +1365,11 @@ def test_bias_as_weight_on_constant_input_and_zero_biases_kicked_apart(backend, 
     one = {"W1": P["W1"], "b1": P["b1"]}
     aug = {"W1": np.concatenate([P["W1"], P["b1"][None, :]]), "b1": np.zeros(sizes[1])}
     Xa = backend.asarray(np.concatenate([X, np.ones((len(y), 1))], axis=1))
-    scale = _out_mag(one, X)
+    scale = output_magnitude(one, X, "identity")
     with clause("a"):  # X W + b = [X, 1] [W; b]
-        assert_close(
+        check.assert_close(
             forward(_to_b(backend, aug), Xa, activation="identity"),
             backend.to_numpy(forward(_to_b(backend, one), bX, activation="identity")),
-            claim=BIAS,
-            backend=backend,
             dim=sizes[0] + 2,
             scale=scale,
             what="augmented input",
@@ -1386,11 +1393,9 @@ def test_bias_as_weight_on_constant_input_and_zero_biases_kicked_apart(backend, 
         np.linalg.norm(np.abs(host["W2"][:, 0]) * (2 * np.abs(r) @ np.ones_like(mask, dtype=float)))
     )
     with clause("c"):  # -eta dL/db_j = -eta v_j sum_a delta_a 1[w_j x_a > 0], delta_a = 2 r_a
-        assert_close(
+        check.assert_close(
             got,
             expected,
-            claim=BIAS,
-            backend=backend,
             dim=len(y) + 2,
             scale=g_scale,
             what="first-step bias change",
@@ -1410,7 +1415,7 @@ def test_bias_as_weight_on_constant_input_and_zero_biases_kicked_apart(backend, 
     bound = 1 / math.sqrt(d0)
     uniform_cdf = lambda t: np.clip((t + bound) / (2 * bound), 0, 1)  # noqa: E731
     with clause("f"):  # torch's nn.Linear: b ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in))
-        assert np.all(np.abs(tb) <= bound * (1 + 4 * REFERENCE.eps))
+        host_check.assert_at_most(np.abs(tb), bound, kind="identity", what="|bias|")
         # torch draws in float32: rounding moves each bias by <= 2^-24 |b|, the CDF by <= 2^-25
         assert ks_distance(tb, uniform_cdf) <= dkw_band(len(tb), FALSE_FAILURE) + 2.0**-25
 
@@ -1439,11 +1444,6 @@ def test_unit_active_on_no_input_gets_no_bias_kick(backend):
     assert backend.to_numpy(grads["W1"])[0, 1] == 0.0
 
 
-def _out_mag(params: dict[str, np.ndarray], X: np.ndarray) -> float:
-    m = np.abs(X) @ np.abs(params["W1"]) + np.abs(params["b1"])
-    return float(np.linalg.norm(m))
-
-
 def _to_b(backend, params: dict[str, np.ndarray]) -> dict:
     return {k: backend.asarray(v) for k, v in params.items()}
 
@@ -1469,6 +1469,8 @@ def test_uniform_rescaling_is_harmless(backend, problem, k, kappa, T):
     a step eta' = 2 (1 + kappa) / lambda_max beyond the limit multiplies the error along the top
     direction by 1 - eta' lambda_max = -1 - 2 kappa, of modulus > 1 (one dlcore step from 0 toward
     w* = v_1, compared absolutely to rounding of the n + d terms)."""
+    check = Check(SCALE, backend)
+    host_check = Check(SCALE, HOST)
     from dlcore.losses import squared_loss_grad
     from dlcore.train import run
 
@@ -1486,19 +1488,19 @@ def test_uniform_rescaling_is_harmless(backend, problem, k, kappa, T):
         assert np.array_equal(backend.to_numpy(sX @ scaled["w"]), backend.to_numpy(X @ plain["w"]))
     factors = np.abs(1 - eta * lam)
     with clause("b"):  # |1 - eta lambda_k| >= 1 - 2 lambda_k / lambda_max for eta < 2 / lambda_max
-        assert np.all(factors >= 1 - 2 * lam / lam[0] - 4 * REFERENCE.eps)
+        host_check.assert_at_least(factors, 1 - 2 * lam / lam[0], kind="identity", scale=1.0)
     with clause("c"):  # the weakest direction: at best 1 - 2 / kappa
-        assert factors[-1] >= 1 - 2 / (lam[0] / lam[-1]) - 4 * REFERENCE.eps
+        host_check.assert_at_least(
+            factors[-1], 1 - 2 / (lam[0] / lam[-1]), kind="identity", scale=1.0
+        )
     v1 = problem.V[:, 0]
     eta_big = 2 * (1 + kappa) / float(lam[0])
     w1 = -eta_big * squared_loss_grad(w0["w"], X, backend.asarray(problem.X @ v1))
     f = 1 - eta_big * float(lam[0])
     with clause("a"):  # beyond 2 / lambda_max the top error is multiplied by |f| > 1
-        assert_close(
+        check.assert_close(
             1 - float(backend.to_numpy(w1) @ v1),
             f,
-            claim=SCALE,
-            backend=backend,
             kind="identity",
             dim=problem.n + problem.d,
             scale=1 + abs(f),  # the computed w1 . v1 = eta' lambda_max = 1 + |f|
@@ -1541,6 +1543,7 @@ def _check_weak_direction_slowdown(backend, problem, s: float) -> None:
     sigma_max by s: the weak direction's factor f = 1 - 2 eta sigma_min^2 (checked against the
     step), and steps(f) = ceil(-1 / ln f) grows by a factor in [s^2 / 2, 2 s^2] unless base <= 2
     (with u = 1/x, x = 1 - f: steps lies in [u - 1, u + 1] and base >= 3 gives u > 2 + 1/s^2)."""
+    check = Check(SCALE, backend)
     from dlcore.losses import squared_loss_grad
 
     r = problem.rank
@@ -1555,11 +1558,9 @@ def _check_weak_direction_slowdown(backend, problem, s: float) -> None:
             backend.asarray(np.zeros(problem.d)), bX, backend.asarray(X @ v)
         )
         f = 1 - 2 * eta * svals[-1] ** 2
-        assert_close(
+        check.assert_close(
             1 - float(backend.to_numpy(w1) @ v),
             f,
-            claim=SCALE,
-            backend=backend,
             kind="identity",
             dim=problem.n + problem.d,
             scale=1.0,
@@ -1590,6 +1591,7 @@ def test_inverted_dropout_keeps_the_mean(backend, p, m, seed):
     probability FALSE_FAILURE / 2 per example in all); the fraction of dropped entries is p within
     Hoeffding's band (FALSE_FAILURE / 2); every output is 0 or h / (1 - p), as for
     torch.nn.functional.dropout; train=False returns h."""
+    check = Check(DROPOUT, backend)
     import torch
 
     rng = np.random.default_rng(seed)
@@ -1610,13 +1612,13 @@ def test_inverted_dropout_keeps_the_mean(backend, p, m, seed):
         )
         assert abs(dropped - p) <= math.sqrt(math.log(4 / FALSE_FAILURE) / (2 * reps * m))
     with clause("b"):  # E dropout(h) = h entry by entry
-        assert np.all(err <= band + 4 * backend.eps * np.abs(scaled))
+        check.assert_at_most(err, band, kind="identity", scale=np.abs(scaled), what="mean")
     with clause("c"):  # identity at inference
         assert dropout(h, p, rng=rng, train=False) is h
     t = torch.nn.functional.dropout(torch.as_tensor(hh), p, training=True)
     tv = t.numpy()
     with clause("d"):  # torch corrects at training time: 0 or h / (1 - p)
-        assert np.all((tv == 0) | (np.abs(tv - scaled) <= 4 * REFERENCE.eps * np.abs(scaled)))
+        assert np.all((tv == 0) | (np.abs(tv - scaled) <= 4 * HOST.eps * np.abs(scaled)))
 
 
 # ---- fan-in per unit -----------------------------------------------------------------------------
@@ -1717,6 +1719,7 @@ def test_standardize_gives_mean_zero_unit_mean_square(backend, n, d, scale, shif
     and the division add (n + 1) eps more (kind identity, dim 2 (n + 1), cond kappa).
     Deterministic given the draw: false-failure probability 0.
     """
+    check = Check(GOAL, backend)
     X = _raw_inputs(np.random.default_rng(seed), n, d, scale, shift)
     Xb = backend.to_numpy(backend.asarray(X))
     kappa = float(np.max(np.max(np.abs(Xb), axis=0) / Xb.std(axis=0)))
@@ -1726,11 +1729,9 @@ def test_standardize_gives_mean_zero_unit_mean_square(backend, n, d, scale, shif
             (out.mean(axis=0), np.zeros(d), "column means"),
             (np.mean(out * out, axis=0), np.ones(d), "column mean squares"),
         ):
-            assert_close(
+            check.assert_close(
                 value,
                 expected,
-                claim=GOAL,
-                backend=backend,
                 kind="identity",
                 cond=max(kappa, 1.0),
                 dim=2 * (n + 1),
@@ -1738,11 +1739,9 @@ def test_standardize_gives_mean_zero_unit_mean_square(backend, n, d, scale, shif
                 what=what,
             )
     with clause("b"):  # ||X~||_F^2 / n = d_0: the d column mean squares add (d more terms)
-        assert_close(
+        check.assert_close(
             float(np.sum(out * out)) / n,
             float(d),
-            claim=GOAL,
-            backend=backend,
             kind="identity",
             cond=max(kappa, 1.0),
             dim=2 * (n + 1) + d,
@@ -1811,6 +1810,7 @@ def test_standardized_input_gives_2_c_to_the_l(
     rounding (asserted). On the raw input (columns of scale `scale`, offsets up to 3 sigma) He
     gives ln q_L = ln(2 s^2), s^2 = ||X||_F^2 / (n d_0).
     """
+    check = Check(GOAL, backend)
     rng = np.random.default_rng(seed)
     raw = _raw_inputs(rng, BATCH, d0, scale, 3.0)
     X = backend.to_numpy(standardize(backend.asarray(raw))) if standardized else raw
@@ -1827,11 +1827,9 @@ def test_standardized_input_gives_2_c_to_the_l(
         assert abs(rest[0] - rest[1]) <= rest[2], f"ln(q_L / q_1): {rest}"
     if standardized:
         with clause("e"):  # standardized input: q_L = 2 c^L
-            assert_close(
+            check.assert_close(
                 predicted,
                 math.log(2 * GAIN[weights] ** depth),
-                claim=GOAL,
-                backend=backend,
                 kind="identity",
                 cond=4.0,  # kappa <= max |z| / sigma of the drawn columns is within a few units
                 dim=2 * (BATCH + 1),

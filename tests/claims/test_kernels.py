@@ -17,10 +17,10 @@ from dlcore.kernels import (
     rbf_kernel,
 )
 from dlcore.linear import null_space_projector, ridge, ridge_dual, ridge_objective
-from tests.support.backends import backend_params, eigvalsh64
+from tests.support.backends import HOST, backend_params, eigvalsh64
 from tests.support.claims import claim, clause
 from tests.support.strategies import log_uniform, make_problem, regression_problems, seeds
-from tests.support.tolerances import assert_close, tolerance
+from tests.support.tolerances import Check
 
 ID = "kernels.primal-equals-dual"
 EPS64 = float(np.finfo(np.float64).eps)
@@ -49,6 +49,7 @@ def test_primal_equals_dual(backend, problem, lam, m):
     about eps * (kappa * |w| + |X| |y| / |A|): the second term is the rounding of X^T y (or of
     X^T alpha), which matters when y is nearly orthogonal to the column space and w is tiny.
     """
+    check = Check(ID, backend)
     rng = np.random.default_rng(problem.seed)
     if m == "operator":
         Y = np.eye(problem.n)
@@ -64,34 +65,26 @@ def test_primal_equals_dual(backend, problem, lam, m):
     )
     with clause("a"):
         assert tuple(primal.shape) == tuple(dual.shape) == (problem.d, *Y.shape[1:])
-        assert_close(
-            primal, dual, claim=ID, backend=backend, cond=cond, scale=scale, what="primal vs dual"
-        )
-        assert_close(
+        check.assert_close(primal, dual, cond=cond, scale=scale, what="primal vs dual")
+        check.assert_close(
             dual,
             ridge_dual(X, y, lam),
-            claim=ID,
-            backend=backend,
             cond=cond,
             scale=scale,
             kind="identity",
             what="kernel_ridge vs ridge_dual",
         )
     with clause("b"):
-        assert_close(
+        check.assert_close(
             primal,
             oracle,
-            claim=ID,
-            backend=backend,
             cond=cond,
             scale=scale,
             what="primal vs SVD formula",
         )
     if m is not None:  # batched targets, and Y = I_n: the d x n operators themselves
         with clause("c"):
-            assert_close(
-                primal, dual, claim=ID, backend=backend, cond=cond, scale=scale, what="operators"
-            )
+            check.assert_close(primal, dual, cond=cond, scale=scale, what="operators")
 
 
 @claim(ID, breaks="lambda = 0 with d > n")
@@ -103,6 +96,7 @@ def test_primal_form_undefined_without_regularisation(backend, problem):
     The primal solve refuses (its d x d matrix has rank n < d), while the dual form at lam = 0 is
     the minimum-norm interpolant X^+ y, so the identity cannot hold for lam = 0.
     """
+    check = Check(ID, backend)
     X, y = backend.asarray(problem.X), backend.asarray(problem.y)
     gram = problem.X.T @ problem.X
     assert np.linalg.matrix_rank(gram) == problem.n < problem.d
@@ -111,11 +105,9 @@ def test_primal_form_undefined_without_regularisation(backend, problem):
     pinv_y = problem.V[:, : problem.rank] @ (
         (problem.U[:, : problem.rank].T @ problem.y) / problem.svals
     )
-    assert_close(
+    check.assert_close(
         ridge_dual(X, y, 0.0),
         pinv_y,
-        claim=ID,
-        backend=backend,
         cond=problem.cond**2,
         what="dual at lam=0 vs X^+ y",
     )
@@ -154,6 +146,7 @@ def test_ridge_weights_are_combinations_of_the_data(backend, problem, lam):
     eps * cond * |alpha|: forming K = X X^T perturbs it by eps sigma_max^2, which moves alpha by
     at most |(K + lam I)^{-1}| eps sigma_max^2 |alpha| = eps (cond - 1) |alpha|.
     """
+    check = Check(COMBO, backend)
     X, y = backend.asarray(problem.X), backend.asarray(problem.y)
     model = kernel_ridge_fit(X, y, lam, kernel="linear", form="dual")
     assert model.form == "dual" and tuple(model.alpha.shape) == (problem.n,)
@@ -163,31 +156,25 @@ def test_ridge_weights_are_combinations_of_the_data(backend, problem, lam):
     s2[: problem.rank] = problem.svals**2
     alpha_ref = problem.U @ ((problem.U.T @ problem.y) / (s2 + lam))
     with clause("a"):
-        assert_close(
+        check.assert_close(
             model.alpha,
             alpha_ref,
-            claim=COMBO,
-            backend=backend,
             cond=cond,
             scale=float(np.linalg.norm(alpha_ref)),
             what="alpha vs (X X^T + lam I)^{-1} y",
         )
-        assert_close(
+        check.assert_close(
             X.T @ model.alpha,
             w,
-            claim=COMBO,
-            backend=backend,
             cond=cond,
             scale=scale,
             what="X^T alpha vs ridge",
         )
     V0 = problem.V[:, problem.rank :]
     with clause("b"):
-        assert_close(
+        check.assert_close(
             V0 @ (V0.T @ backend.to_numpy(w)),
             np.zeros(problem.d),
-            claim=COMBO,
-            backend=backend,
             cond=cond,
             scale=scale,
             what="P_null w_lam",
@@ -206,6 +193,7 @@ def test_gram_matrix_holds_inner_products_between_points(backend, problem, seed)
     (n + d) eps sigma_max^2 |v|^2. The eigenvalues of a PSD matrix computed by a backward-stable
     eigensolver are >= -dim eps |K| (Weyl).
     """
+    check = Check(GRAM, backend)
     X = backend.asarray(problem.X)
     K = linear_kernel(X, X)
     rows = np.linalg.norm(problem.X, axis=1)
@@ -213,11 +201,9 @@ def test_gram_matrix_holds_inner_products_between_points(backend, problem, seed)
     K_np = backend.to_numpy(K)
     with clause("a"):
         assert tuple(K.shape) == (problem.n, problem.n)
-        assert_close(
+        check.assert_close(
             np.array(K_np[i, j]),
             np.array(problem.X[i] @ problem.X[j]),
-            claim=GRAM,
-            backend=backend,
             scale=float(rows[i] * rows[j]),
             dim=problem.d,
             what=f"K[{i}, {j}] vs <x_i, x_j>",
@@ -227,11 +213,9 @@ def test_gram_matrix_holds_inner_products_between_points(backend, problem, seed)
     F_np = backend.to_numpy(linear_kernel(X.T, X.T))
     with clause("c"):
         assert tuple((X.T @ X).shape) == F_np.shape == (problem.d, problem.d)
-        assert_close(
+        check.assert_close(
             np.array(F_np[p, q]),
             np.array(problem.X[:, p] @ problem.X[:, q]),
-            claim=GRAM,
-            backend=backend,
             scale=float(cols[p] * cols[q]),
             dim=problem.n,
             what=f"(X^T X)[{p}, {q}] vs <X[:, {p}], X[:, {q}]>",
@@ -239,29 +223,23 @@ def test_gram_matrix_holds_inner_products_between_points(backend, problem, seed)
     v = np.random.default_rng(seed + 2).standard_normal(problem.n)
     lowest = float(np.min(eigvalsh64(backend, K)))
     with clause("b"):
-        assert_close(
+        check.assert_close(
             np.array(v @ K_np @ v),
             np.array(np.linalg.norm(problem.X.T @ v) ** 2),
-            claim=GRAM,
-            backend=backend,
             scale=problem.sigma_max**2 * float(v @ v),
             dim=problem.n + problem.d,
             what="v^T K v vs |X^T v|^2",
         )
-        assert_close(
+        check.assert_close(
             K_np,
             K_np.T,
-            claim=GRAM,
-            backend=backend,
             scale=problem.sigma_max**2,
             dim=problem.d,
             what="K vs K^T",
         )
-        assert_close(
+        check.assert_close(
             np.array(min(lowest, 0.0)),
             np.array(0.0),
-            claim=GRAM,
-            backend=backend,
             scale=problem.sigma_max**2,
             dim=problem.n + problem.d,
             what="negative part of the smallest eigenvalue",
@@ -320,6 +298,7 @@ def test_kernel_ridge_equals_ridge_on_the_feature_map(backend, problem, lam, gam
     primal exactly when d < n). Degree-2 polynomial kernel: predictions equal ridge on the explicit
     features phi(X) (oracle in float64). Error model: `_kernel_scale`.
     """
+    check = Check(SUBST, backend)
     rng = np.random.default_rng(seed)
     Xt_np = rng.standard_normal((4, problem.d))
     X, y, Xt = (backend.asarray(a) for a in (problem.X, problem.y, Xt_np))
@@ -331,11 +310,9 @@ def test_kernel_ridge_equals_ridge_on_the_feature_map(backend, problem, lam, gam
     for form in ("primal", "dual"):
         model = kernel_ridge_fit(X, y, lam, kernel="linear", form=form)
         with clause("a"):
-            assert_close(
+            check.assert_close(
                 kernel_ridge_predict(model, Xt),
                 Xt_np @ w_ref,
-                claim=SUBST,
-                backend=backend,
                 cond=cond,
                 scale=scale,
                 what=f"linear kernel ({form}) vs ridge predictions",
@@ -349,20 +326,16 @@ def test_kernel_ridge_equals_ridge_on_the_feature_map(backend, problem, lam, gam
     # terms of size <= (gamma |x_i| |x_j| + c0)^2, so the error is dim eps times that scale
     rows = np.linalg.norm(problem.X, axis=1)
     with clause("b"):
-        assert_close(
+        check.assert_close(
             polynomial_kernel(X, X, degree=2, gamma=gamma, coef0=coef0),
             K,
-            claim=SUBST,
-            backend=backend,
             scale=float((gamma * np.max(rows) ** 2 + coef0) ** 2),
             dim=(problem.d + 1) ** 2,
             what="polynomial kernel vs phi(X) phi(X)^T",
         )
-        assert_close(
+        check.assert_close(
             kernel_ridge_predict(model, Xt),
             expected,
-            claim=SUBST,
-            backend=backend,
             cond=kcond,
             scale=kscale,
             dim=problem.n + F.shape[1],
@@ -387,6 +360,7 @@ def test_rbf_kernel_ridge_is_well_posed(backend, problem, lam, gamma):
     differs by up to gamma 8 (d + 2) eps R^2 between the two, and |(K - K_fit) alpha| by n times
     that |alpha|; this term is added to the residual's scale (sweep seed 1127345608: gamma = 10,
     float32, where it dominates)."""
+    check = Check(SUBST, backend)
     xp = backend.xp
     X, y = backend.asarray(problem.X), backend.asarray(problem.y)
     K = rbf_kernel(X, X, gamma=gamma)
@@ -395,11 +369,9 @@ def test_rbf_kernel_ridge_is_well_posed(backend, problem, lam, gamma):
     top = float(np.linalg.norm(backend.to_numpy(A), 2))
     lowest = float(np.min(eigvalsh64(backend, A)))
     with clause("c"):
-        assert_close(
+        check.assert_close(
             np.array(min(lowest - lam, 0.0)),
             np.array(0.0),
-            claim=SUBST,
-            backend=backend,
             scale=top,
             dim=n + problem.d,
             what="lam - lambda_min(K + lam I), positive part",
@@ -408,11 +380,9 @@ def test_rbf_kernel_ridge_is_well_posed(backend, problem, lam, gamma):
     alpha = model.alpha
     R2 = float(np.max(np.sum(problem.X**2, axis=1)))
     with clause("c"):
-        assert_close(
+        check.assert_close(
             A @ alpha,
             problem.y,
-            claim=SUBST,
-            backend=backend,
             scale=(top + gamma * 8 * (problem.d + 2) * R2)
             * float(np.linalg.norm(backend.to_numpy(alpha)))
             + float(np.linalg.norm(problem.y)),
@@ -439,6 +409,7 @@ def test_kernel_ridge_matches_sklearn(backend, problem, lam, kernel, degree, gam
     rbf exp(-gamma |x - z|^2); gamma is passed explicitly because sklearn's default is 1/d. Error
     model: `_kernel_scale` on sklearn's own kernel matrices.
     """
+    check = Check(SUBST, backend)
     from sklearn.kernel_ridge import KernelRidge
     from sklearn.metrics.pairwise import pairwise_kernels
 
@@ -455,11 +426,9 @@ def test_kernel_ridge_matches_sklearn(backend, problem, lam, kernel, degree, gam
     K_test = pairwise_kernels(Xt_np, problem.X, metric=kernel, **params)
     cond, scale = _kernel_scale(K_test, K, problem.y, lam)
     with clause("d"):
-        assert_close(
+        check.assert_close(
             got,
             ref,
-            claim=SUBST,
-            backend=backend,
             cond=cond,
             scale=scale,
             dim=problem.n + problem.d,
@@ -494,6 +463,7 @@ def test_non_psd_similarity_is_not_a_kernel(backend, problem, u):
     K + lam I is indefinite (the Rayleigh quotient at (e_i + e_j)/sqrt2 is lam - D_ij < 0), so the
     dual objective is unbounded below and kernel_ridge refuses it instead of returning a solution.
     """
+    host_check = Check(SUBST, HOST)
     D = np.linalg.norm(problem.X[:, None, :] - problem.X[None, :, :], axis=-1)
     i, j = np.unravel_index(np.argmax(D), D.shape)
     lam = u * float(D[i, j])
@@ -502,7 +472,10 @@ def test_non_psd_similarity_is_not_a_kernel(backend, problem, u):
     # the quadratic form sums n^2 products of entries <= lam + D_max with weights v_k v_l (two
     # nonzero, 1/sqrt2 each, rounded by u): at most 2 n u (lam + D_max) off, as is lam - D_ij
     quad = v @ (-D + lam * np.eye(problem.n)) @ v
-    assert abs(quad - (lam - D[i, j])) <= 4 * problem.n * EPS64 * (lam + float(D.max()))
+    # (4 n eps = identity's 4 x n x eps, at scale lam + D_max)
+    host_check.assert_entrywise(
+        quad, lam - D[i, j], kind="identity", dim=problem.n, scale=lam + float(D.max())
+    )
     assert lam - D[i, j] < 0
     with pytest.raises(ValueError, match="positive semi-definite"):
         kernel_ridge(backend.asarray(-D), backend.asarray(problem.y), lam)
@@ -524,6 +497,7 @@ def test_prediction_needs_only_inner_products(backend, problem, lam, m, seed):
     alpha comes from the n x n dual; the weights from the d x d primal. Error model as in
     test_primal_equals_dual, times |X_test|.
     """
+    check = Check(PREDICT, backend)
     Xt_np = np.random.default_rng(seed).standard_normal((m, problem.d))
     X, y, Xt = (backend.asarray(a) for a in (problem.X, problem.y, Xt_np))
     model = kernel_ridge_fit(X, y, lam, form="dual")
@@ -531,11 +505,9 @@ def test_prediction_needs_only_inner_products(backend, problem, lam, m, seed):
     cond = _ridge_cond(problem, lam)
     scale = float(np.linalg.norm(Xt_np, 2)) * _ridge_scale(problem, lam, problem.y)
     with clause("a"):
-        assert_close(
+        check.assert_close(
             Xt @ ridge(X, y, lam),
             via_kernel,
-            claim=PREDICT,
-            backend=backend,
             cond=cond,
             scale=scale,
             what="x^T w vs k(x)^T alpha",
@@ -544,11 +516,9 @@ def test_prediction_needs_only_inner_products(backend, problem, lam, m, seed):
     oracle = Xt_np @ _svd_ridge(problem, lam, problem.y)
     for got, what in ((via_kernel, "K(X_test, X) alpha"), (batch, "kernel_ridge_predict")):
         with clause("a", "b"):
-            assert_close(
+            check.assert_close(
                 got,
                 oracle,
-                claim=PREDICT,
-                backend=backend,
                 cond=cond,
                 scale=scale,
                 what=f"{what} vs X_test w (SVD oracle)",
@@ -556,11 +526,9 @@ def test_prediction_needs_only_inner_products(backend, problem, lam, m, seed):
     for k in range(m):
         one = backend.to_numpy(kernel_ridge_predict(model, Xt[k : k + 1, :]))
         with clause("b"):
-            assert_close(
+            check.assert_close(
                 one,
                 batch[k : k + 1],
-                claim=PREDICT,
-                backend=backend,
                 cond=cond,
                 scale=scale,
                 what=f"point {k} alone vs its row of the batch",
@@ -598,28 +566,27 @@ def test_unregularised_minimisers_leave_the_row_space(backend, problem, beta, se
     is not X^T alpha for any alpha. dlcore's primal ridge refuses lam = 0 (X^T X singular).
     Tolerances: the objective is ||r||^2 with ||r|| a product's rounding, <= tol (||X|| ||w|| +
     ||y||); the projector is pinv-based, condition cond(X)."""
+    check = Check(COMBO, backend)
     u = _null_direction(problem, seed)
     w_mn = _min_norm(problem)
     w = w_mn + beta * u
     X, y = backend.asarray(problem.X), backend.asarray(problem.y)
     with pytest.raises(ValueError, match="singular"):
         ridge(X, y, 0.0)
-    tol = tolerance(backend.eps, kind="identity", dim=problem.n + problem.d)
+    tol = check.tolerance(kind="identity", dim=problem.n + problem.d)
     for what, v in (("X^+ y", w_mn), ("X^+ y + beta u", w)):
         r_bound = tol * (problem.sigma_max * float(np.linalg.norm(v)) + np.linalg.norm(problem.y))
         J = float(backend.to_numpy(ridge_objective(backend.asarray(v), X, y, 0.0)))
         assert 0.0 <= J <= r_bound**2, (what, J, r_bound)
     P_null_w = backend.to_numpy(null_space_projector(X) @ backend.asarray(w))
-    assert_close(
+    check.assert_close(
         P_null_w,
         beta * u,
-        claim=COMBO,
-        backend=backend,
         cond=problem.cond,
         scale=float(np.linalg.norm(w)),
         what="P_null w",
     )
-    reach = tolerance(backend.eps, kind="invariant", cond=problem.cond, dim=problem.d)
+    reach = check.tolerance(kind="invariant", cond=problem.cond, dim=problem.d)
     assert np.linalg.norm(P_null_w) >= beta - reach * float(np.linalg.norm(w)), P_null_w
 
 
@@ -643,6 +610,8 @@ def test_unregularised_prediction_is_not_a_function_of_inner_products(
     0 up to rounding), and predicts x'^T w = x^T X^+ y + mu beta at x': it differs from the
     prediction through inner products by mu beta >= 0.25, against the prediction's rounding
     tol * scale (the claim test's error model)."""
+    host_check = Check(PREDICT, HOST)
+    check = Check(PREDICT, backend)
     rng = np.random.default_rng(seed)
     u = _null_direction(problem, seed)
     w_mn = _min_norm(problem)
@@ -652,7 +621,7 @@ def test_unregularised_prediction_is_not_a_function_of_inner_products(
     x = Vr @ (Vr.T @ rng.standard_normal(problem.d))
     x2 = x + mu * u
     X, y = backend.asarray(problem.X), backend.asarray(problem.y)
-    tol = tolerance(backend.eps, kind="identity", dim=problem.n + problem.d)
+    tol = check.tolerance(kind="identity", dim=problem.n + problem.d)
     r_bound = tol * (problem.sigma_max * float(np.linalg.norm(w)) + np.linalg.norm(problem.y))
     J = float(backend.to_numpy(ridge_objective(backend.asarray(w), X, y, 0.0)))
     assert 0.0 <= J <= r_bound**2, (J, r_bound)
@@ -664,20 +633,17 @@ def test_unregularised_prediction_is_not_a_function_of_inner_products(
         float(np.linalg.norm(w_mn)) + float(np.linalg.norm(problem.y)) / problem.sigma_max
     )
     inner = float(x @ w_mn)
-    assert_close(
+    check.assert_close(
         via_kernel,
         np.array([inner, inner]),
-        claim=PREDICT,
-        backend=backend,
         cond=cond,
         scale=scale,
         what="k(x)^T alpha and k(x')^T alpha vs x^T X^+ y",
     )
     minimiser = float(x2 @ w)  # float64, test side: x^T X^+ y + mu beta (x, w_mn are _|_ u)
     # the kernel path's rounding (as checked above) plus that of the float64 oracle's dot product
-    eps64 = float(np.finfo(np.float64).eps)
-    rounding = tolerance(backend.eps, kind="identity", cond=cond, dim=2) * scale
-    rounding += tolerance(eps64, kind="identity", dim=problem.d) * float(
+    rounding = check.tolerance(kind="identity", cond=cond, dim=2) * scale
+    rounding += host_check.tolerance(kind="identity", dim=problem.d) * float(
         np.linalg.norm(x2) * np.linalg.norm(w)
     )
     assert mu * beta > 2 * rounding, (mu * beta, rounding)  # the construction leaves room

@@ -40,7 +40,7 @@ from dlcore.optim import (
     sgd_momentum,
 )
 from dlcore.train import run
-from tests.support.backends import BACKENDS, backend_params
+from tests.support.backends import BACKENDS, HOST, backend_params
 from tests.support.claims import claim, clause
 from tests.support.optim_oracles import (
     amplification,
@@ -51,7 +51,7 @@ from tests.support.optim_oracles import (
     torch_sgd_on_quadratic,
 )
 from tests.support.strategies import log_uniform, make_problem, regression_problems, seeds
-from tests.support.tolerances import assert_close, record_ratio, tolerance
+from tests.support.tolerances import Check, record_ratio, tolerance
 
 STAB = "momentum.stability-bound-on-quadratics"
 DELTA = 1e-3  # relative distance from the boundary in the exact test
@@ -77,14 +77,13 @@ def test_mode_spectral_radius_changes_at_the_bound(lam, mu, beta, frac):
     just outside p(-1) = -2 DELTA (1 + mu) < 0 puts a real root below -1: both margins (>= 1e-3
     relative) are far above numpy's eigenvalue error, at most sqrt(eps) even at a double root.
     """
+    check = Check(STAB, HOST)
     bound = momentum_max_stable_lr(lam, mu)
     ema_b = ema_momentum_max_stable_lr(lam, beta)
     with clause("a"):
-        assert_close(
+        check.assert_close(
             bound * lam,
             2 * (1 + mu),
-            claim=STAB,
-            backend=_HOST,
             kind="identity",
             what="torch bound",
         )
@@ -92,67 +91,55 @@ def test_mode_spectral_radius_changes_at_the_bound(lam, mu, beta, frac):
         assert spectral_radius(momentum_mode_matrix(lam, (1 - DELTA) * bound, mu)) < 1
         assert spectral_radius(momentum_mode_matrix(lam, (1 + DELTA) * bound, mu)) > 1
     with clause("b"):
-        assert_close(
+        check.assert_close(
             ema_b * lam,
             2 * (2 - beta) / beta,
-            claim=STAB,
-            backend=_HOST,
             kind="identity",
             what="EMA bound",
         )
         assert spectral_radius(ema_momentum_mode_matrix(lam, frac * ema_b, beta)) < 1
         assert spectral_radius(ema_momentum_mode_matrix(lam, (1 - DELTA) * ema_b, beta)) < 1
         assert spectral_radius(ema_momentum_mode_matrix(lam, (1 + DELTA) * ema_b, beta)) > 1
-        assert_close(
+        check.assert_close(
             beta * ema_b,
             momentum_max_stable_lr(lam, 1 - beta),
-            claim=STAB,
-            backend=_HOST,
             kind="identity",
             cond=1 / beta,
             what="EMA bound in torch units",
         )
     with clause("d"):
-        assert_close(
+        check.assert_close(
             momentum_max_stable_lr(lam, 0.0),
             gd_max_stable_lr(lam),
-            claim=STAB,
-            backend=_HOST,
             kind="identity",
             what="mu = 0 is GD",
         )
-        assert_close(
+        check.assert_close(
             ema_momentum_max_stable_lr(lam, 1.0),
             gd_max_stable_lr(lam),
-            claim=STAB,
-            backend=_HOST,
             kind="identity",
             what="beta = 1 is GD",
         )
     # the edge moves out by 1 + mu (< 2) in torch's alpha and by (2 - beta) / beta in the EMA
     # form's eta: quotients of two closed forms, each a couple of roundings (identity tolerance)
     with clause("e"):
-        assert_close(
+        check.assert_close(
             bound / gd_max_stable_lr(lam),
             1 + mu,
-            claim=STAB,
-            backend=_HOST,
             kind="identity",
             what="torch factor 1 + mu",
         )
         assert 1 + mu < 2
     with clause("f"):
         factor = ema_b / gd_max_stable_lr(lam)
-        assert_close(
+        check.assert_close(
             factor,
             (2 - beta) / beta,
-            claim=STAB,
-            backend=_HOST,
             kind="identity",
             what="EMA factor (2 - beta) / beta",
         )
         # (2 - beta) / beta - 1 / beta = (1 - beta) / beta >= 0: above 1 / beta up to rounding
-        assert factor >= (1 / beta) * (1 - tolerance(_HOST.eps, kind="identity", dim=4))
+        assert factor >= (1 / beta) * (1 - check.tolerance(kind="identity", dim=4))
     with clause("g"):
         # past the bound, just (1 + DELTA) or far (1 / frac), both forms have a real dominant
         # eigenvalue below -1: p(-1) = 2(1 + mu) - x < 0 with x at least 1e-3 relative past it
@@ -186,19 +173,7 @@ def test_in_the_lecture_eta_the_edge_is_more_than_twice_gds(beta):
     assert spectral_radius(momentum_mode_matrix(1.0, 2 * gd_edge, 1 - beta)) > 1
 
 
-class _Host:
-    """The float64 host 'backend' for checks of closed forms."""
-
-    id = dtype_name = "float64"
-    eps = float(np.finfo(np.float64).eps)
-
-    def __str__(self) -> str:
-        return "host-float64"
-
-
-_HOST = _Host()
 _HOST_TORCH = BACKENDS[2]  # torch-cpu-float64: the torch oracle on the host
-_HOST_NUMPY = BACKENDS[0]  # numpy-float64
 
 
 def _schur_bound(M: np.ndarray, T: int) -> float:
@@ -252,16 +227,15 @@ def test_momentum_converges_inside_the_bound(backend, problem, form, mu, beta, c
     observed error must be below the bound plus rounding: eps-relative storage of w, with
     |w| <= |w*| + |e0|, accumulated over T steps (the tolerance's work factor d * T).
     """
+    check = Check(STAB, HOST)
     e0 = np.random.default_rng(seed).standard_normal(problem.d)
     s1 = problem.sigma_max
     # the lecture's loss ||Xw - y||^2 has lambda_max = 2 sigma_max^2 (the simulation below runs on
     # it), so the EMA bound reads eta < (2 - beta) / (beta sigma_max^2): a few roundings
     with clause("c"):
-        assert_close(
+        check.assert_close(
             ema_momentum_max_stable_lr(2 * s1**2, beta),
             (2 - beta) / (beta * s1**2),
-            claim=STAB,
-            backend=_HOST,
             kind="identity",
             what="bound in sigma_max",
         )
@@ -358,6 +332,7 @@ def test_momentum_is_gd_fed_the_ema_of_its_gradients(backend, problem, beta, c, 
     `update` then `apply_updates`: `dlcore.train.run(gd(...))` fuses the two into one operation
     (`dlcore.optim.step`), which rounds differently.
     """
+    check = Check(GDS, backend)
     X, y = backend.asarray(problem.X), backend.asarray(problem.y)
     grad = _quadratic_grad(X, y)
     w0 = np.random.default_rng(seed).standard_normal(problem.d)
@@ -372,7 +347,7 @@ def test_momentum_is_gd_fed_the_ema_of_its_gradients(backend, problem, beta, c, 
         p = apply_updates(p, u)
     ref = float(np.linalg.norm(w0))
     with clause("a"):
-        assert_close(w_mom["w"], p["w"], claim=GDS, backend=backend, kind="identity", scale=ref)
+        check.assert_close(w_mom["w"], p["w"], kind="identity", scale=ref)
     # beta = 1 is GD, at a step size stable for GD: eta above is stable for the EMA at beta but
     # may be far beyond 2 / lambda_max, where GD overflows and dlcore refuses the step
     eta_gd = _stable_eta(problem, 1.0, c)
@@ -383,7 +358,7 @@ def test_momentum_is_gd_fed_the_ema_of_its_gradients(backend, problem, beta, c, 
         u, s_gd = gd_one.update(grad(p, t), s_gd, p)
         p = apply_updates(p, u)
     with clause("d"):
-        assert_close(w_one["w"], p["w"], claim=GDS, backend=backend, kind="identity", scale=ref)
+        check.assert_close(w_one["w"], p["w"], kind="identity", scale=ref)
 
 
 @claim(GDS)
@@ -406,6 +381,7 @@ def test_momentum_iterate_is_the_unrolled_geometric_sum(backend, problem, beta, 
     buffer after T unfused steps, gradients recorded along that run), is compared with its sum at
     the scale G and dim 3T.
     """
+    check = Check(GDS, backend)
     X, y = backend.asarray(problem.X), backend.asarray(problem.y)
     grads: list[np.ndarray] = []
     norms: list[float] = []
@@ -427,8 +403,8 @@ def test_momentum_iterate_is_the_unrolled_geometric_sum(backend, problem, beta, 
         np.max(np.linalg.norm(G, axis=1))
     )
     with clause("c"):
-        assert_close(
-            wT["w"], expected, claim=GDS, backend=backend, kind="identity", dim=3 * steps,
+        check.assert_close(
+            wT["w"], expected, kind="identity", dim=3 * steps,
             scale=scale,
         )  # fmt: skip
     opt, p = momentum(eta, beta), {"w": backend.asarray(w0)}
@@ -440,11 +416,9 @@ def test_momentum_iterate_is_the_unrolled_geometric_sum(backend, problem, beta, 
         p = apply_updates(p, u)
     F = np.array(fed)
     with clause("b"):
-        assert_close(
+        check.assert_close(
             state.buffer["w"],
             weights @ F[::-1],
-            claim=GDS,
-            backend=backend,
             kind="identity",
             dim=3 * steps,
             scale=float(np.max(np.linalg.norm(F, axis=1))),
@@ -461,6 +435,7 @@ def test_stepping_with_the_old_average_is_not_gd(problem, c, steps, seed):
     Its first step does not move (a_0 = 0) and afterwards it steps with the previous gradient,
     so it differs from GD by at least eta |g_0| at t = 1, far above rounding.
     """
+    check = Check(GDS, HOST)
     X, y = problem.X, problem.y
     w0 = np.random.default_rng(seed).standard_normal(problem.d)
     eta = _stable_eta(problem, 1.0, c)
@@ -469,16 +444,14 @@ def test_stepping_with_the_old_average_is_not_gd(problem, c, steps, seed):
     w_gd, _ = run(gd(eta), _quadratic_grad(X, y), {"w": w0}, 1)
     gap = float(np.linalg.norm(w_sim - w_gd["w"]))
     g0 = float(np.linalg.norm(squared_loss_grad(w0, X, y)))
-    assert_close(w_sim, w0, claim=GDS, backend=_HOST, kind="identity", what="no first step")
-    floor = tolerance(_HOST.eps, kind="identity", dim=problem.d) * float(np.linalg.norm(w0))
+    check.assert_close(w_sim, w0, kind="identity", what="no first step")
+    floor = check.tolerance(kind="identity", dim=problem.d) * float(np.linalg.norm(w0))
     # gap = |w0 - (w0 - eta g0)|: the GD step rounds at eps (|w0| + eta |g0|) per entry and the
     # gradient's n-term sums at n eps, so the comparison counts n + d terms at the scale
     # |w0| + eta |g0| (sweep seed 3941509524: eta |g0| = 1.6e-2 against |w0| ~ 1, d = 1).
-    assert_close(
+    check.assert_close(
         gap,
         eta * g0,
-        claim=GDS,
-        backend=_HOST,
         kind="identity",
         dim=problem.n + problem.d,
         scale=eta * g0 + float(np.linalg.norm(w0)),
@@ -581,23 +554,26 @@ def test_trajectories_equal_torch_sgd(backend, problem, mu, variant, tau, wd, c,
         nesterov=kw["nesterov"],
     )
     A = amplification(_scaled(M, lr), steps)
-    tol = {"claim": PT, "backend": backend, "dim": steps * (problem.d + 2), "cond": A, "scale": S}
+    check = Check(PT, backend)
+    tol = {"dim": steps * (problem.d + 2), "cond": A, "scale": S}
     rounded = [
         backend.to_numpy(backend.asarray(a)).astype(np.float64) for a in (problem.X, problem.y, w0)
     ]
     stated = _stated_torch_sgd(*rounded, steps, lr=lr, **kw)
     if kw["momentum"] == 0:
         with clause("b"):
-            assert_close(stated, expected, **tol, what="torch is GD at momentum 0")
+            check.assert_close(stated, expected, **tol, what="torch is GD at momentum 0")
     else:
         with clause("a"):
-            assert_close(stated, expected, **tol, what=f"torch runs the stated {variant} recursion")
+            check.assert_close(
+                stated, expected, **tol, what=f"torch runs the stated {variant} recursion"
+            )
     if variant == "lecture":
         with clause("d"):
-            assert_close(wT["w"], expected, **tol, what="momentum(lr / beta, beta) vs torch")
+            check.assert_close(wT["w"], expected, **tol, what="momentum(lr / beta, beta) vs torch")
     else:
         with clause("g"):
-            assert_close(wT["w"], expected, **tol, what=f"{variant} after {steps} steps")
+            check.assert_close(wT["w"], expected, **tol, what=f"{variant} after {steps} steps")
 
 
 @claim(PT)
@@ -626,6 +602,7 @@ def test_mlp_trajectories_equal_torch_sgd(backend, mu, variant, activation, c, w
     for each side; the tolerance is twice that. The step is lr = c / (2 |J|^2 + wd) with J the
     parameter Jacobian at theta_0 (Gauss-Newton curvature), so the short run stays bounded.
     """
+    check = Check(PT, backend)
     kw: dict = {"momentum": mu, "nesterov": variant == "nesterov", "weight_decay": 0.0}
     if variant == "nesterov":
         kw["momentum"] = mu = max(mu, 0.05)
@@ -654,11 +631,9 @@ def test_mlp_trajectories_equal_torch_sgd(backend, mu, variant, activation, c, w
         w = w - lr * d
     B = 2 * steps * (2 * W + 3 * lr * (1 + mu) * steps * V)
     with clause("g"):
-        assert_close(
+        check.assert_close(
             thetas[-1],
             oracle[-1],
-            claim=PT,
-            backend=backend,
             dim=1,
             cond=(1 + lr * (1 + mu) * steps * wd) ** steps,
             scale=B,
@@ -681,6 +656,7 @@ def test_generic_rescaling_is_the_lecture_form(problem, mu, coef, c, steps, seed
     Run as sgd_momentum(eta', mu) fed c g (its first buffer c g_0 is mu * 0 + c g_0). Same error
     model as the torch comparison: (d + 2) eps S per step, grown by at most A, over T steps.
     """
+    check = Check(PT, HOST)
     lam_max = 2 * problem.sigma_max**2
     beta = 1 - mu
     eta = c * ema_momentum_max_stable_lr(lam_max, beta)
@@ -700,12 +676,10 @@ def test_generic_rescaling_is_the_lecture_form(problem, mu, coef, c, steps, seed
     A = amplification(_scaled(M, eta * beta), steps)
     dim = steps * (problem.d + 2)
     with clause("c"):
-        assert_close(pb["w"], pa["w"], claim=PT, backend=_HOST, dim=dim, cond=A, scale=S, what="w")
-        assert_close(
+        check.assert_close(pb["w"], pa["w"], dim=dim, cond=A, scale=S, what="w")
+        check.assert_close(
             eta * beta / coef * sb.buffer["w"],
             eta * sa.buffer["w"],
-            claim=PT,
-            backend=_HOST,
             dim=dim,
             cond=A,
             scale=S,
@@ -721,6 +695,7 @@ def test_copying_eta_into_torch_lr_diverges(lam, beta, u):
     eta lam is placed at the fraction u of that interval in log scale; the two spectral radii
     are then bounded away from 1 (the torch form crosses 1 at eta lam = 2(2 - beta)).
     """
+    check = Check(PT, HOST)
     lo, hi = 2 * (2 - beta), 2 * (2 - beta) / beta
     eta = float(np.exp(np.log(lo) + u * (np.log(hi) - np.log(lo)))) / lam
     with clause("e"):
@@ -729,13 +704,10 @@ def test_copying_eta_into_torch_lr_diverges(lam, beta, u):
     alpha, mu = ema_to_torch(eta, beta)
     D = np.diag([beta, 1.0])  # (a, e) = D (v, e)
     with clause("d"):
-        assert_close([alpha, mu], [eta * beta, 1 - beta], claim=PT, backend=_HOST,
-                     kind="identity", what="ema_to_torch")  # fmt: skip
-        assert_close(
+        check.assert_close([alpha, mu], [eta * beta, 1 - beta], kind="identity", what="ema_to_torch")  # fmt: skip
+        check.assert_close(
             D @ momentum_mode_matrix(lam, alpha, mu) @ np.linalg.inv(D),
             ema_momentum_mode_matrix(lam, eta, beta),
-            claim=PT,
-            backend=_HOST,
             kind="identity",
             cond=1 / beta,
             what="the mapped matrices agree on (a, e) = (beta v, e)",
@@ -753,6 +725,7 @@ def test_dampening_mu_is_not_the_ema_form(problem, beta, c, seed):
     side is one step of a few roundings at the scale |w_0| + eta |g_0| (n + d terms for the
     gradient).
     """
+    check = Check(PT, HOST)
     mu = 1 - beta
     eta = c * ema_momentum_max_stable_lr(2 * problem.sigma_max**2, beta)
     w0 = np.random.default_rng(seed).standard_normal(problem.d)
@@ -764,11 +737,11 @@ def test_dampening_mu_is_not_the_ema_form(problem, beta, c, seed):
     dim = problem.n + problem.d
     ema_step = w0 - eta * beta * g0
     gap = float(np.linalg.norm(p1 - ema_step))
-    floor = tolerance(_HOST.eps, kind="equivalence", dim=dim) * scale
+    floor = check.tolerance(kind="equivalence", dim=dim) * scale
     with clause("f"):
-        assert_close(p1, w0 - eta * g0, claim=PT, backend=_HOST, dim=dim, scale=scale,
+        check.assert_close(p1, w0 - eta * g0, dim=dim, scale=scale,
                      what="undamped first step")  # fmt: skip
-        assert_close(gap, eta * mu * float(np.linalg.norm(g0)), claim=PT, backend=_HOST, dim=dim,
+        check.assert_close(gap, eta * mu * float(np.linalg.norm(g0)), dim=dim,
                      scale=scale, what="gap to the EMA form's first step")  # fmt: skip
         assert gap > floor, f"dampening = mu matched the EMA form's step to {gap:.3e}"
 
@@ -796,6 +769,8 @@ def test_one_optimizer_step_is_the_mode_matrix(backend, problem, beta, c, varian
     update and the rotations by V (d eps each) of quantities bounded by
     S = N |(eta a, e)| + |w| + |w*|; identity tolerance 4 (d + 3) eps S.
     """
+    check = Check(MODE, backend)
+    host_check = Check(MODE, HOST)
     rng = np.random.default_rng(seed)
     lam = 2 * problem.svals**2
     eta = c * ema_momentum_max_stable_lr(lam[0], beta)  # c > 1: also past the bound
@@ -834,11 +809,11 @@ def test_one_optimizer_step_is_the_mode_matrix(backend, problem, beta, c, varian
         stated = [*np.ravel(want), det, tr]
         if variant == "heavy-ball":
             with clause("a"):
-                assert_close(got, stated, claim=MODE, backend=_HOST, kind="identity",
+                host_check.assert_close(got, stated, kind="identity",
                              scale=size**2, what="M_i, det, tr")  # fmt: skip
         else:
             with clause("b"):
-                assert_close(got, stated, claim=MODE, backend=_HOST, kind="identity",
+                host_check.assert_close(got, stated, kind="identity",
                              scale=size**2, what="M_i^N, det, tr")  # fmt: skip
     D = np.diag([eta, 1.0])
     mats = [D @ blocks(li, eta, beta) @ np.linalg.inv(D) for li in lam]
@@ -851,10 +826,10 @@ def test_one_optimizer_step_is_the_mode_matrix(backend, problem, beta, c, varian
     )
     if variant == "heavy-ball":
         with clause("a"):
-            assert_close(actual, expected, claim=MODE, backend=backend, dim=problem.d + 3, scale=S)
+            check.assert_close(actual, expected, dim=problem.d + 3, scale=S)
     else:
         with clause("b"):
-            assert_close(actual, expected, claim=MODE, backend=backend, dim=problem.d + 3, scale=S)
+            check.assert_close(actual, expected, dim=problem.d + 3, scale=S)
 
 
 @claim(MODE)
@@ -881,6 +856,7 @@ def test_iteration_matrix_is_block_diagonal_with_closed_form_eigenvalues(problem
     sigma_min(M_i - z~ I) <= |z~ - z|. Near a double root (the null-space mode at mu -> 1, with
     roots 1 and mu) dz is ~ eps / |1 - mu|, far above a few eps: that is the `cond` passed below.
     """
+    check = Check(MODE, HOST)
     H = 2 * problem.X.T @ problem.X
     lam = np.zeros(problem.d)
     lam[: problem.rank] = 2 * problem.svals**2
@@ -903,43 +879,40 @@ def test_iteration_matrix_is_block_diagonal_with_closed_form_eigenvalues(problem
     T = np.array([[beta, 0.0], [alpha * mu if nest else 0.0, 1.0]])  # (a, e_w) = T (v, e)
     T_inv = np.linalg.inv(T)
     with clause("c"):
-        assert_close(Q.T @ M @ Q, expected, claim=MODE, backend=_HOST, dim=2 * d, scale=norm)
+        check.assert_close(Q.T @ M @ Q, expected, dim=2 * d, scale=norm)
         for li, B in zip(lam, blocks, strict=True):  # in (a, e) the blocks are M_i (or M_i^N)
             big = float(np.linalg.norm(T, 2) * np.linalg.norm(B, 2) * np.linalg.norm(T_inv, 2))
-            assert_close(T @ B @ T_inv, ema_blocks(li, alpha / beta, beta), claim=MODE,
-                         backend=_HOST, kind="identity", dim=4, scale=big)  # fmt: skip
+            check.assert_close(T @ B @ T_inv, ema_blocks(li, alpha / beta, beta), kind="identity", dim=4, scale=big)  # fmt: skip
     for B in blocks:
         tr, det = float(np.trace(B)), float(np.linalg.det(B))
         zp, zm = mode_eigenvalues(tr, det)
         size = float(np.linalg.norm(B, 2)) + abs(zp)
-        cond = 1.0 + _root_rounding(tr, det) / (_HOST.eps * size)
+        cond = 1.0 + _root_rounding(tr, det) / (HOST.eps * size)
         with clause("c"):
             for z in (zp, zm):
                 resid = float(np.linalg.svd(B - z * np.eye(2), compute_uv=False)[-1])
-                assert_close(resid, 0.0, claim=MODE, backend=_HOST, dim=2, scale=size, cond=cond)
+                check.assert_close(resid, 0.0, dim=2, scale=size, cond=cond)
             s_, p_ = zp + zm, zp * zm
-            assert_close(
-                [s_.real, s_.imag], [tr, 0.0], claim=MODE, backend=_HOST, dim=2, scale=size,
+            check.assert_close(
+                [s_.real, s_.imag], [tr, 0.0], dim=2, scale=size,
                 cond=cond,
             )  # fmt: skip
-            assert_close(
-                [p_.real, p_.imag], [det, 0.0], claim=MODE, backend=_HOST, dim=2, scale=size**2
-            )
+            check.assert_close([p_.real, p_.imag], [det, 0.0], dim=2, scale=size**2)
         with clause("d"):
             if tr * tr < 4 * det:
                 assert zp.imag != 0
-                assert_close(abs(zp) ** 2, det, claim=MODE, backend=_HOST, dim=2, scale=size**2)
+                check.assert_close(abs(zp) ** 2, det, dim=2, scale=size**2)
             else:
                 assert zp.imag == 0 and zm.imag == 0, (zp, zm)
     for i in np.flatnonzero(lam == 0):
         e = np.array([0.0, 1.0])
         with clause("e"):
-            assert_close(blocks[i] @ e, e, claim=MODE, backend=_HOST, what="null-space mode")
+            check.assert_close(blocks[i] @ e, e, what="null-space mode")
 
 
 def _root_rounding(tr: float, det: float) -> float:
     """Bound on |z~ - z| for the closed-form roots of z^2 - tr z + det (float64; see the test)."""
-    eps = _HOST.eps
+    eps = HOST.eps
     dD = eps * (tr * tr + 4 * abs(det))
     r = math.sqrt(abs(tr * tr - 4 * det))
     dr = min(math.sqrt(dD), dD / r if r > 0 else math.inf) + eps * r / 2
@@ -960,6 +933,7 @@ def test_complex_pairs_have_modulus_sqrt_one_minus_beta(lam, beta, u):
     sqrt(1 - beta): by Bauer-Fike they err by at most kappa(V) eps |M| (kappa(V) the condition
     number of the eigenvector matrix), which sets cond.
     """
+    check = Check(SPIRAL, HOST)
     mu = 1 - beta
     lo, hi = (1 - math.sqrt(mu)) ** 2, (1 + math.sqrt(mu)) ** 2
     eta = (lo + u * (hi - lo)) / (beta * lam)
@@ -969,7 +943,7 @@ def test_complex_pairs_have_modulus_sqrt_one_minus_beta(lam, beta, u):
         assert np.all(np.abs(z.imag) > 0), f"real eigenvalues {z} inside the complex band"
     cond = np.linalg.cond(vecs) * np.linalg.norm(M, 2) / math.sqrt(mu)
     with clause("b"):
-        assert_close(np.abs(z), np.full(2, math.sqrt(mu)), claim=SPIRAL, backend=_HOST, cond=cond)
+        check.assert_close(np.abs(z), np.full(2, math.sqrt(mu)), cond=cond)
         assert math.sqrt(mu) < 1
 
 
@@ -986,19 +960,18 @@ def test_no_complex_eigenvalue_leaves_the_unit_circle(step, beta, delta):
     eta lam = (1 + delta) 2 (2 - beta) / beta, p(-1) = -(eta beta lam - 2(2 - beta)) < 0, so a real
     root lies below -1.
     """
+    check = Check(SPIRAL, HOST)
     M = ema_momentum_mode_matrix(1.0, step, beta)
     tr = float(np.trace(M))
     zp, zm = mode_eigenvalues(tr, 1 - beta)
     mu, x = 1 - beta, step * beta
     lo, hi = (1 - math.sqrt(mu)) ** 2, (1 + math.sqrt(mu)) ** 2
     with clause("a"):
-        rounding = tolerance(_HOST.eps, kind="identity", dim=4) * (tr * tr + 4 * mu + x * x)
+        rounding = check.tolerance(kind="identity", dim=4) * (tr * tr + 4 * mu + x * x)
         assert (zp.imag != 0) == (lo < x < hi) or abs((x - lo) * (x - hi)) <= rounding, (x, lo, hi)
     if zp.imag != 0:
         with clause("b"):
-            assert_close(
-                abs(zp) ** 2, 1 - beta, claim=SPIRAL, backend=_HOST, kind="identity", scale=1.0
-            )
+            check.assert_close(abs(zp) ** 2, 1 - beta, kind="identity", scale=1.0)
             assert abs(zp) < 1
     # at the bound eta beta lam = 2 (1 + mu): tr = -(1 + mu), det = mu, so z^2 - tr z + det =
     # (z + 1)(z + mu). Entries are O(eta beta lam) <= 4 with a few roundings each; numpy's det
@@ -1009,7 +982,7 @@ def test_no_complex_eigenvalue_leaves_the_unit_circle(step, beta, delta):
     coeffs = [tr_b, det_b]
     expect = [-(2 - beta), 1 - beta]
     with clause("c"):
-        assert_close(coeffs, expect, claim=SPIRAL, backend=_HOST, kind="identity", scale=8.0,
+        check.assert_close(coeffs, expect, kind="identity", scale=8.0,
                      what="z^2 + (1 + mu) z + mu = (z + 1)(z + mu) at the bound")  # fmt: skip
     past = (1 + delta) * bound
     Mp = ema_momentum_mode_matrix(1.0, past, beta)
@@ -1020,11 +993,9 @@ def test_no_complex_eigenvalue_leaves_the_unit_circle(step, beta, delta):
     with clause("d"):
         assert zp.imag == 0 and zm.imag == 0 and zm.real < -1, f"past the bound: {zp}, {zm}"
         assert abs(zm) >= abs(zp), (zp, zm)
-        assert_close(
+        check.assert_close(
             spectral_radius(Mp),
             abs(zm.real),
-            claim=SPIRAL,
-            backend=_HOST,
             cond=kappa * float(np.linalg.norm(Mp, 2)) / abs(zm.real),
             what="numpy's dominant root",
         )
@@ -1039,20 +1010,19 @@ def test_the_simultaneous_variant_spirals_out(lam, beta, over):
     (true here) and |z|^2 = det > 1. Simulated from (a, e) = (0, 1), e changes sign at least twice
     within 3 pi / arg z steps, and |M^T (0, 1)| >= 10 once |z|^T >= 10 kappa(V): an outward spiral.
     """
+    check = Check(SPIRAL, HOST)
     eta = (1 + over) / lam
     M = simultaneous_momentum_mode_matrix(lam, eta, beta)
     # the variant's matrix, from a' = (1 - beta) a + beta lam e, e' = e - eta a (old a), test-side
     stated = np.array([[1 - beta, beta * lam], [-eta, 1.0]])
     zp, _ = mode_eigenvalues(float(np.trace(M)), float(np.linalg.det(M)))
     with clause("e"):
-        assert_close(M, stated, claim=SPIRAL, backend=_HOST, kind="identity",
+        check.assert_close(M, stated, kind="identity",
                      scale=float(np.linalg.norm(stated, 2)))  # fmt: skip
         assert zp.imag != 0
-        assert_close(
+        check.assert_close(
             abs(zp) ** 2,
             1 - beta + eta * beta * lam,
-            claim=SPIRAL,
-            backend=_HOST,
             dim=2,
             scale=abs(zp) ** 2,
         )
@@ -1069,7 +1039,7 @@ def test_the_simultaneous_variant_spirals_out(lam, beta, over):
     grown = float(np.linalg.norm(np.linalg.matrix_power(M, T) @ np.array([0.0, 1.0])))
     with clause("e"):  # it spirals (e changes sign) and out (the state grows)
         assert flips >= 2, f"only {flips} sign changes in {steps} steps"
-        assert grown >= 10 * (1 - tolerance(_HOST.eps, kind="bound", dim=T, cond=kappa)), grown
+        assert grown >= 10 * (1 - check.tolerance(kind="bound", dim=T, cond=kappa)), grown
 
 
 # ---- the EMA: DC gain, low-pass filter, one state -------------------------------------------------
@@ -1109,6 +1079,7 @@ def test_ema_of_a_constant_converges_to_it(backend, d, beta, steps, start, seed)
     errors by 1 - beta, so after t steps the error is below 3 t eps (|a_0| + |c|); the reference
     (1 - beta)^t is computed in float64.
     """
+    check = Check(DC, backend)
     rng = np.random.default_rng(seed)
     c = rng.standard_normal(d)
     a0 = {"zero": np.zeros(d), "random": rng.standard_normal(d), "at c": c}[start]
@@ -1119,18 +1090,15 @@ def test_ema_of_a_constant_converges_to_it(backend, d, beta, steps, start, seed)
     expected = c_b + (1 - beta) ** t * (a0_b - c_b)
     scale = float(np.linalg.norm(a0_b) + np.linalg.norm(c_b))
     with clause("a"):
-        assert_close(out, expected, claim=DC, backend=backend, dim=3 * steps, scale=scale)
+        check.assert_close(out, expected, dim=3 * steps, scale=scale)
     if start == "at c":
         with clause("b"):
-            assert_close(out, np.broadcast_to(c_b, out.shape), claim=DC, backend=backend,
-                         dim=3 * steps, scale=scale, what="a_0 = c stays at c")  # fmt: skip
+            check.assert_close(out, np.broadcast_to(c_b, out.shape), dim=3 * steps, scale=scale, what="a_0 = c stays at c")  # fmt: skip
     if start == "zero":
         with clause("c"):
-            assert_close(
+            check.assert_close(
                 out,
                 (1 - (1 - beta) ** t) * c_b,
-                claim=DC,
-                backend=backend,
                 dim=3 * steps,
                 scale=scale,
                 what="(1 - (1 - beta)^t) c from 0",
@@ -1152,6 +1120,8 @@ def test_ema_of_a_cosine_is_the_frequency_response(backend, beta, omega, a0, ste
     |u| <= 1 and |a| <= max(|a_0|, 1) the recursion errs by at most 3 t eps (|a_0| + 1), the
     input rounding by t eps, and the reference (float64 cos, powers) by t eps64.
     """
+    check = Check(LOWPASS, backend)
+    host_check = Check(LOWPASS, HOST)
     t = np.arange(steps)
     u = np.cos(omega * t)
     H = beta / (1 - (1 - beta) * np.exp(-1j * omega))  # the stated response, test-side
@@ -1162,19 +1132,16 @@ def test_ema_of_a_cosine_is_the_frequency_response(backend, beta, omega, a0, ste
     with clause("a"):
         # dlcore's H is the stated one: the denominator cancels to about beta (relative eps/beta)
         H_dl = ema_frequency_response(omega, beta)
-        assert_close([H_dl.real, H_dl.imag], [H.real, H.imag], claim=LOWPASS, backend=_HOST,
-                     cond=2 / beta, scale=abs(H))  # fmt: skip
-        assert_close(out, expected, claim=LOWPASS, backend=backend, dim=4 * steps,
+        host_check.assert_close([H_dl.real, H_dl.imag], [H.real, H.imag], cond=2 / beta, scale=abs(H))  # fmt: skip
+        check.assert_close(out, expected, dim=4 * steps,
                      scale=abs(a0) + 1)  # fmt: skip
     if omega == math.pi:  # u_t = (-1)^t: the steady part is -(-1)^t beta / (2 - beta)
         settled = beta / (2 - beta)
         alternating = -((-1.0) ** tt) * settled + (1 - beta) ** tt * (a0 + settled)
         with clause("f"):
-            assert_close(
+            check.assert_close(
                 out,
                 alternating,
-                claim=LOWPASS,
-                backend=backend,
                 dim=4 * steps,
                 scale=abs(a0) + 1,
                 what="(-1)^t settles to -(-1)^t beta/(2 - beta)",
@@ -1198,12 +1165,13 @@ def test_frequency_response_is_low_pass(beta, grid, shrink):
     point) and at the largest, again far above the evaluation error 2 eps / beta'.
     At beta = 1, H = beta / (1 - 0 e^{-iw}) = 1 exactly.
     """
+    check = Check(LOWPASS, HOST)
     dc = abs(ema_frequency_response(0.0, beta))  # 1 - (1 - beta) cancels: relative error eps / beta
     with clause("b"):
-        assert_close(dc, 1.0, claim=LOWPASS, backend=_HOST, cond=1 / beta)
+        check.assert_close(dc, 1.0, cond=1 / beta)
     nyquist = abs(ema_frequency_response(math.pi, beta))
     with clause("c"):
-        assert_close(nyquist, beta / (2 - beta), claim=LOWPASS, backend=_HOST, cond=2 / beta)
+        check.assert_close(nyquist, beta / (2 - beta), cond=2 / beta)
         assert nyquist < 1
     omegas = np.linspace(0, math.pi, grid)
     mags = np.array([abs(ema_frequency_response(w, beta)) for w in omegas])
@@ -1211,7 +1179,7 @@ def test_frequency_response_is_low_pass(beta, grid, shrink):
         assert np.all(np.diff(mags) < 0), "|H| did not decrease strictly on [0, pi]"
     with clause("e"):
         ones = [abs(ema_frequency_response(w, 1.0)) for w in omegas]
-        assert_close(ones, np.ones(grid), claim=LOWPASS, backend=_HOST, kind="identity")
+        check.assert_close(ones, np.ones(grid), kind="identity")
     smaller = np.array([abs(ema_frequency_response(w, shrink * beta)) for w in omegas[1:]])
     with clause("g"):
         assert np.all(smaller < mags[1:]), "a smaller beta did not lower |H| on (0, pi]"
@@ -1221,8 +1189,9 @@ def test_frequency_response_is_low_pass(beta, grid, shrink):
 @given(grid=st.integers(2, 200))
 def test_at_beta_one_the_gain_is_flat(grid):
     """At beta = 1 the EMA is the identity: H = 1 / (1 - 0) = 1 exactly at every frequency, so |H| does not decrease."""
+    check = Check(LOWPASS, HOST)
     mags = [abs(ema_frequency_response(w, 1.0)) for w in np.linspace(0, math.pi, grid)]
-    assert_close(mags, np.ones(grid), claim=LOWPASS, backend=_HOST, kind="identity")
+    check.assert_close(mags, np.ones(grid), kind="identity")
 
 
 @claim(STEADY)
@@ -1243,6 +1212,7 @@ def test_momentum_steps_on_steady_and_alternating_gradients(
     Constant: -eta (1 - (1 - beta)^{t+1}) g. Alternating: -eta beta/(2 - beta) ((-1)^t +
     (1 - beta)^{t+1}) g. Each step's average errs by at most 3 t eps |g| (as for the EMA).
     """
+    check = Check(STEADY, backend)
     g = backend.to_numpy(backend.asarray(np.random.default_rng(seed).standard_normal(d)))
     t = np.arange(steps)[:, None]
     sign = (-1.0) ** t if alternating else np.ones_like(t, dtype=float)
@@ -1255,13 +1225,13 @@ def test_momentum_steps_on_steady_and_alternating_gradients(
     if alternating:
         expected = -eta * beta / (2 - beta) * (sign + (1 - beta) ** (t + 1)) * g
         with clause("b"):
-            assert_close(np.array(out), expected, claim=STEADY, backend=backend, dim=3 * steps,
+            check.assert_close(np.array(out), expected, dim=3 * steps,
                          scale=scale)  # fmt: skip
             assert beta / (2 - beta) < 1 or beta == 1
     else:
         expected = -eta * (1 - (1 - beta) ** (t + 1)) * g
         with clause("a"):
-            assert_close(np.array(out), expected, claim=STEADY, backend=backend, dim=3 * steps,
+            check.assert_close(np.array(out), expected, dim=3 * steps,
                          scale=scale)  # fmt: skip
 
 
@@ -1281,6 +1251,7 @@ def test_ramp_up_on_a_constant_gradient(backend, d, beta, eta, steps, seed):
 
     Error model: a_t errs by 3 t eps |g|; w_t adds t roundings of size eps (|w_0| + eta t |g|).
     """
+    check = Check(RAMP, backend)
     rng = np.random.default_rng(seed)
     g = backend.to_numpy(backend.asarray(rng.standard_normal(d)))
     w0 = backend.to_numpy(backend.asarray(rng.standard_normal(d)))
@@ -1292,26 +1263,24 @@ def test_ramp_up_on_a_constant_gradient(backend, d, beta, eta, steps, seed):
         p = apply_updates(p, u)
         a = backend.to_numpy(state.buffer["w"])
         # exact: |a_t| <= |g|; computed: up to the rounding of the last convex combination
-        slack = 1 + tolerance(backend.eps, kind="identity")
+        slack = 1 + check.tolerance(kind="identity")
         with clause("b"):
             assert np.all(np.abs(a) <= np.abs(g) * slack), f"|a_{t}| > |g|"
     q = 1 - beta
     with clause("a"):
-        assert_close(a, (1 - q**steps) * g, claim=RAMP, backend=backend, dim=3 * steps)
+        check.assert_close(a, (1 - q**steps) * g, dim=3 * steps)
     lag = steps - q * (1 - q**steps) / beta
     scale = float(np.linalg.norm(w0)) + eta * steps * float(np.linalg.norm(g))
     # the observed lag behind GD, |(w_T - w_0) + eta g T|, is at most eta |g| (1 - beta) / beta, up
     # to the rounding of w_T (3T roundings at the scale above)
     behind = float(np.linalg.norm(backend.to_numpy(p["w"]) - w0 + eta * steps * g))
-    slack = tolerance(backend.eps, kind="identity", dim=3 * steps) * scale
+    slack = check.tolerance(kind="identity", dim=3 * steps) * scale
     with clause("d"):
         assert behind <= eta * float(np.linalg.norm(g)) * q / beta + slack, "lag exceeds its bound"
     with clause("c"):
-        assert_close(
+        check.assert_close(
             backend.to_numpy(p["w"]) - w0,
             -eta * g * lag,
-            claim=RAMP,
-            backend=backend,
             dim=3 * steps,
             scale=scale,
         )
@@ -1412,14 +1381,15 @@ def test_nesterov_runs_the_look_ahead_points_like_torch(backend, problem, beta, 
         v = mu * v + g
         u = u - alpha * (g + mu * v)
     wT_lecture, aT_lecture, uT_lecture = lecture[-1]
-    tol = {"claim": NEST, "dim": dim, "cond": A, "scale": S}
+    check, host_check = Check(NEST, backend), Check(NEST, HOST)
+    tol = {"dim": dim, "cond": A, "scale": S}
     with clause("a"):
-        assert_close(u, uT_lecture, backend=_HOST, **tol, what="stated recursion vs lecture's u_T")
+        host_check.assert_close(u, uT_lecture, **tol, what="stated recursion vs lecture's u_T")
         for expected, name in ((uT_lecture, "lecture's u_T"), (oracle, "torch's p_T")):
-            assert_close(uT["w"], expected, backend=backend, **tol, what=name)
+            check.assert_close(uT["w"], expected, **tol, what=name)
     with clause("b"):  # torch's iterate minus the lecture's w_T is -eta (1 - beta) a_T
-        assert_close(oracle - wT_lecture, -eta * (1 - beta) * aT_lecture, backend=backend, **tol,
-                     what="p_T - w_T")  # fmt: skip
+        check.assert_close(oracle - wT_lecture, -eta * (1 - beta) * aT_lecture, **tol,
+                           what="p_T - w_T")  # fmt: skip
 
 
 @claim(NEST, breaks="comparing the lecture's w_t (not u_t) with torch's iterates")
@@ -1429,6 +1399,7 @@ def test_torch_nesterov_iterates_are_not_the_lecture_w(problem, beta, c, seed):
 
     g_0 != 0 for a random start, so the gap is far above the rounding tolerance.
     """
+    check = Check(NEST, HOST)
     lam_max = 2 * problem.sigma_max**2
     mu = 1 - beta
     alpha = c * 2 * (1 + mu) / ((1 + 2 * mu) * lam_max)
@@ -1438,24 +1409,20 @@ def test_torch_nesterov_iterates_are_not_the_lecture_w(problem, beta, c, seed):
     p1, _ = torch_sgd_on_quadratic(
         _HOST_TORCH, problem.X, problem.y, w0, 1, lr=alpha, momentum=mu, nesterov=True
     )
-    assert_close(
+    check.assert_close(
         p1,
         u1,
-        claim=NEST,
-        backend=_HOST,
         dim=problem.d + 2,
         scale=float(np.linalg.norm(w0)) + eta * float(np.linalg.norm(a1)),
     )
     gap = float(np.linalg.norm(p1 - w1))
-    assert_close(
+    check.assert_close(
         gap,
         eta * (1 - beta) * float(np.linalg.norm(a1)),
-        claim=NEST,
-        backend=_HOST,
         dim=problem.d + 2,
         scale=float(np.linalg.norm(w0)) + eta * float(np.linalg.norm(a1)),
     )
-    floor = tolerance(_HOST.eps, kind="equivalence", dim=problem.d + 2) * float(np.linalg.norm(w0))
+    floor = check.tolerance(kind="equivalence", dim=problem.d + 2) * float(np.linalg.norm(w0))
     assert gap > floor, f"torch's p_1 equals the lecture's w_1 to {gap:.3e}"
 
 
@@ -1481,15 +1448,15 @@ def test_gd_factor_is_smallest_at_two_over_the_sum(kappa, lam_min, v):
     second. Computed: each factor is a couple of roundings of terms <= 1 + eta lam_max, and the
     reference (k-1)/(k+1) loses relative eps (k+1)/(k-1) to cancellation (cond below).
     """
+    check = Check(ACC, HOST)
     lam_max = kappa * lam_min
     eta = math.exp(v) * 2 / (lam_min + lam_max)
     factor = max(abs(1 - eta * lam_min), abs(1 - eta * lam_max))  # test-side GD factors
     best = (kappa - 1) / (kappa + 1)
-    slack = tolerance(_HOST.eps, kind="identity", cond=(kappa + 1) / (kappa - 1) * kappa)
+    slack = check.tolerance(kind="identity", cond=(kappa + 1) / (kappa - 1) * kappa)
     with clause("a"):
-        assert_close([gd_mode_factor(lam_min, eta), gd_mode_factor(lam_max, eta)],
-                     [1 - eta * lam_min, 1 - eta * lam_max], claim=ACC, backend=_HOST,
-                     kind="identity", scale=1 + eta * lam_max)  # fmt: skip
+        check.assert_close([gd_mode_factor(lam_min, eta), gd_mode_factor(lam_max, eta)],
+                     [1 - eta * lam_min, 1 - eta * lam_max], kind="identity", scale=1 + eta * lam_max)  # fmt: skip
         assert factor >= best - slack * (1 + eta * lam_max), (factor, best)
 
 
@@ -1504,30 +1471,29 @@ def test_tuned_heavy_ball_puts_every_mode_on_the_sqrt_mu_circle(kappa, lam_min, 
     4 det) where T = 1 + mu + alpha lam bounds the terms tr is rounded from, and the double root tr/2
     is compared with sqrt(mu).
     """
+    check = Check(ACC, HOST)
     lam_max = kappa * lam_min
     alpha, mu = _tuned(lam_min, lam_max)
     eta_gd = 2 / (lam_min + lam_max)
     gd_factor = max(abs(gd_mode_factor(lam_min, eta_gd)), abs(gd_mode_factor(lam_max, eta_gd)))
     with clause("a"):
-        assert_close(gd_factor, (kappa - 1) / (kappa + 1), claim=ACC, backend=_HOST,
-                     kind="identity", cond=(kappa + 1) / (kappa - 1) * kappa)  # fmt: skip
+        check.assert_close(gd_factor, (kappa - 1) / (kappa + 1), kind="identity", cond=(kappa + 1) / (kappa - 1) * kappa)  # fmt: skip
     lam = lam_min * kappa**u
     M = momentum_mode_matrix(lam, alpha, mu)
     tr, det = float(np.trace(M)), mu
     zp, _ = mode_eigenvalues(tr, det)
     root = math.sqrt(mu)
     with clause("b"):
-        assert_close(root, (math.sqrt(kappa) - 1) / (math.sqrt(kappa) + 1), claim=ACC,
-                     backend=_HOST, kind="identity", cond=4 / root, what="sqrt(mu)")  # fmt: skip
+        check.assert_close(root, (math.sqrt(kappa) - 1) / (math.sqrt(kappa) + 1), kind="identity", cond=4 / root, what="sqrt(mu)")  # fmt: skip
         if zp.imag != 0:
-            assert_close(abs(zp) ** 2, mu, claim=ACC, backend=_HOST, kind="identity", cond=4 / mu)
+            check.assert_close(abs(zp) ** 2, mu, kind="identity", cond=4 / mu)
         else:  # a real pair only as a double root: the discriminant vanishes to rounding
             disc = tr * tr - 4 * det
             terms = 1 + mu + alpha * lam  # tr = 1 + mu - alpha lam is rounded relative to these
-            assert abs(disc) <= tolerance(_HOST.eps, kind="identity", dim=8) * (
+            assert abs(disc) <= check.tolerance(kind="identity", dim=8) * (
                 abs(tr) * terms + 4 * det
             )
-            assert_close(abs(tr) / 2, root, claim=ACC, backend=_HOST, kind="identity",
+            check.assert_close(abs(tr) / 2, root, kind="identity",
                          cond=4 / root)  # fmt: skip
     with clause("c"):
         assert root < (kappa - 1) / (kappa + 1)
@@ -1568,6 +1534,7 @@ def test_flow_roots_are_stable_and_complex_iff_k_below_4_c_lam(k, c, lam):
     k c lam > 0, so both are negative. numpy's eigenvalues agree with the closed form to
     kappa(V) eps |A| (Bauer-Fike).
     """
+    check = Check(FLOW, HOST)
     A = momentum_flow_matrix(k, c, lam)
     sp, sm = mode_eigenvalues(-k, k * c * lam)
     z, vecs = np.linalg.eig(A)
@@ -1577,18 +1544,17 @@ def test_flow_roots_are_stable_and_complex_iff_k_below_4_c_lam(k, c, lam):
     with clause(
         "a"
     ):  # a' = k (lam e - a), e' = -c a, and its roots are those of s^2 + k s + k c lam
-        assert_close(A, np.array([[-k, k * lam], [-c, 0.0]]), claim=FLOW, backend=_HOST,
-                     kind="identity", scale=float(np.linalg.norm(A)))  # fmt: skip
-        assert_close(np.array([[s.real, s.imag] for s in got]),
+        check.assert_close(A, np.array([[-k, k * lam], [-c, 0.0]]), kind="identity", scale=float(np.linalg.norm(A)))  # fmt: skip
+        check.assert_close(np.array([[s.real, s.imag] for s in got]),
                      np.array([[s.real, s.imag] for s in want]),
-                     claim=FLOW, backend=_HOST, cond=cond)  # fmt: skip
+                     cond=cond)  # fmt: skip
     with clause("b"):
         assert sp.real < 0 and sm.real < 0
         assert max(s.real for s in z) < 0, z
     with clause("c"):
-        assert (sp.imag != 0) == (k * k < 4 * k * c * lam) or abs(k - 4 * c * lam) <= tolerance(
-            _HOST.eps, kind="bound", dim=4
-        ) * k
+        assert (sp.imag != 0) == (k * k < 4 * k * c * lam) or abs(
+            k - 4 * c * lam
+        ) <= check.tolerance(kind="bound", dim=4) * k
 
 
 @claim(FLOW)
@@ -1604,24 +1570,22 @@ def test_lecture_momentum_is_the_semi_implicit_euler_step(k, c, lam, h):
     Semi-implicit: a' = a + h k (lam e - a), e' = e - h c a'. Forward: e' = e - h c a. Each entry
     is one or two roundings (identity tolerance).
     """
+    check = Check(FLOW, HOST)
     beta = min(h * k, 1.0)
     hh = beta / k
     A = np.array([[-k, k * lam], [-c, 0.0]])  # the flow a' = k (lam e - a), e' = -c a
     forward = np.eye(2) + hh * A
     with clause("f"):
-        assert_close(
+        check.assert_close(
             forward,
             simultaneous_momentum_mode_matrix(lam, hh * c, beta),
-            claim=FLOW,
-            backend=_HOST,
             kind="identity",
             scale=float(np.linalg.norm(forward)),
         )
     a_row = np.array([1 - beta, beta * lam])
     semi = np.vstack([a_row, np.array([0.0, 1.0]) - hh * c * a_row])
     with clause("d"):
-        assert_close(semi, ema_momentum_mode_matrix(lam, hh * c, beta), claim=FLOW,
-                     backend=_HOST, kind="identity", scale=float(np.linalg.norm(semi)))  # fmt: skip
+        check.assert_close(semi, ema_momentum_mode_matrix(lam, hh * c, beta), kind="identity", scale=float(np.linalg.norm(semi)))  # fmt: skip
 
 
 @claim(FLOW)
@@ -1674,6 +1638,7 @@ def test_rate_is_flat_on_the_band_and_larger_outside(beta, eta, u, below, above)
     check with eta moved so that the low mode sits mid-band, x = 1 + mu, reverses their order:
     the middle one moves to x >= (1 + mu) / below >= 2 (1 + mu), above the band.
     """
+    check = Check(ORDER, HOST)
     mu = 1 - beta
     lo, hi = (1 - math.sqrt(mu)) ** 2, (1 + math.sqrt(mu)) ** 2
     xs = [below * lo, lo + u * (hi - lo), hi + above * (2 * (1 + mu) - hi)]
@@ -1689,12 +1654,12 @@ def test_rate_is_flat_on_the_band_and_larger_outside(beta, eta, u, below, above)
     # relative to root >= 0.22; farther inside, the computed discriminant stays negative and the
     # complex pair has |z|^2 = det to a few roundings.
     x_mid = xs[1]
-    near_end = abs((x_mid - lo) * (x_mid - hi)) <= 256 * _HOST.eps
-    end = math.sqrt(256 * _HOST.eps) / (2 * _HOST.eps * root) if near_end else 0.0
+    near_end = abs((x_mid - lo) * (x_mid - hi)) <= 256 * HOST.eps
+    end = math.sqrt(256 * HOST.eps) / (2 * HOST.eps * root) if near_end else 0.0
     with clause("a"):
-        assert_close(rates[1], root, claim=ORDER, backend=_HOST, cond=4 / root + end,
+        check.assert_close(rates[1], root, cond=4 / root + end,
                      what="in-band rate")  # fmt: skip
-    margin = root * (1 + tolerance(_HOST.eps, kind="identity", dim=4, cond=4 / root))
+    margin = root * (1 + check.tolerance(kind="identity", dim=4, cond=4 / root))
     with clause("b"):
         for x in (xs[0], xs[2]):
             M = ema_momentum_mode_matrix(x / (eta * beta), eta, beta)
@@ -1737,6 +1702,7 @@ def test_ema_equals_the_geometric_convolution(backend, d, beta, steps, a0, seed)
     The convolution is summed in float64 with weights exp(k log1p(-beta)) (accurate for tiny beta).
     Error model: the recursion errs by 3 t eps (max |u| + |a_0|) (as in the DC-gain test).
     """
+    check = Check(CONV, backend)
     rng = np.random.default_rng(seed)
     U = backend.to_numpy(backend.asarray(rng.standard_normal((steps, d))))
     out = _ema_outputs(backend, beta, np.full(d, a0), U)
@@ -1747,7 +1713,7 @@ def test_ema_equals_the_geometric_convolution(backend, d, beta, steps, a0, seed)
     expected = conv + decay * a0
     scale = float(np.max(np.abs(U))) + abs(a0)
     with clause("a"):
-        assert_close(out, expected, claim=CONV, backend=backend, dim=3 * steps, scale=scale)
+        check.assert_close(out, expected, dim=3 * steps, scale=scale)
 
 
 @claim(CONV)
@@ -1759,24 +1725,25 @@ def test_geometric_weights_sum_and_mean_age(beta, t):
     The limit sums are taken over K = 60 / beta terms (the tail is below e^-60); the truncated sum
     is compared with 1 - (1 - beta)^t (identity tolerance, t terms).
     """
-    h = _ema_outputs(_HOST_NUMPY, beta, np.zeros(1), np.eye(1, t, 0).T)[:, 0]
+    check = Check(CONV, HOST)
+    h = _ema_outputs(HOST, beta, np.zeros(1), np.eye(1, t, 0).T)[:, 0]
     k = np.arange(t)
     with clause("a"):
-        assert_close(h, beta * _geom(beta, k), claim=CONV, backend=_HOST, dim=3 * t)
+        check.assert_close(h, beta * _geom(beta, k), dim=3 * t)
     # absolute (scale 1): each weight is within (k + 2) u of its size and the sum adds t
     # roundings of at most 1, while 1 - (1 - beta)^t carries (t + 1) u absolute, which relative to
     # a small 1 - (1 - beta)^t ~ t beta is unbounded (sweep seed 1775876108: beta = 0.0065, t = 1)
     with clause("c"):
-        assert_close(h.sum(), 1 - float(_geom(beta, t)), claim=CONV, backend=_HOST, dim=3 * t,
+        check.assert_close(h.sum(), 1 - float(_geom(beta, t)), dim=3 * t,
                      scale=1.0)  # fmt: skip
     K = math.ceil(60 / beta)  # (1 - beta)^K < e^-60: the tail is below rounding
     kk = np.arange(K)
     full = beta * _geom(beta, kk)
     with clause("b"):
-        assert_close(full.sum(), 1.0, claim=CONV, backend=_HOST, dim=K)
+        check.assert_close(full.sum(), 1.0, dim=K)
     with clause("d"):
-        assert_close(kk @ full, (1 - beta) / beta, claim=CONV, backend=_HOST, dim=K)
-        assert_close((kk + 1) @ full, 1 / beta, claim=CONV, backend=_HOST, dim=K)
+        check.assert_close(kk @ full, (1 - beta) / beta, dim=K)
+        check.assert_close((kk + 1) @ full, 1 / beta, dim=K)
 
 
 @claim(RC)
@@ -1794,6 +1761,7 @@ def test_forward_euler_of_the_rc_circuit_is_the_ema(backend, tau, beta, steps, y
     Two groupings of the same convex combination: each step differs by a few roundings of
     |y| + |u|, not amplified (|1 - beta| <= 1); the range check allows one rounding.
     """
+    check = Check(RC, backend)
     h = beta * tau
     U = backend.to_numpy(backend.asarray(np.random.default_rng(seed).uniform(-1, 1, (steps, 1))))
     y, euler = y0, []
@@ -1803,9 +1771,9 @@ def test_forward_euler_of_the_rc_circuit_is_the_ema(backend, tau, beta, steps, y
     out = _ema_outputs(backend, beta, np.array([y0]), U)[:, 0]
     scale = 1.0 + abs(y0)
     with clause("b"):
-        assert_close(out, np.array(euler), claim=RC, backend=backend, dim=4 * steps, scale=scale)
+        check.assert_close(out, np.array(euler), dim=4 * steps, scale=scale)
     lo, hi = min(y0, float(U.min())), max(y0, float(U.max()))
-    slack = tolerance(backend.eps, kind="identity", dim=4) * scale
+    slack = check.tolerance(kind="identity", dim=4) * scale
     with clause("c"):
         assert np.all(out >= lo - slack) and np.all(out <= hi + slack)
 
@@ -1837,6 +1805,7 @@ def test_rc_impulse_response_is_an_average(tau, c, t):
     0 <= int_{50 tau}^inf e^{-s/tau}/tau ds = e^{-50}, is added to the bound. The constant input
     c from y(0) = c gives c e^{-t/tau} + c (1 - e^{-t/tau}) = c.
     """
+    host_check = Check(RC, HOST)
     from scipy.integrate import quad
 
     kernel = lambda s: math.exp(-s / tau) / tau  # noqa: E731
@@ -1844,7 +1813,7 @@ def test_rc_impulse_response_is_an_average(tau, c, t):
     total, err = quad(kernel, 0.0, 50 * tau)
     part, err_t = quad(lambda s: c * kernel(s), 0.0, min(t, 50 * tau))
     y = c * math.exp(-t / tau) + part
-    floor = tolerance(_HOST.eps, kind="identity", dim=4)
+    floor = host_check.tolerance(kind="identity", dim=4)
     with clause("a"):
         assert abs(total - 1.0) <= err + tail + floor
         assert abs(y - c) <= err_t + abs(c) * tail + floor * (1 + abs(c))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import math
-from typing import Any
 
 import numpy as np
 import pytest
@@ -14,7 +13,6 @@ from hypothesis import strategies as st
 from dlcore.constructions import relu_net_from_pwl, relu_net_from_slopes, sigmoidal_net_from_samples
 from dlcore.init import kink_location
 from dlcore.mlp import (
-    ACTIVATIONS,
     activation_patterns,
     backward,
     flatten_params,
@@ -23,14 +21,26 @@ from dlcore.mlp import (
     init_mlp,
     param_jacobian,
     preactivations,
-    unflatten_params,
     value_and_grad,
 )
 from dlcore.optim import apply_updates, sgd
-from tests.support.backends import REFERENCE, backend_params
+from tests.support.backends import HOST, backend_params
 from tests.support.claims import claim, clause
-from tests.support.strategies import log_uniform, seeds
-from tests.support.tolerances import assert_close, record_ratio, tolerance
+from tests.support.mlp_oracles import (
+    feature_magnitudes,
+    output_magnitude,
+    torch_mlp_grad,
+    torch_mlp_jacobian,
+)
+from tests.support.strategies import (
+    lipschitz_sine_targets,
+    log_uniform,
+    mlps,
+    pwl_functions,
+    seeds,
+    sine_targets,
+)
+from tests.support.tolerances import Check, record_ratio, tolerance
 
 UA = "relu-networks.universal-approximation-by-width"
 LIN = "relu-networks.linearized-net-is-linear-model-on-jacobian-features"
@@ -49,25 +59,6 @@ def _phi(name: str, z: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-z))
 
 
-@st.composite
-def mlps(draw, *, d0=(1, 4), width=(1, 8), depth=(1, 4), n=(1, 10), activations=ACTIVATIONS):
-    """(sizes, activation, params, X, y) on the host in float64, from drawn sizes and a seed.
-
-    Weights are He-normal, biases N(0, 1) (so ReLU patterns are generic, not all kinks at 0),
-    inputs and targets standard normal; the output is scalar.
-    """
-    L = draw(st.integers(*depth))
-    sizes = [draw(st.integers(*d0)), *[draw(st.integers(*width)) for _ in range(L - 1)], 1]
-    activation = draw(st.sampled_from(activations))
-    rng = np.random.default_rng(draw(seeds))
-    params = init_mlp(sizes, rng=rng)
-    params = {k: v + rng.standard_normal(v.shape) if k[0] == "b" else v for k, v in params.items()}
-    nn = draw(st.integers(*n))
-    X = rng.standard_normal((nn, sizes[0]))
-    y = rng.standard_normal(nn)
-    return sizes, activation, params, X, y
-
-
 def _to(backend, params: dict[str, np.ndarray]) -> dict:
     return {k: backend.asarray(v) for k, v in params.items()}
 
@@ -76,101 +67,7 @@ def _host(backend, params: dict) -> dict[str, np.ndarray]:
     return {k: backend.to_numpy(v) for k, v in params.items()}
 
 
-def _magnitudes(params: dict[str, np.ndarray], X: np.ndarray, activation: str) -> np.ndarray:
-    """Entrywise bound M >= |Phi| of the local features, from |W|, |b|, |X| (host, float64).
-
-    Forward: u^l = m^{l-1} |W^l| + |b^l| bounds |z^l| and m^l = u^l (+1 for the sigmoid, whose
-    value is bounded by 1) bounds |h^l|, since |phi(z)| <= |z| for relu, identity and tanh.
-    Backward: mu^L = 1, mu^l = mu^{l+1} |W^{l+1}|^T bounds |delta^l| (|phi'| <= 1). Every rounding
-    error of the forward and backward recursions is at most (number of terms summed) * eps times
-    these magnitudes, so ||Phi_computed - Phi|| <= c * dim * eps * ||M|| with dim the total
-    number of summed terms along a chain (sum of the layer sizes plus the depth).
-    """
-    L = len(params) // 2
-    m, ms, mus = np.abs(X), [np.abs(X)], []
-    for ell in range(1, L):
-        u = m @ np.abs(params[f"W{ell}"]) + np.abs(params[f"b{ell}"])
-        m = u + 1.0 if activation == "sigmoid" else u
-        ms.append(m)
-    mu = np.ones((X.shape[0], 1))
-    mus.append(mu)
-    for ell in range(L, 1, -1):
-        mu = mu @ np.abs(params[f"W{ell}"]).T
-        mus.append(mu)
-    mus = mus[::-1]
-    blocks = []
-    for h, d in zip(ms, mus, strict=True):
-        blocks += [(h[:, :, None] * d[:, None, :]).reshape(X.shape[0], -1), d]
-    return np.concatenate(blocks, axis=1)
-
-
-def _output_magnitude(params: dict[str, np.ndarray], X: np.ndarray, activation: str) -> float:
-    """||u^L||, the magnitude bound of the output from |W|, |b|, |X| (see _magnitudes)."""
-    L = len(params) // 2
-    m = np.abs(X)
-    for ell in range(1, L + 1):
-        m = m @ np.abs(params[f"W{ell}"]) + np.abs(params[f"b{ell}"])
-        if activation == "sigmoid" and ell < L:
-            m = m + 1.0
-    return float(np.linalg.norm(m))
-
-
-def _torch_net(params: dict, X, activation: str, masks: list[np.ndarray] | None):
-    """f_theta(X) in torch; ReLU as z * mask with the pattern of the network under test.
-
-    The gradient of a piecewise-linear network at a point is that of the linear piece holding the
-    point; fixing the pattern makes the oracle differentiate the same piece that dlcore's forward
-    pass found (in float32 a pre-activation within rounding of 0 may fall on either side).
-    """
-    import torch
-
-    fns = {"identity": lambda z: z, "tanh": torch.tanh, "sigmoid": torch.sigmoid}
-    L = len(params) // 2
-    h = X
-    for ell in range(1, L + 1):
-        z = h @ params[f"W{ell}"] + params[f"b{ell}"]
-        if ell == L:
-            return z[:, 0]
-        if activation == "relu":
-            h = z * torch.as_tensor(masks[ell - 1], dtype=z.dtype)
-        else:
-            h = fns[activation](z)
-    raise AssertionError("unreachable")
-
-
-def _torch_jacobian(params: dict[str, np.ndarray], X: np.ndarray, activation: str, masks):
-    """torch.func.jacrev of f_theta(X) in the flat parameter order, in float64 (the oracle)."""
-    import torch
-
-    tp = {k: torch.as_tensor(v, dtype=torch.float64) for k, v in params.items()}
-    theta = torch.as_tensor(flatten_params(params), dtype=torch.float64)
-    tX = torch.as_tensor(X, dtype=torch.float64)
-
-    def f(th):
-        return _torch_net(unflatten_params(th, tp), tX, activation, masks)
-
-    return torch.func.jacrev(f)(theta).numpy()
-
-
 # ---- universal approximation -------------------------------------------------------------------
-
-
-def _draw_sine_sum(draw) -> tuple[Any, np.ndarray, np.ndarray]:
-    """f(x) = sum_j a_j sin(omega_j x + phi_j), up to 3 terms, 0.1 <= |a_j| <= 2, omega_j <= 5;
-    returns (f, a, omega)."""
-    m = draw(st.integers(1, 3))
-    a = np.array([draw(st.sampled_from([-1, 1])) * draw(st.floats(0.1, 2)) for _ in range(m)])
-    w = np.array([draw(st.floats(0.1, 5)) for _ in range(m)])
-    p = np.array([draw(st.floats(0, 2 * math.pi)) for _ in range(m)])
-    return (lambda x: np.sin(np.multiply.outer(x, w) + p) @ a), a, w
-
-
-@st.composite
-def sine_targets(draw):
-    """A sum of sines (`_draw_sine_sum`) and M = sum_j |a_j| omega_j^2 >= max |f''| (exact for
-    one term with the maximum on the interval)."""
-    f, a, w = _draw_sine_sum(draw)
-    return f, float(np.sum(np.abs(a) * w**2))
 
 
 def _elbow_scale(knots: np.ndarray, values: np.ndarray, x: np.ndarray) -> float:
@@ -194,6 +91,7 @@ def _check_sup_error(backend, f, a: float, b: float, k: int) -> tuple[float, flo
     Also checks that the net has k hidden units and reproduces np.interp (the PWL interpolant
     I_k f) on the grid.
     """
+    check = Check(UA, backend)
     knots = np.linspace(a, b, k + 1)
     values = f(knots)
     net = relu_net_from_pwl(backend.asarray(knots), backend.asarray(values))
@@ -202,16 +100,14 @@ def _check_sup_error(backend, f, a: float, b: float, k: int) -> tuple[float, flo
     out = backend.to_numpy(forward(net, backend.asarray(x[:, None])))[:, 0]
     S = _elbow_scale(knots, values, x)
     # sup-norm error <= tol * S  <=>  2-norm error over len(x) points <= tol * sqrt(len(x)) * S
-    assert_close(
+    check.assert_close(
         out,
         np.interp(x, knots, values),
-        claim=UA,
-        backend=backend,
         dim=k + 2,
         scale=math.sqrt(len(x)) * S,
         what="width-k net vs np.interp",
     )
-    slack = tolerance(backend.eps, kind="convergence", dim=k + 2) * S
+    slack = check.tolerance(kind="convergence", dim=k + 2) * S
     return float(np.max(np.abs(out - f(x)))), slack
 
 
@@ -313,28 +209,27 @@ def test_loss_gradient_is_minus_two_phi_transpose_residual(backend, net):
     """Backprop's loss gradient = -2 Phi^T r_0 = the linearized loss's gradient; first GD steps agree.
 
     Phi (dlcore.param_jacobian) is checked entry by entry against torch.func.jacrev in float64 on
-    the same parameters (with dlcore's ReLU pattern, see _torch_net). The loss gradient from
+    the same parameters (with dlcore's ReLU pattern, see torch_mlp). The loss gradient from
     dlcore.value_and_grad is checked against -2 Phi^T r_0 computed from that oracle, and one
     dlcore.optim.sgd step of the network against the linearized model's first step
     Delta_1 = 2 eta Phi^T r_0 (the step's rounding adds eps |theta|). Error model: every entry is a chain of sums and products bounded
-    entrywise by the magnitudes M of _magnitudes, so errors are <= c dim eps ||M|| (dim = sum of
+    entrywise by the magnitudes M of feature_magnitudes, so errors are <= c dim eps ||M|| (dim = sum of
     layer sizes + depth); the gradient's magnitude is ||2 M^T (|y| + |f|)|| (n more terms).
     """
+    check = Check(LIN, backend)
     sizes, activation, P, X, y = net
     params, bX, by = _to(backend, P), backend.asarray(X), backend.asarray(y)
     host = _host(backend, params)  # the parameters as rounded to the backend's dtype
     hX = backend.to_numpy(bX)
     masks = _masks(backend, params, bX, activation)
     Phi = param_jacobian(params, bX, activation=activation)
-    oracle = _torch_jacobian(host, hX, activation, masks)
-    M = _magnitudes(host, hX, activation)
+    oracle = torch_mlp_jacobian(host, hX, activation, masks)
+    M = feature_magnitudes(host, hX, activation)
     dim = sum(sizes) + len(sizes)
     with clause("a"):
-        assert_close(
+        check.assert_close(
             Phi,
             oracle,
-            claim=LIN,
-            backend=backend,
             kind="gradient",
             dim=dim,
             scale=float(np.linalg.norm(M)),
@@ -345,20 +240,16 @@ def test_loss_gradient_is_minus_two_phi_transpose_residual(backend, net):
     loss, grads = value_and_grad(params, bX, by, activation=activation)
     g_scale = float(np.linalg.norm(2 * M.T @ (np.abs(y) + np.abs(f0))))
     with clause("b"):
-        assert_close(
+        check.assert_close(
             flatten_params(grads),
             -2 * oracle.T @ r0,
-            claim=LIN,
-            backend=backend,
             dim=dim + X.shape[0],
             scale=g_scale,
             what="backprop gradient vs -2 Phi^T r0",
         )
-        assert_close(
+        check.assert_close(
             loss,
             r0 @ r0,
-            claim=LIN,
-            backend=backend,
             dim=X.shape[0],
             scale=float(np.sum(np.abs(r0) * (np.abs(y) + np.abs(f0)))),
             what="loss",
@@ -368,11 +259,9 @@ def test_loss_gradient_is_minus_two_phi_transpose_residual(backend, net):
     updates, _ = opt.update(grads, opt.init(params), params)
     step = flatten_params(apply_updates(params, updates)) - flatten_params(params)
     with clause("c"):
-        assert_close(
+        check.assert_close(
             step,
             2 * eta * oracle.T @ r0,
-            claim=LIN,
-            backend=backend,
             dim=dim + X.shape[0],
             scale=eta * g_scale + float(np.linalg.norm(flatten_params(host))),
             what="network GD step vs linearized step",
@@ -389,6 +278,7 @@ def test_second_step_differs_from_linearized_model(backend, net):
     second step is 2 eta Phi_0^T (r_0 - Phi_0 Delta_1); the network's uses Phi_1 and the true
     residual. Their gap is O(eta^2) but far above the equivalence test's rounding tolerance.
     """
+    check = Check(LIN, backend)
     sizes, activation, P, X, y = net
     params, bX, by = _to(backend, P), backend.asarray(X), backend.asarray(y)
     Phi0 = backend.to_numpy(param_jacobian(params, bX, activation=activation))
@@ -404,10 +294,10 @@ def test_second_step_differs_from_linearized_model(backend, net):
         updates, state = opt.update(grads, state, params)
         steps.append(backend.to_numpy(flatten_params(updates)))
         params = apply_updates(params, updates)
-    M = _magnitudes(P, X, activation)
+    M = feature_magnitudes(P, X, activation)
     g_scale = float(np.linalg.norm(2 * M.T @ (np.abs(y) + np.abs(r0 - y))))
     dim = sum(sizes) + len(sizes) + X.shape[0]
-    tol = tolerance(backend.eps, kind="equivalence", dim=dim) * eta * g_scale
+    tol = check.tolerance(kind="equivalence", dim=dim) * eta * g_scale
     gap = float(np.linalg.norm(steps[1] - lin_step2))
     assert gap > tol, f"second steps agree within rounding ({gap:.3e} <= {tol:.3e})"
 
@@ -463,17 +353,6 @@ def _finite_difference_grad(host, X, y, activation, masks) -> np.ndarray:
     return g
 
 
-def _torch_grad(host, X, y, activation, masks) -> np.ndarray:
-    """torch autograd of the loss in float64 on the given parameters (the autodiff oracle)."""
-    import torch
-
-    tp = {k: torch.tensor(v, dtype=torch.float64, requires_grad=True) for k, v in host.items()}
-    f = _torch_net(tp, torch.as_tensor(X, dtype=torch.float64), activation, masks)
-    loss = torch.sum((f - torch.as_tensor(y, dtype=torch.float64)) ** 2)
-    loss.backward()
-    return np.concatenate([tp[k].grad.numpy().ravel() for k in host])
-
-
 @claim(BP)
 @pytest.mark.parametrize("backend", backend_params())
 @given(net=mlps())
@@ -481,28 +360,28 @@ def test_backward_matches_autograd_and_finite_differences(backend, net):
     """dlcore's hand-written backward = torch autograd (float64) = central FD / complex step.
 
     The oracles run in float64 on the parameters as rounded to the backend's dtype, on the linear
-    piece that dlcore's forward pass found (_torch_net). Error model: the gradient is a chain of
-    sums and products bounded by the magnitudes M of _magnitudes and the residual magnitude
+    piece that dlcore's forward pass found (torch_mlp). Error model: the gradient is a chain of
+    sums and products bounded by the magnitudes M of feature_magnitudes and the residual magnitude
     |y| + |f|, so errors are <= c dim eps ||2 M^T (|y| + |f|)|| with dim = sum of sizes + depth + n.
     The central difference with step 1 adds the rounding of L(theta +- e_j), <= dim eps L_mag per
     entry, L_mag = sum_a (m_a + |y_a|)^2 with magnitudes of |theta| + 1.
     """
+    check = Check(BP, backend)
+    host_check = Check(BP, HOST)
     sizes, activation, P, X, y = net
     params, bX, by = _to(backend, P), backend.asarray(X), backend.asarray(y)
     host, hX, hy = _host(backend, params), backend.to_numpy(bX), backend.to_numpy(by)
     masks = _masks(backend, params, bX, activation)
     _, grads = value_and_grad(params, bX, by, activation=activation)
     f0 = backend.to_numpy(forward(params, bX, activation=activation))[:, 0]
-    M = _magnitudes(host, hX, activation)
+    M = feature_magnitudes(host, hX, activation)
     g_scale = float(np.linalg.norm(2 * M.T @ (np.abs(hy) + np.abs(f0))))
     dim = sum(sizes) + len(sizes) + X.shape[0]
-    auto = _torch_grad(host, hX, hy, activation, masks)
+    auto = torch_mlp_grad(host, hX, hy, activation, masks)
     with clause("a"):
-        assert_close(
+        check.assert_close(
             flatten_params(grads),
             auto,
-            claim=BP,
-            backend=backend,
             dim=dim,
             scale=g_scale,
             what="dlcore backward vs torch autograd",
@@ -514,11 +393,9 @@ def test_backward_matches_autograd_and_finite_differences(backend, net):
         m_out = m_out @ bumped[f"W{ell}"] + bumped[f"b{ell}"] + (activation == "sigmoid")
     L_mag = float(np.sum((m_out[:, 0] + np.abs(hy)) ** 2))
     with clause("a"):
-        assert_close(
+        host_check.assert_close(
             fd,
             auto,
-            claim=BP,
-            backend=REFERENCE,
             dim=dim,
             scale=g_scale + math.sqrt(fd.size) * L_mag,
             what="finite differences vs autograd",
@@ -533,8 +410,9 @@ def test_backward_at_a_kink_returns_relu_prime_zero(backend, k, n, zero_rows, se
     exact). Backprop uses ReLU'(0) = 0 there, as torch.relu's autograd does: with every row at the
     kink, grad b^1 and grad W^2 are exactly 0 in dlcore and in torch; otherwise the rows at the kink
     add nothing, so grad b^1 equals dlcore's gradient over the other rows alone and torch's (kind
-    gradient, magnitudes of _magnitudes as in the backward test). The convention ReLU'(0) = 1 would
+    gradient, magnitudes of feature_magnitudes as in the backward test). The convention ReLU'(0) = 1 would
     add 2 v_j sum (b^2 - y_a) over the kink rows, far above that tolerance."""
+    check = Check(BP, backend)
     import torch
 
     rng = np.random.default_rng(seed)
@@ -562,22 +440,18 @@ def test_backward_at_a_kink_returns_relu_prime_zero(backend, k, n, zero_rows, se
         else:  # the rows at the kink add nothing: the gradient of the rows off it
             _, g_off = value_and_grad(params, bX[m:, :], by[m:], activation="relu")
             f0 = backend.to_numpy(forward(params, bX))[:, 0]
-            M = _magnitudes(host, hX, "relu")
+            M = feature_magnitudes(host, hX, "relu")
             scale = float(np.linalg.norm(2 * M.T @ (np.abs(hy) + np.abs(f0))))
-            assert_close(
+            check.assert_close(
                 backend.to_numpy(grads["b1"]),
                 backend.to_numpy(g_off["b1"]),
-                claim=BP,
-                backend=backend,
                 dim=k + n + 4,
                 scale=scale,
                 what="grad b1 with rows at the kink vs without them",
             )
-            assert_close(
+            check.assert_close(
                 backend.to_numpy(grads["b1"]),
                 tp["b1"].grad.numpy(),
-                claim=BP,
-                backend=backend,
                 dim=k + n + 4,
                 scale=scale,
                 what="grad b1 vs torch.relu autograd",
@@ -596,6 +470,7 @@ def test_backward_at_a_kink_is_a_convention(backend, k, n, seed):
     is not 0: the value returned is a convention, not a derivative. Checked in float64 on the
     host with h = 1e-3 against rounding eps L / h.
     """
+    host_check = Check(BP, HOST)
     rng = np.random.default_rng(seed)
     P = {
         "W1": rng.standard_normal((1, k)),
@@ -617,7 +492,7 @@ def test_backward_at_a_kink_is_a_convention(backend, k, n, seed):
         e = np.zeros(k)
         e[j] = h
         central = (loss(e) - loss(-e)) / (2 * h)
-        rounding = tolerance(REFERENCE.eps, kind="gradient", dim=n + k) * loss(e) / h
+        rounding = host_check.tolerance(kind="gradient", dim=n + k) * loss(e) / h
         assert abs(central) > rounding, "the loss is differentiable after all"
 
 
@@ -626,17 +501,6 @@ def test_backward_at_a_kink_is_a_convention(backend, k, n, seed):
 PWL = "relu-networks.pwl-is-constant-plus-elbows"
 COLLAPSE = "relu-networks.depth-collapses-without-nonlinearity"
 RESCALE = "relu-networks.positive-rescaling-redundancy"
-
-
-@st.composite
-def pwl_functions(draw, *, k=(1, 20)):
-    """(knots t_1..t_k with gaps >= 1e-3, slopes s_0..s_k, value c), constructed, not filtered."""
-    kk = draw(st.integers(*k))
-    rng = np.random.default_rng(draw(seeds))
-    t1 = draw(st.floats(-5, 5))
-    knots = t1 + np.concatenate([[0.0], np.cumsum(1e-3 + rng.exponential(1.0, kk - 1))])
-    slopes = rng.uniform(-5, 5, kk + 1)
-    return knots, slopes, draw(st.floats(-5, 5))
 
 
 def _pwl_direct(knots, slopes, c, x):
@@ -658,6 +522,7 @@ def test_pwl_equals_constant_plus_elbows(backend, fn):
     the backend's dtype (dim k + 2, scale the sum of the term magnitudes); the kinks -b/w and
     products v w are single roundings (kind identity).
     """
+    check = Check(PWL, backend)
     knots, slopes, c = fn
     rng = np.random.default_rng(len(knots))
     x = np.concatenate([rng.uniform(knots[0] - 10, knots[-1] + 10, 200), knots])
@@ -670,11 +535,9 @@ def test_pwl_equals_constant_plus_elbows(backend, fn):
         np.sum(np.abs(coef) * (np.max(np.abs(x)) + np.abs(np.r_[knots[0], knots])))
     )
     with clause("a"):
-        assert_close(
+        check.assert_close(
             out,
             _pwl_direct(knots, slopes, c, x),
-            claim=PWL,
-            backend=backend,
             dim=len(knots) + 2,
             scale=math.sqrt(len(x)) * scale,
             what="elbow sum vs PWL",
@@ -686,19 +549,15 @@ def test_pwl_equals_constant_plus_elbows(backend, fn):
     rounded = backend.to_numpy(backend.asarray(knots))  # the knots as the backend holds them
     changes = backend.to_numpy(net["W2"][:, 0] * w)
     with clause("c"):
-        assert_close(
+        check.assert_close(
             kinks,
             np.r_[rounded[0], rounded],
-            claim=PWL,
-            backend=backend,
             dim=1,
             what="elbows -b/w vs knots",
         )
-        assert_close(
+        check.assert_close(
             changes,
             np.r_[slopes[0], slopes[1], np.diff(slopes[1:])],
-            claim=PWL,
-            backend=backend,
             dim=2,
             what="slope products v w vs slope changes",
         )
@@ -713,6 +572,7 @@ def test_a_jump_is_not_a_sum_of_elbows(backend, fn, jump, width, seed):
     For a random width-w net (Lip(f) <= sum_j |v_j w_j|) and a jump J at t, at d = J / (8 (Lip + 1))
     the two sides differ by at most J / 4 plus rounding, so the net misses the jump by > J / 2.
     """
+    check = Check(PWL, backend)
     rng = np.random.default_rng(seed)
     params = init_mlp([1, width, 1], rng=rng)
     params["b1"] = rng.standard_normal(width)
@@ -721,7 +581,7 @@ def test_a_jump_is_not_a_sum_of_elbows(backend, fn, jump, width, seed):
     d = jump / (8 * (lip + 1))
     side = forward(_to(backend, params), backend.asarray(np.array([[t - d], [t + d]])))
     gap = abs(float(backend.to_numpy(side)[1, 0] - backend.to_numpy(side)[0, 0]))
-    assert gap <= 2 * d * lip + tolerance(backend.eps, kind="identity", dim=width) * (
+    assert gap <= 2 * d * lip + check.tolerance(kind="identity", dim=width) * (
         lip * (abs(t) + 1) + 1
     )
     assert gap < jump / 2
@@ -745,8 +605,9 @@ def test_depth_collapses_to_one_affine_map(backend, net, shift):
 
     For (b) the hidden biases are raised layer by layer until every pre-activation on the batch
     is >= shift (activation_patterns all True); this constructs the assumption, it does not filter.
-    Error model: chains of sums bounded by the magnitudes of _magnitudes (dim = sum of sizes + depth).
+    Error model: chains of sums bounded by the magnitudes of feature_magnitudes (dim = sum of sizes + depth).
     """
+    check = Check(COLLAPSE, backend)
     sizes, _, P, X, _ = net
     P = dict(P)
     h = X
@@ -757,26 +618,22 @@ def test_depth_collapses_to_one_affine_map(backend, net, shift):
     params, bX = _to(backend, P), backend.asarray(X)
     host, hX = _host(backend, params), backend.to_numpy(bX)
     A, c = _collapse(host)
-    scale = _output_magnitude(host, hX, "identity")
+    scale = output_magnitude(host, hX, "identity")
     dim = sum(sizes) + len(sizes)
     lin = forward(params, bX, activation="identity")
     with clause("a"):
-        assert_close(
+        check.assert_close(
             lin,
             hX @ A + c,
-            claim=COLLAPSE,
-            backend=backend,
             dim=dim,
             scale=scale,
             what="identity net vs X A + c",
         )
     assert all(bool(np.all(backend.to_numpy(p) > 0)) for p in activation_patterns(params, bX))
     with clause("b"):
-        assert_close(
+        check.assert_close(
             forward(params, bX),
             hX @ A + c,
-            claim=COLLAPSE,
-            backend=backend,
             dim=dim,
             scale=scale,
             what="all-active ReLU net vs X A + c",
@@ -797,6 +654,7 @@ def test_kink_inside_data_is_not_affine(backend, w, c, v, sign, d1, d2):
     """v ReLU(w (x - c)) on x in {c - d1, c, c + d2}: the second divided difference is
     v |w| / (d1 + d2) != 0 (one side is flat, the other has slope v |w|), so no affine map fits.
     """
+    check = Check(COLLAPSE, backend)
     ww = sign * w
     params = {
         "W1": np.array([[ww]]),
@@ -807,7 +665,7 @@ def test_kink_inside_data_is_not_affine(backend, w, c, v, sign, d1, d2):
     x = np.array([c - d1, c, c + d2])
     f = backend.to_numpy(forward(_to(backend, params), backend.asarray(x[:, None])))[:, 0]
     dd = ((f[2] - f[1]) / d2 - (f[1] - f[0]) / d1) / (d1 + d2)
-    slack = tolerance(backend.eps, kind="identity", dim=3) * v * w * (abs(c) + 2) / min(d1, d2) ** 2
+    slack = check.tolerance(kind="identity", dim=3) * v * w * (abs(c) + 2) / min(d1, d2) ** 2
     assert abs(dd - v * w / (d1 + d2)) <= slack
     assert abs(dd) > slack
 
@@ -823,9 +681,10 @@ def test_positive_rescaling_leaves_the_network_unchanged(backend, net, log_alpha
     """Scaling unit j of hidden layer l by alpha = 10^u in, 1/alpha out leaves f unchanged; the
     rescaling direction (W^l[:, j], b^l_j, -W^{l+1}[j, :]) is a null vector of Phi.
 
-    Error model: magnitudes of _magnitudes, with the rescaled unit's in- and out-weights each at
+    Error model: magnitudes of feature_magnitudes, with the rescaled unit's in- and out-weights each at
     most alpha or 1/alpha times larger, so the scale is multiplied by max(alpha, 1/alpha).
     """
+    check = Check(RESCALE, backend)
     sizes, activation, P, X, _ = net
     ell = data.draw(st.integers(1, len(sizes) - 2))
     j = data.draw(st.integers(0, sizes[ell] - 1))
@@ -837,16 +696,14 @@ def test_positive_rescaling_leaves_the_network_unchanged(backend, net, log_alpha
     bX = backend.asarray(X)
     f_P = forward(_to(backend, P), bX, activation=activation)
     f_Q = forward(_to(backend, Q), bX, activation=activation)
-    M = _magnitudes(P, X, activation)
+    M = feature_magnitudes(P, X, activation)
     dim = sum(sizes) + len(sizes)
     amp = max(alpha, 1 / alpha)
-    scale = amp * _output_magnitude(P, X, activation)
+    scale = amp * output_magnitude(P, X, activation)
     with clause("a"):
-        assert_close(
+        check.assert_close(
             f_Q,
             backend.to_numpy(f_P),
-            claim=RESCALE,
-            backend=backend,
             dim=dim,
             scale=scale,
             what="rescaled vs original output",
@@ -859,11 +716,9 @@ def test_positive_rescaling_leaves_the_network_unchanged(backend, net, log_alpha
     direction[f"W{ell + 1}"][j, :] = -P[f"W{ell + 1}"][j, :]
     u = flatten_params(direction)
     with clause("b"):
-        assert_close(
+        check.assert_close(
             Phi @ u,
             np.zeros(X.shape[0]),
-            claim=RESCALE,
-            backend=backend,
             dim=dim,
             scale=float(np.linalg.norm(M @ np.abs(u))),
             what="Phi times the rescaling direction",
@@ -876,6 +731,7 @@ def test_positive_rescaling_leaves_the_network_unchanged(backend, net, log_alpha
 def test_negative_rescaling_changes_the_network(backend, net, data):
     """alpha = -1 on unit j of a one-hidden-layer net changes f by exactly -v_j |z_j(x)|, which is
     nonzero wherever z_j(x) != 0 (-v ReLU(-z) - v ReLU(z) = -v |z|)."""
+    check = Check(RESCALE, backend)
     sizes, _, P, X, _ = net
     j = data.draw(st.integers(0, sizes[1] - 1))
     Q = {k: v.copy() for k, v in P.items()}
@@ -887,12 +743,10 @@ def test_negative_rescaling_changes_the_network(backend, net, data):
         forward(_to(backend, P), bX)
     )
     z = np.abs(X @ P["W1"][:, j] + P["b1"][j])
-    scale = _output_magnitude(P, X, "relu")
-    assert_close(
+    scale = output_magnitude(P, X, "relu")
+    check.assert_close(
         diff[:, 0],
         -P["W2"][j, 0] * z,
-        claim=RESCALE,
-        backend=backend,
         kind="identity",
         dim=sum(sizes) + 2,
         scale=scale,
@@ -900,7 +754,7 @@ def test_negative_rescaling_changes_the_network(backend, net, data):
     )
     assert (
         float(np.linalg.norm(P["W2"][j, 0] * z))
-        > tolerance(backend.eps, kind="identity", dim=sum(sizes) + 2) * scale
+        > check.tolerance(kind="identity", dim=sum(sizes) + 2) * scale
     )
 
 
@@ -910,8 +764,10 @@ def test_negative_rescaling_changes_the_network(backend, net, data):
 def test_rescaling_null_vectors_bound_the_rank(backend, k, seed):
     """Width-k net 1 -> k -> 1 (3k + 1 parameters) on n = 3k + 6 inputs: the (2k + 2)-th singular
     value of Phi is 0 up to rounding, so rank Phi <= 2k + 1. By Weyl, sigma_{2k+2}(Phi + E) <= ||E||
-    with ||E|| <= tol ||M|| (the entrywise magnitudes of _magnitudes, as in the linearization test),
+    with ||E|| <= tol ||M|| (the entrywise magnitudes of feature_magnitudes, as in the linearization test),
     plus the float64 SVD's own rounding of sigma_max."""
+    check = Check(RESCALE, backend)
+    host_check = Check(RESCALE, HOST)
     rng = np.random.default_rng(seed)
     P = init_mlp([1, k, 1], rng=rng)
     P["b1"] = rng.standard_normal(k)
@@ -921,9 +777,9 @@ def test_rescaling_null_vectors_bound_the_rank(backend, k, seed):
     Phi = backend.to_numpy(param_jacobian(params, bX))
     assert Phi.shape == (3 * k + 6, 3 * k + 1)
     s = np.linalg.svd(Phi, compute_uv=False)
-    M = _magnitudes(host, hX, "relu")
-    bound = tolerance(backend.eps, kind="gradient", dim=k + 5) * float(np.linalg.norm(M))
-    bound += tolerance(REFERENCE.eps, kind="identity", dim=Phi.shape[0]) * float(s[0])
+    M = feature_magnitudes(host, hX, "relu")
+    bound = check.tolerance(kind="gradient", dim=k + 5) * float(np.linalg.norm(M))
+    bound += host_check.tolerance(kind="identity", dim=Phi.shape[0]) * float(s[0])
     record_ratio(float(s[2 * k + 1]) / bound)
     with clause("c"):
         assert s[2 * k + 1] <= bound, f"sigma_(2k+2) = {s[2 * k + 1]:.3e} > {bound:.3e}"
@@ -1013,6 +869,7 @@ def test_dead_unit_moves_with_momentum(backend, net, optimizer, data):
     -lr * m_hat / (sqrt(v_hat) + eps) with m = b1 (1 - b1) g_0, nonzero with the sign of -g_0.
     g_0 = 2 v_j sum_a (f(x_a) - y_a) is nonzero for these draws (asserted).
     """
+    check = Check(DEAD, backend)
     from dlcore.optim import adam, sgd_momentum
 
     sizes, _, P, X, y = net
@@ -1024,8 +881,8 @@ def test_dead_unit_moves_with_momentum(backend, net, optimizer, data):
     state = opt.init(params)
     _, grads = value_and_grad(params, bX, by)
     g0 = float(backend.to_numpy(grads["b1"])[j])
-    scale = float(np.abs(P["W2"][j, 0]) * np.sum(np.abs(y) + _output_magnitude(P, X, "relu")))
-    assert abs(g0) > tolerance(backend.eps, kind="invariant", dim=sum(sizes) + len(y)) * scale, (
+    scale = float(np.abs(P["W2"][j, 0]) * np.sum(np.abs(y) + output_magnitude(P, X, "relu")))
+    assert abs(g0) > check.tolerance(kind="invariant", dim=sum(sizes) + len(y)) * scale, (
         "test design: the unit must receive a gradient while alive"
     )
     updates, state = opt.update(grads, state, params)
@@ -1037,11 +894,9 @@ def test_dead_unit_moves_with_momentum(backend, net, optimizer, data):
     updates, state = opt.update(grads, state, params)
     moved = float(backend.to_numpy(updates["b1"])[j])
     if optimizer == "sgd_momentum":
-        assert_close(
+        check.assert_close(
             moved,
             -lr * mu * g0,
-            claim=DEAD,
-            backend=backend,
             kind="identity",
             dim=2,
             what="heavy-ball update of a dead unit",
@@ -1071,6 +926,7 @@ def test_layer_two_dead_unit_revives(backend, n, target, gap, rho, seed):
     afterwards z_C(x) = h_B(x) + c_C >= x + rho >= rho > 0 on every input: C revived, certainly.
     Unit A's gradients are exactly 0 and its parameters bit-identical: it stays dead.
     """
+    check = Check(DEAD, backend)
     rng = np.random.default_rng(seed)
     X = rng.uniform(0.0, 1.0, (n, 1))
     y = np.full(n, target)
@@ -1096,11 +952,9 @@ def test_layer_two_dead_unit_revives(backend, n, target, gap, rho, seed):
         assert np.all(g[key][idx] == 0.0), f"dead unit C got a gradient in {key}"
     # B's bias gradient: 2 sum_a (f(x_a) - y_a), f = x + 1 while C is dead
     predicted = 2 * float(np.sum(hX[:, 0] + 1 - y))
-    assert_close(
+    check.assert_close(
         g["b1"][1],
         predicted,
-        claim=DEAD,
-        backend=backend,
         kind="gradient",
         dim=n + 4,
         scale=2 * float(np.sum(np.abs(hX[:, 0]) + 1 + target)),
@@ -1116,9 +970,7 @@ def test_layer_two_dead_unit_revives(backend, n, target, gap, rho, seed):
     assert np.all(z1n[:, 0] < 0), "first-layer dead unit A revived"
     # z_C >= x + rho, up to the rounding of the step (n + 1 summed terms, each at most
     # 4 + 2 T + gap + rho in magnitude) and of the forward pass
-    rounding = (
-        tolerance(backend.eps, kind="gradient", dim=n + 4) * (n + 1) * (4 + 2 * target + gap + rho)
-    )
+    rounding = check.tolerance(kind="gradient", dim=n + 4) * (n + 1) * (4 + 2 * target + gap + rho)
     assert rho > 2 * rounding, "test design: the revival margin must exceed rounding"
     assert np.all(z2n[:, 0] >= hX[:, 0] + rho - rounding), "layer-2 unit C did not revive"
     assert np.all(z2n[:, 0] > 0)
@@ -1142,6 +994,7 @@ def test_all_inactive_units_get_zero_first_layer_gradients(backend, net, steps, 
     the current output bias b2 (sum of 0 * W2 terms, plus b2), whatever the targets. Step size as
     in test_dead_unit_is_frozen_under_sgd (finiteness asserted).
     """
+    check = Check(LEARN, backend)
     sizes, _, P, X, y = net
     X = np.sort(X, axis=0) + 1e-2 * np.arange(len(y))[:, None]  # n distinct inputs, gaps >= 1e-2
     for j in range(sizes[1]):
@@ -1185,11 +1038,9 @@ def test_all_inactive_units_get_zero_first_layer_gradients(backend, net, steps, 
     fit = backend.to_numpy(forward(net, backend.asarray(X)))[:, 0]
     with clause("d"):
         assert tuple(net["W1"].shape) == (1, len(y) - 1)
-        assert_close(
+        check.assert_close(
             fit,
             y,
-            claim=LEARN,
-            backend=backend,
             kind="convergence",
             dim=len(y) + 1,
             scale=math.sqrt(len(y)) * _elbow_scale(knots, values, X[:, 0]),
@@ -1210,6 +1061,7 @@ DEPTH_EFF = "relu-networks.depth-can-be-exponentially-efficient"
 def test_penultimate_features_are_last_layer_jacobian_columns(backend, net):
     """Phi's last m + 1 columns are (h^{L-1}, 1), computed by the same forward pass (kind identity,
     scale of h); P = sum (d_{l-1} d_l + d_l) and P > m + 1 as soon as there is a hidden layer."""
+    check = Check(PEN, backend)
     sizes, activation, P, X, _ = net
     params, bX = _to(backend, P), backend.asarray(X)
     Phi = backend.to_numpy(param_jacobian(params, bX, activation=activation))
@@ -1221,11 +1073,9 @@ def test_penultimate_features_are_last_layer_jacobian_columns(backend, net):
     with clause("b"):
         assert Phi.shape == (X.shape[0], n_params) == (X.shape[0], flatten_params(P).size)
     with clause("a"):
-        assert_close(
+        check.assert_close(
             Phi[:, -(m + 1) : -1],
             g,
-            claim=PEN,
-            backend=backend,
             dim=2,
             scale=float(np.linalg.norm(g))
             + float(np.linalg.norm(backend.to_numpy(zs[-2]) if len(zs) > 1 else 0)),
@@ -1248,6 +1098,7 @@ def test_relu_local_features_have_the_stated_shapes(backend, k, n, seed, d):
     and the pattern is checked against the host sign of z_i wherever |z_i| exceeds its rounding
     bound. The kink probes sit at distance d (1 + |x*|), far beyond rounding.
     """
+    check = Check(SHAPES, backend)
     rng = np.random.default_rng(seed)
     w, b, a = rng.standard_normal(k), rng.standard_normal(k), rng.standard_normal(k)
     x = rng.uniform(-3, 3, n)
@@ -1260,17 +1111,15 @@ def test_relu_local_features_have_the_stated_shapes(backend, k, n, seed, d):
     mask = backend.to_numpy(activation_patterns(params, backend.asarray(x[:, None]))[0]) > 0
     xh = backend.to_numpy(backend.asarray(x))
     z = np.outer(xh, w) + b
-    sure = np.abs(z) > tolerance(backend.eps, kind="identity", dim=2) * (
+    sure = np.abs(z) > check.tolerance(kind="identity", dim=2) * (
         np.abs(np.outer(xh, w)) + np.abs(b)
     )
     Wcols, bcols, acols, ccol = Phi[:, :k], Phi[:, k : 2 * k], Phi[:, 2 * k : 3 * k], Phi[:, 3 * k]
     scale = float(np.linalg.norm(np.abs(np.outer(xh, w)) + np.abs(b)))
     with clause("a"):
-        assert_close(
+        check.assert_close(
             acols,
             np.maximum(z, 0) * mask,
-            claim=SHAPES,
-            backend=backend,
             kind="identity",
             dim=2,
             scale=scale,
@@ -1280,11 +1129,9 @@ def test_relu_local_features_have_the_stated_shapes(backend, k, n, seed, d):
         assert np.array_equal(mask[sure], (z > 0)[sure])  # the indicator is 1[w x + b > 0]
         assert np.array_equal(bcols, a * mask), "d f / d b: step of height a_i"
     with clause("c"):
-        assert_close(
+        check.assert_close(
             Wcols,
             a * xh[:, None] * mask,
-            claim=SHAPES,
-            backend=backend,
             kind="identity",
             dim=1,
             what="d f / d w: a_i x 1[active]",
@@ -1301,21 +1148,17 @@ def test_relu_local_features_have_the_stated_shapes(backend, k, n, seed, d):
         Phi_p = backend.to_numpy(param_jacobian(params, backend.asarray(probes[:, None])))
         hp = backend.to_numpy(backend.asarray(probes))
         with clause("c"):
-            assert_close(
+            check.assert_close(
                 Phi_p[0, i],
                 a[i] * hp[0],
-                claim=SHAPES,
-                backend=backend,
                 kind="identity",
                 dim=1,
                 what="d f / d w_i just on the active side",
             )
             assert Phi_p[1, i] == 0.0
-            assert_close(
+            check.assert_close(
                 abs(a[i] * star),
                 abs(a[i] * b[i] / w[i]),
-                claim=SHAPES,
-                backend=backend,
                 kind="identity",
                 dim=2,
                 what="jump size |a b / w|",
@@ -1379,6 +1222,7 @@ def test_shallow_net_has_at_most_k_kinks(backend, k, seed):
     an exactly zero second difference before rounding; a rounded grid (linspace) would add
     |w a| x-rounding ~ 4 eps that S(x) does not cover near x = 0.
     """
+    check = Check(DEPTH_EFF, backend)
     rng = np.random.default_rng(seed)
     P = init_mlp([1, k, 1], rng=rng)
     P["b1"] = rng.standard_normal(k)
@@ -1390,7 +1234,7 @@ def test_shallow_net_has_at_most_k_kinks(backend, k, seed):
         + np.abs(np.outer(x, P["W1"][0]) + 0) @ np.abs(P["W2"][:, 0])
         + np.abs(P["b1"]) @ np.abs(P["W2"][:, 0])
     )
-    tol = 4 * tolerance(backend.eps, kind="identity", dim=k + 2) * np.maximum(S[2:], S[:-2])
+    tol = 4 * check.tolerance(kind="identity", dim=k + 2) * np.maximum(S[2:], S[:-2])
     bent = np.flatnonzero(np.abs(f[2:] - 2 * f[1:-1] + f[:-2]) > tol) + 1
     kinks = backend.to_numpy(kink_location(params["W1"][0, :], params["b1"]))
     pieces = 1 + len({int(np.searchsorted(x, c)) for c in kinks if x[0] < c < x[-1]})
@@ -1469,6 +1313,7 @@ def test_elbow_case_formula_and_one_sided_slopes(backend, w, sign, b, x):
     subnormal b (found on CUDA: b = 3.7e-43, w = 1e3) makes -b/w underflow to 0, a rounding
     event of the dtype, not a property of the unit.
     """
+    check = Check(ELBOW, backend)
     rounded = backend.to_numpy(backend.asarray([sign * w, b, *x]))  # as the backend holds them
     w, b, x = float(rounded[0]), float(rounded[1]), rounded[2:]
     star = -b / w
@@ -1477,12 +1322,10 @@ def test_elbow_case_formula_and_one_sided_slopes(backend, w, sign, b, x):
     expected = np.where(active, w * (x - star), 0.0)
     scale = float(np.linalg.norm(np.abs(w * x) + abs(b)))
     with clause("b"):
-        assert_close(
-            u, expected, claim=ELBOW, backend=backend, dim=2, scale=scale, what="case formula"
-        )
+        check.assert_close(u, expected, dim=2, scale=scale, what="case formula")
     loc = backend.to_numpy(kink_location(backend.asarray([w, 0.0]), backend.asarray([b, b])))
     with clause("a"):
-        assert_close(loc[0], star, claim=ELBOW, backend=backend, dim=2, what="kink -b/w")
+        check.assert_close(loc[0], star, dim=2, what="kink -b/w")
     with clause("c"):
         assert np.isnan(loc[1])
         assert np.all(
@@ -1493,11 +1336,9 @@ def test_elbow_case_formula_and_one_sided_slopes(backend, w, sign, b, x):
     slopes = np.array([(mid - left) / d, (right - mid) / d])
     expected_slopes = np.array([0.0, w]) if w > 0 else np.array([w, 0.0])
     with clause("a", "b"):  # flat on the inactive side, slope w on the side the sign of w picks
-        assert_close(
+        check.assert_close(
             slopes,
             expected_slopes,
-            claim=ELBOW,
-            backend=backend,
             dim=2,
             scale=abs(w) + (abs(w * star) + abs(b)) / d,
             what="one-sided slopes",
@@ -1545,7 +1386,8 @@ def test_single_unit_cannot_point_down(backend, w, b, v):
 def test_deep_linear_model_is_bilinear_in_parameters(backend, net, seed):
     """Midpoint defect of a one-layer net is 0 (up to rounding); of a two-layer linear net it is
     -(1/4) (X dW1 + db1) dW2, checked against that formula (kind identity, magnitudes of
-    _output_magnitude over the three parameter sets)."""
+    output_magnitude over the three parameter sets)."""
+    check = Check(NONLIN, backend)
     sizes, _, P, X, _ = net
     rng = np.random.default_rng(seed)
     Q = {k: v + rng.standard_normal(v.shape) for k, v in P.items()}
@@ -1557,14 +1399,12 @@ def test_deep_linear_model_is_bilinear_in_parameters(backend, net, seed):
     }
     defect = f["mid"] - (f["P"] + f["Q"]) / 2
     formula = -0.25 * (X @ (P["W1"] - Q["W1"]) + (P["b1"] - Q["b1"])) @ (P["W2"] - Q["W2"])
-    scale = sum(_output_magnitude(p, X, "identity") for p in (P, Q, mid))
+    scale = sum(output_magnitude(p, X, "identity") for p in (P, Q, mid))
     dim = sum(sizes) + 2
     with clause("b"):
-        assert_close(
+        check.assert_close(
             defect,
             formula,
-            claim=NONLIN,
-            backend=backend,
             dim=dim,
             scale=scale,
             what="two-layer midpoint defect",
@@ -1577,20 +1417,15 @@ def test_deep_linear_model_is_bilinear_in_parameters(backend, net, seed):
         for p in (one, one_q, one_m)
     ]
     with clause("a"):
-        assert_close(
+        check.assert_close(
             g[2],
             (g[0] + g[1]) / 2,
-            claim=NONLIN,
-            backend=backend,
             dim=sizes[0] + 2,
-            scale=sum(_output_magnitude(p, X, "identity") for p in (one, one_q, one_m)),
+            scale=sum(output_magnitude(p, X, "identity") for p in (one, one_q, one_m)),
             what="one-layer midpoint",
         )
     with clause("c"):  # |formula| > tol * scale and |defect - formula| <= tol * scale: defect != 0
-        assert (
-            float(np.linalg.norm(formula))
-            > tolerance(backend.eps, kind="identity", dim=dim) * scale
-        )
+        assert float(np.linalg.norm(formula)) > check.tolerance(kind="identity", dim=dim) * scale
 
 
 @claim(LINUNIT)
@@ -1600,6 +1435,7 @@ def test_always_active_unit_is_affine_with_gradient(backend, net, data):
     """Unit j raised to be active on every input (b_j = -min_a x_a^T w_j + margin): its
     contribution v_j ReLU(z_j) equals the affine v_j (x^T w_j + b_j) on the data (as the change of
     f when its outgoing weight is zeroed), and d L / d b_j = v_j sum_a 2 (f(x_a) - y_a), nonzero."""
+    check = Check(LINUNIT, backend)
     sizes, _, P, X, y = net
     j = data.draw(st.integers(0, sizes[1] - 1))
     P["b1"][j] = -float(np.min(X @ P["W1"][:, j])) + data.draw(st.floats(0.1, 2.0))
@@ -1609,13 +1445,11 @@ def test_always_active_unit_is_affine_with_gradient(backend, net, data):
     Q["W2"][j, :] = 0.0
     contrib = backend.to_numpy(forward(params, bX)) - backend.to_numpy(forward(_to(backend, Q), bX))
     affine = ((X @ P["W1"][:, j] + P["b1"][j]) * P["W2"][j, 0])[:, None]
-    scale = _output_magnitude(P, X, "relu")
+    scale = output_magnitude(P, X, "relu")
     with clause("a"):
-        assert_close(
+        check.assert_close(
             contrib,
             affine,
-            claim=LINUNIT,
-            backend=backend,
             dim=sum(sizes) + 2,
             scale=scale,
             what="contribution vs affine map",
@@ -1626,11 +1460,9 @@ def test_always_active_unit_is_affine_with_gradient(backend, net, data):
     expected = 2 * P["W2"][j, 0] * float(np.sum(f - backend.to_numpy(by)))
     g_scale = 2 * abs(P["W2"][j, 0]) * float(np.sum(np.abs(f) + np.abs(y)))
     with clause("b"):  # squared loss: dL/df(x_a) = 2 (f(x_a) - y_a)
-        assert_close(
+        check.assert_close(
             g_b,
             expected,
-            claim=LINUNIT,
-            backend=backend,
             dim=len(y) + 2,
             scale=g_scale,
             what="bias gradient of an always-active unit",
@@ -1644,6 +1476,7 @@ def test_pruning_dead_units_leaves_training_outputs_unchanged(backend, net, data
     """Make a random subset of first-layer units dead on X, find the dead ones with
     activation_patterns, delete them: the outputs on X agree up to the rounding of the shorter
     sum (kind invariant, dim = width + 2)."""
+    check = Check(PRUNE, backend)
     sizes, _, P, X, _ = net
     k = sizes[1]
     chosen = data.draw(st.lists(st.integers(0, k - 1), max_size=k - 1, unique=True))
@@ -1661,13 +1494,11 @@ def test_pruning_dead_units_leaves_training_outputs_unchanged(backend, net, data
             backend.to_numpy(forward(_to(backend, silenced), bX)),
             backend.to_numpy(forward(params, bX)),
         )
-        assert_close(
+        check.assert_close(
             forward(_to(backend, pruned), bX),
             backend.to_numpy(forward(params, bX)),
-            claim=PRUNE,
-            backend=backend,
             dim=k + 2,
-            scale=_output_magnitude(P, X, "relu"),
+            scale=output_magnitude(P, X, "relu"),
             what="pruned vs full outputs on the training set",
         )
 
@@ -1736,6 +1567,7 @@ def test_sigmoid_and_tanh_saturate_relu_does_not(backend, z, x):
     4 eps absolute, 4 eps relative); ReLU' is exactly 1 for z > 0 and 0 for z < 0; at |z| >= 10
     the sigmoid unit's d/dw is < 1e-4 x (below e^-10 x), the ReLU unit's is x. (The rounding of
     1 - h for h near 1 is absolute: eps, not eps times the tiny derivative.)"""
+    check = Check(SAT, backend)
     z = backend.to_numpy(backend.asarray(z))
     k = len(z)
     P = {"W1": np.ones((1, k)), "b1": z, "W2": np.ones((k, 1)), "b2": np.zeros(1)}
@@ -1768,11 +1600,9 @@ def test_sigmoid_and_tanh_saturate_relu_does_not(backend, z, x):
         assert np.all(J["sigmoid"] <= bound)
     on = z > 2 * e * (np.abs(z) + xb)  # surely active after the rounding of the pre-activation
     with clause("e"):
-        assert_close(
+        check.assert_close(
             J["relu"][on],
             np.full(int(on.sum()), xb),
-            claim=SAT,
-            backend=backend,
             kind="identity",
             dim=2,
             what="ReLU unit d/dw on its active side",
@@ -1808,6 +1638,7 @@ def test_one_hidden_layer_net_is_pwl_with_at_most_k_kinks(backend, k, zeros, see
     nonzero (beyond rounding, as in test_shallow_net_has_at_most_k_kinks) only in cells holding a
     kink -b/w of a unit with w != 0; units with w = 0 have no kink (NaN); 3k + 1 parameters. The
     grid is dyadic (sweep seed 543738929: linspace's rounded points bent a linear stretch)."""
+    check = Check(ONEPWL, backend)
     rng = np.random.default_rng(seed)
     P = init_mlp([1, k, 1], rng=rng)
     P["b1"] = rng.standard_normal(k)
@@ -1820,7 +1651,7 @@ def test_one_hidden_layer_net_is_pwl_with_at_most_k_kinks(backend, k, zeros, see
     S = abs(P["b2"][0]) + (np.abs(np.outer(x, P["W1"][0])) + np.abs(P["b1"])) @ np.abs(
         P["W2"][:, 0]
     )
-    tol = 4 * tolerance(backend.eps, kind="identity", dim=k + 2) * np.maximum(S[2:], S[:-2])
+    tol = 4 * check.tolerance(kind="identity", dim=k + 2) * np.maximum(S[2:], S[:-2])
     bent = np.flatnonzero(np.abs(f[2:] - 2 * f[1:-1] + f[:-2]) > tol) + 1
     kinks = backend.to_numpy(kink_location(params["W1"][0, :], params["b1"]))
     real = kinks[~np.isnan(kinks)]
@@ -1841,6 +1672,7 @@ def test_pwl_functions_are_nets_of_the_stated_width(backend, fn, values):
     (d) relu_net_from_slopes writes a PWL function with m kinks as a width-(m + 1) net (its values
     are checked in test_pwl_equals_constant_plus_elbows). (e) ReLU(x), one kink, is exactly the
     width-1 net (1, 0, 1, 0) on the dyadic grid (products by 1 and sums with 0 are exact)."""
+    check = Check(ONEPWL, backend)
     knots, slopes, c = fn
     k = len(knots) - 1  # >= 1 pieces
     v = np.array(values[: k + 1])
@@ -1853,32 +1685,26 @@ def test_pwl_functions_are_nets_of_the_stated_width(backend, fn, values):
     w = net["W1"][0, :]
     with clause("c"):
         assert tuple(net["W1"].shape) == (1, k)
-        assert_close(
+        check.assert_close(
             out,
             np.interp(hx, t, vv),
-            claim=ONEPWL,
-            backend=backend,
             kind="convergence",
             dim=k + 2,
             scale=math.sqrt(len(x)) * _elbow_scale(t, vv, hx),
             what="width-k net vs the PWL interpolant",
         )
-        assert_close(
+        check.assert_close(
             kink_location(w, net["b1"]),
             t[:-1],
-            claim=ONEPWL,
-            backend=backend,
             dim=1,
             what="elbows vs t_0 .. t_{k-1}",
         )
         # each slope is 3 roundings (two differences, a quotient), the change one more:
         # <= 4 u (|s_j| + |s_{j-1}|) per entry, u <= eps the unit roundoff, to first order;
         # dim 2 covers the higher-order terms
-        assert_close(
+        check.assert_close(
             net["W2"][:, 0] * w,
             np.r_[s[0], np.diff(s)],
-            claim=ONEPWL,
-            backend=backend,
             dim=2,
             scale=float(np.linalg.norm(np.r_[s[0], np.abs(s[1:]) + np.abs(s[:-1])])),
             what="slope products vs s_1, s_{j+1} - s_j",
@@ -1926,6 +1752,7 @@ def test_relu_remainder_is_exactly_quadratic_on_a_fixed_pattern(backend, net, se
     (so no pattern changes; constructed): f(theta + eps Delta) - f(theta) - eps Phi Delta equals
     eps^2 ((X dW1 + db1) o m) dW2 exactly in real arithmetic; checked up to rounding relative to
     the output magnitudes of both parameter sets (the subtraction cancels them)."""
+    check = Check(LOCAL, backend)
     sizes, _, P, X, _ = net
     rng = np.random.default_rng(seed)
     D = {k: rng.standard_normal(v.shape) for k, v in P.items()}
@@ -1943,15 +1770,13 @@ def test_relu_remainder_is_exactly_quadratic_on_a_fixed_pattern(backend, net, se
     Phi = backend.to_numpy(param_jacobian(params, backend.asarray(hX)))
     remainder = f1 - f0 - eps * Phi @ flatten_params(D)
     expected = eps**2 * ((dz * m) @ D["W2"])[:, 0]
-    scale = _output_magnitude(host, hX, "relu") + _output_magnitude(
+    scale = output_magnitude(host, hX, "relu") + output_magnitude(
         {k: np.abs(v) for k, v in moved.items()}, hX, "relu"
     )
     with clause("a"):
-        assert_close(
+        check.assert_close(
             remainder,
             expected,
-            claim=LOCAL,
-            backend=backend,
             dim=sum(sizes) + 2,
             scale=scale,
             what="remainder vs eps^2 c",
@@ -1983,6 +1808,7 @@ def test_gd_on_linearized_model_shrinks_each_singular_direction(backend, net, ka
     the backend's Phi in float64). Error model: each step rounds vectors of size <= 2 ||r_0|| (a
     stable GD on least squares from 0 keeps ||Phi Delta_t|| <= 2 ||r_0||), with dim n + P terms,
     and the errors propagate without growth (|1 - 2 eta s^2| <= 1): kind convergence, cond T."""
+    check = Check(SVD, backend)
     from dlcore.losses import squared_loss_grad
     from dlcore.train import run
 
@@ -2000,11 +1826,9 @@ def test_gd_on_linearized_model_shrinks_each_singular_direction(backend, net, ka
     with clause(
         "a", "b"
     ):  # along each u_i the factor (1 - 2 eta s_i^2)^T; off range(Phi) untouched
-        assert_close(
+        check.assert_close(
             rT,
             predicted,
-            claim=SVD,
-            backend=backend,
             kind="convergence",
             dim=sum(hPhi.shape),
             cond=T,
@@ -2035,6 +1859,7 @@ def test_large_step_fits_the_top_direction_more_slowly(backend, kappa, ratio, T)
     ordering clause needs eta <= 1 / (2 s_1^2). Rounding: T steps of a 2 x 2 problem with
     |factors| <= 1 err by <= tol(convergence, dim 4, cond T) ||r_0||; the gap
     |r_T[0]| (1 - 1/1.6) >= 0.7^10 * 0.375 >= 0.01 is far above it."""
+    check = Check(SVD, backend)
     from dlcore.losses import squared_loss_grad
     from dlcore.train import run
 
@@ -2043,7 +1868,7 @@ def test_large_step_fits_the_top_direction_more_slowly(backend, kappa, ratio, T)
     start = {"d": backend.asarray(np.zeros(2))}
     final, _ = run(sgd(kappa), lambda p, t: {"d": squared_loss_grad(p["d"], Phi, r0)}, start, T)
     rT = np.ones(2) - backend.to_numpy(Phi) @ backend.to_numpy(final["d"])
-    slack = tolerance(backend.eps, kind="convergence", dim=4, cond=T) * math.sqrt(2)
+    slack = check.tolerance(kind="convergence", dim=4, cond=T) * math.sqrt(2)
     assert abs(rT[0]) > abs(rT[1]) + 2 * slack
 
 
@@ -2068,6 +1893,7 @@ def test_step_units_get_no_gradient_elbows_do(backend, w, b, v, x, gap):
     """Move b so that |w x + b| >= gap (constructed). The step unit's central differences in w and b
     with h = gap / (2 (|x| + 1)) are exactly 0 (the step does not change within h); the elbow's
     derivatives from param_jacobian are (v x, v) on its active side and 0 on the other."""
+    check = Check(STEP, backend)
     z = w * x + b
     b = b + (np.sign(z) if z != 0 else 1.0) * gap
     z = w * x + b
@@ -2084,14 +1910,12 @@ def test_step_units_get_no_gradient_elbows_do(backend, w, b, v, x, gap):
     host = _host(backend, _to(backend, P))
     on = float(z > 0)
     with clause("b"):
-        assert_close(
+        check.assert_close(
             J[:2],
             [
                 host["W2"][0, 0] * float(backend.to_numpy(backend.asarray(x))) * on,
                 host["W2"][0, 0] * on,
             ],
-            claim=STEP,
-            backend=backend,
             kind="identity",
             dim=2,
             scale=abs(v) * (abs(x) + 1),
@@ -2141,6 +1965,7 @@ def test_best_affine_fit_of_abs_has_rms_sqrt_one_twelfth(backend, m):
     slope is 0 and the RMS residual is the standard deviation of |x| on the grid (-> sqrt(1/12)),
     >= 0.288 for m >= 2000. The 2 x 2 normal equations have condition number <= 3 (cond 2 in the
     norm of the residual)."""
+    check = Check(XOR, backend)
     from dlcore.linear import min_norm_solution
 
     x = -1 + (2 * np.arange(m) + 1) / m
@@ -2151,11 +1976,9 @@ def test_best_affine_fit_of_abs_has_rms_sqrt_one_twelfth(backend, m):
         np.mean((np.abs(x) - np.mean(np.abs(x))) ** 2)
     )  # best constant; slope 0 by symmetry
     with clause("c"):
-        assert_close(
+        check.assert_close(
             rms,
             exact,
-            claim=XOR,
-            backend=backend,
             kind="identity",
             dim=m,
             cond=2.0,
@@ -2173,8 +1996,9 @@ def test_best_affine_fit_of_abs_has_rms_sqrt_one_twelfth(backend, m):
 @given(net=mlps(width=(1, 16), depth=(1, 6)))
 def test_forward_is_the_left_fold_of_layers(backend, net):
     """forward equals the left fold h -> phi(h W + b) over the layers computed on the host in
-    float64 from the same (rounded) parameters; rounding per _magnitudes (dim = sum of sizes +
+    float64 from the same (rounded) parameters; rounding per feature_magnitudes (dim = sum of sizes +
     depth)."""
+    check = Check(COMP, backend)
     sizes, activation, P, X, _ = net
     params, bX = _to(backend, P), backend.asarray(X)
     host, h = _host(backend, params), backend.to_numpy(bX)
@@ -2183,13 +2007,11 @@ def test_forward_is_the_left_fold_of_layers(backend, net):
         z = h @ host[f"W{ell}"] + host[f"b{ell}"]
         h = z if ell == L else _phi(activation, z)
     with clause("a"):
-        assert_close(
+        check.assert_close(
             forward(params, bX, activation=activation),
             h,
-            claim=COMP,
-            backend=backend,
             dim=sum(sizes) + len(sizes),
-            scale=_output_magnitude(host, backend.to_numpy(bX), activation),
+            scale=output_magnitude(host, backend.to_numpy(bX), activation),
             what="forward vs left fold",
         )
 
@@ -2203,6 +2025,7 @@ def test_head_only_training_is_least_squares_on_penultimate_features(backend, ne
     backbone is bit-identical. eta = kappa / (2 s_max(G)^2); rounding as in the SVD test (kind
     equivalence, cond T, scale max_t ||w_t|| + ||y|| / ||G||: a step rounds w_t and
     eta G^T (G w_t - y) with eta ||G||^2 <= 1/2)."""
+    check = Check(PROBE, backend)
     from dlcore.losses import squared_loss_grad
     from dlcore.train import run
 
@@ -2232,11 +2055,9 @@ def test_head_only_training_is_least_squares_on_penultimate_features(backend, ne
     scale = max(float(np.linalg.norm(backend.to_numpy(p["w"]))) for p in path)
     scale += float(np.linalg.norm(y)) / float(np.linalg.norm(G, 2))
     with clause("a"):
-        assert_close(
+        check.assert_close(
             got,
             w_ls["w"],
-            claim=PROBE,
-            backend=backend,
             dim=sum(G.shape),
             cond=T,
             scale=scale,
@@ -2257,7 +2078,8 @@ BACKENDS_AGREE = "relu-networks.backends-agree"
 def test_backends_compute_the_same_mlp(backend, net, seed):
     """The same seed gives bit-identical initial weights on the backend and on NumPy (drawn on the
     CPU, then cast), and forward, backward and param_jacobian agree with NumPy float64 run on the
-    same rounded inputs, within the backend dtype's rounding (magnitudes of _magnitudes)."""
+    same rounded inputs, within the backend dtype's rounding (magnitudes of feature_magnitudes)."""
+    check = Check(BACKENDS_AGREE, backend)
     from tests.support.backends import REFERENCE as NP64
 
     sizes, activation, P, X, y = net
@@ -2282,9 +2104,9 @@ def test_backends_compute_the_same_mlp(backend, net, seed):
         "backward": flatten_params(backward(_to(NP64, host), hX, G, activation=activation)),
         "jacobian": param_jacobian(_to(NP64, host), hX, activation=activation),
     }
-    M = _magnitudes(host, hX, activation)
+    M = feature_magnitudes(host, hX, activation)
     scales = {
-        "forward": _output_magnitude(host, hX, activation),
+        "forward": output_magnitude(host, hX, activation),
         "backward": float(np.linalg.norm(M.sum(axis=0))),
         "jacobian": float(np.linalg.norm(M)),
     }
@@ -2297,21 +2119,17 @@ def test_backends_compute_the_same_mlp(backend, net, seed):
     with clause("a"):
         if not masks_differ:
             for key in out:
-                assert_close(
+                check.assert_close(
                     out[key],
                     ref[key],
-                    claim=BACKENDS_AGREE,
-                    backend=backend,
                     dim=dim,
                     scale=scales[key],
                     what=f"{key} vs numpy float64",
                 )
         else:  # the forward pass is continuous across a kink: it still agrees
-            assert_close(
+            check.assert_close(
                 out["forward"],
                 ref["forward"],
-                claim=BACKENDS_AGREE,
-                backend=backend,
                 dim=dim,
                 scale=scales["forward"],
                 what="forward vs numpy float64",
@@ -2324,14 +2142,6 @@ NONPOLY = "relu-networks.non-polynomial-activations-are-universal"
 # Sigmoid arguments stay below 80 in magnitude (exp(80) is finite in float32), so dlcore's
 # 1 / (1 + exp(-z)) never overflows: the sigmoid nets have s (b - a) = sh * k <= 80.
 SIGMOID_ARG_MAX = 80.0
-
-
-@st.composite
-def lipschitz_sine_targets(draw):
-    """A sum of sines as in sine_targets, with the Lipschitz constant sum_j |a_j| omega_j >=
-    max |f'| in place of the curvature bound."""
-    f, a, w = _draw_sine_sum(draw)
-    return f, float(np.sum(np.abs(a) * w))
 
 
 def _check_sigmoidal_sup_error(
@@ -2348,6 +2158,7 @@ def _check_sigmoidal_sup_error(
     as in the statement): B = omega(h) s (max|x| + max|m|) 2 (1/4 + 1/sinh(sh/2)) (dim 1).
     The comparison also checks that the net has k hidden units.
     """
+    check = Check(NONPOLY, backend)
     knots = np.linspace(a, b, k + 1)
     h = (b - a) / k
     s = sh / h
@@ -2363,19 +2174,16 @@ def _check_sigmoidal_sup_error(
     host = values[0] + (0.5 * (1 + np.tanh(u / 2))) @ jumps
     xmax = float(np.max(np.abs(x)))
     A = 3 * float(np.max(np.abs(values))) + float(np.sum(np.abs(jumps)))
-    delta_u = tolerance(backend.eps, kind="convergence") * s * (xmax + float(np.max(np.abs(mids))))
+    delta_u = check.tolerance(kind="convergence") * s * (xmax + float(np.max(np.abs(mids))))
     assert delta_u <= math.log(2), "test design: argument rounding must stay below ln 2"
     B = omega_h * s * (xmax + float(np.max(np.abs(mids)))) * 2 * (0.25 + 1 / math.sinh(sh / 2))
     slack = (
-        tolerance(backend.eps, kind="convergence", dim=k + 2) * A
-        + tolerance(backend.eps, kind="convergence") * B
+        check.tolerance(kind="convergence", dim=k + 2) * A + check.tolerance(kind="convergence") * B
     )
-    tol = tolerance(backend.eps, kind="convergence", dim=k + 2)
-    assert_close(
+    tol = check.tolerance(kind="convergence", dim=k + 2)
+    check.assert_close(
         out,
         host,
-        claim=NONPOLY,
-        backend=backend,
         dim=k + 2,
         scale=math.sqrt(len(x)) * slack / tol,
         what=f"width-{k} {activation} net vs its formula",
@@ -2502,6 +2310,7 @@ def test_polynomial_activation_is_stuck_at_the_ls_residual(backend, shape, width
     plus its slack drops below rho_D - margin has a smaller RMS error on the same points, which
     no polynomial-activation net of any width reaches.
     """
+    check = Check(NONPOLY, backend)
     p, L = shape
     D = p**L
     rng = np.random.default_rng(seed)
@@ -2527,7 +2336,7 @@ def test_polynomial_activation_is_stuck_at_the_ls_residual(backend, shape, width
     f_nodes = backend.to_numpy(forward_with(params, backend.asarray(nodes[:, None]), phi))[:, 0]
     f_grid = backend.to_numpy(forward_with(params, backend.asarray(x[:, None]), phi))[:, 0]
     interp = np.polynomial.chebyshev.Chebyshev.fit(nodes, f_nodes, D, domain=[-1, 1])(x)
-    # magnitude bound M of the output (|x| <= 1), as in _output_magnitude with |phi|
+    # magnitude bound M of the output (|x| <= 1), as in output_magnitude with |phi|
     m = np.ones((1, 1))
     for ell in range(1, L + 2):
         m = m @ np.abs(host[f"W{ell}"]) + np.abs(host[f"b{ell}"])
@@ -2536,11 +2345,9 @@ def test_polynomial_activation_is_stuck_at_the_ls_residual(backend, shape, width
     M = float(np.max(m))
     lebesgue = 2 / math.pi * math.log(D + 1) + 1
     with clause("d"):
-        assert_close(
+        check.assert_close(
             f_grid,
             interp,
-            claim=NONPOLY,
-            backend=backend,
             kind="bound",
             cond=1 + lebesgue,
             dim=sum(sizes) + (p + 1) * L,
@@ -2549,7 +2356,7 @@ def test_polynomial_activation_is_stuck_at_the_ls_residual(backend, shape, width
         )
     g = np.abs(x - c0)
     rho, margin = _ls_residual(x, g, D)
-    net_rounding = tolerance(backend.eps, kind="bound", dim=sum(sizes) + (p + 1) * L) * M
+    net_rounding = check.tolerance(kind="bound", dim=sum(sizes) + (p + 1) * L) * M
     rms_poly = float(np.sqrt(np.mean((g - f_grid) ** 2)))
     with clause("e"):  # sup over [-1, 1] >= RMS over the grid >= rho (f is a degree-D polynomial)
         assert rms_poly >= rho - margin - net_rounding

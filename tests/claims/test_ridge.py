@@ -29,11 +29,18 @@ from dlcore.linear import (
 from dlcore.losses import squared_loss, squared_loss_grad
 from dlcore.optim import coupled_weight_decay, gd
 from dlcore.train import run
-from tests.support.backends import backend_params, eigvalsh64
+from tests.support.backends import HOST, backend_params, eigvalsh64
 from tests.support.claims import claim, clause
 from tests.support.stats import FALSE_FAILURE
-from tests.support.strategies import log_uniform, make_problem, regression_problems, seeds
-from tests.support.tolerances import assert_close, tolerance
+from tests.support.strategies import (
+    gapped_problems,
+    log_uniform,
+    make_problem,
+    rectangular_gram_problems,
+    regression_problems,
+    seeds,
+)
+from tests.support.tolerances import Check, tolerance
 
 CLOSED = "ridge.closed-form-and-well-posedness"
 FILTER = "ridge.svd-filter-factor-form"
@@ -77,16 +84,15 @@ def test_ridge_closed_form_is_the_unique_minimizer(backend, problem, lam, seed):
     is a difference of two objective values, so it loses eps * (J(w) + J(w + delta)) to
     cancellation, plus |delta| times the gradient's rounding.
     """
+    check = Check(CLOSED, backend)
     X, y = backend.asarray(problem.X), backend.asarray(problem.y)
     w = ridge(X, y, lam)
     assert tuple(w.shape) == (problem.d,)
     cond, scale = ridge_cond(problem, lam), ridge_scale(problem, lam, problem.y)
     with clause("a"):
-        assert_close(
+        check.assert_close(
             w,
             svd_ridge(problem, lam),
-            claim=CLOSED,
-            backend=backend,
             cond=cond,
             scale=scale,
             what="ridge vs SVD formula",
@@ -96,11 +102,9 @@ def test_ridge_closed_form_is_the_unique_minimizer(backend, problem, lam, seed):
     grad_scale = 2 * (s2 * np.linalg.norm(w_np) + problem.sigma_max * np.linalg.norm(problem.y))
     delta = np.random.default_rng(seed).standard_normal(problem.d) * (1 + np.linalg.norm(w_np))
     with clause("b"):
-        assert_close(
+        check.assert_close(
             ridge_grad(w, X, y, lam),
             np.zeros(problem.d),
-            claim=CLOSED,
-            backend=backend,
             scale=grad_scale,
             dim=problem.n + problem.d,
             what="grad J at w_lam",
@@ -108,11 +112,9 @@ def test_ridge_closed_form_is_the_unique_minimizer(backend, problem, lam, seed):
         # the gradient formula itself, at p = w + delta against float64 NumPy: the same rounding
         # model as at w (products of length n and d, |2 X^T (X p - y) + 2 lam p| <= grad scale at p)
         p = w_np + delta
-        assert_close(
+        check.assert_close(
             ridge_grad(backend.asarray(p), X, y, lam),
             2 * problem.X.T @ (problem.X @ p - problem.y) + 2 * lam * p,
-            claim=CLOSED,
-            backend=backend,
             scale=2 * (s2 * np.linalg.norm(p) + problem.sigma_max * np.linalg.norm(problem.y)),
             dim=problem.n + problem.d,
             what="grad J vs 2 X^T (X w - y) + 2 lam w",
@@ -123,11 +125,9 @@ def test_ridge_closed_form_is_the_unique_minimizer(backend, problem, lam, seed):
     # the exact gap, positive for delta != 0, makes w_lam the unique minimizer (clause a)
     with clause("a", "c"):
         assert gap > 0
-        assert_close(
+        check.assert_close(
             np.array(J1 - J0),
             np.array(gap),
-            claim=CLOSED,
-            backend=backend,
             scale=J0 + J1 + grad_scale * float(np.linalg.norm(delta)),
             dim=problem.n + problem.d,
             what="J(w + delta) - J(w)",
@@ -167,6 +167,7 @@ def test_ridge_gram_spectra_are_shifted_by_lambda(backend, problem, lam):
     Weyl's inequality: a backward-stable symmetric eigensolver errs by dim * eps * |A|, with
     |A| = sigma_max^2 + lam; so the comparison is absolute at that scale (cond 1).
     """
+    check = Check(CLOSED, backend)
     xp = backend.xp
     X = backend.asarray(problem.X)
     s2 = problem.svals**2 + lam
@@ -176,11 +177,9 @@ def test_ridge_gram_spectra_are_shifted_by_lambda(backend, problem, lam):
         got = np.sort(eigvalsh64(backend, A))
         expected = np.sort(np.concatenate([s2, np.full(k - problem.rank, lam)]))
         with clause("d", "e"):  # d: the d x d matrix (first pass), e: the n x n one (second)
-            assert_close(
+            check.assert_close(
                 got,
                 expected,
-                claim=CLOSED,
-                backend=backend,
                 scale=top * math.sqrt(k),
                 dim=problem.n + problem.d,
                 what=f"spectrum of the {k}x{k} Gram + lam I",
@@ -194,8 +193,8 @@ def test_ridge_gram_spectra_are_shifted_by_lambda(backend, problem, lam):
         with clause("h"):
             # the computed condition number is kappa within 2 dim eps kappa (`gram_cond_dim`), so
             # below the bound within the identity tolerance at cond top / lam
-            bound_tol = tolerance(
-                backend.eps, kind="identity", cond=top / lam, dim=gram_cond_dim(problem, k)
+            bound_tol = check.tolerance(
+                kind="identity", cond=top / lam, dim=gram_cond_dim(problem, k)
             )
             assert kappa <= top / lam
             assert got_cond <= top / lam * (1 + bound_tol)
@@ -207,25 +206,14 @@ def test_ridge_gram_spectra_are_shifted_by_lambda(backend, problem, lam):
 def assert_gram_cond(backend, problem, k: int, got: float, kappa: float) -> None:
     """The computed condition number of the k x k Gram + lam I is `kappa` within the bound of
     `gram_cond_dim` (relative, at conditioning kappa)."""
-    assert_close(
+    check = Check(CLOSED, backend)
+    check.assert_close(
         np.array(got),
         np.array(kappa),
-        claim=CLOSED,
-        backend=backend,
         cond=kappa,
         dim=gram_cond_dim(problem, k),
         what=f"condition number of the {k}x{k} Gram + lam I",
     )
-
-
-@st.composite
-def rectangular_gram_problems(draw):
-    """A problem with n != d and lam = ratio * sigma_r^2 (ratio in [0.1, 10], constructed, not
-    filtered): the larger Gram + lam I then has condition (sigma_max^2 + lam) / lam, a factor
-    1 + sigma_r^2 / lam = 1 + 1 / ratio >= 1.1 above the old formula."""
-    shape = draw(st.sampled_from(["wide", "tall"]))
-    problem = draw(regression_problems(n=(1, 8), d=(1, 8), shape=shape, rank="any", max_cond=10.0))
-    return problem, draw(log_uniform(0.1, 10.0)) * problem.sigma_min**2
 
 
 @claim(CLOSED, breaks="n != d: the old cond (s_max^2 + lam) / (s_min^2 + lam) for both Grams")
@@ -249,6 +237,7 @@ def test_old_gram_condition_number_fails_when_n_differs_from_d(backend, drawn):
     Here kappa = 1 + cond(X)^2 / ratio <= 1001, so the relative tolerance 4 dim eps kappa (dim <= 73,
     `gram_cond_dim`) is below 0.035 in float32, while the old formula lies below kappa by
     kappa / (1 + ratio) >= kappa / 11: more than twice the tolerance."""
+    check = Check(CLOSED, backend)
     problem, lam = drawn
     xp = backend.xp
     X = backend.asarray(problem.X)
@@ -260,7 +249,7 @@ def test_old_gram_condition_number_fails_when_n_differs_from_d(backend, drawn):
     kappa, old = top / lam, top / (problem.sigma_min**2 + lam)
     assert gram_cond(problem, lam, k) == kappa
     assert_gram_cond(backend, problem, k, got, kappa)
-    tol = tolerance(backend.eps, kind="identity", cond=kappa, dim=gram_cond_dim(problem, k))
+    tol = check.tolerance(kind="identity", cond=kappa, dim=gram_cond_dim(problem, k))
     assert abs(got - old) > tol * kappa, "the old formula is not violated beyond rounding"
 
 
@@ -273,6 +262,7 @@ def test_ridge_matches_sklearn(backend, problem, lam, m):
     scikit-learn minimises ||y - Xw||^2 + alpha ||w||^2 (no 1/n), so alpha = lam exactly. Its
     coef_ has shape (m, d) for m targets; dlcore returns (d, m). Error model as in the first test.
     """
+    check = Check(CLOSED, backend)
     from sklearn.linear_model import Ridge
 
     rng = np.random.default_rng(problem.seed)
@@ -282,11 +272,9 @@ def test_ridge_matches_sklearn(backend, problem, lam, m):
     ref = ref if m is None else np.reshape(ref, (m, problem.d)).T
     with clause("i"):
         assert tuple(w.shape) == ref.shape
-        assert_close(
+        check.assert_close(
             w,
             ref,
-            claim=CLOSED,
-            backend=backend,
             kind="equivalence",
             cond=ridge_cond(problem, lam),
             scale=ridge_scale(problem, lam, Y),
@@ -303,6 +291,7 @@ def test_least_squares_without_ridge_has_many_minimizers(backend, problem, seed)
     From the minimum-norm solution w, a null-space step z of norm 1 leaves J unchanged: the
     difference is only the cancellation error eps * J (J ~ 0 here, so scale 1 + |w|^2).
     """
+    check = Check(CLOSED, backend)
     X, y = backend.asarray(problem.X), backend.asarray(problem.y)
     with pytest.raises(ValueError, match="singular"):
         ridge(X, y, 0.0)
@@ -312,11 +301,9 @@ def test_least_squares_without_ridge_has_many_minimizers(backend, problem, seed)
     J0 = float(backend.to_numpy(ridge_objective(backend.asarray(w), X, y, 0.0)))
     J1 = float(backend.to_numpy(ridge_objective(backend.asarray(w + z), X, y, 0.0)))
     scale = (problem.sigma_max * (1 + np.linalg.norm(w)) + np.linalg.norm(problem.y)) ** 2
-    assert_close(
+    check.assert_close(
         np.array(J1),
         np.array(J0),
-        claim=CLOSED,
-        backend=backend,
         scale=scale,
         dim=problem.n + problem.d,
         what="J(w + z) vs J(w), z in null(X)",
@@ -342,6 +329,7 @@ def test_ridge_coordinates_are_filtered_least_squares(backend, problem, lam, m):
     coordinates, and the filter factors times the OLS coordinates y~_i / sigma_i give the same
     numbers. Each route is backward stable on a problem of condition (sigma_max^2 + lam) / lam.
     """
+    check = Check(FILTER, backend)
     rng = np.random.default_rng(problem.seed)
     Y = problem.y if m is None else rng.standard_normal((problem.n, m))
     X, y = backend.asarray(problem.X), backend.asarray(Y)
@@ -351,12 +339,10 @@ def test_ridge_coordinates_are_filtered_least_squares(backend, problem, lam, m):
     coords[:r] = ((s / (s**2 + lam)) * yt[:r].T).T
     phi = backend.to_numpy(ridge_filter_factors(backend.asarray(s.copy()), lam))
     with clause("b"):
-        assert_close(phi, s**2 / (s**2 + lam), claim=FILTER, backend=backend, what="filter factors")
-        assert_close(
+        check.assert_close(phi, s**2 / (s**2 + lam), what="filter factors")
+        check.assert_close(
             ((phi / s) * yt[:r].T).T,
             coords[:r],
-            claim=FILTER,
-            backend=backend,
             what="phi_i * (y~_i / sigma_i)",
         )
     cond, scale = ridge_cond(problem, lam), ridge_scale(problem, lam, Y)
@@ -368,11 +354,9 @@ def test_ridge_coordinates_are_filtered_least_squares(backend, problem, lam, m):
             ("ridge_dual", ridge_dual(X, y, lam)),
         ):
             assert tuple(w.shape) == (problem.d, *Y.shape[1:])
-            assert_close(
+            check.assert_close(
                 problem.V.T @ backend.to_numpy(w),
                 coords,
-                claim=FILTER,
-                backend=backend,
                 cond=cond,
                 scale=scale,
                 what=f"V^T {name}",
@@ -393,16 +377,15 @@ def test_scalar_ridge_minimizer(backend, sigma, lam, size, sign):
     Exact in rational arithmetic: J(w* + h) - J(w*) = (sigma^2 + lam) h^2 > 0 for every h.
     Checked through ridge on the 1 x 1 matrix [sigma] (cond (sigma^2 + lam) / lam).
     """
+    check = Check(FILTER, backend)
     y = sign * size
     X, Y = backend.asarray([[sigma]]), backend.asarray([y])
     w = ridge(X, Y, lam)
     expected = np.array([sigma * y / (sigma**2 + lam)])
     with clause("a"):
-        assert_close(
+        check.assert_close(
             w,
             expected,
-            claim=FILTER,
-            backend=backend,
             cond=(sigma**2 + lam) / lam,
             scale=abs(expected[0]) + sigma * abs(y) / (sigma**2 + lam),
             what="scalar ridge",
@@ -423,6 +406,7 @@ def test_gd_step_on_ridge_is_decay_plus_least_squares_step(backend, problem, lam
     eta = c / (2 (sigma_max^2 + lam)) is a stable step. Both sides are a handful of flops on
     vectors of size |w| + 2 eta (sigma_max^2 |w| + sigma_max |y|): the comparison scale.
     """
+    check = Check(DECAY, backend)
     rng = np.random.default_rng(seed)
     w0 = rng.standard_normal(problem.d)
     X, y, w = backend.asarray(problem.X), backend.asarray(problem.y), backend.asarray(w0)
@@ -434,11 +418,9 @@ def test_gd_step_on_ridge_is_decay_plus_least_squares_step(backend, problem, lam
         + 2 * eta * problem.sigma_max * np.linalg.norm(problem.y)
     )
     with clause("a"):
-        assert_close(
+        check.assert_close(
             w1["w"],
             decayed,
-            claim=DECAY,
-            backend=backend,
             scale=scale,
             dim=problem.n + problem.d,
             what="GD step vs weight-decay form",
@@ -448,11 +430,9 @@ def test_gd_step_on_ridge_is_decay_plus_least_squares_step(backend, problem, lam
     inner = float(backend.to_numpy(backend.xp.sum(-pull * w)))
     with clause("b"):
         assert inner < 0
-        assert_close(
+        check.assert_close(
             np.array(inner),
             np.array(-2 * lam * w0 @ w0),
-            claim=DECAY,
-            backend=backend,
             dim=problem.d,
             what="<-grad R(w), w> vs -2 lam |w|^2",
         )
@@ -474,6 +454,7 @@ def test_weight_decay_alone_is_geometric(backend, d, lam, c, steps, seed):
     relative accuracy per step; over T steps the relative error is T eps / |1 - c| (the cond).
     T is capped where |1 - c|^T reaches 1e-20, well above float32's normal range.
     """
+    check = Check(DECAY, backend)
     steps = min(steps, max(1, math.floor(math.log(1e-20) / math.log(abs(1 - c)))))
     w0 = np.random.default_rng(seed).standard_normal(d)
     eta = c / (2 * lam)
@@ -486,11 +467,9 @@ def test_weight_decay_alone_is_geometric(backend, d, lam, c, steps, seed):
         record_every=1,
     )
     with clause("c"):
-        assert_close(
+        check.assert_close(
             wT["w"],
             (1 - c) ** steps * w0,
-            claim=DECAY,
-            backend=backend,
             cond=max(1.0, 1 / abs(1 - c)),
             dim=steps + d,
             what="w_T vs (1 - 2 eta lam)^T w0",
@@ -523,6 +502,7 @@ def test_weight_decay_alone_decays_iff_the_product_is_below_two(backend, d, lam,
     Both are below the equivalence tolerance 8 (T + d) eps (absolute, resp. relative), far inside
     the factor-1e3 margins.
     """
+    check = Check(DECAY, backend)
     q = abs(1 - c)
     if q == 0:
         steps = 1
@@ -539,7 +519,7 @@ def test_weight_decay_alone_decays_iff_the_product_is_below_two(backend, d, lam,
         steps,
     )
     ratio = float(np.linalg.norm(backend.to_numpy(wT["w"])) / np.linalg.norm(w0))
-    slack = tolerance(backend.eps, kind="equivalence", dim=steps + d)
+    slack = check.tolerance(kind="equivalence", dim=steps + d)
     with clause("d"):  # decays (to 1e-3 in T steps) iff c < 2; at and past 2 it does not
         if c < 2:
             assert ratio <= 1e-3 + slack
@@ -558,6 +538,7 @@ def test_weight_decay_past_the_bound_diverges(backend, d, lam, c, seed):
 
     T is the first step with |1 - c|^T >= 1e3. Relative error T eps (no cancellation: |1 - c| > 1).
     """
+    check = Check(DECAY, backend)
     w0 = np.random.default_rng(seed).standard_normal(d)
     steps = math.ceil(math.log(1e3) / math.log(c - 1))
     X, y = backend.asarray(np.zeros((3, d))), backend.asarray(np.zeros(3))
@@ -567,11 +548,9 @@ def test_weight_decay_past_the_bound_diverges(backend, d, lam, c, seed):
         {"w": backend.asarray(w0)},
         steps,
     )
-    assert_close(
+    check.assert_close(
         wT["w"],
         (1 - c) ** steps * w0,
-        claim=DECAY,
-        backend=backend,
         dim=steps + d,
         what="w_T vs (1 - c)^T w0",
     )
@@ -584,11 +563,9 @@ def test_weight_decay_past_the_bound_diverges(backend, d, lam, c, seed):
         {"w": backend.asarray(w0)},
         steps,
     )
-    assert_close(
+    check.assert_close(
         w2["w"],
         (-1.0) ** steps * w0,
-        claim=DECAY,
-        backend=backend,
         dim=steps + d,
         what="w_T vs (-1)^T w0 at 2 eta lam = 2",
     )
@@ -609,6 +586,7 @@ def test_ols_residual_is_orthogonal_and_fit_is_a_projection(backend, problem):
     residual is orthogonal to col(X); P = (X^T)^+ X^T = X X^+ is a symmetric idempotent; and
     |y|^2 = |Py|^2 + |y - Py|^2 (checked in float64 from the backend's P).
     """
+    check = Check(OLS, backend)
     X, y = backend.asarray(problem.X), backend.asarray(problem.y)
     w = ridge(X, y, 0.0)
     ref = svd_ridge(problem, 0.0)
@@ -618,22 +596,18 @@ def test_ols_residual_is_orthogonal_and_fit_is_a_projection(backend, problem):
     # Normal equations: forming X^T y errs by (n + d) eps s |y| absolutely, which
     # (X^T X)^{-1} maps to (n + d) eps cond^2 |y| / s; forming X^T X adds (n + d) eps cond^2 |w|.
     with clause("a"):
-        assert_close(
+        check.assert_close(
             w,
             ref,
-            claim=OLS,
-            backend=backend,
             cond=cond2,
             scale=w_norm + float(np.linalg.norm(problem.y)) / s,
             dim=problem.n + problem.d,
             what="normal equations vs SVD",
         )
     with clause("b"):
-        assert_close(
+        check.assert_close(
             X.T @ (y - X @ w),
             np.zeros(problem.d),
-            claim=OLS,
-            backend=backend,
             cond=cond2,
             scale=s * np.linalg.norm(problem.y) + s**2 * w_norm,
             dim=problem.n + problem.d,
@@ -650,21 +624,17 @@ def test_ols_residual_is_orthogonal_and_fit_is_a_projection(backend, problem):
     P = backend.to_numpy(row_space_projector(X.T))
     fit = P @ problem.y
     with clause("c"):
-        assert_close(
+        check.assert_close(
             P @ P,
             P,
-            claim=OLS,
-            backend=backend,
             cond=problem.cond,
             scale=math.sqrt(problem.d),
             dim=4 * nd,
             what="P^2 vs P",
         )
-        assert_close(
+        check.assert_close(
             P.T,
             P,
-            claim=OLS,
-            backend=backend,
             cond=problem.cond,
             scale=math.sqrt(problem.d),
             dim=2 * nd,
@@ -672,11 +642,9 @@ def test_ols_residual_is_orthogonal_and_fit_is_a_projection(backend, problem):
         )
         # The fit X w is P y: X w errs by s times w's error above, <= 4 nd eps cond^2 (s |w| + |y|),
         # and P y by |E| |y| <= nd eps cond sqrt(d) |y|; the two computations add (equivalence).
-        assert_close(
+        check.assert_close(
             problem.X @ backend.to_numpy(w),
             fit,
-            claim=OLS,
-            backend=backend,
             kind="equivalence",
             cond=cond2,
             scale=s * w_norm + float(np.linalg.norm(problem.y)) * (1 + math.sqrt(problem.d)),
@@ -684,11 +652,9 @@ def test_ols_residual_is_orthogonal_and_fit_is_a_projection(backend, problem):
             what="X w vs P y",
         )
     with clause("d"):
-        assert_close(
+        check.assert_close(
             np.array(fit @ fit + (problem.y - fit) @ (problem.y - fit)),
             np.array(problem.y @ problem.y),
-            claim=OLS,
-            backend=backend,
             cond=problem.cond,
             dim=7 * nd,
             what="Pythagoras",
@@ -725,6 +691,7 @@ def test_fake_rows_turn_least_squares_into_ridge(backend, problem, lam, seed):
     dim = n + d, as the objective check below does; the former default dim d (the length of w)
     missed the n rows: the example above, n = d = 1, lam = 1e3, err 16.8 u against 16 u.
     """
+    check = Check(FAKE_ROWS, backend)
     X, y = backend.asarray(problem.X), backend.asarray(problem.y)
     Xa, ya = augment_ridge_rows(X, y, lam)
     assert tuple(Xa.shape) == (problem.n + problem.d, problem.d)
@@ -735,22 +702,18 @@ def test_fake_rows_turn_least_squares_into_ridge(backend, problem, lam, seed):
     nd2 = problem.n + problem.d + 2
     fro2 = float(np.sum(problem.svals**2)) + problem.d * lam
     with clause("b"):
-        assert_close(
+        check.assert_close(
             Xa.T @ Xa,
             problem.X.T @ problem.X + lam * np.eye(problem.d),
-            claim=FAKE_ROWS,
-            backend=backend,
             kind="identity",
             scale=fro2,
             dim=nd2,
             what="X_a^T X_a vs X^T X + lam I",
         )
     with clause("c"):
-        assert_close(
+        check.assert_close(
             Xa.T @ ya,
             problem.X.T @ problem.y,
-            claim=FAKE_ROWS,
-            backend=backend,
             kind="identity",
             scale=math.sqrt(fro2) * float(np.linalg.norm(problem.y)),
             dim=nd2,
@@ -761,11 +724,9 @@ def test_fake_rows_turn_least_squares_into_ridge(backend, problem, lam, seed):
         assert int(np.linalg.matrix_rank(backend.to_numpy(Xa))) == problem.d
     cond, scale = ridge_cond(problem, lam), ridge_scale(problem, lam, problem.y)
     with clause("e"):
-        assert_close(
+        check.assert_close(
             ridge(Xa, ya, 0.0),
             svd_ridge(problem, lam),
-            claim=FAKE_ROWS,
-            backend=backend,
             cond=cond,
             dim=problem.n + problem.d,
             scale=scale,
@@ -773,11 +734,9 @@ def test_fake_rows_turn_least_squares_into_ridge(backend, problem, lam, seed):
         )
     w = backend.asarray(np.random.default_rng(seed).standard_normal(problem.d))
     with clause("a"):
-        assert_close(
+        check.assert_close(
             ridge_objective(w, Xa, ya, 0.0),
             ridge_objective(w, X, y, lam),
-            claim=FAKE_ROWS,
-            backend=backend,
             dim=problem.n + problem.d,
             what="augmented loss vs ridge objective",
         )
@@ -806,6 +765,7 @@ def test_fake_features_min_norm_solution_contains_ridge(backend, problem, lam):
     solution interpolates; its first d entries are ridge, the rest (y - X w_lam) / sqrt(lam).
     pinv of X_f has condition sqrt((sigma_max^2 + lam) / lam); the ridge condition bounds both.
     """
+    check = Check(FAKE_COLS, backend)
     X, y = backend.asarray(problem.X), backend.asarray(problem.y)
     Xf = augment_ridge_features(X, lam)
     assert tuple(Xf.shape) == (problem.n, problem.d + problem.n)
@@ -817,11 +777,9 @@ def test_fake_features_min_norm_solution_contains_ridge(backend, problem, lam):
     zeta_ref = (problem.y - problem.X @ w_ref) / math.sqrt(lam)
     z_np = backend.to_numpy(z)
     with clause("b"):
-        assert_close(
+        check.assert_close(
             z_np[: problem.d],
             w_ref,
-            claim=FAKE_COLS,
-            backend=backend,
             cond=cond,
             scale=scale,
             dim=problem.n + problem.d,
@@ -834,21 +792,17 @@ def test_fake_features_min_norm_solution_contains_ridge(backend, problem, lam):
         problem.X @ problem.X.T + lam * np.eye(problem.n), problem.y
     )
     with clause("c"):
-        assert_close(
+        check.assert_close(
             z_np[problem.d :],
             zeta_ref,
-            claim=FAKE_COLS,
-            backend=backend,
             cond=cond,
             scale=zeta_scale,
             dim=problem.n + problem.d,
             what="fake-feature block vs residual / sqrt(lam)",
         )
-        assert_close(
+        check.assert_close(
             z_np[problem.d :],
             zeta_dual,
-            claim=FAKE_COLS,
-            backend=backend,
             kind="equivalence",
             cond=cond,
             scale=zeta_scale,
@@ -856,11 +810,9 @@ def test_fake_features_min_norm_solution_contains_ridge(backend, problem, lam):
             what="fake-feature block vs sqrt(lam) (X X^T + lam I)^{-1} y",
         )
     with clause("a"):  # the exact solution exists: the minimum-norm one solves X_f z = y
-        assert_close(
+        check.assert_close(
             Xf @ z,
             problem.y,
-            claim=FAKE_COLS,
-            backend=backend,
             cond=cond,
             dim=problem.n + problem.d,
             what="X_f z vs y",
@@ -875,6 +827,7 @@ def test_without_fake_features_the_system_is_unsolvable(backend, problem):
     least-squares residual is |U_0^T y| > 0. float64 only: rounding the drawn X to float32 perturbs
     its zero singular values to ~1e-8, above numerical-rank thresholds, so the rank deficiency
     itself does not survive the cast."""
+    check = Check(FAKE_COLS, backend)
     Xf = augment_ridge_features(backend.asarray(problem.X), 0.0)
     assert int(np.linalg.matrix_rank(backend.to_numpy(Xf))) < problem.n
     z = backend.to_numpy(min_norm_solution(Xf, backend.asarray(problem.y)))
@@ -884,11 +837,9 @@ def test_without_fake_features_the_system_is_unsolvable(backend, problem):
         )
     )
     outside = float(np.linalg.norm(problem.U[:, problem.rank :].T @ problem.y))
-    assert_close(
+    check.assert_close(
         np.array(residual),
         np.array(outside),
-        claim=FAKE_COLS,
-        backend=backend,
         cond=problem.cond**2,
         scale=float(np.linalg.norm(problem.y)),
         what="residual",
@@ -921,6 +872,7 @@ def test_filter_factor_is_a_logistic_step(backend, lam, seed):
     total error is <= eps_b (3 + 2 r + (cond - 1)) <= 5 cond eps_b against the tolerance
     4 x 4 x cond eps_b: the ratio cannot exceed 5 / 16 for any sigma, lam.
     """
+    check = Check(STEP, backend)
     sig = np.exp(np.random.default_rng(seed).uniform(np.log(1e-4), np.log(1e4), 32))
     phi = backend.to_numpy(ridge_filter_factors(backend.asarray(sig), lam))
     t = np.log(sig**2) - np.log(lam)
@@ -930,11 +882,9 @@ def test_filter_factor_is_a_logistic_step(backend, lam, seed):
     sig_cond = 1 + (1 - sigmoid) * lam_t * r64 / 2
     with clause("d"):
         for k in range(len(sig)):
-            assert_close(
+            check.assert_close(
                 np.array(phi[k]),
                 np.array(sigmoid[k]),
-                claim=STEP,
-                backend=backend,
                 dim=4,
                 cond=float(sig_cond[k]),
                 what=f"phi vs sigmoid at sigma={sig[k]:.3g}",
@@ -944,11 +894,9 @@ def test_filter_factor_is_a_logistic_step(backend, lam, seed):
     form = sig / (sig + lam / sig)
     with clause("a"):
         for k in range(len(sig)):
-            assert_close(
+            check.assert_close(
                 np.array(phi[k]),
                 np.array(form[k]),
-                claim=STEP,
-                backend=backend,
                 dim=4,
                 what=f"phi vs sigma / (sigma + lam / sigma) at sigma={sig[k]:.3g}",
             )
@@ -957,17 +905,13 @@ def test_filter_factor_is_a_logistic_step(backend, lam, seed):
     below, above = lam / (sig**2 + lam), sig**2 / (sig**2 + lam)
     with clause("b"):
         assert np.all(below <= lam / sig**2)
-        assert_close(
-            phi, above, claim=STEP, backend=backend, dim=4, what="phi vs sigma^2/(sigma^2+lam)"
-        )
+        check.assert_close(phi, above, dim=4, what="phi vs sigma^2/(sigma^2+lam)")
         # |phi - 1| = lam / (sigma^2 + lam), from dlcore's phi: 1 - phi cancels, so compare
         # absolutely: phi errs by <= 6 u_b, the subtraction adds u_b, `below` u_64 (<= 4 eps_b
         # per entry, so <= 4 eps_b sqrt(32) in norm: scale sqrt(32), dim 1).
-        assert_close(
+        check.assert_close(
             1 - phi,
             below,
-            claim=STEP,
-            backend=backend,
             scale=math.sqrt(len(sig)),
             dim=1,
             what="1 - phi vs lam / (sigma^2 + lam)",
@@ -978,11 +922,9 @@ def test_filter_factor_is_a_logistic_step(backend, lam, seed):
         # from dlcore's phi: it is <= 1 and errs by <= 6 u_b + 2 u_64 <= 4 eps_b absolutely; the
         # subtraction of 1 adds <= u_64 and `above` <= 2 u_64, so <= 4.5 eps_b per entry,
         # <= 4.5 eps_b sqrt(32) in norm (tolerance 8 eps_b sqrt(32): scale sqrt(32), dim 2).
-        assert_close(
+        check.assert_close(
             np.abs(phi * lam / sig**2 - 1),
             above,
-            claim=STEP,
-            backend=backend,
             scale=math.sqrt(len(sig)),
             dim=2,
             what="|w~ridge / (sigma y~ / lam) - 1| vs sigma^2 / (sigma^2 + lam)",
@@ -992,7 +934,7 @@ def test_filter_factor_is_a_logistic_step(backend, lam, seed):
     with clause("e"):
         assert np.all(np.where(sig**2 > lam, below, above) <= bound)
         # on dlcore's phi: it errs by <= 6 u_b = 3 eps_b absolutely (phi <= 1)
-        assert np.all(np.abs(phi - step) <= bound + 4 * backend.eps)
+        check.assert_at_most(np.abs(phi - step), bound, kind="identity", scale=1.0)
 
 
 # ---- ridge.regularization-path-monotonicity ---------------------------------------------------
@@ -1012,46 +954,49 @@ def test_ridge_norm_bound_and_monotone_path(backend, problem, lam, ratio):
     from lam to lam2 = ratio * lam. Each computed quantity carries the rounding of a solve with
     condition (sigma_max^2 + lam) / lam, which is added to the exact inequality as slack.
     """
+    check = Check(PATH, backend)
+    host_check = Check(PATH, HOST)
     X, y = backend.asarray(problem.X), backend.asarray(problem.y)
     lam2 = ratio * lam
     w1, w2 = ridge(X, y, lam), ridge(X, y, lam2)
     n1, n2 = (float(np.linalg.norm(backend.to_numpy(w))) for w in (w1, w2))
-    slack1 = tolerance(
-        backend.eps, kind="bound", cond=ridge_cond(problem, lam), dim=problem.n + problem.d
+    slack1 = check.tolerance(
+        kind="bound", cond=ridge_cond(problem, lam), dim=problem.n + problem.d
     ) * ridge_scale(problem, lam, problem.y)
-    slack2 = tolerance(
-        backend.eps, kind="bound", cond=ridge_cond(problem, lam2), dim=problem.n + problem.d
+    slack2 = check.tolerance(
+        kind="bound", cond=ridge_cond(problem, lam2), dim=problem.n + problem.d
     ) * ridge_scale(problem, lam2, problem.y)
     ynorm = float(np.linalg.norm(problem.y))
     r1, r2 = (float(np.linalg.norm(problem.X @ backend.to_numpy(w) - problem.y)) for w in (w1, w2))
     s = problem.sigma_max
     # the exact values, from the SVD, obey the same inequalities with no slack (float64: sums of
-    # at most n + d terms, relative rounding <= 24 eps_64 < 1e-14; 1e-12 covers it)
+    # at most n + d terms, relative rounding <= (n + d) eps_64, within bound's 8 x (n + d) x eps)
     e1, e2 = svd_ridge(problem, lam), svd_ridge(problem, lam2)
+    nd = problem.n + problem.d
     with clause("a"):
         assert n1 <= ynorm / (2 * math.sqrt(lam)) + slack1
-        assert np.linalg.norm(e1) <= ynorm / (2 * math.sqrt(lam)) * (1 + 1e-12)
+        host_check.assert_at_most(
+            np.linalg.norm(e1), ynorm / (2 * math.sqrt(lam)), kind="bound", dim=nd
+        )
     with clause("d"):
         assert n1 >= n2 - slack1 - slack2
-        assert np.linalg.norm(e1) >= np.linalg.norm(e2) * (1 - 1e-12)
+        host_check.assert_at_least(np.linalg.norm(e1), np.linalg.norm(e2), kind="bound", dim=nd)
     with clause("e"):
         assert r1 <= r2 + s * (slack1 + slack2)
     # the weak bound's chain lam |w|^2 <= J(w) <= J(0) = |y|^2, at the exact w (float64, three
-    # terms of relative rounding each: 1e-12 covers them)
+    # terms of relative rounding (n + d) eps each: within bound's 8 x (n + d) x eps)
     J1 = float(np.linalg.norm(problem.X @ e1 - problem.y) ** 2 + lam * e1 @ e1)
     with clause("c"):
-        assert lam * (e1 @ e1) <= J1 * (1 + 1e-12)
-        assert J1 <= ynorm**2 * (1 + 1e-12)
+        host_check.assert_at_most(lam * (e1 @ e1), J1, kind="bound", dim=nd)
+        host_check.assert_at_most(J1, ynorm**2, kind="bound", dim=nd)
         assert n1 <= ynorm / math.sqrt(lam) + slack1
     # the strong bound is sharp: X = [sqrt(lam)], y = [|y|] gives w = |y| / (2 sqrt(lam)) exactly
     # (a 1 x 1 solve of condition (lam + lam) / lam = 2)
     sharp = ridge(backend.asarray([[math.sqrt(lam)]]), backend.asarray([ynorm]), lam)
     with clause("b"):
-        assert_close(
+        check.assert_close(
             sharp,
             np.array([ynorm / (2 * math.sqrt(lam))]),
-            claim=PATH,
-            backend=backend,
             kind="identity",
             cond=2.0,
             dim=2,
@@ -1080,13 +1025,14 @@ def test_ridge_limits_in_lambda(backend, problem, small, large):
     condition (sigma_max^2 + lam) / lam (primal, dual) at the scale of the compared quantity.
     float64 only: at lam = 1e-6 sigma_max^2 that condition (1e6) leaves float32 nothing to check.
     """
+    check = Check(LIMITS, backend)
     X, y = backend.asarray(problem.X), backend.asarray(problem.y)
     ynorm = float(np.linalg.norm(problem.y))
     s_max, s_r = problem.sigma_max, problem.sigma_min
     pinv_y = svd_ridge(problem, 0.0)
     lam = small * s_max**2
     dim = problem.n + problem.d
-    slack = tolerance(backend.eps, kind="convergence", cond=ridge_cond(problem, lam), dim=dim)
+    slack = check.tolerance(kind="convergence", cond=ridge_cond(problem, lam), dim=dim)
     w = backend.to_numpy(ridge(X, y, lam))
     with clause("a"):
         assert np.linalg.norm(w - pinv_y) <= lam * ynorm / s_r**3 + slack * np.linalg.norm(pinv_y)
@@ -1099,11 +1045,9 @@ def test_ridge_limits_in_lambda(backend, problem, small, large):
             assert np.linalg.norm(alpha) <= ynorm / s_r**2 * (1 + slack)
         # alpha contains P_perp y / lam exactly: its null(X^T) part, from a solve of the ridge
         # condition, errs by slack relative to |alpha| <= |y| / lam
-        assert_close(
+        check.assert_close(
             U0.T @ alpha,
             U0.T @ problem.y / lam,
-            claim=LIMITS,
-            backend=backend,
             cond=ridge_cond(problem, lam),
             scale=ynorm / lam,
             dim=dim,
@@ -1115,18 +1059,16 @@ def test_ridge_limits_in_lambda(backend, problem, small, large):
             np.linalg.norm(pinv_y) + s_max * np.linalg.norm(alpha)
         )
         # and X^T alpha is the ridge solution (same slack: X^T maps alpha's error by <= s_max)
-        assert_close(
+        check.assert_close(
             w_dual,
             svd_ridge(problem, lam),
-            claim=LIMITS,
-            backend=backend,
             cond=ridge_cond(problem, lam),
             scale=float(np.linalg.norm(pinv_y) + s_max * np.linalg.norm(alpha)),
             dim=dim,
             what="X^T alpha vs w_lam",
         )
     lam = large * s_max**2
-    slack = tolerance(backend.eps, kind="convergence", cond=ridge_cond(problem, lam), dim=dim)
+    slack = check.tolerance(kind="convergence", cond=ridge_cond(problem, lam), dim=dim)
     Xty = problem.X.T @ problem.y
     with clause("d"):
         for name, wl in (("primal", ridge(X, y, lam)), ("dual", ridge_dual(X, y, lam))):
@@ -1149,16 +1091,15 @@ EXPRESS = "ridge.regularizer-keeps-expressivity"
 def test_every_weight_vector_is_a_ridge_solution(backend, problem, lam, seed):
     """y = X (X^T X)^{-1} (X^T X + lam I) w* = sum_i u_i (sigma_i^2 + lam) / sigma_i (v_i^T w*),
     built in float64 from the known SVD; ridge(X, y, lam) recovers w* (ridge condition number)."""
+    check = Check(EXPRESS, backend)
     w_star = np.random.default_rng(seed).standard_normal(problem.d)
     s = problem.svals
     y = problem.U[:, : problem.d] @ ((s**2 + lam) / s * (problem.V.T @ w_star))
     w = ridge(backend.asarray(problem.X), backend.asarray(y), lam)
     with clause("a"):
-        assert_close(
+        check.assert_close(
             w,
             w_star,
-            claim=EXPRESS,
-            backend=backend,
             cond=ridge_cond(problem, lam),
             scale=float(np.linalg.norm(w_star))
             + s[0] * float(np.linalg.norm(y)) / (s[0] ** 2 + lam),
@@ -1202,6 +1143,7 @@ def test_ridge_cannot_reach_the_null_space(backend, problem, lam, miss, seed):
     adds d + 1 roundings, so the computed distance differs from the exact one by at most
     4 d eps_64 (|z| + |w|), which the lower bound also subtracts.
     """
+    check = Check(EXPRESS, backend)
     rng = np.random.default_rng(seed)
     r, s = problem.rank, problem.svals
     z = rng.standard_normal(problem.d)
@@ -1210,17 +1152,15 @@ def test_ridge_cannot_reach_the_null_space(backend, problem, lam, miss, seed):
     y = problem.U[:, :r] @ ((s**2 + lam) / s * z[:r])
     w = backend.to_numpy(ridge(backend.asarray(problem.X), backend.asarray(y), lam))
     scale = ridge_scale(problem, lam, y)
-    assert_close(
+    check.assert_close(
         problem.V[:, r:].T @ w,
         np.zeros(problem.d - r),
-        claim=EXPRESS,
-        backend=backend,
         cond=ridge_cond(problem, lam),
         dim=problem.d,
         scale=scale,
         what="null-space component of the ridge solution",
     )
-    rounding = tolerance(backend.eps, kind="identity", cond=ridge_cond(problem, lam), dim=problem.d)
+    rounding = check.tolerance(kind="identity", cond=ridge_cond(problem, lam), dim=problem.d)
     oracle = 4 * problem.d * np.finfo(np.float64).eps * (np.linalg.norm(z) + np.linalg.norm(w))
     assert rounding * scale + oracle < miss, "the miss must exceed what rounding can explain"
     assert np.linalg.norm(w - w_star) >= miss - rounding * scale - oracle
@@ -1239,16 +1179,15 @@ def test_mean_and_half_losses_only_rescale_lambda_and_eta(backend, problem, lam,
     GD: 5 steps of eta on the mean loss = 5 steps of eta / n on the sum loss with n lam; and eta on
     the half loss = eta / 2 on the full loss. Each step is stable, so rounding adds up (dim 5 (n + d)).
     """
+    check = Check(NORMALIZE, backend)
     n = problem.n
     X, y = backend.asarray(problem.X), backend.asarray(problem.y)
     Xm, ym = backend.asarray(problem.X / math.sqrt(n)), backend.asarray(problem.y / math.sqrt(n))
     mean_cond = (problem.sigma_max**2 / n + lam) / lam
     with clause("a"):
-        assert_close(
+        check.assert_close(
             ridge(Xm, ym, lam),
             svd_ridge(problem, n * lam),
-            claim=NORMALIZE,
-            backend=backend,
             cond=mean_cond,
             scale=ridge_scale(problem, n * lam, problem.y),
             what="mean-loss ridge vs n lam",
@@ -1261,11 +1200,9 @@ def test_mean_and_half_losses_only_rescale_lambda_and_eta(backend, problem, lam,
         np.linalg.norm(svd_ridge(problem, n * lam))
     )
     with clause("b"):
-        assert_close(
+        check.assert_close(
             a["w"],
             b["w"],
-            claim=NORMALIZE,
-            backend=backend,
             scale=scale,
             dim=5 * (problem.n + problem.d),
             what="GD on mean loss vs sum loss",
@@ -1279,11 +1216,9 @@ def test_mean_and_half_losses_only_rescale_lambda_and_eta(backend, problem, lam,
         + float(np.linalg.norm(problem.y)) / problem.sigma_min
     )
     with clause("c"):
-        assert_close(
+        check.assert_close(
             a["w"],
             b["w"],
-            claim=NORMALIZE,
-            backend=backend,
             scale=scale,
             dim=5 * (problem.n + problem.d),
             what="GD on half loss vs full loss",
@@ -1307,6 +1242,7 @@ def test_svd_coordinates_preserve_the_problem(backend, problem, lam, seed):
     rank (tol = the rounding floor 8 (n + d) eps sigma_max); the objective is the same in rotated
     coordinates; and V ridge(Sigma, U^T y, lam) = ridge(X, y, lam) (ridge condition number).
     """
+    check = Check(COORDS, backend)
     xp = backend.xp
     n, d = problem.n, problem.d
     X, y = backend.asarray(problem.X), backend.asarray(problem.y)
@@ -1317,54 +1253,44 @@ def test_svd_coordinates_preserve_the_problem(backend, problem, lam, seed):
     Sigma[np.arange(min(n, d)), np.arange(min(n, d))] = s_np
     with clause("a"):
         assert U_np.shape == (n, n) and V_np.shape == (d, d) and s_np.shape == (min(n, d),)
-        assert_close(
+        check.assert_close(
             U_np.T @ U_np,
             np.eye(n),
-            claim=COORDS,
-            backend=backend,
             scale=math.sqrt(n),
             dim=dim,
             what="U^T U",
         )
-        assert_close(
+        check.assert_close(
             V_np.T @ V_np,
             np.eye(d),
-            claim=COORDS,
-            backend=backend,
             scale=math.sqrt(d),
             dim=dim,
             what="V^T V",
         )
-        assert_close(
+        check.assert_close(
             U_np @ Sigma @ V_np.T,
             problem.X,
-            claim=COORDS,
-            backend=backend,
             scale=problem.sigma_max * math.sqrt(problem.rank),
             dim=dim,
             what="U Sigma V^T vs X",
         )
         assert np.all(s_np >= 0) and np.all(np.diff(s_np) <= 0)
-    floor = tolerance(backend.eps, kind="invariant", dim=dim) * problem.sigma_max
+    floor = check.tolerance(kind="invariant", dim=dim) * problem.sigma_max
     with clause("b"):
         assert int(np.sum(s_np > floor)) == problem.rank
     w = np.random.default_rng(seed).standard_normal(d)
     S, yt = backend.asarray(Sigma), U.T @ y
     with clause("c"):
-        assert_close(
+        check.assert_close(
             ridge_objective(backend.asarray(V_np.T @ w), S, yt, lam),
             ridge_objective(backend.asarray(w), X, y, lam),
-            claim=COORDS,
-            backend=backend,
             dim=dim,
             what="objective in (w~, y~) vs (w, y)",
         )
     with clause("d"):
-        assert_close(
+        check.assert_close(
             Vt.T @ ridge(S, yt, lam),
             svd_ridge(problem, lam),
-            claim=COORDS,
-            backend=backend,
             cond=ridge_cond(problem, lam),
             scale=ridge_scale(problem, lam, problem.y),
             dim=dim,
@@ -1384,6 +1310,7 @@ def test_least_squares_in_svd_coordinates(backend, problem):
     """min_norm_solution in V coordinates is (y~_i / sigma_i for i <= r, then 0), and its loss is
     sum_{i > r} y~_i^2. Least-squares perturbation theory: error eps (cond |w| + cond^2 |r| / sigma_max).
     """
+    check = Check(OLS_SVD, backend)
     X, y = backend.asarray(problem.X), backend.asarray(problem.y)
     w = min_norm_solution(X, y)
     r = problem.rank
@@ -1393,22 +1320,18 @@ def test_least_squares_in_svd_coordinates(backend, problem):
     resid = float(np.linalg.norm(yt[r:]))
     scale = float(np.linalg.norm(coords)) + resid / problem.sigma_min
     with clause("a"):
-        assert_close(
+        check.assert_close(
             problem.V.T @ backend.to_numpy(w),
             coords,
-            claim=OLS_SVD,
-            backend=backend,
             cond=problem.cond**2,
             scale=scale,
             dim=problem.n + problem.d,
             what="V^T X^+ y",
         )
     with clause("b"):
-        assert_close(
+        check.assert_close(
             squared_loss(w, X, y),
             np.array(resid**2),
-            claim=OLS_SVD,
-            backend=backend,
             cond=problem.cond**2,
             scale=float(problem.y @ problem.y),
             dim=problem.n + problem.d,
@@ -1430,11 +1353,12 @@ def test_least_squares_gain_is_one_over_sigma(backend, problem, seed):
     Condition numbers up to 1e6 (the point of the claim): float64 only, since a float32 pinv at
     cond 1e6 has no correct digits left. Tolerance cond^2 as for least squares.
     """
+    check = Check(BLOWUP, backend)
     X = backend.asarray(problem.X)
     r = problem.rank
     w = backend.to_numpy(min_norm_solution(X, backend.asarray(problem.y)))
     floor = abs(problem.U[:, r - 1] @ problem.y) / problem.sigma_min
-    slack = tolerance(backend.eps, kind="bound", cond=problem.cond**2, dim=problem.n + problem.d)
+    slack = check.tolerance(kind="bound", cond=problem.cond**2, dim=problem.n + problem.d)
     with clause("a"):
         assert np.linalg.norm(w) >= floor * (1 - slack)
     e = np.random.default_rng(seed).standard_normal(problem.n)
@@ -1443,11 +1367,9 @@ def test_least_squares_gain_is_one_over_sigma(backend, problem, seed):
     expected[:r] = (problem.U[:, :r].T @ e) / problem.svals
     scale = float(np.linalg.norm(expected) + np.linalg.norm(w) + np.linalg.norm(w2))
     with clause("b"):
-        assert_close(
+        check.assert_close(
             problem.V.T @ (w2 - w),
             expected,
-            claim=BLOWUP,
-            backend=backend,
             cond=problem.cond**2,
             scale=scale,
             dim=problem.n + problem.d,
@@ -1466,17 +1388,14 @@ def test_least_squares_gain_is_one_over_sigma(backend, problem, seed):
 def test_ridge_caps_the_gain(backend, problem, lam):
     """For y = u_r the least-squares weights have norm 1 / sigma_r; ridge's are at most
     1 / (2 sqrt(lam)), however small sigma_r (slack: the ridge solve's rounding)."""
+    check = Check(BLOWUP, backend)
     y = problem.U[:, problem.rank - 1]
     w = backend.to_numpy(ridge(backend.asarray(problem.X), backend.asarray(y), lam))
-    slack = tolerance(
-        backend.eps, kind="bound", cond=ridge_cond(problem, lam), dim=problem.n + problem.d
-    )
+    slack = check.tolerance(kind="bound", cond=ridge_cond(problem, lam), dim=problem.n + problem.d)
     assert np.linalg.norm(w) <= 1 / (2 * math.sqrt(lam)) + slack * (1 / math.sqrt(lam))
-    assert_close(
+    check.assert_close(
         w,
         svd_ridge(problem, lam, y),
-        claim=BLOWUP,
-        backend=backend,
         kind="identity",
         cond=ridge_cond(problem, lam),
         scale=ridge_scale(problem, lam, y),
@@ -1535,6 +1454,7 @@ def test_gd_with_weight_decay_converges_to_ridge(backend, problem, lam, c, seed)
     the error is at most t (n + d) eps (|w0| + |w_lam| + |y| / sigma_max) times a constant below
     the convergence kind's 16 (n sqrt(r) <= 3.5 n).
     """
+    check = Check(GD_RIDGE, backend)
     eta = max(c / (2 * (problem.sigma_max**2 + lam)), float(np.nextafter(0.0, 1.0)))  # eta > 0
     top = 2 * (Fraction(float(np.max(problem.svals))) ** 2 + Fraction(lam))  # lambda_max, exact
     while Fraction(eta) * top >= 2:  # keep the float eta inside the assumption eta < 2/lambda_max
@@ -1566,11 +1486,9 @@ def test_gd_with_weight_decay_converges_to_ridge(backend, problem, lam, c, seed)
     )
     M = np.eye(problem.d) - 2 * eta * (problem.X.T @ problem.X + lam * np.eye(problem.d))
     with clause("a"):
-        assert_close(
+        check.assert_close(
             backend.to_numpy(w1["w"]) - target,
             M @ (w0 - target),
-            claim=GD_RIDGE,
-            backend=backend,
             kind="identity",
             scale=float(
                 np.linalg.norm(w0) * (1 + 2 * eta * (problem.sigma_max**2 + lam))
@@ -1594,17 +1512,15 @@ def test_gd_with_weight_decay_converges_to_ridge(backend, problem, lam, c, seed)
         assert max(factors) < 1
     if steps == needed:
         with clause("c"):
-            assert_close(
+            check.assert_close(
                 wT["w"],
                 target,
-                claim=GD_RIDGE,
-                backend=backend,
                 cond=cond,
                 scale=ridge_scale(problem, lam, problem.y) + float(np.linalg.norm(w0)),
                 what="w_T vs w_lam",
             )
     e0 = float(np.linalg.norm(w0 - target))
-    slack = tolerance(backend.eps, kind="convergence", cond=cond, dim=problem.n + problem.d)
+    slack = check.tolerance(kind="convergence", cond=cond, dim=problem.n + problem.d)
     V0 = problem.V[:, problem.rank :]
     decay = 1 - 2 * eta * lam
     for k, p in enumerate(traj):
@@ -1614,11 +1530,9 @@ def test_gd_with_weight_decay_converges_to_ridge(backend, problem, lam, c, seed)
             assert np.linalg.norm(w - target) <= rho**t * e0 + slack * (e0 + np.linalg.norm(target))
         if problem.rank < problem.d:
             with clause("d"):
-                assert_close(
+                check.assert_close(
                     V0.T @ w,
                     decay**t * (V0.T @ w0),
-                    claim=GD_RIDGE,
-                    backend=backend,
                     scale=float(
                         np.linalg.norm(w0)
                         + np.linalg.norm(target)
@@ -1635,6 +1549,7 @@ def test_gd_with_weight_decay_converges_to_ridge(backend, problem, lam, c, seed)
 def test_gd_on_ridge_past_the_bound_diverges(backend, problem, lam, c, seed):
     """With eta = c / lambda_max, c > 2, the top mode of the error grows by |1 - c| per step: from
     an error along v_1 of norm 1, after T steps with |1 - c|^T >= 1e3 it is 1e3 (relative rounding T eps)."""
+    check = Check(GD_RIDGE, backend)
     eta = c / (2 * (problem.sigma_max**2 + lam))
     steps = math.ceil(math.log(1e3) / math.log(c - 1))
     target = svd_ridge(problem, lam)
@@ -1647,11 +1562,9 @@ def test_gd_on_ridge_past_the_bound_diverges(backend, problem, lam, c, seed):
         steps,
     )
     err = backend.to_numpy(wT["w"]) - target
-    assert_close(
+    check.assert_close(
         err,
         (1 - c) ** steps * problem.V[:, 0],
-        claim=GD_RIDGE,
-        backend=backend,
         cond=ridge_cond(problem, lam),
         dim=steps * (problem.n + problem.d),
         scale=abs(1 - c) ** steps + float(np.linalg.norm(target)),
@@ -1679,6 +1592,7 @@ def test_coupled_weight_decay_is_the_ridge_term(backend, problem, lam, wd, c, se
     lam = wd / 2; with a ridge term lam as well, the fixed point is w(lam + wd / 2), and w(lam) is
     moved by exactly eta * wd * w(lam). Oracle: torch.optim.SGD(weight_decay=wd) in float64.
     """
+    check = Check(DOUBLE, backend)
     import torch
 
     X, y = backend.asarray(problem.X), backend.asarray(problem.y)
@@ -1695,11 +1609,9 @@ def test_coupled_weight_decay_is_the_ridge_term(backend, problem, lam, wd, c, se
     scale = float(np.linalg.norm(w0_np) + np.linalg.norm(svd_ridge(problem, wd / 2)))
     dim = 20 * (problem.n + problem.d)
     with clause("a"):
-        assert_close(
+        check.assert_close(
             a["w"],
             b["w"],
-            claim=DOUBLE,
-            backend=backend,
             scale=scale,
             dim=dim,
             what="GD + weight decay vs GD on ridge(wd / 2)",
@@ -1712,11 +1624,9 @@ def test_coupled_weight_decay_is_the_ridge_term(backend, problem, lam, wd, c, se
         ((Xt @ wt - yt) ** 2).sum().backward()
         opt.step()
     with clause("a"):
-        assert_close(
+        check.assert_close(
             a["w"],
             wt.detach().numpy(),
-            claim=DOUBLE,
-            backend=backend,
             scale=scale,
             dim=dim,
             what="dlcore vs torch.optim.SGD(weight_decay)",
@@ -1727,11 +1637,9 @@ def test_coupled_weight_decay_is_the_ridge_term(backend, problem, lam, wd, c, se
     upd, _ = both.update({"w": ridge_grad(eff, X, y, lam)}, state, {"w": eff})
     eff_scale = ridge_scale(problem, lam + wd / 2, problem.y)
     with clause("c"):
-        assert_close(
+        check.assert_close(
             upd["w"],
             np.zeros(problem.d),
-            claim=DOUBLE,
-            backend=backend,
             cond=ridge_cond(problem, lam + wd / 2),
             scale=eta * 2 * (problem.sigma_max**2 + lam + wd) * eff_scale,
             dim=problem.n + problem.d,
@@ -1741,11 +1649,9 @@ def test_coupled_weight_decay_is_the_ridge_term(backend, problem, lam, wd, c, se
     a, _ = run(both, lambda p, t: {"w": ridge_grad(p["w"], X, y, lam)}, w0, 20)
     b, _ = run(gd(eta), lambda p, t: {"w": ridge_grad(p["w"], X, y, lam + wd / 2)}, w0, 20)
     with clause("b"):
-        assert_close(
+        check.assert_close(
             a["w"],
             b["w"],
-            claim=DOUBLE,
-            backend=backend,
             scale=float(np.linalg.norm(w0_np) + np.linalg.norm(svd_ridge(problem, lam + wd / 2))),
             dim=dim,
             what="GD on ridge(lam) + weight decay vs GD on ridge(lam + wd / 2)",
@@ -1755,11 +1661,9 @@ def test_coupled_weight_decay_is_the_ridge_term(backend, problem, lam, wd, c, se
         {"w": ridge_grad(backend.asarray(plain), X, y, lam)}, state, {"w": backend.asarray(plain)}
     )
     with clause("c"):  # w(lam) is not a fixed point: the step there is -eta wd w(lam)
-        assert_close(
+        check.assert_close(
             upd["w"],
             -eta * wd * plain,
-            claim=DOUBLE,
-            backend=backend,
             cond=ridge_cond(problem, lam),
             scale=eta
             * 2
@@ -1804,6 +1708,7 @@ def test_least_squares_is_the_gaussian_mle(backend, problem, sigma, seed):
       times that: the term the sweep found missing (ratio 0.82 at sigma = 0.1, where 1 / sigma^2 =
       100 magnifies it; make_problem(n=2, d=1, svals=[0.5], seed=0), seed 0).
     """
+    check = Check(MLE, backend)
     rng = np.random.default_rng(seed)
     X, y = backend.asarray(problem.X), backend.asarray(problem.y)
     const = problem.n / 2 * math.log(2 * math.pi * sigma**2)
@@ -1812,11 +1717,9 @@ def test_least_squares_is_the_gaussian_mle(backend, problem, sigma, seed):
         nll = _gauss_nll(problem.y - problem.X @ w, sigma**2)
         J = float(backend.to_numpy(ridge_objective(backend.asarray(w), X, y, 0.0)))
         with clause("a"):
-            assert_close(
+            check.assert_close(
                 np.array(nll - J / (2 * sigma**2)),
                 np.array(const),
-                claim=MLE,
-                backend=backend,
                 scale=abs(nll) + abs(const),
                 dim=problem.n + problem.d,
                 what="NLL - J / (2 sigma^2)",
@@ -1837,11 +1740,9 @@ def test_least_squares_is_the_gaussian_mle(backend, problem, sigma, seed):
     # b: the rise from the least-squares solution w_hat is |X delta|^2 / (2 sigma^2) > 0 (full
     # column rank), so w_hat is the maximum-likelihood estimate; c: that rise, exactly
     with clause("b", "c"):
-        assert_close(
+        check.assert_close(
             np.array(rise),
             np.array(Xd**2 / (2 * sigma**2)),
-            claim=MLE,
-            backend=backend,
             cond=problem.cond**2,
             scale=Xd**2 / (2 * sigma**2) + nll_scale + Xd * np.linalg.norm(problem.y) / sigma**2,
             dim=problem.n + problem.d,
@@ -1857,6 +1758,7 @@ def test_ridge_is_the_gaussian_map(backend, problem, sigma, tau, seed):
     plus a constant independent of w (checked at three w), and the ridge solution at that lam has
     the lowest negative log posterior against random perturbations (the gap is the exact
     (|X delta|^2 + lam |delta|^2) / (2 sigma^2))."""
+    check = Check(MAP, backend)
     rng = np.random.default_rng(seed)
     lam = sigma**2 / tau**2
     X, y = backend.asarray(problem.X), backend.asarray(problem.y)
@@ -1868,11 +1770,9 @@ def test_ridge_is_the_gaussian_map(backend, problem, sigma, tau, seed):
         post = _gauss_nll(problem.y - problem.X @ w, sigma**2) + _gauss_nll(w, tau**2)
         J = float(backend.to_numpy(ridge_objective(backend.asarray(w), X, y, lam)))
         with clause("a"):
-            assert_close(
+            check.assert_close(
                 np.array(post - J / (2 * sigma**2)),
                 np.array(const),
-                claim=MAP,
-                backend=backend,
                 scale=abs(post) + abs(const),
                 dim=problem.n + problem.d,
                 what="-log posterior - J / (2 sigma^2)",
@@ -1886,11 +1786,9 @@ def test_ridge_is_the_gaussian_map(backend, problem, sigma, tau, seed):
     gap = (np.linalg.norm(problem.X @ delta) ** 2 + lam * delta @ delta) / (2 * sigma**2)
     with clause("b"):  # the gap is > 0 for delta != 0: the ridge solution is the MAP estimate
         assert gap > 0
-        assert_close(
+        check.assert_close(
             np.array(moved - base),
             np.array(gap),
-            claim=MAP,
-            backend=backend,
             cond=ridge_cond(problem, lam),
             scale=gap + abs(base) + abs(const),
             dim=problem.n + problem.d,
@@ -1905,17 +1803,16 @@ def test_dual_ridge_is_gaussian_conditioning(backend, problem, sigma, tau):
     """Sigma_wy Sigma_yy^{-1} y (the covariance blocks checked against the linear map in
     test_gaussian_posterior_mean_is_the_map_and_the_linear_mmse; float64 solve) equals ridge_dual
     with lam = sigma^2 / tau^2 (condition of Sigma_yy: (tau^2 sigma_max^2 + sigma^2) / sigma^2)."""
+    check = Check(POSTERIOR, backend)
     lam = sigma**2 / tau**2
     S_wy = tau**2 * problem.X.T
     S_yy = tau**2 * problem.X @ problem.X.T + sigma**2 * np.eye(problem.n)
     mean = S_wy @ np.linalg.solve(S_yy, problem.y)
     got = ridge_dual(backend.asarray(problem.X), backend.asarray(problem.y), lam)
     with clause("b"):
-        assert_close(
+        check.assert_close(
             got,
             mean,
-            claim=POSTERIOR,
-            backend=backend,
             cond=ridge_cond(problem, lam),
             scale=ridge_scale(problem, lam, problem.y),
             what="ridge_dual vs E[w | y]",
@@ -2002,27 +1899,13 @@ def test_gaussian_posterior_mean_is_the_map_and_the_linear_mmse(problem, sigma, 
 TSVD = "ridge.ridge-versus-truncated-svd"
 
 
-@st.composite
-def gapped_problems(draw):
-    """A problem whose squared singular values avoid (lam / gamma, gamma lam), by construction."""
-    problem = draw(regression_problems(n=(1, 10), d=(1, 10), rank="any", max_cond=1e2))
-    gamma = draw(log_uniform(10.0, 1e4))
-    k = draw(st.integers(0, problem.rank))  # singular values above the gap
-    s = problem.svals.copy()
-    lam = float(s[k - 1] ** 2 / gamma) if k > 0 else float(s[0] ** 2 * gamma)
-    if k < problem.rank:  # push the rest below lam / gamma
-        s[k:] = np.minimum(s[k:], math.sqrt(lam / gamma) * s[k:] / s[k])
-    r = problem.rank
-    X = (problem.U[:, :r] * s) @ problem.V[:, :r].T
-    return problem, X, s, lam, gamma
-
-
 @claim(TSVD)
 @pytest.mark.parametrize("backend", backend_params())
 @given(drawn=gapped_problems())
 def test_ridge_is_close_to_truncated_svd_across_a_gap(backend, drawn):
     """In V coordinates, |ridge_i - tsvd_i| <= |y~_i / sigma_i| / gamma (exact, plus the ridge
     solve's rounding at condition (sigma_max^2 + lam) / lam)."""
+    check = Check(TSVD, backend)
     problem, X_np, s, lam, gamma = drawn
     r = problem.rank
     yt = problem.U[:, :r].T @ problem.y
@@ -2033,7 +1916,7 @@ def test_ridge_is_close_to_truncated_svd_across_a_gap(backend, drawn):
     scale = float(
         np.linalg.norm(s / (s**2 + lam) * yt) + s[0] * np.linalg.norm(problem.y) / (s[0] ** 2 + lam)
     )
-    slack = tolerance(backend.eps, kind="bound", cond=cond, dim=problem.n + problem.d) * scale
+    slack = check.tolerance(kind="bound", cond=cond, dim=problem.n + problem.d) * scale
     with clause("a"):
         assert np.all(np.abs(coords - tsvd) <= np.abs(yt / s) / gamma + slack)
 
@@ -2054,6 +1937,7 @@ def test_neither_ridge_nor_truncated_svd_wins_uniformly(backend, lam, noise, w_s
     5/2 lam w*^2 (here at most 0.99^2 of it, so 2/9 noise^2 / lam <= 0.98 * 5/9 w*^2), ridge's
     4/9 w*^2 + 2/9 noise^2 / lam is below TSVD's w*^2, by at least 0.01 w*^2: far more than the
     rounding of the 1 x 1 ridge solves (relative 4 dim eps cond, cond = 3/2)."""
+    check = Check(TSVD, backend)
     sigma = math.sqrt(lam / 2)
     X = backend.asarray([[sigma]])
 
@@ -2073,11 +1957,9 @@ def test_neither_ridge_nor_truncated_svd_wins_uniformly(backend, lam, noise, w_s
     with clause("c"):
         assert small_noise**2 < 2.5 * lam * w_star**2
         assert ridge_err < tsvd_err
-        assert_close(
+        check.assert_close(
             np.array(ridge_err),
             np.array(exact),
-            claim=TSVD,
-            backend=backend,
             kind="identity",
             dim=4,
             what="ridge expected error vs 4/9 w*^2 + 2/9 noise^2 / lam",
@@ -2102,6 +1984,7 @@ def test_ridge_is_a_differentiable_layer(backend, problem, lam):
     derivatives of a solve of condition kappa grow like kappa^k, so for these sizes (|X|, |y| of
     order 1) the error is below 1e-5 kappa, the atol passed (float64 only: in float32, eps / h ~ 0.1).
     """
+    check = Check(DIFF, backend)
     import torch
 
     X, y = backend.asarray(problem.X), backend.asarray(problem.y)
@@ -2110,11 +1993,9 @@ def test_ridge_is_a_differentiable_layer(backend, problem, lam):
     op = problem.V[:, :r] @ np.diag(s / (s**2 + lam)) @ problem.U[:, :r].T
     cond = ridge_cond(problem, lam)
     with clause("a"):
-        assert_close(
+        check.assert_close(
             J,
             op,
-            claim=DIFF,
-            backend=backend,
             cond=cond,
             scale=float(np.linalg.norm(op)) + problem.sigma_max / (problem.sigma_max**2 + lam),
             what="d w / d y vs (X^T X + lam I)^{-1} X^T",
@@ -2139,6 +2020,7 @@ SPECTRA = "ridge.natural-data-spectra-span-decades"
 def test_only_the_two_norm_is_rotation_invariant(backend, d, seed):
     """For a Haar-random orthogonal V and Gaussian w: |V w|_2 = |w|_2 to rounding, while |V w|_1
     differs from |w|_1 (for d >= 2 equality is a measure-zero event)."""
+    check = Check(L2, backend)
     from tests.support.strategies import orthogonal
 
     rng = np.random.default_rng(seed)
@@ -2146,21 +2028,17 @@ def test_only_the_two_norm_is_rotation_invariant(backend, d, seed):
     xp = backend.xp
     Vw = backend.asarray(V) @ backend.asarray(w)
     with clause("a"):
-        assert_close(
+        check.assert_close(
             xp.sqrt(xp.sum(Vw * Vw)),
             np.array(np.linalg.norm(w)),
-            claim=L2,
-            backend=backend,
             kind="invariant",
             dim=d,
             what="|V w|_2 vs |w|_2",
         )
     exact_l1 = float(np.abs(V @ w).sum())
-    assert_close(
+    check.assert_close(
         xp.sum(xp.abs(Vw)),
         np.array(exact_l1),
-        claim=L2,
-        backend=backend,
         kind="invariant",
         dim=d,
         what="|V w|_1 vs its float64 value",
@@ -2191,12 +2069,13 @@ def test_digits_spectrum_spans_more_decades_than_gaussian(seed):
     The float64 SVD moves each singular value by at most dim eps |G| (Weyl), added as slack. Then
     log10(sigma_max / sigma_min) of the digits, over singular values above the rounding floor
     (3.4 decades), exceeds that of G (at most log10(57.9 / 26.9) = 0.33) by at least one decade."""
+    host_check = Check(SPECTRA, HOST)
     (n, d), s = _digits_spectrum()
     t = math.sqrt(2 * math.log(2 / FALSE_FAILURE))
     assert 2 * math.exp(-t * t / 2) <= FALSE_FAILURE
     g = np.linalg.svd(np.random.default_rng(seed).standard_normal((n, d)), compute_uv=False)
     hi, lo = math.sqrt(n) + math.sqrt(d) + t, math.sqrt(n) - math.sqrt(d) - t
-    slack = tolerance(np.finfo(float).eps, kind="bound", dim=n) * hi
+    slack = host_check.tolerance(kind="bound", dim=n) * hi
     with clause("a"):
         assert lo - slack <= g[-1] and g[0] <= hi + slack
     with clause("b"):
@@ -2232,6 +2111,8 @@ def test_random_fake_features_approximate_ridge(backend, problem, lam, k, seed):
     |w_k - w_lam| <= sigma_max |y| |Delta| / (lam (lam - |Delta|)), increasing in |Delta|, hence also
     with |Delta| replaced by the event's bound.
     """
+    host_check = Check(RANDOM_FEATURES, HOST)
+    check = Check(RANDOM_FEATURES, backend)
     rng = np.random.default_rng(seed)
     F = rng.standard_normal((problem.n, k)) * math.sqrt(lam / k)
     t = 8.0
@@ -2250,11 +2131,9 @@ def test_random_fake_features_approximate_ridge(backend, problem, lam, k, seed):
     scale = float(np.linalg.norm(exact)) + problem.sigma_max * float(np.linalg.norm(problem.y)) / lo
     w_k = backend.to_numpy(z)[: problem.d]
     with clause("a"):
-        assert_close(
+        check.assert_close(
             w_k,
             exact,
-            claim=RANDOM_FEATURES,
-            backend=backend,
             kind="identity",
             cond=cond,
             scale=scale,
@@ -2265,11 +2144,9 @@ def test_random_fake_features_approximate_ridge(backend, problem, lam, k, seed):
             what="first block of [X, F]^+ y",
         )
         dual = backend.to_numpy(X.T @ kernel_ridge(backend.asarray(K), y, 0.0))
-        assert_close(
+        check.assert_close(
             dual,
             exact,
-            claim=RANDOM_FEATURES,
-            backend=backend,
             kind="identity",
             cond=cond,
             scale=scale,
@@ -2277,17 +2154,16 @@ def test_random_fake_features_approximate_ridge(backend, problem, lam, k, seed):
             what="dual form X^T (XX^T + FF^T)^{-1} y",
         )
     fro2 = float(np.sum(F * F))
-    eps64 = float(np.finfo(np.float64).eps)
     delta_norm = float(np.linalg.norm(FFt - lam * np.eye(problem.n), 2))
-    delta_hi = delta_norm + tolerance(eps64, kind="statistical", dim=k + problem.n) * fro2
+    delta_hi = delta_norm + host_check.tolerance(kind="statistical", dim=k + problem.n) * fro2
     with clause("b"):
-        assert delta_norm <= dev + tolerance(eps64, kind="statistical", dim=k + problem.n) * fro2
+        assert (
+            delta_norm <= dev + host_check.tolerance(kind="statistical", dim=k + problem.n) * fro2
+        )
     w_lam = svd_ridge(problem, lam)
     # the computed w_k is within the identity tolerance of the exact one (checked above, dim
     # n + d + k); w_lam (float64, from the known SVD) adds far less
-    slack = (
-        tolerance(backend.eps, kind="statistical", cond=cond, dim=problem.n + problem.d + k) * scale
-    )
+    slack = check.tolerance(kind="statistical", cond=cond, dim=problem.n + problem.d + k) * scale
     gap = float(np.linalg.norm(w_k - w_lam))
     ynorm = float(np.linalg.norm(problem.y))
     with clause("c"):

@@ -22,27 +22,21 @@ from dlcore.losses import (
 )
 from dlcore.optim import sgd
 from dlcore.train import run
-from tests.support.backends import backend_params
+from tests.support.backends import HOST, backend_params
 from tests.support.claims import claim, clause
 from tests.support.stats import FALSE_FAILURE
-from tests.support.strategies import log_uniform, make_problem, regression_problems, seeds
-from tests.support.tolerances import assert_close, tolerance
+from tests.support.strategies import (
+    MAX_PATHS,
+    enumerable_setups,
+    log_uniform,
+    make_problem,
+    regression_problems,
+    seeds,
+)
+from tests.support.tolerances import Check
 
 UNBIASED = "sgd.minibatch-gradient-is-unbiased"
 INTERP = "sgd.interpolation-constant-step-converges"
-MAX_PATHS = 256  # largest enumeration per example (n^b, C(n, b) or n!)
-
-
-@st.composite
-def enumerable_setups(draw):
-    """(scheme, n, b) whose enumeration has at most MAX_PATHS batches."""
-    scheme = draw(st.sampled_from(SCHEMES))
-    n = draw(st.integers(1, 5 if scheme == "epoch" else 7))
-    if scheme == "with":
-        b = draw(st.integers(1, max(1, int(math.log(MAX_PATHS) / math.log(n)) if n > 1 else 4)))
-    else:
-        b = draw(st.integers(1, n))
-    return scheme, n, b
 
 
 def batch_scale(X: np.ndarray, y: np.ndarray, w: np.ndarray, batch: list[int]) -> float:
@@ -82,19 +76,26 @@ def test_minibatch_gradient_mean_is_the_full_gradient(backend, setup, d, seed):
     float64, so the error is each g_B's rounding, (b + d) eps relative to the magnitude of its
     terms before cancellation (`scale`, the largest over the batches).
     """
+    check = Check(UNBIASED, backend)
+    host_check = Check(UNBIASED, HOST)
     scheme, n, b = setup
     rng = np.random.default_rng(seed)
     X, y, w = rng.standard_normal((n, d)), rng.standard_normal(n), rng.standard_normal(d)
     batches = enumerate_batches(n, b, scheme=scheme)
-    assert math.isclose(sum(p for _, p in batches), 1.0, rel_tol=len(batches) * 1e-15)
+    # N probabilities, each rounded once, summed with N - 1 roundings: N eps <= identity's 4 N eps
+    host_check.assert_entrywise(
+        sum(p for _, p in batches),
+        1.0,
+        kind="identity",
+        dim=len(batches),
+        what="sum of the batch probabilities",
+    )
     mean, scale = exact_mean(backend, X, y, w, batches)
     Xb, wb = backend.asarray(X), backend.asarray(w)
     with clause("a"):
-        assert_close(
+        check.assert_close(
             mean,
             2 * X.T @ (X @ w - y),
-            claim=UNBIASED,
-            backend=backend,
             dim=b + d,
             scale=scale,
             what=f"E g_B over {len(batches)} batches ({scheme}, n={n}, b={b})",
@@ -114,18 +115,15 @@ def test_minibatch_gradient_mean_is_the_full_gradient(backend, setup, d, seed):
         dtype=np.float64,
     ).reshape(n, d)
     mean_log = sum(p * (n / b) * G[B].sum(axis=0) for B, p in batches)
-    f64 = np.finfo(np.float64).eps
     with clause("b"):
-        assert np.linalg.norm(mean_log - G.sum(axis=0)) <= tolerance(
-            f64, kind="identity", dim=len(batches) + n
+        assert np.linalg.norm(mean_log - G.sum(axis=0)) <= host_check.tolerance(
+            kind="identity", dim=len(batches) + n
         ) * n * float(np.linalg.norm(G, axis=1).sum()), "E g_B for the logistic loss"
     # ... and so is the full batch, which is dlcore's GD gradient.
     yb = backend.asarray(y)
-    assert_close(
+    check.assert_close(
         minibatch_grad(wb, Xb, yb, list(range(n))),
         squared_loss_grad(wb, Xb, yb),
-        claim=UNBIASED,
-        backend=backend,
         dim=n + d,
         scale=batch_scale(X, y, w, list(range(n))),
         what="full batch vs GD gradient",
@@ -145,6 +143,7 @@ def test_nonuniform_sampling_biases_the_minibatch_gradient(backend, problem, see
     rank, so ||bias|| >= sigma_min ||v|| > 0, and the test checks it is >= 1e6 times the
     unbiasedness tolerance.
     """
+    check = Check(UNBIASED, backend)
     rng = np.random.default_rng(seed)
     n, d = problem.n, problem.d
     X = problem.X
@@ -156,7 +155,7 @@ def test_nonuniform_sampling_biases_the_minibatch_gradient(backend, problem, see
     bias = float(np.linalg.norm(mean - grad))
     v = 2 * (n * pi - 1) * (-y)
     assert bias >= (1 - 1e-9) * problem.sigma_min * float(np.linalg.norm(v))
-    tol = tolerance(backend.eps, kind="identity", dim=1 + d) * scale
+    tol = check.tolerance(kind="identity", dim=1 + d) * scale
     assert bias >= 1e6 * tol
 
 
@@ -168,18 +167,17 @@ def wide_problem():
 def _check_gradients_at_ls(G, expected, terms, *, claim, backend):
     """dlcore's per-example gradients at theta_LS equal 2 x_i r_i (rounding: (n + d) eps of the
     terms' magnitudes), and some of them are far from 0: 1e3 x the tolerance of the balance."""
+    check = Check(claim, backend)
     n, d = G.shape
-    assert_close(
+    check.assert_close(
         G,
         expected,
-        claim=claim,
-        backend=backend,
         dim=n + d,
         scale=float(np.linalg.norm(terms)),
         what="grad l_i(theta_LS) = 2 x_i r_i",
     )
-    assert np.linalg.norm(G, axis=1).max() > 1e3 * tolerance(
-        backend.eps, kind="identity", dim=n + d
+    assert np.linalg.norm(G, axis=1).max() > 1e3 * check.tolerance(
+        kind="identity", dim=n + d
     ) * float(np.linalg.norm(terms)), "some grad l_i(theta_LS) is far from 0"
 
 
@@ -200,6 +198,8 @@ def test_constant_step_sgd_converges_under_interpolation(backend, problem, c, se
     each step adds (n + d) eps relative to the scale, and the steps are non-expansive, so the
     accumulated error is at most T times that (cond = T).
     """
+    host_check = Check(INTERP, HOST)
+    check = Check(INTERP, backend)
     n, d = problem.n, problem.d
     X, y = problem.X, problem.y
     rng = np.random.default_rng(seed)
@@ -229,7 +229,7 @@ def test_constant_step_sgd_converges_under_interpolation(backend, problem, c, se
         E = W - target
         dist = np.linalg.norm(E, axis=1)
         scale = max(float(np.linalg.norm(W, axis=1).max()), float(np.linalg.norm(target)), 1.0)
-        step_tol = tolerance(backend.eps, kind="convergence", dim=n + d, cond=2.0) * scale
+        step_tol = check.tolerance(kind="convergence", dim=n + d, cond=2.0) * scale
         for t in range(min(steps, 20)):
             x = X[sched[t][0]]
             predicted = dist[t] ** 2 - 2 * lr * n * (2 - 2 * lr * n * (x @ x)) * (x @ E[t]) ** 2
@@ -249,11 +249,8 @@ def test_constant_step_sgd_converges_under_interpolation(backend, problem, c, se
             check_path(W_edge, edge_lr, edge, tgt, 20)
     with clause("b"):  # lambda_max(A_i) = 2 n ||x_i||^2 (eigvalsh: d eps of ||A_i||)
         lam = max(float(np.linalg.eigvalsh(2 * n * np.outer(x, x)).max()) for x in X)
-        assert (
-            abs(2 / lam - edge_lr)
-            <= tolerance(np.finfo(np.float64).eps, kind="identity", dim=d) * edge_lr
-        )
-    rounding = tolerance(backend.eps, kind="convergence", dim=n + d, cond=float(steps)) * scale
+        assert abs(2 / lam - edge_lr) <= host_check.tolerance(kind="identity", dim=d) * edge_lr
+    rounding = check.tolerance(kind="convergence", dim=n + d, cond=float(steps)) * scale
     with clause("c", "d"):
         assert q > 0
         assert dist[-1] <= 1e-6 * dist[0] + rounding, (
@@ -261,7 +258,7 @@ def test_constant_step_sgd_converges_under_interpolation(backend, problem, c, se
             f"1e-6 ||e_0|| + rounding = {1e-6 * dist[0] + rounding:.3e} (q = {q:.4f})"
         )
     loss = float(np.sum((X @ W[-1] - y) ** 2))
-    eval_err = tolerance(np.finfo(np.float64).eps, kind="identity", dim=d) * (
+    eval_err = host_check.tolerance(kind="identity", dim=d) * (
         float(np.linalg.norm(X)) * float(np.linalg.norm(W[-1])) + float(np.linalg.norm(y))
     )
     with clause("d"):
@@ -296,6 +293,7 @@ def test_least_squares_solution_is_not_a_fixed_point_of_sgd(backend, problem, c,
     step tolerance times t (non-expansive steps), so ||e_t||^2 is off by at most
     2 ||e_t|| delta + delta^2 <= 2 (max ||w|| + ||theta||) delta + delta^2 over all paths.
     """
+    check = Check(INTERP, backend)
     n, d = problem.n, problem.d
     rng = np.random.default_rng(seed)
     theta = rng.standard_normal(d)
@@ -324,17 +322,15 @@ def test_least_squares_solution_is_not_a_fixed_point_of_sgd(backend, problem, c,
         assert (np.linalg.norm(X, axis=1) > 0).all() and np.linalg.norm(nu) > 0
         _check_gradients_at_ls(G, per_example, terms, claim=INTERP, backend=backend)
     with clause("f"):
-        assert_close(
+        check.assert_close(
             np.mean(sq),
             predicted,
-            claim=INTERP,
-            backend=backend,
             kind="identity",
             dim=n + d,
             scale=predicted + lr**2 * n**2 * scale**2 * float(np.sum(X * X)) * 4,
             what="E||w_1 - theta_LS||^2",
         )
-    step_tol = tolerance(backend.eps, kind="convergence", dim=n + d, cond=2.0) * scale
+    step_tol = check.tolerance(kind="convergence", dim=n + d, cond=2.0) * scale
     assert math.sqrt(predicted) >= 1e6 * step_tol
     T = min(3, int(math.log(MAX_PATHS) / math.log(n)))
     sq_t, big = path_expectation(
@@ -346,7 +342,7 @@ def test_least_squares_solution_is_not_a_fixed_point_of_sgd(backend, problem, c,
         enumerate_batches(n, 1, scheme="with"),
         lambda path: np.array([float(np.sum((w - theta) ** 2)) for w in path]),
     )
-    delta = T * tolerance(backend.eps, kind="convergence", dim=n + d, cond=2.0) * max(big, 1.0)
+    delta = T * check.tolerance(kind="convergence", dim=n + d, cond=2.0) * max(big, 1.0)
     tol = 2 * (big + float(np.linalg.norm(theta))) * delta + delta**2
     with clause("f"):
         assert (np.diff(sq_t) >= -tol).all(), f"E||e_t||^2 must not decrease: {sq_t}"
@@ -364,6 +360,7 @@ def test_a_zero_row_residual_does_not_move_sgd(backend):
     which fails here. All values are small integers, so the computations are exact (tolerance of
     one step, dim 4, on the scale 1).
     """
+    check = Check(INTERP, backend)
     X, y = np.array([[1.0], [0.0]]), np.array([1.0, 1.0])
     theta_ls = np.linalg.lstsq(X, y, rcond=None)[0]
     r = X @ theta_ls - y
@@ -373,22 +370,18 @@ def test_a_zero_row_residual_does_not_move_sgd(backend):
     for scheme in ("with", "without"):
         for b in (1, 2):
             for B, _ in enumerate_batches(2, b, scheme=scheme):
-                assert_close(
+                check.assert_close(
                     minibatch_grad(wb, Xb, yb, B),
                     np.zeros(1),
-                    claim=INTERP,
-                    backend=backend,
                     dim=4,
                     scale=1.0,
                     what=f"g_B at theta_LS, B = {B}",
                 )
     sched = [[0], [1], [1], [0], [1]]  # both examples, in both orders; no randomness needed
     W = sgd_path(backend, X, y, theta_ls, 1 / (2 * 2 * 1.0), sched)
-    assert_close(
+    check.assert_close(
         W,
         np.ones((6, 1)),
-        claim=INTERP,
-        backend=backend,
         dim=4,
         scale=1.0,
         what="SGD from theta_LS",
@@ -438,6 +431,7 @@ def test_full_batch_sgd_is_gd_and_batches_have_size_b(backend, problem, c, b, sc
     The GD and SGD runs perform the same operations in the same order up to the n/b = 1 factor,
     so they agree to (n + d) eps per step (dim = (n + d) T), relative to the iterates' scale.
     """
+    check = Check(DEF, backend)
     n = problem.n
     b = min(b, n) if scheme != "with" else b
     if scheme == "epoch":
@@ -467,11 +461,9 @@ def test_full_batch_sgd_is_gd_and_batches_have_size_b(backend, problem, c, b, sc
     )
     W_gd = np.array([backend.to_numpy(p["w"]) for p in traj])
     with clause("d"):
-        assert_close(
+        check.assert_close(
             W_sgd,
             W_gd,
-            claim=DEF,
-            backend=backend,
             cond=2.0,
             dim=(n + problem.d) * steps,
             scale=max(float(np.abs(W_gd).max()), 1.0) * math.sqrt(W_gd.size),
@@ -498,6 +490,8 @@ def test_minibatch_covariance_by_enumeration(backend, n, d, data, seed):
     covariance is a second moment: its rounding error is 2 (b + d) eps relative to the second
     moment of the terms, the `scale` (max ||g_B||^2 over the batches).
     """
+    host_check = Check(VAR, HOST)
+    check = Check(VAR, backend)
     b = data.draw(st.integers(1, min(n, int(math.log(MAX_PATHS) / math.log(n)))))
     rng = np.random.default_rng(seed)
     X, y, w = rng.standard_normal((n, d)), rng.standard_normal(n), rng.standard_normal(d)
@@ -509,21 +503,17 @@ def test_minibatch_covariance_by_enumeration(backend, n, d, data, seed):
         _, cov, G = enumerated_moments(backend, X, y, w, enumerate_batches(n, b, scheme=scheme))
         covs[scheme], scales[scheme] = cov, float(np.max(np.sum(G * G, axis=1))) + 1e-300
     with clause("a", "c"):
-        assert_close(
+        check.assert_close(
             covs["with"],
             n**2 * Sigma / b,
-            claim=VAR,
-            backend=backend,
             dim=2 * (b + d),
             scale=scales["with"],
             what=f"Cov g_B, with replacement, n={n}, b={b}",
         )
     with clause("b", "c"):
-        assert_close(
+        check.assert_close(
             covs["without"],
             n**2 * Sigma / b * factor,
-            claim=VAR,
-            backend=backend,
             dim=2 * (b + d),
             scale=scales["without"],
             what=f"Cov g_B, without replacement, n={n}, b={b}",
@@ -531,8 +521,8 @@ def test_minibatch_covariance_by_enumeration(backend, n, d, data, seed):
     # Sigma is PSD and its multipliers 1/k and (n - k) / (k (n - 1)) are nonincreasing in k
     # (exact rational arithmetic), so both covariances are nonincreasing in the PSD order.
     with clause("d"):
-        assert np.linalg.eigvalsh(Sigma).min() >= -tolerance(
-            np.finfo(np.float64).eps, kind="identity", dim=n + d
+        assert np.linalg.eigvalsh(Sigma).min() >= -host_check.tolerance(
+            kind="identity", dim=n + d
         ) * float(np.trace(Sigma))
         assert all(Fraction(1, k) > Fraction(1, k + 1) for k in range(1, n))
         assert all(
@@ -542,11 +532,9 @@ def test_minibatch_covariance_by_enumeration(backend, n, d, data, seed):
     if b == n:  # the finite-population factor is 0: the full batch has no noise
         with clause("e"):
             assert factor == 0
-            assert_close(
+            check.assert_close(
                 covs["without"],
                 np.zeros((d, d)),
-                claim=VAR,
-                backend=backend,
                 dim=2 * (b + d),
                 scale=scales["without"],
                 what="Cov g_B at b = n, without replacement",
@@ -569,6 +557,8 @@ def test_epochs_partition_the_data(backend, n, data, drop_last, seed):
     1/n!, checked only where 1/n! <= FALSE_FAILURE (n >= 15): false-failure probability <=
     FALSE_FAILURE per example.
     """
+    check = Check(EPOCH, backend)
+    host_check = Check(EPOCH, HOST)
     b = data.draw(st.integers(1, n))
     rng = np.random.default_rng(seed)
     epoch = epoch_batches(n, b, rng=rng, drop_last=drop_last)
@@ -592,11 +582,9 @@ def test_epochs_partition_the_data(backend, n, data, drop_last, seed):
     )
     terms = 2 * np.abs(X) * (np.abs(X) @ np.abs(w) + np.abs(y))[:, None]
     with clause("c"):
-        assert_close(
+        check.assert_close(
             total,
             (n / bb) * 2 * X.T @ (X @ w - y),
-            claim=EPOCH,
-            backend=backend,
             kind="identity",
             dim=n + d,
             scale=(n / bb) * float(np.linalg.norm(terms.sum(axis=0))),
@@ -615,7 +603,15 @@ def test_epochs_partition_the_data(backend, n, data, drop_last, seed):
             law: dict[tuple[int, ...], float] = {}
             for B, p in enumerate_batches(n, b, scheme="epoch"):
                 law[tuple(sorted(B))] = law.get(tuple(sorted(B)), 0.0) + p
-            assert all(math.isclose(p, 1 / math.comb(n, b)) for p in law.values())
+            # each p sums b! equal rounded terms 1 / perm(n, b): (b! + 1) u of it, and 1 / comb
+            # rounds once: within identity's 4 x (b! + 1) x eps
+            host_check.assert_entrywise(
+                np.array(list(law.values())),
+                1 / math.comb(n, b),
+                kind="identity",
+                dim=math.factorial(b) + 1,
+                what="law of a block",
+            )
             assert len(law) == math.comb(n, b)
             # ... and so does every full block position k, over all n! equally likely orders
             for k in range(n // b):
@@ -671,6 +667,7 @@ def test_mean_sgd_iterate_is_the_gd_iterate(backend, problem, scheme, b, c, data
     largest iterate on any path (dim = (n + d) t, cond = 1 + max lr ||A_B|| <= 1 + n c bounds the
     amplification of one step's rounding).
     """
+    check = Check(MEAN, backend)
     n, d = problem.n, problem.d
     b = min(b, n)
     batches = enumerate_batches(n, b, scheme=scheme)
@@ -687,11 +684,9 @@ def test_mean_sgd_iterate_is_the_gd_iterate(backend, problem, scheme, b, c, data
         steps,
     )
     with clause("a"):
-        assert_close(
+        check.assert_close(
             mean,
             backend.to_numpy(wT["w"]),
-            claim=MEAN,
-            backend=backend,
             cond=(1 + n * c / b) ** steps,
             dim=(n + d) * steps,
             scale=max(biggest, 1.0),
@@ -720,9 +715,10 @@ def test_gd_stable_step_diverges_in_mean_square_under_sgd(backend, a, step, thet
     its own size (dim = 2 t), and the second moment doubles that. E log|factor| is the mean of
     the logs of the two measured factors (each off by the one-step tolerance relative to e_0).
     """
+    host_check = Check(DIVERGE, HOST)
+    check = Check(DIVERGE, backend)
     X, y = np.array([[0.0], [a]]), np.array([0.0, a * theta])
     lr = step / (2 * a**2)
-    f64 = np.finfo(np.float64).eps
     Xb, yb = backend.asarray(X), backend.asarray(y)
     _, traj = run(
         sgd(lr),
@@ -734,17 +730,15 @@ def test_gd_stable_step_diverges_in_mean_square_under_sgd(backend, a, step, thet
     gd_err = np.array([backend.to_numpy(p["w"])[0] for p in traj]) - theta
     with clause("a"):
         lam = float(np.linalg.eigvalsh(2 * X.T @ X).max())
-        assert abs(lam - 2 * a**2) <= tolerance(f64, kind="identity", dim=2) * 2 * a**2
-        assert_close(
+        assert abs(lam - 2 * a**2) <= host_check.tolerance(kind="identity", dim=2) * 2 * a**2
+        check.assert_close(
             gd_err,
             (1 - step) ** np.arange(steps + 1) * e0,
-            claim=DIVERGE,
-            backend=backend,
             dim=4 * steps,
             scale=(abs(theta) + e0) * math.sqrt(steps + 1),
             what="GD error vs (1 - lr lambda_max)^t e_0",
         )
-    one = tolerance(backend.eps, kind="identity", dim=4) * (abs(theta) + e0)
+    one = check.tolerance(kind="identity", dim=4) * (abs(theta) + e0)
     factors = [
         (float(sgd_path(backend, X, y, np.array([theta + e0]), lr, [[i]])[-1, 0]) - theta) / e0
         for i in (0, 1)
@@ -756,22 +750,18 @@ def test_gd_stable_step_diverges_in_mean_square_under_sgd(backend, a, step, thet
     mean, second, _ = expected_iterate(backend, X, y, np.array([theta + e0]), lr, batches, steps)
     m2 = (0.5 + 0.5 * (1 - 2 * step) ** 2) ** steps * e0**2
     with clause("d"):
-        assert_close(
+        check.assert_close(
             second - 2 * theta * mean[0] + theta**2,
             m2,
-            claim=DIVERGE,
-            backend=backend,
             kind="identity",
             dim=4 * steps,
             scale=m2 + theta**2 + abs(theta) * math.sqrt(m2),
             what="E e_t^2",
         )
     with clause("c"):
-        assert_close(
+        check.assert_close(
             mean - theta,
             [(1 - step) ** steps * e0],
-            claim=DIVERGE,
-            backend=backend,
             kind="identity",
             dim=2 * steps,
             scale=math.sqrt(m2) + abs(theta),
@@ -807,6 +797,7 @@ def test_per_example_gradients_balance_at_the_optimum(backend, tall, wide, noise
     non-interpolant w = w_hat + X^T u some singleton gradient is at least 2 sigma_min^3 ||u|| /
     sqrt(n) in size. Rounding: (n + d) eps relative to the sum of the terms' magnitudes.
     """
+    check = Check(TUG, backend)
     rng = np.random.default_rng(seed)
     n, d = tall.n, tall.d
     theta = rng.standard_normal(d)
@@ -817,11 +808,9 @@ def test_per_example_gradients_balance_at_the_optimum(backend, tall, wide, noise
     G = backend.to_numpy(per_example_grads(backend.asarray(theta), Xb, yb))
     terms = 2 * np.abs(tall.X) * (np.abs(tall.X) @ np.abs(theta) + np.abs(y))[:, None]
     with clause("a"):
-        assert_close(
+        check.assert_close(
             G.sum(axis=0),
             np.zeros(d),
-            claim=TUG,
-            backend=backend,
             dim=n + d,
             scale=float(np.linalg.norm(terms.sum(axis=0))),
             what="sum_i grad l_i(theta_LS)",
@@ -851,22 +840,18 @@ def test_per_example_gradients_balance_at_the_optimum(backend, tall, wide, noise
     with clause("c"):
         for b in range(1, n + 1):
             for B, _ in enumerate_batches(n, b, scheme="without"):
-                assert_close(
+                check.assert_close(
                     minibatch_grad(wb, Xb, yb, B),
                     np.zeros(d),
-                    claim=TUG,
-                    backend=backend,
                     dim=n + d,
                     scale=scale,
                     what=f"g_B at an interpolant, B = {B}",
                 )
         for b in range(1, n + 2):
             for B, _ in enumerate_batches(n + 1, b, scheme="without"):
-                assert_close(
+                check.assert_close(
                     minibatch_grad(wb, X0b, y0b, B),
                     np.zeros(d),
-                    claim=TUG,
-                    backend=backend,
                     dim=n + 1 + d,
                     scale=scale * (n + 1) / n,
                     what=f"g_B with a zero row, B = {B}",
@@ -879,7 +864,7 @@ def test_per_example_gradients_balance_at_the_optimum(backend, tall, wide, noise
     # Rounding: g_i = 2 x_i (x_i^T w - y_i) is formed from x_i^T w and y_i, which cancel (w is
     # an interpolant plus X^T u), so its error is absolute, (n + d) eps times
     # 2 |x_i| (|x_i| |w| + |y_i|); at n = 1 the bound below is attained exactly.
-    rounding = tolerance(backend.eps, kind="identity", dim=n + d) * float(
+    rounding = check.tolerance(kind="identity", dim=n + d) * float(
         2 * x_norms.max() * (x_norms.max() * np.linalg.norm(w) + np.abs(wide.y).max())
     )
     with clause("c"):
@@ -911,6 +896,8 @@ def test_noise_floor_recursion_by_path_enumeration(backend, n, steps, gamma, see
     each path is a product of t factors |1 - gamma| < 1 plus bounded noise: 2 t eps relative to
     the largest squared iterate (dim = 2 t (n + 1)).
     """
+    check = Check(FLOOR, backend)
+    host_check = Check(FLOOR, HOST)
     rng = np.random.default_rng(seed)
     y = rng.standard_normal(n)
     y[0] = y[1] + rng.choice([-1, 1]) * rng.uniform(0.5, 2.0)  # not constant
@@ -921,14 +908,15 @@ def test_noise_floor_recursion_by_path_enumeration(backend, n, steps, gamma, see
     g = rng.standard_normal((m, int(rng.integers(1, 4))))
     g -= g.mean(axis=0)
     spread = max(float(np.linalg.norm(gi - gj)) for gi in g for gj in g)
-    f64 = np.finfo(np.float64).eps
     with clause("a"):
         assert spread > 0
         for b in range(1, m):
             sums = [
                 float(np.linalg.norm(g[list(S)].sum(axis=0))) for S in combinations(range(m), b)
             ]
-            tol = tolerance(f64, kind="identity", dim=b) * float(np.linalg.norm(g, axis=1).sum())
+            tol = host_check.tolerance(kind="identity", dim=b) * float(
+                np.linalg.norm(g, axis=1).sum()
+            )
             assert max(sums) >= spread / 2 - tol, f"some {b}-subset sum is nonzero"
     singles = [
         abs(
@@ -964,11 +952,9 @@ def test_noise_floor_recursion_by_path_enumeration(backend, n, steps, gamma, see
     for _ in range(steps):
         m2 = (1 - gamma) ** 2 * m2 + gamma**2 * sigma2
     with clause("b"):
-        assert_close(
+        check.assert_close(
             second - 2 * ybar * mean[0] + ybar**2,
             m2,
-            claim=FLOOR,
-            backend=backend,
             dim=2 * steps * (n + 1),
             scale=biggest**2 + ybar**2,
             what="E (theta_t - ybar)^2",
@@ -977,11 +963,9 @@ def test_noise_floor_recursion_by_path_enumeration(backend, n, steps, gamma, see
     # the recursion is affine with slope (1 - gamma)^2 < 1, so it converges to its fixed point
     with clause("c"):
         assert (1 - gamma) ** 2 < 1
-        assert_close(
+        check.assert_close(
             (1 - gamma) ** 2 * floor + gamma**2 * sigma2,
             floor,
-            claim=FLOOR,
-            backend=backend,
             what="fixed point of the recursion",
         )
     with clause("d"):
@@ -990,7 +974,11 @@ def test_noise_floor_recursion_by_path_enumeration(backend, n, steps, gamma, see
         # unbounded: at gamma = 2 - 1/k the floor is (2k - 1) sigma^2 >= k sigma^2
         assert all((2 - 1 / k) * sigma2 / (1 / k) >= k * sigma2 for k in (10, 100, 1000))
         # about gamma sigma^2 / 2 for small steps: the ratio is 2 / (2 - gamma) = 1 + O(gamma)
-        assert math.isclose(floor / (gamma * sigma2 / 2), 2 / (2 - gamma), rel_tol=1e-12)
+        # the same rounded gamma sigma^2 and 2 - gamma on both sides: the two quotients and the
+        # quotient of the ratio, 3 u, within identity's 4 eps
+        host_check.assert_entrywise(
+            floor / (gamma * sigma2 / 2), 2 / (2 - gamma), kind="identity", what="floor ratio"
+        )
 
 
 def stream_sgd(backend, x: np.ndarray, m0: float, gammas: np.ndarray) -> np.ndarray:
@@ -1021,32 +1009,29 @@ def test_running_average_is_sgd_with_step_one_over_k(backend, x, m0):
     at most R / k with R = max x - min x (m_{k-1} lies in the data's range), checked with the
     same tolerance.
     """
+    check = Check(RUNNING, backend)
     xs = np.array(x)
     N = len(xs)
     m = stream_sgd(backend, xs, m0, 1 / np.arange(1, N + 1))
     with clause("a", "b"):
-        assert_close(
+        check.assert_close(
             m[1:],
             np.cumsum(xs) / np.arange(1, N + 1),
-            claim=RUNNING,
-            backend=backend,
             dim=4 * N,
             scale=max(float(np.abs(xs).max()), abs(m0), 1.0) * math.sqrt(N),
             what="SGD(1/k) vs running mean",
         )
     moves = np.abs(np.diff(m))
     with clause("c"):
-        assert_close(
+        check.assert_close(
             moves[1:],
             np.abs(xs[1:] - m[1:-1]) / np.arange(2, N + 1),
-            claim=RUNNING,
-            backend=backend,
             dim=4 * N,
             scale=max(float(np.abs(xs).max()), 1.0) * math.sqrt(N),
             what="|m_k - m_{k-1}|",
         )
     tol = (
-        tolerance(backend.eps, kind="identity", dim=4 * N)
+        check.tolerance(kind="identity", dim=4 * N)
         * math.sqrt(N)
         * max(float(np.abs(xs).max()), 1.0)
     )
@@ -1072,6 +1057,8 @@ def test_constant_step_sgd_is_an_ema(backend, x, m0, gamma):
     N + 1 iterates). The range check uses the same tolerance: each iterate's error is at most the
     norm's, and the exact closed form lies in the range.
     """
+    check = Check(EMA, backend)
+    host_check = Check(EMA, HOST)
     xs = np.array(x)
     N = len(xs)
     m = stream_sgd(backend, xs, m0, np.full(N, gamma))
@@ -1083,24 +1070,30 @@ def test_constant_step_sgd_is_an_ema(backend, x, m0, gamma):
     bound = max(float(np.abs(xs).max()), abs(m0), 1.0)
     scale = bound * math.sqrt(N + 1)
     with clause("a"):
-        assert_close(
-            m, closed, claim=EMA, backend=backend, dim=4 * N, scale=scale, what="SGD vs EMA"
-        )
+        check.assert_close(m, closed, dim=4 * N, scale=scale, what="SGD vs EMA")
     weights = [gamma * (1 - gamma) ** (N - s) for s in range(1, N + 1)]
     with clause("b"):
         assert all(w >= 0 for w in weights)
-        assert all(math.isclose(weights[s - 1], (1 - gamma) * weights[s]) for s in range(1, N))
-        assert math.isclose(sum(weights), 1 - (1 - gamma) ** N, rel_tol=1e-12, abs_tol=1e-12)
-    tol = tolerance(backend.eps, kind="identity", dim=4 * N) * scale
+        # the same rounded 1 - gamma on both sides: a power (< 1 ulp) and two products each,
+        # 6 u relatively, within equivalence's 8 eps
+        host_check.assert_entrywise(
+            np.array(weights[:-1]),
+            (1 - gamma) * np.array(weights[1:]),
+            kind="equivalence",
+            what="geometric weights",
+        )
+        # N terms <= 1 summed, and 1 - (1 - gamma)^N: (N + 4) u absolutely <= 4 N eps (N <= 100)
+        host_check.assert_entrywise(
+            sum(weights), 1 - (1 - gamma) ** N, kind="identity", dim=N, scale=1.0, what="sum"
+        )
+    tol = check.tolerance(kind="identity", dim=4 * N) * scale
     pool = np.concatenate([[m0], xs])
     with clause("c"):
         for t in range(N + 1):  # a convex combination of m_0, x_1, ..., x_t
             assert pool[: t + 1].min() - tol <= m[t] <= pool[: t + 1].max() + tol, f"t = {t}"
     if gamma == 1.0:
         with clause("d"):
-            assert_close(
-                m[1:], xs, claim=EMA, backend=backend, dim=4, scale=scale, what="gamma = 1"
-            )
+            check.assert_close(m[1:], xs, dim=4, scale=scale, what="gamma = 1")
 
 
 FAR = "sgd.small-batches-suffice-far-from-optimum"
@@ -1157,6 +1150,7 @@ def test_far_from_the_optimum_every_batch_points_the_same_way(
     g_B >= 2 R / b. Rounding: a few operations on values of size |theta| + max|y| (at ybar:
     2 max |y|).
     """
+    check = Check(FAR, backend)
     ya = np.array(y)
     ya[0] = ya[1] + spread  # not constant, by construction
     n = len(ya)
@@ -1165,7 +1159,7 @@ def test_far_from_the_optimum_every_batch_points_the_same_way(
     theta = float(ya.max() + delta) if side > 0 else float(ya.min() - delta)
     full = 2 * n * (theta - ya.mean())
     scale = 2 * n * (abs(theta) + float(np.abs(ya).max()))
-    tol = tolerance(backend.eps, kind="bound", dim=4) * scale
+    tol = check.tolerance(kind="bound", dim=4) * scale
     batches = enumerate_batches(n, b, scheme="without")
     if n**b <= 64:  # the with-replacement tuples too, where they are few
         batches += enumerate_batches(n, b, scheme="with")
@@ -1181,14 +1175,12 @@ def test_far_from_the_optimum_every_batch_points_the_same_way(
         float(backend.to_numpy(minibatch_grad(ybar, X, yb, B))[0])
         for B, _ in enumerate_batches(n, b, scheme="without")
     ]
-    tol0 = tolerance(backend.eps, kind="bound", dim=4) * 4 * n * float(np.abs(ya).max())
+    tol0 = check.tolerance(kind="bound", dim=4) * 4 * n * float(np.abs(ya).max())
     R = float(ya.max() - ya.min())
     with clause("c"):
-        assert_close(
+        check.assert_close(
             squared_loss_grad(ybar, X, yb),
             np.zeros(1),
-            claim=FAR,
-            backend=backend,
             kind="bound",
             dim=n + 1,
             scale=scale,
@@ -1207,6 +1199,7 @@ def test_step_one_over_t_has_error_sigma2_over_t(backend, n, steps, theta0, seed
     T eps relative to (max |y|)^2 (dim 4 T). Along a seeded path, theta_t is the mean of the t
     sampled y's (the running-mean test's error model: dim 4 T, relative to max(|y|, |theta_0|)
     times sqrt(T), the norm over the T iterates)."""
+    check = Check(ROBBINS, backend)
     y = np.random.default_rng(seed).standard_normal(n)
     lrs = [1 / (2 * n * t) for t in range(1, steps + 1)]
     ybar = float(y.mean())
@@ -1214,11 +1207,9 @@ def test_step_one_over_t_has_error_sigma2_over_t(backend, n, steps, theta0, seed
     W = sgd_path(backend, np.ones((n, 1)), y, np.array([theta0]), lrs, sched)[1:, 0]
     with clause("a"):
         sampled = y[[B[0] for B in sched]]
-        assert_close(
+        check.assert_close(
             W,
             np.cumsum(sampled) / np.arange(1, steps + 1),
-            claim=ROBBINS,
-            backend=backend,
             dim=4 * steps,
             scale=max(float(np.abs(y).max()), abs(theta0), 1.0) * math.sqrt(steps),
             what="theta_t vs the mean of the sampled y's",
@@ -1234,11 +1225,9 @@ def test_step_one_over_t_has_error_sigma2_over_t(backend, n, steps, theta0, seed
     )
     scale = float(np.abs(y).max()) ** 2 + abs(theta0) * float(np.abs(y).max())
     with clause("b"):
-        assert_close(
+        check.assert_close(
             m2,
             float(y.var()) / steps,
-            claim=ROBBINS,
-            backend=backend,
             dim=4 * steps,
             scale=scale,
             what="E e_T^2 vs sigma^2 / T",
@@ -1264,23 +1253,23 @@ def test_sgd_errors_are_positively_correlated_not_alternating(
     (dim 4 T, scale 1). One dlcore SGD step from theta_0 with batch [i] gives
     (1 - gamma) e_0 + gamma (y_i - ybar) (a few operations: dim 4, scale |theta_0| + max |y|).
     Rounding of the expectations: T eps relative to the squared scale."""
+    host_check = Check(WALK, HOST)
+    check = Check(WALK, backend)
     y = np.random.default_rng(seed).standard_normal(n)
     ybar = float(y.mean())
     lrs = [gamma / (2 * n)] * steps
     X = np.ones((n, 1))
     with clause("b"):
         xi = y - ybar
-        assert abs(float(xi.mean())) <= tolerance(
-            np.finfo(np.float64).eps, kind="identity", dim=2 * n
-        ) * float(np.abs(y).max()), "xi is centred"
+        assert abs(float(xi.mean())) <= host_check.tolerance(kind="identity", dim=2 * n) * float(
+            np.abs(y).max()
+        ), "xi is centred"
         one_step = [
             sgd_path(backend, X, y, np.array([theta0]), lrs[0], [[i]])[-1, 0] for i in range(n)
         ]
-        assert_close(
+        check.assert_close(
             np.array(one_step) - ybar,
             (1 - gamma) * (theta0 - ybar) + gamma * xi,
-            claim=WALK,
-            backend=backend,
             dim=4,
             scale=(abs(theta0) + float(np.abs(y).max())) * math.sqrt(n),
             what="e_1 = (1 - gamma) e_0 + gamma xi",
@@ -1298,28 +1287,24 @@ def test_sgd_errors_are_positively_correlated_not_alternating(
     cross, prev, far = (float(v) for v in moments)
     scale = (big + abs(ybar)) ** 2
     with clause("c", "d"):
-        assert_close(
+        check.assert_close(
             cross,
             (1 - gamma) * prev,
-            claim=WALK,
-            backend=backend,
             dim=4 * steps,
             scale=scale,
             what="E e_T e_{T-1}",
         )
     with clause("e"):  # e_0 is deterministic: E[e_T e_0] = (1 - gamma)^T e_0^2
-        assert_close(
+        check.assert_close(
             far,
             (1 - gamma) ** steps * (theta0 - ybar) ** 2,
-            claim=WALK,
-            backend=backend,
             dim=4 * steps,
             scale=scale,
             what="E e_T e_0",
         )
     with clause("d"):  # gamma < 1: the lag-1 covariance (1 - gamma) E e^2 is >= 0
         assert 1 - gamma > 0
-        assert cross >= -tolerance(backend.eps, kind="identity", dim=4 * steps) * scale
+        assert cross >= -check.tolerance(kind="identity", dim=4 * steps) * scale
     X1, y1 = backend.asarray(np.ones((1, 1))), backend.asarray(np.zeros(1))
     _, traj = run(
         sgd((2 - gamma) / 2),
@@ -1331,9 +1316,7 @@ def test_sgd_errors_are_positively_correlated_not_alternating(
     e = np.array([backend.to_numpy(p["w"])[0] for p in traj])
     ts = np.arange(steps + 1)
     with clause("a"):
-        assert_close(
-            e, (gamma - 1) ** ts, claim=WALK, backend=backend, dim=4 * steps, what="GD, 2 - gamma"
-        )
+        check.assert_close(e, (gamma - 1) ** ts, dim=4 * steps, what="GD, 2 - gamma")
         assert (np.sign(e[1:]) == -np.sign(e[:-1])).all()
     # ... and at lr lambda = gamma in (0, 1) it is monotone: e_t = (1 - gamma)^t > 0, decreasing
     _, traj = run(
@@ -1345,9 +1328,7 @@ def test_sgd_errors_are_positively_correlated_not_alternating(
     )
     e = np.array([backend.to_numpy(p["w"])[0] for p in traj])
     with clause("a"):
-        assert_close(
-            e, (1 - gamma) ** ts, claim=WALK, backend=backend, dim=4 * steps, what="GD, gamma"
-        )
+        check.assert_close(e, (1 - gamma) ** ts, dim=4 * steps, what="GD, gamma")
         assert (e > 0).all() and (np.diff(e) < 0).all()
 
 
@@ -1362,6 +1343,8 @@ def test_lms_update_is_one_sgd_step(backend, N, d, mu, seed):
     The LMS increments are also compared with mu times torch autograd of (1/2)(y_t - w^T x_t)^2
     and mu / 2 times autograd of (y_t - w^T x_t)^2 at each LMS iterate w_t (float64 oracle, d + 2
     operations per row relative to mu |x_t| (|x_t| |w_t| + |y_t|) + |w_t| + |w_{t+1}|)."""
+    host_check = Check(LMS, HOST)
+    check = Check(LMS, backend)
     import torch
 
     rng = np.random.default_rng(seed)
@@ -1384,7 +1367,7 @@ def test_lms_update_is_one_sgd_step(backend, N, d, mu, seed):
         + np.linalg.norm(L, axis=1)[:-1]
         + np.linalg.norm(L[1:], axis=1)
     )
-    tol64 = tolerance(np.finfo(np.float64).eps, kind="identity", dim=d + 2)
+    tol64 = host_check.tolerance(kind="identity", dim=d + 2)
     with clause("a"):
         err = np.linalg.norm(L[1:] - (L[:-1] - mu * half.numpy()), axis=1)
         assert (err <= tol64 * row_scale).all(), "LMS = SGD on (1/2) r^2 with step mu"
@@ -1394,11 +1377,9 @@ def test_lms_update_is_one_sgd_step(backend, N, d, mu, seed):
     W = sgd_path(backend, X, y, np.zeros(d), mu / (2 * N), [[t] for t in range(N)])
     growth = (1 + mu * float(np.max(np.sum(X * X, axis=1)))) ** N
     with clause("c"):
-        assert_close(
+        check.assert_close(
             W,
             L,
-            claim=LMS,
-            backend=backend,
             cond=growth,
             dim=(d + 2) * N,
             scale=max(float(np.abs(L).max()), 1.0) * math.sqrt(W.size),
@@ -1427,6 +1408,8 @@ def test_second_moment_follows_the_operator(backend, problem, c, steps, seed):
     iterate). T = (1/n) sum_i M_i (x) M_i is symmetric (each M_i is), so ||T^t P_0||_F <=
     rho(T)^t ||P_0||_F; checked on dlcore's E e_t e_t^T with the identity's tolerance. lambda_max
     of A_i (numpy eigvalsh, d eps) is 2 n ||x_i||^2."""
+    host_check = Check(SECOND, HOST)
+    check = Check(SECOND, backend)
     n, d = problem.n, problem.d
     X = problem.X
     rng = np.random.default_rng(seed)
@@ -1438,11 +1421,9 @@ def test_second_moment_follows_the_operator(backend, problem, c, steps, seed):
     with clause("a"):
         for i in range(n):
             w1 = sgd_path(backend, X, y, theta + e0, lr, [[i]])[-1]
-            assert_close(
+            check.assert_close(
                 w1 - theta,
                 M[i] @ e0,
-                claim=SECOND,
-                backend=backend,
                 kind="identity",
                 dim=n + d,
                 scale=float(np.linalg.norm(theta + e0)) + float(np.linalg.norm(theta)),
@@ -1462,11 +1443,9 @@ def test_second_moment_follows_the_operator(backend, problem, c, steps, seed):
     )
     e_scale = (big + float(np.linalg.norm(theta))) ** 2
     with clause("b"):
-        assert_close(
+        check.assert_close(
             E.ravel(),
             P,
-            claim=SECOND,
-            backend=backend,
             kind="identity",
             dim=2 * (n + d) * steps,
             scale=e_scale,
@@ -1475,7 +1454,7 @@ def test_second_moment_follows_the_operator(backend, problem, c, steps, seed):
     rho_T = spectral_radius(T)
     with clause("c"):
         assert np.array_equal(T, T.T), "T is symmetric"
-        e_tol = tolerance(backend.eps, kind="identity", dim=2 * (n + d) * steps) * e_scale
+        e_tol = check.tolerance(kind="identity", dim=2 * (n + d) * steps) * e_scale
         assert np.linalg.norm(E) <= rho_T**steps * float(e0 @ e0) + e_tol
     EA = sum(2 * n * np.outer(x, x) for x in X) / n
     with clause("d"):
@@ -1483,10 +1462,7 @@ def test_second_moment_follows_the_operator(backend, problem, c, steps, seed):
     with clause("e"):
         lam = max(float(np.linalg.eigvalsh(2 * n * np.outer(x, x)).max()) for x in X)
         bound = 1 / (n * np.max(np.sum(X * X, axis=1)))
-        assert (
-            abs(2 / lam - bound)
-            <= tolerance(np.finfo(np.float64).eps, kind="identity", dim=d) * bound
-        )
+        assert abs(2 / lam - bound) <= host_check.tolerance(kind="identity", dim=d) * bound
         assert lr < bound and rho_T < 1
 
 
@@ -1514,6 +1490,7 @@ def test_mean_reduced_full_batch_sgd_is_gd_at_a_smaller_step(backend, problem, c
     is GD's at lr / n instead (the scaling only rescales lr), checked with the positive test's
     error model.
     """
+    check = Check(DEF, backend)
     n, d, r = problem.n, problem.d, problem.rank
     X = problem.X
     rng = np.random.default_rng(seed)
@@ -1536,10 +1513,10 @@ def test_mean_reduced_full_batch_sgd_is_gd_at_a_smaller_step(backend, problem, c
         W.append(backend.to_numpy(params["w"]))
     gd_update = -lr * 2 * X.T @ (X @ w0 - y)
     gap = float(np.linalg.norm(first - gd_update)) / float(np.linalg.norm(gd_update))
-    rounding = tolerance(backend.eps, kind="equivalence", dim=n + d, cond=3 * problem.cond**2)
+    rounding = check.tolerance(kind="equivalence", dim=n + d, cond=3 * problem.cond**2)
     assert gap >= (1 - 1 / n) - rounding
-    assert (1 - 1 / n) - rounding > tolerance(
-        backend.eps, kind="equivalence", dim=(n + d) * steps, cond=2.0
+    assert (1 - 1 / n) - rounding > check.tolerance(
+        kind="equivalence", dim=(n + d) * steps, cond=2.0
     ), "design: the first step alone breaks the positive test's tolerance"
     Xb, yb = backend.asarray(X), backend.asarray(y)
     _, traj = run(
@@ -1550,11 +1527,9 @@ def test_mean_reduced_full_batch_sgd_is_gd_at_a_smaller_step(backend, problem, c
         record_every=1,
     )
     W_gd = np.array([backend.to_numpy(p["w"]) for p in traj])
-    assert_close(
+    check.assert_close(
         np.array(W),
         W_gd,
-        claim=DEF,
-        backend=backend,
         cond=2.0,
         dim=(n + d) * steps,
         scale=max(float(np.abs(W_gd).max()), 1.0) * math.sqrt(W_gd.size),
@@ -1583,6 +1558,7 @@ def test_importance_sampling_removes_the_minibatch_variance(backend, y, spread, 
     exceeds the positive test's tolerance (dim 2 (b + 1), scale max_B ||n/b sum g||^2 <=
     (2 n (theta - min y))^2), so the uniform-sampling formula fails there.
     """
+    check = Check(VAR, backend)
     ya = np.array(y)
     ya[0] = ya[1] + spread  # not constant, by construction
     n = len(ya)
@@ -1602,14 +1578,13 @@ def test_importance_sampling_removes_the_minibatch_variance(backend, y, spread, 
     mean = float(prob @ est)
     cov = float(prob @ (est - mean) ** 2)
     R = abs(theta) + float(np.abs(ya).max())
-    tol_g = tolerance(backend.eps, kind="identity", cond=R / delta) * S
+    tol_g = check.tolerance(kind="identity", cond=R / delta) * S
     assert abs(mean - S) <= tol_g, "importance sampling with 1/pi weights stays unbiased"
     assert cov <= tol_g**2
     uniform = n**2 * float(np.var(g)) / b
     assert uniform >= (1 - 1e-12) * 2 * n * spread**2 / b
     positive_tol = (
-        tolerance(backend.eps, kind="identity", dim=2 * (b + 1))
-        * (2 * n * (theta - float(ya.min()))) ** 2
+        check.tolerance(kind="identity", dim=2 * (b + 1)) * (2 * n * (theta - float(ya.min()))) ** 2
     )
     assert uniform - cov >= 2 * n * spread**2 / b * (1 - 1e-12) - tol_g**2 > positive_tol
 
@@ -1662,6 +1637,7 @@ def test_mean_sgd_iterate_leaves_gd_on_the_logistic_loss(backend, lr, s, side):
     dlcore runs: 4 operations per step on values <= max |w|, a step map of slope
     <= 1 + 2 lr / 4 <= 1.5 (dim 8, cond 1.5^2); the bound is checked to exceed twice that.
     """
+    check = Check(MEAN, backend)
     X, y = np.ones((2, 1)), np.array([1.0, -1.0])
     w0 = side * (2 * lr + s)
     c_end = abs(w0) - 2 * lr / (1 + math.exp(-abs(w0)))
@@ -1684,7 +1660,7 @@ def test_mean_sgd_iterate_leaves_gd_on_the_logistic_loss(backend, lr, s, side):
         2,
     )
     gap = side * float(mean[0] - backend.to_numpy(wT["w"])[0])
-    tol = tolerance(backend.eps, kind="identity", dim=8, cond=1.5**2) * max(biggest, 1.0)
+    tol = check.tolerance(kind="identity", dim=8, cond=1.5**2) * max(biggest, 1.0)
     assert gap >= kappa * lr**3 / 2 - tol
     assert kappa * lr**3 / 2 > 2 * tol, "design: the Jensen gap is far above rounding"
 
@@ -1700,6 +1676,7 @@ def test_mean_sgd_iterate_leaves_gd_under_the_epoch_sampler(backend):
     two steps of a few operations on values <= 1 (dim 8, scale 1), far below 0.09, as is the
     positive test's tolerance for this problem.
     """
+    check = Check(MEAN, backend)
     X, y, lr = np.array([[1.0], [2.0]]), np.zeros(2), 0.05
     orders = enumerate_batches(2, 2, scheme="epoch")
     assert sorted(tuple(o) for o, _ in orders) == [(0, 1), (1, 0)]
@@ -1712,15 +1689,13 @@ def test_mean_sgd_iterate_leaves_gd_under_the_epoch_sampler(backend):
         2,
     )
     gd2 = backend.to_numpy(wT["w"])
-    assert_close(
-        mean, [(1 - 4 * lr) * (1 - 16 * lr)], claim=MEAN, backend=backend, dim=8, what="E w_2"
-    )
-    assert_close(gd2, [(1 - 10 * lr) ** 2], claim=MEAN, backend=backend, dim=8, what="GD w_2")
-    tol = tolerance(backend.eps, kind="identity", dim=8)
+    check.assert_close(mean, [(1 - 4 * lr) * (1 - 16 * lr)], dim=8, what="E w_2")
+    check.assert_close(gd2, [(1 - 10 * lr) ** 2], dim=8, what="GD w_2")
+    tol = check.tolerance(kind="identity", dim=8)
     assert float(gd2[0] - mean[0]) >= 36 * lr**2 - 2 * tol
     # the positive test's tolerance here: c = lr 2 sigma_max^2 = 0.5, cond (1 + n c / b)^t = 4,
     # dim (n + d) t = 6, scale max(max |w|, 1) = 1
-    positive_tol = tolerance(backend.eps, kind="identity", dim=6, cond=4.0)
+    positive_tol = check.tolerance(kind="identity", dim=6, cond=4.0)
     assert 36 * lr**2 - 2 * tol > 1e3 * positive_tol, "design: the gap is far above rounding"
 
 
@@ -1740,6 +1715,7 @@ def test_small_step_sgd_converges_in_mean_square(backend, a, step, theta, e0, st
     not diverge. E e_t^2 over all 2^t paths of dlcore runs is checked against q^t e_0^2 with the
     positive test's error model, and shown below e_0^2 by more than that tolerance.
     """
+    check = Check(DIVERGE, backend)
     X, y = np.array([[0.0], [a]]), np.array([0.0, a * theta])
     lr = step / (2 * a**2)
     batches = enumerate_batches(2, 1, scheme="with")
@@ -1747,17 +1723,15 @@ def test_small_step_sgd_converges_in_mean_square(backend, a, step, theta, e0, st
     q = 1 - 2 * step * (1 - step)
     m2 = q**steps * e0**2
     scale = m2 + theta**2 + abs(theta) * math.sqrt(m2)
-    assert_close(
+    check.assert_close(
         second - 2 * theta * mean[0] + theta**2,
         m2,
-        claim=DIVERGE,
-        backend=backend,
         kind="identity",
         dim=4 * steps,
         scale=scale,
         what="E e_t^2",
     )
-    tol = tolerance(backend.eps, kind="identity", dim=4 * steps) * (abs(theta) + e0) ** 2
+    tol = check.tolerance(kind="identity", dim=4 * steps) * (abs(theta) + e0) ** 2
     assert second - 2 * theta * mean[0] + theta**2 <= m2 + tol < e0**2 - tol
     assert abs(1 - 2 * step) < 1  # every path contracts: E log|factor| < 0, no a.s. divergence
 
@@ -1781,6 +1755,7 @@ def test_margin_losses_decouple_fixed_points_from_interpolation(backend, wide, s
     (least squares) or (n + d) eps (1 + sqrt(n) cond) (logistic, sigma' <= 1/4 < sigma(-1)), and
     the smallest row norm is checked to exceed twice the whole matrix's tolerance.
     """
+    check = Check(TUG, backend)
     n, d = wide.n, wide.d
     rng = np.random.default_rng(seed)
     y = rng.choice([-1.0, 1.0], n)
@@ -1789,7 +1764,7 @@ def test_margin_losses_decouple_fixed_points_from_interpolation(backend, wide, s
     Xb, yb = backend.asarray(X), backend.asarray(y)
     w2 = backend.asarray(2 * w_hat)
     hinge = per_example_grads(w2, Xb, yb, loss="hinge")
-    assert_close(hinge, np.zeros((n, d)), claim=TUG, backend=backend, what="hinge at 2 w_hat")
+    check.assert_close(hinge, np.zeros((n, d)), what="hinge at 2 w_hat")
     root_n = math.sqrt(n)
     for name, got, expected, cond, floor in [
         (
@@ -1807,8 +1782,8 @@ def test_margin_losses_decouple_fixed_points_from_interpolation(backend, wide, s
             wide.sigma_min / (1 + math.e),
         ),
     ]:
-        assert_close(got, expected, claim=TUG, backend=backend, dim=n + d, cond=cond, what=name)
-        tol = tolerance(backend.eps, kind="identity", dim=n + d, cond=cond)
+        check.assert_close(got, expected, dim=n + d, cond=cond, what=name)
+        tol = check.tolerance(kind="identity", dim=n + d, cond=cond)
         tol *= float(np.linalg.norm(expected))
         assert np.linalg.norm(got, axis=1).min() >= floor * (1 - 1e-12) - tol, name
         assert floor > 2 * tol, f"design: {name} far above rounding"
@@ -1834,17 +1809,16 @@ def test_constant_targets_leave_no_noise_floor(backend, n, level, gamma, e0, sig
     (<= 66 since |1 - gamma| <= 0.9). Rounding: one eps per step relative to |level| + e0,
     contracted by |1 - gamma| < 1, so it adds up to at most T steps' worth (dim 4 T).
     """
+    check = Check(FLOOR, backend)
     y = np.full(n, level)
     X = np.ones((n, 1))
     Xb, yb = backend.asarray(X), backend.asarray(y)
     star = backend.asarray(np.array([level]))
     for b in range(1, n):
         for B, _ in enumerate_batches(n, b, scheme="without"):
-            assert_close(
+            check.assert_close(
                 minibatch_grad(star, Xb, yb, B),
                 np.zeros(1),
-                claim=FLOOR,
-                backend=backend,
                 dim=4,
                 scale=4 * n * abs(level),
                 what=f"g_B at theta* = level, B = {B}",
@@ -1854,16 +1828,14 @@ def test_constant_targets_leave_no_noise_floor(backend, n, level, gamma, e0, sig
     sched = batch_schedule(n, 1, steps, scheme="with", rng=np.random.default_rng(seed))
     W = sgd_path(backend, X, y, np.array([level + sign * e0]), gamma / (2 * n), sched)
     scale = abs(level) + e0
-    assert_close(
+    check.assert_close(
         W[:, 0] - level,
         sign * e0 * (1 - gamma) ** np.arange(steps + 1),
-        claim=FLOOR,
-        backend=backend,
         dim=4 * steps,
         scale=scale * math.sqrt(steps + 1),
         what="e_t vs (1 - gamma)^t e_0",
     )
-    tol = tolerance(backend.eps, kind="identity", dim=4 * steps) * scale * math.sqrt(steps + 1)
+    tol = check.tolerance(kind="identity", dim=4 * steps) * scale * math.sqrt(steps + 1)
     assert abs(W[-1, 0] - level) <= 1e-3 * e0 + tol
 
 
@@ -1881,22 +1853,21 @@ def test_running_average_without_a_unit_first_step_remembers_m0(backend, x, far,
     dlcore's iterates are checked against the pseudo-count formula (positive test's error model),
     and the final gap, relative to |m_0| (the scale), against the positive test's tolerance.
     """
+    check = Check(RUNNING, backend)
     xs = np.array(x)
     N = len(xs)
     m0 = sign * far * (float(np.abs(xs).max()) + 1)
     m = stream_sgd(backend, xs, m0, 1 / np.arange(2, N + 2))
     ks = np.arange(1, N + 1)
-    assert_close(
+    check.assert_close(
         m[1:],
         (m0 + np.cumsum(xs)) / (ks + 1),
-        claim=RUNNING,
-        backend=backend,
         dim=4 * N,
         scale=abs(m0) * math.sqrt(N),
         what="SGD(1/(k+1)) vs (m_0 + sum x) / (k + 1)",
     )
     gap = abs(m[-1] - float(xs.mean())) / abs(m0)
-    tol = tolerance(backend.eps, kind="identity", dim=4 * N) * math.sqrt(N)
+    tol = check.tolerance(kind="identity", dim=4 * N) * math.sqrt(N)
     assert gap >= 1 / (2 * (N + 1)) - tol
     assert 1 / (2 * (N + 1)) - tol > tol, "design: the remembered m_0 is far above rounding"
 
@@ -1909,12 +1880,13 @@ def test_a_new_outlier_moves_the_running_average_more(backend):
     while the bound R / k (R = 3) holds, with equality at k = 3. Small integers and thirds: the
     rounding is the positive test's, dim 4 N, scale max |x| sqrt(N).
     """
+    check = Check(RUNNING, backend)
     xs = np.array([0.0, 0.0, 3.0])
     m = stream_sgd(backend, xs, 0.0, 1 / np.arange(1, 4))
     moves = np.abs(np.diff(m))
-    tol = tolerance(backend.eps, kind="identity", dim=12) * 3.0 * math.sqrt(3)
+    tol = check.tolerance(kind="identity", dim=12) * 3.0 * math.sqrt(3)
     with clause("e"):
-        assert_close(moves, [0.0, 0.0, 1.0], claim=RUNNING, backend=backend, dim=12, scale=3.0)
+        check.assert_close(moves, [0.0, 0.0, 1.0], dim=12, scale=3.0)
         assert moves[2] > moves[1] + 2 * tol, "the third move is larger than the second"
     with clause("d"):
         assert (moves[1:] <= 3.0 / np.arange(2, 4) + tol).all()
@@ -1935,6 +1907,7 @@ def test_over_relaxed_constant_step_is_not_an_average(backend, x, gap, sign, gam
     max(m_0, x_1)] by (gamma - 1) gap >= 0.05. Rounding: one step, one eps relative to
     max(|x|, |m_0|) (dim 4), as in the positive test.
     """
+    check = Check(EMA, backend)
     xs = np.array(x)
     N = len(xs)
     m0 = xs[0] + sign * gap
@@ -1945,17 +1918,15 @@ def test_over_relaxed_constant_step_is_not_an_average(backend, x, gap, sign, gam
         for t in range(N + 1)
     ]
     scale = max(float(np.abs(xs).max()), abs(m0), 1.0)
-    assert_close(
+    check.assert_close(
         m,
         closed,
-        claim=EMA,
-        backend=backend,
         dim=4 * N,
         scale=scale * math.sqrt(N + 1),
         what="SGD vs closed form",
     )
     overshoot = -sign * (m[1] - xs[0])  # how far m_1 lies beyond x_1, away from m_0
-    tol = tolerance(backend.eps, kind="identity", dim=4) * scale
+    tol = check.tolerance(kind="identity", dim=4) * scale
     assert overshoot >= (gamma - 1) * gap - tol
     assert (gamma - 1) * gap > 2 * tol, "design: the overshoot is far above rounding"
     if N >= 2:
@@ -1972,15 +1943,14 @@ def test_constant_targets_give_no_sign_at_the_optimum(backend, n, level, data):
     at theta = ybar is 0 up to rounding (dim 4, scale 4 n |level|, the size of its terms), so
     gradients of both signs do not occur: at the optimum every example agrees.
     """
+    check = Check(FAR, backend)
     b = data.draw(st.integers(1, n - 1))
     X, yb = backend.asarray(np.ones((n, 1))), backend.asarray(np.full(n, level))
     theta = backend.asarray(np.array([level]))
     for B, _ in enumerate_batches(n, b, scheme="without"):
-        assert_close(
+        check.assert_close(
             minibatch_grad(theta, X, yb, B),
             np.zeros(1),
-            claim=FAR,
-            backend=backend,
             dim=4,
             scale=4 * n * abs(level),
             what=f"g_B at ybar, B = {B}",
@@ -2008,6 +1978,7 @@ def test_constant_step_error_stays_above_sigma2_over_t(
     sigma^2 >= spread^2 / (2 n); the test checks that LB - sigma^2 / T exceeds twice the positive
     test's tolerance (dim 4 T, scale max|y|^2 + |theta_0| max|y|).
     """
+    check = Check(ROBBINS, backend)
     steps = data.draw(st.integers(4, 6)) if n == 2 else 4
     rng = np.random.default_rng(seed)
     y = rng.uniform(-1.0, 1.0, n)
@@ -2024,7 +1995,7 @@ def test_constant_step_error_stays_above_sigma2_over_t(
     )
     lb = gamma / (2 - gamma) * (1 - (1 - gamma) ** (2 * steps)) * sigma2
     scale = float(np.abs(y).max()) ** 2 + abs(theta0) * float(np.abs(y).max())
-    tol = tolerance(backend.eps, kind="convergence", dim=4 * steps) * scale
+    tol = check.tolerance(kind="convergence", dim=4 * steps) * scale
     assert m2 >= lb - tol
     assert lb - sigma2 / steps > 2 * tol, "design: the floor is far above sigma^2 / T"
     assert sigma2 >= spread**2 / (2 * n) * (1 - 1e-12)
@@ -2050,6 +2021,7 @@ def test_over_relaxed_sgd_errors_alternate(backend, n, steps, gamma, e0, sign, s
     is checked to be below minus twice the positive test's tolerance (dim 4 T, scale
     (max |theta| + |ybar|)^2).
     """
+    check = Check(WALK, backend)
     rng = np.random.default_rng(seed)
     y = rng.uniform(-1.0, 1.0, n)
     y[0] = y[1] + rng.choice([-1.0, 1.0]) * spread
@@ -2065,7 +2037,7 @@ def test_over_relaxed_sgd_errors_alternate(backend, n, steps, gamma, e0, sign, s
     )
     t = steps - 1
     lb = (1 - gamma) ** (2 * t) * e0**2 + (gamma**2 * sigma2 if t >= 1 else 0.0)
-    tol = tolerance(backend.eps, kind="identity", dim=4 * steps) * (big + abs(ybar)) ** 2
+    tol = check.tolerance(kind="identity", dim=4 * steps) * (big + abs(ybar)) ** 2
     assert cross <= -(gamma - 1) * lb + tol
     assert -(gamma - 1) * lb + tol < -tol, "design: the anticorrelation is far above rounding"
 
@@ -2090,6 +2062,8 @@ def test_null_space_error_never_decays(backend, problem, c, steps, seed):
     steps are non-expansive, so per-step errors ((n + d) eps of the iterate scale) add up over
     T steps (dim (n + d) T, cond 2, as in the interpolation test).
     """
+    host_check = Check(SECOND, HOST)
+    check = Check(SECOND, backend)
     n, d, r = problem.n, problem.d, problem.rank
     X = problem.X
     rng = np.random.default_rng(seed)
@@ -2099,7 +2073,7 @@ def test_null_space_error_never_decays(backend, problem, c, steps, seed):
     M = [np.eye(d) - lr * 2 * n * np.outer(x, x) for x in X]
     T = sum(np.kron(m, m) for m in M) / n
     rho_T = spectral_radius(T)
-    assert rho_T >= 1 - tolerance(np.finfo(np.float64).eps, kind="bound", dim=d * d)
+    assert rho_T >= 1 - host_check.tolerance(kind="bound", dim=d * d)
     V0 = problem.V[:, r:]
     a = rng.standard_normal(d - r)
     a /= np.linalg.norm(a)
@@ -2108,16 +2082,14 @@ def test_null_space_error_never_decays(backend, problem, c, steps, seed):
     W = sgd_path(backend, X, y, theta + e0, lr, sched)
     E = W - theta
     scale = max(float(np.linalg.norm(W, axis=1).max()), 1.0)
-    assert_close(
+    check.assert_close(
         E @ V0,
         np.tile(a, (steps + 1, 1)),
-        claim=SECOND,
-        backend=backend,
         dim=(n + d) * steps,
         cond=2.0,
         scale=scale * math.sqrt(steps + 1),
         what="null-space part of e_t",
     )
-    tol = tolerance(backend.eps, kind="bound", dim=(n + d) * steps, cond=2.0) * scale
+    tol = check.tolerance(kind="bound", dim=(n + d) * steps, cond=2.0) * scale
     assert np.linalg.norm(E, axis=1).min() >= 1 - tol
     assert 1 - tol > 2 * tol, "design: the stuck error is far above rounding"

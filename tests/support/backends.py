@@ -23,6 +23,7 @@ __all__ = [
     "BACKENDS",
     "CPU_BACKENDS",
     "EXAMPLE_FRACTION",
+    "HOST",
     "backend_params",
     "eigvalsh64",
     "has_cuda",
@@ -99,6 +100,10 @@ BACKENDS: tuple[Backend, ...] = (
 )
 CPU_BACKENDS = tuple(b for b in BACKENDS if b.device == "cpu")
 REFERENCE = BACKENDS[0]
+# The host: NumPy float64, the backend of every check computed test-side (closed forms, float64
+# oracles, identities of the tests' own helpers). It is the reference combination, so a host check
+# states its tolerance in float64's eps and names numpy-float64 in a failure.
+HOST: Backend = REFERENCE
 
 # Fraction of the profile's max_examples that each combination runs. The reference gets all of
 # them; array_api_strict is a compliance check (does the code stay inside the standard?), not a
