@@ -278,8 +278,21 @@ def leave_note(fn: Callable[..., Any], text: str) -> None:
 
 
 def note(fn: Callable[..., Any]) -> str:
-    """The note that the figure function `fn` left with `leave_note`; runs `fn` (and discards its
-    figure) when `show` took the figure from the cache. Call it after `show`."""
-    if _note_key(fn) not in NOTES:
-        plt.close(fn())
-    return NOTES[_note_key(fn)]
+    """The text shown with a figure, cached like the figure (same key, `.html` beside its SVG):
+    what the figure function `fn` left with `leave_note`, or what the text function `fn` (a
+    table, a computed sentence) returns. Runs `fn` only when the cache misses and `show` has not
+    just run it."""
+    cached = CACHE / f"{cache_key(fn, {})}.html"
+    if cached.is_file():
+        return cached.read_text(encoding="utf-8")
+    text = NOTES.get(_note_key(fn))
+    if text is None:
+        out = fn()
+        if isinstance(out, str):
+            text = out
+        else:
+            plt.close(out)
+            text = NOTES[_note_key(fn)]
+    CACHE.mkdir(parents=True, exist_ok=True)
+    cached.write_text(text, encoding="utf-8")
+    return text
