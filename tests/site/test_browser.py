@@ -56,11 +56,20 @@ def _serve(root: Path) -> tuple[http.server.ThreadingHTTPServer, str]:
     return server, f"http://127.0.0.1:{server.server_address[1]}/"
 
 
+TIMINGS: dict[str, dict[str, float]] = {}
+"""Per page: ms to interactive and to typeset, and bytes of HTML; written to
+`build/site-timings.json` for the notes and the benchmarks page."""
+
+
 @pytest.fixture(scope="module")
 def base() -> Iterator[str]:
     server, url = _serve(SITE)
     yield url
     server.shutdown()
+    if TIMINGS:
+        out = Path("build") / "site-timings.json"
+        out.parent.mkdir(exist_ok=True)
+        out.write_text(json.dumps(TIMINGS, indent=1, sort_keys=True) + "\n", encoding="utf-8")
 
 
 def _driver(width: int = 1280) -> webdriver.Chrome:
@@ -128,6 +137,11 @@ def test_page_is_offline_quick_and_clean(browser, base, page):
     interactive_ms = browser.execute_script(
         "const t = performance.getEntriesByType('navigation')[0]; return t.domInteractive;"
     )
+    TIMINGS[page or "/"] = {
+        "interactive_ms": round(interactive_ms),
+        "typeset_ms": round(typeset_ms),
+        "html_bytes": (SITE / page / "index.html").stat().st_size,
+    }
     errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
     assert errors == [], f"{page}: console errors {errors}"
     remote = [
