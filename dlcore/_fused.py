@@ -2,11 +2,11 @@ r"""The fused step of `dlcore.optim` on torch tensors (an implementation detail)
 
 The definition of every optimizer is its chain of transforms in `dlcore.optim`, one
 out-of-place expression per array. A step there writes the updates out and then adds them,
-about five kernel launches per tensor. [`plan`][dlcore._fused.plan] recognises the chains
+about five kernel launches per tensor. `plan` recognises the chains
 
     [add_decayed_weights(a)] [ema | trace | scale_by_adam] [add_decayed_weights(b)] scale(c) [add_decayed_weights(e)]
 
-(heavy-ball `trace`, plain `ema`), and [`apply`][dlcore._fused.apply] runs one as
+(heavy-ball `trace`, plain `ema`), and `apply` runs one as
 $g' = g + a\,w$, the core's buffers and direction $d$, and
 $$w' = k\,w + c\,d, \qquad k = 1 + c\,b + e,$$
 with fused operations (`lerp`, `addcmul`, `addcdiv`, `add` with `alpha`) and without writing
@@ -79,36 +79,27 @@ def apply(
     count: int,
     inplace: bool,
     sums: list[Any],
+    multi: bool | None = None,
 ) -> tuple[Tensors, list[Tensors]]:
     """`(new_params, new_buffers)` of one step of the plan `p`, at step `count` (0-based);
     `bufs` are the state's trees (none, `[buffer]` or `[m, v]`), as lists in key order. A probe
-    of each new parameter is appended to `sums` (see `probe`)."""
+    of each new parameter is appended to `sums` (see `probe`). `multi`: the form (default
+    `MULTI_TENSOR`, else by device)."""
     import torch
 
-    multi = MULTI_TENSOR.get()
-    with torch.no_grad():
-        if multi or (multi is None and ps[0].device.type != "cpu"):
-            return _body(torch, p, ps, gs, bufs, count, inplace, sums)
+    multi = MULTI_TENSOR.get() if multi is None else multi
+    if not (multi or (multi is None and ps[0].device.type != "cpu")):
         new_ps: Tensors = []
         new_bufs: list[Tensors] = [[] for _ in bufs]
         for i, (w, g) in enumerate(zip(ps, gs, strict=True)):
-            (w2,), one = _body(torch, p, [w], [g], [[b[i]] for b in bufs], count, inplace, sums)
+            one = [[b[i]] for b in bufs]
+            (w2,), out = apply(
+                p, [w], [g], one, count=count, inplace=inplace, sums=sums, multi=True
+            )
             new_ps.append(w2)
-            for acc, (x,) in zip(new_bufs, one, strict=True):
+            for acc, (x,) in zip(new_bufs, out, strict=True):
                 acc.append(x)
         return new_ps, new_bufs
-
-
-def _body(
-    torch: Any,
-    p: Plan,
-    ps: Tensors,
-    gs: Tensors,
-    bufs: list[Tensors],
-    count: int,
-    inplace: bool,
-    sums: list[Any],
-) -> tuple[Tensors, list[Tensors]]:
     f = torch  # the multi-tensor operations below are torch._foreach_*
 
     def scaled(xs: Tensors, s: float, into: bool) -> Tensors:  # s x, into xs when `into`

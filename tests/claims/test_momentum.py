@@ -38,6 +38,7 @@ from dlcore.optim import (
     ema_to_torch,
     gd,
     sgd_momentum,
+    step,
 )
 from dlcore.train import run
 from tests.support.backends import BACKENDS, backend_params
@@ -337,6 +338,14 @@ def _stable_eta(problem, beta, c):
     return c * ema_momentum_max_stable_lr(2 * problem.sigma_max**2, beta)
 
 
+def _run_reference(opt, grad, params, steps):
+    """`dlcore.train.run` without the fused step: `update` then `apply_updates`, `steps` times."""
+    state = opt.init(params)
+    for t in range(steps):
+        params, state = step(opt, grad(params, t), state, params, fused=False)
+    return params
+
+
 @claim(GDS)
 @pytest.mark.parametrize("backend", backend_params())
 @given(
@@ -354,16 +363,16 @@ def test_momentum_is_gd_fed_the_ema_of_its_gradients(backend, problem, beta, c, 
 
     Both sides perform the same floating-point operations in the same order (a = (1 - beta) a +
     beta g, then w - eta a; with beta = 1, (1 - 1) a + 1 g = g exactly), so they agree to the
-    last bit; the identity tolerance is only the floor of the comparison. GD is therefore run as
-    `update` then `apply_updates`: `dlcore.train.run(gd(...))` fuses the two into one operation
-    (`dlcore.optim.step`), which rounds differently.
+    last bit; the identity tolerance is only the floor of the comparison. Both sides therefore
+    run as `update` then `apply_updates` (`step(..., fused=False)`): `dlcore.train.run` fuses
+    the two into one operation on torch (`dlcore.optim.step`), which rounds differently.
     """
     X, y = backend.asarray(problem.X), backend.asarray(problem.y)
     grad = _quadratic_grad(X, y)
     w0 = np.random.default_rng(seed).standard_normal(problem.d)
     eta = _stable_eta(problem, beta, c)
     start = {"w": backend.asarray(w0)}
-    w_mom, _ = run(ema_momentum(eta, beta), grad, start, steps)
+    w_mom = _run_reference(ema_momentum(eta, beta), grad, start, steps)
     smoother, gd_opt = ema(beta), gd(eta)
     p, s_ema, s_gd = start, smoother.init(start), gd_opt.init(start)
     for t in range(steps):
@@ -376,7 +385,7 @@ def test_momentum_is_gd_fed_the_ema_of_its_gradients(backend, problem, beta, c, 
     # beta = 1 is GD, at a step size stable for GD: eta above is stable for the EMA at beta but
     # may be far beyond 2 / lambda_max, where GD overflows and dlcore refuses the step
     eta_gd = _stable_eta(problem, 1.0, c)
-    w_one, _ = run(ema_momentum(eta_gd, 1.0), grad, start, steps)
+    w_one = _run_reference(ema_momentum(eta_gd, 1.0), grad, start, steps)
     p, gd_one = start, gd(eta_gd)
     s_gd = gd_one.init(start)
     for t in range(steps):  # GD's update then apply_updates (`run(gd)` fuses them: other bits)
