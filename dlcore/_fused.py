@@ -89,76 +89,59 @@ def apply(
 
     multi = MULTI_TENSOR.get() if multi is None else multi
     if not (multi or (multi is None and ps[0].device.type != "cpu")):
-        new_ps: Tensors = []
-        new_bufs: list[Tensors] = [[] for _ in bufs]
-        for i, (w, g) in enumerate(zip(ps, gs, strict=True)):
-            one = [[b[i]] for b in bufs]
-            (w2,), out = apply(
-                p, [w], [g], one, count=count, inplace=inplace, sums=sums, multi=True
+        outs = [  # one tensor at a time, each in cache for all its operations
+            apply(
+                p,
+                [w],
+                [g],
+                [[b[i]] for b in bufs],
+                count=count,
+                inplace=inplace,
+                sums=sums,
+                multi=True,
             )
-            new_ps.append(w2)
-            for acc, (x,) in zip(new_bufs, out, strict=True):
-                acc.append(x)
-        return new_ps, new_bufs
-    f = torch  # the multi-tensor operations below are torch._foreach_*
+            for i, (w, g) in enumerate(zip(ps, gs, strict=True))
+        ]
+        return [w for (w,), _ in outs], [[o[1][j][0] for o in outs] for j in range(len(bufs))]
 
-    def scaled(xs: Tensors, s: float, into: bool) -> Tensors:  # s x, into xs when `into`
-        if into:
-            f._foreach_mul_(xs, s)
+    def into(name: str, xs: Tensors, *args: Any, fresh: bool = False, **kw: Any) -> Tensors:
+        """`torch._foreach_<name>(xs, ...)`, in place when `xs` was donated or is `fresh`."""
+        if inplace or fresh:
+            getattr(torch, f"_foreach_{name}_")(xs, *args, **kw)
             return list(xs)
-        return f._foreach_mul(xs, s)
+        return getattr(torch, f"_foreach_{name}")(xs, *args, **kw)
 
     if p.a:  # the reference's g + a w, operation for operation
-        gs = f._foreach_add(gs, f._foreach_mul(ps, p.a))
-    if p.k != 1:
-        new_ws: Tensors | None = scaled(ps, p.k, inplace)
-    else:
-        new_ws = list(ps) if inplace else None
+        gs = torch._foreach_add(gs, torch._foreach_mul(ps, p.a))
+    ws = into("mul", ps, p.k) if p.k != 1 else ps
     if p.core == "scale_by_adam":
         b1, b2, eps = p.hyper
-        fi = torch.finfo(ps[0].dtype)
-        eps = max(eps, fi.tiny)  # as `optim._eps_in`: at least the smallest normal number
-        t = count + 1
-        c1, c2_rsqrt = 1 - b1**t, (1 - b2**t) ** -0.5
-        m_old, v_old = bufs
-        if inplace:
-            f._foreach_lerp_(m_old, gs, 1 - b1)
-        m = list(m_old) if inplace else f._foreach_lerp(m_old, gs, 1 - b1)
-        v = scaled(v_old, b2, inplace)
-        f._foreach_addcmul_(v, gs, gs, 1 - b2)
-        d = f._foreach_sqrt(v)
+        tiny = torch.finfo(ps[0].dtype).tiny
+        eps = max(eps, tiny)  # as `optim._eps_in`: at least the smallest normal number
+        c1, c2_rsqrt = 1 - b1 ** (count + 1), (1 - b2 ** (count + 1)) ** -0.5
+        m, v = into("lerp", bufs[0], gs, 1 - b1), into("mul", bufs[1], b2)
+        torch._foreach_addcmul_(v, gs, gs, 1 - b2)
+        d = torch._foreach_sqrt(v)
         # (c/c1) m / (sqrt(v) c2_rsqrt + eps) = (c/(c1 c2_rsqrt)) m / (sqrt(v) + eps/c2_rsqrt):
         # one pass and two roundings less, where eps/c2_rsqrt is a normal number (not in half
-        # precision, where eps may be the smallest subnormal already: it would round to 0)
-        fold = eps / c2_rsqrt >= fi.tiny
+        # precision, where eps may be the smallest normal number already)
+        fold = eps / c2_rsqrt >= tiny
         if not fold:
-            f._foreach_mul_(d, c2_rsqrt)
-        f._foreach_add_(d, eps / c2_rsqrt if fold else eps)
+            torch._foreach_mul_(d, c2_rsqrt)
+        torch._foreach_add_(d, eps / c2_rsqrt if fold else eps)
         value = p.c / (c1 * c2_rsqrt) if fold else p.c / c1
-        if new_ws is None:
-            new_ws = f._foreach_addcdiv(ps, m, d, value)
-        else:
-            f._foreach_addcdiv_(new_ws, m, d, value)
-        new_bufs = [m, v]
+        new_ws, new_bufs = into("addcdiv", ws, m, d, value, fresh=p.k != 1), [m, v]
     else:
         if p.core == "ema":
-            if inplace:
-                f._foreach_lerp_(bufs[0], gs, p.hyper[0])
-            d = list(bufs[0]) if inplace else f._foreach_lerp(bufs[0], gs, p.hyper[0])
+            d = into("lerp", bufs[0], gs, p.hyper[0])
         elif p.core == "trace" and count == 0:  # v_1 = g_0, a copy: the buffer is ours
-            if inplace:
-                f._foreach_copy_(bufs[0], gs)
-            d = list(bufs[0]) if inplace else [g.clone() for g in gs]
+            d = into("copy", bufs[0], gs) if inplace else [g.clone() for g in gs]
         elif p.core == "trace":  # the reference's mu v + g, operation for operation
-            d = scaled(bufs[0], p.hyper[0], inplace)
-            f._foreach_add_(d, gs)
+            d = into("mul", bufs[0], p.hyper[0])
+            torch._foreach_add_(d, gs)
         else:
             d = gs
-        if new_ws is None:
-            new_ws = f._foreach_add(ps, d, alpha=p.c)
-        else:
-            f._foreach_add_(new_ws, d, alpha=p.c)
-        new_bufs = [d] if p.core else []
+        new_ws, new_bufs = into("add", ws, d, alpha=p.c, fresh=p.k != 1), [d] if p.core else []
     sums.extend(probe(w, x) for w, x in zip(new_ws, d, strict=True))
     return new_ws, new_bufs
 
