@@ -651,11 +651,12 @@ def apply_updates(params: Params, updates: Params) -> Params:
     """
     _check_tree("updates", updates, _check_params(params))
     new = {k: params[k] + updates[k] for k in params}
-    if _all_finite(new):
+    bad = _first_nonfinite({"params": new})
+    if bad is None:
         return new
     _check_params(params, finite=True)
     _check_tree("updates", updates, params, finite=True)
-    raise ValueError(f"params + updates overflowed at {_first_nonfinite({'params': new})}")
+    raise ValueError(f"params + updates overflowed at {bad}")
 
 
 def step(
@@ -840,21 +841,19 @@ def _fused_leaves(grads: Any, state: Any, ops: tuple[_Op, ...], params: Any) -> 
     non-finite input always shows there): params, grads and the state's trees as lists in key
     order, or `None` where the fused step does not apply (or something is wrong: then the
     reference path names it)."""
-    if not (
-        type(params) is dict and type(grads) is dict and params and grads.keys() == params.keys()
+    kind = next((op.state for op in ops if op.state is not EmptyState), EmptyState)
+    if type(state) is not kind or type(params) is not dict or not params:
+        return None  # (a chain the fused step covers has one stateful transform at most)
+    trees = [grads, *(getattr(state, f) for f in kind._fields[:-1])]
+    count = _count(state)
+    if (
+        type(count) is not int
+        or count < 0
+        or not all(type(t) is dict and t.keys() == params.keys() for t in trees)
+        or not all(type(k) is str for k in params)
     ):
         return None
-    kinds: list[Any] = [op.state for op in ops if op.state is not EmptyState] or [EmptyState]
-    if len(kinds) > 1 or type(state) is not kinds[0] or _count(state) < 0:
-        return None
-    trees = [getattr(state, f) for f in kinds[0]._fields[:-1]]
-    if type(_count(state)) is not int or not all(
-        type(t) is dict and t.keys() == params.keys() for t in trees
-    ):
-        return None
-    if not all(type(k) is str for k in params):
-        return None
-    return _fused.torch_leaves(list(params), params, grads, *trees)
+    return _fused.torch_leaves(list(params), params, *trees)
 
 
 def _all_finite(tree: Params) -> bool:
@@ -879,11 +878,10 @@ def _finite(a: Array) -> bool:
 
 
 def _first_nonfinite(trees: dict[str, Params]) -> str | None:
-    for name, tree in trees.items():
-        for k, a in tree.items():
-            if not _finite(a):
-                return f"{name}[{k!r}]"
-    return None
+    """The first non-finite array of `trees`, by name, or `None` (fast when all are finite)."""
+    if all(_all_finite(t) for t in trees.values()):
+        return None
+    return next(f"{n}[{k!r}]" for n, t in trees.items() for k, a in t.items() if not _finite(a))
 
 
 def _state_trees(state: Any, fields: tuple[str, ...] | None = None) -> dict[str, Params]:
@@ -898,11 +896,11 @@ def _state_trees(state: Any, fields: tuple[str, ...] | None = None) -> dict[str,
 
 def _check_result(updates: Params, state: Any) -> tuple[Params, Any]:
     """After an `update` whose inputs were checked finite: a non-finite output is an overflow."""
-    trees = {"updates": updates, **_state_trees(state)}
-    if all(_all_finite(t) for t in trees.values()):
+    bad = _first_nonfinite({"updates": updates, **_state_trees(state)})
+    if bad is None:
         return updates, state
     raise ValueError(
-        f"the update overflowed: {_first_nonfinite(trees)} is not finite, from finite params, "
+        f"the update overflowed: {bad} is not finite, from finite params, "
         f"grads and state (is the step size too large for the gradients?)"
     )
 
@@ -929,10 +927,9 @@ def _check_step_result(
     # summed as Python floats: a third of the time of a torch.stack and sum
     if sums and math.isfinite(sum(map(float, sums))):
         return new_params, new_state
-    trees = {"params": new_params, **_state_trees(new_state, ("v",))}
-    if all(_all_finite(t) for t in trees.values()):
+    bad = _first_nonfinite({"params": new_params, **_state_trees(new_state, ("v",))})
+    if bad is None:
         return new_params, new_state
-    bad = _first_nonfinite(trees)
     _check_tree("grads", grads, grads, finite=True)
     if donate:
         raise ValueError(
