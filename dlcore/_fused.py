@@ -136,7 +136,10 @@ def apply(
             d = into("lerp", bufs[0], gs, p.hyper[0])
         elif p.core == "trace" and count == 0:  # v_1 = g_0, a copy: the buffer is ours
             d = into("copy", bufs[0], gs) if inplace else [g.clone() for g in gs]
-        elif p.core == "trace":  # the reference's mu v + g, operation for operation
+        elif p.core == "trace" and len(ps) == 1:  # one tensor: g + mu v in one pass
+            v = bufs[0][0]
+            d = [torch.add(gs[0], v, alpha=p.hyper[0], out=v if inplace else None)]
+        elif p.core == "trace":  # no multi-tensor form of the above: mu v, then + g
             d = into("mul", bufs[0], p.hyper[0])
             torch._foreach_add_(d, gs)
         else:

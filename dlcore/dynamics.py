@@ -5,7 +5,9 @@ momentum decouples into the eigen-directions of $H$; each direction ("mode") wit
 $\lambda$ evolves by a $1\times1$ (GD) or $2\times2$ (momentum) matrix. These functions give those
 matrices and the step sizes at which their spectral radius reaches 1. They work on Python floats
 and return NumPy arrays: they describe the dynamics, the optimizers in [`dlcore.optim`][dlcore.optim]
-run them.
+run them. The names say the parametrization as there: `ema_` the lecture's EMA form
+($\eta$, $\beta$; [`ema_momentum`][dlcore.optim.ema_momentum]), `sgd_` PyTorch's buffer form
+($\alpha$, $\mu$; [`sgd_momentum`][dlcore.optim.sgd_momentum]).
 """
 
 from __future__ import annotations

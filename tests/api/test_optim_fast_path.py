@@ -9,7 +9,8 @@ converted to the dtype rounds by at most $u$ (relative). Per element, first orde
 
 - $g'$: both paths compute $g + a w$ with the same two operations: identical.
 - the core's direction $d$ and buffers, per path: none, $d = g'$: exact. Heavy-ball `trace`:
-  both paths compute $\mu v + g'$ with the same operations: identical. `ema`: the reference's
+  $v' = \mu v + g'$ within $3u\,V$, $V = \mu|v| + |g'|$ (scalar, product, sum; a fused
+  `add` with `alpha` no worse), $v' = g'$ exactly at the first step. `ema`: the reference's
   $(1-\beta)a + \beta g'$ errs by at most $3u\,A$, the fused `lerp` by $4u\,A$,
   $A = |a| + |g'|$ (as Adam's $m$ in `test_optim_step.py`). Adam: the direction
   $\hat m/(\sqrt{\hat v} + \epsilon)$ within $13u\,S$, $S = (|m| + |g'|)/(c_1 D)$,
@@ -107,8 +108,9 @@ def check_fused(
             _check(f"buffer[{k!r}]", got[1].buffer[k], want[1].buffer[k], err * slack)
         elif plan.core == "trace":
             v_old = 0.0 if state.count == 0 else np.abs(_host(state.buffer[k]))
-            err, d = 0.0, plan.hyper[0] * v_old + g
-            assert torch.equal(got[1].buffer[k], want[1].buffer[k]), f"buffer[{k!r}]"
+            d = plan.hyper[0] * v_old + g
+            err = 6 * u * d
+            _check(f"buffer[{k!r}]", got[1].buffer[k], want[1].buffer[k], err * slack)
         else:
             err, d = 0.0, g
         M = abs(c) * (d + abs(b) * w) + abs(e) * w
