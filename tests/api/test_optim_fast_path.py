@@ -32,8 +32,6 @@ second-order terms and the rounding of the bound's own float64 evaluation.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -42,21 +40,20 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from dlcore import _fused, optim
-from tests.api.test_optim_step import TORCH_BACKENDS, _check, _clone, _host, check_adam
+from tests.api.test_optim_step import (
+    TORCH_BACKENDS,
+    _check,
+    _clone,
+    _host,
+    _problem,
+    check_adam,
+    multi_tensor_form,
+)
 from tests.support.backends import Backend, backend_params
 from tests.support.optim_oracles import FUSED, OPTIMIZERS, UNFUSED, make_optimizer
 from tests.support.strategies import log_uniform, seeds
 
 torch = pytest.importorskip("torch")
-
-
-@contextmanager
-def multi_tensor_form(on: bool) -> Iterator[None]:
-    token = _fused.MULTI_TENSOR.set(True if on else None)
-    try:
-        yield
-    finally:
-        _fused.MULTI_TENSOR.reset(token)
 
 
 def check_fused(
@@ -125,19 +122,6 @@ def check_adam_buffers(backend: Backend, hyper: Any, grads: Any, state: Any, got
     assert not [f for f in fail if not f.startswith("params")], fail
 
 
-def _problem(backend: Backend, seed: int, shapes: list[tuple[int, ...]], scale: float) -> Any:
-    rng = np.random.default_rng(seed)
-
-    def tree(square: bool = False) -> dict[str, Any]:
-        out = {}
-        for i, s in enumerate(shapes):
-            x = scale * rng.standard_normal(s)
-            out[f"p{i}"] = backend.asarray(x * x if square else x)
-        return out
-
-    return tree(), tree(), tree(), tree(square=True)
-
-
 def _state(opt: optim.GradientTransformation, params: Any, bufs: Any, count: int) -> Any:
     state = opt.init(params)
     if isinstance(state, optim.MomentumState):
@@ -169,7 +153,7 @@ def test_fused_step_is_the_reference_within_the_bound(
     backend, name, donate, multi_tensor, shapes, lr, mu, wd, scale, count, seed
 ):
     """From a drawn state at a drawn count, one fused step against one reference step."""
-    params, grads, buf, sq = _problem(backend, seed, shapes, scale)
+    params, grads, (buf, sq) = _problem(backend, seed, shapes, scale, 2)
     opt = make_optimizer(name, lr, mu, wd)
     state = _state(opt, params, (buf, sq), count)
     want = optim.step(opt, grads, state, params, fused=False)
@@ -189,7 +173,7 @@ def test_the_table_says_which_chains_fuse(name) -> None:
 @pytest.mark.parametrize("name", FUSED)
 @pytest.mark.parametrize("backend", backend_params(TORCH_BACKENDS))
 def test_fused_step_changes_no_input(backend, name) -> None:
-    params, grads, _, _ = _problem(backend, 0, [(3, 2), (2,), ()], 1.0)
+    params, grads, _ = _problem(backend, 0, [(3, 2), (2,), ()], 1.0, 0)
     opt = make_optimizer(name, 0.1, 0.9, 0.1)
     state = opt.init(params)
     for _ in range(3):
