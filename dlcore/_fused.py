@@ -27,6 +27,7 @@ torch tensor and `dlcore.optim` never calls `apply`.
 
 from __future__ import annotations
 
+import functools
 import sys
 from collections.abc import Sequence
 from contextvars import ContextVar
@@ -51,7 +52,8 @@ class Plan(NamedTuple):
     k: float
 
 
-def plan(ops: Sequence[Any]) -> Plan | None:
+@functools.lru_cache(maxsize=256)
+def plan(ops: tuple[Any, ...]) -> Plan | None:
     """The plan of a chain of `dlcore.optim` transforms (`kind`, `hyper`), or `None` where the
     fused step does not cover it."""
     rest = list(ops)
@@ -79,74 +81,74 @@ def apply(
     count: int,
     inplace: bool,
     sums: list[Any],
-    multi: bool | None = None,
 ) -> tuple[Tensors, list[Tensors]]:
     """`(new_params, new_buffers)` of one step of the plan `p`, at step `count` (0-based);
     `bufs` are the state's trees (none, `[buffer]` or `[m, v]`), as lists in key order. A probe
-    of each new parameter is appended to `sums` (see `probe`). `multi`: the form (default
-    `MULTI_TENSOR`, else by device)."""
+    of each new parameter is appended to `sums` (see `probe`)."""
     import torch
 
-    multi = MULTI_TENSOR.get() if multi is None else multi
-    if not (multi or (multi is None and ps[0].device.type != "cpu")):
-        outs = [  # one tensor at a time, each in cache for all its operations
-            apply(
-                p,
-                [w],
-                [g],
-                [[b[i]] for b in bufs],
-                count=count,
-                inplace=inplace,
-                sums=sums,
-                multi=True,
-            )
-            for i, (w, g) in enumerate(zip(ps, gs, strict=True))
-        ]
-        return [w for (w,), _ in outs], [[o[1][j][0] for o in outs] for j in range(len(bufs))]
-
-    def into(name: str, xs: Tensors, *args: Any, fresh: bool = False, **kw: Any) -> Tensors:
-        """`torch._foreach_<name>(xs, ...)`, in place when `xs` was donated or is `fresh`."""
-        if inplace or fresh:
+    def op(name: str, xs: Tensors, *args: Any, inplace: bool, **kw: Any) -> Tensors:
+        """`torch._foreach_<name>[_](xs, *args)`; on one tensor, its own operation (less
+        dispatch, the same kernel)."""
+        if len(xs) == 1:
+            one = [a[0] if isinstance(a, list) else a for a in args]
+            if inplace:
+                return [getattr(xs[0], name + "_")(*one, **kw)]
+            return [getattr(torch, name)(xs[0], *one, **kw)]
+        if inplace:
             getattr(torch, f"_foreach_{name}_")(xs, *args, **kw)
             return list(xs)
         return getattr(torch, f"_foreach_{name}")(xs, *args, **kw)
 
-    if p.a:  # the reference's g + a w, operation for operation
-        gs = torch._foreach_add(gs, torch._foreach_mul(ps, p.a))
-    ws = into("mul", ps, p.k) if p.k != 1 else ps
-    if p.core == "scale_by_adam":
-        b1, b2, eps = p.hyper
-        tiny = torch.finfo(ps[0].dtype).tiny
-        eps = max(eps, tiny)  # as `optim._eps_in`: at least the smallest normal number
-        c1, c2_rsqrt = 1 - b1 ** (count + 1), (1 - b2 ** (count + 1)) ** -0.5
-        m, v = into("lerp", bufs[0], gs, 1 - b1), into("mul", bufs[1], b2)
-        torch._foreach_addcmul_(v, gs, gs, 1 - b2)
-        d = torch._foreach_sqrt(v)
-        # (c/c1) m / (sqrt(v) c2_rsqrt + eps) = (c/(c1 c2_rsqrt)) m / (sqrt(v) + eps/c2_rsqrt):
-        # one pass and two roundings less, where eps/c2_rsqrt is a normal number (not in half
-        # precision, where eps may be the smallest normal number already)
-        fold = eps / c2_rsqrt >= tiny
-        if not fold:
-            torch._foreach_mul_(d, c2_rsqrt)
-        torch._foreach_add_(d, eps / c2_rsqrt if fold else eps)
-        value = p.c / (c1 * c2_rsqrt) if fold else p.c / c1
-        new_ws, new_bufs = into("addcdiv", ws, m, d, value, fresh=p.k != 1), [m, v]
-    else:
-        if p.core == "ema":
-            d = into("lerp", bufs[0], gs, p.hyper[0])
-        elif p.core == "trace" and count == 0:  # v_1 = g_0, a copy: the buffer is ours
-            d = into("copy", bufs[0], gs) if inplace else [g.clone() for g in gs]
-        elif p.core == "trace" and len(ps) == 1:  # one tensor: g + mu v in one pass
-            v = bufs[0][0]
-            d = [torch.add(gs[0], v, alpha=p.hyper[0], out=v if inplace else None)]
-        elif p.core == "trace":  # no multi-tensor form of the above: mu v, then + g
-            d = into("mul", bufs[0], p.hyper[0])
-            torch._foreach_add_(d, gs)
+    b1, b2, eps = p.hyper if p.core == "scale_by_adam" else (0.0, 0.0, 0.0)
+    tiny = torch.finfo(ps[0].dtype).tiny
+    eps = max(eps, tiny)  # as `optim._eps_in`: at least the smallest normal number
+    c1, c2_rsqrt = 1 - b1 ** (count + 1), (1 - b2 ** (count + 1)) ** -0.5
+    # (c/c1) m / (sqrt(v) c2_rsqrt + eps) = (c/(c1 c2_rsqrt)) m / (sqrt(v) + eps/c2_rsqrt): one
+    # pass and two roundings less, where eps/c2_rsqrt is a normal number (not in half precision,
+    # where eps may be the smallest normal number already)
+    fold = eps / c2_rsqrt >= tiny
+    add_eps, value = (eps / c2_rsqrt, p.c / (c1 * c2_rsqrt)) if fold else (eps, p.c / c1)
+    fresh = inplace or p.k != 1  # the new parameters may be written where they are
+
+    def body(ps: Tensors, gs: Tensors, bufs: list[Tensors]) -> tuple[Tensors, list[Tensors]]:
+        if p.a:  # the reference's g + a w, operation for operation
+            gs = op("add", gs, op("mul", ps, p.a, inplace=False), inplace=False)
+        ws = op("mul", ps, p.k, inplace=inplace) if p.k != 1 else ps
+        if p.core == "scale_by_adam":
+            m, v = (
+                op("lerp", bufs[0], gs, 1 - b1, inplace=inplace),
+                op("mul", bufs[1], b2, inplace=inplace),
+            )
+            op("addcmul", v, gs, gs, value=1 - b2, inplace=True)
+            d = op("sqrt", v, inplace=False)
+            if not fold:
+                op("mul", d, c2_rsqrt, inplace=True)
+            op("add", d, add_eps, inplace=True)
+            new_ws, new_bufs = op("addcdiv", ws, m, d, value=value, inplace=fresh), [m, v]
         else:
-            d = gs
-        new_ws, new_bufs = into("add", ws, d, alpha=p.c, fresh=p.k != 1), [d] if p.core else []
-    sums.extend(probe(w, x) for w, x in zip(new_ws, d, strict=True))
-    return new_ws, new_bufs
+            if p.core == "ema":
+                d = op("lerp", bufs[0], gs, p.hyper[0], inplace=inplace)
+            elif p.core == "trace" and count == 0:  # v_1 = g_0, a copy: the buffer is ours
+                d = op("copy", bufs[0], gs, inplace=True) if inplace else [g.clone() for g in gs]
+            elif p.core == "trace" and len(ps) == 1:  # one tensor: g + mu v in one pass
+                v = bufs[0][0]
+                d = [torch.add(gs[0], v, alpha=p.hyper[0], out=v if inplace else None)]
+            elif p.core == "trace":  # no multi-tensor form of the above: mu v, then + g
+                d = op("add", op("mul", bufs[0], p.hyper[0], inplace=inplace), gs, inplace=True)
+            else:
+                d = gs
+            new_ws, new_bufs = op("add", ws, d, alpha=p.c, inplace=fresh), [d] if p.core else []
+        sums.extend(probe(w, x) for w, x in zip(new_ws, d, strict=True))
+        return new_ws, new_bufs
+
+    multi = MULTI_TENSOR.get()
+    if multi or (multi is None and ps[0].device.type != "cpu"):
+        return body(ps, gs, bufs)
+    outs = [  # one tensor at a time, each in cache for all its operations
+        body([w], [g], [[b[i]] for b in bufs]) for i, (w, g) in enumerate(zip(ps, gs, strict=True))
+    ]
+    return [w for (w,), _ in outs], [[o[1][j][0] for o in outs] for j in range(len(bufs))]
 
 
 def torch_module(x: Any) -> Any:
