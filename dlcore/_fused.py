@@ -91,7 +91,7 @@ def apply(
         """`torch._foreach_<name>[_](xs, *args)`; on one tensor, its own operation (less
         dispatch, the same kernel)."""
         if len(xs) == 1:
-            one = [a[0] if isinstance(a, list) else a for a in args]
+            one = [a[0] if type(a) is list else a for a in args]
             if inplace:
                 return [getattr(xs[0], name + "_")(*one, **kw)]
             return [getattr(torch, name)(xs[0], *one, **kw)]
@@ -139,7 +139,7 @@ def apply(
             else:
                 d = gs
             new_ws, new_bufs = op("add", ws, d, alpha=p.c, inplace=fresh), [d] if p.core else []
-        sums.extend(probe(w, x) for w, x in zip(new_ws, d, strict=True))
+        sums.extend([probe(w, x) for w, x in zip(new_ws, d, strict=True)])
         return new_ws, new_bufs
 
     multi = MULTI_TENSOR.get()
