@@ -87,14 +87,11 @@ def apply(
     of each new parameter is appended to `sums` (see `probe`)."""
     import torch
 
-    def op(name: str, xs: Tensors, *args: Any, inplace: bool, **kw: Any) -> Tensors:
-        """`torch._foreach_<name>[_](xs, *args)`; on one tensor, its own operation (less
-        dispatch, the same kernel)."""
-        if len(xs) == 1:
-            one = [a[0] if type(a) is list else a for a in args]
-            if inplace:
-                return [getattr(xs[0], name + "_")(*one, **kw)]
-            return [getattr(torch, name)(xs[0], *one, **kw)]
+    def op(name: str, xs: Any, *args: Any, inplace: bool, **kw: Any) -> Any:
+        """`torch._foreach_<name>[_](xs, *args)` on lists; on a tensor (the loop form), its own
+        operation, the same kernel with less dispatch."""
+        if isinstance(xs, torch.Tensor):
+            return getattr(xs, name + "_" if inplace else name)(*args, **kw)
         if inplace:
             getattr(torch, f"_foreach_{name}_")(xs, *args, **kw)
             return list(xs)
@@ -111,7 +108,8 @@ def apply(
     add_eps, value = (eps / c2_rsqrt, p.c / (c1 * c2_rsqrt)) if fold else (eps, p.c / c1)
     fresh = inplace or p.k != 1  # the new parameters may be written where they are
 
-    def body(ps: Tensors, gs: Tensors, bufs: list[Tensors]) -> tuple[Tensors, list[Tensors]]:
+    def body(ps: Any, gs: Any, bufs: list[Any]) -> tuple[Any, list[Any]]:
+        """The step on lists of tensors (multi-tensor form) or on one tensor (loop form)."""
         if p.a:  # the reference's g + a w, operation for operation
             gs = op("add", gs, op("mul", ps, p.a, inplace=False), inplace=False)
         ws = op("mul", ps, p.k, inplace=inplace) if p.k != 1 else ps
@@ -130,25 +128,30 @@ def apply(
             if p.core == "ema":
                 d = op("lerp", bufs[0], gs, p.hyper[0], inplace=inplace)
             elif p.core == "trace" and count == 0:  # v_1 = g_0, a copy: the buffer is ours
-                d = op("copy", bufs[0], gs, inplace=True) if inplace else [g.clone() for g in gs]
-            elif p.core == "trace" and len(ps) == 1:  # one tensor: g + mu v in one pass
-                v = bufs[0][0]
-                d = [torch.add(gs[0], v, alpha=p.hyper[0], out=v if inplace else None)]
+                d = (
+                    op("copy", bufs[0], gs, inplace=True)
+                    if inplace
+                    else op("clone", gs, inplace=False)
+                )
+            elif p.core == "trace" and isinstance(
+                ps, torch.Tensor
+            ):  # one tensor: g + mu v in one pass
+                d = torch.add(gs, bufs[0], alpha=p.hyper[0], out=bufs[0] if inplace else None)
             elif p.core == "trace":  # no multi-tensor form of the above: mu v, then + g
                 d = op("add", op("mul", bufs[0], p.hyper[0], inplace=inplace), gs, inplace=True)
             else:
                 d = gs
             new_ws, new_bufs = op("add", ws, d, alpha=p.c, inplace=fresh), [d] if p.core else []
-        sums.extend([probe(w, x) for w, x in zip(new_ws, d, strict=True)])
+        sums.extend([probe(new_ws, d)] if isinstance(ps, torch.Tensor) else map(probe, new_ws, d))
         return new_ws, new_bufs
 
     multi = MULTI_TENSOR.get()
     if multi or (multi is None and ps[0].device.type != "cpu"):
         return body(ps, gs, bufs)
     outs = [  # one tensor at a time, each in cache for all its operations
-        body([w], [g], [[b[i]] for b in bufs]) for i, (w, g) in enumerate(zip(ps, gs, strict=True))
+        body(w, g, [b[i] for b in bufs]) for i, (w, g) in enumerate(zip(ps, gs, strict=True))
     ]
-    return [w for (w,), _ in outs], [[o[1][j][0] for o in outs] for j in range(len(bufs))]
+    return [w for w, _ in outs], [[o[1][j] for o in outs] for j in range(len(bufs))]
 
 
 def torch_module(x: Any) -> Any:
