@@ -5,7 +5,9 @@ momentum decouples into the eigen-directions of $H$; each direction ("mode") wit
 $\lambda$ evolves by a $1\times1$ (GD) or $2\times2$ (momentum) matrix. These functions give those
 matrices and the step sizes at which their spectral radius reaches 1. They work on Python floats
 and return NumPy arrays: they describe the dynamics, the optimizers in [`dlcore.optim`][dlcore.optim]
-run them.
+run them. The names say the parametrization as there: `ema_` the lecture's EMA form
+($\eta$, $\beta$; [`ema_momentum`][dlcore.optim.ema_momentum]), `sgd_` PyTorch's buffer form
+($\alpha$, $\mu$; [`sgd_momentum`][dlcore.optim.sgd_momentum]).
 """
 
 from __future__ import annotations
@@ -27,17 +29,17 @@ from dlcore.backend import (
 
 __all__ = [
     "gd_mode_factor",
-    "momentum_mode_matrix",
+    "sgd_momentum_mode_matrix",
     "ema_momentum_mode_matrix",
     "spectral_radius",
     "gd_max_stable_lr",
-    "momentum_max_stable_lr",
+    "sgd_momentum_max_stable_lr",
     "ema_momentum_max_stable_lr",
-    "nesterov_mode_matrix",
+    "sgd_nesterov_mode_matrix",
     "ema_nesterov_mode_matrix",
     "simultaneous_momentum_mode_matrix",
     "mode_eigenvalues",
-    "momentum_iteration_matrix",
+    "sgd_momentum_iteration_matrix",
     "gd_filter_factors",
     "gd_steps_to_tolerance",
     "ema_frequency_response",
@@ -58,7 +60,7 @@ def gd_mode_factor(lam: float, lr: float) -> float:
     return 1.0 - lr * lam
 
 
-def momentum_mode_matrix(lam: float, lr: float, momentum: float) -> np.ndarray:
+def sgd_momentum_mode_matrix(lam: float, lr: float, momentum: float) -> np.ndarray:
     r"""Heavy ball in PyTorch's form, one mode, state $(v, e)$.
 
     With $g = \lambda e$: $v_{t+1} = \mu v_t + \lambda e_t$ and $e_{t+1} = e_t - \alpha v_{t+1}$, so
@@ -143,7 +145,7 @@ def gd_max_stable_lr(lam_max: float) -> float:
     return 2.0 / check_positive("lam_max", lam_max)
 
 
-def momentum_max_stable_lr(lam_max: float, momentum: float) -> float:
+def sgd_momentum_max_stable_lr(lam_max: float, momentum: float) -> float:
     r"""Heavy ball (PyTorch form) converges iff $0 < \alpha < 2(1+\mu)/\lambda_{\max}$.
 
     Raises:
@@ -169,7 +171,7 @@ def ema_momentum_max_stable_lr(lam_max: float, beta: float) -> float:
     return 2.0 * (2.0 - beta) / (beta * lam_max)
 
 
-def nesterov_mode_matrix(lam: float, lr: float, momentum: float) -> np.ndarray:
+def sgd_nesterov_mode_matrix(lam: float, lr: float, momentum: float) -> np.ndarray:
     r"""Nesterov in PyTorch's form (`SGD(nesterov=True)`), one mode, state $(v, e)$.
 
     With $g = \lambda e$: $v_{t+1} = \mu v_t + \lambda e_t$, $e_{t+1} = e_t - \alpha(\lambda e_t + \mu v_{t+1})$:
@@ -294,7 +296,7 @@ def _finite(name: str, value: float) -> float:
     return float(value)
 
 
-def momentum_iteration_matrix(
+def sgd_momentum_iteration_matrix(
     H: np.ndarray,
     lr: float,
     momentum: float,
@@ -309,8 +311,8 @@ def momentum_iteration_matrix(
     $$e_{t+1} = e_t - \alpha\, v_{t+1} \ \text{(heavy ball)}, \qquad
     e_{t+1} = e_t - \alpha\,(He_t + \mu v_{t+1}) \ \text{(Nesterov)} .$$
     In the eigenbasis of $H$ it is block-diagonal with the $2\times2$
-    [`momentum_mode_matrix`][dlcore.dynamics.momentum_mode_matrix] (or
-    [`nesterov_mode_matrix`][dlcore.dynamics.nesterov_mode_matrix]) blocks, so its eigenvalues are
+    [`sgd_momentum_mode_matrix`][dlcore.dynamics.sgd_momentum_mode_matrix] (or
+    [`sgd_nesterov_mode_matrix`][dlcore.dynamics.sgd_nesterov_mode_matrix]) blocks, so its eigenvalues are
     the union of theirs. The first step, $v_1 = g_0$, is this matrix with $\tau = 0$.
 
     Args:

@@ -77,9 +77,9 @@ def run(
 
 
 class Record(NamedTuple):
-    """What [`train`][dlcore.train.train] records at step `step`: the loss of $w_t$ and $\\|g_t\\|$."""
+    """What [`train`][dlcore.train.train] records at step `t`: the loss of $w_t$ and $\\|g_t\\|$."""
 
-    step: int
+    t: int
     loss: float
     grad_norm: float
 
@@ -123,7 +123,7 @@ def progress_line(step: int, steps: int, loss: float, grad_norm: float) -> str:
         ValueError: If `step` is below 0; `steps` is below 0; `loss` is infinite or outside (-inf,
             inf); `grad_norm` is NaN, infinite or outside [0, inf).
     """
-    step = check_int("step", step, minimum=0)
+    t = check_int("step", step, minimum=0)
     steps = check_int("steps", steps, minimum=0)
     if isinstance(loss, bool) or not isinstance(loss, (int, float)):
         raise TypeError(f"loss must be a real number (NaN: not computed), got {loss!r:.80}")
@@ -131,7 +131,7 @@ def progress_line(step: int, steps: int, loss: float, grad_norm: float) -> str:
         raise ValueError(f"loss must be finite or NaN (not computed), got {loss!r}")
     grad_norm = check_nonnegative("grad_norm", grad_norm)
     width = len(str(steps))
-    return f"step {step:>{width}}/{steps}  loss {float(loss):.6e}  |g| {float(grad_norm):.6e}"
+    return f"step {t:>{width}}/{steps}  loss {float(loss):.6e}  |g| {float(grad_norm):.6e}"
 
 
 def train(

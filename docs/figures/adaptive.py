@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from dlcore.mlp import init_mlp
-from dlcore.optim import adam, adamw, apply_updates, coupled_weight_decay, gd, momentum
+from dlcore.optim import adam, adamw, apply_updates, coupled_weight_decay, ema_momentum, gd
 from dlcore.train import run
 from figures import leave_note, new_figure
 
@@ -52,7 +52,7 @@ def per_coordinate_steps() -> Any:
     ax.legend()
     for name, opt in (
         (f"GD, η = {eta_gd:g}", gd(eta_gd)),
-        (f"momentum, η = {eta_m:g}, β = {beta_m}", momentum(eta_m, beta_m)),
+        (f"momentum, η = {eta_m:g}, β = {beta_m}", ema_momentum(eta_m, beta_m)),
     ):
         p, state, curve = {"w": np.ones(2)}, opt.init({"w": np.ones(2)}), [0.5 * h.sum()]
         for _ in range(steps):
@@ -244,7 +244,7 @@ def rotated_hessian() -> Any:
         w0 = np.array([-1.0, 1.5])
         runs = {
             "GD, η = 1/λ₁": gd(1 / lam[0]),
-            "momentum, ηβ = 1/λ₁, β = 0.5": momentum(2 / lam[0], 0.5),
+            "momentum, ηβ = 1/λ₁, β = 0.5": ema_momentum(2 / lam[0], 0.5),
             "Adam, η = 0.05": adam(0.05),
         }
         xs = np.linspace(-1.8, 1.8, 200)
@@ -282,7 +282,7 @@ def optimizer_memory() -> Any:
     params = init_mlp(sizes, rng=np.random.default_rng(0))
     n = floats(params)
     names = ["GD", "momentum", "Adam"]
-    state = [floats(opt.init(params)) for opt in (gd(0.1), momentum(0.1, 0.1), adam(1e-3))]
+    state = [floats(opt.init(params)) for opt in (gd(0.1), ema_momentum(0.1, 0.1), adam(1e-3))]
     assert state == [0, n, 2 * n], state
     fig, ax = new_figure(1, width=5.5, height=2.8)
     ax.bar(names, [n] * 3, color="0.6", label="parameters")
@@ -318,7 +318,7 @@ def learning_rate_sensitivity() -> Any:
     decades = {}  # the span of log10(eta) over which the loss falls below 1% of L(w0)
     for name, make in (
         ("GD", gd),
-        (f"momentum, β = {beta}", lambda eta: momentum(eta, beta)),
+        (f"momentum, β = {beta}", lambda eta: ema_momentum(eta, beta)),
         ("Adam", adam),
     ):
         final = []

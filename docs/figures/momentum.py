@@ -16,7 +16,7 @@ from dlcore.dynamics import (
     gd_mode_factor,
     mode_eigenvalues,
     momentum_flow_matrix,
-    momentum_mode_matrix,
+    sgd_momentum_mode_matrix,
     simultaneous_momentum_mode_matrix,
     spectral_radius,
 )
@@ -25,10 +25,10 @@ from dlcore.optim import (
     MomentumState,
     apply_updates,
     ema,
+    ema_momentum,
+    ema_nesterov,
     ema_to_torch,
     gd,
-    momentum,
-    nesterov,
     sgd_momentum,
 )
 from dlcore.train import run
@@ -104,7 +104,7 @@ def _tuned(kappa: float) -> tuple[GradientTransformation, GradientTransformation
     """Tuned GD ($\\eta = 2/(1+\\kappa)$) and tuned heavy ball on $\\operatorname{diag}(1, \\kappa)$."""
     alpha = 4 / (1 + np.sqrt(kappa)) ** 2
     mu = ((np.sqrt(kappa) - 1) / (np.sqrt(kappa) + 1)) ** 2
-    return gd(2 / (1 + kappa)), momentum(alpha / (1 - mu), 1 - mu)
+    return gd(2 / (1 + kappa)), ema_momentum(alpha / (1 - mu), 1 - mu)
 
 
 def ema_low_pass() -> Any:
@@ -213,7 +213,7 @@ def gd_and_momentum_in_a_valley() -> Any:
     ax.contour(XX, YY, 0.5 * (XX**2 + 25 * YY**2), levels=np.geomspace(0.01, 6, 12), colors="0.8")
     for name, opt in (
         ("GD, η = 0.075 (its limit is 2/25)", gd(0.075)),
-        ("momentum, η = 0.15, β = 0.5", momentum(0.15, 0.5)),
+        ("momentum, η = 0.15, β = 0.5", ema_momentum(0.15, 0.5)),
     ):
         _, traj = run(opt, grad, {"w": np.array([-2.0, 0.5])}, 30, record_every=1)
         W = np.array([q["w"] for q in traj])
@@ -242,7 +242,7 @@ def zero_init_ramp_up() -> Any:
     _, gd_traj = run(gd(1.0), grad, {"w": np.zeros(1)}, steps, record_every=1)
     gd_disp = -np.array([q["w"][0] for q in gd_traj])
     for beta, color in ((0.5, "C0"), (0.2, "C1"), (0.1, "C2")):
-        _, traj = run(momentum(1.0, beta), grad, {"w": np.zeros(1)}, steps, record_every=1)
+        _, traj = run(ema_momentum(1.0, beta), grad, {"w": np.zeros(1)}, steps, record_every=1)
         disp = -np.array([q["w"][0] for q in traj])
         ax.plot(np.arange(1, steps + 1), np.diff(disp), color=color, label=f"β = {beta}")
         bx.plot(gd_disp - disp, color=color, label=f"β = {beta}")
@@ -274,7 +274,7 @@ def torch_table() -> str:
         lr, mu = ema_to_torch(eta, beta)
         w = [
             abs(run(opt, grad, w0, steps)[0]["w"][0])
-            for opt in (momentum(eta, beta), sgd_momentum(lr, mu), sgd_momentum(eta, mu))
+            for opt in (ema_momentum(eta, beta), sgd_momentum(lr, mu), sgd_momentum(eta, mu))
         ]
         assert (w[2] > 1) == (eta > 2 * (1 + mu))  # copied lr diverges exactly past torch's bound
         lines.append(
@@ -284,13 +284,13 @@ def torch_table() -> str:
 
 
 def heavy_ball_stability() -> Any:
-    """The spectral radius of `momentum_mode_matrix` over the step $\\alpha\\lambda$ and the
+    """The spectral radius of `sgd_momentum_mode_matrix` over the step $\\alpha\\lambda$ and the
     momentum $\\mu$, one pixel per pair, with its level-1 contour on the bound
     $\\alpha\\lambda = 2(1+\\mu)$ and GD's bound $\\alpha\\lambda = 2$."""
     steps = np.linspace(0.01, 4.5, 226)  # alpha * lambda (take lambda = 1)
     mus = np.linspace(0.0, 0.99, 100)
     rho = np.array(
-        [[spectral_radius(momentum_mode_matrix(1.0, a, mu)) for a in steps] for mu in mus]
+        [[spectral_radius(sgd_momentum_mode_matrix(1.0, a, mu)) for a in steps] for mu in mus]
     )
 
     fig, ax = new_figure(1, width=6.5, height=3.8)
@@ -318,7 +318,7 @@ def nesterov_look_ahead() -> Any:
     ball's gradient step taken at $w_t$."""
     eta, beta = 0.4, 0.5
     H = np.diag([1.0, 4.0])
-    opt = nesterov(eta, beta)
+    opt = ema_nesterov(eta, beta)
     u = {"w": np.array([-2.0, 1.0])}  # nesterov's parameters are the look-ahead points
     state = opt.init(u)
     for _ in range(2):

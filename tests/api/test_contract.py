@@ -586,7 +586,9 @@ def test_optimizer_hyperparameter_is_refused_by_name(name: str, case: str) -> No
 
 
 def _state_leaves(state: Any) -> list[tuple[str, str]]:
-    return [(f, k) for f in getattr(state, "_fields", ()) if f != "step" for k in getattr(state, f)]
+    return [
+        (f, k) for f in getattr(state, "_fields", ()) if f != "count" for k in getattr(state, f)
+    ]
 
 
 def _replace_leaf(state: Any, field: str, key: str, value: Any) -> Any:
@@ -669,10 +671,10 @@ def _opt_bad_steps(name: str) -> Iterator[tuple[str, Callable[[Any, Any, Any], t
                 ValueError,
                 "state",
             )
-    if "step" in getattr(s0, "_fields", ()):
+    if "count" in getattr(s0, "_fields", ()):
         yield (
-            "state.step-negative",
-            lambda g, s, p: (g, s._replace(step=-1), p),
+            "state.count-negative",
+            lambda g, s, p: (g, s._replace(count=-1), p),
             ValueError,
             "state",
         )
@@ -855,7 +857,7 @@ def test_outputs_of_covered_classes_are_finite() -> None:
     assert_finite(tuple(sep), "SeparableData")
     contract = CONTRACTS["train.train"]
     hist = call(contract, valid(contract))
-    assert [r.step for r in hist.records] == [0, 1, 2]
+    assert [r.t for r in hist.records] == [0, 1, 2]
     assert_finite([(r.loss, r.grad_norm) for r in hist.records], "History.records")
 
 

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 import dlcore
-from dlcore import optim
+from tests.support.optim_oracles import OPTIMIZERS, make_optimizer
 
 MODULES: list[ModuleType] = [dlcore] + [getattr(dlcore, name) for name in dlcore.__all__]
 PUBLIC: list[tuple[ModuleType, str]] = [(m, name) for m in MODULES for name in m.__all__]
@@ -92,13 +92,8 @@ def _public_functions() -> list[tuple[str, Any]]:
         if inspect.isfunction(obj):
             out.append((f"{module.__name__}.{name}", obj))
     # the closures a GradientTransformation carries are public too
-    for fname, make in (
-        ("sgd", lambda: optim.sgd(0.1)),
-        ("momentum", lambda: optim.momentum(0.1, 0.5)),
-        ("sgd_momentum", lambda: optim.sgd_momentum(0.1, 0.5)),
-        ("adam", lambda: optim.adam(0.1)),
-    ):
-        opt = make()
+    for fname in OPTIMIZERS:
+        opt = make_optimizer(fname)
         out += [(f"dlcore.optim.{fname}().init", opt.init)]
         out += [(f"dlcore.optim.{fname}().update", opt.update)]
     return out

@@ -1,9 +1,10 @@
 r"""`dlcore.optim.step`: the fused step equals `update` then `apply_updates`, up to rounding.
 
 On torch tensors [`sgd`][dlcore.optim.sgd], [`sgd_momentum`][dlcore.optim.sgd_momentum]
-(heavy ball) and [`adam`][dlcore.optim.adam] have a fused step (`dlcore._torch_fast.sgd_apply`,
-`sgd_momentum_apply`, `adam_apply`) that skips writing the updates out and uses fused operations (`add` with `alpha`,
-`lerp`, `addcmul`, `addcdiv`), so it rounds differently from the two-call reference. The tests
+(heavy ball) and [`adam`][dlcore.optim.adam] (and the other chains of `dlcore._fused.plan`,
+bounded in `test_optim_fast_path.py`) have a fused step (`dlcore._fused.apply`) that skips
+writing the updates out and uses fused operations (`add` with `alpha`, `lerp`, `addcmul`,
+`addcdiv`), so it rounds differently from the two-call reference. The tests
 bound the difference by an error analysis of the two computations, not by a guessed constant:
 
 Let $u = \epsilon_{\text{dtype}}/2$ be the unit roundoff. Each path rounds every operation
@@ -46,8 +47,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dlcore import _torch_fast, optim
+from dlcore import _fused, optim
 from tests.support.backends import Backend, backend_params
+from tests.support.optim_oracles import FUSED, UNFUSED, make_optimizer
 from tests.support.strategies import log_uniform, seeds
 
 torch = pytest.importorskip("torch")
@@ -62,12 +64,11 @@ TORCH_BACKENDS = tuple(
 @contextmanager
 def multi_tensor_form(on: bool) -> Iterator[None]:
     """Run the fused steps in their multi-tensor (`torch._foreach_*`) form, also on the CPU."""
-    saved = _torch_fast.LOOP_DEVICE_TYPES
-    _torch_fast.LOOP_DEVICE_TYPES = frozenset() if on else saved
+    token = _fused.MULTI_TENSOR.set(True if on else None)
     try:
         yield
     finally:
-        _torch_fast.LOOP_DEVICE_TYPES = saved
+        _fused.MULTI_TENSOR.reset(token)
 
 
 def _host(x: Any) -> np.ndarray:
@@ -127,7 +128,7 @@ def check_heavy_ball(
     u = backend.eps / 2
     slack = 1 + 64 * u
     for k in params:
-        v_old = 0.0 if state.step == 0 else np.abs(_host(state.buffer[k]))
+        v_old = 0.0 if state.count == 0 else np.abs(_host(state.buffer[k]))
         big_v = mu * v_old + np.abs(_host(grads[k]))
         _check(f"buffer[{k!r}]", got[1].buffer[k], want[1].buffer[k], 6 * u * big_v * slack, fail)
         bound_w = (2 * u * np.abs(_host(params[k])) + 12 * u * lr * big_v) * slack
@@ -148,7 +149,7 @@ def check_adam(
     lr, b1, b2, eps = hyper
     u = backend.eps / 2
     slack = 1 + 64 * u
-    t = state.step + 1
+    t = state.count + 1
     c1, c2 = 1 - b1**t, 1 - b2**t
     for k in params:
         g, m, v = _host(grads[k]), _host(state.m[k]), _host(state.v[k])
@@ -209,21 +210,21 @@ def test_gd_step_is_update_then_apply(backend, donate, multi_tensor, shapes, lr,
     lr=log_uniform(1e-4, 1.0),
     mu=st.floats(0.0, 0.99),
     scale=log_uniform(1e-3, 1e3),
-    step=st.integers(0, 20),
+    count=st.integers(0, 20),
     seed=seeds,
 )
 def test_heavy_ball_step_is_update_then_apply(
-    backend, donate, multi_tensor, shapes, lr, mu, scale, step, seed
+    backend, donate, multi_tensor, shapes, lr, mu, scale, count, seed
 ):
-    """From a drawn state (at a drawn step; step 0 copies the gradient into the buffer)."""
+    """From a drawn state (at a drawn count; count 0 copies the gradient into the buffer)."""
     params, grads, (buffer,) = _problem(backend, seed, shapes, scale, 1)
     opt = optim.sgd_momentum(lr, mu)
-    state = optim.MomentumState(buffer if step else opt.init(params).buffer, step)
+    state = optim.MomentumState(buffer if count else opt.init(params).buffer, count)
     want = _reference(opt, grads, state, params)
     with multi_tensor_form(multi_tensor):
         got = optim.step(opt, grads, *_clone((state, params)), donate=donate)
     check_heavy_ball(backend, lr, mu, params, grads, state, got, want)
-    assert got[1].step == step + 1
+    assert got[1].count == count + 1
 
 
 @pytest.mark.parametrize("multi_tensor", [False, True], ids=["loop", "foreach"])
@@ -236,39 +237,53 @@ def test_heavy_ball_step_is_update_then_apply(
     b2=st.floats(0.0, 0.9999),
     eps=log_uniform(1e-12, 1e-2),
     scale=log_uniform(1e-3, 1e3),
-    step=st.integers(0, 50),
+    count=st.integers(0, 50),
     seed=seeds,
 )
 def test_adam_step_is_update_then_apply(
-    backend, donate, multi_tensor, shapes, lr, b1, b2, eps, scale, step, seed
+    backend, donate, multi_tensor, shapes, lr, b1, b2, eps, scale, count, seed
 ):
-    """From drawn moments (any m, v >= 0) at a drawn step, so every bias correction occurs."""
+    """From drawn moments (any m, v >= 0) at a drawn count, so every bias correction occurs."""
     params, grads, (m, v) = _problem(backend, seed, shapes, scale, 2)
     opt = optim.adam(lr, b1, b2, eps)
-    state = optim.AdamState(m, v, step)
+    state = optim.AdamState(m, v, count)
     want = _reference(opt, grads, state, params)
     with multi_tensor_form(multi_tensor):
         got = optim.step(opt, grads, *_clone((state, params)), donate=donate)
     check_adam(backend, (lr, b1, b2, eps), params, grads, state, got, want)
-    assert got[1].step == step + 1
+    assert got[1].count == count + 1
 
 
-def _wrong_adam(**change: Any) -> Callable[..., Any]:
-    real = _torch_fast.adam_apply
+def _wrong(change: Callable[[Any, int], tuple[Any, int]]) -> Callable[..., Any]:
+    """`_fused.apply` with its plan and count changed by `change(plan, count)`."""
+    real = _fused.apply
 
-    def wrong(*args: Any, **kw: Any) -> Any:
-        return real(*args, **{**kw, **change})
+    def wrong(p: Any, *args: Any, count: int, **kw: Any) -> Any:
+        p, count = change(p, count)
+        return real(p, *args, count=count, **kw)
 
     return wrong
+
+
+def _hyper(i: int, value: float) -> Callable[[Any, int], tuple[Any, int]]:
+    return lambda p, n: (p._replace(hyper=(*p.hyper[:i], value, *p.hyper[i + 1 :])), n)
 
 
 @pytest.mark.parametrize(
     "mutation",
     [
-        pytest.param({"c2_rsqrt": 1.0}, id="no-second-moment-bias-correction"),
-        pytest.param({"c1": 1.0}, id="no-first-moment-bias-correction"),
-        pytest.param({"eps": 1e-4}, id="other-eps"),
-        pytest.param({"b1": 0.8}, id="other-b1"),
+        # c2 = 1 - 0.999^3: the step without its factor 1/sqrt(c2)
+        pytest.param(
+            lambda p, n: (p._replace(c=p.c * math.sqrt(1 - 0.999**3)), n),
+            id="no-second-moment-bias-correction",
+        ),
+        # c1 = 1 - 0.9^3: the step without its factor 1/c1
+        pytest.param(
+            lambda p, n: (p._replace(c=p.c * (1 - 0.9**3)), n),
+            id="no-first-moment-bias-correction",
+        ),
+        pytest.param(_hyper(2, 1e-4), id="other-eps"),
+        pytest.param(_hyper(0, 0.8), id="other-b1"),
     ],
 )
 def test_the_bound_catches_wrong_arithmetic(mutation, monkeypatch) -> None:
@@ -280,12 +295,12 @@ def test_the_bound_catches_wrong_arithmetic(mutation, monkeypatch) -> None:
     state = optim.AdamState(m, v, 2)
     want = _reference(opt, grads, state, params)
     check_adam(backend, hyper, params, grads, state, optim.step(opt, grads, state, params), want)
-    monkeypatch.setattr(_torch_fast, "adam_apply", _wrong_adam(**mutation))
+    monkeypatch.setattr(_fused, "apply", _wrong(mutation))
     fail: list[str] = []
     check_adam(
         backend, hyper, params, grads, state, optim.step(opt, grads, state, params), want, fail
     )
-    assert fail, f"a fused Adam step with {mutation} passed the bound"
+    assert fail, "a wrong fused Adam step passed the bound"
 
 
 def test_the_heavy_ball_bound_catches_a_wrong_momentum(monkeypatch) -> None:
@@ -294,10 +309,7 @@ def test_the_heavy_ball_bound_catches_a_wrong_momentum(monkeypatch) -> None:
     opt = optim.sgd_momentum(0.1, 0.9)
     state = optim.MomentumState(buffer, 3)
     want = _reference(opt, grads, state, params)
-    real = _torch_fast.sgd_momentum_apply
-    monkeypatch.setattr(
-        _torch_fast, "sgd_momentum_apply", lambda *a, **kw: real(*a, **{**kw, "mu": 0.9 + 1e-5})
-    )
+    monkeypatch.setattr(_fused, "apply", _wrong(_hyper(0, 0.9 + 1e-5)))
     fail: list[str] = []
     got = optim.step(opt, grads, state, params)
     check_heavy_ball(backend, 0.1, 0.9, params, grads, state, got, want, fail)
@@ -317,20 +329,14 @@ def _tensors(tree: Any) -> list[Any]:
     return [x for x in _arrays(tree) if isinstance(x, torch.Tensor)]
 
 
-FUSED: dict[str, Callable[[], optim.GradientTransformation]] = {
-    "gd": lambda: optim.sgd(0.1),
-    "heavy-ball": lambda: optim.sgd_momentum(0.1, 0.9),
-    "adam": lambda: optim.adam(0.1),
-}
-
-
 @pytest.mark.parametrize("multi_tensor", [False, True], ids=["loop", "foreach"])
-@pytest.mark.parametrize("name", list(FUSED))
+@pytest.mark.parametrize("name", FUSED)
 def test_donated_step_writes_into_the_donated_arrays(name, multi_tensor) -> None:
-    """The returned arrays are the donated ones; on the loop form equal to the pure step's bits."""
+    """The returned arrays are the donated ones, equal to the pure step's bits (in place and out
+    of place, the fused step runs the same operations)."""
     backend = Backend("torch", "cpu", "float64")
     params, grads_0, _ = _problem(backend, 2, [(3, 2), (4,), ()], 1.0, 0)
-    opt = FUSED[name]()
+    opt = make_optimizer(name)
     state = opt.init(params)
     pure_params, pure_state = params, state
     don_params, don_state = _clone((params, state))
@@ -349,17 +355,14 @@ def test_donated_step_writes_into_the_donated_arrays(name, multi_tensor) -> None
             for a, b in zip(
                 _tensors((pure_params, pure_state)), _tensors((don_params, don_state)), strict=True
             ):
-                if multi_tensor:  # heavy ball in place is mul_ then add_: rounds differently
-                    np.testing.assert_allclose(_host(a), _host(b), rtol=4 * backend.eps, atol=0)
-                else:
-                    assert torch.equal(a, b), f"{name}, step {t}"
+                assert torch.equal(a, b), f"{name}, step {t}"
 
 
-@pytest.mark.parametrize("name", list(FUSED))
+@pytest.mark.parametrize("name", FUSED)
 def test_pure_step_changes_no_input(name) -> None:
     backend = Backend("torch", "cpu", "float32")
     params, grads, _ = _problem(backend, 3, [(3, 2), (4,)], 1.0, 0)
-    opt = FUSED[name]()
+    opt = make_optimizer(name)
     state = opt.init(params)
     for _ in range(3):
         before = _clone((grads, state, params))
@@ -386,13 +389,13 @@ def _aliased_cases() -> Iterator[Any]:
         None,
         id="non-contiguous-param",
     )
-    yield pytest.param("heavy-ball", None, "buffer-is-grad", id="buffer-is-the-gradient")
+    yield pytest.param("sgd_momentum", None, "buffer-is-grad", id="buffer-is-the-gradient")
 
 
 @pytest.mark.parametrize(("name", "params", "state"), list(_aliased_cases()))
 def test_refused_donation_computes_out_of_place(name, params, state) -> None:
     """Aliased or strided donated arrays: the step is pure, correct, and no input changes."""
-    opt = FUSED[name]()
+    opt = make_optimizer(name)
     if params is None:
         params = {
             "a": torch.linspace(-1, 1, 6, dtype=torch.float64).reshape(2, 3),
@@ -418,26 +421,16 @@ def test_refused_donation_computes_out_of_place(name, params, state) -> None:
         check_heavy_ball(backend, 0.1, 0.9, params, grads, state, got, want)
 
 
-NO_FUSED_STEP: dict[str, Callable[[], optim.GradientTransformation]] = {
-    "momentum": lambda: optim.momentum(0.1, 0.5),
-    "nesterov": lambda: optim.sgd_momentum(0.1, 0.5, nesterov=True),
-    "dampened": lambda: optim.sgd_momentum(0.1, 0.5, dampening=0.3),
-    "adamw": lambda: optim.adamw(0.1),
-    "rmsprop": lambda: optim.rmsprop(0.1),
-    "lecture-nesterov": lambda: optim.nesterov(0.1, 0.5),
-}
-
-
 @pytest.mark.parametrize("donate", [False, True], ids=["pure", "donated"])
 @pytest.mark.parametrize(
     ("name", "library"),
-    [(n, "numpy") for n in [*NO_FUSED_STEP, *FUSED]] + [(n, "torch") for n in NO_FUSED_STEP],
+    [(n, "numpy") for n in [*UNFUSED, *FUSED]] + [(n, "torch") for n in UNFUSED],
 )
 def test_step_without_a_fused_form_is_update_then_apply_exactly(name, library, donate) -> None:
     """Where no fused step applies (other optimizers, NumPy) `step` is the two calls, bit for bit."""
     backend = Backend(library, "cpu", "float64")
     params, grads, _ = _problem(backend, 4, [(3, 2), (4,)], 1.0, 0)
-    opt = {**NO_FUSED_STEP, **FUSED}[name]()
+    opt = make_optimizer(name)
     state_a = state_b = opt.init(params)
     params_a = params_b = params
     for _ in range(3):
@@ -459,7 +452,7 @@ def test_requires_grad_leaves_take_the_reference_path() -> None:
 
 
 @pytest.mark.parametrize("record_every", [0, 3])
-@pytest.mark.parametrize("name", list(FUSED))
+@pytest.mark.parametrize("name", FUSED)
 def test_donating_run_equals_the_pure_run(name, record_every) -> None:
     """`train.run(donate=True)` gives the pure run's iterates bit for bit (the loop form's
     in-place and out-of-place operations are the same kernels) and never writes into `params`
@@ -475,9 +468,11 @@ def test_donating_run_equals_the_pure_run(name, record_every) -> None:
         return {k: g * (1 + t) + 0.1 * p[k] for k, g in grads.items()}
 
     start = _clone(params)
-    pure, pure_traj = run(FUSED[name](), grad_fn, params, 7, record_every=record_every)
+    pure, pure_traj = run(make_optimizer(name), grad_fn, params, 7, record_every=record_every)
     seen.clear()
-    donated, traj = run(FUSED[name](), grad_fn, params, 7, record_every=record_every, donate=True)
+    donated, traj = run(
+        make_optimizer(name), grad_fn, params, 7, record_every=record_every, donate=True
+    )
     assert all(torch.equal(a, b) for a, b in zip(_tensors(params), _tensors(start), strict=True))
     assert all(torch.equal(a, b) for a, b in zip(_tensors(donated), _tensors(pure), strict=True))
     assert len(traj) == len(pure_traj)
@@ -502,7 +497,7 @@ def test_donating_run_equals_the_pure_run(name, record_every) -> None:
 def test_probe_is_non_finite_when_either_array_is(
     n, where, bad, in_b, partner, dtype, shape2d, seed
 ) -> None:
-    """`_torch_fast.probe(a, b)`, the finiteness probe of the fused steps, is non-finite when one
+    """`_fused.probe(a, b)`, the finiteness probe of the fused steps, is non-finite when one
     entry of `a` or of `b` is NaN or infinite, whatever the other array holds there (0 included:
     inf * 0 is NaN), and finite for finite entries of moderate size (|a_i b_i| <= 1, n <= 300:
     no overflow even in float16)."""
@@ -512,9 +507,9 @@ def test_probe_is_non_finite_when_either_array_is(
     b = torch.tensor(rng.uniform(-1, 1, n), dtype=dt)
     if shape2d and n % 2 == 0:
         a, b = a.reshape(2, -1), b.reshape(2, -1)
-    assert math.isfinite(float(_torch_fast.probe(a, b)))
+    assert math.isfinite(float(_fused.probe(a, b)))
     i = where % n
     bad_one, other = (b, a) if in_b else (a, b)
     bad_one.view(-1)[i] = bad
     other.view(-1)[i] = partner
-    assert not math.isfinite(float(_torch_fast.probe(a, b)))
+    assert not math.isfinite(float(_fused.probe(a, b)))

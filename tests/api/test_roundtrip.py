@@ -20,6 +20,7 @@ import pytest
 from dlcore import init, kernels, linear, losses, mlp, optim, train
 from dlcore.backend import device_of, to_numpy
 from tests.support.backends import BACKENDS, HAS_STRICT, Backend, backend_params
+from tests.support.optim_oracles import OPTIMIZERS, make_optimizer
 
 
 class StrictDevice1(Backend):
@@ -131,15 +132,6 @@ def test_mlp_round_trip(backend: Backend) -> None:
     assert_like(mlp.forward(params, like), like, what="forward")
 
 
-OPTIMIZERS: dict[str, Callable[[], optim.GradientTransformation]] = {
-    "sgd": lambda: optim.sgd(0.1),
-    "momentum": lambda: optim.momentum(0.1, 0.5),
-    "sgd_momentum": lambda: optim.sgd_momentum(0.1, 0.5),
-    "nesterov": lambda: optim.sgd_momentum(0.1, 0.5, nesterov=True),
-    "adam": lambda: optim.adam(0.1),
-}
-
-
 def _state_arrays(state: Any) -> list[tuple[str, Any]]:
     out = []
     for field, value in zip(type(state)._fields, state, strict=True):
@@ -155,7 +147,7 @@ def test_optimizer_round_trip(backend: Backend, name: str) -> None:
     grads = {"w": backend.asarray(2 * W_HOST), "b": backend.asarray(Y_HOST[2:4])}
     host_params = {"w": W_HOST, "b": Y_HOST[:2]}
     host_grads = {"w": 2 * W_HOST, "b": Y_HOST[2:4]}
-    opt, host_opt = OPTIMIZERS[name](), OPTIMIZERS[name]()
+    opt, host_opt = make_optimizer(name), make_optimizer(name)
     state, host_state = opt.init(params), host_opt.init(host_params)
     for _ in range(2):
         updates, state = opt.update(grads, state, params)

@@ -40,6 +40,8 @@ from dlcore import (
     train,
 )
 from dlcore.backend import Arr, Choice, Int, Knots, Real, contract, to_numpy
+from tests.support.optim_oracles import OPTIMIZERS as OPTIMIZER_TABLE
+from tests.support.optim_oracles import make_optimizer
 
 torch = pytest.importorskip("torch")
 strict = pytest.importorskip("array_api_strict")
@@ -263,7 +265,7 @@ BAD_LR = [(0, ValueError, "0"), (-1, ValueError, "-1"), (NAN, ValueError, "nan")
 FACTORIES: dict[str, Callable[[float], Any]] = {
     "sgd": lambda lr: optim.sgd(lr),
     "gd": lambda lr: optim.gd(lr),
-    "momentum": lambda lr: optim.momentum(lr, 0.5),
+    "momentum": lambda lr: optim.ema_momentum(lr, 0.5),
     "sgd_momentum": lambda lr: optim.sgd_momentum(lr, 0.5),
     "adam": lambda lr: optim.adam(lr),
     "ema_to_torch": lambda lr: optim.ema_to_torch(lr, 0.5),
@@ -272,7 +274,7 @@ for name, make in FACTORIES.items():
     for lr, exc, shown in BAD_LR:
         case(f"{name}-lr={lr!r}", make, lr, exc=exc, match=("lr", shown))
 
-for name, f in (("momentum", optim.momentum), ("ema_to_torch", optim.ema_to_torch)):
+for name, f in (("momentum", optim.ema_momentum), ("ema_to_torch", optim.ema_to_torch)):
     for beta, shown in ((0.0, "0.0"), (1.5, "1.5"), (-0.1, "-0.1"), (NAN, "nan")):
         interval = () if beta != beta else ("(0.0, 1.0]",)
         case(
@@ -335,17 +337,7 @@ for value, shown in ((0.0, "0.0"), (-1e-8, "-1e-08"), (NAN, "nan")):
 # ---- optim: init, update, apply_updates -------------------------------------------------------
 
 OPTIMIZERS: dict[str, Callable[[], optim.GradientTransformation]] = {
-    "sgd": lambda: optim.sgd(0.1),
-    "momentum": lambda: optim.momentum(0.1, 0.5),
-    "sgd_momentum": lambda: optim.sgd_momentum(0.1, 0.5),
-    "nesterov": lambda: optim.sgd_momentum(0.1, 0.5, nesterov=True),
-    "adam": lambda: optim.adam(0.1),
-    "ema": lambda: optim.ema(0.5),
-    "lecture-nesterov": lambda: optim.nesterov(0.1, 0.5),
-    "rmsprop": lambda: optim.rmsprop(0.1),
-    "adamw": lambda: optim.adamw(0.1),
-    "coupled-wd": lambda: optim.coupled_weight_decay(optim.sgd_momentum(0.1, 0.5), 0.1),
-    "decoupled-wd": lambda: optim.decoupled_weight_decay(optim.adam(0.1), 0.01),
+    name: (lambda name=name: make_optimizer(name)) for name in OPTIMIZER_TABLE
 }
 P = {"w": W.copy(), "b": np.zeros(2)}
 G = {"w": W * 0.5, "b": np.ones(2)}
@@ -510,6 +502,17 @@ case(
     exc=TypeError,
     match=("donate", "bool", "int"),
 )
+case(
+    "step-fused-int",
+    optim.step,
+    optim.sgd(0.1),
+    G,
+    optim.EmptyState(),
+    P,
+    fused=1,
+    exc=TypeError,
+    match=("fused", "bool", "int"),
+)
 
 # ---- dynamics -------------------------------------------------------------------------------
 
@@ -518,7 +521,7 @@ case("gd_mode_factor-lam-neg", dyn.gd_mode_factor, -1.0, 0.1, exc=ValueError, ma
 case("gd_mode_factor-lr-0", dyn.gd_mode_factor, 1.0, 0.0, exc=ValueError, match=("lr", "0.0"))
 case("gd_mode_factor-lr-nan", dyn.gd_mode_factor, 1.0, NAN, exc=ValueError, match=("lr", "nan"))
 case("gd_mode_factor-lam-inf", dyn.gd_mode_factor, INF, 0.1, exc=ValueError, match=("lam", "inf"))
-mm = dyn.momentum_mode_matrix
+mm = dyn.sgd_momentum_mode_matrix
 case("momentum_mode_matrix-mu-1", mm, 1.0, 0.1, 1.0, exc=ValueError, match=("momentum", "1.0"))
 case("momentum_mode_matrix-lr-neg", mm, 1.0, -0.1, 0.5, exc=ValueError, match=("lr", "-0.1"))
 case("momentum_mode_matrix-lam-nan", mm, NAN, 0.1, 0.5, exc=ValueError, match=("lam", "nan"))
@@ -533,7 +536,7 @@ case("spectral_radius-nan", sr, np.full((2, 2), NAN), exc=ValueError, match=("M"
 case("spectral_radius-str", sr, "M", exc=TypeError, match=("M", "str", "'M'"))
 case("gd_max_stable_lr-0", dyn.gd_max_stable_lr, 0.0, exc=ValueError, match=("lam_max", "0.0"))
 case("gd_max_stable_lr-inf", dyn.gd_max_stable_lr, INF, exc=ValueError, match=("lam_max", "inf"))
-ms = dyn.momentum_max_stable_lr
+ms = dyn.sgd_momentum_max_stable_lr
 case("momentum_max_stable_lr-mu", ms, 1.0, -0.5, exc=ValueError, match=("momentum", "-0.5"))
 case("momentum_max_stable_lr-lam", ms, -1.0, 0.5, exc=ValueError, match=("lam_max", "-1.0"))
 es = dyn.ema_momentum_max_stable_lr
@@ -691,13 +694,16 @@ case(
 # ---- optim and dynamics: momentum, adaptive (issue 6) ------------------------------------------
 
 for name, make in {
-    "nesterov": lambda lr: optim.nesterov(lr, 0.5),
+    "nesterov": lambda lr: optim.ema_nesterov(lr, 0.5),
     "rmsprop": lambda lr: optim.rmsprop(lr),
     "adamw": lambda lr: optim.adamw(lr),
 }.items():
     for lr, exc, shown in BAD_LR:
         case(f"{name}-lr={lr!r}", make, lr, exc=exc, match=("lr", shown))
-for name, f in (("ema", lambda b: optim.ema(b)), ("nesterov", lambda b: optim.nesterov(0.1, b))):
+for name, f in (
+    ("ema", lambda b: optim.ema(b)),
+    ("nesterov", lambda b: optim.ema_nesterov(0.1, b)),
+):
     for beta, shown in ((0.0, "0.0"), (1.5, "1.5"), (-0.1, "-0.1"), (NAN, "nan")):
         case(f"{name}-beta={beta!r}", f, beta, exc=ValueError, match=("beta", shown))
 case("ema-beta-bool", optim.ema, True, exc=TypeError, match=("beta", "True"))
@@ -755,7 +761,7 @@ case(
     match=("decay", "-0.1"),
 )
 nm, enm, smm = (
-    dyn.nesterov_mode_matrix,
+    dyn.sgd_nesterov_mode_matrix,
     dyn.ema_nesterov_mode_matrix,
     dyn.simultaneous_momentum_mode_matrix,
 )
@@ -785,7 +791,7 @@ me = dyn.mode_eigenvalues
 case("mode_eigenvalues-trace-nan", me, NAN, 0.5, exc=ValueError, match=("trace", "nan"))
 case("mode_eigenvalues-det-str", me, 1.0, "0.5", exc=TypeError, match=("det", "'0.5'"))
 case("mode_eigenvalues-det-inf", me, 1.0, INF, exc=ValueError, match=("det", "inf"))
-mim = dyn.momentum_iteration_matrix
+mim = dyn.sgd_momentum_iteration_matrix
 case(
     "momentum_iteration_matrix-H-shape",
     mim,
@@ -815,7 +821,13 @@ case(
     match=("momentum", "1.0"),
 )
 case(
-    "momentum_iteration_matrix-lr", mim, np.eye(2), -0.1, 0.5, exc=ValueError, match=("lr", "-0.1")
+    "momentum_iteration_matrix-lr",
+    mim,
+    np.eye(2),
+    -0.1,
+    0.5,
+    exc=ValueError,
+    match=("lr", "-0.1"),
 )
 case(
     "momentum_iteration_matrix-tau",

@@ -681,13 +681,13 @@ def test_gd_and_momentum_are_rotation_equivariant(backend, d, which, beta, lr, s
     (d eps) and the update (3 eps) of quantities bounded by S = |w_0| + lr T max |g|.
     """
     check = Check(COORD, backend)
-    from dlcore.optim import momentum
+    from dlcore.optim import ema_momentum
 
     rng = np.random.default_rng(seed)
     Q = np.linalg.qr(rng.standard_normal((d, d)))[0]
     grads = rng.standard_normal((steps, d))
     w0 = rng.standard_normal(d)
-    opt = gd(lr) if which == "gd" else momentum(lr, beta)
+    opt = gd(lr) if which == "gd" else ema_momentum(lr, beta)
     xb = backend.asarray
     plain = backend.to_numpy(_open_loop(opt, xb(w0), [xb(g) for g in grads]))
     rotated = _open_loop(opt, xb(Q.T @ w0), [xb(Q.T @ g) for g in grads])
@@ -783,7 +783,7 @@ def test_state_is_zero_one_or_two_parameter_copies(
     counter, equal to the number of steps taken. Hyper-parameters are drawn. The counts are exact
     integers.
     """
-    from dlcore.optim import momentum, nesterov, sgd, sgd_momentum
+    from dlcore.optim import ema_momentum, ema_nesterov, sgd, sgd_momentum
 
     b1, b2 = betas
     rng = np.random.default_rng(seed)
@@ -791,9 +791,9 @@ def test_state_is_zero_one_or_two_parameter_copies(
     n = sum(int(np.prod(s)) for s in shape_list)
     expected = {
         "gd": (sgd(lr), 0),
-        "momentum": (momentum(lr, beta), 1),
+        "momentum": (ema_momentum(lr, beta), 1),
         "sgd_momentum": (sgd_momentum(lr, mu), 1),
-        "nesterov": (nesterov(lr, beta), 1),
+        "nesterov": (ema_nesterov(lr, beta), 1),
         "ema": (ema(beta), 1),
         "adam": (adam(lr, b1, b2), 2),
         "adamw": (adamw(lr, b1, b2), 2),

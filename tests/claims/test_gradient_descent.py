@@ -1155,7 +1155,7 @@ def test_medium_step_reorders_and_early_stopping_returns_another_model(backend, 
             loss_fn=lambda p: squared_loss(p["w"], X, y),
             checkpoint_every=1,
         )
-        t_stop = next(r.step for r in hist.records if r.loss <= 0.05)
+        t_stop = next(r.t for r in hist.records if r.loss <= 0.05)
         W = np.array([V.T @ backend.to_numpy(p["w"]) for _, p in hist.checkpoints])
         profiles[name] = W[t_stop] / w_ls
         if name == "medium":

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from dlcore.linear import min_norm_solution, null_space_projector, ridge_dual
 from dlcore.losses import minibatch_grad, squared_loss, squared_loss_grad
 from dlcore.mlp import init_mlp, param_jacobian
-from dlcore.optim import adam, gd, momentum, sgd
+from dlcore.optim import adam, ema_momentum, gd, sgd
 from dlcore.train import run
 from tests.support.backends import HOST, backend_params, eigvalsh64
 from tests.support.claims import claim, clause
@@ -925,7 +925,7 @@ def test_momentum_keeps_the_span_and_adam_leaves_it(backend, problem, lr, beta, 
     grad = lambda p, t: {"w": squared_loss_grad(p["w"], X, y)}  # noqa: E731
     zero = {"w": backend.asarray(np.zeros(problem.d))}
     m_lr = 1 / (2 * problem.sigma_max**2)
-    _, traj = run(momentum(m_lr, beta), grad, zero, 20, record_every=1)
+    _, traj = run(ema_momentum(m_lr, beta), grad, zero, 20, record_every=1)
     scale = max(float(np.linalg.norm(backend.to_numpy(p["w"]))) for p in traj)
     with clause("a"):
         for t, p in enumerate(traj):

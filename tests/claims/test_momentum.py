@@ -19,10 +19,10 @@ from dlcore.dynamics import (
     gd_mode_factor,
     mode_eigenvalues,
     momentum_flow_matrix,
-    momentum_iteration_matrix,
-    momentum_max_stable_lr,
-    momentum_mode_matrix,
-    nesterov_mode_matrix,
+    sgd_momentum_iteration_matrix,
+    sgd_momentum_max_stable_lr,
+    sgd_momentum_mode_matrix,
+    sgd_nesterov_mode_matrix,
     simultaneous_momentum_mode_matrix,
     spectral_radius,
 )
@@ -33,11 +33,12 @@ from dlcore.optim import (
     apply_updates,
     coupled_weight_decay,
     ema,
+    ema_momentum,
+    ema_nesterov,
     ema_to_torch,
     gd,
-    momentum,
-    nesterov,
     sgd_momentum,
+    step,
 )
 from dlcore.train import run
 from tests.support.backends import BACKENDS, HOST, backend_params
@@ -78,7 +79,7 @@ def test_mode_spectral_radius_changes_at_the_bound(lam, mu, beta, frac):
     relative) are far above numpy's eigenvalue error, at most sqrt(eps) even at a double root.
     """
     check = Check(STAB, HOST)
-    bound = momentum_max_stable_lr(lam, mu)
+    bound = sgd_momentum_max_stable_lr(lam, mu)
     ema_b = ema_momentum_max_stable_lr(lam, beta)
     with clause("a"):
         check.assert_close(
@@ -87,9 +88,9 @@ def test_mode_spectral_radius_changes_at_the_bound(lam, mu, beta, frac):
             kind="identity",
             what="torch bound",
         )
-        assert spectral_radius(momentum_mode_matrix(lam, frac * bound, mu)) < 1
-        assert spectral_radius(momentum_mode_matrix(lam, (1 - DELTA) * bound, mu)) < 1
-        assert spectral_radius(momentum_mode_matrix(lam, (1 + DELTA) * bound, mu)) > 1
+        assert spectral_radius(sgd_momentum_mode_matrix(lam, frac * bound, mu)) < 1
+        assert spectral_radius(sgd_momentum_mode_matrix(lam, (1 - DELTA) * bound, mu)) < 1
+        assert spectral_radius(sgd_momentum_mode_matrix(lam, (1 + DELTA) * bound, mu)) > 1
     with clause("b"):
         check.assert_close(
             ema_b * lam,
@@ -102,14 +103,14 @@ def test_mode_spectral_radius_changes_at_the_bound(lam, mu, beta, frac):
         assert spectral_radius(ema_momentum_mode_matrix(lam, (1 + DELTA) * ema_b, beta)) > 1
         check.assert_close(
             beta * ema_b,
-            momentum_max_stable_lr(lam, 1 - beta),
+            sgd_momentum_max_stable_lr(lam, 1 - beta),
             kind="identity",
             cond=1 / beta,
             what="EMA bound in torch units",
         )
     with clause("d"):
         check.assert_close(
-            momentum_max_stable_lr(lam, 0.0),
+            sgd_momentum_max_stable_lr(lam, 0.0),
             gd_max_stable_lr(lam),
             kind="identity",
             what="mu = 0 is GD",
@@ -144,9 +145,9 @@ def test_mode_spectral_radius_changes_at_the_bound(lam, mu, beta, frac):
         # past the bound, just (1 + DELTA) or far (1 / frac), both forms have a real dominant
         # eigenvalue below -1: p(-1) = 2(1 + mu) - x < 0 with x at least 1e-3 relative past it
         for M in (
-            momentum_mode_matrix(lam, (1 + DELTA) * bound, mu),
+            sgd_momentum_mode_matrix(lam, (1 + DELTA) * bound, mu),
             ema_momentum_mode_matrix(lam, (1 + DELTA) * ema_b, beta),
-            momentum_mode_matrix(lam, bound / frac, mu),
+            sgd_momentum_mode_matrix(lam, bound / frac, mu),
             ema_momentum_mode_matrix(lam, ema_b / frac, beta),
         ):
             z = np.linalg.eigvals(M)
@@ -170,7 +171,7 @@ def test_in_the_lecture_eta_the_edge_is_more_than_twice_gds(beta):
     gd_edge = gd_max_stable_lr(1.0)
     assert spectral_radius(ema_momentum_mode_matrix(1.0, 3 * gd_edge, beta)) < 1
     assert ema_momentum_max_stable_lr(1.0, beta) / gd_edge > 3
-    assert spectral_radius(momentum_mode_matrix(1.0, 2 * gd_edge, 1 - beta)) > 1
+    assert spectral_radius(sgd_momentum_mode_matrix(1.0, 2 * gd_edge, 1 - beta)) > 1
 
 
 _HOST_TORCH = BACKENDS[2]  # torch-cpu-float64: the torch oracle on the host
@@ -190,12 +191,12 @@ def _simulate(backend, problem, form, c, mu_or_beta, e0_modes, steps):
         (problem.U[:, : problem.rank].T @ problem.y) / problem.svals
     )
     if form == "torch":
-        lr = c * momentum_max_stable_lr(lam[0], mu_or_beta)
+        lr = c * sgd_momentum_max_stable_lr(lam[0], mu_or_beta)
         opt = sgd_momentum(lr, mu_or_beta)
-        mats = [momentum_mode_matrix(lam_i, lr, mu_or_beta) for lam_i in lam]
+        mats = [sgd_momentum_mode_matrix(lam_i, lr, mu_or_beta) for lam_i in lam]
     else:
         lr = c * ema_momentum_max_stable_lr(lam[0], mu_or_beta)
-        opt = momentum(lr, mu_or_beta)
+        opt = ema_momentum(lr, mu_or_beta)
         mats = [ema_momentum_mode_matrix(lam_i, lr, mu_or_beta) for lam_i in lam]
     X, y = backend.asarray(problem.X), backend.asarray(problem.y)
     w0 = {"w": backend.asarray(w_star + problem.V @ e0_modes)}
@@ -311,6 +312,14 @@ def _stable_eta(problem, beta, c):
     return c * ema_momentum_max_stable_lr(2 * problem.sigma_max**2, beta)
 
 
+def _run_reference(opt, grad, params, steps):
+    """`dlcore.train.run` without the fused step: `update` then `apply_updates`, `steps` times."""
+    state = opt.init(params)
+    for t in range(steps):
+        params, state = step(opt, grad(params, t), state, params, fused=False)
+    return params
+
+
 @claim(GDS)
 @pytest.mark.parametrize("backend", backend_params())
 @given(
@@ -324,13 +333,13 @@ def _stable_eta(problem, beta, c):
     problem=make_problem(n=3, d=1, svals=[1.0], seed=0), beta=0.0625, c=0.75, steps=23, seed=4
 )
 def test_momentum_is_gd_fed_the_ema_of_its_gradients(backend, problem, beta, c, steps, seed):
-    """momentum(eta, beta) equals GD fed ema(beta) of the gradients, and momentum(eta, 1) equals GD.
+    """ema_momentum(eta, beta) equals GD fed ema(beta) of the gradients, and ema_momentum(eta, 1) equals GD.
 
     Both sides perform the same floating-point operations in the same order (a = (1 - beta) a +
     beta g, then w - eta a; with beta = 1, (1 - 1) a + 1 g = g exactly), so they agree to the
-    last bit; the identity tolerance is only the floor of the comparison. GD is therefore run as
-    `update` then `apply_updates`: `dlcore.train.run(gd(...))` fuses the two into one operation
-    (`dlcore.optim.step`), which rounds differently.
+    last bit; the identity tolerance is only the floor of the comparison. Both sides therefore
+    run as `update` then `apply_updates` (`step(..., fused=False)`): `dlcore.train.run` fuses
+    the two into one operation on torch (`dlcore.optim.step`), which rounds differently.
     """
     check = Check(GDS, backend)
     X, y = backend.asarray(problem.X), backend.asarray(problem.y)
@@ -338,7 +347,7 @@ def test_momentum_is_gd_fed_the_ema_of_its_gradients(backend, problem, beta, c, 
     w0 = np.random.default_rng(seed).standard_normal(problem.d)
     eta = _stable_eta(problem, beta, c)
     start = {"w": backend.asarray(w0)}
-    w_mom, _ = run(momentum(eta, beta), grad, start, steps)
+    w_mom = _run_reference(ema_momentum(eta, beta), grad, start, steps)
     smoother, gd_opt = ema(beta), gd(eta)
     p, s_ema, s_gd = start, smoother.init(start), gd_opt.init(start)
     for t in range(steps):
@@ -351,7 +360,7 @@ def test_momentum_is_gd_fed_the_ema_of_its_gradients(backend, problem, beta, c, 
     # beta = 1 is GD, at a step size stable for GD: eta above is stable for the EMA at beta but
     # may be far beyond 2 / lambda_max, where GD overflows and dlcore refuses the step
     eta_gd = _stable_eta(problem, 1.0, c)
-    w_one, _ = run(momentum(eta_gd, 1.0), grad, start, steps)
+    w_one = _run_reference(ema_momentum(eta_gd, 1.0), grad, start, steps)
     p, gd_one = start, gd(eta_gd)
     s_gd = gd_one.init(start)
     for t in range(steps):  # GD's update then apply_updates (`run(gd)` fuses them: other bits)
@@ -394,7 +403,7 @@ def test_momentum_iterate_is_the_unrolled_geometric_sum(backend, problem, beta, 
 
     w0 = np.random.default_rng(seed).standard_normal(problem.d)
     eta = _stable_eta(problem, beta, c)
-    wT, _ = run(momentum(eta, beta), grad, {"w": backend.asarray(w0)}, steps)
+    wT, _ = run(ema_momentum(eta, beta), grad, {"w": backend.asarray(w0)}, steps)
     G = np.array(grads)
     weights = beta * (1 - beta) ** np.arange(steps)
     smoothed = np.array([weights[: t + 1] @ G[t::-1] for t in range(steps)])
@@ -407,7 +416,7 @@ def test_momentum_iterate_is_the_unrolled_geometric_sum(backend, problem, beta, 
             wT["w"], expected, kind="identity", dim=3 * steps,
             scale=scale,
         )  # fmt: skip
-    opt, p = momentum(eta, beta), {"w": backend.asarray(w0)}
+    opt, p = ema_momentum(eta, beta), {"w": backend.asarray(w0)}
     state, fed = opt.init(p), []
     for _ in range(steps):
         g = squared_loss_grad(p["w"], X, y)
@@ -512,7 +521,7 @@ def test_trajectories_equal_torch_sgd(backend, problem, mu, variant, tau, wd, c,
     """dlcore's k-step trajectory equals torch.optim.SGD's on ||Xw - y||^2, in the same dtype.
 
     Variants: heavy ball; dampening tau (damped from the second step on); Nesterov; coupled weight
-    decay; and the lecture's momentum(eta, beta) against SGD(lr = eta beta, momentum = 1 - beta).
+    decay; and the lecture's ema_momentum(eta, beta) against SGD(lr = eta beta, momentum = 1 - beta).
     Error model: in the state (alpha v, e) one step is the linear map M~ (the iteration matrix,
     with H + wd I under weight decay) plus a local rounding of at most ~(d + 2) eps S, where S =
     max_t (|w_t| + alpha |v_t|) (the gradient 2X^T(Xw - y) costs d eps |H||e| and alpha |H| <= 4
@@ -529,15 +538,15 @@ def test_trajectories_equal_torch_sgd(backend, problem, mu, variant, tau, wd, c,
         kw["nesterov"] = True
         lr = c * 2 * (1 + mu) / ((1 + 2 * mu) * lam_max)
     else:
-        lr = c * momentum_max_stable_lr(lam_max, mu)
+        lr = c * sgd_momentum_max_stable_lr(lam_max, mu)
     if variant == "dampening":
         kw["dampening"] = tau
     if variant == "weight-decay":
         kw["weight_decay"] = wd
-        lr = c * momentum_max_stable_lr(lam_max + wd, mu)
+        lr = c * sgd_momentum_max_stable_lr(lam_max + wd, mu)
     if variant == "lecture":
         beta = 1 - mu
-        opt = momentum(lr / beta, beta)
+        opt = ema_momentum(lr / beta, beta)
     else:
         opt = sgd_momentum(lr, kw["momentum"], dampening=kw["dampening"], nesterov=kw["nesterov"])
         if variant == "weight-decay":
@@ -546,7 +555,7 @@ def test_trajectories_equal_torch_sgd(backend, problem, mu, variant, tau, wd, c,
     X, y = backend.asarray(problem.X), backend.asarray(problem.y)
     wT, _ = run(opt, _quadratic_grad(X, y), {"w": backend.asarray(w0)}, steps)
     expected, S = torch_sgd_on_quadratic(backend, problem.X, problem.y, w0, steps, lr=lr, **kw)
-    M = momentum_iteration_matrix(
+    M = sgd_momentum_iteration_matrix(
         H + kw["weight_decay"] * np.eye(problem.d),
         lr,
         kw["momentum"],
@@ -651,7 +660,7 @@ def test_mlp_trajectories_equal_torch_sgd(backend, mu, variant, activation, c, w
     seed=seeds,
 )
 def test_generic_rescaling_is_the_lecture_form(problem, mu, coef, c, steps, seed):
-    """b <- mu b + c g, w <- w - eta' b equals momentum(eta' c / (1 - mu), 1 - mu), and a = beta b / c.
+    """b <- mu b + c g, w <- w - eta' b equals ema_momentum(eta' c / (1 - mu), 1 - mu), and a = beta b / c.
 
     Run as sgd_momentum(eta', mu) fed c g (its first buffer c g_0 is mu * 0 + c g_0). Same error
     model as the torch comparison: (d + 2) eps S per step, grown by at most A, over T steps.
@@ -663,7 +672,7 @@ def test_generic_rescaling_is_the_lecture_form(problem, mu, coef, c, steps, seed
     eta_prime = eta * beta / coef
     X, y = problem.X, problem.y
     w0 = np.random.default_rng(seed).standard_normal(problem.d)
-    opt_b, opt_a = sgd_momentum(eta_prime, mu), momentum(eta, beta)
+    opt_b, opt_a = sgd_momentum(eta_prime, mu), ema_momentum(eta, beta)
     pb = pa = {"w": w0}
     sb, sa = opt_b.init(pb), opt_a.init(pa)
     S = float(np.linalg.norm(w0))
@@ -672,7 +681,7 @@ def test_generic_rescaling_is_the_lecture_form(problem, mu, coef, c, steps, seed
         ua, sa = opt_a.update({"w": squared_loss_grad(pa["w"], X, y)}, sa, pa)
         pb, pa = apply_updates(pb, ub), apply_updates(pa, ua)
         S = max(S, float(np.linalg.norm(pa["w"]) + eta * np.linalg.norm(sa.buffer["w"])))
-    M = momentum_iteration_matrix(2 * X.T @ X, eta * beta, mu)
+    M = sgd_momentum_iteration_matrix(2 * X.T @ X, eta * beta, mu)
     A = amplification(_scaled(M, eta * beta), steps)
     dim = steps * (problem.d + 2)
     with clause("c"):
@@ -700,13 +709,13 @@ def test_copying_eta_into_torch_lr_diverges(lam, beta, u):
     eta = float(np.exp(np.log(lo) + u * (np.log(hi) - np.log(lo)))) / lam
     with clause("e"):
         assert spectral_radius(ema_momentum_mode_matrix(lam, eta, beta)) < 1
-        assert spectral_radius(momentum_mode_matrix(lam, eta, 1 - beta)) > 1
+        assert spectral_radius(sgd_momentum_mode_matrix(lam, eta, 1 - beta)) > 1
     alpha, mu = ema_to_torch(eta, beta)
     D = np.diag([beta, 1.0])  # (a, e) = D (v, e)
     with clause("d"):
         check.assert_close([alpha, mu], [eta * beta, 1 - beta], kind="identity", what="ema_to_torch")  # fmt: skip
         check.assert_close(
-            D @ momentum_mode_matrix(lam, alpha, mu) @ np.linalg.inv(D),
+            D @ sgd_momentum_mode_matrix(lam, alpha, mu) @ np.linalg.inv(D),
             ema_momentum_mode_matrix(lam, eta, beta),
             kind="identity",
             cond=1 / beta,
@@ -720,7 +729,7 @@ def test_copying_eta_into_torch_lr_diverges(lam, beta, u):
 def test_dampening_mu_is_not_the_ema_form(problem, beta, c, seed):
     """torch's SGD(lr=eta, momentum=1-beta, dampening=1-beta) takes a full first step -eta g_0.
 
-    The lecture's momentum(eta, beta) from a_0 = 0 steps by -eta beta g_0 (computed here in
+    The lecture's ema_momentum(eta, beta) from a_0 = 0 steps by -eta beta g_0 (computed here in
     NumPy), so the two differ after one step by eta (1 - beta) |g_0|, far above rounding; each
     side is one step of a few roundings at the scale |w_0| + eta |g_0| (n + d terms for the
     gradient).
@@ -780,10 +789,10 @@ def test_one_optimizer_step_is_the_mode_matrix(backend, problem, beta, c, varian
     w = w_star + e
     X, y = backend.asarray(problem.X), backend.asarray(problem.y)
     if variant == "heavy-ball":
-        opt, blocks, params = momentum(eta, beta), ema_momentum_mode_matrix, w
+        opt, blocks, params = ema_momentum(eta, beta), ema_momentum_mode_matrix, w
     else:
         opt, blocks, params = (
-            nesterov(eta, beta),
+            ema_nesterov(eta, beta),
             ema_nesterov_mode_matrix,
             w - eta * (1 - beta) * a,
         )
@@ -864,9 +873,12 @@ def test_iteration_matrix_is_block_diagonal_with_closed_form_eigenvalues(problem
     alpha, mu = step / lam_max, 1 - beta
     if nest and mu == 0:
         mu = 0.5
-    M = momentum_iteration_matrix(H, alpha, mu, nesterov=nest)
+    M = sgd_momentum_iteration_matrix(H, alpha, mu, nesterov=nest)
     Q = np.kron(np.eye(2), problem.V)
-    blocks = [(nesterov_mode_matrix if nest else momentum_mode_matrix)(li, alpha, mu) for li in lam]
+    blocks = [
+        (sgd_nesterov_mode_matrix if nest else sgd_momentum_mode_matrix)(li, alpha, mu)
+        for li in lam
+    ]
     expected = np.zeros_like(M)
     d = problem.d
     for i, B in enumerate(blocks):
@@ -1216,7 +1228,7 @@ def test_momentum_steps_on_steady_and_alternating_gradients(
     g = backend.to_numpy(backend.asarray(np.random.default_rng(seed).standard_normal(d)))
     t = np.arange(steps)[:, None]
     sign = (-1.0) ** t if alternating else np.ones_like(t, dtype=float)
-    opt, p = momentum(eta, beta), {"w": backend.asarray(np.zeros(d))}
+    opt, p = ema_momentum(eta, beta), {"w": backend.asarray(np.zeros(d))}
     state, out = opt.init(p), []
     for s in sign[:, 0]:
         u, state = opt.update({"w": backend.asarray(s * g)}, state, p)
@@ -1255,7 +1267,7 @@ def test_ramp_up_on_a_constant_gradient(backend, d, beta, eta, steps, seed):
     rng = np.random.default_rng(seed)
     g = backend.to_numpy(backend.asarray(rng.standard_normal(d)))
     w0 = backend.to_numpy(backend.asarray(rng.standard_normal(d)))
-    opt, p = momentum(eta, beta), {"w": backend.asarray(w0)}
+    opt, p = ema_momentum(eta, beta), {"w": backend.asarray(w0)}
     state = opt.init(p)
     G = {"w": backend.asarray(g)}
     for t in range(1, steps + 1):
@@ -1306,9 +1318,9 @@ def test_ema_state_is_one_array_per_parameter(backend, shape_list, beta, steps, 
     params = {f"p{i}": backend.asarray(rng.standard_normal(s)) for i, s in enumerate(shape_list)}
     for name, opt in {
         "ema": ema(beta),
-        "momentum": momentum(0.1, beta),
+        "momentum": ema_momentum(0.1, beta),
         "sgd_momentum": sgd_momentum(0.1, 1 - beta if beta > 0 else 0.5),
-        "nesterov": nesterov(0.1, beta),
+        "nesterov": ema_nesterov(0.1, beta),
     }.items():
         state, p = opt.init(params), params
         for _ in range(steps):
@@ -1321,7 +1333,7 @@ def test_ema_state_is_one_array_per_parameter(backend, shape_list, beta, steps, 
             for k, a in state.buffer.items():
                 assert tuple(a.shape) == tuple(params[k].shape), name
                 assert a.dtype == params[k].dtype, name
-            assert isinstance(state.step, int) and state.step == steps, name
+            assert isinstance(state.count, int) and state.count == steps, name
 
 
 # ---- Nesterov's look-ahead ----------------------------------------------------------------------
@@ -1351,7 +1363,7 @@ def _lecture_nesterov(problem, w0, eta, beta, steps):
     seed=seeds,
 )
 def test_nesterov_runs_the_look_ahead_points_like_torch(backend, problem, beta, c, steps, seed):
-    """dlcore's nesterov(eta, beta) carries u_t: equal to the lecture loop's w_t - eta (1 - beta) a_t and to torch's p_t.
+    """dlcore's ema_nesterov(eta, beta) carries u_t: equal to the lecture loop's w_t - eta (1 - beta) a_t and to torch's p_t.
 
     torch.optim.SGD(lr = eta beta, momentum = 1 - beta, nesterov = True) runs in the backend's
     dtype. Error model as for the heavy-ball comparison: state (alpha v, e) with the Nesterov
@@ -1364,14 +1376,14 @@ def test_nesterov_runs_the_look_ahead_points_like_torch(backend, problem, beta, 
     eta = alpha / beta
     w0 = np.random.default_rng(seed).standard_normal(problem.d)
     X, y = backend.asarray(problem.X), backend.asarray(problem.y)
-    uT, _ = run(nesterov(eta, beta), _quadratic_grad(X, y), {"w": backend.asarray(w0)}, steps)
+    uT, _ = run(ema_nesterov(eta, beta), _quadratic_grad(X, y), {"w": backend.asarray(w0)}, steps)
     lecture = _lecture_nesterov(problem, w0, eta, beta, steps)
     kw = {"momentum": mu, "nesterov": mu > 0}
     oracle, S = torch_sgd_on_quadratic(backend, problem.X, problem.y, w0, steps, lr=alpha, **kw)
     S = max(
         S, max(float(np.linalg.norm(w)) + eta * float(np.linalg.norm(a)) for w, a, _ in lecture)
     )
-    M = momentum_iteration_matrix(2 * problem.X.T @ problem.X, alpha, mu, nesterov=mu > 0)
+    M = sgd_momentum_iteration_matrix(2 * problem.X.T @ problem.X, alpha, mu, nesterov=mu > 0)
     A = amplification(_scaled(M, alpha), steps)
     dim = steps * (problem.d + 2)
     # the stated recursion of the look-ahead points, in float64: v = mu v + g(u), u -= alpha (g + mu v)
@@ -1479,7 +1491,7 @@ def test_tuned_heavy_ball_puts_every_mode_on_the_sqrt_mu_circle(kappa, lam_min, 
     with clause("a"):
         check.assert_close(gd_factor, (kappa - 1) / (kappa + 1), kind="identity", cond=(kappa + 1) / (kappa - 1) * kappa)  # fmt: skip
     lam = lam_min * kappa**u
-    M = momentum_mode_matrix(lam, alpha, mu)
+    M = sgd_momentum_mode_matrix(lam, alpha, mu)
     tr, det = float(np.trace(M)), mu
     zp, _ = mode_eigenvalues(tr, det)
     root = math.sqrt(mu)
@@ -1512,7 +1524,7 @@ def test_tuned_heavy_ball_needs_fewer_steps_than_tuned_gd(kappa, seed):
     grad = lambda p, t: {"w": H @ p["w"]}  # noqa: E731
     alpha, mu = _tuned(1.0, kappa)
     counts = {}
-    for name, opt in (("gd", gd(2 / (1 + kappa))), ("hb", momentum(alpha / (1 - mu), 1 - mu))):
+    for name, opt in (("gd", gd(2 / (1 + kappa))), ("hb", ema_momentum(alpha / (1 - mu), 1 - mu))):
         p, state, t = {"w": e0}, opt.init({"w": e0}), 0
         while np.linalg.norm(p["w"]) > 1e-8 * np.linalg.norm(e0) and t < 100_000:
             u, state = opt.update(grad(p, t), state, p)

@@ -527,9 +527,9 @@ _c(
 
 # dynamics (NumPy scalars and matrices)
 for _f, _third in (
-    ("momentum_mode_matrix", ("momentum", UNIT_OPEN)),
+    ("sgd_momentum_mode_matrix", ("momentum", UNIT_OPEN)),
     ("ema_momentum_mode_matrix", ("beta", UNIT_BETA)),
-    ("nesterov_mode_matrix", ("momentum", UNIT_OPEN)),
+    ("sgd_nesterov_mode_matrix", ("momentum", UNIT_OPEN)),
     ("ema_nesterov_mode_matrix", ("beta", UNIT_BETA)),
     ("simultaneous_momentum_mode_matrix", ("beta", UNIT_BETA)),
 ):
@@ -550,7 +550,7 @@ _c(
 )
 _c("dynamics.gd_max_stable_lr", {"lam_max": POS}, lambda r: {"lam_max": 2.0})
 _c(
-    "dynamics.momentum_max_stable_lr",
+    "dynamics.sgd_momentum_max_stable_lr",
     {"lam_max": POS, "momentum": UNIT_OPEN},
     lambda r: {"lam_max": 2.0, "momentum": 0.5},
 )
@@ -568,7 +568,7 @@ _c(
     rtol=16,
 )
 _c(
-    "dynamics.momentum_iteration_matrix",
+    "dynamics.sgd_momentum_iteration_matrix",
     {
         "H": Arr(SQUARE, host_only=True),
         "lr": POS,
@@ -880,7 +880,7 @@ OPTIMIZERS: dict[str, OptimizerContract] = {
         OptimizerContract("optim.sgd", {"lr": POS}, {"lr": 0.1}, optim.EmptyState),
         OptimizerContract("optim.gd", {"lr": POS}, {"lr": 0.1}, optim.EmptyState),
         OptimizerContract(
-            "optim.momentum",
+            "optim.ema_momentum",
             {"lr": POS, "beta": UNIT_BETA},
             {"lr": 0.1, "beta": 0.5},
             optim.MomentumState,
@@ -897,9 +897,14 @@ OPTIMIZERS: dict[str, OptimizerContract] = {
             {"lr": 0.1, "b1": 0.9, "b2": 0.999, "eps": 1e-8},
             optim.AdamState,
         ),
-        OptimizerContract("optim.ema", {"beta": UNIT_BETA}, {"beta": 0.5}, optim.MomentumState),
         OptimizerContract(
-            "optim.nesterov",
+            "optim.ema",
+            {"beta": UNIT_BETA, "nesterov": Flag()},
+            {"beta": 0.5, "nesterov": False},
+            optim.MomentumState,
+        ),
+        OptimizerContract(
+            "optim.ema_nesterov",
             {"lr": POS, "beta": UNIT_BETA},
             {"lr": 0.1, "beta": 0.5},
             optim.MomentumState,
@@ -929,6 +934,39 @@ OPTIMIZERS: dict[str, OptimizerContract] = {
             {"opt": optim.sgd_momentum(0.1, 0.9), "decay": 0.01},
             optim.MomentumState,
             positional=("opt",),
+        ),
+        # the transforms an optimizer is chained from
+        OptimizerContract(
+            "optim.chain",
+            {"transforms": Opt()},
+            {"transforms": optim.scale_by_adam()},
+            optim.AdamState,
+            positional=("transforms",),
+        ),
+        OptimizerContract("optim.scale", {"factor": REAL}, {"factor": -0.1}, optim.EmptyState),
+        OptimizerContract(
+            "optim.add_decayed_weights",
+            {"weight_decay": REAL},
+            {"weight_decay": 0.01},
+            optim.EmptyState,
+        ),
+        OptimizerContract(
+            "optim.trace",
+            {"momentum": UNIT_OPEN, "dampening": UNIT_OPEN, "nesterov": Flag()},
+            {"momentum": 0.5, "dampening": 0.0, "nesterov": False},
+            optim.MomentumState,
+        ),
+        OptimizerContract(
+            "optim.scale_by_adam",
+            {"b1": UNIT_OPEN, "b2": UNIT_OPEN, "eps": POS},
+            {"b1": 0.9, "b2": 0.999, "eps": 1e-8},
+            optim.AdamState,
+        ),
+        OptimizerContract(
+            "optim.scale_by_rms",
+            {"alpha": UNIT_OPEN, "eps": POS},
+            {"alpha": 0.99, "eps": 1e-8},
+            optim.RMSPropState,
         ),
     )
 }

@@ -1,4 +1,5 @@
-"""`torch.optim` as the oracle for dlcore's optimizers, and the error models of the comparisons.
+"""The optimizer table every optimizer test draws from; `torch.optim` as the oracle for dlcore's
+optimizers, and the error models of the comparisons.
 
 The oracle runs on the device of the backend under test (CPU for NumPy and `array_api_strict`)
 in the backend's dtype, so that both sides round in the same precision.
@@ -7,11 +8,19 @@ in the backend's dtype, so that both sides round in the same precision.
 from __future__ import annotations
 
 import math
-from typing import Any
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 import numpy as np
 
+from dlcore import optim
+
 __all__ = [
+    "Row",
+    "OPTIMIZERS",
+    "FUSED",
+    "UNFUSED",
+    "make_optimizer",
     "assert_mlp_grads_match_torch",
     "torch_place",
     "torch_sgd_on_quadratic",
@@ -23,6 +32,50 @@ __all__ = [
     "torch_mlp_grad",
     "mlp_grad_scale",
 ]
+
+
+class Row(NamedTuple):
+    """One optimizer of the table: `make(lr, mu, wd)` builds it (`mu` is its momentum-like
+    weight: `beta`, `momentum` or `b1`; `wd` its weight decay), and whether `optim.step` fuses
+    it on torch tensors."""
+
+    make: Callable[[float, float, float], optim.GradientTransformation]
+    fused: bool
+
+
+OPTIMIZERS: dict[str, Row] = {
+    "sgd": Row(lambda lr, mu, wd: optim.sgd(lr), True),
+    "ema": Row(lambda lr, mu, wd: optim.ema(mu), False),  # a transform: u = the average
+    "ema_momentum": Row(lambda lr, mu, wd: optim.ema_momentum(lr, mu), True),
+    "ema_nesterov": Row(lambda lr, mu, wd: optim.ema_nesterov(lr, mu), False),
+    "sgd_momentum": Row(lambda lr, mu, wd: optim.sgd_momentum(lr, mu), True),
+    "dampened": Row(lambda lr, mu, wd: optim.sgd_momentum(lr, mu, dampening=0.5), False),
+    "nesterov": Row(lambda lr, mu, wd: optim.sgd_momentum(lr, mu, nesterov=True), False),
+    "rmsprop": Row(lambda lr, mu, wd: optim.rmsprop(lr), False),
+    "adam": Row(lambda lr, mu, wd: optim.adam(lr, b1=mu), True),
+    "adamw": Row(lambda lr, mu, wd: optim.adamw(lr, b1=mu, weight_decay=wd), True),
+    "momentum-l2": Row(
+        lambda lr, mu, wd: optim.coupled_weight_decay(optim.sgd_momentum(lr, mu), wd), True
+    ),
+    "adam-l2": Row(lambda lr, mu, wd: optim.coupled_weight_decay(optim.adam(lr, b1=mu), wd), True),
+    "decoupled-momentum": Row(
+        lambda lr, mu, wd: optim.decoupled_weight_decay(optim.sgd_momentum(lr, mu), lr * wd), True
+    ),
+    "decoupled-adam": Row(
+        lambda lr, mu, wd: optim.decoupled_weight_decay(optim.adam(lr, b1=mu), lr * wd), True
+    ),
+}
+"""Every optimizer (and the `ema` transform) the tests run, by name."""
+
+FUSED = [name for name, row in OPTIMIZERS.items() if row.fused]
+UNFUSED = [name for name, row in OPTIMIZERS.items() if not row.fused]
+
+
+def make_optimizer(
+    name: str, lr: float = 0.1, mu: float = 0.5, wd: float = 0.1
+) -> optim.GradientTransformation:
+    """The optimizer `name` of the table, with the table's default hyperparameters."""
+    return OPTIMIZERS[name].make(lr, mu, wd)
 
 
 def torch_place(backend: Any) -> tuple[Any, Any]:
