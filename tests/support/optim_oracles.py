@@ -14,6 +14,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from dlcore import optim
+from tests.support.mlp_oracles import mlp_grad_scale, torch_mlp_grad
 
 __all__ = [
     "Row",
@@ -200,47 +201,6 @@ def mlp_closed_loop(
     return np.array(thetas), grads, hosts
 
 
-def torch_mlp_grad(
-    host: dict[str, np.ndarray], X: np.ndarray, y: np.ndarray, activation: str
-) -> np.ndarray:
-    """torch autograd (float64) of $\\|f_\\theta(X) - y\\|^2$ at `host`, flattened like dlcore."""
-    import torch
-
-    tp = {k: torch.tensor(v, dtype=torch.float64, requires_grad=True) for k, v in host.items()}
-    act = {"tanh": torch.tanh, "relu": torch.relu}[activation]
-    h = torch.as_tensor(X, dtype=torch.float64)
-    depth = len(host) // 2
-    for ell in range(1, depth + 1):
-        h = h @ tp[f"W{ell}"] + tp[f"b{ell}"]
-        if ell < depth:
-            h = act(h)
-    loss = torch.sum((h - torch.as_tensor(y, dtype=torch.float64)) ** 2)
-    loss.backward()
-    return np.concatenate([tp[k].grad.numpy().ravel() for k in host])
-
-
-def mlp_grad_scale(host: dict[str, np.ndarray], X: np.ndarray, y: np.ndarray) -> tuple[float, int]:
-    """`(scale, dim)` of the backprop rounding model: errors <= c dim eps scale.
-
-    Forward magnitudes m_0 = |X|, m_l = m_{l-1} |W_l| + |b_l| bound every pre-activation (tanh and
-    relu are 1-Lipschitz with |phi(z)| <= |z|), backward magnitudes D_L = 2(m_L + |y|),
-    D_l = D_{l+1} |W_{l+1}|^T bound every delta (|phi'| <= 1), and the gradient magnitudes are
-    m_{l-1}^T D_l and sum D_l; each entry is a chain of at most dim = sum(sizes) + depth + n
-    roundings, each relative to these magnitudes. `scale` is the norm of all gradient magnitudes.
-    """
-    depth = len(host) // 2
-    ms = [np.abs(X)]
-    for ell in range(1, depth + 1):
-        ms.append(ms[-1] @ np.abs(host[f"W{ell}"]) + np.abs(host[f"b{ell}"]))
-    D = 2 * (ms[-1] + np.abs(y))
-    parts: list[float] = []
-    for ell in range(depth, 0, -1):
-        parts += [float(np.sum((ms[ell - 1].T @ D) ** 2)), float(np.sum(np.sum(D, axis=0) ** 2))]
-        D = D @ np.abs(host[f"W{ell}"]).T
-    sizes = [X.shape[1]] + [host[f"b{ell}"].shape[0] for ell in range(1, depth + 1)]
-    return math.sqrt(sum(parts)), sum(sizes) + depth + X.shape[0]
-
-
 def assert_mlp_grads_match_torch(
     backend: Any,
     grads: list[Any],
@@ -252,13 +212,14 @@ def assert_mlp_grads_match_torch(
 ) -> None:
     """Each step's dlcore backward equals torch autograd (float64) at the same parameters.
 
-    The tolerance follows the backprop rounding model of `mlp_grad_scale`.
+    The tolerance follows the backprop rounding model of `mlp_grad_scale`
+    (`tests.support.mlp_oracles`, with the torch oracle `torch_mlp_grad`).
     """
     from tests.support.tolerances import assert_close
 
     hX, hy = backend.to_numpy(X).astype(np.float64), backend.to_numpy(y).astype(np.float64)
     for t, (g, host) in enumerate(zip(grads, hosts, strict=True)):
-        g_scale, g_dim = mlp_grad_scale(host, hX, hy)
+        g_scale, g_dim = mlp_grad_scale(host, hX, hy, activation)
         assert_close(
             g,
             torch_mlp_grad(host, hX, hy, activation),
