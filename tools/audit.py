@@ -1,10 +1,12 @@
 """Audit one chapter (or all): untested clauses, the lecture's voice, and unbacked prose numbers.
 
-    python tools/audit.py [CHAPTER ...]
+    python tools/audit.py [--catalogue DIR] [CHAPTER ...]
 
 Prints what `tests/meta/test_clauses.py` and `tests/meta/test_prose_numbers.py` would fail on,
 restricted to the named chapters, so that a chapter can be finished without running the suite.
-Exits 1 when anything is found.
+With `--catalogue DIR` (the extraction catalogue the spec was drafted from, which is not part of
+the repository and which no test reads), it also lists `catalogue` ids of the spec that DIR does
+not define. Exits 1 when anything is found.
 """
 
 from __future__ import annotations
@@ -20,6 +22,11 @@ from tests.meta import checks  # noqa: E402
 
 
 def main(chapters: list[str]) -> int:
+    catalogue = None
+    if "--catalogue" in chapters:
+        i = chapters.index("--catalogue")
+        catalogue = Path(chapters[i + 1])
+        chapters = chapters[:i] + chapters[i + 2 :]
     unknown = set(chapters) - set(CHAPTERS)
     if unknown:
         print(f"unknown chapter(s) {sorted(unknown)}; chapters are {list(CHAPTERS)}")
@@ -38,6 +45,9 @@ def main(chapters: list[str]) -> int:
         "claims without a lecture paraphrase citing lines": checks.claims_without_lecture(claims),
         "errata that quote no transcript lines": checks.errata_without_quotes(claims),
     }
+    if catalogue is not None:
+        known = checks.catalogue_ids(catalogue)
+        sections[f"catalogue ids not in {catalogue}"] = checks.unknown_catalogue_ids(claims, known)
     for ch in chapters:
         text = (ROOT / "docs" / f"{ch}.md").read_text(encoding="utf-8")
         sections[f"docs/{ch}.md: unbacked numbers in prose"] = checks.prose_numbers(

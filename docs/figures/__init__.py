@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import html
+import importlib
 import inspect
 import io
 import re
@@ -296,3 +297,36 @@ def note(fn: Callable[..., Any]) -> str:
     CACHE.mkdir(parents=True, exist_ok=True)
     cached.write_text(text, encoding="utf-8")
     return text
+
+
+UNCACHED = ("tables",)
+"""Modules whose text reads files outside the cache key (recorded reports): never cached."""
+
+
+def prerender(module: str) -> int:
+    """Render into the cache every figure and text of `figures.<module>` that it lacks: each
+    public function without required arguments whose result is a figure (and the note it leaves)
+    or a string. The claims hook runs one module per worker process before the pages are built,
+    so a cold build computes the figures on every core; returns how many it rendered."""
+    mod = importlib.import_module(f"figures.{module}")
+    rendered = 0
+    for name, fn in vars(mod).items():
+        if name.startswith("_") or not inspect.isfunction(fn) or fn.__module__ != mod.__name__:
+            continue
+        if any(p.default is p.empty for p in inspect.signature(fn).parameters.values()):
+            continue
+        key = cache_key(fn, {})
+        if (CACHE / f"{key}.svg").is_file() or (CACHE / f"{key}.html").is_file():
+            continue
+        out = fn()
+        CACHE.mkdir(parents=True, exist_ok=True)
+        if isinstance(out, str):
+            (CACHE / f"{key}.html").write_text(out, encoding="utf-8")
+        elif hasattr(out, "savefig"):
+            (CACHE / f"{key}.svg").write_text(render(out), encoding="utf-8")
+            if _note_key(fn) in NOTES:
+                (CACHE / f"{key}.html").write_text(NOTES[_note_key(fn)], encoding="utf-8")
+        else:
+            continue
+        rendered += 1
+    return rendered

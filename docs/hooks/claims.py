@@ -126,6 +126,29 @@ def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:
     return "".join(out)
 
 
+def on_pre_build(config: Any) -> None:
+    """Fill the figure cache in parallel, one figure module per worker process (largest first),
+    before the pages are built one after the other; a warm cache makes this a no-op."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    import figures
+
+    modules = sorted(
+        (p for p in (ROOT / "docs" / "figures").glob("*.py") if p.stem != "__init__"),
+        key=lambda p: -p.stat().st_size,
+    )
+    names = [p.stem for p in modules if p.stem not in figures.UNCACHED]
+    workers = min(len(names), os.cpu_count() or 1)
+    if workers > 1:
+        context = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            list(pool.map(figures.prerender, names))
+    else:
+        for name in names:
+            figures.prerender(name)
+
+
 def on_files(files: Any, config: Any) -> Any:
     """Add a page per source file of `SOURCES`, at `source/<path>/`, with a `#L<n>` anchor per
     line, kept out of the search index (claims rank first)."""
