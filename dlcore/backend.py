@@ -48,6 +48,7 @@ __all__ = [
     "check_finite",
     "check_linalg_dtype",
     "check_bool",
+    "check_callable",
 ]
 
 _NUMPY = array_api_compat.array_namespace(np.empty(0))
@@ -290,6 +291,17 @@ def check_bool(name: str, value: Any) -> bool:
     if not isinstance(value, bool):
         raise TypeError(f"{name} must be a bool, got {type(value).__name__}: {value!r:.80}")
     return value
+
+
+def check_callable(name: str, fn: Any) -> Any:
+    r"""Require a callable and return it.
+
+    Raises:
+        TypeError: If `fn` is not callable.
+    """
+    if not callable(fn):
+        raise TypeError(f"{name} must be callable, got {type(fn).__name__}: {fn!r:.80}")
+    return fn
 
 
 def _check_real(name: str, value: Any) -> float:
@@ -537,6 +549,16 @@ class Real:
         if not (ok_low and ok_high):
             raise ValueError(f"{name} must {self.wording}, got {value!r}")
         return v
+
+
+_POSITIVE = Real(0, low_open=True)
+r"""A step size, a scale or a rate: $(0, \infty)$."""
+
+_DECAY = Real(0.0, 1.0, high_open=True)
+r"""A decay or momentum coefficient ($\mu$, $b_1$, $b_2$, $\alpha$, $\tau$): $[0, 1)$."""
+
+_WEIGHT = Real(0.0, 1.0, low_open=True)
+r"""The lecture's EMA weight $\beta$ on the new input: $(0, 1]$."""
 
 
 class Int:
