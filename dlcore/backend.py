@@ -41,10 +41,6 @@ __all__ = [
     "check_array",
     "check_compatible",
     "check_generator",
-    "check_positive",
-    "check_nonnegative",
-    "check_in_range",
-    "check_int",
     "check_finite",
     "check_linalg_dtype",
     "check_bool",
@@ -311,51 +307,6 @@ def _check_real(name: str, value: Any) -> float:
     if not math.isfinite(v):
         raise ValueError(f"{name} must be finite, got {value!r}")
     return v
-
-
-def check_positive(name: str, value: Any) -> float:
-    r"""Require a finite real `value > 0` and return it as a float (`Real(0, low_open=True)`).
-
-    Raises:
-        TypeError: If `value` is not a real number.
-        ValueError: If `value` is NaN, infinite or outside (0, inf).
-    """
-    return Real(0, low_open=True)(name, value)
-
-
-def check_nonnegative(name: str, value: Any) -> float:
-    r"""Require a finite real `value >= 0` and return it as a float (`Real(0)`).
-
-    Raises:
-        TypeError: If `value` is not a real number.
-        ValueError: If `value` is NaN, infinite or outside [0, inf).
-    """
-    return Real(0)(name, value)
-
-
-def check_in_range(
-    name: str, value: Any, low: float, high: float, *, low_open: bool, high_open: bool
-) -> float:
-    r"""Require a finite real `value` in the interval given by `low`, `high` and openness.
-
-    Raises:
-        TypeError: If `value` is not a real number; `low_open` is not a bool; `high_open` is not a
-            bool.
-        ValueError: If `value` is NaN, infinite or outside [0, 1).
-    """
-    check_bool("high_open", high_open)
-    kind = Real(low, high, low_open=check_bool("low_open", low_open), high_open=high_open)
-    return kind(name, value)
-
-
-def check_int(name: str, value: Any, *, minimum: int) -> int:
-    r"""Require an integer `value >= minimum` and return it (`Int(minimum)`).
-
-    Raises:
-        TypeError: If `value` is not an int.
-        ValueError: If `value` is below 0.
-    """
-    return Int(minimum)(name, value)
 
 
 # ---- declared argument contracts ---------------------------------------------------------------

@@ -322,8 +322,6 @@ TARGETS = (("n",), ("n", "m"))
 WEIGHTS = (("d",), ("d", "m"))
 VEC_N = (("n",),)
 SQUARE = (("d", "d"),)
-POS = Real(0.0, math.inf, low_open=True)
-NONNEG = Real(0.0, math.inf, low_open=False)
 
 
 def _spectrum(rng: np.random.Generator, n: int, d: int) -> np.ndarray:
@@ -468,35 +466,6 @@ _c(
 )
 _c("backend.check_generator", {"name": Label(), "rng": Rng()}, lambda r: {"name": "g", "rng": r})
 _c("backend.check_callable", {"name": Label(), "fn": Fn()}, lambda r: {"name": "f", "fn": len})
-for _f, _spec in (
-    ("check_positive", POS),
-    ("check_nonnegative", NONNEG),
-):
-    _c(f"backend.{_f}", {"name": Label(), "value": _spec}, lambda r: {"name": "h", "value": 1.0})
-_c(
-    "backend.check_in_range",
-    {
-        "name": Label(),
-        "value": Real(0.0, 1.0, low_open=False, high_open=True),
-        "low": Anything(),  # a bound: an infinite one is an unbounded side
-        "high": Anything(),
-        "low_open": Flag(),
-        "high_open": Flag(),
-    },
-    lambda r: {
-        "name": "h",
-        "value": 0.5,
-        "low": 0.0,
-        "high": 1.0,
-        "low_open": False,
-        "high_open": True,
-    },
-)
-_c(
-    "backend.check_int",
-    {"name": Label(), "value": Int(0), "minimum": Anything()},
-    lambda r: {"name": "k", "value": 3, "minimum": 0},
-)
 
 # data: every kind is declared in dlcore
 _c(
