@@ -41,13 +41,10 @@ __all__ = [
     "check_array",
     "check_compatible",
     "check_generator",
-    "check_positive",
-    "check_nonnegative",
-    "check_in_range",
-    "check_int",
     "check_finite",
     "check_linalg_dtype",
     "check_bool",
+    "check_callable",
 ]
 
 _NUMPY = array_api_compat.array_namespace(np.empty(0))
@@ -292,6 +289,17 @@ def check_bool(name: str, value: Any) -> bool:
     return value
 
 
+def check_callable(name: str, fn: Any) -> Any:
+    r"""Require a callable and return it.
+
+    Raises:
+        TypeError: If `fn` is not callable.
+    """
+    if not callable(fn):
+        raise TypeError(f"{name} must be callable, got {type(fn).__name__}: {fn!r:.80}")
+    return fn
+
+
 def _check_real(name: str, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
         raise TypeError(f"{name} must be a real number, got {type(value).__name__}: {value!r}")
@@ -299,51 +307,6 @@ def _check_real(name: str, value: Any) -> float:
     if not math.isfinite(v):
         raise ValueError(f"{name} must be finite, got {value!r}")
     return v
-
-
-def check_positive(name: str, value: Any) -> float:
-    r"""Require a finite real `value > 0` and return it as a float (`Real(0, low_open=True)`).
-
-    Raises:
-        TypeError: If `value` is not a real number.
-        ValueError: If `value` is NaN, infinite or outside (0, inf).
-    """
-    return Real(0, low_open=True)(name, value)
-
-
-def check_nonnegative(name: str, value: Any) -> float:
-    r"""Require a finite real `value >= 0` and return it as a float (`Real(0)`).
-
-    Raises:
-        TypeError: If `value` is not a real number.
-        ValueError: If `value` is NaN, infinite or outside [0, inf).
-    """
-    return Real(0)(name, value)
-
-
-def check_in_range(
-    name: str, value: Any, low: float, high: float, *, low_open: bool, high_open: bool
-) -> float:
-    r"""Require a finite real `value` in the interval given by `low`, `high` and openness.
-
-    Raises:
-        TypeError: If `value` is not a real number; `low_open` is not a bool; `high_open` is not a
-            bool.
-        ValueError: If `value` is NaN, infinite or outside [0, 1).
-    """
-    check_bool("high_open", high_open)
-    kind = Real(low, high, low_open=check_bool("low_open", low_open), high_open=high_open)
-    return kind(name, value)
-
-
-def check_int(name: str, value: Any, *, minimum: int) -> int:
-    r"""Require an integer `value >= minimum` and return it (`Int(minimum)`).
-
-    Raises:
-        TypeError: If `value` is not an int.
-        ValueError: If `value` is below 0.
-    """
-    return Int(minimum)(name, value)
 
 
 # ---- declared argument contracts ---------------------------------------------------------------
@@ -537,6 +500,16 @@ class Real:
         if not (ok_low and ok_high):
             raise ValueError(f"{name} must {self.wording}, got {value!r}")
         return v
+
+
+_POSITIVE = Real(0, low_open=True)
+r"""A step size, a scale or a rate: $(0, \infty)$."""
+
+_DECAY = Real(0.0, 1.0, high_open=True)
+r"""A decay or momentum coefficient ($\mu$, $b_1$, $b_2$, $\alpha$, $\tau$): $[0, 1)$."""
+
+_WEIGHT = Real(0.0, 1.0, low_open=True)
+r"""The lecture's EMA weight $\beta$ on the new input: $(0, 1]$."""
 
 
 class Int:

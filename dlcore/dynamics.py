@@ -19,13 +19,7 @@ from typing import Any
 import array_api_compat
 import numpy as np
 
-from dlcore.backend import (
-    check_in_range,
-    check_int,
-    check_nonnegative,
-    check_positive,
-    to_numpy,
-)
+from dlcore.backend import _DECAY, _POSITIVE, _WEIGHT, Int, Real, check_bool, contract, to_numpy
 
 __all__ = [
     "gd_mode_factor",
@@ -46,7 +40,11 @@ __all__ = [
     "momentum_flow_matrix",
 ]
 
+_MODE = {"lam": Real(0), "lr": _POSITIVE}
+r"""A mode's Hessian eigenvalue $\lambda \ge 0$ and step size $> 0$, as the mode functions take them."""
 
+
+@contract(_MODE)
 def gd_mode_factor(lam: float, lr: float) -> float:
     r"""GD's error factor in a mode of Hessian eigenvalue $\lambda$: $e_{t+1} = (1 - \eta\lambda)\, e_t$.
 
@@ -55,11 +53,10 @@ def gd_mode_factor(lam: float, lr: float) -> float:
         ValueError: If `lam` is NaN, infinite or outside [0, inf); `lr` is NaN, infinite or outside
             (0, inf).
     """
-    lam = check_nonnegative("lam", lam)
-    lr = check_positive("lr", lr)
     return 1.0 - lr * lam
 
 
+@contract(_MODE, momentum=_DECAY)
 def sgd_momentum_mode_matrix(lam: float, lr: float, momentum: float) -> np.ndarray:
     r"""Heavy ball in PyTorch's form, one mode, state $(v, e)$.
 
@@ -79,12 +76,11 @@ def sgd_momentum_mode_matrix(lam: float, lr: float, momentum: float) -> np.ndarr
         ValueError: If `lam` is NaN, infinite or outside [0, inf); `lr` is NaN, infinite or outside
             (0, inf); `momentum` is NaN, infinite or outside [0, 1).
     """
-    lam = check_nonnegative("lam", lam)
-    lr = check_positive("lr", lr)
-    mu = check_in_range("momentum", momentum, 0.0, 1.0, low_open=False, high_open=True)
+    mu = momentum
     return np.array([[mu, lam], [-lr * mu, 1.0 - lr * lam]])
 
 
+@contract(_MODE, beta=_WEIGHT)
 def ema_momentum_mode_matrix(lam: float, lr: float, beta: float) -> np.ndarray:
     r"""The lecture's EMA momentum, one mode, state $(a, e)$.
 
@@ -103,9 +99,6 @@ def ema_momentum_mode_matrix(lam: float, lr: float, beta: float) -> np.ndarray:
         ValueError: If `lam` is NaN, infinite or outside [0, inf); `lr` is NaN, infinite or outside
             (0, inf); `beta` is NaN, infinite or outside (0, 1].
     """
-    lam = check_nonnegative("lam", lam)
-    lr = check_positive("lr", lr)
-    beta = check_in_range("beta", beta, 0.0, 1.0, low_open=True, high_open=False)
     return np.array([[1.0 - beta, beta * lam], [-lr * (1.0 - beta), 1.0 - lr * beta * lam]])
 
 
@@ -125,16 +118,17 @@ def _host_square_matrix(name: str, M: Any) -> np.ndarray:
     return out
 
 
+@contract(M=_host_square_matrix)
 def spectral_radius(M: np.ndarray) -> float:
     r"""$\rho(M) = \max_i |z_i(M)|$; the linear iteration $s_{t+1} = M s_t$ converges from every start iff $\rho(M) < 1$.
 
     Raises:
         ValueError: If `M` is empty, misshapen or not finite.
     """
-    M = _host_square_matrix("M", M)
     return float(np.max(np.abs(np.linalg.eigvals(M))))
 
 
+@contract(lam_max=_POSITIVE)
 def gd_max_stable_lr(lam_max: float) -> float:
     r"""GD converges on a quadratic iff $0 < \eta < 2/\lambda_{\max}$ (lecture loss: $1/\sigma_{\max}^2$).
 
@@ -142,9 +136,10 @@ def gd_max_stable_lr(lam_max: float) -> float:
         TypeError: If `lam_max` is not a real number.
         ValueError: If `lam_max` is NaN, infinite or outside (0, inf).
     """
-    return 2.0 / check_positive("lam_max", lam_max)
+    return 2.0 / lam_max
 
 
+@contract(lam_max=_POSITIVE, momentum=_DECAY)
 def sgd_momentum_max_stable_lr(lam_max: float, momentum: float) -> float:
     r"""Heavy ball (PyTorch form) converges iff $0 < \alpha < 2(1+\mu)/\lambda_{\max}$.
 
@@ -153,11 +148,10 @@ def sgd_momentum_max_stable_lr(lam_max: float, momentum: float) -> float:
         ValueError: If `lam_max` is NaN, infinite or outside (0, inf); `momentum` is NaN, infinite
             or outside [0, 1).
     """
-    lam_max = check_positive("lam_max", lam_max)
-    mu = check_in_range("momentum", momentum, 0.0, 1.0, low_open=False, high_open=True)
-    return 2.0 * (1.0 + mu) / lam_max
+    return 2.0 * (1.0 + momentum) / lam_max
 
 
+@contract(lam_max=_POSITIVE, beta=_WEIGHT)
 def ema_momentum_max_stable_lr(lam_max: float, beta: float) -> float:
     r"""The lecture's momentum converges iff $0 < \eta < 2(2-\beta)/(\beta\lambda_{\max})$.
 
@@ -166,11 +160,10 @@ def ema_momentum_max_stable_lr(lam_max: float, beta: float) -> float:
         ValueError: If `lam_max` is NaN, infinite or outside (0, inf); `beta` is NaN, infinite or
             outside (0, 1].
     """
-    lam_max = check_positive("lam_max", lam_max)
-    beta = check_in_range("beta", beta, 0.0, 1.0, low_open=True, high_open=False)
     return 2.0 * (2.0 - beta) / (beta * lam_max)
 
 
+@contract(_MODE, momentum=_DECAY)
 def sgd_nesterov_mode_matrix(lam: float, lr: float, momentum: float) -> np.ndarray:
     r"""Nesterov in PyTorch's form (`SGD(nesterov=True)`), one mode, state $(v, e)$.
 
@@ -189,12 +182,11 @@ def sgd_nesterov_mode_matrix(lam: float, lr: float, momentum: float) -> np.ndarr
         ValueError: If `lam` is NaN, infinite or outside [0, inf); `lr` is NaN, infinite or outside
             (0, inf); `momentum` is NaN, infinite or outside [0, 1).
     """
-    lam = check_nonnegative("lam", lam)
-    lr = check_positive("lr", lr)
-    mu = check_in_range("momentum", momentum, 0.0, 1.0, low_open=False, high_open=True)
+    mu = momentum
     return np.array([[mu, lam], [-lr * mu * mu, 1.0 - lr * lam * (1.0 + mu)]])
 
 
+@contract(_MODE, beta=_WEIGHT)
 def ema_nesterov_mode_matrix(lam: float, lr: float, beta: float) -> np.ndarray:
     r"""The lecture's Nesterov momentum, one mode, state $(a, e)$ with $e = w - w^\star$.
 
@@ -215,13 +207,11 @@ def ema_nesterov_mode_matrix(lam: float, lr: float, beta: float) -> np.ndarray:
         ValueError: If `lam` is NaN, infinite or outside [0, inf); `lr` is NaN, infinite or outside
             (0, inf); `beta` is NaN, infinite or outside (0, 1].
     """
-    lam = check_nonnegative("lam", lam)
-    lr = check_positive("lr", lr)
-    beta = check_in_range("beta", beta, 0.0, 1.0, low_open=True, high_open=False)
     c = 1.0 - lr * beta * lam
     return np.array([[(1.0 - beta) * c, beta * lam], [-lr * (1.0 - beta) * c, c]])
 
 
+@contract(_MODE, beta=_WEIGHT)
 def simultaneous_momentum_mode_matrix(lam: float, lr: float, beta: float) -> np.ndarray:
     r"""The simultaneous variant that steps with the *old* average, one mode, state $(a, e)$.
 
@@ -242,12 +232,10 @@ def simultaneous_momentum_mode_matrix(lam: float, lr: float, beta: float) -> np.
         ValueError: If `lam` is NaN, infinite or outside [0, inf); `lr` is NaN, infinite or outside
             (0, inf); `beta` is NaN, infinite or outside (0, 1].
     """
-    lam = check_nonnegative("lam", lam)
-    lr = check_positive("lr", lr)
-    beta = check_in_range("beta", beta, 0.0, 1.0, low_open=True, high_open=False)
     return np.array([[1.0 - beta, beta * lam], [-lr, 1.0]])
 
 
+@contract(trace=Real(), det=Real())
 def mode_eigenvalues(trace: float, det: float) -> tuple[complex, complex]:
     r"""The two roots of $z^2 - \operatorname{tr}\, z + \det = 0$, in closed form.
 
@@ -267,8 +255,7 @@ def mode_eigenvalues(trace: float, det: float) -> tuple[complex, complex]:
         ValueError: If `trace` is NaN, infinite or outside (-inf, inf); `det` is NaN, infinite or
             outside (-inf, inf).
     """
-    tr = _finite("trace", trace)
-    dt = _finite("det", det)
+    tr, dt = trace, det
     # Work with tr / 2^e and det / 2^2e, 2^e ~ max(|tr|, sqrt|det|), the scale of the roots:
     # exact (powers of two), and tr^2 - 4 det can then neither overflow nor underflow.
     scale = max(abs(tr), math.sqrt(abs(dt)))
@@ -288,14 +275,9 @@ def mode_eigenvalues(trace: float, det: float) -> tuple[complex, complex]:
     return complex(re, im), complex(re, -im)
 
 
-def _finite(name: str, value: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__}: {value!r}")
-    if not math.isfinite(float(value)):
-        raise ValueError(f"{name} must be finite, got {value!r}")
-    return float(value)
-
-
+@contract(
+    H=_host_square_matrix, lr=_POSITIVE, momentum=_DECAY, dampening=_DECAY, nesterov=check_bool
+)
 def sgd_momentum_iteration_matrix(
     H: np.ndarray,
     lr: float,
@@ -329,12 +311,7 @@ def sgd_momentum_iteration_matrix(
             inf); `momentum` is NaN, infinite or outside [0, 1); `dampening` is NaN, infinite or
             outside [0, 1).
     """
-    H = _host_square_matrix("H", H)
-    lr = check_positive("lr", lr)
-    mu = check_in_range("momentum", momentum, 0.0, 1.0, low_open=False, high_open=True)
-    tau = check_in_range("dampening", dampening, 0.0, 1.0, low_open=False, high_open=True)
-    if not isinstance(nesterov, bool):
-        raise TypeError(f"nesterov must be a bool, got {nesterov!r}")
+    mu, tau = momentum, dampening
     if nesterov and tau != 0:
         raise ValueError(f"nesterov=True needs dampening = 0, got dampening={dampening!r}")
     d = H.shape[0]
@@ -347,6 +324,7 @@ def sgd_momentum_iteration_matrix(
     return np.vstack([V, E])
 
 
+@contract(lr=_POSITIVE, t=Int(0))
 def gd_filter_factors(s: np.ndarray, lr: float, t: int) -> np.ndarray:
     r"""GD's spectral filter from $w_0 = 0$ on the lecture loss: $p(\sigma, t) = 1 - (1 - 2\eta\sigma^2)^t$.
 
@@ -365,8 +343,6 @@ def gd_filter_factors(s: np.ndarray, lr: float, t: int) -> np.ndarray:
         ValueError: If `s` (of any shape, the empty one included) is not finite; `lr` is NaN,
             infinite or outside (0, inf); `t` is below 0.
     """
-    lr = check_positive("lr", lr)
-    t = check_int("t", t, minimum=0)
     sig = np.asarray(to_numpy(s) if array_api_compat.is_array_api_obj(s) else s, dtype=float)
     if not np.all(np.isfinite(sig)) or np.any(sig < 0):
         raise ValueError(f"s must be finite and >= 0, got {sig!r:.80}")
@@ -381,6 +357,7 @@ r"""Up to this many steps `gd_steps_to_tolerance` decides $\rho^t \le \delta$ in
 arithmetic; beyond, by logarithms (see there)."""
 
 
+@contract(lam=_POSITIVE, lr=_POSITIVE, delta=Real(0.0, 1.0, low_open=True, high_open=True))
 def gd_steps_to_tolerance(lam: float, lr: float, delta: float) -> int:
     r"""Steps for GD to shrink a mode of Hessian eigenvalue $\lambda$ by $\delta$:
     $t(\delta) = \min\{t \ge 1 : \rho^t \le \delta\}$, $\rho = |1 - \eta\lambda|$.
@@ -405,9 +382,6 @@ def gd_steps_to_tolerance(lam: float, lr: float, delta: float) -> int:
             infinite or outside (0, inf); `lr` is NaN, infinite or outside (0, inf); `delta` is
             NaN, infinite or outside (0, 1).
     """
-    lam = check_positive("lam", lam)
-    lr = check_positive("lr", lr)
-    delta = check_in_range("delta", delta, 0.0, 1.0, low_open=True, high_open=True)
     rho = abs(1 - Fraction(lr) * Fraction(lam))  # exact: lr lam has at most 106 bits
     if rho >= 1:
         raise ValueError(f"lr must be < 2/lam = {2.0 / lam!r} for the mode to contract, got {lr!r}")
@@ -425,6 +399,7 @@ def gd_steps_to_tolerance(lam: float, lr: float, delta: float) -> int:
     return t
 
 
+@contract(omega=Real(), beta=_WEIGHT)
 def ema_frequency_response(omega: float, beta: float) -> complex:
     r"""The frequency response of the EMA $a_{t+1} = (1-\beta)a_t + \beta u_t$.
 
@@ -442,11 +417,10 @@ def ema_frequency_response(omega: float, beta: float) -> complex:
         ValueError: If `omega` is NaN, infinite or outside (-inf, inf); `beta` is NaN, infinite or
             outside (0, 1].
     """
-    w = _finite("omega", omega)
-    beta = check_in_range("beta", beta, 0.0, 1.0, low_open=True, high_open=False)
-    return beta / (1.0 - (1.0 - beta) * complex(math.cos(w), -math.sin(w)))
+    return beta / (1.0 - (1.0 - beta) * complex(math.cos(omega), -math.sin(omega)))
 
 
+@contract(k=_POSITIVE, c=_POSITIVE, lam=Real(0))
 def momentum_flow_matrix(k: float, c: float, lam: float) -> np.ndarray:
     r"""Continuous-time momentum, one mode, state $(a, e)$: $\dot a = k(\lambda e - a)$, $\dot e = -c\,a$.
 
@@ -470,7 +444,4 @@ def momentum_flow_matrix(k: float, c: float, lam: float) -> np.ndarray:
         ValueError: If `k` is NaN, infinite or outside (0, inf); `c` is NaN, infinite or outside
             (0, inf); `lam` is NaN, infinite or outside [0, inf).
     """
-    k = check_positive("k", k)
-    c = check_positive("c", c)
-    lam = check_nonnegative("lam", lam)
     return np.array([[-k, k * lam], [-c, 0.0]])

@@ -55,14 +55,16 @@ from typing import Any, NamedTuple
 
 from dlcore import _fused
 from dlcore.backend import (
+    _DECAY,
+    _POSITIVE,
+    _WEIGHT,
     Array,
+    Real,
     check_array,
     check_bool,
     check_compatible,
     check_finite,
-    check_in_range,
-    check_nonnegative,
-    check_positive,
+    contract,
     namespace,
 )
 
@@ -187,8 +189,13 @@ def _zero_state(op: _Op, params: Params) -> Any:
     )
 
 
-def _check_real(name: str, value: Any) -> float:
-    return check_in_range(name, value, -math.inf, math.inf, low_open=True, high_open=True)
+def _check_opt(name: str, opt: Any) -> GradientTransformation:
+    """The kind of an optimizer argument: a `GradientTransformation`."""
+    if not isinstance(opt, GradientTransformation):
+        raise TypeError(
+            f"{name} must be a GradientTransformation, got {type(opt).__name__}: {opt!r:.80}"
+        )
+    return opt
 
 
 def _join(ops: tuple[_Op, ...], states: list[Any]) -> Any:
@@ -220,6 +227,7 @@ def chain(*transforms: GradientTransformation) -> GradientTransformation:
 # ---- transforms ----------------------------------------------------------------------------------
 
 
+@contract(factor=Real())
 def scale(factor: float) -> GradientTransformation:
     r"""Multiply the updates by a constant: $u \mapsto c\,u$ (`scale(-lr)` ends every optimizer).
 
@@ -227,10 +235,11 @@ def scale(factor: float) -> GradientTransformation:
         TypeError: If `factor` is not a real number.
         ValueError: If `factor` is NaN or infinite.
     """
-    c = _check_real("factor", factor)
+    c = factor
     return _transform("scale", (c,), EmptyState, lambda u, s, p: ({k: c * u[k] for k in u}, s))
 
 
+@contract(weight_decay=Real())
 def add_decayed_weights(weight_decay: float) -> GradientTransformation:
     r"""Add the decayed weights: $u \mapsto u + \lambda_{wd}\, w$.
 
@@ -241,7 +250,7 @@ def add_decayed_weights(weight_decay: float) -> GradientTransformation:
         TypeError: If `weight_decay` is not a real number.
         ValueError: If `weight_decay` is NaN or infinite.
     """
-    wd = _check_real("weight_decay", weight_decay)
+    wd = weight_decay
     return _transform(
         "add_decayed_weights",
         (wd,),
@@ -250,6 +259,7 @@ def add_decayed_weights(weight_decay: float) -> GradientTransformation:
     )
 
 
+@contract(beta=_WEIGHT, nesterov=check_bool)
 def ema(beta: float, *, nesterov: bool = False) -> GradientTransformation:
     r"""The exponential moving average of the updates (the lecture's momentum buffer).
 
@@ -267,8 +277,6 @@ def ema(beta: float, *, nesterov: bool = False) -> GradientTransformation:
         TypeError: If `beta` is not a real number; `nesterov` is not a bool.
         ValueError: If `beta` is NaN, infinite or outside (0, 1].
     """
-    beta = check_in_range("beta", beta, 0.0, 1.0, low_open=True, high_open=False)
-    check_bool("nesterov", nesterov)
 
     def body(g: Params, state: MomentumState, params: Params) -> tuple[Params, MomentumState]:
         a = state.buffer
@@ -279,6 +287,7 @@ def ema(beta: float, *, nesterov: bool = False) -> GradientTransformation:
     return _transform("ema", (beta, nesterov), MomentumState, body)
 
 
+@contract(momentum=_DECAY, dampening=_DECAY, nesterov=check_bool)
 def trace(
     momentum: float, *, dampening: float = 0.0, nesterov: bool = False
 ) -> GradientTransformation:
@@ -299,9 +308,7 @@ def trace(
         ValueError: If `momentum` is NaN, infinite or outside [0, 1); `dampening` is NaN,
             infinite or outside [0, 1).
     """
-    mu = check_in_range("momentum", momentum, 0.0, 1.0, low_open=False, high_open=True)
-    tau = check_in_range("dampening", dampening, 0.0, 1.0, low_open=False, high_open=True)
-    check_bool("nesterov", nesterov)
+    mu, tau = momentum, dampening
     if nesterov and (mu == 0 or tau != 0):
         raise ValueError(
             f"nesterov=True needs momentum > 0 and dampening = 0, got momentum={momentum!r}, "
@@ -320,6 +327,7 @@ def trace(
     return _transform("trace", (mu, tau, nesterov), MomentumState, body)
 
 
+@contract(b1=_DECAY, b2=_DECAY, eps=_POSITIVE)
 def scale_by_adam(b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8) -> GradientTransformation:
     r"""Adam's normalised direction, coordinate by coordinate:
 
@@ -339,9 +347,6 @@ def scale_by_adam(b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8) -> Grad
         ValueError: If `b1` is NaN, infinite or outside [0, 1); `b2` is NaN, infinite or outside
             [0, 1); `eps` is NaN, infinite or outside (0, inf).
     """
-    b1 = check_in_range("b1", b1, 0.0, 1.0, low_open=False, high_open=True)
-    b2 = check_in_range("b2", b2, 0.0, 1.0, low_open=False, high_open=True)
-    eps = check_positive("eps", eps)
 
     def body(g: Params, state: AdamState, params: Params) -> tuple[Params, AdamState]:
         t = state.count + 1
@@ -357,6 +362,7 @@ def scale_by_adam(b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8) -> Grad
     return _transform("scale_by_adam", (b1, b2, eps), AdamState, body)
 
 
+@contract(alpha=_DECAY, eps=_POSITIVE)
 def scale_by_rms(alpha: float = 0.99, eps: float = 1e-8) -> GradientTransformation:
     r"""RMSProp's normalised direction: $v_t = \alpha v_{t-1} + (1-\alpha) g_t^2$,
     $u_t = g_t / (\sqrt{v_t} + \epsilon)$, coordinate by coordinate, $v_0 = 0$.
@@ -371,8 +377,6 @@ def scale_by_rms(alpha: float = 0.99, eps: float = 1e-8) -> GradientTransformati
         ValueError: If `alpha` is NaN, infinite or outside [0, 1); `eps` is NaN, infinite or
             outside (0, inf).
     """
-    alpha = check_in_range("alpha", alpha, 0.0, 1.0, low_open=False, high_open=True)
-    eps = check_positive("eps", eps)
 
     def body(g: Params, state: RMSPropState, params: Params) -> tuple[Params, RMSPropState]:
         v = {k: alpha * state.v[k] + (1 - alpha) * g[k] * g[k] for k in g}
@@ -399,6 +403,7 @@ def _eps_in(eps: float, like: Array) -> float:
 # ---- optimizers ----------------------------------------------------------------------------------
 
 
+@contract(lr=_POSITIVE)
 def sgd(lr: float) -> GradientTransformation:
     r"""Gradient descent: $w_{t+1} = w_t - \eta\, g_t$.
 
@@ -411,13 +416,14 @@ def sgd(lr: float) -> GradientTransformation:
         TypeError: If `lr` is not a real number.
         ValueError: If `lr` is NaN, infinite or outside (0, inf).
     """
-    return scale(-check_positive("lr", lr))
+    return scale(-lr)
 
 
 gd = sgd
 """Alias of [`sgd`][dlcore.optim.sgd]: GD is SGD fed the full gradient."""
 
 
+@contract(lr=_POSITIVE, beta=_WEIGHT)
 def ema_momentum(lr: float, beta: float) -> GradientTransformation:
     r"""Momentum in the lecture's EMA form (GD on low-pass-filtered gradients).
 
@@ -438,6 +444,7 @@ def ema_momentum(lr: float, beta: float) -> GradientTransformation:
     return chain(ema(beta), sgd(lr))
 
 
+@contract(lr=_POSITIVE, beta=_WEIGHT)
 def ema_nesterov(lr: float, beta: float) -> GradientTransformation:
     r"""Nesterov momentum in the lecture's EMA form, run on the look-ahead point.
 
@@ -462,6 +469,7 @@ def ema_nesterov(lr: float, beta: float) -> GradientTransformation:
     return chain(ema(beta, nesterov=True), sgd(lr))
 
 
+@contract(lr=_POSITIVE, momentum=_DECAY, dampening=_DECAY, nesterov=check_bool)
 def sgd_momentum(
     lr: float, momentum: float, *, dampening: float = 0.0, nesterov: bool = False
 ) -> GradientTransformation:
@@ -486,10 +494,10 @@ def sgd_momentum(
         ValueError: If `lr` is NaN, infinite or outside (0, inf); `momentum` is NaN, infinite or
             outside [0, 1); `dampening` is NaN, infinite or outside [0, 1).
     """
-    lr = check_positive("lr", lr)
     return chain(trace(momentum, dampening=dampening, nesterov=nesterov), sgd(lr))
 
 
+@contract(lr=_POSITIVE, alpha=_DECAY, eps=_POSITIVE)
 def rmsprop(lr: float, alpha: float = 0.99, eps: float = 1e-8) -> GradientTransformation:
     r"""RMSProp, as in `torch.optim.RMSprop` (no momentum, not centered).
 
@@ -509,10 +517,10 @@ def rmsprop(lr: float, alpha: float = 0.99, eps: float = 1e-8) -> GradientTransf
         ValueError: If `lr` is NaN, infinite or outside (0, inf); `alpha` is NaN, infinite or
             outside [0, 1); `eps` is NaN, infinite or outside (0, inf).
     """
-    lr = check_positive("lr", lr)
     return chain(scale_by_rms(alpha, eps), sgd(lr))
 
 
+@contract(lr=_POSITIVE, b1=_DECAY, b2=_DECAY, eps=_POSITIVE)
 def adam(
     lr: float, b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8
 ) -> GradientTransformation:
@@ -537,10 +545,10 @@ def adam(
             [0, 1); `b2` is NaN, infinite or outside [0, 1); `eps` is NaN, infinite or outside (0,
             inf).
     """
-    lr = check_positive("lr", lr)
     return chain(scale_by_adam(b1, b2, eps), sgd(lr))
 
 
+@contract(lr=_POSITIVE, b1=_DECAY, b2=_DECAY, eps=_POSITIVE, weight_decay=Real(0))
 def adamw(
     lr: float, b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8, weight_decay: float = 0.01
 ) -> GradientTransformation:
@@ -565,14 +573,12 @@ def adamw(
             [0, 1); `b2` is NaN, infinite or outside [0, 1); `eps` is NaN, infinite or outside (0,
             inf); `weight_decay` is NaN, infinite or outside [0, inf).
     """
-    lr = check_positive("lr", lr)
-    direction = scale_by_adam(b1, b2, eps)
-    wd = check_nonnegative("weight_decay", weight_decay)
-    if not lr * wd < 1:
+    if not lr * weight_decay < 1:
         raise ValueError(f"weight_decay must satisfy lr * weight_decay < 1, got {weight_decay!r}")
-    return chain(direction, add_decayed_weights(wd), sgd(lr))
+    return chain(scale_by_adam(b1, b2, eps), add_decayed_weights(weight_decay), sgd(lr))
 
 
+@contract(opt=_check_opt, weight_decay=Real(0))
 def coupled_weight_decay(
     opt: GradientTransformation, weight_decay: float
 ) -> GradientTransformation:
@@ -591,10 +597,10 @@ def coupled_weight_decay(
         TypeError: If `opt` is not a `GradientTransformation`; `weight_decay` is not a real number.
         ValueError: If `weight_decay` is NaN, infinite or outside [0, inf).
     """
-    opt = _check_opt("opt", opt)
-    return chain(add_decayed_weights(check_nonnegative("weight_decay", weight_decay)), opt)
+    return chain(add_decayed_weights(weight_decay), opt)
 
 
+@contract(opt=_check_opt, decay=_DECAY)
 def decoupled_weight_decay(opt: GradientTransformation, decay: float) -> GradientTransformation:
     r"""Decoupled weight decay: add $-\delta\, w_t$ to the updates of `opt`.
 
@@ -608,13 +614,12 @@ def decoupled_weight_decay(opt: GradientTransformation, decay: float) -> Gradien
 
     Raises:
         TypeError: If `opt` is not a `GradientTransformation`; `decay` is not a real number.
-        ValueError: If `decay` is NaN, infinite or outside [0, inf).
+        ValueError: If `decay` is NaN, infinite or outside [0, 1).
     """
-    opt = _check_opt("opt", opt)
-    delta = check_in_range("decay", decay, 0.0, 1.0, low_open=False, high_open=True)
-    return chain(opt, add_decayed_weights(-delta))
+    return chain(opt, add_decayed_weights(-decay))
 
 
+@contract(lr=_POSITIVE, beta=_WEIGHT)
 def ema_to_torch(lr: float, beta: float) -> tuple[float, float]:
     r"""Map the lecture's momentum $(\eta, \beta)$ to PyTorch's `(lr, momentum)`.
 
@@ -633,8 +638,6 @@ def ema_to_torch(lr: float, beta: float) -> tuple[float, float]:
         ValueError: If `lr` is NaN, infinite or outside (0, inf); `beta` is NaN, infinite or
             outside (0, 1].
     """
-    lr = check_positive("lr", lr)
-    beta = check_in_range("beta", beta, 0.0, 1.0, low_open=True, high_open=False)
     return lr * beta, 1.0 - beta
 
 
@@ -732,14 +735,6 @@ def _count(state: Any) -> Any:
 
 
 # ---- checks ----------------------------------------------------------------------------------
-
-
-def _check_opt(name: str, opt: Any) -> GradientTransformation:
-    if not isinstance(opt, GradientTransformation):
-        raise TypeError(
-            f"{name} must be a GradientTransformation, got {type(opt).__name__}: {opt!r:.80}"
-        )
-    return opt
 
 
 def _check_tree(name: str, tree: Any, params: Params, *, finite: bool = False) -> None:

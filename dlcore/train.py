@@ -14,12 +14,17 @@ import math
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from dlcore.backend import _scalar, check_bool, check_int, check_nonnegative, namespace
-from dlcore.optim import GradientTransformation, Params, step
+from dlcore.backend import Int, Real, _scalar, check_bool, check_callable, contract, namespace
+from dlcore.optim import GradientTransformation, Params, _check_opt, step
 
 __all__ = ["run", "Record", "History", "train", "best_checkpoint", "progress_line"]
 
 
+_LOOP = {"opt": _check_opt, "grad_fn": check_callable, "steps": Int(0, size=True)}
+r"""What every loop takes: an optimizer, a gradient oracle and a number of steps $T \ge 0$."""
+
+
+@contract(_LOOP, record_every=Int(0), donate=check_bool)
 def run(
     opt: GradientTransformation,
     grad_fn: Callable[[Params, int], Params],
@@ -55,15 +60,6 @@ def run(
         ValueError: If `params` has a non-finite entry; `steps` is below 0; `record_every` is below
             0.
     """
-    if not isinstance(opt, GradientTransformation):
-        raise TypeError(
-            f"opt must be a GradientTransformation, got {type(opt).__name__}: {opt!r:.80}"
-        )
-    if not callable(grad_fn):
-        raise TypeError(f"grad_fn must be callable, got {type(grad_fn).__name__}: {grad_fn!r:.80}")
-    steps = check_int("steps", steps, minimum=0)
-    record_every = check_int("record_every", record_every, minimum=0)
-    check_bool("donate", donate)
     state = opt.init(params)
     trajectory: list[Params] = [params] if record_every else []
     owned = False  # does the loop alone hold `params` (made by a step, not recorded)?
@@ -112,6 +108,7 @@ def _norm(tree: Params) -> float:
     return big * math.sqrt(total)
 
 
+@contract(step=Int(0), steps=Int(0), grad_norm=Real(0))
 def progress_line(step: int, steps: int, loss: float, grad_norm: float) -> str:
     r"""One fixed-width progress line, `step   t/T  loss ...  |g| ...`, the same on every run.
 
@@ -123,17 +120,21 @@ def progress_line(step: int, steps: int, loss: float, grad_norm: float) -> str:
         ValueError: If `step` is below 0; `steps` is below 0; `loss` is infinite or outside (-inf,
             inf); `grad_norm` is NaN, infinite or outside [0, inf).
     """
-    t = check_int("step", step, minimum=0)
-    steps = check_int("steps", steps, minimum=0)
     if isinstance(loss, bool) or not isinstance(loss, (int, float)):
         raise TypeError(f"loss must be a real number (NaN: not computed), got {loss!r:.80}")
     if math.isinf(loss):
         raise ValueError(f"loss must be finite or NaN (not computed), got {loss!r}")
-    grad_norm = check_nonnegative("grad_norm", grad_norm)
     width = len(str(steps))
-    return f"step {t:>{width}}/{steps}  loss {float(loss):.6e}  |g| {float(grad_norm):.6e}"
+    return f"step {step:>{width}}/{steps}  loss {float(loss):.6e}  |g| {float(grad_norm):.6e}"
 
 
+@contract(
+    _LOOP,
+    loss_fn=check_callable,
+    checkpoint_every=Int(0),
+    progress_every=Int(0),
+    log=check_callable,
+)
 def train(
     opt: GradientTransformation,
     grad_fn: Callable[[Params, int], Params],
@@ -173,18 +174,7 @@ def train(
         ValueError: If `params` has a non-finite entry; `steps` is below 0; `checkpoint_every` is
             below 0; `progress_every` is below 0.
     """
-    if not isinstance(opt, GradientTransformation):
-        raise TypeError(
-            f"opt must be a GradientTransformation, got {type(opt).__name__}: {opt!r:.80}"
-        )
-    for name, fn in (("grad_fn", grad_fn), ("log", log)):
-        if not callable(fn):
-            raise TypeError(f"{name} must be callable, got {type(fn).__name__}: {fn!r:.80}")
-    if loss_fn is not None and not callable(loss_fn):
-        raise TypeError(f"loss_fn must be callable, got {type(loss_fn).__name__}: {loss_fn!r:.80}")
-    steps = check_int("steps", steps, minimum=0)
-    every = check_int("checkpoint_every", checkpoint_every, minimum=0)
-    progress_every = check_int("progress_every", progress_every, minimum=0)
+    every = checkpoint_every
     state = opt.init(params)
     records: list[Record] = []
     checkpoints: list[tuple[int, Params]] = [(0, params)] if every else []
@@ -200,6 +190,7 @@ def train(
     return History(params, records, checkpoints)
 
 
+@contract(score=check_callable)
 def best_checkpoint(
     checkpoints: list[tuple[int, Params]], score: Callable[[Params], Any]
 ) -> tuple[int, Params]:
@@ -214,8 +205,6 @@ def best_checkpoint(
     """
     if not isinstance(checkpoints, list) or not checkpoints:
         raise ValueError(f"checkpoints must be a non-empty list, got {checkpoints!r:.80}")
-    if not callable(score):
-        raise TypeError(f"score must be callable, got {type(score).__name__}: {score!r:.80}")
     values = [float(score(p)) for _, p in checkpoints]
     ranked = [(v, i) for i, v in enumerate(values) if not math.isnan(v)]
     if not ranked:

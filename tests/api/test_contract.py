@@ -463,6 +463,7 @@ def bad_calls(contract: Contract) -> Iterator[Bad]:
             yield bad("legacy", np.random.RandomState(0), TypeError)
         elif isinstance(spec, (Fn, Opt)):
             yield bad("non-callable", 3, TypeError)
+            yield bad("str", "sgd", TypeError)
         elif isinstance(spec, Indices):
             yield bad("out-of-range", [*v[:-1], base_size(contract, spec.of)], ValueError)
             yield bad("negative", [*v[:-1], -1], ValueError)
@@ -572,6 +573,7 @@ def _opt_bad_hyper(name: str) -> Iterator[tuple[str, dict[str, Any], Any, str]]:
                 yield f"{arg}-{label}", {arg: value}, exc, arg
         elif isinstance(spec, Flag):
             yield f"{arg}-int", {arg: 1}, TypeError, arg
+            yield f"{arg}-str", {arg: "yes"}, TypeError, arg
         elif isinstance(spec, Opt):
             yield f"{arg}-non-optimizer", {arg: "adam"}, TypeError, arg
 
@@ -581,8 +583,10 @@ def _opt_bad_hyper(name: str) -> Iterator[tuple[str, dict[str, Any], Any, str]]:
 )
 def test_optimizer_hyperparameter_is_refused_by_name(name: str, case: str) -> None:
     (_, override, exc, arg), *_ = [t for t in _opt_bad_hyper(name) if t[0] == case]
-    with pytest.raises(exc, match=arg):
+    with pytest.raises(exc, match=arg) as info:
         OPTIMIZERS[name].make(**override)
+    shows = repr(override[arg])  # the message shows the value received
+    assert shows in str(info.value), f"{name}({case}): {info.value!r} does not show {shows}"
 
 
 def _state_leaves(state: Any) -> list[tuple[str, str]]:

@@ -293,7 +293,13 @@ def _test_kind(kind: Any) -> Spec | None:
         return Int(kind.minimum, kind.maximum, size=kind.size)
     if isinstance(kind, backend.Choice):
         return Choice(kind.options)
-    return {backend.check_bool: Flag(), backend.check_generator: Rng()}.get(kind)
+    simple = {
+        backend.check_bool: Flag(),
+        backend.check_generator: Rng(),
+        backend.check_callable: Fn(),
+        optim._check_opt: Opt(),
+    }
+    return simple.get(kind)
 
 
 def declared(func: Callable[..., Any]) -> dict[str, Spec]:
@@ -316,11 +322,6 @@ TARGETS = (("n",), ("n", "m"))
 WEIGHTS = (("d",), ("d", "m"))
 VEC_N = (("n",),)
 SQUARE = (("d", "d"),)
-POS = Real(0.0, math.inf, low_open=True)
-NONNEG = Real(0.0, math.inf, low_open=False)
-UNIT_OPEN = Real(0.0, 1.0, low_open=False, high_open=True)  # [0, 1)
-UNIT_BETA = Real(0.0, 1.0, low_open=True, high_open=False)  # (0, 1]
-REAL = Real()
 
 
 def _spectrum(rng: np.random.Generator, n: int, d: int) -> np.ndarray:
@@ -464,35 +465,7 @@ _c(
     lambda r: {"arrays": {"A": _X(r), "B": _y(r)}},
 )
 _c("backend.check_generator", {"name": Label(), "rng": Rng()}, lambda r: {"name": "g", "rng": r})
-for _f, _spec in (
-    ("check_positive", POS),
-    ("check_nonnegative", NONNEG),
-):
-    _c(f"backend.{_f}", {"name": Label(), "value": _spec}, lambda r: {"name": "h", "value": 1.0})
-_c(
-    "backend.check_in_range",
-    {
-        "name": Label(),
-        "value": Real(0.0, 1.0, low_open=False, high_open=True),
-        "low": Anything(),  # a bound: an infinite one is an unbounded side
-        "high": Anything(),
-        "low_open": Flag(),
-        "high_open": Flag(),
-    },
-    lambda r: {
-        "name": "h",
-        "value": 0.5,
-        "low": 0.0,
-        "high": 1.0,
-        "low_open": False,
-        "high_open": True,
-    },
-)
-_c(
-    "backend.check_int",
-    {"name": Label(), "value": Int(0), "minimum": Anything()},
-    lambda r: {"name": "k", "value": 3, "minimum": 0},
-)
+_c("backend.check_callable", {"name": Label(), "fn": Fn()}, lambda r: {"name": "f", "fn": len})
 
 # data: every kind is declared in dlcore
 _c(
@@ -525,20 +498,17 @@ _c(
     rtol=64,
 )
 
-# dynamics (NumPy scalars and matrices)
+# dynamics (NumPy scalars and matrices): the scalars are declared in dlcore; the matrices are
+# host arrays (lists and ints welcome)
 for _f, _third in (
-    ("sgd_momentum_mode_matrix", ("momentum", UNIT_OPEN)),
-    ("ema_momentum_mode_matrix", ("beta", UNIT_BETA)),
-    ("sgd_nesterov_mode_matrix", ("momentum", UNIT_OPEN)),
-    ("ema_nesterov_mode_matrix", ("beta", UNIT_BETA)),
-    ("simultaneous_momentum_mode_matrix", ("beta", UNIT_BETA)),
+    ("sgd_momentum_mode_matrix", "momentum"),
+    ("ema_momentum_mode_matrix", "beta"),
+    ("sgd_nesterov_mode_matrix", "momentum"),
+    ("ema_nesterov_mode_matrix", "beta"),
+    ("simultaneous_momentum_mode_matrix", "beta"),
 ):
-    _c(
-        f"dynamics.{_f}",
-        {"lam": NONNEG, "lr": POS, _third[0]: _third[1]},
-        lambda r, _n=_third[0]: {"lam": 1.5, "lr": 0.3, _n: 0.5},
-    )
-_c("dynamics.gd_mode_factor", {"lam": NONNEG, "lr": POS}, lambda r: {"lam": 1.5, "lr": 0.3})
+    _c(f"dynamics.{_f}", {}, lambda r, _n=_third: {"lam": 1.5, "lr": 0.3, _n: 0.5})
+_c("dynamics.gd_mode_factor", {}, lambda r: {"lam": 1.5, "lr": 0.3})
 _c(
     "dynamics.spectral_radius",
     {"M": Arr(SQUARE, host_only=True)},
@@ -548,20 +518,12 @@ _c(
     rtol=64,
     half=False,
 )
-_c("dynamics.gd_max_stable_lr", {"lam_max": POS}, lambda r: {"lam_max": 2.0})
-_c(
-    "dynamics.sgd_momentum_max_stable_lr",
-    {"lam_max": POS, "momentum": UNIT_OPEN},
-    lambda r: {"lam_max": 2.0, "momentum": 0.5},
-)
-_c(
-    "dynamics.ema_momentum_max_stable_lr",
-    {"lam_max": POS, "beta": UNIT_BETA},
-    lambda r: {"lam_max": 2.0, "beta": 0.5},
-)
+_c("dynamics.gd_max_stable_lr", {}, lambda r: {"lam_max": 2.0})
+_c("dynamics.sgd_momentum_max_stable_lr", {}, lambda r: {"lam_max": 2.0, "momentum": 0.5})
+_c("dynamics.ema_momentum_max_stable_lr", {}, lambda r: {"lam_max": 2.0, "beta": 0.5})
 _c(
     "dynamics.mode_eigenvalues",
-    {"trace": REAL, "det": REAL},
+    {},
     lambda r: {"trace": 1.25, "det": 0.75},
     scale=_scale_eig,
     reference=mpr.mode_eigenvalues,
@@ -569,37 +531,19 @@ _c(
 )
 _c(
     "dynamics.sgd_momentum_iteration_matrix",
-    {
-        "H": Arr(SQUARE, host_only=True),
-        "lr": POS,
-        "momentum": UNIT_OPEN,
-        "dampening": UNIT_OPEN,
-        "nesterov": Flag(),
-    },
+    {"H": Arr(SQUARE, host_only=True)},
     lambda r: {"H": _spd(r), "lr": 0.3, "momentum": 0.5, "dampening": 0.0, "nesterov": False},
     half=False,
 )
 _c(
     "dynamics.gd_filter_factors",
-    {"s": Arr(None, host_only=True), "lr": POS, "t": Int(0)},
+    {"s": Arr(None, host_only=True)},
     lambda r: {"s": r.uniform(0.1, 1.0, size=D), "lr": 0.2, "t": 7},
     half=False,
 )
-_c(
-    "dynamics.gd_steps_to_tolerance",
-    {"lam": POS, "lr": POS, "delta": Real(0.0, 1.0)},
-    lambda r: {"lam": 1.5, "lr": 0.3, "delta": 1e-3},
-)
-_c(
-    "dynamics.ema_frequency_response",
-    {"omega": REAL, "beta": UNIT_BETA},
-    lambda r: {"omega": 0.7, "beta": 0.5},
-)
-_c(
-    "dynamics.momentum_flow_matrix",
-    {"k": POS, "c": POS, "lam": NONNEG},
-    lambda r: {"k": 2.0, "c": 1.0, "lam": 1.5},
-)
+_c("dynamics.gd_steps_to_tolerance", {}, lambda r: {"lam": 1.5, "lr": 0.3, "delta": 1e-3})
+_c("dynamics.ema_frequency_response", {}, lambda r: {"omega": 0.7, "beta": 0.5})
+_c("dynamics.momentum_flow_matrix", {}, lambda r: {"k": 2.0, "c": 1.0, "lam": 1.5})
 
 # init, kernels, linear, losses, mlp, constructions: the kinds dlcore declares, plus the valid
 # calls, the undeclared arguments and the scale laws
@@ -805,11 +749,7 @@ _c(
 )
 
 # optim: the functions that are not factories (the factories are OPTIMIZERS below)
-_c(
-    "optim.ema_to_torch",
-    {"lr": POS, "beta": UNIT_BETA},
-    lambda r: {"lr": 0.1, "beta": 0.5},
-)
+_c("optim.ema_to_torch", {}, lambda r: {"lr": 0.1, "beta": 0.5})
 _c(
     "optim.apply_updates",
     {"params": Params(), "updates": Params()},
@@ -820,14 +760,7 @@ _c(
 _TRAIN_P = lambda r: {"w": _y(r), "b": _X(r)}  # noqa: E731
 _c(
     "train.run",
-    {
-        "opt": Opt(),
-        "grad_fn": Fn(),
-        "params": Params(),
-        "steps": Int(0, size=True),
-        "record_every": Int(0),
-        "donate": Flag(),
-    },
+    {"params": Params()},
     lambda r: {
         "opt": optim.sgd_momentum(0.1, 0.5),
         "grad_fn": _grad_fn,
@@ -839,16 +772,7 @@ _c(
 )
 _c(
     "train.train",
-    {
-        "opt": Opt(),
-        "grad_fn": Fn(),
-        "params": Params(),
-        "steps": Int(0, size=True),
-        "loss_fn": Fn(),
-        "checkpoint_every": Int(0),
-        "progress_every": Int(0),
-        "log": Fn(),
-    },
+    {"params": Params()},
     lambda r: {
         "opt": optim.adam(0.1),
         "grad_fn": _grad_fn,
@@ -862,80 +786,57 @@ _c(
 )
 _c(
     "train.best_checkpoint",
-    {"checkpoints": Anything(), "score": Fn()},
+    {"checkpoints": Anything()},
     lambda r: {"checkpoints": [(0, _TRAIN_P(r)), (1, _TRAIN_P(r))], "score": _score},
 )
 _c(
     "train.progress_line",
-    {"step": Int(0), "steps": Int(0), "loss": Real(nan_ok=True), "grad_norm": NONNEG},
+    {"loss": Real(nan_ok=True)},
     lambda r: {"step": 3, "steps": 10, "loss": 0.5, "grad_norm": 1.0},
 )
 
 CONTRACTS: dict[str, Contract] = {c.name: c for c in _C}
 """The function contracts, by `"module.name"`."""
 
+
+def _o(name: str, valid: dict[str, Any], state: type, **kw: Any) -> OptimizerContract:
+    """An optimizer factory's contract: the hyperparameters' kinds are those dlcore declares."""
+    return OptimizerContract(name, declared(_func(name)), valid, state, **kw)
+
+
 OPTIMIZERS: dict[str, OptimizerContract] = {
     o.name: o
     for o in (
-        OptimizerContract("optim.sgd", {"lr": POS}, {"lr": 0.1}, optim.EmptyState),
-        OptimizerContract("optim.gd", {"lr": POS}, {"lr": 0.1}, optim.EmptyState),
-        OptimizerContract(
-            "optim.ema_momentum",
-            {"lr": POS, "beta": UNIT_BETA},
-            {"lr": 0.1, "beta": 0.5},
-            optim.MomentumState,
-        ),
-        OptimizerContract(
+        _o("optim.sgd", {"lr": 0.1}, optim.EmptyState),
+        _o("optim.gd", {"lr": 0.1}, optim.EmptyState),
+        _o("optim.ema_momentum", {"lr": 0.1, "beta": 0.5}, optim.MomentumState),
+        _o(
             "optim.sgd_momentum",
-            {"lr": POS, "momentum": UNIT_OPEN, "dampening": UNIT_OPEN, "nesterov": Flag()},
             {"lr": 0.1, "momentum": 0.5, "dampening": 0.0, "nesterov": False},
             optim.MomentumState,
         ),
-        OptimizerContract(
-            "optim.adam",
-            {"lr": POS, "b1": UNIT_OPEN, "b2": UNIT_OPEN, "eps": POS},
-            {"lr": 0.1, "b1": 0.9, "b2": 0.999, "eps": 1e-8},
-            optim.AdamState,
-        ),
-        OptimizerContract(
-            "optim.ema",
-            {"beta": UNIT_BETA, "nesterov": Flag()},
-            {"beta": 0.5, "nesterov": False},
-            optim.MomentumState,
-        ),
-        OptimizerContract(
-            "optim.ema_nesterov",
-            {"lr": POS, "beta": UNIT_BETA},
-            {"lr": 0.1, "beta": 0.5},
-            optim.MomentumState,
-        ),
-        OptimizerContract(
-            "optim.rmsprop",
-            {"lr": POS, "alpha": UNIT_OPEN, "eps": POS},
-            {"lr": 0.1, "alpha": 0.99, "eps": 1e-8},
-            optim.RMSPropState,
-        ),
-        OptimizerContract(
+        _o("optim.adam", {"lr": 0.1, "b1": 0.9, "b2": 0.999, "eps": 1e-8}, optim.AdamState),
+        _o("optim.ema", {"beta": 0.5, "nesterov": False}, optim.MomentumState),
+        _o("optim.ema_nesterov", {"lr": 0.1, "beta": 0.5}, optim.MomentumState),
+        _o("optim.rmsprop", {"lr": 0.1, "alpha": 0.99, "eps": 1e-8}, optim.RMSPropState),
+        _o(
             "optim.adamw",
-            {"lr": POS, "b1": UNIT_OPEN, "b2": UNIT_OPEN, "eps": POS, "weight_decay": NONNEG},
             {"lr": 0.1, "b1": 0.9, "b2": 0.999, "eps": 1e-8, "weight_decay": 0.01},
             optim.AdamState,
         ),
-        OptimizerContract(
+        _o(
             "optim.coupled_weight_decay",
-            {"opt": Opt(), "weight_decay": NONNEG},
             {"opt": optim.adam(0.1), "weight_decay": 0.01},
             optim.AdamState,
             positional=("opt",),
         ),
-        OptimizerContract(
+        _o(
             "optim.decoupled_weight_decay",
-            {"opt": Opt(), "decay": NONNEG},
             {"opt": optim.sgd_momentum(0.1, 0.9), "decay": 0.01},
             optim.MomentumState,
             positional=("opt",),
         ),
-        # the transforms an optimizer is chained from
+        # the transforms an optimizer is chained from (`chain` takes *transforms: undeclared)
         OptimizerContract(
             "optim.chain",
             {"transforms": Opt()},
@@ -943,31 +844,15 @@ OPTIMIZERS: dict[str, OptimizerContract] = {
             optim.AdamState,
             positional=("transforms",),
         ),
-        OptimizerContract("optim.scale", {"factor": REAL}, {"factor": -0.1}, optim.EmptyState),
-        OptimizerContract(
-            "optim.add_decayed_weights",
-            {"weight_decay": REAL},
-            {"weight_decay": 0.01},
-            optim.EmptyState,
-        ),
-        OptimizerContract(
+        _o("optim.scale", {"factor": -0.1}, optim.EmptyState),
+        _o("optim.add_decayed_weights", {"weight_decay": 0.01}, optim.EmptyState),
+        _o(
             "optim.trace",
-            {"momentum": UNIT_OPEN, "dampening": UNIT_OPEN, "nesterov": Flag()},
             {"momentum": 0.5, "dampening": 0.0, "nesterov": False},
             optim.MomentumState,
         ),
-        OptimizerContract(
-            "optim.scale_by_adam",
-            {"b1": UNIT_OPEN, "b2": UNIT_OPEN, "eps": POS},
-            {"b1": 0.9, "b2": 0.999, "eps": 1e-8},
-            optim.AdamState,
-        ),
-        OptimizerContract(
-            "optim.scale_by_rms",
-            {"alpha": UNIT_OPEN, "eps": POS},
-            {"alpha": 0.99, "eps": 1e-8},
-            optim.RMSPropState,
-        ),
+        _o("optim.scale_by_adam", {"b1": 0.9, "b2": 0.999, "eps": 1e-8}, optim.AdamState),
+        _o("optim.scale_by_rms", {"alpha": 0.99, "eps": 1e-8}, optim.RMSPropState),
     )
 }
 """The optimizer factories: hyperparameters, and `init`/`update`/`step` on parameter trees."""
