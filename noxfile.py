@@ -1,4 +1,5 @@
-"""Sessions: tests (CPU grid), tests_cuda, claims, sweep, docs, site, bench, lint, typecheck.
+"""Sessions: tests (CPU grid), tests_cuda, claims, sweep, docs, site, conformance, skeleton,
+bench, lint, typecheck.
 
 torch is pinned to 2.13.0: on these machines that resolves to a CPU build already on disk, while
 an unpinned torch would download a CUDA build of several GB. The backend is nox's default
@@ -204,6 +205,25 @@ def site(session: nox.Session) -> None:
         *session.posargs,
         env={"DLCORE_SITE": "site", "DLCORE_FAILING_SITE": "build/failing-site"},
     )
+
+
+@nox.session
+def conformance(session: nox.Session) -> None:
+    """The claims against any implementation: `nox -s conformance -- DIR [--strict] [--seed S]
+    [--examples N] [-- PYTEST ARGS]` (`tools/conformance.py --help`).
+
+    DIR holds a package named dlcore; it goes first on the import path. Writes
+    build/conformance-report.json and a per-chapter table; exits 1 iff a claim failed.
+    """
+    _install(session, "test")
+    session.run("python", "tools/conformance.py", *session.posargs, env=SERIAL_BLAS)
+
+
+@nox.session
+def skeleton(session: nox.Session) -> None:
+    """A homework skeleton of dlcore: `nox -s skeleton -- DIR` writes DIR/dlcore with every
+    signature, contract and docstring, bodies raising NotImplementedError (tools/skeleton.py)."""
+    session.run("python", "tools/skeleton.py", *session.posargs, external=True)
 
 
 @nox.session

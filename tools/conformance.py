@@ -16,8 +16,8 @@ Writes `build/conformance-report.json` (`{"claims": {id: {"status", "chapter", "
 replay command. Exits 1 if and only if a claim failed (`--strict`: or is not implemented).
 
 Options: `--strict`; `--seed S` and `--examples N` (an instructor's private run: a seed and an
-example budget the public run does not use); `--html OUT` (the conformance board, rendered by
-the claims board's code); anything after `--` goes to pytest (e.g. `-k ridge`).
+example budget the public run does not use); anything after `--` goes to pytest (e.g.
+`-k ridge`).
 """
 
 from __future__ import annotations
@@ -149,12 +149,13 @@ def main(argv: list[str]) -> int:
     if args.seed is not None:
         env["DLCORE_CONFORMANCE_SEED"] = str(args.seed)
         seed = [f"--hypothesis-seed={args.seed}"]
+    workers = [] if "-n" in extra else ["-n", os.environ.get("DLCORE_WORKERS", "auto")]
     cmd = [
         # -P: no current directory at sys.path[0]; --import-mode=append: pytest does not put the
         # repository first when it imports conftest.py. So sys.path is [DIR, repository, ...].
         sys.executable, "-P", "-m", "pytest", "tests/claims", "-m", "not cuda", "-q",
         "-p", "no:cacheprovider", "-p", "conformance_plugin", "--import-mode=append",
-        "-o", f"pythonpath={target} .", *seed, *extra,
+        "-o", f"pythonpath={target} .", *seed, *workers, *extra,
     ]  # fmt: skip
     print("conformance:", target, flush=True)
     subprocess.run(cmd, cwd=ROOT, env=env, check=False)
@@ -165,23 +166,9 @@ def main(argv: list[str]) -> int:
     REPORT.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
     print_table(report)
     print(f"\nconformance report: {REPORT.relative_to(ROOT)}")
-    if args.html is not None:
-        render_html(args.html)
     counts = report["summary"]
     bad = counts.get("failed", 0) + (counts.get("not-implemented", 0) if args.strict else 0)
     return 1 if bad else 0
-
-
-def render_html(out: Path) -> None:
-    """The conformance board: the site built from the raw claim report of this run (the claims
-    board, the chapter pages and the failures, each with its message and replay command)."""
-    subprocess.run(
-        ["mkdocs", "build", "--quiet", "--site-dir", str(out.resolve())],
-        cwd=ROOT,
-        env={**os.environ, "DLCORE_CLAIM_REPORT": str(RAW), "NO_MKDOCS_2_WARNING": "1"},
-        check=True,
-    )
-    print(f"conformance board: {out}/claims/index.html")
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 
 - Registers the Hypothesis profile `conformance`: derandomized (two runs on the same
   implementation agree) unless `DLCORE_CONFORMANCE_SEED` is set, no example database, no
-  deadline, `DLCORE_CONFORMANCE_EXAMPLES` examples (default: the `ci` profile's).
+  deadline, no shrinking, `DLCORE_CONFORMANCE_EXAMPLES` examples (default 30).
 - Before collection, gives every public name of the reference API (the manifest
   `DLCORE_API_MANIFEST`, written by the runner from the repository's dlcore) that the
   implementation under test lacks a stub raising `NotImplementedError`, and a stub module for a
@@ -19,7 +19,7 @@ import sys
 import types
 from typing import Any
 
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 
 _examples = int(os.environ.get("DLCORE_CONFORMANCE_EXAMPLES", "30"))
 settings.register_profile(
@@ -29,6 +29,9 @@ settings.register_profile(
     database=None,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
+    # No shrinking: a verdict per claim needs the first failing example, and shrinking an
+    # example that raises NotImplementedError (or a student's wrong value) can take minutes.
+    phases=[Phase.explicit, Phase.reuse, Phase.generate],
 )
 
 
