@@ -126,9 +126,6 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--strict", action="store_true", help="also fail on not-implemented")
     parser.add_argument("--seed", type=int, help="a private Hypothesis seed (random search)")
     parser.add_argument("--examples", type=int, help="examples per test (default 30)")
-    parser.add_argument(
-        "--html", type=Path, help="write the conformance board (a built site) to OUT"
-    )
     args = parser.parse_args(argv)
     target = args.dir.resolve()
     if not (target / "dlcore" / "__init__.py").is_file():
