@@ -3,7 +3,6 @@ each returning it."""
 
 from __future__ import annotations
 
-from functools import cache
 from typing import Any
 
 import numpy as np
@@ -19,7 +18,7 @@ from dlcore.linear import ridge, ridge_filter_factors
 from dlcore.losses import empirical_risk, empirical_risk_grad, squared_loss, squared_loss_grad
 from dlcore.optim import gd
 from dlcore.train import best_checkpoint, run, train
-from figures import new_figure, new_mosaic
+from figures import leave_note, new_figure, new_mosaic
 
 __all__ = [
     "first_order_model",
@@ -319,9 +318,9 @@ def bifurcations() -> Any:
     return fig
 
 
-@cache
-def _logistic_separable() -> tuple[Any, str]:
-    """`logistic_separable` and the paragraph printed under it, computed once."""
+def logistic_separable() -> Any:
+    """GD on the logistic loss of separable data: the norm grows like $\\log t/\\gamma$, the loss falls
+    like $1/t$, the direction turns to the hard-margin SVM's."""
     notes: list[str] = []
     data = separable_dataset(12, 2, 0.3, rng=np.random.default_rng(5))
     X, y, w_star, gamma = data.X, data.y, data.direction, data.margin
@@ -379,18 +378,8 @@ def _logistic_separable() -> tuple[Any, str]:
         f"the SVM boundary with its margin band w*ᵀx = ±γ (green): the boundary ends "
         f"{angle[-1]:.1f}° from the SVM one (bottom left).</p>"
     )
-    return fig, "\n".join(notes)
-
-
-def logistic_separable() -> Any:
-    """GD on the logistic loss of separable data: the norm grows like $\\log t/\\gamma$, the loss falls
-    like $1/t$, the direction turns to the hard-margin SVM's."""
-    return _logistic_separable()[0]
-
-
-def logistic_separable_note() -> str:
-    """The paragraph under `logistic_separable`: its settings and computed numbers."""
-    return _logistic_separable()[1]
+    leave_note(logistic_separable, "\n".join(notes))
+    return fig
 
 
 def filter_factors() -> Any:
@@ -427,9 +416,9 @@ def filter_factors() -> Any:
     return fig
 
 
-@cache
-def _closed_loop_factors() -> tuple[Any, str]:
-    """`closed_loop_factors` and the paragraph printed under it, computed once."""
+def closed_loop_factors() -> Any:
+    """The per-step factors $1 - 2\\eta\\sigma_i^2$ of four directions for a small and a medium step: the
+    factor nearest 0 is fitted fastest."""
     notes: list[str] = []
     s = np.array([1.0, 0.75, 0.5, 0.25])
     fig, ax = new_figure(1, width=6.5, height=2.4)
@@ -470,18 +459,8 @@ def _closed_loop_factors() -> tuple[Any, str]:
         f"(it oscillates), and the direction σ = {s[np.argmin(np.abs(f_medium))]:g} is nearest 0, so "
         "it is fitted fastest.</p>"
     )
-    return fig, "\n".join(notes)
-
-
-def closed_loop_factors() -> Any:
-    """The per-step factors $1 - 2\\eta\\sigma_i^2$ of four directions for a small and a medium step: the
-    factor nearest 0 is fitted fastest."""
-    return _closed_loop_factors()[0]
-
-
-def closed_loop_factors_note() -> str:
-    """The paragraph under `closed_loop_factors`: its settings and computed numbers."""
-    return _closed_loop_factors()[1]
+    leave_note(closed_loop_factors, "\n".join(notes))
+    return fig
 
 
 def gd_against_ridge() -> Any:
@@ -532,9 +511,9 @@ def learned_directions() -> Any:
     return fig
 
 
-@cache
-def _early_stopping() -> tuple[Any, str]:
-    """`early_stopping` and the paragraph printed under it, computed once."""
+def early_stopping() -> Any:
+    """Training loss and test error of GD on noisy least squares, against ridge with $\\lambda =
+    1/(2\\eta t)$ and the least-squares limit: the test error is lowest at an early checkpoint."""
     notes: list[str] = []
     rng = np.random.default_rng(2)
     n, d = 40, 30
@@ -579,15 +558,5 @@ def _early_stopping() -> tuple[Any, str]:
         f"{steps[1] - steps[0]} steps, falls and then climbs towards the least-squares limit "
         "(dotted).</p>"
     )
-    return fig, "\n".join(notes)
-
-
-def early_stopping() -> Any:
-    """Training loss and test error of GD on noisy least squares, against ridge with $\\lambda =
-    1/(2\\eta t)$ and the least-squares limit: the test error is lowest at an early checkpoint."""
-    return _early_stopping()[0]
-
-
-def early_stopping_note() -> str:
-    """The paragraph under `early_stopping`: its settings and computed numbers."""
-    return _early_stopping()[1]
+    leave_note(early_stopping, "\n".join(notes))
+    return fig

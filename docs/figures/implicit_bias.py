@@ -3,7 +3,6 @@ returning it."""
 
 from __future__ import annotations
 
-from functools import cache
 from typing import Any
 
 import numpy as np
@@ -14,7 +13,7 @@ from dlcore.losses import minibatch_grad, per_example_losses, squared_loss, squa
 from dlcore.mlp import init_mlp, param_jacobian
 from dlcore.optim import adam, gd, sgd
 from dlcore.train import run
-from figures import new_figure, new_figure_3d
+from figures import leave_note, new_figure, new_figure_3d
 
 __all__ = [
     "row_space_3d",
@@ -263,9 +262,9 @@ def adam_leaves_row_space() -> Any:
     return fig
 
 
-@cache
-def _adam_vs_gd_test() -> tuple[Any, str]:
-    """`adam_vs_gd_test` and the paragraph printed under it, computed once."""
+def adam_vs_gd_test() -> Any:
+    """The difference in test error between Adam's and GD's interpolants over many random
+    underdetermined regression problems."""
     paragraphs_: list[str] = []
     seeds, n, d, m, noise, steps, gd_frac, lr_adam = 40, 5, 20, 500, 0.1, 3000, 0.9, 1e-2
     Xs, ys, tests = [], [], []
@@ -311,23 +310,13 @@ def _adam_vs_gd_test() -> tuple[Any, str]:
         f"(step {gd_frac}/(2 max_s ‖X_s‖²), largest relative distance to X_s⁺y_s {gap:.0e}) "
         f"and of Adam (η = {lr_adam}).</p>"
     )
-    return fig, "\n".join(paragraphs_)
+    leave_note(adam_vs_gd_test, "\n".join(paragraphs_))
+    return fig
 
 
-def adam_vs_gd_test() -> Any:
-    """The difference in test error between Adam's and GD's interpolants over many random
-    underdetermined regression problems."""
-    return _adam_vs_gd_test()[0]
-
-
-def adam_vs_gd_test_note() -> str:
-    """The paragraph under `adam_vs_gd_test`: its settings and computed numbers."""
-    return _adam_vs_gd_test()[1]
-
-
-@cache
-def _jacobian_flat_directions() -> tuple[Any, str]:
-    """`jacobian_flat_directions` and the paragraph printed under it, computed once."""
+def jacobian_flat_directions() -> Any:
+    """The eigenvalues of $J^\\top J$ for the Jacobian $J$ of a small tanh network: at least $p - n$ of
+    them are zero to rounding."""
     paragraphs_: list[str] = []
     rng = np.random.default_rng(0)
     sizes, n = [3, 8, 1], 10
@@ -348,15 +337,5 @@ def _jacobian_flat_directions() -> tuple[Any, str]:
         f"<p>Layer sizes {sizes}: p = {p} parameters, n = {n} training points; "
         f"{flat} eigenvalues of JᵀJ are zero to rounding, p − n = {p - n}.</p>"
     )
-    return fig, "\n".join(paragraphs_)
-
-
-def jacobian_flat_directions() -> Any:
-    """The eigenvalues of $J^\\top J$ for the Jacobian $J$ of a small tanh network: at least $p - n$ of
-    them are zero to rounding."""
-    return _jacobian_flat_directions()[0]
-
-
-def jacobian_flat_directions_note() -> str:
-    """The paragraph under `jacobian_flat_directions`: its settings and computed numbers."""
-    return _jacobian_flat_directions()[1]
+    leave_note(jacobian_flat_directions, "\n".join(paragraphs_))
+    return fig

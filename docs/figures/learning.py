@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from functools import cache
 from typing import Any
 
 import numpy as np
@@ -24,7 +23,7 @@ from dlcore.losses import (
 )
 from dlcore.optim import apply_updates, gd
 from dlcore.train import best_checkpoint, train
-from figures import new_figure
+from figures import leave_note, new_figure
 
 __all__ = [
     "softmax_temperature",
@@ -108,9 +107,9 @@ def surrogate_bound() -> Any:
     return fig
 
 
-@cache
-def _test_error_concentration() -> tuple[Any, str]:
-    """`test_error_concentration` and the paragraph printed under it, computed once."""
+def test_error_concentration() -> Any:
+    """The test error of one fixed classifier on many independent test sets: unbiased for the risk $R$,
+    with standard deviation $\\sqrt{R(1 - R)/n_{\\text{test}}}$."""
     paragraphs_: list[str] = []
     rng = np.random.default_rng(1)
     mu, w = (
@@ -158,18 +157,8 @@ def _test_error_concentration() -> tuple[Any, str]:
         f"n_test grows. Right: their standard deviation falls like 1/√n_test; at every size it is "
         f"within {dev:.0%} of the binomial line √(R(1 − R)/n_test).</p>"
     )
-    return fig, "\n".join(paragraphs_)
-
-
-def test_error_concentration() -> Any:
-    """The test error of one fixed classifier on many independent test sets: unbiased for the risk $R$,
-    with standard deviation $\\sqrt{R(1 - R)/n_{\\text{test}}}$."""
-    return _test_error_concentration()[0]
-
-
-def test_error_concentration_note() -> str:
-    """The paragraph under `test_error_concentration`: its settings and computed numbers."""
-    return _test_error_concentration()[1]
+    leave_note(test_error_concentration, "\n".join(paragraphs_))
+    return fig
 
 
 def selection_bias() -> Any:
@@ -199,9 +188,9 @@ def selection_bias() -> Any:
     return fig
 
 
-@cache
-def _joint_lambda() -> tuple[Any, str]:
-    """`joint_lambda` and the paragraph printed under it, computed once."""
+def joint_lambda() -> Any:
+    """Joint GD on the weights and the ridge parameter $\\lambda$: $\\partial J/\\partial\\lambda =
+    \\|\\theta\\|^2$ pushes $\\lambda$ down, free to $-\\infty$ or projected to 0."""
     paragraphs_: list[str] = []
     rng = np.random.default_rng(7)
     X = 0.3 * rng.standard_normal((20, 3))
@@ -252,23 +241,13 @@ def _joint_lambda() -> tuple[Any, str]:
         f"{len(J_proj) - 1} steps J is within a relative {rel:.0e} of the unregularised "
         f"least-squares objective (dotted).</p>"
     )
-    return fig, "\n".join(paragraphs_)
+    leave_note(joint_lambda, "\n".join(paragraphs_))
+    return fig
 
 
-def joint_lambda() -> Any:
-    """Joint GD on the weights and the ridge parameter $\\lambda$: $\\partial J/\\partial\\lambda =
-    \\|\\theta\\|^2$ pushes $\\lambda$ down, free to $-\\infty$ or projected to 0."""
-    return _joint_lambda()[0]
-
-
-def joint_lambda_note() -> str:
-    """The paragraph under `joint_lambda`: its settings and computed numbers."""
-    return _joint_lambda()[1]
-
-
-@cache
-def _pipeline() -> tuple[Any, str]:
-    """`pipeline` and the paragraph printed under it, computed once."""
+def pipeline() -> Any:
+    """The train / validation / test pipeline, run on a ridge problem: fit on train, choose $\\lambda$
+    on validation, read the test error once."""
     paragraphs_: list[str] = []
     rng = np.random.default_rng(1)
     n, d = 100, 20
@@ -301,18 +280,8 @@ def _pipeline() -> tuple[Any, str]:
         f"training split, the outer search compares only validation errors, and the test split is "
         f"read once, after λ* is fixed.</p>"
     )
-    return fig, "\n".join(paragraphs_)
-
-
-def pipeline() -> Any:
-    """The train / validation / test pipeline, run on a ridge problem: fit on train, choose $\\lambda$
-    on validation, read the test error once."""
-    return _pipeline()[0]
-
-
-def pipeline_note() -> str:
-    """The paragraph under `pipeline`: its settings and computed numbers."""
-    return _pipeline()[1]
+    leave_note(pipeline, "\n".join(paragraphs_))
+    return fig
 
 
 def validation_curve() -> Any:
@@ -383,9 +352,9 @@ def bias_variance_order() -> Any:
     return fig
 
 
-@cache
-def _bias_variance_ridge() -> tuple[Any, str]:
-    """`bias_variance_ridge` and the paragraph printed under it, computed once."""
+def bias_variance_ridge() -> Any:
+    """Bias$^2$ and variance of ridge on a fixed design against $\\lambda$, their sum plus the noise,
+    and the Monte Carlo test error on fresh labels."""
     paragraphs_: list[str] = []
     rng = np.random.default_rng(10)
     n, d, sigma, R = 30, 20, 1.0, 400
@@ -425,18 +394,8 @@ def _bias_variance_ridge() -> tuple[Any, str]:
         f"test error on fresh labels (circles) within {mismatch:.1%} at every λ, with a minimum at an "
         f"intermediate λ ≈ {lams[best]:.2g}.</p>"
     )
-    return fig, "\n".join(paragraphs_)
-
-
-def bias_variance_ridge() -> Any:
-    """Bias$^2$ and variance of ridge on a fixed design against $\\lambda$, their sum plus the noise,
-    and the Monte Carlo test error on fresh labels."""
-    return _bias_variance_ridge()[0]
-
-
-def bias_variance_ridge_note() -> str:
-    """The paragraph under `bias_variance_ridge`: its settings and computed numbers."""
-    return _bias_variance_ridge()[1]
+    leave_note(bias_variance_ridge, "\n".join(paragraphs_))
+    return fig
 
 
 def training_strategies() -> Any:
