@@ -103,16 +103,37 @@ def _back(t: Any, like: Array) -> Array:
     return t if isinstance(like, torch.Tensor) else asarray(t, like=like)
 
 
+def _functional(name: str) -> Callable[..., None]:
+    """`torch.optim.<name>.<name>`, the single-tensor step of `torch.optim.<Name>.step`."""
+    import importlib
+
+    return getattr(importlib.import_module(f"torch.optim.{name}"), name)  # type: ignore[no-any-return]
+
+
 def _torch_step(
     name: str, kwargs: dict[str, Any], state_type: type, *, direction: bool, beta: float | None
 ) -> GradientTransformation:
     """One `torch.optim.<name>(**kwargs)` step as a dlcore transform.
 
-    With `direction`, the step runs on a zero parameter (with `lr=1` unless given) and the update is minus the
-    result, the optimizer's direction; else on the parameters, and the update is new minus old.
-    With `beta`, the state buffer is the lecture's EMA $a = \\beta v$ of torch's buffer $v$.
+    The step is torch's own single-tensor code, the function `torch.optim.<name>.step` calls
+    (`torch.optim.sgd.sgd`, `.adam.adam`, `.adamw.adamw`, `.rmsprop.rmsprop`, `foreach=False`),
+    called on copies of the parameters, gradients and state, which it updates in place. With
+    `direction`, it runs on a zero parameter (with `lr=1` unless given) and the update is minus
+    the result, the optimizer's direction; else on the parameters, and the update is new minus
+    old. With `beta`, the state buffer is the lecture's EMA $a = \\beta v$ of torch's buffer $v$.
     """
     kwargs = {"lr": 1.0, **kwargs} if direction else dict(kwargs)
+    kw = dict(kwargs, maximize=False, foreach=False)
+    kw.setdefault("weight_decay", 0.0)
+    if name == "SGD":
+        kw.setdefault("momentum", 0.0)
+        kw.setdefault("dampening", 0.0)
+        kw.setdefault("nesterov", False)
+    elif name == "RMSprop":
+        kw.update(momentum=0.0, centered=False)
+    else:
+        b1, b2 = kw.pop("betas", (0.9, 0.999))
+        kw.update(beta1=b1, beta2=b2, amsgrad=False)
 
     def body(g: Params, state: Any, params: Params) -> tuple[Params, Any]:
         import torch
@@ -123,48 +144,32 @@ def _torch_step(
             torch.zeros_like(t) if direction else _tensor(params[k])
             for k, t in zip(keys, grads, strict=True)
         ]
-        ps = [torch.nn.Parameter(t.clone()) for t in olds]
-        opt = getattr(torch.optim, name)(ps, foreach=False, **kwargs)
+        ps = [t.clone() for t in olds]
         count = 0 if state_type is EmptyState else state.count
-        for k, p, grad in zip(keys, ps, grads, strict=True):
-            p.grad = grad
-            step_t = torch.tensor(float(count))
-            if state_type is AdamState:
-                opt.state[p] = {"step": step_t, "exp_avg": _tensor(state.m[k]),
-                                "exp_avg_sq": _tensor(state.v[k])}  # fmt: skip
-            elif state_type is RMSPropState:
-                opt.state[p] = {"step": step_t, "square_avg": _tensor(state.v[k])}
-            elif state_type is MomentumState and count > 0 and kwargs.get("momentum", 0.0) > 0:
-                buf = _tensor(state.buffer[k])
-                opt.state[p] = {"momentum_buffer": buf / beta if beta else buf}
-        opt.step()
-        with torch.no_grad():
-            news = [
-                -p.detach() if direction else p.detach() - old
-                for p, old in zip(ps, olds, strict=True)
+        steps = [torch.tensor(float(count)) for _ in keys]
+        if name == "SGD":
+            bufs = [
+                _tensor(state.buffer[k]) / (beta or 1.0)
+                if count > 0 and kw["momentum"] > 0
+                else None  # torch starts the buffer at the first gradient
+                for k in keys
             ]
+            _functional("sgd")(ps, grads, bufs, **kw)
+            # at momentum 0 torch keeps no buffer: dlcore's is the gradient
+            trees = [[g0 if b is None else b for b, g0 in zip(bufs, grads, strict=True)]]
+            trees = [[b * beta for b in trees[0]]] if beta else trees
+        elif name == "RMSprop":
+            trees = [[_tensor(state.v[k]) for k in keys]]
+            _functional("rmsprop")(ps, grads, trees[0], [], [], steps, **kw)
+        else:
+            trees = [[_tensor(state.m[k]) for k in keys], [_tensor(state.v[k]) for k in keys]]
+            _functional(name.lower())(ps, grads, *trees, [], steps, **kw)
+        news = [-p if direction else p - old for p, old in zip(ps, olds, strict=True)]
         updates = {k: _back(u, g[k]) for k, u in zip(keys, news, strict=True)}
         if state_type is EmptyState:
             return updates, state
-        st = [opt.state[p] for p in ps]
-        if state_type is AdamState:
-            trees = [
-                {k: _back(s[f], g[k]) for k, s in zip(keys, st, strict=True)}
-                for f in ("exp_avg", "exp_avg_sq")
-            ]
-        elif state_type is RMSPropState:
-            trees = [{k: _back(s["square_avg"], g[k]) for k, s in zip(keys, st, strict=True)}]
-        else:
-            bufs = [
-                s.get("momentum_buffer", grad) for s, grad in zip(st, grads, strict=True)
-            ]  # none at mu = 0
-            trees = [
-                {
-                    k: _back(b * beta if beta else b.clone(), g[k])
-                    for k, b in zip(keys, bufs, strict=True)
-                }
-            ]
-        return updates, state_type(*trees, count + 1)
+        out = [{k: _back(t, g[k]) for k, t in zip(keys, tree, strict=True)} for tree in trees]
+        return updates, state_type(*out, count + 1)
 
     hyper = (name, tuple(sorted(kwargs.items())), direction, beta)
     return _ref._transform(_KIND, hyper, state_type, body)
