@@ -111,17 +111,28 @@ def _functional(name: str) -> Callable[..., None]:
 
 
 def _torch_step(
-    name: str, kwargs: dict[str, Any], state_type: type, *, direction: bool, beta: float | None
+    name: str, kwargs: dict[str, Any], state_type: type, *, mode: str, beta: float | None
 ) -> GradientTransformation:
     """One `torch.optim.<name>(**kwargs)` step as a dlcore transform.
 
     The step is torch's own single-tensor code, the function `torch.optim.<name>.step` calls
     (`torch.optim.sgd.sgd`, `.adam.adam`, `.adamw.adamw`, `.rmsprop.rmsprop`, `foreach=False`),
-    called on copies of the parameters, gradients and state, which it updates in place. With
-    `direction`, it runs on a zero parameter (with `lr=1` unless given) and the update is minus
-    the result, the optimizer's direction; else on the parameters, and the update is new minus
-    old. With `beta`, the state buffer is the lecture's EMA $a = \\beta v$ of torch's buffer $v$.
+    called on copies of the parameters, gradients and state, which it updates in place. `mode`
+    says what it runs on and what the update is:
+
+    - `"direction"` (a transform): a zero parameter, with `lr=1` unless given; the update is
+      minus the result, the optimizer's direction;
+    - `"increment"` (an optimizer whose step does not read the parameters: no weight decay): a
+      zero parameter; the update is the result, torch's increment $-\\alpha d_t$ exactly as
+      torch computes it before adding it to the parameters;
+    - `"difference"` (weight decay reads the parameters): the parameters; the update is the
+      new parameters minus the old.
+
+    With `beta`, the state buffer is the lecture's EMA $a = \\beta v$ of torch's buffer $v$,
+    and a buffer is loaded from the first step on ($v_0 = a_0/\\beta$), as the EMA form has
+    one; torch's own buffer form starts at $v_1 = g_0$, whatever the state says.
     """
+    direction, zero = mode == "direction", mode != "difference"
     kwargs = {"lr": 1.0, **kwargs} if direction else dict(kwargs)
     kw = dict(kwargs, maximize=False, foreach=False)
     kw.setdefault("weight_decay", 0.0)
@@ -141,7 +152,7 @@ def _torch_step(
         keys = list(g)
         grads = [_tensor(g[k]) for k in keys]
         olds = [
-            torch.zeros_like(t) if direction else _tensor(params[k])
+            torch.zeros_like(t) if zero else _tensor(params[k])
             for k, t in zip(keys, grads, strict=True)
         ]
         ps = [t.clone() for t in olds]
@@ -150,7 +161,7 @@ def _torch_step(
         if name == "SGD":
             bufs = [
                 _tensor(state.buffer[k]) / (beta or 1.0)
-                if count > 0 and kw["momentum"] > 0
+                if (count > 0 or beta) and kw["momentum"] > 0
                 else None  # torch starts the buffer at the first gradient
                 for k in keys
             ]
@@ -164,23 +175,25 @@ def _torch_step(
         else:
             trees = [[_tensor(state.m[k]) for k in keys], [_tensor(state.v[k]) for k in keys]]
             _functional(name.lower())(ps, grads, *trees, [], steps, **kw)
-        news = [-p if direction else p - old for p, old in zip(ps, olds, strict=True)]
+        news = [
+            -p if direction else p if zero else p - old for p, old in zip(ps, olds, strict=True)
+        ]
         updates = {k: _back(u, g[k]) for k, u in zip(keys, news, strict=True)}
         if state_type is EmptyState:
             return updates, state
         out = [{k: _back(t, g[k]) for k, t in zip(keys, tree, strict=True)} for tree in trees]
         return updates, state_type(*out, count + 1)
 
-    hyper = (name, tuple(sorted(kwargs.items())), direction, beta)
+    hyper = (name, tuple(sorted(kwargs.items())), mode, beta)
     return _ref._transform(_KIND, hyper, state_type, body)
 
 
 def _torch_of(opt: GradientTransformation) -> tuple[str, dict[str, Any], bool, Any] | None:
-    """`(name, kwargs, direction, beta)` of an optimizer that is one torch step, else `None`."""
+    """`(name, kwargs, mode, beta)` of an optimizer that is one torch step, else `None`."""
     if len(opt.ops) != 1 or opt.ops[0].kind != _KIND:
         return None
-    name, kwargs, direction, beta = opt.ops[0].hyper
-    return name, dict(kwargs), direction, beta
+    name, kwargs, mode, beta = opt.ops[0].hyper
+    return name, dict(kwargs), mode, beta
 
 
 def _wrap(reference: Callable[..., Any]) -> Callable[[Callable[..., Any]], Any]:
@@ -201,7 +214,7 @@ def ema(beta: float, *, nesterov: bool = False) -> GradientTransformation:
     # SGD(lr=beta, momentum=1-beta) on a zero parameter: minus its result is beta v = a
     _, mu = ema_to_torch(1.0, beta)
     kw = {"lr": beta, "momentum": mu, "nesterov": nesterov and mu > 0}
-    return _torch_step("SGD", kw, MomentumState, direction=True, beta=beta)
+    return _torch_step("SGD", kw, MomentumState, mode="direction", beta=beta)
 
 
 @_wrap(_ref.trace)
@@ -210,20 +223,20 @@ def trace(
 ) -> GradientTransformation:
     _ref.trace(momentum, dampening=dampening, nesterov=nesterov)  # dlcore's domain checks
     kw = {"momentum": momentum, "dampening": dampening, "nesterov": nesterov}
-    return _torch_step("SGD", kw, MomentumState, direction=True, beta=None)
+    return _torch_step("SGD", kw, MomentumState, mode="direction", beta=None)
 
 
 @_wrap(_ref.scale_by_adam)
 def scale_by_adam(b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8) -> GradientTransformation:
     return _torch_step(
-        "Adam", {"betas": (b1, b2), "eps": eps}, AdamState, direction=True, beta=None
+        "Adam", {"betas": (b1, b2), "eps": eps}, AdamState, mode="direction", beta=None
     )
 
 
 @_wrap(_ref.scale_by_rms)
 def scale_by_rms(alpha: float = 0.99, eps: float = 1e-8) -> GradientTransformation:
     kw = {"alpha": alpha, "eps": eps}
-    return _torch_step("RMSprop", kw, RMSPropState, direction=True, beta=None)
+    return _torch_step("RMSprop", kw, RMSPropState, mode="direction", beta=None)
 
 
 # ---- optimizers: a torch step on the parameters -------------------------------------------------
@@ -231,7 +244,7 @@ def scale_by_rms(alpha: float = 0.99, eps: float = 1e-8) -> GradientTransformati
 
 @_wrap(_ref.sgd)
 def sgd(lr: float) -> GradientTransformation:
-    return _torch_step("SGD", {"lr": lr}, EmptyState, direction=False, beta=None)
+    return _torch_step("SGD", {"lr": lr}, EmptyState, mode="increment", beta=None)
 
 
 gd = sgd
@@ -240,7 +253,7 @@ gd = sgd
 def _ema_sgd(lr: float, beta: float, nesterov: bool) -> GradientTransformation:
     alpha, mu = ema_to_torch(lr, beta)
     kw = {"lr": alpha, "momentum": mu, "nesterov": nesterov and mu > 0}
-    return _torch_step("SGD", kw, MomentumState, direction=False, beta=beta)
+    return _torch_step("SGD", kw, MomentumState, mode="increment", beta=beta)
 
 
 @_wrap(_ref.ema_momentum)
@@ -259,13 +272,13 @@ def sgd_momentum(
 ) -> GradientTransformation:
     _ref.trace(momentum, dampening=dampening, nesterov=nesterov)  # dlcore's domain checks
     kw = {"lr": lr, "momentum": momentum, "dampening": dampening, "nesterov": nesterov}
-    return _torch_step("SGD", kw, MomentumState, direction=False, beta=None)
+    return _torch_step("SGD", kw, MomentumState, mode="increment", beta=None)
 
 
 @_wrap(_ref.rmsprop)
 def rmsprop(lr: float, alpha: float = 0.99, eps: float = 1e-8) -> GradientTransformation:
     kw = {"lr": lr, "alpha": alpha, "eps": eps}
-    return _torch_step("RMSprop", kw, RMSPropState, direction=False, beta=None)
+    return _torch_step("RMSprop", kw, RMSPropState, mode="increment", beta=None)
 
 
 @_wrap(_ref.adam)
@@ -273,7 +286,7 @@ def adam(
     lr: float, b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8
 ) -> GradientTransformation:
     kw = {"lr": lr, "betas": (b1, b2), "eps": eps}
-    return _torch_step("Adam", kw, AdamState, direction=False, beta=None)
+    return _torch_step("Adam", kw, AdamState, mode="increment", beta=None)
 
 
 @_wrap(_ref.adamw)
@@ -282,7 +295,7 @@ def adamw(
 ) -> GradientTransformation:
     _ref.adamw(lr, b1, b2, eps, weight_decay)  # dlcore's domain check (lr * weight_decay < 1)
     kw = {"lr": lr, "betas": (b1, b2), "eps": eps, "weight_decay": weight_decay}
-    return _torch_step("AdamW", kw, AdamState, direction=False, beta=None)
+    return _torch_step("AdamW", kw, AdamState, mode="difference", beta=None)
 
 
 @_wrap(_ref.coupled_weight_decay)
@@ -290,21 +303,21 @@ def coupled_weight_decay(
     opt: GradientTransformation, weight_decay: float
 ) -> GradientTransformation:
     one = _torch_of(opt)
-    if one is None or one[0] == "AdamW" or one[1].get("weight_decay", 0.0) or one[2]:
+    if one is None or one[0] == "AdamW" or one[2] != "increment":
         return _ref.coupled_weight_decay(opt, weight_decay)  # dlcore's chain
     name, kw, _, beta = one
     return _torch_step(name, dict(kw, weight_decay=weight_decay), _STATE[name],
-                       direction=False, beta=beta)  # fmt: skip
+                       mode="difference", beta=beta)  # fmt: skip
 
 
 @_wrap(_ref.decoupled_weight_decay)
 def decoupled_weight_decay(opt: GradientTransformation, decay: float) -> GradientTransformation:
     one = _torch_of(opt)
-    if one is None or one[0] != "Adam" or one[1].get("weight_decay", 0.0) or one[2]:
+    if one is None or one[0] != "Adam" or one[2] != "increment":
         return _ref.decoupled_weight_decay(opt, decay)  # dlcore's chain: no torch optimizer has it
     _, kw, _, _ = one
     return _torch_step("AdamW", dict(kw, weight_decay=decay / kw["lr"]), AdamState,
-                       direction=False, beta=None)  # fmt: skip
+                       mode="difference", beta=None)  # fmt: skip
 
 
 def __getattr__(name: str) -> Any:
