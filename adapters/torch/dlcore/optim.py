@@ -1,11 +1,16 @@
 r"""dlcore's optimizers run by `torch.optim`, behind dlcore's pure `init` / `update` API.
 
-Every optimizer here is one `torch.optim` step per `update`: the parameters, gradients and state
-are copied into torch tensors (on the device of torch inputs, on the CPU otherwise, in the
-inputs' dtype), `torch.optim.<Optimizer>(..., foreach=False).step()` runs on them, and the
-update is the new parameters minus the old ones, handed back in the inputs' namespace. The state
-is dlcore's (`MomentumState`, `AdamState`, `RMSPropState`, with `count`), loaded into and read
-out of the optimizer's `state` dict at each step.
+Every optimizer here is one `torch.optim` step per `update`: the gradients, state and (where
+the step reads them) parameters are copied into torch tensors (on the device of torch inputs, on
+the CPU otherwise, in the inputs' dtype), and the single-tensor step that
+`torch.optim.<Optimizer>(..., foreach=False).step()` runs (`torch.optim.sgd.sgd`,
+`torch.optim.adam.adam`, `torch.optim.adamw.adamw`, `torch.optim.rmsprop.rmsprop`) updates
+them. Without weight decay the step does not read the parameters, so it runs on a zero
+parameter and the update is torch's increment exactly as torch computes it; with weight decay it
+runs on the parameters and the update is the new parameters minus the old. Results come back in
+the inputs' namespace. The state is dlcore's (`MomentumState`, `AdamState`, `RMSPropState`, with
+`count`); its arrays are torch's buffers (`momentum_buffer`, `exp_avg`, `exp_avg_sq`,
+`square_avg`) and `count` torch's `step`.
 
 | dlcore | `torch.optim` |
 |---|---|
@@ -17,11 +22,12 @@ out of the optimizer's `state` dict at each step.
 | `adamw(lr, b1, b2, eps, weight_decay)` | `AdamW(lr, (b1, b2), eps, weight_decay)` |
 | `coupled_weight_decay(opt, wd)` | `weight_decay=wd` of `SGD`, `Adam`, `RMSprop` |
 | `decoupled_weight_decay(adam(lr, ...), decay)` | `AdamW(lr, ..., weight_decay=decay / lr)` |
-| `trace`, `ema`, `scale_by_adam`, `scale_by_rms` | `SGD` / `Adam` / `RMSprop` with `lr=1` on a zero parameter: the update is minus the new parameter, the optimizer's direction |
+| `trace`, `ema`, `scale_by_adam`, `scale_by_rms` | `SGD` / `Adam` / `RMSprop` on a zero parameter with `lr=1` (`ema`: `lr=beta`, `momentum=1 - beta`): the update is minus the result, the optimizer's direction |
 
 `ema_momentum` is the lecture's EMA form, which `torch.optim` does not have: it runs as the
 equivalent buffer form ([`ema_to_torch`][dlcore.optim.ema_to_torch]), and its state keeps the
-lecture's buffer $a_t = \beta v_t$. Decoupled weight decay on anything but Adam, and every other
+lecture's buffer $a_t = \beta v_t$, loaded into torch as $v = a/\beta$ from the first step on (torch's
+own buffer starts at the first gradient, whatever the state holds). Decoupled weight decay on anything but Adam, and every other
 chain, are dlcore's transforms ([`chain`][dlcore.optim.chain], [`scale`][dlcore.optim.scale],
 [`add_decayed_weights`][dlcore.optim.add_decayed_weights]) around the torch steps. The argument
 checks, `chain`, `apply_updates` and `step` are dlcore's; `step` runs `update` then
