@@ -10,6 +10,7 @@ so `dlcore.mlp.init_mlp` draws with `torch.nn.init` and `dlcore.train.run` steps
 `python tools/conformance.py adapters/torch` (see `adapters/torch/README.md`).
 """
 
+import importlib
 from pathlib import Path
 
 REFERENCE = Path(__file__).resolve().parents[3] / "dlcore"
@@ -19,31 +20,8 @@ if not (REFERENCE / "backend.py").is_file():  # pragma: no cover - a moved adapt
     raise ImportError(f"the torch adapter needs the repository's dlcore at {REFERENCE}")
 __path__.append(str(REFERENCE))
 
-from dlcore import (  # noqa: E402 - after the path is set
-    backend,
-    constructions,
-    data,
-    dynamics,
-    init,
-    kernels,
-    linear,
-    losses,
-    mlp,
-    optim,
-    train,
-)
-
-__all__ = [
-    "backend",
-    "constructions",
-    "data",
-    "dynamics",
-    "init",
-    "kernels",
-    "linear",
-    "losses",
-    "mlp",
-    "optim",
-    "train",
-]
+__all__ = sorted(p.stem for p in REFERENCE.glob("*.py") if not p.stem.startswith("_"))
+"""The public modules of the repository's dlcore; `init` and `optim` are this folder's."""
+for _name in __all__:
+    globals()[_name] = importlib.import_module(f"dlcore.{_name}")
 __version__ = "0.1.0+torch"

@@ -31,17 +31,7 @@ variance = _ref.variance
 kink_location = _ref.kink_location
 kink_mass = _ref.kink_mass
 
-__all__ = [
-    "variance",
-    "he_normal",
-    "he_uniform",
-    "lecun_normal",
-    "lecun_uniform",
-    "glorot_normal",
-    "glorot_uniform",
-    "kink_location",
-    "kink_mass",
-]
+__all__ = list(_ref.__all__)  # dlcore's API, name for name
 
 _TORCH = {
     "he_normal": ("kaiming_normal_", {"mode": "fan_in", "nonlinearity": "relu"}),

@@ -60,34 +60,7 @@ ema_to_torch = _ref.ema_to_torch
 apply_updates = _ref.apply_updates
 step = _ref.step
 
-__all__ = [
-    "Params",
-    "GradientTransformation",
-    "EmptyState",
-    "MomentumState",
-    "AdamState",
-    "RMSPropState",
-    "chain",
-    "scale",
-    "add_decayed_weights",
-    "ema",
-    "trace",
-    "scale_by_adam",
-    "scale_by_rms",
-    "sgd",
-    "gd",
-    "ema_momentum",
-    "ema_nesterov",
-    "sgd_momentum",
-    "rmsprop",
-    "adam",
-    "adamw",
-    "coupled_weight_decay",
-    "decoupled_weight_decay",
-    "ema_to_torch",
-    "apply_updates",
-    "step",
-]
+__all__ = list(_ref.__all__)  # dlcore's API, name for name
 
 _KIND = "torch.optim"
 _STATE = {"SGD": MomentumState, "Adam": AdamState, "AdamW": AdamState, "RMSprop": RMSPropState}
