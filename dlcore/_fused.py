@@ -29,11 +29,10 @@ from __future__ import annotations
 
 import functools
 import sys
-from collections.abc import Sequence
 from contextvars import ContextVar
 from typing import Any, NamedTuple
 
-__all__ = ["Plan", "plan", "apply", "torch_module", "torch_leaves", "probe", "can_donate"]
+__all__ = ["Plan", "plan", "apply", "torch_leaves", "probe", "can_donate"]
 
 Tensors = list[Any]
 
@@ -154,27 +153,30 @@ def apply(
     return [w for w, _ in outs], [[o[1][j] for o in outs] for j in range(len(bufs))]
 
 
-def torch_module(x: Any) -> Any:
-    """The `torch` module if it is imported and `x` is a tensor, else `None`."""
-    torch = sys.modules.get("torch")
-    return torch if torch is not None and isinstance(x, torch.Tensor) else None
+def torch_leaves(*trees: Any) -> list[list[Any]] | None:
+    """The leaves of `trees` (the parameters first) as lists in the key order of the first, if
+    the fused step applies; else `None`.
 
-
-def torch_leaves(keys: Sequence[str], *trees: dict[str, Any]) -> list[list[Any]] | None:
-    """The leaves of `trees` as lists in `keys` order, if the fused step applies; else `None`.
-
-    It applies when every leaf is a dense floating `torch.Tensor` on the device and with the
-    dtype of the first one, and no leaf requires grad (a tensor that does would need the
-    autograd graph the reference records).
+    It applies when the trees are dicts with the same keys, str and at least one, and every
+    leaf is a dense floating `torch.Tensor` on the device and with the dtype of the first one,
+    of the shape of its parameter, that does not require grad (a tensor that does would need
+    the autograd graph the reference records).
     """
-    torch = sys.modules.get("torch")
-    first = trees[0][keys[0]]
-    if torch is None or not isinstance(first, torch.Tensor) or not first.is_floating_point():
+    torch, params = sys.modules.get("torch"), trees[0]
+    if (
+        torch is None
+        or not params
+        or any(type(tree) is not dict or tree.keys() != params.keys() for tree in trees)
+        or any(type(k) is not str for k in params)
+    ):
+        return None
+    first = next(iter(params.values()))
+    if not isinstance(first, torch.Tensor) or not first.is_floating_point():
         return None
     device, dtype, strided = first.device, first.dtype, torch.strided
     out = []
     for tree in trees:
-        leaves = [tree[k] for k in keys]
+        leaves = [tree[k] for k in params]
         for x in leaves:
             if (
                 not isinstance(x, torch.Tensor)

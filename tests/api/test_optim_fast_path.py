@@ -194,14 +194,23 @@ def _tensors(tree: Any) -> list[Any]:
 
 def test_fused_step_is_taken_only_where_it_applies() -> None:
     a, b = torch.zeros(3), torch.ones(2)
-    assert _fused.torch_leaves(["a", "b"], {"a": a, "b": b}, {"a": a + 1, "b": b * 0})
+    assert _fused.torch_leaves({"a": a, "b": b}, {"a": a + 1, "b": b * 0})
     for why, tree in (
         ("mixed dtypes", {"a": a, "b": b.double()}),
         ("requires grad", {"a": a, "b": b.clone().requires_grad_()}),
         ("NumPy", {"a": np.zeros(3), "b": np.ones(2)}),
         ("integer", {"a": a.long(), "b": b.long()}),
+        ("empty", {}),
+        ("not a dict", [a, b]),
+        ("int keys", {0: a, 1: b}),
     ):
-        assert _fused.torch_leaves(["a", "b"], tree) is None, why
+        assert _fused.torch_leaves(tree) is None, why
+    for why, other in (
+        ("other keys", {"a": a}),
+        ("other shapes", {"a": a[:2], "b": b}),
+        ("not a dict", (a, b)),
+    ):
+        assert _fused.torch_leaves({"a": a, "b": b}, other) is None, why
     for name in UNFUSED:
         assert _fused.plan(make_optimizer(name).ops) is None, name
     assert _fused.plan(()) is None, "a transformation made by hand"
