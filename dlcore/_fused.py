@@ -113,10 +113,8 @@ def apply(
             gs = op("add", gs, op("mul", ps, p.a, inplace=False), inplace=False)
         ws = op("mul", ps, p.k, inplace=inplace) if p.k != 1 else ps
         if p.core == "scale_by_adam":
-            m, v = (
-                op("lerp", bufs[0], gs, 1 - b1, inplace=inplace),
-                op("mul", bufs[1], b2, inplace=inplace),
-            )
+            m = op("lerp", bufs[0], gs, 1 - b1, inplace=inplace)
+            v = op("mul", bufs[1], b2, inplace=inplace)
             op("addcmul", v, gs, gs, value=1 - b2, inplace=True)
             d = op("sqrt", v, inplace=False)
             if not fold:
@@ -132,9 +130,7 @@ def apply(
                     if inplace
                     else op("clone", gs, inplace=False)
                 )
-            elif p.core == "trace" and isinstance(
-                ps, torch.Tensor
-            ):  # one tensor: g + mu v in one pass
+            elif p.core == "trace" and isinstance(ps, torch.Tensor):  # g + mu v in one pass
                 d = torch.add(gs, bufs[0], alpha=p.hyper[0], out=bufs[0] if inplace else None)
             elif p.core == "trace":  # no multi-tensor form of the above: mu v, then + g
                 d = op("add", op("mul", bufs[0], p.hyper[0], inplace=inplace), gs, inplace=True)
@@ -147,10 +143,9 @@ def apply(
     multi = MULTI_TENSOR.get()
     if multi or (multi is None and ps[0].device.type != "cpu"):
         return body(ps, gs, bufs)
-    outs = [  # one tensor at a time, each in cache for all its operations
-        body(w, g, [b[i] for b in bufs]) for i, (w, g) in enumerate(zip(ps, gs, strict=True))
-    ]
-    return [w for w, _ in outs], [[o[1][j] for o in outs] for j in range(len(bufs))]
+    # one tensor at a time, each in cache for all its operations
+    outs = [body(w, g, list(b)) for w, g, *b in zip(ps, gs, *bufs, strict=True)]
+    return [w for w, _ in outs], [list(b) for b in zip(*(b for _, b in outs), strict=True)]
 
 
 def torch_leaves(*trees: Any) -> list[list[Any]] | None:

@@ -252,13 +252,11 @@ def add_decayed_weights(weight_decay: float) -> GradientTransformation:
         TypeError: If `weight_decay` is not a real number.
         ValueError: If `weight_decay` is NaN or infinite.
     """
-    wd = weight_decay
-    return _transform(
-        "add_decayed_weights",
-        (wd,),
-        EmptyState,
-        lambda u, s, p: ({k: u[k] + wd * p[k] for k in u}, s),
-    )
+
+    def body(u: Params, state: EmptyState, params: Params) -> tuple[Params, EmptyState]:
+        return {k: u[k] + weight_decay * params[k] for k in u}, state
+
+    return _transform("add_decayed_weights", (weight_decay,), EmptyState, body)
 
 
 @contract(beta=_WEIGHT, nesterov=check_bool)
@@ -666,6 +664,7 @@ def apply_updates(params: Params, updates: Params) -> Params:
     return new
 
 
+@contract(opt=_check_opt, donate=check_bool, fused=check_bool)
 def step(
     opt: GradientTransformation,
     grads: Params,
@@ -706,9 +705,6 @@ def step(
             params, grads or state is not finite (named when the step is pure; with `donate=True`
             the gradients are named, else params and state together), or the step overflows.
     """
-    opt = _check_opt("opt", opt)
-    check_bool("donate", donate)
-    check_bool("fused", fused)
     plan = _fused.plan(opt.ops) if fused else None
     if plan is not None:
         _check_state(state, opt.ops)
@@ -722,8 +718,7 @@ def step(
     sums: list[Any] = []
     count = state.count if bufs else 0
     new_ps, new_bufs = _fused.apply(plan, ps, gs, bufs, count=count, inplace=inplace, sums=sums)
-    new = dict(zip(params, new_ps, strict=True))
-    trees = [dict(zip(params, tree, strict=True)) for tree in new_bufs]
+    new, *trees = [dict(zip(params, tree, strict=True)) for tree in (new_ps, *new_bufs)]
     new_state = type(state)(*trees, count + 1) if trees else state
     # each new parameter's probe (`_fused.probe`), summed as Python floats (a third of the time
     # of a torch.stack and sum): finite, unless a new parameter or state array is not
@@ -804,24 +799,19 @@ def _check_trees(trees: dict[str, Any], *, finite: bool) -> None:
                     f"{where} must have shape {tuple(p.shape)} (that of params[{k!r}]), "
                     f"got {tuple(x.shape)}"
                 )
-    error = _nonfinite(trees) if finite else None
-    if error is not None:
-        raise error
+    if finite:
+        _check_finite(trees)
 
 
 def _device(x: Any) -> Any:
     return getattr(x, "device", None)
 
 
-def _nonfinite(trees: dict[str, Params]) -> ValueError | None:
-    """The error that names the first array of `trees` with a non-finite entry, or `None`."""
+def _check_finite(trees: dict[str, Params]) -> None:
+    """Require every array of `trees` to be finite, naming the first that is not."""
     for name, tree in trees.items():
         for k, x in tree.items():
-            try:
-                check_finite(f"{name}[{k!r}]", x)
-            except ValueError as error:
-                return error
-    return None
+            check_finite(f"{name}[{k!r}]", x)
 
 
 _DONATED = "; or the params or state passed in held non-finite values (the step wrote over them)"
@@ -833,12 +823,12 @@ def _check_result(
     inputs: dict[str, Params],
     cause: str = " (is the step size too large for the gradients?)",
 ) -> None:
-    """Raise if an array of `outputs` is not finite: the error of the first non-finite array of
-    `inputs` (the caller's arrays the outputs came from, unwritten) if one is, else an overflow
-    of `what` from finite `inputs`, naming the output and the `cause`."""
-    error = _nonfinite(outputs)
-    if error is not None:
+    """Require every array of `outputs` to be finite; where one is not, name the first
+    non-finite array of `inputs` (the caller's arrays the outputs came from, unwritten) if there
+    is one, else say that `what` overflowed, naming the output, and the `cause`."""
+    try:
+        _check_finite(outputs)
+    except ValueError as error:
+        _check_finite(inputs)
         names = ", ".join(inputs)
-        raise _nonfinite(inputs) or ValueError(
-            f"{what} overflowed: {error}, from finite {names}{cause}"
-        )
+        raise ValueError(f"{what} overflowed: {error}, from finite {names}{cause}") from None
