@@ -160,8 +160,8 @@ def torch_leaves(*trees: Any) -> list[list[Any]] | None:
     torch, params = sys.modules.get("torch"), trees[0]
     if (
         torch is None
-        or not params
         or any(type(tree) is not dict or tree.keys() != params.keys() for tree in trees)
+        or not params
         or any(type(k) is not str for k in params)
     ):
         return None
@@ -169,10 +169,10 @@ def torch_leaves(*trees: Any) -> list[list[Any]] | None:
     if not isinstance(first, torch.Tensor) or not first.is_floating_point():
         return None
     device, dtype, strided = first.device, first.dtype, torch.strided
-    out = []
-    for tree in trees:
-        leaves = [tree[k] for k in params]
-        for x in leaves:
+    leaves = [[tree[k] for k in params] for tree in trees]
+    shapes = [x.shape for x in leaves[0]]
+    for xs in leaves:
+        for x in xs:
             if (
                 not isinstance(x, torch.Tensor)
                 or x.requires_grad
@@ -181,10 +181,9 @@ def torch_leaves(*trees: Any) -> list[list[Any]] | None:
                 or x.device != device
             ):
                 return None
-        out.append(leaves)
-    if any([x.shape for x in leaves] != [w.shape for w in out[0]] for leaves in out[1:]):
-        return None
-    return out
+        if [x.shape for x in xs] != shapes:
+            return None
+    return leaves
 
 
 def probe(a: Any, b: Any) -> Any:

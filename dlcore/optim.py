@@ -100,6 +100,9 @@ __all__ = [
 Params = dict[str, Array]
 """Parameters, gradients and updates: a dict from names to arrays."""
 
+_Trees = dict[str, Any]
+"""Trees by name (`params`, `grads`, `state.m`, ...), as the checks take them and name them."""
+
 
 class EmptyState(NamedTuple):
     """State of a stateless transform."""
@@ -724,9 +727,10 @@ def step(
     # of a torch.stack and sum): finite, unless a new parameter or state array is not
     if not math.isfinite(sum(map(float, sums))):
         outputs = {"new params": new, **_state_trees(new_state, "new state")}
-        if not inplace:
+        if inplace:  # the params and state passed in hold the result: name the gradients only
+            _check_result("the step", outputs, {"grads": grads}, _DONATED)
+        else:
             _check_result("the step", outputs, inputs)
-        _check_result("the donated step", outputs, {"grads": grads}, _DONATED)
     return new, new_state
 
 
@@ -753,7 +757,7 @@ def _check_state(state: Any, ops: tuple[_Op, ...]) -> list[Any]:
     return [EmptyState() if op.state is EmptyState else next(it) for op in ops]
 
 
-def _state_trees(state: Any, name: str = "state") -> dict[str, Params]:
+def _state_trees(state: Any, name: str = "state") -> _Trees:
     """The trees of a state, by name: `state.m`, or `state[1].m` in a tuple of states."""
     parts = state if type(state) is tuple else (state,)
     return {
@@ -763,7 +767,7 @@ def _state_trees(state: Any, name: str = "state") -> dict[str, Params]:
     }
 
 
-def _check_trees(trees: dict[str, Any], *, finite: bool) -> None:
+def _check_trees(trees: _Trees, *, finite: bool) -> None:
     """Require `trees["params"]` to be a non-empty dict of real floating arrays keyed by str,
     from one library and on one device (their dtypes may differ), and each other tree (grads,
     updates, a state's trees) a dict with its keys whose arrays have the shape, library, device
@@ -807,22 +811,18 @@ def _device(x: Any) -> Any:
     return getattr(x, "device", None)
 
 
-def _check_finite(trees: dict[str, Params]) -> None:
+def _check_finite(trees: _Trees) -> None:
     """Require every array of `trees` to be finite, naming the first that is not."""
     for name, tree in trees.items():
         for k, x in tree.items():
             check_finite(f"{name}[{k!r}]", x)
 
 
+_OVERFLOW = " (is the step size too large for the gradients?)"
 _DONATED = "; or the params or state passed in held non-finite values (the step wrote over them)"
 
 
-def _check_result(
-    what: str,
-    outputs: dict[str, Params],
-    inputs: dict[str, Params],
-    cause: str = " (is the step size too large for the gradients?)",
-) -> None:
+def _check_result(what: str, outputs: _Trees, inputs: _Trees, cause: str = _OVERFLOW) -> None:
     """Require every array of `outputs` to be finite; where one is not, name the first
     non-finite array of `inputs` (the caller's arrays the outputs came from, unwritten) if there
     is one, else say that `what` overflowed, naming the output, and the `cause`."""
