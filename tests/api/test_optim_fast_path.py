@@ -234,3 +234,16 @@ def test_mixed_dtypes_and_fused_false_run_the_reference(name) -> None:
     ref = optim.apply_updates(same, updates)
     off, _ = optim.step(opt, g, opt.init(same), same, fused=False)
     assert all(torch.equal(off[k], ref[k]) for k in same)
+
+
+@pytest.mark.parametrize("library", ["numpy", "torch"])
+@pytest.mark.parametrize("which", ["params", "grads"])
+def test_an_array_for_a_tree_is_refused_by_name(which, library) -> None:
+    """An array where a dict of arrays belongs, given to a chain the fused step covers: a
+    `TypeError` naming it (the test of whether the fused step applies must not take the
+    array's truth value, which is ambiguous)."""
+    array = np.ones(3) if library == "numpy" else torch.ones(3)
+    args = {"params": {"w": torch.ones(3)}, "grads": {"w": torch.ones(3)}, which: array}
+    opt = optim.sgd_momentum(0.1, 0.9)
+    with pytest.raises(TypeError, match=which):
+        optim.step(opt, args["grads"], opt.init({"w": torch.ones(3)}), args["params"])
