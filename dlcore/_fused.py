@@ -98,7 +98,7 @@ def apply(
 
     b1, b2, eps = p.hyper if p.core == "scale_by_adam" else (0.0, 0.0, 0.0)
     tiny = torch.finfo(ps[0].dtype).tiny
-    eps = max(eps, tiny)  # as `optim._eps_in`: at least the smallest normal number
+    eps = max(eps, tiny)  # as `optim._tiny` says: at least the smallest normal number
     c1, c2_rsqrt = 1 - b1 ** (count + 1), (1 - b2 ** (count + 1)) ** -0.5
     # (c/c1) m / (sqrt(v) c2_rsqrt + eps) = (c/(c1 c2_rsqrt)) m / (sqrt(v) + eps/c2_rsqrt): one
     # pass and two roundings less, where eps/c2_rsqrt is a normal number (not in half precision,

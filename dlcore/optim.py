@@ -667,7 +667,6 @@ def apply_updates(params: Params, updates: Params) -> Params:
     return new
 
 
-@contract(opt=_check_opt, donate=check_bool, fused=check_bool)
 def step(
     opt: GradientTransformation,
     grads: Params,
@@ -708,6 +707,9 @@ def step(
             params, grads or state is not finite (named when the step is pure; with `donate=True`
             the gradients are named, else params and state together), or the step overflows.
     """
+    opt = _check_opt("opt", opt)
+    check_bool("donate", donate)
+    check_bool("fused", fused)
     plan = _fused.plan(opt.ops) if fused else None
     if plan is not None:
         _check_state(state, opt.ops)
