@@ -29,11 +29,10 @@ from __future__ import annotations
 
 import functools
 import sys
-from collections.abc import Sequence
 from contextvars import ContextVar
 from typing import Any, NamedTuple
 
-__all__ = ["Plan", "plan", "apply", "torch_module", "torch_leaves", "probe", "can_donate"]
+__all__ = ["Plan", "plan", "apply", "torch_leaves", "probe", "can_donate"]
 
 Tensors = list[Any]
 
@@ -99,7 +98,7 @@ def apply(
 
     b1, b2, eps = p.hyper if p.core == "scale_by_adam" else (0.0, 0.0, 0.0)
     tiny = torch.finfo(ps[0].dtype).tiny
-    eps = max(eps, tiny)  # as `optim._eps_in`: at least the smallest normal number
+    eps = max(eps, tiny)  # as `optim._tiny` says: at least the smallest normal number
     c1, c2_rsqrt = 1 - b1 ** (count + 1), (1 - b2 ** (count + 1)) ** -0.5
     # (c/c1) m / (sqrt(v) c2_rsqrt + eps) = (c/(c1 c2_rsqrt)) m / (sqrt(v) + eps/c2_rsqrt): one
     # pass and two roundings less, where eps/c2_rsqrt is a normal number (not in half precision,
@@ -114,10 +113,8 @@ def apply(
             gs = op("add", gs, op("mul", ps, p.a, inplace=False), inplace=False)
         ws = op("mul", ps, p.k, inplace=inplace) if p.k != 1 else ps
         if p.core == "scale_by_adam":
-            m, v = (
-                op("lerp", bufs[0], gs, 1 - b1, inplace=inplace),
-                op("mul", bufs[1], b2, inplace=inplace),
-            )
+            m = op("lerp", bufs[0], gs, 1 - b1, inplace=inplace)
+            v = op("mul", bufs[1], b2, inplace=inplace)
             op("addcmul", v, gs, gs, value=1 - b2, inplace=True)
             d = op("sqrt", v, inplace=False)
             if not fold:
@@ -133,9 +130,7 @@ def apply(
                     if inplace
                     else op("clone", gs, inplace=False)
                 )
-            elif p.core == "trace" and isinstance(
-                ps, torch.Tensor
-            ):  # one tensor: g + mu v in one pass
+            elif p.core == "trace" and isinstance(ps, torch.Tensor):  # g + mu v in one pass
                 d = torch.add(gs, bufs[0], alpha=p.hyper[0], out=bufs[0] if inplace else None)
             elif p.core == "trace":  # no multi-tensor form of the above: mu v, then + g
                 d = op("add", op("mul", bufs[0], p.hyper[0], inplace=inplace), gs, inplace=True)
@@ -148,34 +143,36 @@ def apply(
     multi = MULTI_TENSOR.get()
     if multi or (multi is None and ps[0].device.type != "cpu"):
         return body(ps, gs, bufs)
-    outs = [  # one tensor at a time, each in cache for all its operations
-        body(w, g, [b[i] for b in bufs]) for i, (w, g) in enumerate(zip(ps, gs, strict=True))
-    ]
-    return [w for w, _ in outs], [[o[1][j] for o in outs] for j in range(len(bufs))]
+    # one tensor at a time, each in cache for all its operations
+    outs = [body(w, g, list(b)) for w, g, *b in zip(ps, gs, *bufs, strict=True)]
+    return [w for w, _ in outs], [list(b) for b in zip(*(b for _, b in outs), strict=True)]
 
 
-def torch_module(x: Any) -> Any:
-    """The `torch` module if it is imported and `x` is a tensor, else `None`."""
-    torch = sys.modules.get("torch")
-    return torch if torch is not None and isinstance(x, torch.Tensor) else None
+def torch_leaves(*trees: Any) -> list[list[Any]] | None:
+    """The leaves of `trees` (the parameters first) as lists in the key order of the first, if
+    the fused step applies; else `None`.
 
-
-def torch_leaves(keys: Sequence[str], *trees: dict[str, Any]) -> list[list[Any]] | None:
-    """The leaves of `trees` as lists in `keys` order, if the fused step applies; else `None`.
-
-    It applies when every leaf is a dense floating `torch.Tensor` on the device and with the
-    dtype of the first one, and no leaf requires grad (a tensor that does would need the
-    autograd graph the reference records).
+    It applies when the trees are dicts with the same keys, str and at least one, and every
+    leaf is a dense floating `torch.Tensor` on the device and with the dtype of the first one,
+    of the shape of its parameter, that does not require grad (a tensor that does would need
+    the autograd graph the reference records).
     """
-    torch = sys.modules.get("torch")
-    first = trees[0][keys[0]]
-    if torch is None or not isinstance(first, torch.Tensor) or not first.is_floating_point():
+    torch, params = sys.modules.get("torch"), trees[0]
+    if (
+        torch is None
+        or any(type(tree) is not dict or tree.keys() != params.keys() for tree in trees)
+        or not params
+        or any(type(k) is not str for k in params)
+    ):
+        return None
+    first = next(iter(params.values()))
+    if not isinstance(first, torch.Tensor) or not first.is_floating_point():
         return None
     device, dtype, strided = first.device, first.dtype, torch.strided
-    out = []
-    for tree in trees:
-        leaves = [tree[k] for k in keys]
-        for x in leaves:
+    leaves = [[tree[k] for k in params] for tree in trees]
+    shapes = [x.shape for x in leaves[0]]
+    for xs in leaves:
+        for x in xs:
             if (
                 not isinstance(x, torch.Tensor)
                 or x.requires_grad
@@ -184,10 +181,9 @@ def torch_leaves(keys: Sequence[str], *trees: dict[str, Any]) -> list[list[Any]]
                 or x.device != device
             ):
                 return None
-        out.append(leaves)
-    if any([x.shape for x in leaves] != [w.shape for w in out[0]] for leaves in out[1:]):
-        return None
-    return out
+        if [x.shape for x in xs] != shapes:
+            return None
+    return leaves
 
 
 def probe(a: Any, b: Any) -> Any:

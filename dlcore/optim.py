@@ -100,6 +100,9 @@ __all__ = [
 Params = dict[str, Array]
 """Parameters, gradients and updates: a dict from names to arrays."""
 
+_Trees = dict[str, Any]
+"""Trees by name (`params`, `grads`, `state.m`, ...), as the checks take them and name them."""
+
 
 class EmptyState(NamedTuple):
     """State of a stateless transform."""
@@ -162,16 +165,20 @@ def _compose(ops: tuple[_Op, ...]) -> GradientTransformation:
     an `AdamState`), else a tuple of their states."""
 
     def init(params: Params) -> Any:
-        _check_params(params, finite=True)
-        return _join(ops, [_zero_state(op, params) for op in ops])
+        _check_trees({"params": params}, finite=True)
+        return _join(ops, [_zero_state(op.state, params) for op in ops])
 
     def update(grads: Params, state: Any, params: Params) -> tuple[Params, Any]:
-        states = _check_step(grads, state, ops, params)
+        states = _check_state(state, ops)
+        inputs = {"params": params, "grads": grads, **_state_trees(state)}
+        _check_trees(inputs, finite=True)
         new = []
         for op, s in zip(ops, states, strict=True):
             grads, s = op.body(grads, s, params)
             new.append(s)
-        return _check_result(grads, _join(ops, new))
+        new_state = _join(ops, new)
+        _check_result("the update", {"updates": grads, **_state_trees(new_state)}, inputs)
+        return grads, new_state
 
     return GradientTransformation(init, update, ops)
 
@@ -180,13 +187,16 @@ def _transform(kind: str, hyper: tuple[Any, ...], state: type, body: Callable[..
     return _compose((_Op(kind, hyper, state, body),))
 
 
-def _zero_state(op: _Op, params: Params) -> Any:
-    if op.state is EmptyState:
+def _zero_state(kind: type, params: Params) -> Any:
+    if kind is EmptyState:
         return EmptyState()
-    fields = op.state._fields[:-1]  # type: ignore[attr-defined]  # the trees; the last field is the count
-    return op.state(
-        *({k: namespace(p).zeros_like(p) for k, p in params.items()} for _ in fields), 0
-    )
+    fields = kind._fields[:-1]  # type: ignore[attr-defined]  # the trees; the last field is the count
+    return kind(*({k: namespace(p).zeros_like(p) for k, p in params.items()} for _ in fields), 0)
+
+
+def _join(ops: tuple[_Op, ...], states: list[Any]) -> Any:
+    kept = [s for op, s in zip(ops, states, strict=True) if op.state is not EmptyState]
+    return EmptyState() if not kept else kept[0] if len(kept) == 1 else tuple(kept)
 
 
 def _check_opt(name: str, opt: Any) -> GradientTransformation:
@@ -196,11 +206,6 @@ def _check_opt(name: str, opt: Any) -> GradientTransformation:
             f"{name} must be a GradientTransformation, got {type(opt).__name__}: {opt!r:.80}"
         )
     return opt
-
-
-def _join(ops: tuple[_Op, ...], states: list[Any]) -> Any:
-    kept = [s for op, s in zip(ops, states, strict=True) if op.state is not EmptyState]
-    return EmptyState() if not kept else kept[0] if len(kept) == 1 else tuple(kept)
 
 
 def chain(*transforms: GradientTransformation) -> GradientTransformation:
@@ -250,13 +255,11 @@ def add_decayed_weights(weight_decay: float) -> GradientTransformation:
         TypeError: If `weight_decay` is not a real number.
         ValueError: If `weight_decay` is NaN or infinite.
     """
-    wd = weight_decay
-    return _transform(
-        "add_decayed_weights",
-        (wd,),
-        EmptyState,
-        lambda u, s, p: ({k: u[k] + wd * p[k] for k in u}, s),
-    )
+
+    def body(u: Params, state: EmptyState, params: Params) -> tuple[Params, EmptyState]:
+        return {k: u[k] + weight_decay * params[k] for k in u}, state
+
+    return _transform("add_decayed_weights", (weight_decay,), EmptyState, body)
 
 
 @contract(beta=_WEIGHT, nesterov=check_bool)
@@ -354,7 +357,7 @@ def scale_by_adam(b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8) -> Grad
         v = {k: b2 * state.v[k] + (1 - b2) * g[k] * g[k] for k in g}
         out = {
             k: (m[k] / (1 - b1**t))
-            / (namespace(g[k]).sqrt(v[k] / (1 - b2**t)) + _eps_in(eps, g[k]))
+            / (namespace(g[k]).sqrt(v[k] / (1 - b2**t)) + max(eps, _tiny(g[k])))
             for k in g
         }
         return out, AdamState(m, v, t)
@@ -380,24 +383,29 @@ def scale_by_rms(alpha: float = 0.99, eps: float = 1e-8) -> GradientTransformati
 
     def body(g: Params, state: RMSPropState, params: Params) -> tuple[Params, RMSPropState]:
         v = {k: alpha * state.v[k] + (1 - alpha) * g[k] * g[k] for k in g}
-        out = {k: g[k] / (namespace(g[k]).sqrt(v[k]) + _eps_in(eps, g[k])) for k in g}
+        out = {k: g[k] / (namespace(g[k]).sqrt(v[k]) + max(eps, _tiny(g[k]))) for k in g}
         return out, RMSPropState(v, state.count + 1)
 
     return _transform("scale_by_rms", (alpha, eps), RMSPropState, body)
 
 
-_TINY: dict[Any, float] = {}
+_TINY: dict[tuple[type, Any], float] = {}
 
 
-def _eps_in(eps: float, like: Array) -> float:
-    r"""$\epsilon$, raised to the smallest normal number of the dtype of `like` where it is
-    below it (1e-8 in float16, where it would round to 0 or to a subnormal): then a zero
-    gradient gives $0/\epsilon = 0$, not 0/0, and a second moment that underflows to 0 does not
-    divide a small first moment by a subnormal (which overflows half precision)."""
-    key = (type(like), like.dtype)
+def _tiny(x: Array) -> float:
+    r"""The smallest normal number of the dtype of `x` (0 if it is not real floating), cached by
+    library and dtype.
+
+    Adam's and RMSProp's $\epsilon$ is raised to it where it is below it (1e-8 in float16, where
+    it would round to 0 or to a subnormal): then a zero gradient gives $0/\epsilon = 0$, not 0/0,
+    and a second moment that underflows to 0 does not divide a small first moment by a subnormal
+    (which overflows half precision)."""
+    key = (type(x), x.dtype)
     if key not in _TINY:
-        _TINY[key] = float(namespace(like).finfo(like.dtype).smallest_normal)
-    return max(eps, _TINY[key])
+        xp = namespace(x)
+        real = xp.isdtype(x.dtype, "real floating")
+        _TINY[key] = float(xp.finfo(x.dtype).smallest_normal) if real else 0.0
+    return _TINY[key]
 
 
 # ---- optimizers ----------------------------------------------------------------------------------
@@ -652,14 +660,11 @@ def apply_updates(params: Params, updates: Params) -> Params:
         ValueError: If their keys or shapes differ, an entry is not finite, or the sum overflows.
             Also if `params` has a non-finite entry; `updates` has a non-finite entry.
     """
-    _check_tree("updates", updates, _check_params(params))
+    trees = {"params": params, "updates": updates}
+    _check_trees(trees, finite=False)
     new = {k: params[k] + updates[k] for k in params}
-    bad = _first_nonfinite({"params": new})
-    if bad is None:
-        return new
-    _check_params(params, finite=True)
-    _check_tree("updates", updates, params, finite=True)
-    raise ValueError(f"params + updates overflowed at {bad}")
+    _check_result("params + updates", {"new params": new}, trees)
+    return new
 
 
 def step(
@@ -706,105 +711,37 @@ def step(
     check_bool("donate", donate)
     check_bool("fused", fused)
     plan = _fused.plan(opt.ops) if fused else None
-    leaves = None if plan is None else _fused_leaves(grads, state, opt.ops, params)
+    if plan is not None:
+        _check_state(state, opt.ops)
+        inputs = {"params": params, "grads": grads, **_state_trees(state)}
+        leaves = _fused.torch_leaves(*inputs.values())
     if plan is None or leaves is None:
         updates, new_state = opt.update(grads, state, params)
-        new = {k: params[k] + updates[k] for k in params}
-        return _check_step_result(new, new_state, grads, state, params, False)
+        return apply_updates(params, updates), new_state
     ps, gs, *bufs = leaves
+    inplace = donate and _fused.can_donate(ps + [b for tree in bufs for b in tree], gs)
     sums: list[Any] = []
-    new_ps, new_bufs = _fused.apply(
-        plan,
-        ps,
-        gs,
-        bufs,
-        count=_count(state),
-        inplace=donate and _fused.can_donate(ps + [b for tree in bufs for b in tree], gs),
-        sums=sums,
-    )
-    trees = [dict(zip(params, tree, strict=True)) for tree in new_bufs]
-    new_state = type(state)(*trees, state.count + 1) if trees else state
-    return _check_step_result(
-        dict(zip(params, new_ps, strict=True)), new_state, grads, state, params, donate, sums
-    )
-
-
-def _count(state: Any) -> Any:
-    """The step count of a state (0 for `EmptyState`; a NamedTuple's `count` is its field)."""
-    return state.count if "count" in getattr(type(state), "_fields", ()) else 0
+    count = state.count if bufs else 0
+    new_ps, new_bufs = _fused.apply(plan, ps, gs, bufs, count=count, inplace=inplace, sums=sums)
+    new, *trees = [dict(zip(params, tree, strict=True)) for tree in (new_ps, *new_bufs)]
+    new_state = type(state)(*trees, count + 1) if trees else state
+    # each new parameter's probe (`_fused.probe`), summed as Python floats (a third of the time
+    # of a torch.stack and sum): finite, unless a new parameter or state array is not
+    if not math.isfinite(sum(map(float, sums))):
+        outputs = {"new params": new, **_state_trees(new_state, "new state")}
+        if inplace:  # the params and state passed in hold the result: name the gradients only
+            _check_result("the step", outputs, {"grads": grads}, _DONATED)
+        else:
+            _check_result("the step", outputs, inputs)
+    return new, new_state
 
 
 # ---- checks ----------------------------------------------------------------------------------
 
 
-def _check_tree(name: str, tree: Any, params: Params, *, finite: bool = False) -> None:
-    if not isinstance(tree, dict):
-        raise TypeError(f"{name} must be a dict of arrays, got {type(tree).__name__}")
-    if set(tree) != set(params):
-        raise ValueError(
-            f"{name} and params must have the same keys, got {sorted(tree, key=str)} "
-            f"and {sorted(params)}"
-        )
-    for k in params:
-        g, p = tree[k], params[k]
-        if not (
-            type(g) is type(p)
-            and g.dtype == p.dtype
-            and getattr(g, "device", None) == getattr(p, "device", None)
-        ):
-            check_compatible({f"{name}[{k!r}]": g, f"params[{k!r}]": p})
-        if tuple(g.shape) != tuple(p.shape):
-            raise ValueError(
-                f"{name}[{k!r}] must have shape {tuple(p.shape)} (that of params[{k!r}]), "
-                f"got {tuple(g.shape)}"
-            )
-        if finite:
-            check_finite(f"{name}[{k!r}]", g)
-
-
-_FLOATING: dict[tuple[type, Any], bool] = {}
-
-
-def _check_params(params: Any, *, finite: bool = False) -> Params:
-    """Require a non-empty dict of real floating arrays, from one library and on one device
-    (their dtypes may differ); with `finite`, every entry finite too."""
-    if not isinstance(params, dict):
-        raise TypeError(
-            f"params must be a dict of arrays, got {type(params).__name__}: {params!r:.80}"
-        )
-    if not params:
-        raise ValueError("params must not be empty, got {}")
-    first: Any = None
-    for k, p in params.items():
-        if not isinstance(k, str):
-            raise TypeError(f"params keys must be str, got {type(k).__name__}: {k!r}")
-        check_array(f"params[{k!r}]", p)
-        key = (type(p), p.dtype)
-        if key not in _FLOATING:
-            _FLOATING[key] = bool(namespace(p).isdtype(p.dtype, "real floating"))
-        if not _FLOATING[key]:
-            raise TypeError(f"params[{k!r}] must have a real floating dtype, got {p.dtype}")
-        if first is None:
-            first = (k, p)
-        elif type(p) is not type(first[1]) or getattr(p, "device", None) != getattr(
-            first[1], "device", None
-        ):
-            a, b = f"params[{first[0]!r}]", f"params[{k!r}]"
-            raise TypeError(
-                f"params must come from one library and live on one device, got {a}: "
-                f"{_where(first[1])} and {b}: {_where(p)}"
-            )
-        if finite:
-            check_finite(f"params[{k!r}]", p)
-    return params
-
-
-def _where(x: Any) -> str:
-    return f"{type(x).__module__.split('.')[0]}.{type(x).__name__} on {getattr(x, 'device', 'cpu')}"
-
-
-def _check_state(state: Any, ops: tuple[_Op, ...], params: Params, *, finite: bool) -> list[Any]:
-    """Require a state as made by `init(params)` for `ops`; return one state per op."""
+def _check_state(state: Any, ops: tuple[_Op, ...]) -> list[Any]:
+    """Require a state of the types `init` makes for `ops`, with step counts; return one state
+    per op (its trees are checked with the params, by `_check_trees`)."""
     kinds: list[Any] = [op.state for op in ops if op.state is not EmptyState] or [EmptyState]
     parts = [state] if len(kinds) == 1 else state
     if len(kinds) > 1 and (type(state) is not tuple or len(state) != len(kinds)):
@@ -815,127 +752,85 @@ def _check_state(state: Any, ops: tuple[_Op, ...], params: Params, *, finite: bo
             raise TypeError(
                 f"{name} must be a {kind.__name__}, got {type(part).__name__}: {part!r:.80}"
             )
-        count = _count(part)
+        count = 0 if kind is EmptyState else part.count
         if isinstance(count, bool) or not isinstance(count, int) or count < 0:
             raise ValueError(f"{name}.count must be an int >= 0, got {count!r}")
-        for field in kind._fields[:-1]:
-            _check_tree(f"{name}.{field}", getattr(part, field), params, finite=finite)
     it = iter(parts)
-    return [next(it) if op.state is not EmptyState else EmptyState() for op in ops]
+    return [EmptyState() if op.state is EmptyState else next(it) for op in ops]
 
 
-def _check_step(grads: Any, state: Any, ops: tuple[_Op, ...], params: Any) -> list[Any]:
-    """All checks of an `update` call, done before anything is computed."""
-    _check_params(params, finite=True)
-    _check_tree("grads", grads, params, finite=True)
-    return _check_state(state, ops, params, finite=True)
-
-
-def _fused_leaves(grads: Any, state: Any, ops: tuple[_Op, ...], params: Any) -> Any:
-    """The checks of a fused step, without finiteness (its result is checked instead, and a
-    non-finite input always shows there): params, grads and the state's trees as lists in key
-    order, or `None` where the fused step does not apply (or something is wrong: then the
-    reference path names it)."""
-    kind = next((op.state for op in ops if op.state is not EmptyState), EmptyState)
-    if type(state) is not kind or type(params) is not dict or not params:
-        return None  # (a chain the fused step covers has one stateful transform at most)
-    trees = [grads, *(getattr(state, f) for f in kind._fields[:-1])]
-    count = _count(state)
-    if (
-        type(count) is not int
-        or count < 0
-        or not all(type(t) is dict and t.keys() == params.keys() for t in trees)
-        or not all(type(k) is str for k in params)
-    ):
-        return None
-    return _fused.torch_leaves(list(params), params, *trees)
-
-
-def _all_finite(tree: Params) -> bool:
-    """Whether every entry of every array in `tree` is finite (a finite sum of the sums means
-    so; otherwise each array is looked at)."""
-    arrays = list(tree.values())
-    torch = _fused.torch_module(arrays[0])
-    if torch is not None and all(isinstance(a, torch.Tensor) for a in arrays):
-        with torch.no_grad():
-            total = torch.stack([a.sum().double() for a in arrays]).sum()
-        if math.isfinite(float(total)):
-            return True
-    return all(_finite(a) for a in arrays)
-
-
-def _finite(a: Array) -> bool:
-    try:
-        check_finite("x", a)
-    except ValueError:
-        return False
-    return True
-
-
-def _first_nonfinite(trees: dict[str, Params]) -> str | None:
-    """The first non-finite array of `trees`, by name, or `None` (fast when all are finite)."""
-    if all(_all_finite(t) for t in trees.values()):
-        return None
-    return next(f"{n}[{k!r}]" for n, t in trees.items() for k, a in t.items() if not _finite(a))
-
-
-def _state_trees(state: Any, fields: tuple[str, ...] | None = None) -> dict[str, Params]:
+def _state_trees(state: Any, name: str = "state") -> _Trees:
+    """The trees of a state, by name: `state.m`, or `state[1].m` in a tuple of states."""
     parts = state if type(state) is tuple else (state,)
     return {
-        f"state{'' if len(parts) == 1 else f'[{i}]'}.{f}": getattr(part, f)
+        f"{name}{'' if len(parts) == 1 else f'[{i}]'}.{field}": getattr(part, field)
         for i, part in enumerate(parts)
-        for f in getattr(part, "_fields", ())[:-1]
-        if fields is None or f in fields
+        for field in part._fields[:-1]  # the last field is the count
     }
 
 
-def _check_result(updates: Params, state: Any) -> tuple[Params, Any]:
-    """After an `update` whose inputs were checked finite: a non-finite output is an overflow."""
-    bad = _first_nonfinite({"updates": updates, **_state_trees(state)})
-    if bad is None:
-        return updates, state
-    raise ValueError(
-        f"the update overflowed: {bad} is not finite, from finite params, "
-        f"grads and state (is the step size too large for the gradients?)"
-    )
+def _check_trees(trees: _Trees, *, finite: bool) -> None:
+    """Require `trees["params"]` to be a non-empty dict of real floating arrays keyed by str,
+    from one library and on one device (their dtypes may differ), and each other tree (grads,
+    updates, a state's trees) a dict with its keys whose arrays have the shape, library, device
+    and dtype of theirs; with `finite`, every entry finite. Each error names the array."""
+    params = trees["params"]
+    if isinstance(params, dict) and not params:
+        raise ValueError("params must not be empty, got {}")
+    for name, tree in trees.items():
+        if not isinstance(tree, dict):
+            raise TypeError(
+                f"{name} must be a dict of arrays, got {type(tree).__name__}: {tree!r:.80}"
+            )
+        if tree.keys() != params.keys():
+            raise ValueError(
+                f"{name} and params must have the same keys, got {sorted(tree, key=str)} "
+                f"and {sorted(params, key=str)}"
+            )
+        for k, x in tree.items():
+            where, p = f"{name}[{k!r}]", params[k]
+            if tree is params:
+                if not isinstance(k, str):
+                    raise TypeError(f"params keys must be str, got {type(k).__name__}: {k!r}")
+                check_array(where, x)
+                if not _tiny(x):
+                    raise TypeError(f"{where} must have a real floating dtype, got {x.dtype}")
+                k0, p0 = next(iter(params.items()))
+                if type(x) is not type(p0) or _device(x) != _device(p0):  # one library, one device
+                    check_compatible({f"params[{k0!r}]": p0, where: x})
+            elif not (type(x) is type(p) and x.dtype == p.dtype and _device(x) == _device(p)):
+                check_compatible({where: x, f"params[{k!r}]": p})
+            if tuple(x.shape) != tuple(p.shape):
+                raise ValueError(
+                    f"{where} must have shape {tuple(p.shape)} (that of params[{k!r}]), "
+                    f"got {tuple(x.shape)}"
+                )
+    if finite:
+        _check_finite(trees)
 
 
-def _check_step_result(
-    new_params: Params,
-    new_state: Any,
-    grads: Params,
-    state: Any,
-    params: Params,
-    donate: bool,
-    sums: list[Any] | None = None,
-) -> tuple[Params, Any]:
-    """The finiteness check of a step, on its results; on failure, name the input at fault.
+def _device(x: Any) -> Any:
+    return getattr(x, "device", None)
 
-    The fused step hands in `sums`, a probe of each new parameter taken right after it was
-    written (`_fused.probe`, in cache); elsewhere the arrays are summed here. A non-finite
-    gradient, parameter or momentum-like buffer makes the new parameters non-finite, so they are
-    checked, and the only state checked besides is a second moment `v`, which divides (an
-    infinite `v` gives a zero update). A pure step can then look at its inputs, which it has not
-    written, and name the one at fault; a donated step has written params and state, so it
-    names the gradients when they are at fault and says so otherwise.
-    """
-    # summed as Python floats: a third of the time of a torch.stack and sum
-    if sums and math.isfinite(sum(map(float, sums))):
-        return new_params, new_state
-    bad = _first_nonfinite({"params": new_params, **_state_trees(new_state, ("v",))})
-    if bad is None:
-        return new_params, new_state
-    _check_tree("grads", grads, grads, finite=True)
-    if donate:
-        raise ValueError(
-            f"new {bad} is not finite after a donated step: the params or state passed in held "
-            f"non-finite values, or the step overflowed (the donated params and state now hold "
-            f"the result)"
-        )
-    _check_params(params, finite=True)
-    for name, tree in _state_trees(state).items():
-        _check_tree(name, tree, tree, finite=True)
-    raise ValueError(
-        f"the step overflowed: new {bad} is not finite, from finite params, grads and state "
-        f"(is the step size too large for the gradients?)"
-    )
+
+def _check_finite(trees: _Trees) -> None:
+    """Require every array of `trees` to be finite, naming the first that is not."""
+    for name, tree in trees.items():
+        for k, x in tree.items():
+            check_finite(f"{name}[{k!r}]", x)
+
+
+_OVERFLOW = " (is the step size too large for the gradients?)"
+_DONATED = "; or the params or state passed in held non-finite values (the step wrote over them)"
+
+
+def _check_result(what: str, outputs: _Trees, inputs: _Trees, cause: str = _OVERFLOW) -> None:
+    """Require every array of `outputs` to be finite; where one is not, name the first
+    non-finite array of `inputs` (the caller's arrays the outputs came from, unwritten) if there
+    is one, else say that `what` overflowed, naming the output, and the `cause`."""
+    try:
+        _check_finite(outputs)
+    except ValueError as error:
+        _check_finite(inputs)
+        names = ", ".join(inputs)
+        raise ValueError(f"{what} overflowed: {error}, from finite {names}{cause}") from None

@@ -100,12 +100,7 @@ def _norm(tree: Params) -> float:
     big = max(_scalar(namespace(g).max(namespace(g).abs(g))) for g in tree.values())
     if big == 0.0 or not math.isfinite(big):
         return big
-    total = 0.0
-    for g in tree.values():
-        xp = namespace(g)
-        r = g / big
-        total += _scalar(xp.sum(r * r))
-    return big * math.sqrt(total)
+    return big * math.sqrt(sum(_scalar(namespace(g).sum((g / big) ** 2)) for g in tree.values()))
 
 
 @contract(step=Int(0), steps=Int(0), grad_norm=Real(0))
@@ -174,20 +169,21 @@ def train(
         ValueError: If `params` has a non-finite entry; `steps` is below 0; `checkpoint_every` is
             below 0; `progress_every` is below 0.
     """
-    every = checkpoint_every
-    state = opt.init(params)
     records: list[Record] = []
-    checkpoints: list[tuple[int, Params]] = [(0, params)] if every else []
-    for t in range(steps):
+
+    def recorded(params: Params, t: int) -> Params:
+        """The gradient at step `t`, recording (and logging) the step first."""
         grads = grad_fn(params, t)
         loss = float(loss_fn(params)) if loss_fn is not None else math.nan
         records.append(Record(t, loss, _norm(grads)))
         if progress_every and t % progress_every == 0:
             log(progress_line(t, steps, loss, records[-1].grad_norm))
-        params, state = step(opt, grads, state, params)
-        if every and ((t + 1) % every == 0 or t + 1 == steps):
-            checkpoints.append((t + 1, params))
-    return History(params, records, checkpoints)
+        return grads
+
+    every = checkpoint_every
+    params, kept = run(opt, recorded, params, steps, record_every=every)
+    times = [*range(0, steps, every), steps] if every else []  # those of the iterates run keeps
+    return History(params, records, list(zip(times, kept, strict=True)))
 
 
 @contract(score=check_callable)

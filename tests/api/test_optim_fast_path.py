@@ -194,14 +194,23 @@ def _tensors(tree: Any) -> list[Any]:
 
 def test_fused_step_is_taken_only_where_it_applies() -> None:
     a, b = torch.zeros(3), torch.ones(2)
-    assert _fused.torch_leaves(["a", "b"], {"a": a, "b": b}, {"a": a + 1, "b": b * 0})
+    assert _fused.torch_leaves({"a": a, "b": b}, {"a": a + 1, "b": b * 0})
     for why, tree in (
         ("mixed dtypes", {"a": a, "b": b.double()}),
         ("requires grad", {"a": a, "b": b.clone().requires_grad_()}),
         ("NumPy", {"a": np.zeros(3), "b": np.ones(2)}),
         ("integer", {"a": a.long(), "b": b.long()}),
+        ("empty", {}),
+        ("not a dict", [a, b]),
+        ("int keys", {0: a, 1: b}),
     ):
-        assert _fused.torch_leaves(["a", "b"], tree) is None, why
+        assert _fused.torch_leaves(tree) is None, why
+    for why, other in (
+        ("other keys", {"a": a}),
+        ("other shapes", {"a": a[:2], "b": b}),
+        ("not a dict", (a, b)),
+    ):
+        assert _fused.torch_leaves({"a": a, "b": b}, other) is None, why
     for name in UNFUSED:
         assert _fused.plan(make_optimizer(name).ops) is None, name
     assert _fused.plan(()) is None, "a transformation made by hand"
@@ -225,3 +234,16 @@ def test_mixed_dtypes_and_fused_false_run_the_reference(name) -> None:
     ref = optim.apply_updates(same, updates)
     off, _ = optim.step(opt, g, opt.init(same), same, fused=False)
     assert all(torch.equal(off[k], ref[k]) for k in same)
+
+
+@pytest.mark.parametrize("library", ["numpy", "torch"])
+@pytest.mark.parametrize("which", ["params", "grads"])
+def test_an_array_for_a_tree_is_refused_by_name(which, library) -> None:
+    """An array where a dict of arrays belongs, given to a chain the fused step covers: a
+    `TypeError` naming it (the test of whether the fused step applies must not take the
+    array's truth value, which is ambiguous)."""
+    array = np.ones(3) if library == "numpy" else torch.ones(3)
+    args = {"params": {"w": torch.ones(3)}, "grads": {"w": torch.ones(3)}, which: array}
+    opt = optim.sgd_momentum(0.1, 0.9)
+    with pytest.raises(TypeError, match=which):
+        optim.step(opt, args["grads"], opt.init({"w": torch.ones(3)}), args["params"])
