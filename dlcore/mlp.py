@@ -53,19 +53,10 @@ __all__ = [
 ACTIVATIONS: tuple[str, ...] = ("relu", "identity", "tanh", "sigmoid")
 """Names accepted by `activation=`."""
 
-_INITS: dict[str, Callable[..., Array]] = {
-    "he_normal": _init.he_normal,
-    "he_uniform": _init.he_uniform,
-    "lecun_normal": _init.lecun_normal,
-    "lecun_uniform": _init.lecun_uniform,
-    "glorot_normal": _init.glorot_normal,
-    "glorot_uniform": _init.glorot_uniform,
-}
-
 
 @contract(
     rng=check_generator,
-    weights=Choice(*sorted(_INITS)),
+    weights=Choice(*sorted(_init._BY_NAME)),
     like=Arr(finite=False, joint=False),
 )
 def init_mlp(
@@ -102,7 +93,7 @@ def init_mlp(
         Int(1)(f"sizes[{i}]", s)
     params: dict[str, Array] = {}
     for ell in range(1, len(sizes)):
-        params[f"W{ell}"] = _INITS[weights](sizes[ell - 1], sizes[ell], rng=rng, like=like)
+        params[f"W{ell}"] = _init._BY_NAME[weights](sizes[ell - 1], sizes[ell], rng=rng, like=like)
         params[f"b{ell}"] = asarray(np.zeros(sizes[ell]), like=like)
     return params
 
