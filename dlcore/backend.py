@@ -345,7 +345,7 @@ class Arr:
     Each shape is a string of symbols: `Arr("n d")` is a matrix, `Arr("n", "n m")` a vector or a
     matrix. A symbol shared by two arguments of one [`contract`][dlcore.backend.contract] (or by
     two axes of one) is a shape relation; a digit is a fixed size. Without shapes any shape
-    passes, the empty one included; a shaped array must be non-empty.
+    passes, the empty one included; a shaped array must be non-empty unless `empty`.
 
     Args:
         *shapes: The admitted shapes, at most one per number of dimensions.
@@ -353,13 +353,19 @@ class Arr:
             names the argument itself.
         linalg: Refuse half precision (the array goes into a factorization).
         joint: Require the library, device and dtype of the contract's other joint arrays.
+        empty: Admit a size 0 along a shaped axis (an MLP's layer pruned to width 0).
     """
 
     def __init__(
-        self, *shapes: str, finite: bool = True, linalg: bool = False, joint: bool = True
+        self,
+        *shapes: str,
+        finite: bool = True,
+        linalg: bool = False,
+        joint: bool = True,
+        empty: bool = False,
     ) -> None:
         self.shapes = tuple(tuple(s.split()) for s in shapes)
-        self.finite, self.linalg, self.joint = finite, linalg, joint
+        self.finite, self.linalg, self.joint, self.empty = finite, linalg, joint, empty
         self.by_ndim = {len(s): s for s in self.shapes}
         syms = dict.fromkeys(x for s in self.shapes for x in s)
         self.absent = {k: [x for x in syms if x not in s] for k, s in self.by_ndim.items()}
@@ -381,7 +387,7 @@ class Arr:
             raise ValueError(f"{name} must {self.wording}, got shape {shape}")
         if not namespace(x).isdtype(x.dtype, "real floating"):
             raise TypeError(f"{name} must have a real floating dtype, got {x.dtype}")
-        if self.shapes and 0 in shape:
+        if self.shapes and 0 in shape and not self.empty:
             raise ValueError(f"{name} must not be empty, got shape {shape}")
         if self.linalg:
             check_linalg_dtype(name, x)
