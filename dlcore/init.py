@@ -130,20 +130,9 @@ def _initializer(scheme: str, law: str) -> Callable[..., Array]:
     return _BY_NAME[name]
 
 
-# One line each for static tools (an IDE, the API docs before the runtime pass); the function
-# itself carries the full docstring.
-he_normal = _initializer("he", "normal")
-r"""He normal weights, $\mathcal N(0, 2/d_{in})$ ."""
-he_uniform = _initializer("he", "uniform")
-r"""He uniform weights, $\mathcal U(\pm\sqrt{6/d_{in}})$."""
-lecun_normal = _initializer("lecun", "normal")
-r"""LeCun normal weights, $\mathcal N(0, 1/d_{in})$."""
-lecun_uniform = _initializer("lecun", "uniform")
-r"""LeCun uniform weights, $\mathcal U(\pm\sqrt{3/d_{in}})$."""
-glorot_normal = _initializer("glorot", "normal")
-r"""Glorot normal weights, $\mathcal N(0, 2/(d_{in}+d_{out}))$."""
-glorot_uniform = _initializer("glorot", "uniform")
-r"""Glorot uniform weights, $\mathcal U(\pm\sqrt{6/(d_{in}+d_{out})})$."""
+he_normal, he_uniform, lecun_normal, lecun_uniform, glorot_normal, glorot_uniform = (
+    _initializer(scheme, law) for scheme in _SCHEMES for law in ("normal", "uniform")
+)
 
 
 @contract(w=Arr(), b=Arr())

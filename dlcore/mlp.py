@@ -27,6 +27,7 @@ from dlcore.backend import (
     Choice,
     Int,
     Real,
+    _shape,
     asarray,
     check_bool,
     check_callable,
@@ -405,7 +406,7 @@ def unflatten_params(theta: Array, like: dict[str, Array]) -> dict[str, Array]:
             the wrong keys.
     """
     xp = namespace(theta)
-    shapes = {k: tuple(int(s) for s in like[k].shape) for k in _keys(len(like) // 2)}
+    shapes = {k: _shape(like[k]) for k in _keys(len(like) // 2)}
     total = sum(math.prod(shape) for shape in shapes.values())
     if int(theta.shape[0]) != total:
         raise ValueError(
@@ -509,5 +510,5 @@ def dropout(h: Array, p: float, *, rng: np.random.Generator, train: bool = True)
     """
     if not train:
         return h
-    keep = rng.random(tuple(int(s) for s in h.shape)) >= p
+    keep = rng.random(_shape(h)) >= p
     return h * asarray(keep / (1.0 - p), like=h)

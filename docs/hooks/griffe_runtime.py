@@ -1,10 +1,10 @@
 """A Griffe extension: document the public functions that a module builds at import.
 
-`dlcore.init` builds its six initialisers with one factory (`he_normal = _initializer("he",
-"normal")`): static analysis sees attributes without docstrings there. For every attribute whose
-value at run time is a function of that module, this puts the inspected function (its
-signature and docstring) in its place, at the attribute's line (so `members_order: source`
-keeps the module's order).
+`dlcore.init` builds its six initialisers with one factory (`he_normal, ... = (_initializer(
+scheme, law) ...)`): static analysis sees no function there. For every name in a dlcore
+module's `__all__` whose value at run time is a function of that module but which static
+analysis did not find as a function, this adds the inspected function (its signature and its
+docstring), in `__all__` order; its line is that of the body that built it.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import griffe
 
 
 class RuntimeFunctions(griffe.Extension):
-    """Replace each attribute bound at import to a function of its module by that function."""
+    """Add each public function a dlcore module builds at import, as inspection sees it."""
 
     def on_module_members(self, *, mod: griffe.Module, agent: Any, **kwargs: Any) -> None:
         if isinstance(agent, griffe.Inspector) or not mod.path.startswith("dlcore"):
@@ -25,11 +25,10 @@ class RuntimeFunctions(griffe.Extension):
         runtime = importlib.import_module(mod.path)
         built = [
             name
-            for name, member in mod.members.items()
-            if not member.is_alias
-            and member.is_attribute
-            and inspect.isfunction(value := getattr(runtime, name, None))
+            for name in getattr(runtime, "__all__", [])
+            if inspect.isfunction(value := getattr(runtime, name))
             and value.__module__ == mod.path
+            and not (name in mod.members and mod.members[name].is_function)
         ]
         if not built:
             return
@@ -41,5 +40,5 @@ class RuntimeFunctions(griffe.Extension):
         )
         for name in built:
             function = inspected[name]
-            function.lineno, function.endlineno = mod[name].lineno, mod[name].endlineno
+            function.lineno = function.endlineno = inspect.getsourcelines(getattr(runtime, name))[1]
             mod.set_member(name, function)
