@@ -63,30 +63,13 @@ def namespace(*arrays: Array) -> Any:
         The compatible namespace (`array_api_compat.numpy`, `array_api_compat.torch`, ...).
 
     Raises:
-        TypeError: If an argument is not an array, or the arrays come from different libraries or
-            live on different devices.
+        TypeError: If an argument is not an array, or the arrays come from different libraries,
+            live on different devices or have different dtypes (naming them `arrays[i]`).
     """
     arrs = [a for a in arrays if a is not None and not isinstance(a, (int, float, bool))]
-    if arrs and all(type(a) is np.ndarray for a in arrs):  # the common case, without dispatch
-        if len({a.dtype for a in arrs}) == 1:
-            return _NUMPY
     if not arrs:
         raise TypeError("expected at least one array, got none")
-    for a in arrs:
-        if not array_api_compat.is_array_api_obj(a):
-            raise TypeError(f"expected an array, got {type(a).__name__}: {a!r:.80}")
-    try:
-        xp = array_api_compat.array_namespace(*arrs)
-    except TypeError as err:
-        kinds = sorted({type(a).__module__.split(".")[0] + "." + type(a).__name__ for a in arrs})
-        raise TypeError(f"arrays come from different libraries: {', '.join(kinds)}") from err
-    devices = {str(array_api_compat.device(a)) for a in arrs}
-    if len(devices) > 1:
-        raise TypeError(f"arrays live on different devices: {', '.join(sorted(devices))}")
-    dtypes = {str(a.dtype) for a in arrs}
-    if len(dtypes) > 1:
-        raise TypeError(f"arrays have different dtypes: {', '.join(sorted(dtypes))}")
-    return xp
+    return check_compatible({f"arrays[{i}]": a for i, a in enumerate(arrs)})
 
 
 def asarray(x: Any, *, like: Array | None = None, dtype: Any = None) -> Array:
@@ -105,8 +88,7 @@ def asarray(x: Any, *, like: Array | None = None, dtype: Any = None) -> Array:
     """
     if like is None:
         return np.asarray(x, dtype=dtype)
-    check_array("like", like)
-    xp = namespace(like)
+    xp = check_compatible({"like": like})
     host = np.asarray(to_numpy(x) if array_api_compat.is_array_api_obj(x) else x)
     return xp.asarray(
         host,
@@ -154,8 +136,7 @@ def eps(x: Array) -> float:
     Raises:
         TypeError: If `x` is not a real floating array.
     """
-    check_array("x", x)
-    xp = namespace(x)
+    xp = check_compatible({"x": x})
     if not xp.isdtype(x.dtype, "real floating"):
         raise TypeError(f"x must have a real floating dtype, got {x.dtype}")
     return float(xp.finfo(x.dtype).eps)
@@ -167,16 +148,17 @@ def _shape(x: Array) -> tuple[int, ...]:
 
 def check_array(name: str, x: Any) -> None:
     r"""Require an array of a supported namespace, else raise a `TypeError` naming `name`."""
-    if not array_api_compat.is_array_api_obj(x):
-        raise TypeError(f"{name} must be an array, got {type(x).__name__}: {x!r:.80}")
+    _expect(array_api_compat.is_array_api_obj(x), name, "an array", x)
+
+
+def _expect(ok: bool, name: str, what: str, value: Any) -> None:
+    """Raise the `TypeError` "`name` must be `what`, got `type: value`" unless `ok`."""
+    if not ok:
+        raise TypeError(f"{name} must be {what}, got {type(value).__name__}: {value!r:.80}")
 
 
 def _describe(x: Array) -> str:
     return f"{type(x).__module__.split('.')[0]}.{type(x).__name__}"
-
-
-def _join(names: list[str]) -> str:
-    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
 def check_compatible(arrays: dict[str, Array]) -> Any:
@@ -189,25 +171,28 @@ def check_compatible(arrays: dict[str, Array]) -> Any:
         The shared array-API namespace.
 
     Raises:
-        TypeError: Naming every argument and its library, device or dtype when they differ.
+        TypeError: Naming the argument that is not an array, or every argument and its library,
+            device or dtype when they differ.
     """
     if all(type(a) is np.ndarray for a in arrays.values()):  # the common case, without dispatch
         if len({a.dtype for a in arrays.values()}) == 1:
             return _NUMPY
     for name, a in arrays.items():
         check_array(name, a)
-    names = _join(list(arrays))
     axes = (
-        ("come from the same library", _describe),
-        ("live on the same device", lambda a: str(array_api_compat.device(a))),
-        ("have the same dtype", lambda a: str(a.dtype)),
+        ("come from the same library", "libraries", _describe),
+        ("live on the same device", "devices", lambda a: str(array_api_compat.device(a))),
+        ("have the same dtype", "dtypes", lambda a: str(a.dtype)),
     )
-    for what, describe in axes:
+    for what, plural, describe in axes:
         seen = {name: describe(a) for name, a in arrays.items()}
         if len(set(seen.values())) > 1:
+            *rest, last = arrays
             got = ", ".join(f"{name}: {value}" for name, value in seen.items())
-            raise TypeError(f"{names} must {what}, got {got}")
-    return namespace(*arrays.values())
+            raise TypeError(
+                f"{', '.join(rest)} and {last} must {what}, got different {plural}: {got}"
+            )
+    return array_api_compat.array_namespace(*arrays.values())
 
 
 def check_generator(name: str, rng: Any) -> np.random.Generator:
@@ -216,10 +201,7 @@ def check_generator(name: str, rng: Any) -> np.random.Generator:
     Raises:
         TypeError: If `rng` is not a `numpy.random.Generator`.
     """
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(
-            f"{name} must be a numpy.random.Generator, got {type(rng).__name__}: {rng!r:.80}"
-        )
+    _expect(isinstance(rng, np.random.Generator), name, "a numpy.random.Generator", rng)
     return rng
 
 
@@ -236,11 +218,7 @@ def check_finite(name: str, x: Array) -> None:
         ValueError: If `x` is not finite: naming `name`, the number of non-finite entries and the
             first of them.
     """
-    try:
-        xp = namespace(x)
-    except TypeError:
-        check_array(name, x)  # names `name`
-        raise
+    xp = check_compatible({name: x})
     if getattr(x, "requires_grad", False):
         x = x.detach()  # a check, not part of the graph
     with np.errstate(over="ignore", invalid="ignore"):  # an overflowing sum is looked into
@@ -253,9 +231,6 @@ def check_finite(name: str, x: Array) -> None:
     bad = int(xp.sum(xp.astype(~finite, xp.int64)))
     first = float(np.asarray(to_numpy(x), dtype=np.float64)[~np.asarray(to_numpy(finite))][0])
     raise ValueError(f"{name} must be finite, got {bad} non-finite entries, the first {first!r}")
-
-
-_HALF = ("float16", "bfloat16")
 
 
 def check_linalg_dtype(name: str, x: Array) -> None:
@@ -271,7 +246,7 @@ def check_linalg_dtype(name: str, x: Array) -> None:
     """
     check_array(name, x)
     dtype = str(x.dtype).removeprefix("torch.")
-    if dtype in _HALF:
+    if dtype in ("float16", "bfloat16"):
         raise TypeError(
             f"{name} has dtype {dtype}: linear algebra needs float32 or float64 "
             f"(convert first, e.g. X.float())"
@@ -284,8 +259,7 @@ def check_bool(name: str, value: Any) -> bool:
     Raises:
         TypeError: If `value` is not a bool.
     """
-    if not isinstance(value, bool):
-        raise TypeError(f"{name} must be a bool, got {type(value).__name__}: {value!r:.80}")
+    _expect(isinstance(value, bool), name, "a bool", value)
     return value
 
 
@@ -295,14 +269,13 @@ def check_callable(name: str, fn: Any) -> Any:
     Raises:
         TypeError: If `fn` is not callable.
     """
-    if not callable(fn):
-        raise TypeError(f"{name} must be callable, got {type(fn).__name__}: {fn!r:.80}")
+    _expect(callable(fn), name, "callable", fn)
     return fn
 
 
 def _check_real(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__}: {value!r}")
+    real = isinstance(value, (int, float, np.floating, np.integer))
+    _expect(real and not isinstance(value, bool), name, "a real number", value)
     v = float(value)
     if not math.isfinite(v):
         raise ValueError(f"{name} must be finite, got {value!r}")
@@ -372,7 +345,7 @@ class Arr:
     Each shape is a string of symbols: `Arr("n d")` is a matrix, `Arr("n", "n m")` a vector or a
     matrix. A symbol shared by two arguments of one [`contract`][dlcore.backend.contract] (or by
     two axes of one) is a shape relation; a digit is a fixed size. Without shapes any shape
-    passes, the empty one included; a shaped array must be non-empty.
+    passes, the empty one included; a shaped array must be non-empty unless `empty`.
 
     Args:
         *shapes: The admitted shapes, at most one per number of dimensions.
@@ -380,13 +353,19 @@ class Arr:
             names the argument itself.
         linalg: Refuse half precision (the array goes into a factorization).
         joint: Require the library, device and dtype of the contract's other joint arrays.
+        empty: Admit a size 0 along a shaped axis (an MLP's layer pruned to width 0).
     """
 
     def __init__(
-        self, *shapes: str, finite: bool = True, linalg: bool = False, joint: bool = True
+        self,
+        *shapes: str,
+        finite: bool = True,
+        linalg: bool = False,
+        joint: bool = True,
+        empty: bool = False,
     ) -> None:
         self.shapes = tuple(tuple(s.split()) for s in shapes)
-        self.finite, self.linalg, self.joint = finite, linalg, joint
+        self.finite, self.linalg, self.joint, self.empty = finite, linalg, joint, empty
         self.by_ndim = {len(s): s for s in self.shapes}
         syms = dict.fromkeys(x for s in self.shapes for x in s)
         self.absent = {k: [x for x in syms if x not in s] for k, s in self.by_ndim.items()}
@@ -408,7 +387,7 @@ class Arr:
             raise ValueError(f"{name} must {self.wording}, got shape {shape}")
         if not namespace(x).isdtype(x.dtype, "real floating"):
             raise TypeError(f"{name} must have a real floating dtype, got {x.dtype}")
-        if self.shapes and 0 in shape:
+        if self.shapes and 0 in shape and not self.empty:
             raise ValueError(f"{name} must not be empty, got shape {shape}")
         if self.linalg:
             check_linalg_dtype(name, x)
@@ -524,8 +503,8 @@ class Int:
         self.minimum, self.maximum, self.size = minimum, maximum, size
 
     def __call__(self, name: str, value: Any) -> int:
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-            raise TypeError(f"{name} must be an int, got {type(value).__name__}: {value!r}")
+        integer = isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+        _expect(integer, name, "an int", value)
         if int(value) < self.minimum:
             raise ValueError(f"{name} must be >= {self.minimum}, got {value!r}")
         if self.maximum is not None and int(value) > self.maximum:

@@ -16,7 +16,6 @@ import math
 from fractions import Fraction
 from typing import Any
 
-import array_api_compat
 import numpy as np
 
 from dlcore.backend import _DECAY, _POSITIVE, _WEIGHT, Int, Real, check_bool, contract, to_numpy
@@ -104,13 +103,10 @@ def ema_momentum_mode_matrix(lam: float, lr: float, beta: float) -> np.ndarray:
 
 def _host_square_matrix(name: str, M: Any) -> np.ndarray:
     """`M` (any array or nested sequence) as a finite, non-empty, square float64 NumPy matrix."""
-    host = to_numpy(M) if array_api_compat.is_array_api_obj(M) else M
     try:
-        out = np.asarray(host, dtype=float)
+        out = np.asarray(to_numpy(M), dtype=float)
     except (TypeError, ValueError) as err:
-        raise TypeError(
-            f"{name} must be a real matrix, got {type(host).__name__}: {host!r:.80}"
-        ) from err
+        raise TypeError(f"{name} must be a real matrix, got {type(M).__name__}: {M!r:.80}") from err
     if out.ndim != 2 or out.shape[0] != out.shape[1] or out.shape[0] == 0:
         raise ValueError(f"{name} must be a non-empty square matrix, got shape {out.shape}")
     if not np.all(np.isfinite(out)):
@@ -343,7 +339,7 @@ def gd_filter_factors(s: np.ndarray, lr: float, t: int) -> np.ndarray:
         ValueError: If `s` (of any shape, the empty one included) is not finite; `lr` is NaN,
             infinite or outside (0, inf); `t` is below 0.
     """
-    sig = np.asarray(to_numpy(s) if array_api_compat.is_array_api_obj(s) else s, dtype=float)
+    sig = np.asarray(to_numpy(s), dtype=float)
     if not np.all(np.isfinite(sig)) or np.any(sig < 0):
         raise ValueError(f"s must be finite and >= 0, got {sig!r:.80}")
     a = 2.0 * lr * sig * sig

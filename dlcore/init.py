@@ -23,6 +23,7 @@ A random 1-D unit $x \mapsto \mathrm{ReLU}(wx + b)$ puts its kink at $-b/w$
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 
@@ -79,100 +80,59 @@ def variance(scheme: str, d_in: int, d_out: int) -> float:
     return {"he": 2.0 / d_in, "lecun": 1.0 / d_in, "glorot": 2.0 / (d_in + d_out)}[scheme]
 
 
-def _draw(
-    scheme: str, law: str, d_in: int, d_out: int, rng: np.random.Generator, like: Array | None
-) -> Array:
-    var = variance(scheme, d_in, d_out)
-    if law == "normal":
-        w = rng.normal(0.0, math.sqrt(var), size=(d_in, d_out))
-    else:
-        a = math.sqrt(3.0 * var)
-        w = rng.uniform(-a, a, size=(d_in, d_out))
-    return w if like is None else asarray(w, like=like)
+_SCHEMES = {
+    "he": ("He (Kaiming)", "2/d_{in}"),
+    "lecun": ('LeCun (the lecture\'s "Xavier")', "1/d_{in}"),
+    "glorot": ("Glorot (Xavier)", "2/(d_{in}+d_{out})"),
+}
+r"""Each scheme's name in the docs and its variance $\operatorname{Var} w$, as `variance` gives it."""
+
+_BY_NAME: dict[str, Callable[..., Array]] = {}
+"""Every initialiser by its name (`"he_normal"`, ...), as `mlp.init_mlp(weights=...)` takes it."""
 
 
-@contract(_DRAW)
-def he_normal(
-    d_in: int, d_out: int, *, rng: np.random.Generator, like: Array | None = None
-) -> Array:
-    r"""He (Kaiming) normal weights, $w_{ij} \sim \mathcal N(0, 2/d_{in})$, shape `(d_in, d_out)`.
+def _initializer(scheme: str, law: str) -> Callable[..., Array]:
+    """The public initialiser `{scheme}_{law}`: one body, with its own name, docstring (the
+    template below, filled in) and contract; registered in `_BY_NAME`."""
 
-    Raises:
-        TypeError: If `like` is not a real floating array; `d_in` is not an int; `d_out` is not an
-            int; `rng` is not a `numpy.random.Generator`.
-        ValueError: If `d_in` is below 1; `d_out` is below 1.
-    """
-    return _draw("he", "normal", d_in, d_out, rng, like)
+    def draw(
+        d_in: int, d_out: int, *, rng: np.random.Generator, like: Array | None = None
+    ) -> Array:
+        r"""{title} {law} weights: entrywise $w \sim {dist}$ with $\sigma^2 = {var}$.
 
+        Args:
+            d_in: Fan-in, the number of rows ($\ge 1$).
+            d_out: Fan-out, the number of columns ($\ge 1$).
+            rng: Source of randomness (the weights are drawn on the CPU).
+            like: Optional reference array; the weights take its namespace, dtype and device.
 
-@contract(_DRAW)
-def he_uniform(
-    d_in: int, d_out: int, *, rng: np.random.Generator, like: Array | None = None
-) -> Array:
-    r"""He uniform weights, $w_{ij} \sim \mathcal U(\pm\sqrt{6/d_{in}})$, variance $2/d_{in}$.
+        Returns:
+            The weights, shape `(d_in, d_out)`, with variance $\sigma^2 = {var}$.
 
-    Raises:
-        TypeError: If `like` is not a real floating array; `d_in` is not an int; `d_out` is not an
-            int; `rng` is not a `numpy.random.Generator`.
-        ValueError: If `d_in` is below 1; `d_out` is below 1.
-    """
-    return _draw("he", "uniform", d_in, d_out, rng, like)
+        Raises:
+            TypeError: If `like` is not a real floating array; `d_in` is not an int; `d_out` is
+                not an int; `rng` is not a `numpy.random.Generator`.
+            ValueError: If `d_in` is below 1; `d_out` is below 1.
+        """
+        var = variance(scheme, d_in, d_out)
+        if law == "normal":
+            w = rng.normal(0.0, math.sqrt(var), size=(d_in, d_out))
+        else:
+            a = math.sqrt(3.0 * var)
+            w = rng.uniform(-a, a, size=(d_in, d_out))
+        return w if like is None else asarray(w, like=like)
 
-
-@contract(_DRAW)
-def lecun_normal(
-    d_in: int, d_out: int, *, rng: np.random.Generator, like: Array | None = None
-) -> Array:
-    r"""LeCun normal weights, $w_{ij} \sim \mathcal N(0, 1/d_{in})$ (the lecture's "Xavier").
-
-    Raises:
-        TypeError: If `like` is not a real floating array; `d_in` is not an int; `d_out` is not an
-            int; `rng` is not a `numpy.random.Generator`.
-        ValueError: If `d_in` is below 1; `d_out` is below 1.
-    """
-    return _draw("lecun", "normal", d_in, d_out, rng, like)
+    title, var = _SCHEMES[scheme]
+    dist = r"\mathcal N(0, \sigma^2)" if law == "normal" else r"\mathcal U(\pm\sqrt{3\sigma^2})"
+    draw.__name__ = draw.__qualname__ = name = f"{scheme}_{law}"
+    draw.__doc__ = (draw.__doc__ or "").format(title=title, law=law, dist=dist, var=var)
+    _BY_NAME[name] = contract(_DRAW)(draw)
+    return _BY_NAME[name]
 
 
-@contract(_DRAW)
-def lecun_uniform(
-    d_in: int, d_out: int, *, rng: np.random.Generator, like: Array | None = None
-) -> Array:
-    r"""LeCun uniform weights, $w_{ij} \sim \mathcal U(\pm\sqrt{3/d_{in}})$, variance $1/d_{in}$.
-
-    Raises:
-        TypeError: If `like` is not a real floating array; `d_in` is not an int; `d_out` is not an
-            int; `rng` is not a `numpy.random.Generator`.
-        ValueError: If `d_in` is below 1; `d_out` is below 1.
-    """
-    return _draw("lecun", "uniform", d_in, d_out, rng, like)
-
-
-@contract(_DRAW)
-def glorot_normal(
-    d_in: int, d_out: int, *, rng: np.random.Generator, like: Array | None = None
-) -> Array:
-    r"""Glorot (Xavier) normal weights, $w_{ij} \sim \mathcal N(0, 2/(d_{in}+d_{out}))$.
-
-    Raises:
-        TypeError: If `like` is not a real floating array; `d_in` is not an int; `d_out` is not an
-            int; `rng` is not a `numpy.random.Generator`.
-        ValueError: If `d_in` is below 1; `d_out` is below 1.
-    """
-    return _draw("glorot", "normal", d_in, d_out, rng, like)
-
-
-@contract(_DRAW)
-def glorot_uniform(
-    d_in: int, d_out: int, *, rng: np.random.Generator, like: Array | None = None
-) -> Array:
-    r"""Glorot uniform weights, $w_{ij} \sim \mathcal U(\pm\sqrt{6/(d_{in}+d_{out})})$.
-
-    Raises:
-        TypeError: If `like` is not a real floating array; `d_in` is not an int; `d_out` is not an
-            int; `rng` is not a `numpy.random.Generator`.
-        ValueError: If `d_in` is below 1; `d_out` is below 1.
-    """
-    return _draw("glorot", "uniform", d_in, d_out, rng, like)
+he_normal, he_uniform, lecun_normal, lecun_uniform, glorot_normal, glorot_uniform = (
+    _initializer(scheme, law) for scheme in _SCHEMES for law in ("normal", "uniform")
+)
 
 
 @contract(w=Arr(), b=Arr())

@@ -13,6 +13,7 @@ network are its local features ([`param_jacobian`][dlcore.mlp.param_jacobian]).
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from typing import Any
@@ -26,8 +27,10 @@ from dlcore.backend import (
     Choice,
     Int,
     Real,
+    _shape,
     asarray,
     check_bool,
+    check_callable,
     check_compatible,
     check_finite,
     check_generator,
@@ -53,19 +56,10 @@ __all__ = [
 ACTIVATIONS: tuple[str, ...] = ("relu", "identity", "tanh", "sigmoid")
 """Names accepted by `activation=`."""
 
-_INITS: dict[str, Callable[..., Array]] = {
-    "he_normal": _init.he_normal,
-    "he_uniform": _init.he_uniform,
-    "lecun_normal": _init.lecun_normal,
-    "lecun_uniform": _init.lecun_uniform,
-    "glorot_normal": _init.glorot_normal,
-    "glorot_uniform": _init.glorot_uniform,
-}
-
 
 @contract(
     rng=check_generator,
-    weights=Choice(*sorted(_INITS)),
+    weights=Choice(*sorted(_init._BY_NAME)),
     like=Arr(finite=False, joint=False),
 )
 def init_mlp(
@@ -102,12 +96,13 @@ def init_mlp(
         Int(1)(f"sizes[{i}]", s)
     params: dict[str, Array] = {}
     for ell in range(1, len(sizes)):
-        params[f"W{ell}"] = _INITS[weights](sizes[ell - 1], sizes[ell], rng=rng, like=like)
+        params[f"W{ell}"] = _init._BY_NAME[weights](sizes[ell - 1], sizes[ell], rng=rng, like=like)
         params[f"b{ell}"] = asarray(np.zeros(sizes[ell]), like=like)
     return params
 
 
-def _activation(xp: Any, name: str, z: Array) -> Array:
+def _activation(name: str, z: Array) -> Array:
+    xp = namespace(z)
     if name == "relu":
         return xp.clip(z, min=0.0)
     if name == "identity":
@@ -120,33 +115,43 @@ def _activation(xp: Any, name: str, z: Array) -> Array:
     return xp.where(z >= 0, 1 / (1 + e), e / (1 + e))
 
 
-def _tree(name: str, params: Any, *, finite: bool = False) -> dict[str, Array]:
-    """Require keys exactly `W1, b1, ..., WL, bL` (L >= 1) holding real floating arrays, finite
-    with `finite` (else the forward pass checks what they reach); return `params`. Errors name
+class _Tree(Arr):
+    r"""The kind of an MLP's parameters: keys exactly `W1, b1, ..., WL, bL` ($L \ge 1$) holding
+    real floating arrays, $W^\ell$ of shape $(d_{\ell-1}, d_\ell)$ and $b^\ell$ of shape
+    $(d_\ell,)$, finite with `finite` (else the forward pass checks what they reach). The sizes
+    are the shape symbols `d, d1, ..., dL`: in a contract, $d_0$ is the `d` of `X`. Errors name
     the argument (`params`, or `like`) and the key."""
-    if not isinstance(params, dict):
-        raise TypeError(f"{name} must be a dict of arrays, got {type(params).__name__}")
-    depth = sum(1 for k in params if isinstance(k, str) and k.startswith("W"))
-    if depth == 0:
-        raise ValueError(f"{name} must hold at least one layer 'W1', got keys {list(params)!r}")
-    expected = {f"{p}{ell}" for ell in range(1, depth + 1) for p in "Wb"}
-    if set(params) != expected:
-        raise ValueError(f"{name} must have keys {sorted(expected)}, got {sorted(params, key=str)}")
-    for k, v in params.items():
-        Arr(finite=finite)(f"{name}[{k!r}]", v)
-    return params
+
+    def __init__(self, *, finite: bool = False) -> None:
+        super().__init__(finite=finite, joint=False)  # its arrays join X in the forward pass
+
+    def __call__(self, name: str, params: Any, dims: dict[str, Any] | None = None) -> Any:
+        if not isinstance(params, dict):
+            raise TypeError(f"{name} must be a dict of arrays, got {type(params).__name__}")
+        depth = sum(1 for k in params if isinstance(k, str) and k.startswith("W"))
+        if depth == 0:
+            raise ValueError(f"{name} must hold at least one layer 'W1', got keys {list(params)!r}")
+        if set(params) != set(_keys(depth)):
+            raise ValueError(
+                f"{name} must have keys {sorted(_keys(depth))}, got {sorted(params, key=str)}"
+            )
+        dims = {} if dims is None else dims
+        sizes = ["d", *(f"d{ell}" for ell in range(1, depth + 1))]
+        for ell in range(1, depth + 1):
+            W = Arr(f"{sizes[ell - 1]} {sizes[ell]}", finite=self.finite, empty=True)
+            W(f"{name}['W{ell}']", params[f"W{ell}"], dims)
+            b = Arr(sizes[ell], finite=self.finite, empty=True)
+            b(f"{name}['b{ell}']", params[f"b{ell}"], dims)
+        return params
 
 
-def _finite_tree(name: str, params: Any) -> dict[str, Array]:
-    return _tree(name, params, finite=True)
-
-
-_NET = {"params": _tree, "X": Arr("n d", finite=False)}
+_NET = {"params": _Tree(), "X": Arr("n d", finite=False)}
+_FINITE = _Tree(finite=True)
 _ACT = Choice(*ACTIVATIONS)
 
 
-def _keys(params: dict[str, Array]) -> list[str]:
-    return [f"{p}{ell}" for ell in range(1, len(params) // 2 + 1) for p in "Wb"]
+def _keys(depth: int) -> list[str]:
+    return [f"{p}{ell}" for ell in range(1, depth + 1) for p in "Wb"]
 
 
 @contract(_NET, activation=_ACT)
@@ -172,16 +177,11 @@ def preactivations(params: dict[str, Array], X: Array, *, activation: str = "rel
 
 
 def _forward(
-    params: dict[str, Array], X: Array, activation: str
+    params: dict[str, Array], X: Array, phi: str | Callable[[Array], Array]
 ) -> tuple[list[Array], list[Array]]:
-    """The forward pass: pre-activations $z^1..z^L$ and hidden activations $h^1..h^{L-1}$."""
-    return _run_layers(params, X, lambda z: _activation(namespace(z), activation, z))
-
-
-def _run_layers(
-    params: dict[str, Array], X: Array, phi: Callable[[Array], Array]
-) -> tuple[list[Array], list[Array]]:
-    r"""The validated layer loop: $z^\ell = h^{\ell-1} W^\ell + b^\ell$, $h^\ell = \phi(z^\ell)$.
+    r"""The layer loop: $z^\ell = h^{\ell-1} W^\ell + b^\ell$, $h^\ell = \phi(z^\ell)$, $h^0 = X$,
+    with $\phi$ a name of [`ACTIVATIONS`][dlcore.mlp.ACTIVATIONS] or an elementwise function.
+    Returns the pre-activations $[z^1, \dots, z^L]$ and the layer inputs $[h^0, \dots, h^{L-1}]$.
 
     The finiteness of `X` and `params` is checked through the pre-activations, one pass over
     each $z^\ell$ instead of one over every input as well: in IEEE arithmetic a NaN or an
@@ -189,48 +189,29 @@ def _run_layers(
     ($0 \cdot \infty$ is NaN, so a dead unit does not hide one), so it shows in $z^\ell$ at the
     first layer it enters. Only then are the inputs looked at, to name the one at fault.
     """
-    depth = len(params) // 2
+    act = functools.partial(_activation, phi) if isinstance(phi, str) else phi
     check_compatible({"X": X, **{f"params[{k!r}]": params[k] for k in sorted(params)}})
+    depth = len(params) // 2
     zs: list[Array] = []
-    hs: list[Array] = []
-    h = X
+    hs: list[Array] = [X]
     for ell in range(1, depth + 1):
-        W, b = params[f"W{ell}"], params[f"b{ell}"]
-        if (
-            W.ndim != 2
-            or int(W.shape[0]) != int(h.shape[1])
-            or tuple(b.shape) != (int(W.shape[1]),)
-        ):
-            fan_in = int(h.shape[1])
-            raise ValueError(
-                f"params['W{ell}'] and params['b{ell}'] must have shapes ({fan_in}, d) and (d,) "
-                f"(layer {ell} has {fan_in} inputs), got {tuple(W.shape)} and {tuple(b.shape)}"
-            )
         with np.errstate(over="ignore", invalid="ignore"):  # checked just below, by name
-            z = h @ W  # a fresh array: add the bias in place
-            z += b
+            z = hs[-1] @ params[f"W{ell}"]  # a fresh array: add the bias in place
+            z += params[f"b{ell}"]
         try:
             check_finite(f"the pre-activation of layer {ell}", z)
         except ValueError as err:
-            _name_nonfinite_input(X, params, ell)
+            check_finite("X", X)  # a non-finite input is named
+            _FINITE("params", params)
             raise ValueError(f"{err} (from finite X and params: an overflow)") from None
         zs.append(z)
         if ell < depth:  # the last layer is linear
-            h = phi(z)
-            if tuple(h.shape) != tuple(z.shape):
+            hs.append(act(z))
+            if tuple(hs[-1].shape) != tuple(z.shape):
                 raise TypeError(
-                    f"phi must act elementwise, got shape {tuple(h.shape)} from {tuple(z.shape)}"
+                    f"phi must act elementwise, got shape {tuple(hs[-1].shape)} from {tuple(z.shape)}"
                 )
-            hs.append(h)
     return zs, hs
-
-
-def _name_nonfinite_input(X: Array, params: dict[str, Array], ell: int) -> None:
-    """Raise naming `X` or the first parameter of layers 1..`ell` that is not finite, if any."""
-    check_finite("X", X)
-    for i in range(1, ell + 1):
-        check_finite(f"params['W{i}']", params[f"W{i}"])
-        check_finite(f"params['b{i}']", params[f"b{i}"])
 
 
 @contract(_NET, activation=_ACT)
@@ -246,7 +227,7 @@ def forward(params: dict[str, Array], X: Array, *, activation: str = "relu") -> 
     return _forward(params, X, activation)[0][-1]
 
 
-@contract(_NET)
+@contract(_NET, phi=check_callable)
 def forward_with(params: dict[str, Array], X: Array, phi: Callable[[Array], Array]) -> Array:
     r"""The network's output $z^L$ with a user-supplied elementwise activation $\phi$.
 
@@ -270,40 +251,44 @@ def forward_with(params: dict[str, Array], X: Array, phi: Callable[[Array], Arra
         ValueError: On missing parameters or mismatched layer shapes. Also if `X` is empty,
             misshapen or not finite; `params` has a non-finite entry or the wrong keys.
     """
-    if not callable(phi):
-        raise TypeError(f"phi must be callable, got {type(phi).__name__}: {phi!r}")
-    return _run_layers(params, X, phi)[0][-1]
+    return _forward(params, X, phi)[0][-1]
 
 
-def _derivative(xp: Any, name: str, z: Array, h: Array) -> Array:
+def _derivative(name: str, z: Array, h: Array) -> Array:
     """$\\phi'(z)$, given $h = \\phi(z)$; ReLU uses the convention $\\mathrm{ReLU}'(0) = 0$."""
     if name == "relu":
-        return xp.astype(z > 0, z.dtype)
+        return namespace(z).astype(z > 0, z.dtype)
     if name == "identity":
-        return xp.ones_like(z)
+        return namespace(z).ones_like(z)
     if name == "tanh":
         return 1 - h * h
     return h * (1 - h)
 
 
 def _deltas(
-    xp: Any,
-    params: dict[str, Array],
-    zs: list[Array],
-    hs: list[Array],
-    grad_output: Array,
-    name: str,
+    params: dict[str, Array], zs: list[Array], hs: list[Array], G: Array, name: str
 ) -> list[Array]:
-    """Backpropagated errors $\\delta^\\ell = \\partial(\\text{out}) / \\partial z^\\ell$, $\\ell = 1..L$."""
-    depth = len(zs)
-    deltas: list[Array] = [grad_output]
-    delta = grad_output
-    for ell in range(depth, 1, -1):
-        dphi = _derivative(xp, name, zs[ell - 2], hs[ell - 2])
-        delta = delta @ params[f"W{ell}"].T  # fresh: scale in place
-        delta *= dphi
-        deltas.append(delta)
-    return deltas[::-1]
+    r"""Backpropagated errors $\delta^\ell = \partial \langle G, z^L\rangle / \partial z^\ell$,
+    $\ell = 1..L$, from the forward pass (`zs`, and the layer inputs `hs`)."""
+    deltas = [G]
+    for ell in range(len(zs), 1, -1):
+        delta = deltas[0] @ params[f"W{ell}"].T  # fresh: scale in place
+        delta *= _derivative(name, zs[ell - 2], hs[ell - 1])
+        deltas.insert(0, delta)
+    return deltas
+
+
+def _gradient(
+    params: dict[str, Array], zs: list[Array], hs: list[Array], G: Array, name: str
+) -> dict[str, Array]:
+    """The gradient of $\\langle G, z^L\\rangle$: $(h^{\\ell-1})^\\top \\delta^\\ell$ and
+    $\\mathbf 1^\\top \\delta^\\ell$, layer by layer."""
+    xp = namespace(G)
+    grads: dict[str, Array] = {}
+    for ell, (h, delta) in enumerate(zip(hs, _deltas(params, zs, hs, G, name), strict=True), 1):
+        grads[f"W{ell}"] = h.T @ delta
+        grads[f"b{ell}"] = xp.sum(delta, axis=0)
+    return grads
 
 
 @contract(_NET, grad_output=Arr("n o"), activation=_ACT)
@@ -337,31 +322,12 @@ def backward(
             wrong keys; `activation` is not one of 'relu', 'identity', 'tanh', 'sigmoid'.
     """
     zs, hs = _forward(params, X, activation)
-    xp = namespace(X)
     if tuple(grad_output.shape) != tuple(zs[-1].shape):
         raise ValueError(
             f"grad_output must have the output's shape {tuple(zs[-1].shape)}, "
             f"got {tuple(grad_output.shape)}"
         )
-    return _backward_from(xp, params, X, zs, hs, grad_output, activation)
-
-
-def _backward_from(
-    xp: Any,
-    params: dict[str, Array],
-    X: Array,
-    zs: list[Array],
-    hs: list[Array],
-    G: Array,
-    name: str,
-) -> dict[str, Array]:
-    deltas = _deltas(xp, params, zs, hs, G, name)
-    inputs = [X, *hs]
-    grads: dict[str, Array] = {}
-    for ell in range(1, len(zs) + 1):
-        grads[f"W{ell}"] = inputs[ell - 1].T @ deltas[ell - 1]
-        grads[f"b{ell}"] = xp.sum(deltas[ell - 1], axis=0)
-    return grads
+    return _gradient(params, zs, hs, grad_output, activation)
 
 
 @contract(_NET, y=Arr("n", "n o"), activation=_ACT)
@@ -397,10 +363,10 @@ def value_and_grad(
     if tuple(y.shape) != tuple(out.shape):
         raise ValueError(f"y must have the output's shape {tuple(out.shape)}, got {tuple(y.shape)}")
     r = out - y
-    return xp.sum(r * r), _backward_from(xp, params, X, zs, hs, 2 * r, activation)
+    return xp.sum(r * r), _gradient(params, zs, hs, 2 * r, activation)
 
 
-@contract(params=_finite_tree)
+@contract(params=_FINITE)
 def flatten_params(params: dict[str, Array]) -> Array:
     r"""The parameter vector $\theta = (\mathrm{vec}\,W^1, b^1, \dots, \mathrm{vec}\,W^L, b^L)$.
 
@@ -417,12 +383,12 @@ def flatten_params(params: dict[str, Array]) -> Array:
         TypeError: If `params` is not a dict of real floating arrays of one library.
         ValueError: If `params` has a non-finite entry or the wrong keys.
     """
-    keys = _keys(params)
+    keys = _keys(len(params) // 2)
     xp = check_compatible({f"params[{k!r}]": params[k] for k in keys})
     return xp.concat([xp.reshape(params[k], (-1,)) for k in keys])
 
 
-@contract(theta=Arr("p"), like=_finite_tree)
+@contract(theta=Arr("p"), like=_FINITE)
 def unflatten_params(theta: Array, like: dict[str, Array]) -> dict[str, Array]:
     r"""Inverse of [`flatten_params`][dlcore.mlp.flatten_params]: shape `theta` like `like`.
 
@@ -439,20 +405,18 @@ def unflatten_params(theta: Array, like: dict[str, Array]) -> dict[str, Array]:
         ValueError: If `theta` is empty, misshapen or not finite; `like` has a non-finite entry or
             the wrong keys.
     """
-    keys = _keys(like)
     xp = namespace(theta)
-    total = sum(math.prod(tuple(int(s) for s in like[k].shape)) for k in keys)
-    if theta.ndim != 1 or int(theta.shape[0]) != total:
+    shapes = {k: _shape(like[k]) for k in _keys(len(like) // 2)}
+    total = sum(math.prod(shape) for shape in shapes.values())
+    if int(theta.shape[0]) != total:
         raise ValueError(
             f"theta must have shape ({total},) to match like, got {tuple(theta.shape)}"
         )
     out: dict[str, Array] = {}
     start = 0
-    for k in keys:
-        shape = tuple(int(s) for s in like[k].shape)
-        size = math.prod(shape)
-        out[k] = xp.reshape(theta[start : start + size], shape)
-        start += size
+    for k, shape in shapes.items():
+        out[k] = xp.reshape(theta[start : start + math.prod(shape)], shape)
+        start += math.prod(shape)
     return out
 
 
@@ -490,12 +454,9 @@ def param_jacobian(params: dict[str, Array], X: Array, *, activation: str = "rel
         )
     xp = namespace(X)
     n = int(X.shape[0])
-    deltas = _deltas(xp, params, zs, hs, xp.ones_like(zs[-1]), activation)
-    inputs = [X, *hs]
     blocks: list[Array] = []
-    for h, delta in zip(inputs, deltas, strict=True):
-        blocks.append(xp.reshape(h[:, :, None] * delta[:, None, :], (n, -1)))
-        blocks.append(delta)
+    for h, delta in zip(hs, _deltas(params, zs, hs, xp.ones_like(zs[-1]), activation), strict=True):
+        blocks += [xp.reshape(h[:, :, None] * delta[:, None, :], (n, -1)), delta]
     return xp.concat(blocks, axis=1)
 
 
@@ -549,5 +510,5 @@ def dropout(h: Array, p: float, *, rng: np.random.Generator, train: bool = True)
     """
     if not train:
         return h
-    keep = rng.random(tuple(int(s) for s in h.shape)) >= p
+    keep = rng.random(_shape(h)) >= p
     return h * asarray(keep / (1.0 - p), like=h)

@@ -23,21 +23,49 @@ INFRASTRUCTURE = ("__init__.py", "backend.py", "_fused.py")
 
 def stub_module(source: str, module: str) -> str:
     """`source` with each function body replaced by `raise NotImplementedError(...)` (its
-    docstring kept); everything else (imports, classes, constants, `__all__`) unchanged."""
+    docstring kept); a function the module calls at import (`_called_at_import`) keeps its body
+    but has the functions it defines stubbed; everything else (imports, classes, constants,
+    `__all__`) unchanged."""
     tree = ast.parse(source)
+    builders = _called_at_import(tree)
     for node in tree.body:
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-            doc = ast.get_docstring(node, clean=False)
-            message = f"dlcore.{module}.{node.name} is not implemented yet"
-            body: list[ast.stmt] = [ast.parse(f"raise NotImplementedError({message!r})").body[0]]
-            if doc is not None:
-                body.insert(0, ast.Expr(ast.Constant(doc)))
-            node.body = body
+            if node.name not in builders:
+                _stub(node, f"dlcore.{module}.{node.name}")
+                continue
+            for inner in node.body:
+                if isinstance(inner, ast.FunctionDef | ast.AsyncFunctionDef):
+                    _stub(inner, f"dlcore.{module}.{node.name}.{inner.name}")
     return (
         f"# Skeleton of dlcore.{module}, written by tools/skeleton.py: implement the bodies.\n"
         + ast.unparse(tree)
         + "\n"
     )
+
+
+def _stub(node: ast.FunctionDef | ast.AsyncFunctionDef, qualname: str) -> None:
+    """Replace the body of `node` by its docstring and `raise NotImplementedError(...)`."""
+    doc = ast.get_docstring(node, clean=False)
+    message = f"{qualname} is not implemented yet"
+    body: list[ast.stmt] = [ast.parse(f"raise NotImplementedError({message!r})").body[0]]
+    if doc is not None:
+        body.insert(0, ast.Expr(ast.Constant(doc)))
+    node.body = body
+
+
+def _called_at_import(tree: ast.Module) -> set[str]:
+    """The names that the module's own top-level statements call: a function that builds public
+    functions at import (`init._initializer`) must run in the skeleton too, or the stub could not
+    be imported; the functions it builds are stubbed."""
+    calls = set()
+    for node in tree.body:
+        if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            calls |= {
+                sub.func.id
+                for sub in ast.walk(node)
+                if isinstance(sub, ast.Call) and isinstance(sub.func, ast.Name)
+            }
+    return calls
 
 
 def write_skeleton(target: Path) -> list[Path]:

@@ -283,8 +283,9 @@ def _func(name: str) -> Callable[..., Any]:
 
 
 def _test_kind(kind: Any) -> Spec | None:
-    """The test-side kind of one dlcore kind (`None`: a kind the entry must give itself)."""
-    if isinstance(kind, backend.Arr):
+    """The test-side kind of one dlcore kind (`None`: a kind the entry must give itself, such as
+    an MLP's parameter tree, `Params(mlp=True)`)."""
+    if isinstance(kind, backend.Arr) and not isinstance(kind, mlp._Tree):
         # `finite=False, joint=False` is an array whose entries are not read (`like`)
         shapes = kind.shapes or None
         return Arr(shapes, values=kind.finite or kind.joint)
