@@ -87,13 +87,10 @@ _SCHEMES = {
 }
 r"""Each scheme's name in the docs and its variance $\operatorname{Var} w$, as `variance` gives it."""
 
-_BY_NAME: dict[str, Callable[..., Array]] = {}
-"""Every initialiser by its name (`"he_normal"`, ...), as `mlp.init_mlp(weights=...)` takes it."""
-
 
 def _initializer(scheme: str, law: str) -> Callable[..., Array]:
     """The public initialiser `{scheme}_{law}`: one body, with its own name, docstring (the
-    template below, filled in) and contract; registered in `_BY_NAME`."""
+    template below, filled in) and contract; `mlp.init_mlp(weights=name)` looks it up by name."""
 
     def draw(
         d_in: int, d_out: int, *, rng: np.random.Generator, like: Array | None = None
@@ -124,10 +121,9 @@ def _initializer(scheme: str, law: str) -> Callable[..., Array]:
 
     title, var = _SCHEMES[scheme]
     dist = r"\mathcal N(0, \sigma^2)" if law == "normal" else r"\mathcal U(\pm\sqrt{3\sigma^2})"
-    draw.__name__ = draw.__qualname__ = name = f"{scheme}_{law}"
+    draw.__name__ = draw.__qualname__ = f"{scheme}_{law}"
     draw.__doc__ = (draw.__doc__ or "").format(title=title, law=law, dist=dist, var=var)
-    _BY_NAME[name] = contract(_DRAW)(draw)
-    return _BY_NAME[name]
+    return contract(_DRAW)(draw)
 
 
 he_normal, he_uniform, lecun_normal, lecun_uniform, glorot_normal, glorot_uniform = (

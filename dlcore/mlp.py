@@ -59,7 +59,7 @@ ACTIVATIONS: tuple[str, ...] = ("relu", "identity", "tanh", "sigmoid")
 
 @contract(
     rng=check_generator,
-    weights=Choice(*sorted(_init._BY_NAME)),
+    weights=Choice(*sorted(n for n in _init.__all__ if n.endswith(("_normal", "_uniform")))),
     like=Arr(finite=False, joint=False),
 )
 def init_mlp(
@@ -96,7 +96,7 @@ def init_mlp(
         Int(1)(f"sizes[{i}]", s)
     params: dict[str, Array] = {}
     for ell in range(1, len(sizes)):
-        params[f"W{ell}"] = _init._BY_NAME[weights](sizes[ell - 1], sizes[ell], rng=rng, like=like)
+        params[f"W{ell}"] = getattr(_init, weights)(sizes[ell - 1], sizes[ell], rng=rng, like=like)
         params[f"b{ell}"] = asarray(np.zeros(sizes[ell]), like=like)
     return params
 

@@ -34,7 +34,7 @@ def _inside() -> None:
     assert Path(optim.__file__).parent == ADAPTER / "dlcore", optim.__file__
     assert Path(init.__file__).parent == ADAPTER / "dlcore", init.__file__
     assert Path(mlp.__file__).parent == ROOT / "dlcore", mlp.__file__
-    assert mlp._INITS["he_normal"] is init.he_normal
+    assert mlp._init is init  # init_mlp draws with the adapter's initialisers
     assert train.step is optim.step
     assert dlcore.__all__ == sorted(dlcore.__all__) and "optim" in dlcore.__all__
 
