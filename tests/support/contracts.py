@@ -51,6 +51,7 @@ from dlcore import (
     train,
 )
 from tests.support import mp_references as mpr
+from tests.support.strategies import he_mlp
 
 __all__ = [
     "Arr",
@@ -345,7 +346,7 @@ def _pm1(rng: np.random.Generator) -> np.ndarray:
 
 
 def _mlp(rng: np.random.Generator, sizes: tuple[int, ...] = (D, 4, 1)) -> dict[str, np.ndarray]:
-    return mlp.init_mlp(list(sizes), rng=rng)
+    return he_mlp(list(sizes), rng)  # test-side: an input, not drawn by the code under test
 
 
 def _knots(rng: np.random.Generator, k: int) -> np.ndarray:

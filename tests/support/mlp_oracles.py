@@ -149,13 +149,19 @@ def torch_mlp_jacobian(
     order, in float64: the (n, P) local features; `masks` as in `torch_mlp`."""
     import torch
 
-    from dlcore.mlp import flatten_params, unflatten_params
-
-    tp = {k: torch.as_tensor(v, dtype=torch.float64) for k, v in params.items()}
-    theta = torch.as_tensor(flatten_params(params), dtype=torch.float64)
+    keys = [f"{p}{ell}" for ell in range(1, len(params) // 2 + 1) for p in "Wb"]
+    shapes = [np.shape(params[k]) for k in keys]
+    sizes = [math.prod(shape) for shape in shapes]
+    theta = torch.as_tensor(
+        np.concatenate([np.ravel(params[k]) for k in keys]), dtype=torch.float64
+    )  # (vec W1, b1, ..., vec WL, bL), each W row by row: dlcore's documented order, test-side
     tX = torch.as_tensor(X, dtype=torch.float64)
 
     def f(th):
-        return torch_mlp(unflatten_params(th, tp), tX, activation, masks)[:, 0]
+        tp = {
+            k: part.reshape(shape)
+            for k, part, shape in zip(keys, torch.split(th, sizes), shapes, strict=True)
+        }
+        return torch_mlp(tp, tX, activation, masks)[:, 0]
 
     return torch.func.jacrev(f)(theta).numpy()

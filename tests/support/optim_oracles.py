@@ -162,12 +162,13 @@ MLP_SIZES = (3, 8, 1)
 
 def mlp_problem(backend: Any, seed: int, *, n: int = 6) -> tuple[Any, Any, Any]:
     """A small MLP problem on `backend`: He-normal parameters of sizes (3, 8, 1), standard normal
-    inputs `X` (n, 3) and targets `y` (n, 1), all drawn from `seed` (biases drawn too, not zero)."""
-    from dlcore.mlp import init_mlp
+    inputs `X` (n, 3) and targets `y` (n, 1), all drawn from `seed` (biases drawn too, not zero).
+    Drawn test-side (`he_mlp`), so that an optimizer's verdict never rests on the initialiser
+    under test."""
+    from tests.support.strategies import he_mlp
 
     rng = np.random.default_rng(seed)
-    like = backend.asarray(np.zeros(1))
-    params = init_mlp(list(MLP_SIZES), rng=rng, like=like)
+    params = {k: backend.asarray(v) for k, v in he_mlp(list(MLP_SIZES), rng).items()}
     for k in params:
         if k.startswith("b"):
             params[k] = backend.asarray(0.5 * rng.standard_normal(tuple(params[k].shape)))
@@ -181,23 +182,34 @@ def mlp_closed_loop(
 ) -> tuple[np.ndarray, list[np.ndarray], list[dict[str, np.ndarray]]]:
     """Run `opt` on the MLP's squared loss with gradients from `dlcore.mlp.value_and_grad`.
 
+    This is the implementation's closed loop, the actual side: the claims that use it
+    (`momentum.pytorch-parametrization-equivalence` clause g, `adaptive.adam-update`) are about
+    dlcore's run with dlcore's backward, whose gradients the test asserts equal to torch
+    autograd (`assert_mlp_grads_match_torch`) before torch.optim is fed them.
+
     Returns `(thetas, grads, hosts)`: the flattened iterates theta_0..theta_T (float64 copies of
     the backend values), the flattened gradients dlcore used (exact backend values, widened to
-    float64), and the host copies of the parameters at which each gradient was taken.
+    float64), and the host copies of the parameters at which each gradient was taken. The
+    flattening is test-side (`_flat`).
     """
-    from dlcore.mlp import flatten_params, value_and_grad
+    from dlcore.mlp import value_and_grad
     from dlcore.optim import apply_updates
 
+    def _flat(tree: Any) -> np.ndarray:
+        """(vec W1, b1, ..., vec WL, bL) in float64, each W row by row (dlcore's order)."""
+        keys = [f"{p}{ell}" for ell in range(1, len(tree) // 2 + 1) for p in "Wb"]
+        return np.concatenate([backend.to_numpy(tree[k]).astype(np.float64).ravel() for k in keys])
+
     state = opt.init(params)
-    thetas = [backend.to_numpy(flatten_params(params)).astype(np.float64)]
+    thetas = [_flat(params)]
     grads, hosts = [], []
     for _ in range(steps):
         hosts.append({k: backend.to_numpy(v).astype(np.float64) for k, v in params.items()})
         _, g = value_and_grad(params, X, y, activation=activation)
-        grads.append(backend.to_numpy(flatten_params(g)).astype(np.float64))
+        grads.append(_flat(g))
         u, state = opt.update(g, state, params)
         params = apply_updates(params, u)
-        thetas.append(backend.to_numpy(flatten_params(params)).astype(np.float64))
+        thetas.append(_flat(params))
     return np.array(thetas), grads, hosts
 
 

@@ -18,7 +18,7 @@ import numpy as np
 from hypothesis import strategies as st
 
 from dlcore.data import SCHEMES
-from dlcore.mlp import ACTIVATIONS, init_mlp
+from dlcore.mlp import ACTIVATIONS
 
 __all__ = [
     "seeds",
@@ -33,6 +33,7 @@ __all__ = [
     "batch_schedules",
     "MAX_PATHS",
     "enumerable_setups",
+    "he_mlp",
     "mlps",
     "sine_sums",
     "sine_targets",
@@ -235,6 +236,19 @@ def enumerable_setups(draw):
 # ---- networks and target functions -------------------------------------------------------------
 
 
+def he_mlp(sizes: list[int], rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """MLP parameters drawn test-side, never by the implementation under test: `W{l}` of shape
+    (d_{l-1}, d_l) with N(0, 2/d_{l-1}) entries (He normal) and zero `b{l}`, layer by layer from
+    `rng`. The stream is that of `dlcore.mlp.init_mlp(sizes, rng=rng)` in the reference, so the
+    inputs are the ones it drew, on every implementation."""
+    params = {}
+    for ell in range(1, len(sizes)):
+        d_in, d_out = sizes[ell - 1], sizes[ell]
+        params[f"W{ell}"] = rng.normal(0.0, math.sqrt(2.0 / d_in), size=(d_in, d_out))
+        params[f"b{ell}"] = np.zeros(d_out)
+    return params
+
+
 @st.composite
 def mlps(draw, *, d0=(1, 4), width=(1, 8), depth=(1, 4), n=(1, 10), activations=ACTIVATIONS):
     """(sizes, activation, params, X, y) on the host in float64, from drawn sizes and a seed.
@@ -248,7 +262,7 @@ def mlps(draw, *, d0=(1, 4), width=(1, 8), depth=(1, 4), n=(1, 10), activations=
     sizes = [draw(st.integers(*d0)), *[draw(st.integers(*width)) for _ in range(L - 1)], 1]
     activation = draw(st.sampled_from(activations))
     rng = np.random.default_rng(draw(seeds))
-    params = init_mlp(sizes, rng=rng)
+    params = he_mlp(sizes, rng)
     params = {k: v + rng.standard_normal(v.shape) if k[0] == "b" else v for k, v in params.items()}
     nn = draw(st.integers(*n))
     X = rng.standard_normal((nn, sizes[0]))
