@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import ast
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -100,3 +103,86 @@ def test_one_sided_bounds_allow_rounding_only():
     check.assert_at_least(np.array([1.0, 5.0]), 1.0 - 0.5 * tol, kind="bound", dim=4, scale=1.0)
     with pytest.raises(AssertionError):
         check.assert_at_most(np.array([np.nan]), 1.0, kind="bound", cond=1e30)
+
+
+# Literal constants that look like slacks but are not tolerances, each with its reason. Keyed by
+# (file, the start of the comparison's source as `ast.unparse` writes it).
+NOT_SLACKS = {
+    ("test_gradient_descent.py", "np.linalg.norm(g) < 1e-13"): "the Newton oracle's stopping rule",
+    ("test_gradient_descent.py", "s < 1e-12"): "the Newton oracle's line-search floor",
+    (
+        "test_momentum.py",
+        "np.linalg.norm(p['w']) > 1e-08",
+    ): "the claim's target |e_T| <= 1e-8 |e_0|",
+    (
+        "test_sgd.py",
+        "dist[-1] <= 1e-06",
+    ): "the claim's target 1e-6 |e_0|, plus the model's rounding",
+    ("test_sgd.py", "math.sqrt(loss) <= problem.sigma_max * (1e-06"): "the same target, as a loss",
+    ("test_sgd.py", "math.isclose((10000 - 32) / 9999, 0.9969"): "the lecture's number to 4 places",
+    ("test_sgd.py", "math.isclose((10 - 5) / 9, 0.556"): "the lecture's number to 3 places",
+    (
+        "test_safeguards.py",
+        "a_held < 1e-10",
+    ): "selects inputs where the naive form fails (a << eps)",
+    ("test_ridge.py", "torch.autograd.gradcheck(lambda A: ridge(A, y, lam), (Xg,), eps=1e-06"): (
+        "NOT YET DERIVED: gradcheck's atol 1e-5 kappa is an order-of-magnitude estimate "
+        "(h^2 |w'''| + eps |w| / h); the one slack left (issue 14)"
+    ),
+}
+
+
+def _slack_candidates(path: Path) -> list[tuple[int, str]]:
+    """Comparisons (and isclose/approx/allclose calls) holding a float literal below 1e-3 or
+    within 1% of 1: the shape of a guessed slack (`x <= y * (1 + 1e-9)`, `0.99 * bound`)."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        call = isinstance(node, ast.Call) and (
+            getattr(node.func, "attr", getattr(node.func, "id", ""))
+            in ("isclose", "approx", "allclose", "assert_allclose")
+        )
+        keyword = isinstance(node, ast.Call) and any(
+            k.arg in ("atol", "rtol", "abs_tol", "rel_tol")
+            and any(isinstance(c, ast.Constant) and c.value for c in ast.walk(k.value))
+            for k in node.keywords
+        )
+        if keyword:
+            found.append((node.lineno, ast.unparse(node)))
+            continue
+        if not (isinstance(node, ast.Compare) or call):
+            continue
+        for c in ast.walk(node):
+            v = c.value if isinstance(c, ast.Constant) else None
+            if isinstance(v, float) and (0 < abs(v) < 1e-3 or (0.99 <= abs(v) <= 1.01 and v != 1)):
+                found.append((node.lineno, ast.unparse(node)))
+                break
+    return found
+
+
+def test_no_raw_slack_constants():
+    """Every tolerance in the claim and API tests goes through the model (`Check`, `tolerance`):
+    no comparison states a guessed slack. The exceptions are targets, stopping rules and printed
+    decimals, listed in NOT_SLACKS with their reasons."""
+    root = Path(__file__).resolve().parents[1]
+    bad, used = [], set()
+    for path in sorted([*root.glob("claims/*.py"), *root.glob("api/*.py")]):
+        for line, src in _slack_candidates(path):
+            key = next((k for k in NOT_SLACKS if k[0] == path.name and src.startswith(k[1])), None)
+            if key is None:
+                bad.append(f"{path.relative_to(root)}:{line}: {src[:100]}")
+            used.add(key)
+    assert not bad, (
+        "raw slack constants (use Check.assert_at_most/at_least/tolerance):\n" + "\n".join(bad)
+    )
+    assert set(NOT_SLACKS) <= used, f"stale NOT_SLACKS entries: {set(NOT_SLACKS) - used}"
+
+
+def test_slack_scan_finds_a_planted_slack(tmp_path):
+    """The scan is not vacuous: it flags the shapes it is meant to find, and only those."""
+    f = tmp_path / "t.py"
+    f.write_text(
+        "def t(a, b):\n    assert a <= b * (1 + 1e-9)\n    assert a >= 0.99 * b\n"
+        "    assert a <= b + 0.5\n    np.testing.assert_allclose(a, b, rtol=1e-6)\n"
+        "    np.testing.assert_allclose(a, b, rtol=0, atol=tol)\n"
+    )
+    assert [line for line, _ in _slack_candidates(f)] == [2, 3, 5]
