@@ -191,3 +191,17 @@ def test_one_missing_function_does_not_cascade(tmp_path):
         "kernels.gram-matrix-of-inner-products": "passed",
     }, statuses
     assert "dlcore.linear.ridge_dual" in run.stdout
+
+
+def test_the_skeleton_ships_the_infrastructure_whole_and_marked(tmp_path):
+    import skeleton
+
+    skeleton.write_skeleton(tmp_path)
+    for name in skeleton.INFRASTRUCTURE:
+        text = (tmp_path / "dlcore" / name).read_text(encoding="utf-8")
+        original = (ROOT / "dlcore" / name).read_text(encoding="utf-8")
+        assert text == skeleton.INFRASTRUCTURE_HEADER + original
+    stub = (tmp_path / "dlcore" / "linear.py").read_text(encoding="utf-8")
+    assert "raise NotImplementedError('dlcore.linear.ridge is not implemented yet')" in stub
+    with pytest.raises(FileExistsError):
+        skeleton.write_skeleton(tmp_path)
