@@ -12,13 +12,13 @@ Each claim gets one status:
 - `skipped`: nothing ran (a backend that is absent, say).
 
 Writes `build/conformance-report.json` (`--report PATH`): `{"claims": {id: {"status", "chapter",
-"title", "statement", "source", "rests_on", "tests": [...]}}, ...}`, where each failed test keeps
-its assertion message (expected against actual), its falsifying example and two commands that
-replay it (`reproduce`: the nox line; `reproduce_pytest`: pytest alone), and `rests_on` names the
-infrastructure modules (shipped whole by `tools/skeleton.py`) that the claim's tests exercise.
-Prints a per-chapter table, the claims resting on each infrastructure module, and each failed
-claim with its statement, lecture source, assertion, example and replay commands. Exits 1 if and
-only if a claim failed (`--strict`: or is not implemented).
+"title", "statement", "source", "lecture", "rests_on", "tests": [...]}}, ...}`, where each
+failed test keeps its assertion message (expected against actual), its falsifying example and
+two commands that replay it (`reproduce`: the nox line; `reproduce_pytest`: pytest alone), and
+`rests_on` names the infrastructure modules (shipped whole by `tools/skeleton.py`) that the
+claim's tests exercise. Prints a per-chapter table, the claims resting on each infrastructure
+module, and each failed claim with its statement, lecture source, assertion, example and replay
+commands. Exits 1 if and only if a claim failed (`--strict`: or is not implemented).
 
 Options: `--strict`; `--seed S` and `--examples N` (an instructor's private run: a seed and an
 example budget the public run does not use); `--report PATH`; `--html OUT` (the board, rendered
@@ -255,6 +255,7 @@ def conformance_report(
             "title": c.title if c else None,
             "statement": c.statement if c else None,
             "source": c.source if c else None,
+            "lecture": c.lecture if c else None,
             "rests_on": (rests or {}).get(cid, []),
             "tests": tests,
         }
