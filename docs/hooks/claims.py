@@ -555,7 +555,10 @@ def conformance_board(report: dict[str, Any], files: Any = None) -> str:
     site = files is not None
     claims = _state.get("claims") or registry.load()
     refs = _state.get("refs") or registry.find_claim_refs(TESTS_DIR)
-    entries = {cid: {**e, "results": e.get("tests", [])} for cid, e in report["claims"].items()}
+    entries = {
+        cid: {**e, "results": [_named(t) for t in e.get("tests", [])]}
+        for cid, e in report["claims"].items()
+    }
     with _board_of(
         claims=claims,
         refs=refs,
@@ -567,6 +570,13 @@ def conformance_board(report: dict[str, Any], files: Any = None) -> str:
         href=None if site else (lambda c: f"#{c.anchor}"),
     ):
         return board(files if site else _NoPages(), conformance_head(report))
+
+
+def _named(test: dict[str, Any]) -> dict[str, Any]:
+    """A conformance test record with its function's name (from its node id where a report
+    written before the name was recorded lacks it)."""
+    nodeid = test.get("test") or "?"
+    return {"function": nodeid.split("::")[-1].split("[")[0], **test}
 
 
 def conformance_head(report: dict[str, Any]) -> str:
