@@ -516,29 +516,13 @@ TORCH_EQUIVALENT = {
 }
 
 
-@claim(LECUN)
-@pytest.mark.parametrize("backend", backend_params())
-@given(
-    name=st.sampled_from(sorted(TORCH_EQUIVALENT)),
-    d_in=st.integers(1, 300),
-    d_out=st.integers(1, 300),
-    seed=seeds,
-)
-def test_initialisers_match_torch_nn_init(backend, name, d_in, d_out, seed):
-    """Each dlcore initialiser has torch.nn.init's law on the transposed layout.
-
-    torch's (d_out, d_in) weight gets torch's initialiser; dlcore's (d_in, d_out) weight gets
-    dlcore's. Both mean squares are within the sampling band (false-failure probability
-    FALSE_FAILURE per example, split over the two events) of
-    dlcore's variance(scheme, d_in, d_out); the uniform laws also share the support bound exactly.
-    """
-    host_check = Check(LECUN, HOST)
+def _dlcore_and_torch(backend, name, d_in, d_out, seed):
+    """dlcore's `name` on its (d_in, d_out) layout and torch.nn.init's equivalent on torch's
+    (d_out, d_in) layout, transposed; both as float64 host arrays."""
     import torch
 
     from dlcore import init
 
-    scheme, law = name.split("_")
-    var = variance(scheme, d_in, d_out)
     like = backend.asarray(np.zeros(1))
     W = backend.to_numpy(
         getattr(init, name)(d_in, d_out, rng=np.random.default_rng(seed), like=like)
@@ -549,18 +533,58 @@ def test_initialisers_match_torch_nn_init(backend, name, d_in, d_out, seed):
     T = getattr(torch.nn.init, fn)(
         torch.empty(d_out, d_in, dtype=torch.float64), generator=gen, **kwargs
     )
-    T = T.numpy().T
+    return W, T.numpy().T
+
+
+@claim(HE)
+@pytest.mark.parametrize("backend", backend_params())
+@given(
+    name=st.sampled_from(["he_normal", "he_uniform"]),
+    d_in=st.integers(1, 300),
+    d_out=st.integers(1, 300),
+    seed=seeds,
+)
+def test_he_initialisers_match_torch_kaiming(backend, name, d_in, d_out, seed):
+    """he_normal / he_uniform have torch's kaiming_*_ law with the ReLU gain (fan_in mode) on the
+    transposed layout: both mean squares within the sampling band of Var w = 2 / d_in (false-failure
+    probability FALSE_FAILURE per example, split over the two events); the uniform laws also share
+    the support bound exactly."""
+    W, T = _dlcore_and_torch(backend, name, d_in, d_out, seed)
+    var = variance("he", d_in, d_out)
+    with clause("b"):  # Var w = 2 / fan_in, torch's kaiming_*_ with the ReLU gain
+        assert var == 2 / d_in
+        _check_same_law_as_torch(HE, W, T, var, name.split("_")[1], backend)
+
+
+@claim(LECUN)
+@pytest.mark.parametrize("backend", backend_params())
+@given(
+    name=st.sampled_from(sorted(n for n in TORCH_EQUIVALENT if not n.startswith("he_"))),
+    d_in=st.integers(1, 300),
+    d_out=st.integers(1, 300),
+    seed=seeds,
+)
+def test_initialisers_match_torch_nn_init(backend, name, d_in, d_out, seed):
+    """Each LeCun and Glorot initialiser has torch.nn.init's law on the transposed layout.
+
+    torch's (d_out, d_in) weight gets torch's initialiser; dlcore's (d_in, d_out) weight gets
+    dlcore's. Both mean squares are within the sampling band (false-failure probability
+    FALSE_FAILURE per example, split over the two events) of
+    dlcore's variance(scheme, d_in, d_out); the uniform laws also share the support bound exactly.
+    (He's initialisers: `test_he_initialisers_match_torch_kaiming`, under the He claim.)
+    """
+    host_check = Check(LECUN, HOST)
+    scheme, law = name.split("_")
+    var = variance(scheme, d_in, d_out)
+    W, T = _dlcore_and_torch(backend, name, d_in, d_out, seed)
     if scheme == "lecun":
         with clause("c"):  # Var w = 1 / fan_in, fan_in = d_in (rows), as torch on the transpose
             assert var == 1 / d_in
-            _check_same_law_as_torch(W, T, var, law, backend)
-    elif scheme == "glorot":
+            _check_same_law_as_torch(LECUN, W, T, var, law, backend)
+    else:
         with clause("d"):  # Var w = 2 / (fan_in + fan_out), as torch's xavier_*_
             assert var == 2 / (d_in + d_out)
-            _check_same_law_as_torch(W, T, var, law, backend)
-    else:
-        assert var == 2 / d_in
-        _check_same_law_as_torch(W, T, var, law, backend)
+            _check_same_law_as_torch(LECUN, W, T, var, law, backend)
     lecun, glorot = variance("lecun", d_in, d_out), variance("glorot", d_in, d_out)
     with clause("e"):  # sd ratio sqrt(2 fan_in / (fan_in + fan_out)); equal iff square
         # 2 + 1 + 1 + 1/2 roundings on the left, 1 + 1/2 on the right: 6 u < identity's 4 eps
@@ -572,10 +596,10 @@ def test_initialisers_match_torch_nn_init(backend, name, d_in, d_out, seed):
         assert (glorot == lecun) == (d_in == d_out)
 
 
-def _check_same_law_as_torch(W, T, var: float, law: str, backend) -> None:
+def _check_same_law_as_torch(claim_id, W, T, var: float, law: str, backend) -> None:
     """dlcore's W and torch's T both have mean square within the band of `var` (false-failure
     probability FALSE_FAILURE / 2 each); uniform laws also share the support bound sqrt(3 var)."""
-    host_check = Check(LECUN, HOST)
+    host_check = Check(claim_id, HOST)
     assert _mean_square_in_band(W, var, law, FALSE_FAILURE / 2)
     assert _mean_square_in_band(T, var, law, FALSE_FAILURE / 2)
     if law == "uniform":
