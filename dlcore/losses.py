@@ -382,6 +382,14 @@ _SINGLE = {
 }
 
 
+_MARGIN = {
+    "squared": (lambda s, y: (s - y) * (s - y), lambda s, y: 2 * (s - y)),
+    "logistic": (logistic_loss, logistic_loss_grad),
+    "hinge": (hinge_loss, hinge_loss_grad),
+}
+r"""Each of `MARGIN_LOSSES` as a function $\ell(y, s)$ of the score, and its $\partial\ell/\partial s$."""
+
+
 @contract(_SINGLE)
 def per_example_losses(w: Array, X: Array, y: Array, *, loss: str = "squared") -> Array:
     r"""$\ell_i(w) = \ell(y_i, x_i^\top w)$ for every row, shape `(n,)`.
@@ -401,10 +409,7 @@ def per_example_losses(w: Array, X: Array, y: Array, *, loss: str = "squared") -
     """
     with np.errstate(over="ignore", invalid="ignore"):
         s = _finite_result(X @ w, "the scores Xw", "w and X")
-        if loss == "squared":
-            out = (s - y) * (s - y)
-        else:
-            out = logistic_loss(s, y) if loss == "logistic" else hinge_loss(s, y)
+        out = _MARGIN[loss][0](s, y)
     return _finite_result(out, "per_example_losses", "w, X and y")
 
 
@@ -430,11 +435,7 @@ def per_example_grads(w: Array, X: Array, y: Array, *, loss: str = "squared") ->
     """
     with np.errstate(over="ignore", invalid="ignore"):
         s = _finite_result(X @ w, "the scores Xw", "w and X")
-        if loss == "squared":
-            ds = 2 * (s - y)
-        else:
-            ds = logistic_loss_grad(s, y) if loss == "logistic" else hinge_loss_grad(s, y)
-        out = ds[:, None] * X
+        out = _MARGIN[loss][1](s, y)[:, None] * X
     return _finite_result(out, "per_example_grads", "w, X and y")
 
 
