@@ -191,32 +191,25 @@ def _product(A: Array, B: Array, *, lower: bool = False) -> Array:
     return syrk(1.0, A, lower=1) if A.flags.f_contiguous else syrk(1.0, A.T, trans=1, lower=1)
 
 
-def _cholesky(xp: Any, A: Array) -> Array | None:
-    """The lower Cholesky factor of the symmetric `A`, or `None` where it has none (not PD)."""
-    try:
-        L = xp.linalg.cholesky(A)
-    except Exception:  # LinAlgError of numpy, torch or array_api_strict
-        return None
-    return L if bool(xp.all(xp.isfinite(L))) else None
-
-
 def _spd_solve(xp: Any, A: Array, b: Array, error: str) -> Array:
     """Solve A x = b for symmetric positive definite A by its Cholesky factor, else a ValueError
-    saying `error` (no factor, or a solution that is not finite). A may be overwritten.
+    saying `error` (A has no factor, or the solution is not finite). A may be overwritten.
 
     NumPy arrays go to LAPACK's `posv` (factor and solve in one call, reading the lower triangle
     of A only) when SciPy is installed; any other namespace (or NumPy without SciPy) calls
-    `linalg.solve` once the factor shows that A is positive definite.
+    `linalg.solve` once A has shown a Cholesky factor.
     """
     linalg = _scipy(A)
     if linalg is not None:
         (posv,) = linalg.get_lapack_funcs(("posv",), (A,))
         _, x, info = posv(A, b, lower=1, overwrite_a=1)
-        ok = info == 0
     else:
-        ok = _cholesky(xp, A) is not None  # positive definite: then any solver will do
-        x = xp.linalg.solve(A, b) if ok else None
-    if not ok or not bool(xp.all(xp.isfinite(x))):
+        try:
+            xp.linalg.cholesky(A)  # it has a factor: A is positive definite, any solver will do
+            x, info = xp.linalg.solve(A, b), 0
+        except Exception:  # no factor: the LinAlgError of NumPy, torch or array_api_strict
+            x, info = b, 1
+    if info != 0 or not bool(xp.all(xp.isfinite(x))):
         raise ValueError(error)
     return x
 
@@ -258,14 +251,13 @@ def kernel_ridge(K: Array, y: Array, lam: float) -> Array:
     if asym > tol:
         raise ValueError(f"K must be symmetric, got max |K - K^T| = {asym:.3g} > {tol:.3g}")
     eye = xp.eye(n, dtype=K.dtype, device=device_of(K))
+    not_psd = (
+        f"K must be positive semi-definite, got an eigenvalue below -{tol:.3g} "
+        f"(no Cholesky factor of K + {tol:.3g} I)"
+    )
     # K >= -tol I exactly when K + tol I has a Cholesky factor (up to rounding of order tol):
-    # the definiteness check is a factorization, not an eigensolver
-    L = _cholesky(xp, (K + K.T) / 2 + tol * eye)
-    if L is None:
-        raise ValueError(
-            f"K must be positive semi-definite, got an eigenvalue below -{tol:.3g} "
-            f"(no Cholesky factor of K + {tol:.3g} I)"
-        )
+    # the definiteness check is a factorization (its solve is not used), not an eigensolver
+    _spd_solve(xp, (K + K.T) / 2 + tol * eye, y, not_psd)
     # K is positive semi-definite: no Cholesky factor of K + lam I means a singular one
     singular = (
         f"K + lam I is singular (lam={lam!r}, no Cholesky factor, and K is positive "
@@ -386,31 +378,6 @@ def kernel_ridge_fit(
     return model._replace(**{field: _spd_solve(xp, A, b, error)})
 
 
-def _check_model(model: Any, X_test: Array) -> None:
-    """Every field of a model, which a caller may have built or edited by hand, and `X_test`."""
-    if not isinstance(model, KernelRidgeModel):
-        raise TypeError(f"model must be a KernelRidgeModel, got {type(model).__name__}")
-    Choice(*KERNELS)("model.kernel", model.kernel)
-    if (model.alpha is None) == (model.w is None):
-        raise ValueError(
-            "model must have exactly one of model.alpha (dual) and model.w (primal) set, got "
-            f"{'both' if model.alpha is not None else 'neither'}"
-        )
-    if model.w is not None and model.kernel != "linear":
-        raise ValueError(f"model.w (primal form) needs kernel 'linear', got {model.kernel!r}")
-    dims: dict[str, Any] = {}
-    arrays = {"model.X": Arr("n d")("model.X", model.X, dims)}
-    if model.w is not None:
-        arrays["model.w"] = Arr("d", "d k")("model.w", model.w, dims)
-    else:
-        arrays["model.alpha"] = Arr("n", "n k")("model.alpha", model.alpha, dims)
-    arrays["X_test"] = Arr("q d")("X_test", X_test, dims)
-    check_compatible(arrays)
-    Int(1)("model.degree", model.degree)
-    _POS("model.gamma", model.gamma)
-    Real(0)("model.coef0", model.coef0)
-
-
 def kernel_ridge_predict(model: KernelRidgeModel, X_test: Array) -> Array:
     r"""Predictions of a fitted kernel ridge model: only inner products with the training points.
 
@@ -432,7 +399,28 @@ def kernel_ridge_predict(model: KernelRidgeModel, X_test: Array) -> Array:
             not a finite matrix with the training number of columns, or a polynomial degree
             overflows.
     """
-    _check_model(model, X_test)
+    # every field of a model, which a caller may have built or edited by hand, and X_test
+    if not isinstance(model, KernelRidgeModel):
+        raise TypeError(f"model must be a KernelRidgeModel, got {type(model).__name__}")
+    Choice(*KERNELS)("model.kernel", model.kernel)
+    if (model.alpha is None) == (model.w is None):
+        raise ValueError(
+            "model must have exactly one of model.alpha (dual) and model.w (primal) set, got "
+            f"{'both' if model.alpha is not None else 'neither'}"
+        )
+    if model.w is not None and model.kernel != "linear":
+        raise ValueError(f"model.w (primal form) needs kernel 'linear', got {model.kernel!r}")
+    dims: dict[str, Any] = {}
+    arrays = {"model.X": Arr("n d")("model.X", model.X, dims)}
+    if model.w is not None:
+        arrays["model.w"] = Arr("d", "d k")("model.w", model.w, dims)
+    else:
+        arrays["model.alpha"] = Arr("n", "n k")("model.alpha", model.alpha, dims)
+    arrays["X_test"] = Arr("q d")("X_test", X_test, dims)
+    check_compatible(arrays)
+    Int(1)("model.degree", model.degree)
+    _POS("model.gamma", model.gamma)
+    Real(0)("model.coef0", model.coef0)
     if model.w is not None:
         return X_test @ model.w
     return _kernel(model, X_test, model.X) @ model.alpha

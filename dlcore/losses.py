@@ -319,15 +319,12 @@ def softmax(z: Array) -> Array:
     return e / xp.sum(e, axis=-1, keepdims=True)
 
 
-def _check_classes(z: Array, labels: Any) -> tuple[Any, list[int]]:
+def _one_hot(z: Array, labels: Any) -> Array:
+    """The rows $e_{y_i}$ of the `labels`, once checked, with the shape, dtype and device of `z`."""
     n, K = int(z.shape[0]), int(z.shape[1])
-    return namespace(z), _indices("labels", labels, K, length=("z.shape[0]", n))
-
-
-def _one_hot(xp: Any, z: Array, labels: list[int]) -> Array:
-    host = np.zeros(tuple(int(s) for s in z.shape))
-    host[np.arange(len(labels)), labels] = 1.0
-    return xp.asarray(host, dtype=z.dtype, device=device_of(z))
+    host = np.zeros((n, K))
+    host[np.arange(n), _indices("labels", labels, K, length=("z.shape[0]", n))] = 1.0
+    return namespace(z).asarray(host, dtype=z.dtype, device=device_of(z))
 
 
 @contract(z=Arr("n k"))
@@ -352,8 +349,8 @@ def cross_entropy(z: Array, labels: Any) -> Array:
             Also if the logits `z` are finite but a loss overflows the dtype (logits too far
             apart).
     """
-    xp, idx = _check_classes(z, labels)
-    picked = xp.where(_one_hot(xp, z, idx) == 1, log_softmax(z), xp.zeros_like(z))
+    xp = namespace(z)
+    picked = xp.where(_one_hot(z, labels) == 1, log_softmax(z), xp.zeros_like(z))
     out = 0.0 - xp.sum(picked, axis=-1)  # 0 - x, not -x: a zero loss is +0.0
     return _finite_result(out, "cross_entropy", "z (finite logits too far apart)")
 
@@ -367,8 +364,7 @@ def cross_entropy_grad(z: Array, labels: Any) -> Array:
         ValueError: If `z` is empty, misshapen or not finite; `labels` is empty, out of range or of
             the wrong length.
     """
-    xp, idx = _check_classes(z, labels)
-    return softmax(z) - _one_hot(xp, z, idx)
+    return softmax(z) - _one_hot(z, labels)
 
 
 # ---- empirical risk of a linear score -----------------------------------------------------
