@@ -198,6 +198,9 @@ def zero_one_loss(s: Array, y: Array) -> Array:
         s: Real scores, shape `(n,)` (or `(n, m)`).
         y: Labels in $\{-1, +1\}$, the shape and dtype of `s`.
 
+    Returns:
+        $\mathbb{1}[y_i s_i \le 0]$ (0 or 1) in the dtype of `s`, elementwise.
+
     Raises:
         TypeError: If `s` or `y` is not a real floating array, or the arrays differ in library,
             device or dtype.
@@ -252,6 +255,9 @@ def hinge_loss(s: Array, y: Array) -> Array:
     Args:
         s: Real scores, shape `(n,)` (or `(n, m)`).
         y: Labels in $\{-1, +1\}$, the shape and dtype of `s`.
+
+    Returns:
+        $\max(0, 1 - y_i s_i) \ge 0$, elementwise.
 
     Raises:
         TypeError: If `s` or `y` is not a real floating array, or the arrays differ in library,
