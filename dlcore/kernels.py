@@ -13,6 +13,7 @@ import math
 from typing import Any, NamedTuple
 
 import array_api_compat
+import numpy as np
 
 from dlcore.backend import (
     _XY,
@@ -167,8 +168,10 @@ def _rbf(A: Array, B: Array, gamma: float, *, lower: bool = False) -> Array:
 
 
 def _scipy(A: Array) -> Any:
-    """`scipy.linalg` for a NumPy array where SciPy is installed, else `None`."""
-    if array_api_compat.is_numpy_array(A) and importlib.util.find_spec("scipy"):
+    """`scipy.linalg` for a float32 or float64 NumPy array where SciPy is installed, else `None`
+    (then the generic array-API code runs)."""
+    blas_dtype = array_api_compat.is_numpy_array(A) and A.dtype.char in "fd"
+    if blas_dtype and importlib.util.find_spec("scipy"):
         return importlib.import_module("scipy.linalg")
     return None
 
@@ -191,19 +194,24 @@ def _product(A: Array, B: Array, *, lower: bool = False) -> Array:
     return syrk(1.0, A, lower=1) if A.flags.f_contiguous else syrk(1.0, A.T, trans=1, lower=1)
 
 
-def _spd_solve(xp: Any, A: Array, b: Array, error: str) -> Array:
-    """Solve A x = b for symmetric positive definite A by its Cholesky factor, else a ValueError
-    saying `error` (A has no factor, or the solution is not finite). A may be overwritten.
+def _spd_solve(xp: Any, A: Array, lam: float, b: Array, error: str) -> Array:
+    r"""Solve $(A + \lambda I)x = b$ by the Cholesky factor of $A + \lambda I$ (symmetric), else a
+    ValueError saying `error` (it has no factor, or the solution is not finite). `A` is a fresh
+    array, which may be overwritten.
 
     NumPy arrays go to LAPACK's `posv` (factor and solve in one call, reading the lower triangle
-    of A only) when SciPy is installed; any other namespace (or NumPy without SciPy) calls
-    `linalg.solve` once A has shown a Cholesky factor.
+    only) when SciPy is installed, with $\lambda$ added to the diagonal in place; any other
+    namespace (or NumPy without SciPy) forms $A + \lambda I$ (not in place: autograd may need
+    `A`, such as the output of `exp` in the RBF kernel) and calls `linalg.solve` once it has
+    shown a Cholesky factor.
     """
     linalg = _scipy(A)
     if linalg is not None:
+        A[np.diag_indices_from(A)] += lam
         (posv,) = linalg.get_lapack_funcs(("posv",), (A,))
         _, x, info = posv(A, b, lower=1, overwrite_a=1)
     else:
+        A = A + lam * xp.eye(int(A.shape[0]), dtype=A.dtype, device=device_of(A))
         try:
             xp.linalg.cholesky(A)  # it has a factor: A is positive definite, any solver will do
             x, info = xp.linalg.solve(A, b), 0
@@ -250,20 +258,19 @@ def kernel_ridge(K: Array, y: Array, lam: float) -> Array:
     asym = _scalar(xp.max(xp.abs(K - K.T)))
     if asym > tol:
         raise ValueError(f"K must be symmetric, got max |K - K^T| = {asym:.3g} > {tol:.3g}")
-    eye = xp.eye(n, dtype=K.dtype, device=device_of(K))
     not_psd = (
         f"K must be positive semi-definite, got an eigenvalue below -{tol:.3g} "
         f"(no Cholesky factor of K + {tol:.3g} I)"
     )
     # K >= -tol I exactly when K + tol I has a Cholesky factor (up to rounding of order tol):
     # the definiteness check is a factorization (its solve is not used), not an eigensolver
-    _spd_solve(xp, (K + K.T) / 2 + tol * eye, y, not_psd)
+    _spd_solve(xp, (K + K.T) / 2, tol, y, not_psd)
     # K is positive semi-definite: no Cholesky factor of K + lam I means a singular one
     singular = (
         f"K + lam I is singular (lam={lam!r}, no Cholesky factor, and K is positive "
         f"semi-definite to within {tol:.3g}); use lam > 0"
     )
-    return _spd_solve(xp, K + lam * eye, y, singular)
+    return _spd_solve(xp, K * 1.0, lam, y, singular)  # a copy: _spd_solve may write it
 
 
 class KernelRidgeModel(NamedTuple):
@@ -330,7 +337,8 @@ def kernel_ridge_fit(
     and $d < n$ the push-through identity
     $X^\top(XX^\top + \lambda I_n)^{-1} = (X^\top X + \lambda I_d)^{-1}X^\top$ gives the same
     predictor from the $d\times d$ primal system, $\hat w = (X^\top X + \lambda I_d)^{-1}X^\top y$,
-    which `form="auto"` then uses. Every system is solved by Cholesky, never by an inverse.
+    which `form="auto"` then uses. Every system is factored by Cholesky (which checks that it is
+    positive definite) and solved, never inverted.
 
     Args:
         X: Training inputs, shape `(n, d)`.
@@ -366,16 +374,11 @@ def kernel_ridge_fit(
         A, what, field = _product(X.T, X.T, lower=True), "X^T X", "w"
     else:
         b, A, what, field = y, _kernel(model, X, X, lower=True), "K", "alpha"
-    ridge_term = lam * xp.eye(int(A.shape[0]), dtype=X.dtype, device=device_of(X))
-    if getattr(A, "requires_grad", False):  # exp's backward reads its output (the RBF kernel)
-        A = A + ridge_term
-    else:
-        A += ridge_term  # freshly computed: lam I is added in place
     error = (
         f"{what} + lam I (lam={lam!r}) is not positive definite (Cholesky failed); "
         "use lam > 0 or a PSD kernel"
     )
-    return model._replace(**{field: _spd_solve(xp, A, b, error)})
+    return model._replace(**{field: _spd_solve(xp, A, lam, b, error)})
 
 
 def kernel_ridge_predict(model: KernelRidgeModel, X_test: Array) -> Array:
