@@ -159,11 +159,10 @@ def _rbf(A: Array, B: Array, gamma: float, *, lower: bool = False) -> Array:
         a2 = b2 = xp.linalg.diagonal(sq) * 1.0  # a copy: sq changes in place below
     else:
         a2, b2 = xp.sum(A * A, axis=1), xp.sum(B * B, axis=1)
-    sq *= -2.0
-    sq += a2[:, None]
-    sq += b2[None, :]
-    sq = xp.maximum(sq, xp.zeros_like(sq))  # not clip: this keeps the memory order (`_product`)
-    sq *= -1.0
+    sq *= 2.0  # sq becomes -||a_i - b_j||^2 = 2 a_i.b_j - ||a_i||^2 - ||b_j||^2
+    sq -= a2[:, None]
+    sq -= b2[None, :]
+    sq = xp.minimum(sq, xp.zeros_like(sq))  # not clip: this keeps the memory order (`_product`)
     return xp.exp(sq)
 
 
