@@ -162,7 +162,7 @@ def _rbf(A: Array, B: Array, gamma: float, *, lower: bool = False) -> Array:
     sq *= 2.0  # sq becomes -||a_i - b_j||^2 = 2 a_i.b_j - ||a_i||^2 - ||b_j||^2
     sq -= a2[:, None]
     sq -= b2[None, :]
-    sq = xp.minimum(sq, xp.zeros_like(sq))  # not clip: this keeps the memory order (`_product`)
+    sq[sq > 0.0] = 0.0  # rounding only, as ||a - b||^2 >= 0: in place, no n x m temporary
     return xp.exp(sq)
 
 
