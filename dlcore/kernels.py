@@ -7,11 +7,9 @@ $\hat w_\lambda = X^\top \alpha$ with $\alpha = (K + \lambda I)^{-1} y$.
 
 from __future__ import annotations
 
-import functools
 import importlib
 import importlib.util
 import math
-from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import array_api_compat
@@ -99,21 +97,21 @@ def polynomial_kernel(
         ValueError: If `A` or `B` is empty, misshapen or not finite; `degree` is below 1; `gamma`
             is NaN, infinite or outside (0, inf); `coef0` is NaN, infinite or outside [0, inf).
     """
-    base = gamma * (A @ B.T) + coef0
-    return _power(base, degree)
+    return _polynomial(A @ B.T, degree, gamma, coef0)
 
 
-def _power(base: Array, degree: int) -> Array:
-    """`base**degree` in one elementwise power (no loop over the degree), refusing an overflow:
-    a huge degree gives inf wherever $|\\gamma a^\\top b + c_0| > 1$, an unrepresentable answer."""
+def _polynomial(G: Array, degree: int, gamma: float, coef0: float) -> Array:
+    """$(\\gamma G + c_0)^p$ of a Gram matrix $G$ in one elementwise power (no loop over the
+    degree), refusing an overflow: a huge degree gives inf wherever $|\\gamma a^\\top b + c_0| > 1$,
+    an unrepresentable answer."""
+    base = gamma * G + coef0
     xp = namespace(base)
-    if xp.isdtype(base.dtype, "real floating"):
-        big = _scalar(xp.max(xp.abs(base)))
-        if big > 1 and degree * math.log2(big) >= math.log2(float(xp.finfo(base.dtype).max)):
-            raise ValueError(
-                f"degree={degree} overflows: the kernel (gamma a.b + coef0)^degree reaches "
-                f"{big:.3g}^{degree}, beyond the range of {base.dtype}"
-            )
+    big = _scalar(xp.max(xp.abs(base)))
+    if big > 1 and degree * math.log2(big) >= math.log2(float(xp.finfo(base.dtype).max)):
+        raise ValueError(
+            f"degree={degree} overflows: the kernel (gamma a.b + coef0)^degree reaches "
+            f"{big:.3g}^{degree}, beyond the range of {base.dtype}"
+        )
     return base**degree
 
 
@@ -144,140 +142,83 @@ def rbf_kernel(A: Array, B: Array, *, gamma: float = 1.0) -> Array:
         ValueError: If `A` or `B` is empty, misshapen or not finite; `gamma` is NaN, infinite or
             outside (0, inf).
     """
+    return _rbf(A, B, gamma)
+
+
+def _rbf(A: Array, B: Array, gamma: float, *, lower: bool = False) -> Array:
+    """The body of [`rbf_kernel`][dlcore.kernels.rbf_kernel]; `lower` as in `_product`."""
     same = B is A
     xp = namespace(A)
     n, m = int(A.shape[0]), int(B.shape[0])
     root = math.sqrt(gamma)  # exp(-||r a - r b||^2) with r^2 = gamma: no overflow of ||a||^2
-    if same:
-        A = (A - xp.mean(A, axis=0)) * root  # fresh arrays: the caller's are never written
-        B = A
-    else:
-        c = xp.mean(A, axis=0) * (n / (n + m)) + xp.mean(B, axis=0) * (m / (n + m))
-        A, B = (A - c) * root, (B - c) * root
-    sq = A @ B.T  # a fresh array we own: update it in place (array-API in-place operators)
+    c = xp.mean(A, axis=0) * (n / (n + m)) + xp.mean(B, axis=0) * (m / (n + m))  # common mean
+    A = (A - c) * root  # fresh arrays: the caller's are never written
+    B = A if same else (B - c) * root
+    sq = _product(A, B, lower=lower)  # a fresh array we own: update it in place
     if same:
         a2 = b2 = xp.linalg.diagonal(sq) * 1.0  # a copy: sq changes in place below
     else:
         a2, b2 = xp.sum(A * A, axis=1), xp.sum(B * B, axis=1)
-    sq *= -2.0
-    sq += a2[:, None]
-    sq += b2[None, :]
-    sq = xp.clip(sq, min=0.0)
-    sq *= -1.0
+    sq *= 2.0  # sq becomes -||a_i - b_j||^2 = 2 a_i.b_j - ||a_i||^2 - ||b_j||^2
+    sq -= a2[:, None]
+    sq -= b2[None, :]
+    sq[sq > 0.0] = 0.0  # rounding only, as ||a - b||^2 >= 0: in place, no n x m temporary
     return xp.exp(sq)
 
 
-def _scipy_gram_solve(
-    X: Array,
-    b: Array,
-    lam: float,
-    side: str,
-    what: str,
-    kernel_of_gram: Callable[[Any], None] | None = None,
-) -> Array | None:
-    r"""NumPy fast path: $(X^\top X + \lambda I) w = X^\top b$ (`side="primal"`) or
-    $(K + \lambda I)\alpha = b$ (`side="dual"`) entirely in SciPy's BLAS/LAPACK, where $K$ is
-    the Gram matrix $G = XX^\top$ or, given `kernel_of_gram`, the kernel matrix that function
-    makes of $G$ in place (entrywise from $G_{ij}$, $G_{ii}$ and $G_{jj}$: the polynomial and
-    RBF kernels; only the lower triangle is read).
+def _scipy(A: Array) -> Any:
+    """`scipy.linalg` for a float32 or float64 NumPy array where SciPy is installed, else `None`
+    (then the generic array-API code runs)."""
+    blas_dtype = array_api_compat.is_numpy_array(A) and A.dtype.char in "fd"
+    if blas_dtype and importlib.util.find_spec("scipy"):
+        return importlib.import_module("scipy.linalg")
+    return None
 
-    The Gram matrix comes from `syrk` (one triangle, half the flops of a product), the system
-    from `posv` (Cholesky factor and solve, the definiteness check in one call). Why not NumPy's
-    `@` for the Gram matrix: NumPy and SciPy each ship their own OpenBLAS, and alternating between
-    the two thread pools costs milliseconds on machines with few cores (measured on 2 cores,
-    n = 500, d = 200: 3.9 ms with `X.T @ X` then SciPy's Cholesky, 1.0 ms in SciPy alone).
 
-    Returns `None` when SciPy is not installed or the dtype is not float32/float64 (then the
-    caller takes the generic path).
+def _product(A: Array, B: Array, *, lower: bool = False) -> Array:
+    r"""$AB^\top$; with `lower` (`B` is `A`, the matrix goes to `_spd_solve`) only its lower
+    triangle need be set.
+
+    On NumPy with SciPy, `lower` takes SciPy's `syrk` (one triangle, half the flops of a product)
+    in the OpenBLAS that the solve (`posv`) uses. NumPy and SciPy each ship their own, and
+    alternating between the two thread pools costs milliseconds on machines with few cores
+    (measured on 2 cores, n = 500, d = 200: 3.9 ms with `X.T @ X` then SciPy's Cholesky, 1.0 ms in
+    SciPy alone).
     """
+    linalg = _scipy(A) if lower else None
+    if linalg is None:
+        return A @ B.T
+    (syrk,) = linalg.blas.get_blas_funcs(("syrk",), (A,))
+    # BLAS reads a Fortran-ordered matrix without a copy: A itself, or A.T for a C-ordered A
+    return syrk(1.0, A, lower=1) if A.flags.f_contiguous else syrk(1.0, A.T, trans=1, lower=1)
 
-    try:
-        linalg = importlib.import_module("scipy.linalg")
-    except ImportError:  # pragma: no cover - scipy is optional
-        return None
-    if X.dtype not in (np.float32, np.float64):
-        return None
-    syrk, gemv, gemm = linalg.blas.get_blas_funcs(("syrk", "gemv", "gemm"), (X,))
-    (posv,) = linalg.lapack.get_lapack_funcs(("posv",), (X,))
-    Xt = X.T  # Fortran-ordered view of a C-ordered X: BLAS reads it without a copy
-    if side == "primal":
-        A = syrk(1.0, Xt, lower=1)  # X^T X (lower triangle)
-        rhs = gemv(1.0, Xt, b) if b.ndim == 1 else gemm(1.0, Xt, b)
+
+def _spd_solve(xp: Any, A: Array, lam: float, b: Array, error: str) -> Array:
+    r"""Solve $(A + \lambda I)x = b$ by the Cholesky factor of $A + \lambda I$ (symmetric), else a
+    ValueError saying `error` (it has no factor, or the solution is not finite). `A` is a fresh
+    array, which may be overwritten.
+
+    NumPy arrays go to LAPACK's `posv` (factor and solve in one call, reading the lower triangle
+    only) when SciPy is installed, with $\lambda$ added to the diagonal in place; any other
+    namespace (or NumPy without SciPy) forms $A + \lambda I$ (not in place: autograd may need
+    `A`, such as the output of `exp` in the RBF kernel) and calls `linalg.solve` once it has
+    shown a Cholesky factor.
+    """
+    linalg = _scipy(A)
+    if linalg is not None:
+        A[np.diag_indices_from(A)] += lam
+        (posv,) = linalg.get_lapack_funcs(("posv",), (A,))
+        _, x, info = posv(A, b, lower=1, overwrite_a=1)
     else:
-        A = syrk(1.0, Xt, trans=1, lower=1)  # X X^T (lower triangle)
-        if kernel_of_gram is not None:
-            kernel_of_gram(A)
-        rhs = b
-    A[np.diag_indices_from(A)] += lam
-    _, x, info = posv(A, rhs, lower=1, overwrite_a=1, overwrite_b=side == "primal")
-    if info != 0 or not np.all(np.isfinite(x)):
-        raise ValueError(
-            f"{what} is not positive definite (Cholesky failed); use lam > 0 or a PSD kernel"
-        )
-    return np.asarray(x, dtype=X.dtype)
-
-
-def _rbf_of_gram(G: Any, gamma: float) -> None:
-    r"""$G \mapsto \exp(-\gamma\max(G_{ii} + G_{jj} - 2G_{ij}, 0))$ in place (NumPy), as
-    [`rbf_kernel`][dlcore.kernels.rbf_kernel] computes it, with $\|x_i\|^2 = G_{ii}$.
-
-    Not `rbf_kernel`'s array-API code: in place, `syrk`'s Fortran-ordered matrix goes to `posv`
-    without a copy (n = 3000, d = 200: 0.23 s in place, 0.48 s through the array-API form)."""
-
-    sq_norms = np.diag(G).copy()
-    G *= -2.0
-    G += sq_norms[:, None]
-    G += sq_norms[None, :]
-    np.maximum(G, 0.0, out=G)
-    G *= -gamma
-    np.exp(G, out=G)
-
-
-def _polynomial_of_gram(G: Any, degree: int, gamma: float, coef0: float) -> None:
-    r"""$G \mapsto (\gamma G + c_0)^p$ in place (NumPy), as `polynomial_kernel` computes it."""
-    G *= gamma
-    G += coef0
-    G **= degree  # one elementwise power in place: no loop over the degree
-
-
-def _cholesky(xp: Any, A: Array) -> Array | None:
-    """The lower Cholesky factor of the symmetric `A`, or `None` where it has none (not PD)."""
-    try:
-        if array_api_compat.is_torch_namespace(xp):
-            L, info = importlib.import_module("torch").linalg.cholesky_ex(A)
-            if int(info) != 0:
-                return None
-        else:
-            L = xp.linalg.cholesky(A)
-    except Exception:  # LinAlgError of numpy or array_api_strict
-        return None
-    return L if bool(xp.all(xp.isfinite(L))) else None
-
-
-def _spd_solve(xp: Any, A: Array, b: Array, what: str) -> Array:
-    """Solve A x = b for symmetric positive definite A by its Cholesky factor; ValueError if A
-    has none or the solution is not finite.
-
-    torch tensors solve with `torch.cholesky_solve`, NumPy arrays with SciPy's `cho_solve` when
-    SciPy is installed; any other namespace (or NumPy without SciPy) calls `linalg.solve` once
-    the factor shows that A is positive definite.
-    """
-    rhs = b[:, None] if b.ndim == 1 else b
-    L = _cholesky(xp, A)
-    x = rhs
-    if L is not None:
-        if array_api_compat.is_torch_namespace(xp):
-            x = importlib.import_module("torch").cholesky_solve(rhs, L)
-        elif array_api_compat.is_numpy_namespace(xp) and importlib.util.find_spec("scipy"):
-            cho_solve = importlib.import_module("scipy.linalg").cho_solve
-            x = xp.asarray(cho_solve((L, True), rhs, check_finite=False))
-        else:
-            x = xp.linalg.solve(A, rhs)
-    if L is None or not bool(xp.all(xp.isfinite(x))):
-        raise ValueError(
-            f"{what} is not positive definite (Cholesky failed); use lam > 0 or a PSD kernel"
-        )
-    return x[:, 0] if b.ndim == 1 else x
+        A = A + lam * xp.eye(int(A.shape[0]), dtype=A.dtype, device=device_of(A))
+        try:
+            xp.linalg.cholesky(A)  # it has a factor: A is positive definite, any solver will do
+            x, info = xp.linalg.solve(A, b), 0
+        except Exception:  # no factor: the LinAlgError of NumPy, torch or array_api_strict
+            x, info = b, 1
+    if info != 0 or not bool(xp.all(xp.isfinite(x))):
+        raise ValueError(error)
+    return x
 
 
 @contract(K=Arr("n n", linalg=True), y=Arr("n", "n m"), lam=Real(0))
@@ -316,22 +257,19 @@ def kernel_ridge(K: Array, y: Array, lam: float) -> Array:
     asym = _scalar(xp.max(xp.abs(K - K.T)))
     if asym > tol:
         raise ValueError(f"K must be symmetric, got max |K - K^T| = {asym:.3g} > {tol:.3g}")
-    eye = xp.eye(n, dtype=K.dtype, device=device_of(K))
+    not_psd = (
+        f"K must be positive semi-definite, got an eigenvalue below -{tol:.3g} "
+        f"(no Cholesky factor of K + {tol:.3g} I)"
+    )
     # K >= -tol I exactly when K + tol I has a Cholesky factor (up to rounding of order tol):
-    # the definiteness check is a factorization, not an eigensolver
-    L = _cholesky(xp, (K + K.T) / 2 + tol * eye)
-    if L is None:
-        raise ValueError(
-            f"K must be positive semi-definite, got an eigenvalue below -{tol:.3g} "
-            f"(no Cholesky factor of K + {tol:.3g} I)"
-        )
-    try:  # K is positive semi-definite: no Cholesky factor of K + lam I means a singular one
-        return _spd_solve(xp, K + lam * eye, y, f"K + lam I (lam={lam!r})")
-    except ValueError:
-        raise ValueError(
-            f"K + lam I is singular (lam={lam!r}, no Cholesky factor, and K is positive "
-            f"semi-definite to within {tol:.3g}); use lam > 0"
-        ) from None
+    # the definiteness check is a factorization (its solve is not used), not an eigensolver
+    _spd_solve(xp, (K + K.T) / 2, tol, y, not_psd)
+    # K is positive semi-definite: no Cholesky factor of K + lam I means a singular one
+    singular = (
+        f"K + lam I is singular (lam={lam!r}, no Cholesky factor, and K is positive "
+        f"semi-definite to within {tol:.3g}); use lam > 0"
+    )
+    return _spd_solve(xp, K * 1.0, lam, y, singular)  # a copy: _spd_solve may write it
 
 
 class KernelRidgeModel(NamedTuple):
@@ -363,23 +301,21 @@ class KernelRidgeModel(NamedTuple):
         return "primal" if self.w is not None else "dual"
 
 
-def _kernel(model: KernelRidgeModel, A: Array, B: Array) -> Array:
-    if model.kernel == "linear":
-        return A @ B.T
+def _kernel(model: KernelRidgeModel, A: Array, B: Array, *, lower: bool = False) -> Array:
+    """The model's kernel matrix $k(A, B)$; `lower` as in `_product`."""
+    if model.kernel == "rbf":
+        return _rbf(A, B, model.gamma, lower=lower)
+    G = _product(A, B, lower=lower)
     if model.kernel == "polynomial":
-        return polynomial_kernel(A, B, degree=model.degree, gamma=model.gamma, coef0=model.coef0)
-    return rbf_kernel(A, B, gamma=model.gamma)
+        return _polynomial(G, model.degree, model.gamma, model.coef0)
+    return G
 
 
-@contract(
-    _XY,
-    lam=Real(0),
-    kernel=Choice(*KERNELS),
-    degree=Int(1),
-    gamma=_POS,
-    coef0=Real(0),
-    form=Choice("auto", "primal", "dual"),
-)
+_KERNEL = {"kernel": Choice(*KERNELS), "degree": Int(1), "gamma": _POS, "coef0": Real(0)}
+"""The kernel and its parameters: arguments of `kernel_ridge_fit`, fields of its model."""
+
+
+@contract(_XY, _KERNEL, lam=Real(0), form=Choice("auto", "primal", "dual"))
 def kernel_ridge_fit(
     X: Array,
     y: Array,
@@ -400,7 +336,8 @@ def kernel_ridge_fit(
     and $d < n$ the push-through identity
     $X^\top(XX^\top + \lambda I_n)^{-1} = (X^\top X + \lambda I_d)^{-1}X^\top$ gives the same
     predictor from the $d\times d$ primal system, $\hat w = (X^\top X + \lambda I_d)^{-1}X^\top y$,
-    which `form="auto"` then uses. Every system is solved by Cholesky, never by an inverse.
+    which `form="auto"` then uses. Every system is factored by Cholesky (which checks that it is
+    positive definite) and solved, never inverted.
 
     Args:
         X: Training inputs, shape `(n, d)`.
@@ -430,62 +367,17 @@ def kernel_ridge_fit(
     if form == "primal" and kernel != "linear":
         raise ValueError(f"form='primal' needs kernel='linear', got kernel={kernel!r}")
     xp = namespace(X)
-    n, d = int(X.shape[0]), int(X.shape[1])
     model = KernelRidgeModel(kernel, X, None, None, degree, gamma, coef0)
-    primal = kernel == "linear" and (form == "primal" or (form == "auto" and d < n))
-    if array_api_compat.is_numpy_namespace(xp):
-        side = "primal" if primal else "dual"
-        what = f"X^T X + lam I (lam={lam!r})" if primal else f"K + lam I (lam={lam!r})"
-        of_gram: Callable[[Any], None] | None = None
-        Xg = X
-        if kernel == "rbf":
-            of_gram = functools.partial(_rbf_of_gram, gamma=gamma)
-            Xg = X - X.mean(axis=0)  # distances are shift invariant: centre against cancellation
-        elif kernel == "polynomial":
-            of_gram = functools.partial(
-                _polynomial_of_gram, degree=degree, gamma=gamma, coef0=coef0
-            )
-        sol = _scipy_gram_solve(Xg, y, lam, side, what, of_gram)
-        if sol is not None:
-            return model._replace(**({"w": sol} if primal else {"alpha": sol}))
-    if primal:
-        A = X.T @ X
-        A += lam * xp.eye(d, dtype=X.dtype, device=device_of(X))
-        w = _spd_solve(xp, A, X.T @ y, f"X^T X + lam I (lam={lam!r})")
-        return model._replace(w=w)
-    K = _kernel(model, X, X)  # freshly computed: add lam I in place, unless autograd needs K
-    ridge_term = lam * xp.eye(n, dtype=X.dtype, device=device_of(X))
-    if getattr(K, "requires_grad", False):  # exp's backward reads its output (the RBF kernel)
-        K = K + ridge_term
+    if kernel == "linear" and (form == "primal" or (form == "auto" and X.shape[1] < X.shape[0])):
+        b = X.T @ y  # before the Gram matrix: then SciPy's BLAS only (see `_product`)
+        A, what, field = _product(X.T, X.T, lower=True), "X^T X", "w"
     else:
-        K += ridge_term
-    alpha = _spd_solve(xp, K, y, f"K + lam I (lam={lam!r})")
-    return model._replace(alpha=alpha)
-
-
-def _check_model(model: Any, X_test: Array) -> None:
-    """Every field of a model, which a caller may have built or edited by hand, and `X_test`."""
-    if not isinstance(model, KernelRidgeModel):
-        raise TypeError(f"model must be a KernelRidgeModel, got {type(model).__name__}")
-    Choice(*KERNELS)("model.kernel", model.kernel)
-    if (model.alpha is None) == (model.w is None):
-        raise ValueError(
-            "model must have exactly one of model.alpha (dual) and model.w (primal) set, got "
-            f"{'both' if model.alpha is not None else 'neither'}"
-        )
-    if model.w is not None and model.kernel != "linear":
-        raise ValueError(f"model.w (primal form) needs kernel 'linear', got {model.kernel!r}")
-    dims: dict[str, Any] = {}
-    arrays = {"model.X": Arr("n d")("model.X", model.X, dims)}
-    if model.w is not None:
-        arrays["model.w"] = Arr("d", "d k")("model.w", model.w, dims)
-    else:
-        arrays["model.alpha"] = Arr("n", "n k")("model.alpha", model.alpha, dims)
-    arrays["X_test"] = Arr("q d")("X_test", X_test, dims)
-    check_compatible(arrays)
-    Int(1)("model.degree", model.degree)
-    _POS("model.gamma", model.gamma)
-    Real(0)("model.coef0", model.coef0)
+        b, A, what, field = y, _kernel(model, X, X, lower=True), "K", "alpha"
+    error = (
+        f"{what} + lam I (lam={lam!r}) is not positive definite (Cholesky failed); "
+        "use lam > 0 or a PSD kernel"
+    )
+    return model._replace(**{field: _spd_solve(xp, A, lam, b, error)})
 
 
 def kernel_ridge_predict(model: KernelRidgeModel, X_test: Array) -> Array:
@@ -509,7 +401,28 @@ def kernel_ridge_predict(model: KernelRidgeModel, X_test: Array) -> Array:
             not a finite matrix with the training number of columns, or a polynomial degree
             overflows.
     """
-    _check_model(model, X_test)
+    # every field of a model, which a caller may have built or edited by hand, and X_test
+    if not isinstance(model, KernelRidgeModel):
+        raise TypeError(f"model must be a KernelRidgeModel, got {type(model).__name__}")
+    Choice(*KERNELS)("model.kernel", model.kernel)
+    if (model.alpha is None) == (model.w is None):
+        raise ValueError(
+            "model must have exactly one of model.alpha (dual) and model.w (primal) set, got "
+            f"{'both' if model.alpha is not None else 'neither'}"
+        )
+    if model.w is not None and model.kernel != "linear":
+        raise ValueError(f"model.w (primal form) needs kernel 'linear', got {model.kernel!r}")
+    dims: dict[str, Any] = {}
+    arrays = {"model.X": Arr("n d")("model.X", model.X, dims)}
+    if model.w is not None:
+        arrays["model.w"] = Arr("d", "d k")("model.w", model.w, dims)
+    else:
+        arrays["model.alpha"] = Arr("n", "n k")("model.alpha", model.alpha, dims)
+    arrays["X_test"] = Arr("q d")("X_test", X_test, dims)
+    check_compatible(arrays)
+    Int(1)("model.degree", model.degree)
+    _POS("model.gamma", model.gamma)
+    Real(0)("model.coef0", model.coef0)
     if model.w is not None:
         return X_test @ model.w
     return _kernel(model, X_test, model.X) @ model.alpha

@@ -73,13 +73,6 @@ def _rescaled_ridge(
     return _times_pow2(route(Xs, ys, max(lam_s, 5e-324) if lam > 0 else 0.0), ex - ey)
 
 
-def _solve(xp: Any, A: Array, b: Array) -> Array:
-    """Solve A x = b for b of shape (k,) or (k, m) without relying on 1-D broadcasting rules."""
-    if b.ndim == 1:
-        return xp.linalg.solve(A, b[:, None])[:, 0]
-    return xp.linalg.solve(A, b)
-
-
 def _require_full_rank(xp: Any, X: Array, side: str) -> None:
     n, d = int(X.shape[0]), int(X.shape[1])
     rank = int(xp.linalg.matrix_rank(X))
@@ -128,7 +121,7 @@ def ridge(X: Array, y: Array, lam: float) -> Array:
         Q, R = xp.linalg.qr(X)
         return xp.linalg.solve(R, Q.T @ y)
     A = X.T @ X + lam * xp.eye(d, dtype=X.dtype, device=device_of(X))
-    return _solve(xp, A, X.T @ y)
+    return xp.linalg.solve(A, X.T @ y)
 
 
 @contract(_XY, lam=Real(0))
@@ -167,7 +160,7 @@ def ridge_dual(X: Array, y: Array, lam: float) -> Array:
     if lam == 0:
         _require_full_rank(xp, X, "row")
     K = X @ X.T + lam * xp.eye(n, dtype=X.dtype, device=device_of(X))
-    return X.T @ _solve(xp, K, y)
+    return X.T @ xp.linalg.solve(K, y)
 
 
 @contract(_XY)
@@ -346,11 +339,7 @@ def ridge_svd(X: Array, y: Array, lam: float) -> Array:
     if w is not None:
         return w
     U, s, Vt = xp.linalg.svd(X, full_matrices=False)
-    coef = s / (s * s + lam)
-    uty = U.T @ y
-    if y.ndim == 1:
-        return Vt.T @ (coef * uty)
-    return Vt.T @ (coef[:, None] * uty)
+    return (Vt.T * (s / (s * s + lam))) @ (U.T @ y)  # V diag(sigma / (sigma^2 + lam)) U^T y
 
 
 @contract(X=Arr("n d"), y=Arr("n", "n m"), lam=Real(0))

@@ -198,6 +198,9 @@ def zero_one_loss(s: Array, y: Array) -> Array:
         s: Real scores, shape `(n,)` (or `(n, m)`).
         y: Labels in $\{-1, +1\}$, the shape and dtype of `s`.
 
+    Returns:
+        $\mathbb{1}[y_i s_i \le 0]$ (0 or 1) in the dtype of `s`, elementwise.
+
     Raises:
         TypeError: If `s` or `y` is not a real floating array, or the arrays differ in library,
             device or dtype.
@@ -252,6 +255,9 @@ def hinge_loss(s: Array, y: Array) -> Array:
     Args:
         s: Real scores, shape `(n,)` (or `(n, m)`).
         y: Labels in $\{-1, +1\}$, the shape and dtype of `s`.
+
+    Returns:
+        $\max(0, 1 - y_i s_i) \ge 0$, elementwise.
 
     Raises:
         TypeError: If `s` or `y` is not a real floating array, or the arrays differ in library,
@@ -319,15 +325,12 @@ def softmax(z: Array) -> Array:
     return e / xp.sum(e, axis=-1, keepdims=True)
 
 
-def _check_classes(z: Array, labels: Any) -> tuple[Any, list[int]]:
+def _one_hot(z: Array, labels: Any) -> Array:
+    """The rows $e_{y_i}$ of the `labels`, once checked, with the shape, dtype and device of `z`."""
     n, K = int(z.shape[0]), int(z.shape[1])
-    return namespace(z), _indices("labels", labels, K, length=("z.shape[0]", n))
-
-
-def _one_hot(xp: Any, z: Array, labels: list[int]) -> Array:
-    host = np.zeros(tuple(int(s) for s in z.shape))
-    host[np.arange(len(labels)), labels] = 1.0
-    return xp.asarray(host, dtype=z.dtype, device=device_of(z))
+    host = np.zeros((n, K))
+    host[np.arange(n), _indices("labels", labels, K, length=("z.shape[0]", n))] = 1.0
+    return namespace(z).asarray(host, dtype=z.dtype, device=device_of(z))
 
 
 @contract(z=Arr("n k"))
@@ -352,8 +355,8 @@ def cross_entropy(z: Array, labels: Any) -> Array:
             Also if the logits `z` are finite but a loss overflows the dtype (logits too far
             apart).
     """
-    xp, idx = _check_classes(z, labels)
-    picked = xp.where(_one_hot(xp, z, idx) == 1, log_softmax(z), xp.zeros_like(z))
+    xp = namespace(z)
+    picked = xp.where(_one_hot(z, labels) == 1, log_softmax(z), xp.zeros_like(z))
     out = 0.0 - xp.sum(picked, axis=-1)  # 0 - x, not -x: a zero loss is +0.0
     return _finite_result(out, "cross_entropy", "z (finite logits too far apart)")
 
@@ -367,8 +370,7 @@ def cross_entropy_grad(z: Array, labels: Any) -> Array:
         ValueError: If `z` is empty, misshapen or not finite; `labels` is empty, out of range or of
             the wrong length.
     """
-    xp, idx = _check_classes(z, labels)
-    return softmax(z) - _one_hot(xp, z, idx)
+    return softmax(z) - _one_hot(z, labels)
 
 
 # ---- empirical risk of a linear score -----------------------------------------------------
@@ -380,6 +382,14 @@ _SINGLE = {
     "y": Arr("n"),
     "loss": Choice(*MARGIN_LOSSES),
 }
+
+
+_MARGIN = {
+    "squared": (lambda s, y: (s - y) * (s - y), lambda s, y: 2 * (s - y)),
+    "logistic": (logistic_loss, logistic_loss_grad),
+    "hinge": (hinge_loss, hinge_loss_grad),
+}
+r"""Each of `MARGIN_LOSSES` as a function $\ell(y, s)$ of the score, and its $\partial\ell/\partial s$."""
 
 
 @contract(_SINGLE)
@@ -401,10 +411,7 @@ def per_example_losses(w: Array, X: Array, y: Array, *, loss: str = "squared") -
     """
     with np.errstate(over="ignore", invalid="ignore"):
         s = _finite_result(X @ w, "the scores Xw", "w and X")
-        if loss == "squared":
-            out = (s - y) * (s - y)
-        else:
-            out = logistic_loss(s, y) if loss == "logistic" else hinge_loss(s, y)
+        out = _MARGIN[loss][0](s, y)
     return _finite_result(out, "per_example_losses", "w, X and y")
 
 
@@ -430,11 +437,7 @@ def per_example_grads(w: Array, X: Array, y: Array, *, loss: str = "squared") ->
     """
     with np.errstate(over="ignore", invalid="ignore"):
         s = _finite_result(X @ w, "the scores Xw", "w and X")
-        if loss == "squared":
-            ds = 2 * (s - y)
-        else:
-            ds = logistic_loss_grad(s, y) if loss == "logistic" else hinge_loss_grad(s, y)
-        out = ds[:, None] * X
+        out = _MARGIN[loss][1](s, y)[:, None] * X
     return _finite_result(out, "per_example_grads", "w, X and y")
 
 
