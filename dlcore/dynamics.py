@@ -312,12 +312,10 @@ def sgd_momentum_iteration_matrix(
         raise ValueError(f"nesterov=True needs dampening = 0, got dampening={dampening!r}")
     d = H.shape[0]
     eye = np.eye(d)
+    zero = np.zeros((d, d))
     V = np.hstack([mu * eye, (1 - tau) * H])  # v_{t+1} as a function of (v_t, e_t)
-    if nesterov:
-        E = np.hstack([np.zeros((d, d)), eye - lr * H]) - lr * mu * V
-    else:
-        E = np.hstack([np.zeros((d, d)), eye]) - lr * V
-    return np.vstack([V, E])
+    direction = np.hstack([zero, H]) + mu * V if nesterov else V  # He_t + mu v_{t+1}, or v_{t+1}
+    return np.vstack([V, np.hstack([zero, eye]) - lr * direction])
 
 
 @contract(lr=_POSITIVE, t=Int(0))
