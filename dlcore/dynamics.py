@@ -265,8 +265,7 @@ def mode_eigenvalues(trace: float, det: float) -> tuple[complex, complex]:
         # the root of larger modulus without cancellation, the other from z+ z- = det
         big = math.ldexp(0.5 * (trs + math.copysign(r, trs)) if trs != 0 else 0.5 * r, e)
         small = dt / big if big != 0 else -big
-        hi, lo = (big, small) if big >= small else (small, big)
-        return complex(hi), complex(lo)
+        return complex(max(big, small)), complex(min(big, small))
     re, im = math.ldexp(0.5 * trs, e), math.ldexp(0.5 * math.sqrt(-disc), e)
     return complex(re, im), complex(re, -im)
 
