@@ -309,9 +309,8 @@ def sgd_momentum_iteration_matrix(
     mu, tau = momentum, dampening
     if nesterov and tau != 0:
         raise ValueError(f"nesterov=True needs dampening = 0, got dampening={dampening!r}")
-    d = H.shape[0]
-    eye = np.eye(d)
-    zero = np.zeros((d, d))
+    eye = np.eye(H.shape[0])
+    zero = np.zeros_like(H)
     V = np.hstack([mu * eye, (1 - tau) * H])  # v_{t+1} as a function of (v_t, e_t)
     direction = np.hstack([zero, H]) + mu * V if nesterov else V  # He_t + mu v_{t+1}, or v_{t+1}
     return np.vstack([V, np.hstack([zero, eye]) - lr * direction])
