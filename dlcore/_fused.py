@@ -124,12 +124,10 @@ def apply(
         else:
             if p.core == "ema":
                 d = op("lerp", bufs[0], gs, p.hyper[0], inplace=inplace)
+            elif p.core == "trace" and count == 0 and inplace:  # v_1 = g_0, into our buffer
+                d = op("copy", bufs[0], gs, inplace=True)
             elif p.core == "trace" and count == 0:  # v_1 = g_0, a copy: the buffer is ours
-                d = (
-                    op("copy", bufs[0], gs, inplace=True)
-                    if inplace
-                    else op("clone", gs, inplace=False)
-                )
+                d = op("clone", gs, inplace=False)
             elif p.core == "trace" and isinstance(ps, torch.Tensor):  # g + mu v in one pass
                 d = torch.add(gs, bufs[0], alpha=p.hyper[0], out=bufs[0] if inplace else None)
             elif p.core == "trace":  # no multi-tensor form of the above: mu v, then + g

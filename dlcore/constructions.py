@@ -125,11 +125,8 @@ def sigmoidal_net_from_samples(
     mids = (knots[1:] + knots[:-1]) / 2
     jumps = values[1:] - values[:-1]
     ones = xp.ones((1, k), dtype=knots.dtype, device=device_of(knots))
-    if activation == "sigmoid":
-        return {"W1": s * ones, "b1": -s * mids, "W2": xp.reshape(jumps, (k, 1)), "b2": values[:1]}
-    return {
-        "W1": (s / 2) * ones,
-        "b1": -(s / 2) * mids,
-        "W2": xp.reshape(jumps / 2, (k, 1)),
-        "b2": (values[:1] + values[k:]) / 2,
-    }
+    half = activation == "tanh"  # sigma(u) = (1 + tanh(u/2))/2: half the weights
+    a = s / 2 if half else s
+    W2 = jumps / 2 if half else jumps
+    b2 = (values[:1] + values[k:]) / 2 if half else values[:1]
+    return {"W1": a * ones, "b1": -a * mids, "W2": xp.reshape(W2, (k, 1)), "b2": b2}

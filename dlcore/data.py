@@ -58,8 +58,9 @@ SCHEMES = ("with", "without", "epoch")
 _NB = {"n": Int(1, size=True), "batch_size": Int(1, size=True), "rng": check_generator}
 
 
-def _fits(n: int, b: int) -> None:
-    if b > n:
+def _fits(n: int, b: int, scheme: str) -> None:
+    """Refuse $b > n$ for the schemes that draw without replacement (all but `"with"`)."""
+    if scheme != "with" and b > n:
         raise ValueError(f"batch_size must be <= n={n} without replacement, got {b}")
 
 
@@ -79,8 +80,7 @@ def sample_batch(n: int, batch_size: int, *, replace: bool, rng: np.random.Gener
         ValueError: If $b = 0$, or $b > n$ without replacement. Also if `n` is below 1;
             `batch_size` is below 1.
     """
-    if not replace:
-        _fits(n, batch_size)
+    _fits(n, batch_size, "with" if replace else "without")
     return [int(i) for i in rng.choice(n, size=batch_size, replace=replace)]
 
 
@@ -100,7 +100,7 @@ def epoch_batches(
         ValueError: If $b = 0$ or $b > n$. Also if `n` is below 1; `batch_size` is below 1.
     """
     b = batch_size
-    _fits(n, b)
+    _fits(n, b, "epoch")
     perm = [int(i) for i in rng.permutation(n)]
     stop = n - n % b if drop_last else n
     return [perm[k : k + b] for k in range(0, stop, b)]
@@ -135,8 +135,7 @@ def batch_schedule(
             'epoch'.
     """
     b = batch_size
-    if scheme != "with":
-        _fits(n, b)
+    _fits(n, b, scheme)
     if scheme != "epoch":
         return [sample_batch(n, b, replace=scheme == "with", rng=rng) for _ in range(steps)]
     if n % b:
@@ -173,8 +172,7 @@ def enumerate_batches(n: int, batch_size: int, *, scheme: str) -> list[tuple[lis
             `batch_size` is below 1; `scheme` is not one of 'with', 'without', 'epoch'.
     """
     b = batch_size
-    if scheme != "with":
-        _fits(n, b)
+    _fits(n, b, scheme)
     count = {"with": n**b, "without": math.comb(n, b), "epoch": math.perm(n, b)}[scheme]
     if count > MAX_ENUMERATION:
         raise ValueError(

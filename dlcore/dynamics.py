@@ -265,8 +265,7 @@ def mode_eigenvalues(trace: float, det: float) -> tuple[complex, complex]:
         # the root of larger modulus without cancellation, the other from z+ z- = det
         big = math.ldexp(0.5 * (trs + math.copysign(r, trs)) if trs != 0 else 0.5 * r, e)
         small = dt / big if big != 0 else -big
-        hi, lo = (big, small) if big >= small else (small, big)
-        return complex(hi), complex(lo)
+        return complex(max(big, small)), complex(min(big, small))
     re, im = math.ldexp(0.5 * trs, e), math.ldexp(0.5 * math.sqrt(-disc), e)
     return complex(re, im), complex(re, -im)
 
@@ -310,14 +309,11 @@ def sgd_momentum_iteration_matrix(
     mu, tau = momentum, dampening
     if nesterov and tau != 0:
         raise ValueError(f"nesterov=True needs dampening = 0, got dampening={dampening!r}")
-    d = H.shape[0]
-    eye = np.eye(d)
+    eye = np.eye(H.shape[0])
+    zero = np.zeros_like(H)
     V = np.hstack([mu * eye, (1 - tau) * H])  # v_{t+1} as a function of (v_t, e_t)
-    if nesterov:
-        E = np.hstack([np.zeros((d, d)), eye - lr * H]) - lr * mu * V
-    else:
-        E = np.hstack([np.zeros((d, d)), eye]) - lr * V
-    return np.vstack([V, E])
+    direction = np.hstack([zero, H]) + mu * V if nesterov else V  # He_t + mu v_{t+1}, or v_{t+1}
+    return np.vstack([V, np.hstack([zero, eye]) - lr * direction])
 
 
 @contract(lr=_POSITIVE, t=Int(0))

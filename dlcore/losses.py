@@ -182,11 +182,6 @@ def _labels_pm1(y: Array) -> Any:
     return xp
 
 
-def _softplus(xp: Any, u: Array) -> Array:
-    r"""$\log(1 + e^u)$ without overflow: $\max(u, 0) + \log(1 + e^{-|u|})$."""
-    return xp.maximum(u, xp.zeros_like(u)) + xp.log1p(xp.exp(-xp.abs(u)))
-
-
 @contract(_SY)
 def zero_one_loss(s: Array, y: Array) -> Array:
     r"""The 0-1 loss $\mathbb{1}[ys \le 0]$, elementwise: a score of 0 counts as an error.
@@ -228,7 +223,8 @@ def logistic_loss(s: Array, y: Array) -> Array:
             misshapen or not finite.
     """
     xp = _labels_pm1(y)
-    return _softplus(xp, -(y * s))
+    u = -(y * s)  # softplus(u) = log(1 + e^u) without overflow: max(u, 0) + log(1 + e^{-|u|})
+    return xp.maximum(u, xp.zeros_like(u)) + xp.log1p(xp.exp(-xp.abs(u)))
 
 
 @contract(_SY)
