@@ -19,6 +19,8 @@ from __future__ import annotations
 import functools
 import inspect
 import math
+import re
+import textwrap
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -151,6 +153,9 @@ def check_array(name: str, x: Any) -> None:
     _expect(array_api_compat.is_array_api_obj(x), name, "an array", x)
 
 
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
 def _expect(ok: bool, name: str, what: str, value: Any) -> None:
     """Raise the `TypeError` "`name` must be `what`, got `type: value`" unless `ok`."""
     if not ok:
@@ -203,6 +208,9 @@ def check_generator(name: str, rng: Any) -> np.random.Generator:
     """
     _expect(isinstance(rng, np.random.Generator), name, "a numpy.random.Generator", rng)
     return rng
+
+
+check_generator.refuses = ("is not a `numpy.random.Generator`", "")  # type: ignore[attr-defined]  # see contract
 
 
 def check_finite(name: str, x: Array) -> None:
@@ -263,6 +271,9 @@ def check_bool(name: str, value: Any) -> bool:
     return value
 
 
+check_bool.refuses = ("is not a bool", "")  # type: ignore[attr-defined]  # see contract
+
+
 def check_callable(name: str, fn: Any) -> Any:
     r"""Require a callable and return it.
 
@@ -271,6 +282,9 @@ def check_callable(name: str, fn: Any) -> Any:
     """
     _expect(callable(fn), name, "callable", fn)
     return fn
+
+
+check_callable.refuses = ("is not callable", "")  # type: ignore[attr-defined]  # see contract
 
 
 def _check_real(name: str, value: Any) -> float:
@@ -284,8 +298,6 @@ def _check_real(name: str, value: Any) -> float:
 
 # ---- declared argument contracts ---------------------------------------------------------------
 
-_F = TypeVar("_F", bound=Callable[..., Any])
-
 
 def contract(*groups: dict[str, Any], **kinds: Callable[..., Any]) -> Callable[[_F], _F]:
     r"""Declare the kind of each argument of a function once; check them at every call.
@@ -298,6 +310,10 @@ def contract(*groups: dict[str, Any], **kinds: Callable[..., Any]) -> Callable[[
     Every failure is a `TypeError` or `ValueError` naming the argument and the value received.
     The declaration stays on the function as `__contract__`. Shared declarations (`_XY`) come
     first as dicts, merged in order with the keywords.
+
+    The declaration also writes the function's documentation of what it refuses: each kind's
+    clause (`refuses`) is added to the docstring's Raises section, after what the docstring says
+    itself (its own Raises entries name only the checks the body makes).
     """
     kinds = {k: v for g in groups for k, v in g.items()} | kinds
 
@@ -330,9 +346,46 @@ def contract(*groups: dict[str, Any], **kinds: Callable[..., Any]) -> Callable[[
             return fn(**vals)
 
         checked.__contract__ = kinds  # type: ignore[attr-defined]
+        checked.__doc__ = _document(inspect.cleandoc(fn.__doc__ or ""), kinds)
         return checked  # type: ignore[return-value]
 
     return decorate
+
+
+def _listing(words: list[str], last: str) -> str:
+    """`a`, `a or b`, `a, b or c` (with `last` = "or")."""
+    return f"{', '.join(words[:-1])} {last} {words[-1]}" if words[1:] else "".join(words)
+
+
+def _clauses(kinds: dict[str, Any]) -> dict[str, list[str]]:
+    """The Raises clauses of a declaration, from what each kind `refuses` (a pair: the
+    `TypeError`'s phrase, the `ValueError`'s); arguments refused alike share one clause."""
+    said: dict[str, dict[str, list[str]]] = {"TypeError": {}, "ValueError": {}}
+    for k, kind in kinds.items():
+        for exc, says in zip(said, getattr(kind, "refuses", ()), strict=False):
+            if says:
+                said[exc].setdefault(says, []).append(f"`{k}`")
+    joint = [f"`{k}`" for k, kind in kinds.items() if getattr(kind, "joint", False)]
+    differ = [f"{_listing(joint, 'and')} differ in library, device or dtype"] if joint[1:] else []
+    type_, value = (
+        [f"{_listing(ks, 'or')} {says}" for says, ks in d.items()] for d in said.values()
+    )
+    return {"TypeError": type_ + differ, "ValueError": value}
+
+
+def _document(doc: str, kinds: dict[str, Any]) -> str:
+    """`doc` with the declaration's clauses after its own Raises entries (see `contract`)."""
+    head, _, rest = doc.partition("\nRaises:\n")
+    block = re.match(r"(?: .*(?:\n|$))*", rest).group()  # type: ignore[union-attr]  # always
+    own = dict(re.findall(r"^ *(\w+Error): ?(.*)", re.sub(r"\n {5,}", " ", block), re.M))
+    said, entries = _clauses(kinds), []
+    for exc in [*said, *(e for e in own if e not in said)]:
+        text = own.get(exc, "")
+        text += f"{' Also if' if text else 'If'} {'; '.join(said[exc])}." if said.get(exc) else ""
+        wrap = functools.partial(textwrap.fill, initial_indent=" " * 4, subsequent_indent=" " * 8)
+        entries += [wrap(f"{exc}: {text.strip()}", 96)] if text else []
+    section = "\n\nRaises:\n" + "\n".join(entries) if entries else ""
+    return f"{head.rstrip()}{section}\n{rest[len(block) :]}".strip()
 
 
 def _render(shape: tuple[str, ...]) -> str:
@@ -366,6 +419,10 @@ class Arr:
     ) -> None:
         self.shapes = tuple(tuple(s.split()) for s in shapes)
         self.finite, self.linalg, self.joint, self.empty = finite, linalg, joint, empty
+        flaws = (("empty", shapes and not empty), ("misshapen", shapes), ("not finite", finite))
+        faults = _listing([f for f, on in flaws if on], "or")
+        half = ", or is float16 or bfloat16 (linear algebra needs float32 or float64)"
+        self.refuses = (f"is not a real floating array{half * linalg}", faults and f"is {faults}")
         self.by_ndim = {len(s): s for s in self.shapes}
         syms = dict.fromkeys(x for s in self.shapes for x in s)
         self.absent = {k: [x for x in syms if x not in s] for k, s in self.by_ndim.items()}
@@ -427,6 +484,11 @@ class Knots(Arr):
             symbol, so `values=Arr("k+1")` must have the shape of the knots.
     """
 
+    def __init__(self, *shapes: str) -> None:
+        super().__init__(*shapes)
+        not_increasing = "is empty, misshapen, too short, not finite or not strictly increasing"
+        self.refuses = (self.refuses[0], not_increasing)
+
     def __call__(self, name: str, x: Any, dims: dict[str, Any] | None = None) -> Array:
         super().__call__(name, x, dims)
         (shape,) = self.shapes
@@ -466,11 +528,14 @@ class Real:
         self.low, self.high, self.low_open, self.high_open = low, high, low_open, high_open
         lo = f"{'>' if low_open else '>='} {low}"
         hi = f"{'<' if high_open else '<='} {high}"
-        interval = f"{'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}"
         finite = (math.isfinite(low), math.isfinite(high))
+        interval = f"{'(' if low_open or not finite[0] else '['}{low:g}, {high:g}"
+        interval += ")" if high_open or not finite[1] else "]"
         self.wording = {(True, False): f"be {lo}", (False, True): f"be {hi}"}.get(
             finite, f"lie in {interval}"
         )
+        outside = f"is NaN, infinite or outside {interval}" if any(finite) else "is NaN or infinite"
+        self.refuses = ("is not a real number", outside)
 
     def __call__(self, name: str, value: Any) -> float:
         v = _check_real(name, value)
@@ -501,6 +566,8 @@ class Int:
 
     def __init__(self, minimum: int, maximum: int | None = None, *, size: bool = False) -> None:
         self.minimum, self.maximum, self.size = minimum, maximum, size
+        above = "" if maximum is None else f" or above {maximum}"
+        self.refuses = ("is not an int", f"is below {minimum}{above}")
 
     def __call__(self, name: str, value: Any) -> int:
         integer = isinstance(value, (int, np.integer)) and not isinstance(value, bool)
@@ -517,6 +584,7 @@ class Choice:
 
     def __init__(self, *options: str) -> None:
         self.options = options
+        self.refuses = ("", f"is not one of {', '.join(map(repr, options))}")
 
     def __call__(self, name: str, value: Any) -> str:
         if not isinstance(value, str) or value not in self.options:

@@ -32,11 +32,6 @@ def relu_net_from_pwl(knots: Array, values: Array) -> dict[str, Array]:
     Returns:
         Parameters for [`forward`][dlcore.mlp.forward] with sizes $(1, k, 1)$, in the namespace,
         dtype and device of `knots`.
-
-    Raises:
-        TypeError: If `knots` or `values` is not a real floating array, or the arrays differ in
-            library, device or dtype.
-        ValueError: If `knots` or `values` is empty, misshapen or not finite.
     """
     xp = namespace(knots)
     slopes = (values[1:] - values[:-1]) / (knots[1:] - knots[:-1])
@@ -68,11 +63,6 @@ def relu_net_from_slopes(knots: Array, slopes: Array, value: Array) -> dict[str,
 
     Returns:
         Parameters for [`forward`][dlcore.mlp.forward] with sizes $(1, k+1, 1)$.
-
-    Raises:
-        TypeError: If `knots` or `slopes` or `value` is not a real floating array, or the arrays
-            differ in library, device or dtype.
-        ValueError: If `knots` or `slopes` or `value` is empty, misshapen or not finite.
     """
     xp = namespace(knots)
     k = int(knots.shape[0])
@@ -113,12 +103,6 @@ def sigmoidal_net_from_samples(
 
     Returns:
         Parameters with sizes $(1, k, 1)$, in the namespace, dtype and device of `knots`.
-
-    Raises:
-        TypeError: If `knots` or `values` is not a real floating array, or the arrays differ in
-            library, device or dtype; `sharpness` is not a real number.
-        ValueError: If `knots` or `values` is empty, misshapen or not finite; `sharpness` is NaN,
-            infinite or outside (0, inf); `activation` is not one of 'sigmoid', 'tanh'.
     """
     xp, s = namespace(knots), sharpness
     k = int(knots.shape[0]) - 1

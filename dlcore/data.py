@@ -75,10 +75,7 @@ def sample_batch(n: int, batch_size: int, *, replace: bool, rng: np.random.Gener
         rng: The random source.
 
     Raises:
-        TypeError: If `n` is not an int; `batch_size` is not an int; `replace` is not a bool; `rng`
-            is not a `numpy.random.Generator`.
-        ValueError: If $b = 0$, or $b > n$ without replacement. Also if `n` is below 1;
-            `batch_size` is below 1.
+        ValueError: If $b = 0$, or $b > n$ without replacement.
     """
     _fits(n, batch_size, "with" if replace else "without")
     return [int(i) for i in rng.choice(n, size=batch_size, replace=replace)]
@@ -95,9 +92,7 @@ def epoch_batches(
     is $\{0, \dots, n-1\}$.
 
     Raises:
-        TypeError: If `n` is not an int; `batch_size` is not an int; `rng` is not a
-            `numpy.random.Generator`; `drop_last` is not a bool.
-        ValueError: If $b = 0$ or $b > n$. Also if `n` is below 1; `batch_size` is below 1.
+        ValueError: If $b = 0$ or $b > n$.
     """
     b = batch_size
     _fits(n, b, "epoch")
@@ -128,11 +123,7 @@ def batch_schedule(
         reshuffle: For `"epoch"`: a fresh permutation every epoch (default) or one reused order.
 
     Raises:
-        TypeError: If `n` is not an int; `batch_size` is not an int; `steps` is not an int; `rng`
-            is not a `numpy.random.Generator`; `reshuffle` is not a bool.
-        ValueError: On a bad size, or `"epoch"` with $b \nmid n$. Also if `n` is below 1;
-            `batch_size` is below 1; `steps` is below 0; `scheme` is not one of 'with', 'without',
-            'epoch'.
+        ValueError: On a bad size, or `"epoch"` with $b \nmid n$.
     """
     b = batch_size
     _fits(n, b, scheme)
@@ -166,10 +157,8 @@ def enumerate_batches(n: int, batch_size: int, *, scheme: str) -> list[tuple[lis
     $\mathbb{E}\,f(B) = \sum_B P(B) f(B)$ is then exact.
 
     Raises:
-        TypeError: If `n` is not an int; `batch_size` is not an int.
-        ValueError: If the scheme is unknown, the sizes are out of range, or there would be more
-            than `MAX_ENUMERATION` batches (checked before any work). Also if `n` is below 1;
-            `batch_size` is below 1; `scheme` is not one of 'with', 'without', 'epoch'.
+        ValueError: If the scheme is unknown, the sizes are out of range, or there would be
+            more than `MAX_ENUMERATION` batches (checked before any work).
     """
     b = batch_size
     _fits(n, b, scheme)
@@ -240,12 +229,6 @@ def separable_dataset(
 
     Returns:
         A [`SeparableData`][dlcore.data.SeparableData] with NumPy float64 arrays.
-
-    Raises:
-        ValueError: If `n < 2`, `d < 1`, `margin` is not in $(0, 1)$ or `spread` not in $[0, 1]$.
-            Also if `n` is below 2; `d` is below 1.
-        TypeError: If `rng` is not a `numpy.random.Generator`. Also if `n` is not an int; `d` is
-            not an int; `margin` is not a real number; `spread` is not a real number.
     """
     gamma = margin
     w = rng.standard_normal(d)
@@ -284,9 +267,7 @@ def standardize(X: Array) -> Array:
         $\tilde X$, same shape, namespace, dtype and device.
 
     Raises:
-        TypeError: If `X` is not a real floating array.
-        ValueError: If a column is constant ($\sigma_k = 0$): it cannot be standardized. Also if
-            `X` is empty, misshapen or not finite.
+        ValueError: If a column is constant ($\sigma_k = 0$): it cannot be standardized.
     """
     xp = namespace(X)
     X = _times_pow2(X, _exponent(xp, X))  # scale invariant: an exact power-of-two rescaling

@@ -71,11 +71,6 @@ def variance(scheme: str, d_in: int, d_out: int) -> float:
 
     Returns:
         $\operatorname{Var} w$.
-
-    Raises:
-        TypeError: If `d_in` is not an int; `d_out` is not an int.
-        ValueError: If `scheme` is not one of 'he', 'lecun', 'glorot'; `d_in` is below 1; `d_out`
-            is below 1.
     """
     return {"he": 2.0 / d_in, "lecun": 1.0 / d_in, "glorot": 2.0 / (d_in + d_out)}[scheme]
 
@@ -105,11 +100,6 @@ def _initializer(scheme: str, law: str) -> Callable[..., Array]:
 
         Returns:
             The weights, shape `(d_in, d_out)`, with variance $\sigma^2 = {var}$.
-
-        Raises:
-            TypeError: If `like` is not a real floating array; `d_in` is not an int; `d_out` is
-                not an int; `rng` is not a `numpy.random.Generator`.
-            ValueError: If `d_in` is below 1; `d_out` is below 1.
         """
         var = variance(scheme, d_in, d_out)
         if law == "normal":
@@ -148,10 +138,8 @@ def kink_location(w: Array, b: Array) -> Array:
         $-b/w$ elementwise (NaN where $w = 0$).
 
     Raises:
-        TypeError: If `w` or `b` is not a real floating array, or the arrays differ in library,
-            device or dtype.
         ValueError: If `w` and `b` differ in shape (any common shape is fine, the empty one
-            included), or `w` or `b` is not finite.
+            included).
     """
     xp = namespace(w)
     if tuple(w.shape) != tuple(b.shape):
@@ -177,10 +165,5 @@ def kink_mass(a: float, scale: float = 1.0) -> float:
 
     Returns:
         The probability, in $[0, 1)$.
-
-    Raises:
-        TypeError: If `a` is not a real number; `scale` is not a real number.
-        ValueError: If `a` is NaN, infinite or outside [0, inf); `scale` is NaN, infinite or
-            outside (0, inf).
     """
     return 2.0 / math.pi * math.atan(a / scale)

@@ -56,11 +56,6 @@ def linear_kernel(A: Array, B: Array) -> Array:
 
     Returns:
         $AB^\top$, shape `(n, m)`; with `B = A` the Gram matrix of inner products.
-
-    Raises:
-        TypeError: If `A` or `B` is not a real floating array, or the arrays differ in library,
-            device or dtype.
-        ValueError: If `A` or `B` is empty, misshapen or not finite.
     """
     return A @ B.T
 
@@ -89,13 +84,6 @@ def polynomial_kernel(
 
     Returns:
         The kernel matrix, shape `(n, m)`.
-
-    Raises:
-        TypeError: If `A` or `B` is not a real floating array, or the arrays differ in library,
-            device or dtype; `degree` is not an int; `gamma` is not a real number; `coef0` is not a
-            real number.
-        ValueError: If `A` or `B` is empty, misshapen or not finite; `degree` is below 1; `gamma`
-            is NaN, infinite or outside (0, inf); `coef0` is NaN, infinite or outside [0, inf).
     """
     return _polynomial(A @ B.T, degree, gamma, coef0)
 
@@ -135,12 +123,6 @@ def rbf_kernel(A: Array, B: Array, *, gamma: float = 1.0) -> Array:
 
     Returns:
         The kernel matrix, shape `(n, m)`, entries in $[0, 1]$ (0 only by underflow).
-
-    Raises:
-        TypeError: If `A` or `B` is not a real floating array, or the arrays differ in library,
-            device or dtype; `gamma` is not a real number.
-        ValueError: If `A` or `B` is empty, misshapen or not finite; `gamma` is NaN, infinite or
-            outside (0, inf).
     """
     return _rbf(A, B, gamma)
 
@@ -239,14 +221,10 @@ def kernel_ridge(K: Array, y: Array, lam: float) -> Array:
         $\alpha$, shape `(n,)` or `(n, m)`.
 
     Raises:
-        TypeError: If `K` or `y` is not a real floating array, or the arrays differ in library,
-            device or dtype; `lam` is not a real number. Also if an array is float16 or bfloat16
-            (linear algebra needs float32 or float64).
         ValueError: If `K` is not square, not symmetric or not positive semi-definite (to a
-            tolerance $\tau = 8n\,\varepsilon\max_{ij}|K_{ij}|$: $K + \tau I$ has no Cholesky
-            factor), if $\lambda < 0$, or if $K + \lambda I$ is singular (has no Cholesky
-            factor). Also if `y` is empty, misshapen or not finite; `lam` is NaN, infinite or
-            outside [0, inf).
+            tolerance $\tau = 8n\,\varepsilon\max_{ij}|K_{ij}|$: $K + \tau I$ has no
+            Cholesky factor), if $\lambda < 0$, or if $K + \lambda I$ is singular (has no
+            Cholesky factor).
     """
     xp = namespace(K)
     alpha = _rescaled_ridge(kernel_ridge, xp, K, y, lam, gram=True)  # exact rescaling
@@ -353,16 +331,9 @@ def kernel_ridge_fit(
         The fitted [`KernelRidgeModel`][dlcore.kernels.KernelRidgeModel].
 
     Raises:
-        TypeError: If `X` or `y` is not a real floating array, or the arrays differ in library,
-            device or dtype; `lam` is not a real number; `degree` is not an int; `gamma` is not a
-            real number; `coef0` is not a real number. Also if an array is float16 or bfloat16
-            (linear algebra needs float32 or float64).
-        ValueError: On bad shapes, non-finite input, an unknown kernel or form, $\lambda < 0$, or a
-            system that is not positive definite (e.g. $\lambda = 0$ with $K$ singular). Also if
-            `X` or `y` is empty, misshapen or not finite; `lam` is NaN, infinite or outside [0,
-            inf); `kernel` is not one of 'linear', 'polynomial', 'rbf'; `degree` is below 1;
-            `gamma` is NaN, infinite or outside (0, inf); `coef0` is NaN, infinite or outside [0,
-            inf); `form` is not one of 'auto', 'primal', 'dual'.
+        ValueError: On bad shapes, non-finite input, an unknown kernel or form, $\lambda <
+            0$, or a system that is not positive definite (e.g. $\lambda = 0$ with $K$
+            singular).
     """
     if form == "primal" and kernel != "linear":
         raise ValueError(f"form='primal' needs kernel='linear', got kernel={kernel!r}")

@@ -102,12 +102,9 @@ def ridge(X: Array, y: Array, lam: float) -> Array:
         $\hat w_\lambda$, shape `(d,)` or `(d, m)`.
 
     Raises:
-        ValueError: On bad shapes, non-finite input, $\lambda < 0$, or $\lambda = 0$ with $X^\top
-            X$ singular. Also if `X` or `y` is empty, misshapen or not finite; `lam` is NaN,
-            infinite or outside [0, inf).
-        TypeError: If `X` and `y` come from different libraries, devices or dtypes. Also if `lam`
-            is not a real number. Also if an array is float16 or bfloat16 (linear algebra needs
-            float32 or float64).
+        ValueError: On bad shapes, non-finite input, $\lambda < 0$, or $\lambda = 0$ with
+            $X^\top X$ singular.
+
     """
     xp = namespace(X)
     w = _rescaled_ridge(ridge, xp, X, y, lam)  # X or y far from 1: exact rescaling
@@ -142,12 +139,9 @@ def ridge_dual(X: Array, y: Array, lam: float) -> Array:
         $\hat w_\lambda$, shape `(d,)` or `(d, m)`.
 
     Raises:
-        ValueError: On bad shapes, non-finite input, $\lambda < 0$, or $\lambda = 0$ with $XX^\top$
-            singular. Also if `X` or `y` is empty, misshapen or not finite; `lam` is NaN, infinite
-            or outside [0, inf).
-        TypeError: If `X` and `y` come from different libraries, devices or dtypes. Also if `lam`
-            is not a real number. Also if an array is float16 or bfloat16 (linear algebra needs
-            float32 or float64).
+        ValueError: On bad shapes, non-finite input, $\lambda < 0$, or $\lambda = 0$ with
+            $XX^\top$ singular.
+
     """
     xp = namespace(X)
     # X or y far from 1: exact rescaling. The rescaled lam may be negligible next to X X^T,
@@ -177,12 +171,6 @@ def min_norm_solution(X: Array, y: Array) -> Array:
 
     Returns:
         $X^+ y$, shape `(d,)` or `(d, m)`.
-
-    Raises:
-        TypeError: If `X` or `y` is not a real floating array, or the arrays differ in library,
-            device or dtype. Also if an array is float16 or bfloat16 (linear algebra needs float32
-            or float64).
-        ValueError: If `X` or `y` is empty, misshapen or not finite.
     """
     xp = namespace(X)
     ex, ey = _exponent(xp, X), _exponent(xp, y)
@@ -199,11 +187,6 @@ def row_space_projector(X: Array) -> Array:
 
     Returns:
         The symmetric idempotent matrix $X^+X$, shape `(d, d)`.
-
-    Raises:
-        TypeError: If `X` is not a real floating array. Also if an array is float16 or bfloat16
-            (linear algebra needs float32 or float64).
-        ValueError: If `X` is empty, misshapen or not finite.
     """
     xp = namespace(X)
     X = _times_pow2(X, _exponent(xp, X))  # the row space of 2^e X is that of X
@@ -219,11 +202,6 @@ def null_space_projector(X: Array) -> Array:
 
     Returns:
         The symmetric idempotent matrix $I - X^+X$, shape `(d, d)`.
-
-    Raises:
-        TypeError: If `X` is not a real floating array. Also if an array is float16 or bfloat16
-            (linear algebra needs float32 or float64).
-        ValueError: If `X` is empty, misshapen or not finite.
     """
     xp = namespace(X)
     d = int(X.shape[1])
@@ -244,12 +222,6 @@ def ridge_objective(w: Array, X: Array, y: Array, lam: float) -> Array:
 
     Returns:
         The scalar $J(w)$ (summed over the columns of a batched target).
-
-    Raises:
-        TypeError: If `w` or `X` or `y` is not a real floating array, or the arrays differ in
-            library, device or dtype; `lam` is not a real number.
-        ValueError: If `w` or `X` or `y` is empty, misshapen or not finite; `lam` is NaN, infinite
-            or outside [0, inf).
     """
     xp = namespace(X)
     r = X @ w - y
@@ -272,12 +244,6 @@ def ridge_grad(w: Array, X: Array, y: Array, lam: float) -> Array:
 
     Returns:
         $\nabla J(w)$, the shape of `w`.
-
-    Raises:
-        TypeError: If `w` or `X` or `y` is not a real floating array, or the arrays differ in
-            library, device or dtype; `lam` is not a real number.
-        ValueError: If `w` or `X` or `y` is empty, misshapen or not finite; `lam` is NaN, infinite
-            or outside [0, inf).
     """
     return 2 * (X.T @ (X @ w - y)) + (2 * lam) * w
 
@@ -296,11 +262,6 @@ def ridge_filter_factors(s: Array, lam: float) -> Array:
 
     Returns:
         $\sigma^2/(\sigma^2+\lambda)$, elementwise, in $[0, 1)$.
-
-    Raises:
-        TypeError: If `s` is not a real floating array; `lam` is not a real number.
-        ValueError: If `s` (of any shape) is empty or not finite; `lam` is NaN, infinite or
-            outside (0, inf).
     """
     xp = namespace(s)
     if bool(xp.any(s < 0)):
@@ -326,13 +287,6 @@ def ridge_svd(X: Array, y: Array, lam: float) -> Array:
 
     Returns:
         $\hat w_\lambda$, shape `(d,)` or `(d, m)`.
-
-    Raises:
-        TypeError: If `X` or `y` is not a real floating array, or the arrays differ in library,
-            device or dtype; `lam` is not a real number. Also if an array is float16 or bfloat16
-            (linear algebra needs float32 or float64).
-        ValueError: If `X` or `y` is empty, misshapen or not finite; `lam` is NaN, infinite or
-            outside (0, inf).
     """
     xp = namespace(X)
     w = _rescaled_ridge(ridge_svd, xp, X, y, lam)  # X or y far from 1: exact rescaling
@@ -356,12 +310,6 @@ def augment_ridge_rows(X: Array, y: Array, lam: float) -> tuple[Array, Array]:
 
     Returns:
         `(X_a, y_a)` of shapes `(n + d, d)` and `(n + d,)` or `(n + d, m)`.
-
-    Raises:
-        TypeError: If `X` or `y` is not a real floating array, or the arrays differ in library,
-            device or dtype; `lam` is not a real number.
-        ValueError: If `X` or `y` is empty, misshapen or not finite; `lam` is NaN, infinite or
-            outside [0, inf).
     """
     xp = namespace(X)
     d = int(X.shape[1])
@@ -383,11 +331,6 @@ def augment_ridge_features(X: Array, lam: float) -> Array:
 
     Returns:
         $X_f$, shape `(n, d + n)`.
-
-    Raises:
-        TypeError: If `X` is not a real floating array; `lam` is not a real number.
-        ValueError: If `X` is empty, misshapen or not finite; `lam` is NaN, infinite or outside [0,
-            inf).
     """
     xp = namespace(X)
     n = int(X.shape[0])

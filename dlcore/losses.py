@@ -108,10 +108,7 @@ def squared_loss(w: Array, X: Array, y: Array) -> Array:
         y: Targets, shape `(n,)` (or `(n, m)`).
 
     Raises:
-        TypeError: If `w` or `X` or `y` is not a real floating array, or the arrays differ in
-            library, device or dtype.
-        ValueError: If `w` or `X` or `y` is empty, misshapen or not finite.
-            Also if `w`, `X` and `y` are finite but the loss overflows the dtype.
+        ValueError: If `w`, `X` and `y` are finite but the loss overflows the dtype.
     """
     xp = namespace(X)
     with np.errstate(over="ignore", invalid="ignore"):
@@ -125,10 +122,7 @@ def squared_loss_grad(w: Array, X: Array, y: Array) -> Array:
     r"""The gradient $\nabla L(w) = 2X^\top(Xw - y)$ of [`squared_loss`][dlcore.losses.squared_loss].
 
     Raises:
-        TypeError: If `w` or `X` or `y` is not a real floating array, or the arrays differ in
-            library, device or dtype.
-        ValueError: If `w` or `X` or `y` is empty, misshapen or not finite.
-            Also if `w`, `X` and `y` are finite but the gradient overflows the dtype.
+        ValueError: If `w`, `X` and `y` are finite but the gradient overflows the dtype.
     """
     with np.errstate(over="ignore", invalid="ignore"):
         out = 2 * (X.T @ (X @ w - y))
@@ -149,11 +143,10 @@ def minibatch_grad(w: Array, X: Array, y: Array, batch: Any) -> Array:
         $\hat g_B$, shape `(d,)`; with $B = \{0, \dots, n-1\}$ it equals the full gradient.
 
     Raises:
-        TypeError: If `w` or `X` or `y` is not a real floating array, or the arrays differ in
-            library, device or dtype; `batch` holds a non-int.
-        ValueError: If the batch is empty or an index is out of range. Also if `w` or `X` or `y` is
-            empty, misshapen or not finite; `batch` is empty, out of range or of the wrong length.
-            Also if `w`, `X` and `y` are finite but the gradient overflows the dtype.
+        TypeError: If `batch` holds a non-int.
+        ValueError: If the batch is empty or an index is out of range. Also if `batch` is
+            empty, out of range or of the wrong length. Also if `w`, `X` and `y` are finite
+            but the gradient overflows the dtype.
     """
     xp = namespace(X)
     n = int(X.shape[0])
@@ -195,11 +188,6 @@ def zero_one_loss(s: Array, y: Array) -> Array:
 
     Returns:
         $\mathbb{1}[y_i s_i \le 0]$ (0 or 1) in the dtype of `s`, elementwise.
-
-    Raises:
-        TypeError: If `s` or `y` is not a real floating array, or the arrays differ in library,
-            device or dtype.
-        ValueError: If `s` or `y` is empty, misshapen or not finite.
     """
     xp = _labels_pm1(y)
     return xp.astype(y * s <= 0, s.dtype)
@@ -217,10 +205,7 @@ def logistic_loss(s: Array, y: Array) -> Array:
         y: Labels in $\{-1, +1\}$, the shape and dtype of `s`.
 
     Raises:
-        TypeError: If `s` or `y` is not a real floating array, or the arrays differ in library,
-            device or dtype.
-        ValueError: If a label is not $\pm 1$ or the shapes differ. Also if `s` or `y` is empty,
-            misshapen or not finite.
+        ValueError: If a label is not $\pm 1$ or the shapes differ.
     """
     xp = _labels_pm1(y)
     u = -(y * s)  # softplus(u) = log(1 + e^u) without overflow: max(u, 0) + log(1 + e^{-|u|})
@@ -232,11 +217,6 @@ def logistic_loss_grad(s: Array, y: Array) -> Array:
     r"""$\partial\ell/\partial s = -y\,\sigma(-ys)$ of [`logistic_loss`][dlcore.losses.logistic_loss].
 
     $\sigma(u) = 1/(1 + e^{-u})$ is evaluated as $e^{\min(u,0)}/(1 + e^{-|u|})$, which is stable.
-
-    Raises:
-        TypeError: If `s` or `y` is not a real floating array, or the arrays differ in library,
-            device or dtype.
-        ValueError: If `s` or `y` is empty, misshapen or not finite.
     """
     xp = _labels_pm1(y)
     u = -(y * s)
@@ -254,11 +234,6 @@ def hinge_loss(s: Array, y: Array) -> Array:
 
     Returns:
         $\max(0, 1 - y_i s_i) \ge 0$, elementwise.
-
-    Raises:
-        TypeError: If `s` or `y` is not a real floating array, or the arrays differ in library,
-            device or dtype.
-        ValueError: If `s` or `y` is empty, misshapen or not finite.
     """
     xp = _labels_pm1(y)
     u = 1 - y * s
@@ -273,11 +248,6 @@ def hinge_loss_grad(s: Array, y: Array) -> Array:
     there are $-y$ and $0$, and its subdifferential is the segment between them. dlcore returns
     **0 at the kink** (the right-hand choice in $m$, as torch's $\operatorname{relu}'(0) = 0$ gives
     for $\operatorname{relu}(1 - m)$).
-
-    Raises:
-        TypeError: If `s` or `y` is not a real floating array, or the arrays differ in library,
-            device or dtype.
-        ValueError: If `s` or `y` is empty, misshapen or not finite.
     """
     xp = _labels_pm1(y)
     return xp.where(y * s < 1, -y, xp.zeros_like(y))
@@ -294,10 +264,6 @@ def log_softmax(z: Array) -> Array:
 
     Args:
         z: Logits, shape `(K,)` or `(n, K)`.
-
-    Raises:
-        TypeError: If `z` is not a real floating array.
-        ValueError: If `z` is empty, misshapen or not finite.
     """
     xp = namespace(z)
     M = xp.max(z, axis=-1, keepdims=True)
@@ -311,10 +277,6 @@ def softmax(z: Array) -> Array:
 
     Args:
         z: Logits, shape `(K,)` or `(n, K)`.
-
-    Raises:
-        TypeError: If `z` is not a real floating array.
-        ValueError: If `z` is empty, misshapen or not finite.
     """
     xp = namespace(z)
     e = xp.exp(z - xp.max(z, axis=-1, keepdims=True))
@@ -345,11 +307,10 @@ def cross_entropy(z: Array, labels: Any) -> Array:
         Shape `(n,)`, each $\ge 0$.
 
     Raises:
-        TypeError: If `z` is not a real floating array; `labels` holds a non-int.
-        ValueError: If a class index is out of range. Also if `z` is empty, misshapen or not
-            finite; `labels` is empty, out of range or of the wrong length.
-            Also if the logits `z` are finite but a loss overflows the dtype (logits too far
-            apart).
+        TypeError: If `labels` holds a non-int.
+        ValueError: If a class index is out of range. Also if `labels` is empty, out of
+            range or of the wrong length. Also if the logits `z` are finite but a loss
+            overflows the dtype (logits too far apart).
     """
     xp = namespace(z)
     picked = xp.where(_one_hot(z, labels) == 1, log_softmax(z), xp.zeros_like(z))
@@ -362,9 +323,8 @@ def cross_entropy_grad(z: Array, labels: Any) -> Array:
     r"""$\nabla_z \ell_i = \operatorname{softmax}(z_i) - e_{y_i}$, shape `(n, K)`.
 
     Raises:
-        TypeError: If `z` is not a real floating array; `labels` holds a non-int.
-        ValueError: If `z` is empty, misshapen or not finite; `labels` is empty, out of range or of
-            the wrong length.
+        TypeError: If `labels` holds a non-int.
+        ValueError: If `labels` is empty, out of range or of the wrong length.
     """
     return softmax(z) - _one_hot(z, labels)
 
@@ -399,11 +359,8 @@ def per_example_losses(w: Array, X: Array, y: Array, *, loss: str = "squared") -
         loss: `"squared"` ($(x_i^\top w - y_i)^2$), `"logistic"` or `"hinge"`.
 
     Raises:
-        TypeError: If `w` or `X` or `y` is not a real floating array, or the arrays differ in
-            library, device or dtype.
-        ValueError: If `w` or `X` or `y` is empty, misshapen or not finite; `loss` is not one of
-            'squared', 'logistic', 'hinge'.
-            Also if `w`, `X` and `y` are finite but a score or a loss overflows the dtype.
+        ValueError: If `w`, `X` and `y` are finite but a score or a loss overflows the
+            dtype.
     """
     with np.errstate(over="ignore", invalid="ignore"):
         s = _finite_result(X @ w, "the scores Xw", "w and X")
@@ -425,11 +382,8 @@ def per_example_grads(w: Array, X: Array, y: Array, *, loss: str = "squared") ->
         loss: One of [`MARGIN_LOSSES`][dlcore.losses.MARGIN_LOSSES].
 
     Raises:
-        TypeError: If `w` or `X` or `y` is not a real floating array, or the arrays differ in
-            library, device or dtype.
-        ValueError: If `w` or `X` or `y` is empty, misshapen or not finite; `loss` is not one of
-            'squared', 'logistic', 'hinge'.
-            Also if `w`, `X` and `y` are finite but a score or a gradient overflows the dtype.
+        ValueError: If `w`, `X` and `y` are finite but a score or a gradient overflows the
+            dtype.
     """
     with np.errstate(over="ignore", invalid="ignore"):
         s = _finite_result(X @ w, "the scores Xw", "w and X")
@@ -446,11 +400,7 @@ def empirical_risk(
     The regularizer is added once, outside the average.
 
     Raises:
-        TypeError: If `w` or `X` or `y` is not a real floating array, or the arrays differ in
-            library, device or dtype; `lam` is not a real number.
-        ValueError: If `w` or `X` or `y` is empty, misshapen or not finite; `loss` is not one of
-            'squared', 'logistic', 'hinge'; `lam` is NaN, infinite or outside [0, inf).
-            Also if `w`, `X`, `y` and `lam` are finite but the risk overflows the dtype.
+        ValueError: If `w`, `X`, `y` and `lam` are finite but the risk overflows the dtype.
     """
     losses = per_example_losses.__wrapped__(w, X, y, loss=loss)  # type: ignore[attr-defined]
     xp = namespace(w)
@@ -466,11 +416,8 @@ def empirical_risk_grad(
     r"""$\nabla(\hat R + \lambda\|\cdot\|^2)(w) = \tfrac1n\sum_i \nabla\ell_i(w) + 2\lambda w$.
 
     Raises:
-        TypeError: If `w` or `X` or `y` is not a real floating array, or the arrays differ in
-            library, device or dtype; `lam` is not a real number.
-        ValueError: If `w` or `X` or `y` is empty, misshapen or not finite; `loss` is not one of
-            'squared', 'logistic', 'hinge'; `lam` is NaN, infinite or outside [0, inf).
-            Also if `w`, `X`, `y` and `lam` are finite but the gradient overflows the dtype.
+        ValueError: If `w`, `X`, `y` and `lam` are finite but the gradient overflows the
+            dtype.
     """
     grads = per_example_grads.__wrapped__(w, X, y, loss=loss)  # type: ignore[attr-defined]
     xp = namespace(w)

@@ -79,11 +79,6 @@ def init_mlp(
 
     Returns:
         `{"W1": (d_0, d_1), "b1": (d_1,), ..., "WL": (d_{L-1}, d_L), "bL": (d_L,)}`.
-
-    Raises:
-        TypeError: If `like` is not a real floating array; `rng` is not a `numpy.random.Generator`.
-        ValueError: If `weights` is not one of 'glorot_normal', 'glorot_uniform', 'he_normal',
-            'he_uniform', 'lecun_normal', 'lecun_uniform'.
     """
     if not isinstance(sizes, (list, tuple)):
         raise TypeError(
@@ -124,6 +119,8 @@ class _Tree(Arr):
 
     def __init__(self, *, finite: bool = False) -> None:
         super().__init__(finite=finite, joint=False)  # its arrays join X in the forward pass
+        one_library = "is not a dict of real floating arrays of one library"
+        self.refuses = (one_library, "has a non-finite entry or the wrong keys")
 
     def __call__(self, name: str, params: Any, dims: dict[str, Any] | None = None) -> Any:
         if not isinstance(params, dict):
@@ -167,11 +164,9 @@ def preactivations(params: dict[str, Array], X: Array, *, activation: str = "rel
         A list of $L$ arrays, $z^\ell$ of shape `(n, d_ell)`; the last is the output.
 
     Raises:
-        TypeError: If `X` is not a real floating array, or the arrays differ in library, device or
-            dtype; `params` is not a dict of real floating arrays of one library.
-        ValueError: On an unknown activation, missing parameters or mismatched layer shapes. Also
-            if `X` is empty, misshapen or not finite; `params` has a non-finite entry or the wrong
-            keys; `activation` is not one of 'relu', 'identity', 'tanh', 'sigmoid'.
+        TypeError: If `X` and `params` differ in library, device or dtype.
+        ValueError: On an unknown activation, missing parameters or mismatched layer shapes.
+            Also if `X` is not finite.
     """
     return _forward(params, X, activation)[0]
 
@@ -219,10 +214,8 @@ def forward(params: dict[str, Array], X: Array, *, activation: str = "relu") -> 
     r"""The network's output $z^L$ on the batch $X$ (see [`preactivations`][dlcore.mlp.preactivations]).
 
     Raises:
-        TypeError: If `X` is not a real floating array, or the arrays differ in library, device or
-            dtype; `params` is not a dict of real floating arrays of one library.
-        ValueError: If `X` is empty, misshapen or not finite; `params` has a non-finite entry or
-            the wrong keys; `activation` is not one of 'relu', 'identity', 'tanh', 'sigmoid'.
+        TypeError: If `X` and `params` differ in library, device or dtype.
+        ValueError: If `X` is not finite.
     """
     return _forward(params, X, activation)[0][-1]
 
@@ -245,11 +238,9 @@ def forward_with(params: dict[str, Array], X: Array, phi: Callable[[Array], Arra
         $z^L$, shape `(n, d_L)`.
 
     Raises:
-        TypeError: If `phi` is not callable, or returns an array of another shape. Also if `X` is
-            not a real floating array, or the arrays differ in library, device or dtype; `params`
-            is not a dict of real floating arrays of one library.
-        ValueError: On missing parameters or mismatched layer shapes. Also if `X` is empty,
-            misshapen or not finite; `params` has a non-finite entry or the wrong keys.
+        TypeError: If `phi` returns an array of another shape, or `X` and `params` differ in
+            library, device or dtype.
+        ValueError: On missing parameters or mismatched layer shapes. Also if `X` is not finite.
     """
     return _forward(params, X, phi)[0][-1]
 
@@ -314,12 +305,8 @@ def backward(
         `{"W1": ..., "b1": ..., ...}`, the gradient of $\sum_{a,k} G_{ak} z^L_{ak}$, shaped like `params`.
 
     Raises:
-        TypeError: If `X` or `grad_output` is not a real floating array, or the arrays differ in
-            library, device or dtype; `params` is not a dict of real floating arrays of one
-            library.
-        ValueError: On bad parameters or a `grad_output` whose shape is not that of the output.
-            Also if `X` is empty, misshapen or not finite; `params` has a non-finite entry or the
-            wrong keys; `activation` is not one of 'relu', 'identity', 'tanh', 'sigmoid'.
+        ValueError: On bad parameters or a `grad_output` whose shape is not that of the
+            output. Also if `X` is not finite.
     """
     zs, hs = _forward(params, X, activation)
     if tuple(grad_output.shape) != tuple(zs[-1].shape):
@@ -349,11 +336,7 @@ def value_and_grad(
         `(L, grads)`: the loss as a 0-d array and the gradient, shaped like `params`.
 
     Raises:
-        TypeError: If `X` or `y` is not a real floating array, or the arrays differ in library,
-            device or dtype; `params` is not a dict of real floating arrays of one library.
-        ValueError: If `X` or `y` is empty, misshapen or not finite; `params` has a non-finite
-            entry or the wrong keys; `activation` is not one of 'relu', 'identity', 'tanh',
-            'sigmoid'.
+        ValueError: If `X` is not finite.
     """
     zs, hs = _forward(params, X, activation)
     xp = namespace(X)
@@ -378,10 +361,6 @@ def flatten_params(params: dict[str, Array]) -> Array:
 
     Returns:
         A 1-D array of length $P = \sum_\ell (d_{\ell-1} d_\ell + d_\ell)$.
-
-    Raises:
-        TypeError: If `params` is not a dict of real floating arrays of one library.
-        ValueError: If `params` has a non-finite entry or the wrong keys.
     """
     keys = _keys(len(params) // 2)
     xp = check_compatible({f"params[{k!r}]": params[k] for k in keys})
@@ -398,12 +377,6 @@ def unflatten_params(theta: Array, like: dict[str, Array]) -> dict[str, Array]:
 
     Returns:
         `{"W1": ..., "b1": ..., ...}` with the shapes of `like`.
-
-    Raises:
-        TypeError: If `theta` is not a real floating array, or the arrays differ in library, device
-            or dtype; `like` is not a dict of real floating arrays.
-        ValueError: If `theta` is empty, misshapen or not finite; `like` has a non-finite entry or
-            the wrong keys.
     """
     xp = namespace(theta)
     shapes = {k: _shape(like[k]) for k in _keys(len(like) // 2)}
@@ -441,11 +414,8 @@ def param_jacobian(params: dict[str, Array], X: Array, *, activation: str = "rel
         $\Phi$, shape `(n, P)`.
 
     Raises:
-        TypeError: If `X` is not a real floating array, or the arrays differ in library, device or
-            dtype; `params` is not a dict of real floating arrays of one library.
-        ValueError: If the network's output is not scalar ($d_L \ne 1$). Also if `X` is empty,
-            misshapen or not finite; `params` has a non-finite entry or the wrong keys;
-            `activation` is not one of 'relu', 'identity', 'tanh', 'sigmoid'.
+        TypeError: If `X` and `params` differ in library, device or dtype.
+        ValueError: If the network's output is not scalar ($d_L \ne 1$), or `X` is not finite.
     """
     zs, hs = _forward(params, X, activation)
     if int(zs[-1].shape[1]) != 1:
@@ -476,10 +446,8 @@ def activation_patterns(params: dict[str, Array], X: Array) -> list[Array]:
         $L - 1$ boolean arrays, the $\ell$-th of shape `(n, d_ell)`.
 
     Raises:
-        TypeError: If `X` is not a real floating array, or the arrays differ in library, device or
-            dtype; `params` is not a dict of real floating arrays of one library.
-        ValueError: If `X` is empty, misshapen or not finite; `params` has a non-finite entry or
-            the wrong keys.
+        TypeError: If `X` and `params` differ in library, device or dtype.
+        ValueError: If `X` is not finite.
     """
     return [z > 0 for z in _forward(params, X, "relu")[0][:-1]]
 
@@ -501,12 +469,6 @@ def dropout(h: Array, p: float, *, rng: np.random.Generator, train: bool = True)
 
     Returns:
         The dropped-out activations, shaped like `h`.
-
-    Raises:
-        TypeError: If `h` is not a real floating array; `p` is not a real number; `rng` is not a
-            `numpy.random.Generator`; `train` is not a bool.
-        ValueError: If `h` (of any shape, the empty one included) is not finite; `p` is NaN,
-            infinite or outside [0, 1).
     """
     if not train:
         return h

@@ -208,6 +208,9 @@ def _check_opt(name: str, opt: Any) -> GradientTransformation:
     return opt
 
 
+_check_opt.refuses = ("is not a `GradientTransformation`", "")  # type: ignore[attr-defined]  # see backend.contract
+
+
 def chain(*transforms: GradientTransformation) -> GradientTransformation:
     r"""The transforms applied one after the other: $u = T_k(\cdots T_1(g))$.
 
@@ -234,12 +237,7 @@ def chain(*transforms: GradientTransformation) -> GradientTransformation:
 
 @contract(factor=Real())
 def scale(factor: float) -> GradientTransformation:
-    r"""Multiply the updates by a constant: $u \mapsto c\,u$ (`scale(-lr)` ends every optimizer).
-
-    Raises:
-        TypeError: If `factor` is not a real number.
-        ValueError: If `factor` is NaN or infinite.
-    """
+    r"""Multiply the updates by a constant: $u \mapsto c\,u$ (`scale(-lr)` ends every optimizer)."""
     c = factor
     return _transform("scale", (c,), EmptyState, lambda u, s, p: ({k: c * u[k] for k in u}, s))
 
@@ -250,10 +248,6 @@ def add_decayed_weights(weight_decay: float) -> GradientTransformation:
 
     Before a normalising transform it is L2 regularisation (the gradient of
     $\tfrac{\lambda_{wd}}{2}\|w\|^2$ joins the gradient); after it, decoupled weight decay.
-
-    Raises:
-        TypeError: If `weight_decay` is not a real number.
-        ValueError: If `weight_decay` is NaN or infinite.
     """
 
     def body(u: Params, state: EmptyState, params: Params) -> tuple[Params, EmptyState]:
@@ -275,10 +269,6 @@ def ema(beta: float, *, nesterov: bool = False) -> GradientTransformation:
     Args:
         beta: Weight on the new input, $\beta \in (0, 1]$; $\beta = 1$ passes the input through.
         nesterov: Return the look-ahead direction.
-
-    Raises:
-        TypeError: If `beta` is not a real number; `nesterov` is not a bool.
-        ValueError: If `beta` is NaN, infinite or outside (0, 1].
     """
 
     def body(g: Params, state: MomentumState, params: Params) -> tuple[Params, MomentumState]:
@@ -304,12 +294,6 @@ def trace(
         dampening: $\tau \in [0, 1)$; PyTorch applies it from the second step on, and not at all
             when $\mu = 0$ (then the buffer is the gradient, as in PyTorch).
         nesterov: Use Nesterov's look-ahead form (needs $\mu > 0$ and $\tau = 0$).
-
-    Raises:
-        TypeError: If `momentum` is not a real number; `dampening` is not a real number;
-            `nesterov` is not a bool.
-        ValueError: If `momentum` is NaN, infinite or outside [0, 1); `dampening` is NaN,
-            infinite or outside [0, 1).
     """
     mu, tau = momentum, dampening
     if nesterov and (mu == 0 or tau != 0):
@@ -343,12 +327,6 @@ def scale_by_adam(b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8) -> Grad
         eps: $\epsilon > 0$, added to $\sqrt{\hat v}$; where it is below the smallest normal
             number of the parameters' dtype (1e-8 in float16) that number is used instead, so
             that a zero gradient gives a zero update, not NaN.
-
-    Raises:
-        TypeError: If `b1` is not a real number; `b2` is not a real number; `eps` is not a real
-            number.
-        ValueError: If `b1` is NaN, infinite or outside [0, 1); `b2` is NaN, infinite or outside
-            [0, 1); `eps` is NaN, infinite or outside (0, inf).
     """
 
     def body(g: Params, state: AdamState, params: Params) -> tuple[Params, AdamState]:
@@ -374,11 +352,6 @@ def scale_by_rms(alpha: float = 0.99, eps: float = 1e-8) -> GradientTransformati
         alpha: Decay $\alpha \in [0, 1)$.
         eps: $\epsilon > 0$ (raised to the smallest normal number of the dtype where it is
             below it, as in [`scale_by_adam`][dlcore.optim.scale_by_adam]).
-
-    Raises:
-        TypeError: If `alpha` is not a real number; `eps` is not a real number.
-        ValueError: If `alpha` is NaN, infinite or outside [0, 1); `eps` is NaN, infinite or
-            outside (0, inf).
     """
 
     def body(g: Params, state: RMSPropState, params: Params) -> tuple[Params, RMSPropState]:
@@ -419,10 +392,6 @@ def sgd(lr: float) -> GradientTransformation:
 
     Args:
         lr: Step size $\eta > 0$.
-
-    Raises:
-        TypeError: If `lr` is not a real number.
-        ValueError: If `lr` is NaN, infinite or outside (0, inf).
     """
     return scale(-lr)
 
@@ -443,11 +412,6 @@ def ema_momentum(lr: float, beta: float) -> GradientTransformation:
     Args:
         lr: Step size $\eta > 0$.
         beta: EMA weight $\beta \in (0, 1]$.
-
-    Raises:
-        TypeError: If `lr` is not a real number; `beta` is not a real number.
-        ValueError: If `lr` is NaN, infinite or outside (0, inf); `beta` is NaN, infinite or
-            outside (0, 1].
     """
     return chain(ema(beta), sgd(lr))
 
@@ -468,11 +432,6 @@ def ema_nesterov(lr: float, beta: float) -> GradientTransformation:
     Args:
         lr: Step size $\eta > 0$.
         beta: EMA weight $\beta \in (0, 1]$; $\beta = 1$ is plain GD.
-
-    Raises:
-        TypeError: If `lr` is not a real number; `beta` is not a real number.
-        ValueError: If `lr` is NaN, infinite or outside (0, inf); `beta` is NaN, infinite or
-            outside (0, 1].
     """
     return chain(ema(beta, nesterov=True), sgd(lr))
 
@@ -495,12 +454,6 @@ def sgd_momentum(
         momentum: $\mu \in [0, 1)$.
         dampening: $\tau \in [0, 1)$ (see [`trace`][dlcore.optim.trace]).
         nesterov: Use Nesterov's look-ahead form (needs $\mu > 0$ and $\tau = 0$).
-
-    Raises:
-        TypeError: If `lr` is not a real number; `momentum` is not a real number; `dampening` is
-            not a real number; `nesterov` is not a bool.
-        ValueError: If `lr` is NaN, infinite or outside (0, inf); `momentum` is NaN, infinite or
-            outside [0, 1); `dampening` is NaN, infinite or outside [0, 1).
     """
     return chain(trace(momentum, dampening=dampening, nesterov=nesterov), sgd(lr))
 
@@ -518,12 +471,6 @@ def rmsprop(lr: float, alpha: float = 0.99, eps: float = 1e-8) -> GradientTransf
         lr: Step size $\eta > 0$.
         alpha: Decay $\alpha \in [0, 1)$.
         eps: $\epsilon > 0$, added to $\sqrt{v}$.
-
-    Raises:
-        TypeError: If `lr` is not a real number; `alpha` is not a real number; `eps` is not a real
-            number.
-        ValueError: If `lr` is NaN, infinite or outside (0, inf); `alpha` is NaN, infinite or
-            outside [0, 1); `eps` is NaN, infinite or outside (0, inf).
     """
     return chain(scale_by_rms(alpha, eps), sgd(lr))
 
@@ -545,13 +492,6 @@ def adam(
         b1: First-moment decay $b_1 \in [0, 1)$.
         b2: Second-moment decay $b_2 \in [0, 1)$.
         eps: $\epsilon > 0$, added to $\sqrt{\hat v}$ (see [`scale_by_adam`][dlcore.optim.scale_by_adam]).
-
-    Raises:
-        TypeError: If `lr` is not a real number; `b1` is not a real number; `b2` is not a real
-            number; `eps` is not a real number.
-        ValueError: If `lr` is NaN, infinite or outside (0, inf); `b1` is NaN, infinite or outside
-            [0, 1); `b2` is NaN, infinite or outside [0, 1); `eps` is NaN, infinite or outside (0,
-            inf).
     """
     return chain(scale_by_adam(b1, b2, eps), sgd(lr))
 
@@ -573,13 +513,6 @@ def adamw(
         b2: Second-moment decay $b_2 \in [0, 1)$.
         eps: $\epsilon > 0$, added to $\sqrt{\hat v}$.
         weight_decay: $\lambda_{wd} \ge 0$ with $\eta\lambda_{wd} < 1$.
-
-    Raises:
-        TypeError: If `lr` is not a real number; `b1` is not a real number; `b2` is not a real
-            number; `eps` is not a real number; `weight_decay` is not a real number.
-        ValueError: If `lr` is NaN, infinite or outside (0, inf); `b1` is NaN, infinite or outside
-            [0, 1); `b2` is NaN, infinite or outside [0, 1); `eps` is NaN, infinite or outside (0,
-            inf); `weight_decay` is NaN, infinite or outside [0, inf).
     """
     if not lr * weight_decay < 1:
         raise ValueError(f"weight_decay must satisfy lr * weight_decay < 1, got {weight_decay!r}")
@@ -600,10 +533,6 @@ def coupled_weight_decay(
     Args:
         opt: The optimizer to wrap.
         weight_decay: $\lambda_{wd} \ge 0$.
-
-    Raises:
-        TypeError: If `opt` is not a `GradientTransformation`; `weight_decay` is not a real number.
-        ValueError: If `weight_decay` is NaN, infinite or outside [0, inf).
     """
     return chain(add_decayed_weights(weight_decay), opt)
 
@@ -619,10 +548,6 @@ def decoupled_weight_decay(opt: GradientTransformation, decay: float) -> Gradien
     Args:
         opt: The optimizer to wrap.
         decay: The per-step shrink factor $\delta \in [0, 1)$.
-
-    Raises:
-        TypeError: If `opt` is not a `GradientTransformation`; `decay` is not a real number.
-        ValueError: If `decay` is NaN, infinite or outside [0, 1).
     """
     return chain(opt, add_decayed_weights(-decay))
 
@@ -640,11 +565,6 @@ def ema_to_torch(lr: float, beta: float) -> tuple[float, float]:
     Returns:
         `(alpha, mu)` such that [`sgd_momentum`][dlcore.optim.sgd_momentum]`(alpha, mu)` and
         [`ema_momentum`][dlcore.optim.ema_momentum]`(lr, beta)` give the same iterates.
-
-    Raises:
-        TypeError: If `lr` is not a real number; `beta` is not a real number.
-        ValueError: If `lr` is NaN, infinite or outside (0, inf); `beta` is NaN, infinite or
-            outside (0, 1].
     """
     return lr * beta, 1.0 - beta
 

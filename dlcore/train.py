@@ -54,11 +54,8 @@ def run(
         `(w_T, trajectory)`; the trajectory is empty when `record_every == 0`.
 
     Raises:
-        TypeError: If `opt` is not a `GradientTransformation`; `grad_fn` is not callable; `params`
-            is not a dict of real floating arrays of one library; `steps` is not an int;
-            `record_every` is not an int; `donate` is not a bool.
-        ValueError: If `params` has a non-finite entry; `steps` is below 0; `record_every` is below
-            0.
+        TypeError: If `params` is not a dict of real floating arrays of one library.
+        ValueError: If `params` has a non-finite entry.
     """
     state = opt.init(params)
     trajectory: list[Params] = [params] if record_every else []
@@ -110,10 +107,8 @@ def progress_line(step: int, steps: int, loss: float, grad_norm: float) -> str:
     It shows no wall-clock time, so two runs with the same seed print the same text.
 
     Raises:
-        TypeError: If `step` is not an int; `steps` is not an int; `loss` is not a real number;
-            `grad_norm` is not a real number.
-        ValueError: If `step` is below 0; `steps` is below 0; `loss` is infinite or outside (-inf,
-            inf); `grad_norm` is NaN, infinite or outside [0, inf).
+        TypeError: If `loss` is not a real number.
+        ValueError: If `loss` is infinite (NaN means not computed).
     """
     if isinstance(loss, bool) or not isinstance(loss, (int, float)):
         raise TypeError(f"loss must be a real number (NaN: not computed), got {loss!r:.80}")
@@ -162,12 +157,8 @@ def train(
         A [`History`][dlcore.train.History].
 
     Raises:
-        TypeError: If `opt` is not a `GradientTransformation`; `grad_fn` is not callable; `params`
-            is not a dict of real floating arrays of one library; `steps` is not an int; `loss_fn`
-            is not callable; `checkpoint_every` is not an int; `progress_every` is not an int;
-            `log` is not callable.
-        ValueError: If `params` has a non-finite entry; `steps` is below 0; `checkpoint_every` is
-            below 0; `progress_every` is below 0.
+        TypeError: If `params` is not a dict of real floating arrays of one library.
+        ValueError: If `params` has a non-finite entry.
     """
     records: list[Record] = []
 
@@ -196,7 +187,6 @@ def best_checkpoint(
     keep a NaN that comes first); if every score is NaN there is no choice to make.
 
     Raises:
-        TypeError: If `score` is not callable.
         ValueError: If there are no checkpoints, or every score is NaN.
     """
     if not isinstance(checkpoints, list) or not checkpoints:

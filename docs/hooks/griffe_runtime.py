@@ -1,4 +1,7 @@
-"""A Griffe extension: document the public functions that a module builds at import.
+"""A Griffe extension: document dlcore's functions as they are at run time.
+
+Each function declared with `backend.contract` gets its run-time docstring: the contract writes
+what it refuses into the Raises section (static analysis sees only the source's own entries).
 
 `dlcore.init` builds its six initialisers with one factory (`he_normal, ... = (_initializer(
 scheme, law) ...)`): static analysis sees no function there. For every name in a dlcore
@@ -23,6 +26,17 @@ class RuntimeFunctions(griffe.Extension):
         if isinstance(agent, griffe.Inspector) or not mod.path.startswith("dlcore"):
             return
         runtime = importlib.import_module(mod.path)
+        for name, member in list(mod.members.items()):
+            value = getattr(runtime, name, None)
+            if not member.is_alias and member.is_function and hasattr(value, "__contract__"):
+                member.docstring = griffe.Docstring(
+                    value.__doc__,
+                    lineno=member.docstring and member.docstring.lineno,
+                    endlineno=member.docstring and member.docstring.endlineno,
+                    parent=member,
+                    parser=agent.docstring_parser,
+                    parser_options=agent.docstring_options,
+                )
         built = [
             name
             for name in getattr(runtime, "__all__", [])

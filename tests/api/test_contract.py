@@ -921,6 +921,23 @@ def test_raises_section_lists_what_the_contract_checks(name: str) -> None:
         assert not missing, f"{name}: Raises/{exc} does not mention {missing}"
 
 
+_DECLARED = [n for n in sorted(CONTRACTS) if hasattr(CONTRACTS[n].func, "__contract__")] + [
+    n for n in sorted(OPTIMIZERS) if hasattr(OPTIMIZERS[n].factory, "__contract__")
+]
+
+
+@pytest.mark.parametrize("name", _DECLARED)
+def test_source_docstring_leaves_the_declared_clauses_to_the_contract(name: str) -> None:
+    """`contract` writes each declared argument's clauses into the Raises section; the source
+    docstring's own entries name only what the body checks, so no clause is said twice (one
+    restated by hand would drift from the declaration)."""
+    func = CONTRACTS[name].func if name in CONTRACTS else OPTIMIZERS[name].factory
+    source = inspect.getdoc(func.__wrapped__) or ""
+    phrases = "is not a real|is not an int|is not a bool|is NaN|is below|is empty|is not one of"
+    restated = [k for k in func.__contract__ if re.search(rf"`{k}` ({phrases})", source)]
+    assert not restated, f"{name}: the docstring restates the contract's clauses for {restated}"
+
+
 # ---- autograd ----------------------------------------------------------------------------------
 
 

@@ -17,6 +17,7 @@ with `asarray(..., like=like)`. `variance`, `kink_location` and `kink_mass` are 
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from typing import Any
 
@@ -59,7 +60,8 @@ def _torch_init(name: str) -> Callable[..., Array]:
         return w if like is None else asarray(w, like=like)
 
     draw.__name__ = draw.__qualname__ = name
-    draw.__doc__ = f"{reference.__doc__}\n    Drawn by `torch.nn.init.{fn_name}`{_args(kwargs)}.\n"
+    source = inspect.cleandoc(reference.__wrapped__.__doc__)  # contract adds the Raises clauses
+    draw.__doc__ = f"{source}\n\nDrawn by `torch.nn.init.{fn_name}`{_args(kwargs)}."
     return contract(reference.__contract__)(draw)  # dlcore's argument checks and messages
 
 

@@ -179,7 +179,7 @@ def _wrap(reference: Callable[..., Any]) -> Callable[[Callable[..., Any]], Any]:
     """Give a torch version dlcore's name, docstring and argument checks (`__contract__`)."""
 
     def decorate(fn: Callable[..., Any]) -> Any:
-        fn.__doc__ = reference.__doc__
+        fn.__doc__ = reference.__wrapped__.__doc__  # the source's: contract adds the Raises clauses
         return contract(reference.__contract__)(fn)
 
     return decorate
