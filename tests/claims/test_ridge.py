@@ -1995,15 +1995,25 @@ torch_backends = [p for p in backend_params() if p.values[0].library == "torch"]
 
 @claim(DIFF)
 @pytest.mark.parametrize("backend", torch_backends)
-@given(problem=any_problem, lam=log_uniform(1e-2, 1e2))
-def test_ridge_is_a_differentiable_layer(backend, problem, lam):
+@given(problem=any_problem, lam=log_uniform(1e-2, 1e2), seed=seeds)
+def test_ridge_is_a_differentiable_layer(backend, problem, lam, seed):
     """torch.autograd.functional.jacobian of y -> ridge(X, y, lam) equals (X^T X + lam I)^{-1} X^T
-    (the SVD form V diag(sigma / (sigma^2 + lam)) U^T, float64); in float64, gradcheck (finite
-    differences) also passes for X -> ridge(X, y, lam).
+    (the SVD form V diag(sigma / (sigma^2 + lam)) U^T, float64); in float64, autograd's derivative
+    of X -> ridge(X, y, lam) along a drawn direction E (|E|_2 = 1) agrees with the central
+    difference (w(X + hE) - w(X - hE)) / 2h, within a derived bound.
 
-    gradcheck's central differences with step h = 1e-6 err by about h^2 |d^3 w| + eps |w| / h; the
-    derivatives of a solve of condition kappa grow like kappa^k, so for these sizes (|X|, |y| of
-    order 1) the error is below 1e-5 kappa, the atol passed (float64 only: in float32, eps / h ~ 0.1).
+    The bound. Along X(t) = X + tE, A(t) = X(t)^T X(t) + lam I >= lam I, so |A(t)^{-1}| <= m = 1/lam
+    for every t, and |w(t)| <= w0 = |y| / (2 sqrt(lam)) (as sigma / (sigma^2 + lam) <= 1/(2 sqrt
+    lam)). With dA = E^T X(t) + X(t)^T E, d2A = 2 E^T E, d3A = 0, b = X(t)^T y, db = E^T y and
+    d2b = 0, differentiating A w = b three times gives A dw = db - dA w, A d2w = -2 dA dw - d2A w
+    and A d3w = -3 dA d2w - 3 d2A dw, so for |t| <= h <= 1, with P = 2(|X| + 1) >= |dA| and
+    Q = 2 >= |d2A|: |dw| <= w1 = m(|y| + P w0), |d2w| <= w2 = m(2P w1 + Q w0) and
+    |d3w| <= w3 = m(3P w2 + 3Q w1). Taylor's remainder of the central difference is at most
+    h^2 w3 / 6. Each evaluation of w errs by at most tol S, with tol the model's gradient
+    tolerance for condition kappa(A) and S = |w| + sigma_max |y| / (sigma_max^2 + lam)
+    (`ridge_scale`), so the difference adds 2 tol S / 2h; autograd's derivative (solves with A)
+    errs by at most tol w1. h = (3 tol S / w3)^(1/3) balances the two terms. A wrong derivative
+    is off by order |dw|, far above the bound.
     """
     check = Check(DIFF, backend)
     import torch
@@ -2021,12 +2031,28 @@ def test_ridge_is_a_differentiable_layer(backend, problem, lam):
             scale=float(np.linalg.norm(op)) + problem.sigma_max / (problem.sigma_max**2 + lam),
             what="d w / d y vs (X^T X + lam I)^{-1} X^T",
         )
-    if backend.dtype_name == "float64":
-        Xg = X.clone().requires_grad_(True)
-        with clause("b"):
-            assert torch.autograd.gradcheck(
-                lambda A: ridge(A, y, lam), (Xg,), eps=1e-6, atol=1e-5 * cond
-            )
+    if backend.dtype_name != "float64":
+        return
+    E = np.random.default_rng(seed).standard_normal(problem.X.shape)
+    E /= np.linalg.norm(E, 2)
+    m, ny = 1 / lam, float(np.linalg.norm(problem.y))
+    w0, P, Q = ny / (2 * math.sqrt(lam)), 2 * (problem.sigma_max + 1), 2.0
+    w1 = m * (ny + P * w0)
+    w2 = m * (2 * P * w1 + Q * w0)
+    w3 = m * (3 * P * w2 + 3 * Q * w1)
+    tol = check.tolerance(cond=cond, dim=sum(problem.X.shape))
+    S = ridge_scale(problem, lam, problem.y)
+    h = (3 * tol * S / w3) ** (1 / 3)
+    Et = backend.asarray(E)
+    _, along = torch.autograd.functional.jvp(lambda A: ridge(A, y, lam), (X,), (Et,))
+    central = (ridge(X + h * Et, y, lam) - ridge(X - h * Et, y, lam)) / (2 * h)
+    with clause("b"):
+        assert h <= 1
+        check.assert_at_most(
+            float(torch.linalg.vector_norm(along - central)),
+            h * h * w3 / 6 + tol * S / h + tol * w1,
+            what="|autograd dw/dX [E] - central difference| vs h^2 w3/6 + tol S/h + tol w1",
+        )
 
 
 # ---- remarks: light checks --------------------------------------------------------------------

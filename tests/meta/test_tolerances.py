@@ -125,10 +125,6 @@ NOT_SLACKS = {
         "test_safeguards.py",
         "a_held < 1e-10",
     ): "selects inputs where the naive form fails (a << eps)",
-    ("test_ridge.py", "torch.autograd.gradcheck(lambda A: ridge(A, y, lam), (Xg,), eps=1e-06"): (
-        "NOT YET DERIVED: gradcheck's atol 1e-5 kappa is an order-of-magnitude estimate "
-        "(h^2 |w'''| + eps |w| / h); the one slack left (issue 14)"
-    ),
 }
 
 
