@@ -89,7 +89,11 @@ def write_skeleton(target: Path) -> list[Path]:
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) != 1:
+    if argv in (["-h"], ["--help"]):
+        print(__doc__)
+        return 0
+    if len(argv) != 1 or argv[0].startswith("-"):
+        print(f"usage: python tools/skeleton.py DIR (got {' '.join(argv) or 'no arguments'})")
         print(__doc__.splitlines()[0])
         return 2
     files = write_skeleton(Path(argv[0]))

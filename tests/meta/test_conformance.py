@@ -205,3 +205,16 @@ def test_the_skeleton_ships_the_infrastructure_whole_and_marked(tmp_path):
     assert "raise NotImplementedError('dlcore.linear.ridge is not implemented yet')" in stub
     with pytest.raises(FileExistsError):
         skeleton.write_skeleton(tmp_path)
+
+
+def test_the_skeleton_command_line_takes_help_and_refuses_options(tmp_path, monkeypatch, capsys):
+    """`--help` prints the usage and writes nothing; an option where DIR goes is refused (it used
+    to become the output folder)."""
+    import skeleton
+
+    monkeypatch.chdir(tmp_path)
+    assert skeleton.main(["--help"]) == 0
+    assert "python tools/skeleton.py DIR" in capsys.readouterr().out
+    assert skeleton.main(["--out"]) == 2
+    assert skeleton.main([]) == 2
+    assert list(tmp_path.iterdir()) == []
