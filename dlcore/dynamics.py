@@ -28,8 +28,6 @@ __all__ = [
     "gd_max_stable_lr",
     "sgd_momentum_max_stable_lr",
     "ema_momentum_max_stable_lr",
-    "sgd_nesterov_mode_matrix",
-    "ema_nesterov_mode_matrix",
     "simultaneous_momentum_mode_matrix",
     "mode_eigenvalues",
     "sgd_momentum_iteration_matrix",
@@ -49,38 +47,58 @@ def gd_mode_factor(lam: float, lr: float) -> float:
     return 1.0 - lr * lam
 
 
-@contract(_MODE, momentum=_DECAY)
-def sgd_momentum_mode_matrix(lam: float, lr: float, momentum: float) -> np.ndarray:
-    r"""Heavy ball in PyTorch's form, one mode, state $(v, e)$.
+@contract(_MODE, momentum=_DECAY, nesterov=check_bool)
+def sgd_momentum_mode_matrix(
+    lam: float, lr: float, momentum: float, *, nesterov: bool = False
+) -> np.ndarray:
+    r"""Heavy ball in PyTorch's form, one mode, state $(v, e)$; Nesterov's form with `nesterov`.
 
     With $g = \lambda e$: $v_{t+1} = \mu v_t + \lambda e_t$ and $e_{t+1} = e_t - \alpha v_{t+1}$, so
     $$\begin{pmatrix} v \\ e \end{pmatrix}_{t+1} =
     \begin{pmatrix} \mu & \lambda \\ -\alpha\mu & 1 - \alpha\lambda \end{pmatrix}
     \begin{pmatrix} v \\ e \end{pmatrix}_{t}, \qquad \det = \mu,\ \operatorname{tr} = 1 + \mu - \alpha\lambda .$$
+    Nesterov's form (`SGD(nesterov=True)`) steps with $e_{t+1} = e_t - \alpha(\lambda e_t + \mu v_{t+1})$:
+    $$\begin{pmatrix} \mu & \lambda \\ -\alpha\mu^2 & 1 - \alpha\lambda(1+\mu) \end{pmatrix},
+    \qquad \det = \mu(1-\alpha\lambda),\ \operatorname{tr} = 1 + \mu - \alpha\lambda(1+\mu) .$$
 
     Args:
         lam: Hessian eigenvalue $\lambda \ge 0$.
         lr: Learning rate $\alpha > 0$.
         momentum: $\mu \in [0, 1)$.
+        nesterov: Nesterov's form, as `optim.sgd_momentum(nesterov=True)`.
     """
     mu = momentum
+    if nesterov:
+        return np.array([[mu, lam], [-lr * mu * mu, 1.0 - lr * lam * (1.0 + mu)]])
     return np.array([[mu, lam], [-lr * mu, 1.0 - lr * lam]])
 
 
-@contract(_MODE, beta=_WEIGHT)
-def ema_momentum_mode_matrix(lam: float, lr: float, beta: float) -> np.ndarray:
-    r"""The lecture's EMA momentum, one mode, state $(a, e)$.
+@contract(_MODE, beta=_WEIGHT, nesterov=check_bool)
+def ema_momentum_mode_matrix(
+    lam: float, lr: float, beta: float, *, nesterov: bool = False
+) -> np.ndarray:
+    r"""The lecture's EMA momentum, one mode, state $(a, e)$ with $e = w - w^\star$; its Nesterov
+    form with `nesterov`.
 
     $$\begin{pmatrix} a \\ e \end{pmatrix}_{t+1} =
     \begin{pmatrix} 1-\beta & \beta\lambda \\ -\eta(1-\beta) & 1 - \eta\beta\lambda \end{pmatrix}
     \begin{pmatrix} a \\ e \end{pmatrix}_{t}, \qquad \det = 1-\beta,\ \operatorname{tr} = 2 - \beta - \eta\beta\lambda .$$
+    The Nesterov form takes the gradient at the look-ahead point $u_t = w_t - \eta(1-\beta)a_t$;
+    with $c = 1 - \eta\beta\lambda$:
+    $$\begin{pmatrix} a \\ e \end{pmatrix}_{t+1} =
+    \begin{pmatrix} (1-\beta)c & \beta\lambda \\ -\eta(1-\beta)c & c \end{pmatrix}
+    \begin{pmatrix} a \\ e \end{pmatrix}_{t}, \qquad \det = (1-\beta)c .$$
 
     Args:
         lam: Hessian eigenvalue $\lambda \ge 0$.
         lr: Step size $\eta > 0$.
         beta: EMA weight $\beta \in (0, 1]$.
+        nesterov: The Nesterov form, as `optim.ema_nesterov` (`optim.ema(beta, nesterov=True)`).
     """
-    return np.array([[1.0 - beta, beta * lam], [-lr * (1.0 - beta), 1.0 - lr * beta * lam]])
+    c = 1.0 - lr * beta * lam
+    if nesterov:
+        return np.array([[(1.0 - beta) * c, beta * lam], [-lr * (1.0 - beta) * c, c]])
+    return np.array([[1.0 - beta, beta * lam], [-lr * (1.0 - beta), c]])
 
 
 def _host_square_matrix(name: str, M: Any) -> np.ndarray:
@@ -121,42 +139,6 @@ def sgd_momentum_max_stable_lr(lam_max: float, momentum: float) -> float:
 def ema_momentum_max_stable_lr(lam_max: float, beta: float) -> float:
     r"""The lecture's momentum converges iff $0 < \eta < 2(2-\beta)/(\beta\lambda_{\max})$."""
     return 2.0 * (2.0 - beta) / (beta * lam_max)
-
-
-@contract(_MODE, momentum=_DECAY)
-def sgd_nesterov_mode_matrix(lam: float, lr: float, momentum: float) -> np.ndarray:
-    r"""Nesterov in PyTorch's form (`SGD(nesterov=True)`), one mode, state $(v, e)$.
-
-    With $g = \lambda e$: $v_{t+1} = \mu v_t + \lambda e_t$, $e_{t+1} = e_t - \alpha(\lambda e_t + \mu v_{t+1})$:
-    $$\begin{pmatrix} \mu & \lambda \\ -\alpha\mu^2 & 1 - \alpha\lambda(1+\mu) \end{pmatrix},
-    \qquad \det = \mu(1-\alpha\lambda),\ \operatorname{tr} = 1 + \mu - \alpha\lambda(1+\mu) .$$
-
-    Args:
-        lam: Hessian eigenvalue $\lambda \ge 0$.
-        lr: Learning rate $\alpha > 0$.
-        momentum: $\mu \in [0, 1)$.
-    """
-    mu = momentum
-    return np.array([[mu, lam], [-lr * mu * mu, 1.0 - lr * lam * (1.0 + mu)]])
-
-
-@contract(_MODE, beta=_WEIGHT)
-def ema_nesterov_mode_matrix(lam: float, lr: float, beta: float) -> np.ndarray:
-    r"""The lecture's Nesterov momentum, one mode, state $(a, e)$ with $e = w - w^\star$.
-
-    The gradient is taken at the look-ahead point $u_t = w_t - \eta(1-\beta)a_t$; with
-    $c = 1 - \eta\beta\lambda$:
-    $$\begin{pmatrix} a \\ e \end{pmatrix}_{t+1} =
-    \begin{pmatrix} (1-\beta)c & \beta\lambda \\ -\eta(1-\beta)c & c \end{pmatrix}
-    \begin{pmatrix} a \\ e \end{pmatrix}_{t}, \qquad \det = (1-\beta)c .$$
-
-    Args:
-        lam: Hessian eigenvalue $\lambda \ge 0$.
-        lr: Step size $\eta > 0$.
-        beta: EMA weight $\beta \in (0, 1]$.
-    """
-    c = 1.0 - lr * beta * lam
-    return np.array([[(1.0 - beta) * c, beta * lam], [-lr * (1.0 - beta) * c, c]])
 
 
 @contract(_MODE, beta=_WEIGHT)
@@ -229,9 +211,8 @@ def sgd_momentum_iteration_matrix(
     $$e_{t+1} = e_t - \alpha\, v_{t+1} \ \text{(heavy ball)}, \qquad
     e_{t+1} = e_t - \alpha\,(He_t + \mu v_{t+1}) \ \text{(Nesterov)} .$$
     In the eigenbasis of $H$ it is block-diagonal with the $2\times2$
-    [`sgd_momentum_mode_matrix`][dlcore.dynamics.sgd_momentum_mode_matrix] (or
-    [`sgd_nesterov_mode_matrix`][dlcore.dynamics.sgd_nesterov_mode_matrix]) blocks, so its eigenvalues are
-    the union of theirs. The first step, $v_1 = g_0$, is this matrix with $\tau = 0$.
+    [`sgd_momentum_mode_matrix`][dlcore.dynamics.sgd_momentum_mode_matrix] blocks (with the same
+    `nesterov`), so its eigenvalues are the union of theirs. The first step, $v_1 = g_0$, is this matrix with $\tau = 0$.
 
     Args:
         H: Symmetric $d\times d$ Hessian (positive semi-definite for a convex quadratic).

@@ -292,6 +292,10 @@ def _kernel(model: KernelRidgeModel, A: Array, B: Array, *, lower: bool = False)
 _KERNEL = {"kernel": Choice(*KERNELS), "degree": Int(1), "gamma": _POS, "coef0": Real(0)}
 """The kernel and its parameters: arguments of `kernel_ridge_fit`, fields of its model."""
 
+_FIELDS = {"X": Arr("n d"), "alpha": Arr("n", "n k"), "w": Arr("d", "d k"), **_KERNEL}
+"""Every field of a `KernelRidgeModel`, as `kernel_ridge_predict` checks it (the arrays' shape
+symbols shared, with `X_test` of shape `(q, d)`)."""
+
 
 @contract(_XY, _KERNEL, lam=Real(0), form=Choice("auto", "primal", "dual"))
 def kernel_ridge_fit(
@@ -375,25 +379,19 @@ def kernel_ridge_predict(model: KernelRidgeModel, X_test: Array) -> Array:
     # every field of a model, which a caller may have built or edited by hand, and X_test
     if not isinstance(model, KernelRidgeModel):
         raise TypeError(f"model must be a KernelRidgeModel, got {type(model).__name__}")
-    Choice(*KERNELS)("model.kernel", model.kernel)
     if (model.alpha is None) == (model.w is None):
         raise ValueError(
             "model must have exactly one of model.alpha (dual) and model.w (primal) set, got "
             f"{'both' if model.alpha is not None else 'neither'}"
         )
+    dims: dict[str, Any] = {}
+    fields = {f: getattr(model, f) for f in _FIELDS if getattr(model, f) is not None}
+    for f, value in fields.items():
+        _FIELDS[f](f"model.{f}", value, *([dims] if isinstance(_FIELDS[f], Arr) else []))
     if model.w is not None and model.kernel != "linear":
         raise ValueError(f"model.w (primal form) needs kernel 'linear', got {model.kernel!r}")
-    dims: dict[str, Any] = {}
-    arrays = {"model.X": Arr("n d")("model.X", model.X, dims)}
-    if model.w is not None:
-        arrays["model.w"] = Arr("d", "d k")("model.w", model.w, dims)
-    else:
-        arrays["model.alpha"] = Arr("n", "n k")("model.alpha", model.alpha, dims)
-    arrays["X_test"] = Arr("q d")("X_test", X_test, dims)
-    check_compatible(arrays)
-    Int(1)("model.degree", model.degree)
-    _POS("model.gamma", model.gamma)
-    Real(0)("model.coef0", model.coef0)
+    arrays = {f"model.{f}": fields[f] for f in ("X", "alpha", "w") if f in fields}
+    check_compatible({**arrays, "X_test": Arr("q d")("X_test", X_test, dims)})
     if model.w is not None:
         return X_test @ model.w
     return _kernel(model, X_test, model.X) @ model.alpha

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -14,7 +15,6 @@ from dlcore.dynamics import (
     ema_frequency_response,
     ema_momentum_max_stable_lr,
     ema_momentum_mode_matrix,
-    ema_nesterov_mode_matrix,
     gd_max_stable_lr,
     gd_mode_factor,
     mode_eigenvalues,
@@ -22,7 +22,6 @@ from dlcore.dynamics import (
     sgd_momentum_iteration_matrix,
     sgd_momentum_max_stable_lr,
     sgd_momentum_mode_matrix,
-    sgd_nesterov_mode_matrix,
     simultaneous_momentum_mode_matrix,
     spectral_radius,
 )
@@ -826,14 +825,12 @@ def test_one_optimizer_step_is_the_mode_matrix(backend, problem, beta, c, varian
     a = eta_a / eta
     w = w_star + e
     X, y = backend.asarray(problem.X), backend.asarray(problem.y)
-    if variant == "heavy-ball":
-        opt, blocks, params = ema_momentum(eta, beta), ema_momentum_mode_matrix, w
+    nesterov = variant != "heavy-ball"
+    blocks = functools.partial(ema_momentum_mode_matrix, nesterov=nesterov)
+    if nesterov:
+        opt, params = ema_nesterov(eta, beta), w - eta * (1 - beta) * a
     else:
-        opt, blocks, params = (
-            ema_nesterov(eta, beta),
-            ema_nesterov_mode_matrix,
-            w - eta * (1 - beta) * a,
-        )
+        opt, params = ema_momentum(eta, beta), w
     p = {"w": backend.asarray(params)}
     state = MomentumState({"w": backend.asarray(a)}, 1)
     u, state = opt.update({"w": squared_loss_grad(p["w"], X, y)}, state, p)
@@ -913,10 +910,7 @@ def test_iteration_matrix_is_block_diagonal_with_closed_form_eigenvalues(problem
         mu = 0.5
     M = sgd_momentum_iteration_matrix(H, alpha, mu, nesterov=nest)
     Q = np.kron(np.eye(2), problem.V)
-    blocks = [
-        (sgd_nesterov_mode_matrix if nest else sgd_momentum_mode_matrix)(li, alpha, mu)
-        for li in lam
-    ]
+    blocks = [sgd_momentum_mode_matrix(li, alpha, mu, nesterov=nest) for li in lam]
     expected = np.zeros_like(M)
     d = problem.d
     for i, B in enumerate(blocks):
@@ -925,7 +919,7 @@ def test_iteration_matrix_is_block_diagonal_with_closed_form_eigenvalues(problem
     beta = (
         1 - mu
     )  # the EMA form: eta = alpha / beta, a = beta v, and for Nesterov w = u + alpha mu v
-    ema_blocks = ema_nesterov_mode_matrix if nest else ema_momentum_mode_matrix
+    ema_blocks = functools.partial(ema_momentum_mode_matrix, nesterov=nest)
     T = np.array([[beta, 0.0], [alpha * mu if nest else 0.0, 1.0]])  # (a, e_w) = T (v, e)
     T_inv = np.linalg.inv(T)
     with clause("c"):

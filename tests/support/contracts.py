@@ -505,11 +505,10 @@ _c(
 for _f, _third in (
     ("sgd_momentum_mode_matrix", "momentum"),
     ("ema_momentum_mode_matrix", "beta"),
-    ("sgd_nesterov_mode_matrix", "momentum"),
-    ("ema_nesterov_mode_matrix", "beta"),
     ("simultaneous_momentum_mode_matrix", "beta"),
 ):
-    _c(f"dynamics.{_f}", {}, lambda r, _n=_third: {"lam": 1.5, "lr": 0.3, _n: 0.5})
+    _flag = {"nesterov": False} if _f != "simultaneous_momentum_mode_matrix" else {}
+    _c(f"dynamics.{_f}", {}, lambda r, _n=_third, _k=_flag: {"lam": 1.5, "lr": 0.3, _n: 0.5, **_k})
 _c("dynamics.gd_mode_factor", {}, lambda r: {"lam": 1.5, "lr": 0.3})
 _c(
     "dynamics.spectral_radius",
