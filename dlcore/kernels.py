@@ -387,7 +387,8 @@ def kernel_ridge_predict(model: KernelRidgeModel, X_test: Array) -> Array:
     dims: dict[str, Any] = {}
     fields = {f: getattr(model, f) for f in _FIELDS if getattr(model, f) is not None}
     for f, value in fields.items():
-        _FIELDS[f](f"model.{f}", value, *([dims] if isinstance(_FIELDS[f], Arr) else []))
+        kind: Any = _FIELDS[f]
+        kind(f"model.{f}", value, *([dims] if isinstance(kind, Arr) else []))
     if model.w is not None and model.kernel != "linear":
         raise ValueError(f"model.w (primal form) needs kernel 'linear', got {model.kernel!r}")
     arrays = {f"model.{f}": fields[f] for f in ("X", "alpha", "w") if f in fields}
