@@ -75,8 +75,9 @@ def exact_steps_to(lam: float, lr: float, delta: float) -> int:
         return max(1, math.ceil(x))
 
 
-def float_count_range(lam: float, lr: float, delta: float) -> set[int]:
-    """The counts a float evaluation of ceil(ln delta / ln |1 - lr lam|) can return.
+def float_count_range(lam: float, lr: float, delta: float) -> range:
+    """The counts a float evaluation of ceil(ln delta / ln |1 - lr lam|) can return, as a range
+    (membership and length in O(1): near rho = 0 the band is astronomically wide, x beta ~ 1e14).
 
     In float64 (u = eps / 2) fl(lr lam) = a (1 + th), and 1 - fl(lr lam) adds u rho: rho is
     off by at most u (a + rho), so ln rho by u (a + rho) / rho relative to |ln rho|, plus u for
@@ -90,11 +91,11 @@ def float_count_range(lam: float, lr: float, delta: float) -> set[int]:
         a = decimal.Decimal(lr) * decimal.Decimal(lam)
         rho = abs(1 - a)
         if rho == 0:
-            return {1}
+            return range(1, 2)
         x = decimal.Decimal(delta).ln() / rho.ln()
         beta = decimal.Decimal(np.finfo(np.float64).eps) * (2 + (a + rho) / (rho * abs(rho.ln())))
         lo, hi = (max(1, math.ceil(x * (1 + sgn * beta))) for sgn in (-1, 1))
-    return set(range(lo, hi + 1))
+    return range(lo, hi + 1)
 
 
 def svd_coordinates(problem, lam: float):
@@ -428,6 +429,13 @@ def nested_problem(problem, seed):
 )
 @example(
     problem=make_problem(n=1, d=1, svals=[0.859375], seed=0), c=1.0, steps=1, seed=0, shrink=1e-3
+)
+@example(  # rho = |1 - lr lam| ~ 1e-32: the float band's width x beta ~ 1e14 (was a set: 24 GB)
+    problem=make_problem(n=1, d=1, svals=[0.9999999999999999], seed=0),
+    c=1.0,
+    steps=1,
+    seed=0,
+    shrink=1e-9,
 )
 @example(  # eta = 1 / lambda_max exactly: the top mode needs 1 step (the log formula gave 0)
     problem=make_problem(n=3, d=3, svals=[1.0, 0.5, 0.25], seed=0),
