@@ -1304,6 +1304,7 @@ def test_relu_is_max_zero_homogeneous_and_odd_part_identity(backend, data):
     ),
     x=st.lists(st.floats(-10, 10), min_size=1, max_size=20),
 )
+@example(w=0.0010000000000000002, sign=1, b=0.0, x=[1.9982070334450228e-42])  # see ledger
 def test_elbow_case_formula_and_one_sided_slopes(backend, w, sign, b, x):
     """The unit equals w (x - x*) on its active side and 0 on the other (up to rounding of w x + b,
     kind identity, dim 2); one-sided differences at x* -+ d give slopes 0 and w in the right order;
@@ -1320,7 +1321,11 @@ def test_elbow_case_formula_and_one_sided_slopes(backend, w, sign, b, x):
     u = _unit(backend, w, b, 1.0, x)
     active = w * (x - star) > 0
     expected = np.where(active, w * (x - star), 0.0)
-    scale = float(np.linalg.norm(np.abs(w * x) + abs(b)))
+    # each of w x, + b and max(0, .) errs by eps/2 relative plus, on underflow, half the smallest
+    # subnormal s: absolute 2 s per entry beyond the relative model, sqrt(n) 2 s in norm, which
+    # n s / eps in the scale covers (tol = 8 eps; found at x = 2e-42, w = 1e-3 in float32)
+    subnormal = float(np.finfo(backend.dtype_name).smallest_subnormal)
+    scale = float(np.linalg.norm(np.abs(w * x) + abs(b))) + x.size * subnormal / backend.eps
     with clause("b"):
         check.assert_close(u, expected, dim=2, scale=scale, what="case formula")
     loc = backend.to_numpy(kink_location(backend.asarray([w, 0.0]), backend.asarray([b, b])))
