@@ -379,10 +379,10 @@ def _document(doc: str, kinds: dict[str, Any]) -> str:
     block = re.match(r"(?: .*(?:\n|$))*", rest).group()  # type: ignore[union-attr]  # always
     own = dict(re.findall(r"^ *(\w+Error): ?(.*)", re.sub(r"\n {5,}", " ", block), re.M))
     said, entries = _clauses(kinds), []
+    wrap = functools.partial(textwrap.fill, initial_indent=" " * 4, subsequent_indent=" " * 8)
     for exc in [*said, *(e for e in own if e not in said)]:
         text = own.get(exc, "")
         text += f"{' Also if' if text else 'If'} {'; '.join(said[exc])}." if said.get(exc) else ""
-        wrap = functools.partial(textwrap.fill, initial_indent=" " * 4, subsequent_indent=" " * 8)
         entries += [wrap(f"{exc}: {text.strip()}", 96)] if text else []
     section = "\n\nRaises:\n" + "\n".join(entries) if entries else ""
     return f"{head.rstrip()}{section}\n{rest[len(block) :]}".strip()

@@ -385,7 +385,7 @@ def kernel_ridge_predict(model: KernelRidgeModel, X_test: Array) -> Array:
             f"{'both' if model.alpha is not None else 'neither'}"
         )
     dims: dict[str, Any] = {}
-    fields = {f: getattr(model, f) for f in _FIELDS if getattr(model, f) is not None}
+    fields = {f: v for f in _FIELDS if (v := getattr(model, f)) is not None}
     for f, value in fields.items():
         kind: Any = _FIELDS[f]
         kind(f"model.{f}", value, *([dims] if isinstance(kind, Arr) else []))
