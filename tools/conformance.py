@@ -23,7 +23,7 @@ commands. Exits 1 if and only if a claim failed (`--strict`: or is not implement
 Options: `--strict`; `--seed S` and `--examples N` (an instructor's private run: a seed and an
 example budget the public run does not use); `--report PATH`; `--html OUT` (the board, rendered
 by the claims board's code, `docs/hooks/claims.py`, into OUT/index.html, or OUT if it ends in
-`.html`); anything after `--` goes to pytest (e.g. `-k ridge`, or test files or node ids, which
+`.html`, with MathJax beside it in `mathjax/`); anything after `--` goes to pytest (e.g. `-k ridge`, or test files or node ids, which
 then replace `tests/claims`).
 """
 
@@ -36,6 +36,7 @@ import inspect
 import json
 import os
 import shlex
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -336,7 +337,9 @@ def format_failure(cid: str, c: dict) -> str:
 
 def write_html(report: dict, out: Path) -> Path:
     """The conformance board as one standalone page: the claims board's code
-    (`docs/hooks/claims.py` `conformance_board`), its script and stylesheet inlined."""
+    (`docs/hooks/claims.py` `conformance_board`), its script, stylesheet and MathJax
+    configuration inlined, and the formulas typeset by the site's MathJax, copied beside the page
+    into `mathjax/` (see `copy_mathjax`)."""
     import markdown
 
     sys.path[:0] = [str(ROOT), str(ROOT / "docs" / "hooks")]
@@ -346,22 +349,48 @@ def write_html(report: dict, out: Path) -> Path:
         f"# Conformance of `{report.get('implementation')}`\n\n" + hooks.conformance_board(report),
         extensions=[
             "admonition", "attr_list", "md_in_html", "tables", "pymdownx.details",
-            "pymdownx.superfences",
+            "pymdownx.superfences", "pymdownx.arithmatex",
         ],
+        extension_configs={"pymdownx.arithmatex": {"generic": True}},  # as in mkdocs.yml
     )  # fmt: skip
     css = (ROOT / "docs" / "stylesheets" / "claims.css").read_text(encoding="utf-8")
     js = (ROOT / "docs" / "javascripts" / "board.js").read_text(encoding="utf-8")
+    config = (ROOT / "docs" / "javascripts" / "mathjax-config.js").read_text(encoding="utf-8")
+    path = out if out.suffix == ".html" else out / "index.html"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    copy_mathjax(path.parent / "mathjax")
     page = (
         '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        '<link rel="icon" href="data:,">'  # no favicon request
         f"<title>dlcore conformance: {report.get('implementation')}</title>"
-        f"<style>{css}\n{_PAGE_CSS}</style></head>\n<body>\n{text}\n"
-        f"<script>{js}</script></body></html>\n"
+        f"<style>{css}\n{_PAGE_CSS}</style>\n<script>{config}</script>\n"
+        '<script src="mathjax/tex-mml-chtml.js" defer></script></head>\n<body>\n'
+        f"{text}\n<script>{js}</script></body></html>\n"
     )
-    path = out if out.suffix == ".html" else out / "index.html"
-    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(page, encoding="utf-8")
     return path
+
+
+MATHJAX = ROOT / "docs" / "assets" / "mathjax"
+# what the board loads: the bundle, the lazy-typesetting module the shared configuration asks
+# for, and the fonts of the CHTML output (1.6 MB of the package's 24 MB)
+MATHJAX_PARTS = ("tex-mml-chtml.js", "ui/lazy.js", "output/chtml/fonts/woff-v2")
+
+
+def copy_mathjax(target: Path) -> None:
+    """Copy the site's MathJax (`docs/assets/mathjax`) to `target`, installing it first with
+    `docs/hooks/mathjax.py` where it is missing (from npm; without npm that script writes a loader
+    that fetches MathJax from a CDN, and only that loader is copied)."""
+    if not (MATHJAX / MATHJAX_PARTS[0]).exists():
+        subprocess.run([sys.executable, str(ROOT / "docs" / "hooks" / "mathjax.py")], check=True)
+    for part in MATHJAX_PARTS:
+        src, dst = MATHJAX / part, target / part
+        if src.is_dir():
+            shutil.copytree(src, dst, dirs_exist_ok=True)
+        elif src.exists():
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dst)
 
 
 _PAGE_CSS = """body { font: 15px/1.5 system-ui, sans-serif; margin: 1rem auto; max-width: 80rem;

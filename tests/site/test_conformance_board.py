@@ -4,7 +4,7 @@ PyTorch page of the site, both rendered by the claims board's code (`docs/hooks/
 The standalone board is built here from the fixture claim report `tests/site/failing-report.json`
 (one failed claim), as `tools/conformance.py` builds it from a run: in a real browser it sorts,
 lists the failed claim first and shows its statement, lecture source, assertion and replay
-commands. Rendering a conformance board leaves the claims board's state as it was.
+commands, and typesets every formula with the MathJax copied beside it, offline. Rendering a conformance board leaves the claims board's state as it was.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from selenium.webdriver.common.by import By
-from test_browser import SITE, _board_ids, _driver, _serve
+from test_browser import ALL_MATH, SITE, TYPESET, _board_ids, _driver, _requests, _serve
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path[:0] = [str(ROOT / "tools"), str(ROOT / "docs" / "hooks")]
@@ -71,6 +71,30 @@ def test_the_standalone_board_explains_a_failure(browser, tmp_path):
             failed["reproduce_pytest"],
         ):
             assert needle in text, needle
+    finally:
+        server.shutdown()
+
+
+def test_the_standalone_board_typesets_its_formulas_offline(browser, tmp_path):
+    page = conformance.write_html(_report(tmp_path), tmp_path / "board")
+    formulas = page.read_text(encoding="utf-8").count('class="arithmatex"')
+    assert formulas > 0, "the fixture board has no formula to typeset"
+    server, url = _serve(page.parent)
+    try:
+        browser.get_log("browser"), browser.get_log("performance")  # drop the previous page's
+        browser.get(url)
+        browser.set_script_timeout(60)
+        browser.execute_async_script(TYPESET)
+        assert browser.execute_async_script(ALL_MATH) == [], "MathJax errors"
+        untypeset = browser.execute_script(
+            "return Array.from(document.querySelectorAll('.arithmatex'))"
+            ".filter(e => !e.querySelector('mjx-container')).map(e => e.textContent);"
+        )
+        assert untypeset == [], f"{len(untypeset)} of {formulas} formulas left as TeX"
+        errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+        assert errors == [], f"console errors {errors}"
+        remote = [u for u in _requests(browser) if not u.startswith(("data:", url.rstrip("/")))]
+        assert remote == [], f"requests leave the machine: {remote}"
     finally:
         server.shutdown()
 
