@@ -23,8 +23,8 @@ commands. Exits 1 if and only if a claim failed (`--strict`: or is not implement
 Options: `--strict`; `--seed S` and `--examples N` (an instructor's private run: a seed and an
 example budget the public run does not use); `--report PATH`; `--html OUT` (the board, rendered
 by the claims board's code, `docs/hooks/claims.py`, into OUT/index.html, or OUT if it ends in
-`.html`, with MathJax beside it in `mathjax/`); anything after `--` goes to pytest (e.g. `-k ridge`, or test files or node ids, which
-then replace `tests/claims`).
+`.html`, with MathJax beside it in `mathjax/`); anything after `--` goes to pytest (e.g. `-k
+ridge`, or test files or node ids, which then replace `tests/claims`).
 """
 
 from __future__ import annotations

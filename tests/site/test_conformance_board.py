@@ -4,7 +4,8 @@ PyTorch page of the site, both rendered by the claims board's code (`docs/hooks/
 The standalone board is built here from the fixture claim report `tests/site/failing-report.json`
 (one failed claim), as `tools/conformance.py` builds it from a run: in a real browser it sorts,
 lists the failed claim first and shows its statement, lecture source, assertion and replay
-commands, and typesets every formula with the MathJax copied beside it, offline. Rendering a conformance board leaves the claims board's state as it was.
+commands, and typesets every formula with the MathJax copied beside it, offline. Rendering a
+conformance board leaves the claims board's state as it was.
 """
 
 from __future__ import annotations
