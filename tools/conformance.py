@@ -372,20 +372,22 @@ def write_html(report: dict, out: Path) -> Path:
     return path
 
 
-MATHJAX = ROOT / "docs" / "assets" / "mathjax"
-# what the board loads: the bundle, the lazy-typesetting module the shared configuration asks
-# for, and the fonts of the CHTML output (1.6 MB of the package's 24 MB)
-MATHJAX_PARTS = ("tex-mml-chtml.js", "ui/lazy.js", "output/chtml/fonts/woff-v2")
+# what the board loads of the site's MathJax: the bundle, the lazy-typesetting module the shared
+# configuration asks for, and the fonts of the CHTML output (1.6 MB of the package's 24 MB)
+MATHJAX_PARTS = ("ui/lazy.js", "output/chtml/fonts/woff-v2")
 
 
 def copy_mathjax(target: Path) -> None:
-    """Copy the site's MathJax (`docs/assets/mathjax`) to `target`, installing it first with
-    `docs/hooks/mathjax.py` where it is missing (from npm; without npm that script writes a loader
-    that fetches MathJax from a CDN, and only that loader is copied)."""
-    if not (MATHJAX / MATHJAX_PARTS[0]).exists():
-        subprocess.run([sys.executable, str(ROOT / "docs" / "hooks" / "mathjax.py")], check=True)
-    for part in MATHJAX_PARTS:
-        src, dst = MATHJAX / part, target / part
+    """Copy the site's MathJax (`docs/hooks/mathjax.py` `TARGET`) to `target`, installing it first
+    with that script where it is missing (from npm; without npm it writes a loader that fetches
+    MathJax from a CDN, and only that loader is copied)."""
+    sys.path[:0] = [str(ROOT / "docs" / "hooks")]
+    import mathjax
+
+    if not (mathjax.TARGET / mathjax.ENTRY).exists():
+        mathjax.main()
+    for part in (mathjax.ENTRY, *MATHJAX_PARTS):
+        src, dst = mathjax.TARGET / part, target / part
         if src.is_dir():
             shutil.copytree(src, dst, dirs_exist_ok=True)
         elif src.exists():
