@@ -241,6 +241,64 @@ def check_finite(name: str, x: Array) -> None:
     raise ValueError(f"{name} must be finite, got {bad} non-finite entries, the first {first!r}")
 
 
+def _overflowed(out: Any) -> str | None:
+    """The dtype of the first leaf of `out` (an array, a number, or dicts, tuples and lists of
+    them) with a non-finite entry; `None` when every entry is finite.
+
+    One reduction per array in the common case (a finite sum means finite entries); the entries
+    are looked at only when the sum is not finite, which finite but huge entries can also cause.
+    """
+    if isinstance(out, dict):
+        out = list(out.values())
+    if isinstance(out, (tuple, list)):
+        return next((d for d in map(_overflowed, out) if d is not None), None)
+    if isinstance(out, (float, complex, np.number)):
+        return None if np.isfinite(out) else str(np.asarray(out).dtype)
+    if not array_api_compat.is_array_api_obj(out):
+        return None  # an int, a str: nothing to overflow
+    if getattr(out, "requires_grad", False):
+        out = out.detach()  # a check, not part of the graph
+    xp = namespace(out)
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = float(xp.sum(out))
+    return None if math.isfinite(total) or bool(xp.all(xp.isfinite(out))) else str(out.dtype)
+
+
+def _refuse_overflow(out: Any, fn: str, inputs: str) -> Any:
+    """Return `out` when every entry is finite; else raise a `ValueError` naming `fn`, the
+    `inputs` (finite, checked before) and the dtype the result overflowed."""
+    dtype = _overflowed(out)
+    if dtype is None:
+        return out
+    raise ValueError(f"{fn} overflowed {dtype}: {inputs}, but too large for the result to be")
+
+
+def _is_numeric(v: Any) -> bool:
+    return isinstance(v, (float, np.floating, dict, tuple)) or array_api_compat.is_array_api_obj(v)
+
+
+def _finite_result(fn: _F) -> _F:
+    """Decorate `fn` to return only finite results: its body runs with NumPy's floating-point
+    warnings off, and a result with a non-finite entry (from the finite arguments that the
+    contract has checked) is an overflow, refused with a `ValueError` that names the function
+    and its float arguments."""
+    signature = inspect.signature(fn)
+
+    @functools.wraps(fn)
+    def checked(*args: Any, **kwargs: Any) -> Any:
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            out = fn(*args, **kwargs)
+        if _overflowed(out) is None:
+            return out
+        given = signature.bind(*args, **kwargs).arguments
+        names = [k for k, v in given.items() if _is_numeric(v)]
+        inputs = f"{_listing(names, 'and')} {'are' if names[1:] else 'is'} finite"
+        return _refuse_overflow(out, fn.__name__, inputs)
+
+    checked.__finite__ = True  # type: ignore[attr-defined]  # read by contract's documentation
+    return checked  # type: ignore[return-value]
+
+
 def check_linalg_dtype(name: str, x: Array) -> None:
     r"""Refuse half precision (`float16`, `bfloat16`) where `x` goes into linear algebra.
 
@@ -346,7 +404,8 @@ def contract(*groups: dict[str, Any], **kinds: Callable[..., Any]) -> Callable[[
             return fn(**vals)
 
         checked.__contract__ = kinds  # type: ignore[attr-defined]
-        checked.__doc__ = _document(inspect.cleandoc(fn.__doc__ or ""), kinds)
+        finite = getattr(fn, "__finite__", False)
+        checked.__doc__ = _document(inspect.cleandoc(fn.__doc__ or ""), kinds, finite)
         return checked  # type: ignore[return-value]
 
     return decorate
@@ -373,12 +432,15 @@ def _clauses(kinds: dict[str, Any]) -> dict[str, list[str]]:
     return {"TypeError": type_ + differ, "ValueError": value}
 
 
-def _document(doc: str, kinds: dict[str, Any]) -> str:
-    """`doc` with the declaration's clauses after its own Raises entries (see `contract`)."""
+def _document(doc: str, kinds: dict[str, Any], finite: bool = False) -> str:
+    """`doc` with the declaration's clauses after its own Raises entries (see `contract`), and
+    the overflow clause of a `_finite_result` function (`finite`) where `doc` has none."""
     head, _, rest = doc.partition("\nRaises:\n")
     block = re.match(r"(?: .*(?:\n|$))*", rest).group()  # type: ignore[union-attr]  # always
     own = dict(re.findall(r"^ *(\w+Error): ?(.*)", re.sub(r"\n {5,}", " ", block), re.M))
     said, entries = _clauses(kinds), []
+    if finite and "overflow" not in own.get("ValueError", ""):
+        said["ValueError"].append("the result overflows the dtype (finite arguments too large)")
     wrap = functools.partial(textwrap.fill, initial_indent=" " * 4, subsequent_indent=" " * 8)
     for exc in [*said, *(e for e in own if e not in said)]:
         text = own.get(exc, "")
@@ -598,15 +660,16 @@ of them, summed over any realistic number of terms, stay far inside the range
 ($2^{\\pm 1022}$). float32 (range $2^{\\pm 126}$) is rescaled outside $2^{\\pm 32}$."""
 
 
-def _exponent(xp: Any, A: Array) -> int:
+def _exponent(xp: Any, A: Array, *more: Array) -> int:
     r"""The power of two $e$ such that $2^e A$ has largest entry in $[\tfrac12, 1)$, or 0 when
     $A$ is already in the safe range (no work then: the common case costs one pass for the max).
+    With `more` arrays, the largest entry of them all.
 
     Scaling by a power of two is exact (barring subnormals), so a route that solves for
     $2^e A$ and scales back loses nothing, and never overflows or underflows in $A^\top A$
     where the answer is representable.
     """
-    m = _scalar(xp.max(xp.abs(A)))
+    m = max(_scalar(xp.max(xp.abs(x))) for x in (A, *more))
     if m == 0.0:
         return 0
     safe = _SAFE if str(A.dtype).endswith("float64") else 32
@@ -615,9 +678,14 @@ def _exponent(xp: Any, A: Array) -> int:
 
 
 def _times_pow2(A: Array, e: int) -> Array:
-    """`A * 2**e`, in two factors when $2^e$ alone is not a float64 (as for subnormal input)."""
+    """`A * 2**e`, in two factors when $2^e$ alone is not a float64 (as for subnormal input), and
+    in more when it is beyond two (where every nonzero entry leaves the range)."""
     if e == 0:
         return A
+    big = 1000 if str(A.dtype).endswith("float64") else 100  # 2^big is a float of A's dtype
+    while abs(e) > 2 * big:  # far beyond the range, where A goes to 0 or infinity
+        step = big if e > 0 else -big
+        A, e = A * math.ldexp(1.0, step), e - step
     half = e // 2
     return (A * math.ldexp(1.0, half)) * math.ldexp(1.0, e - half)
 

@@ -10,12 +10,23 @@ parameters for [`forward`][dlcore.mlp.forward].
 
 from __future__ import annotations
 
-from dlcore.backend import Arr, Array, Choice, Knots, Real, contract, device_of, namespace
+from dlcore.backend import (
+    Arr,
+    Array,
+    Choice,
+    Knots,
+    Real,
+    _finite_result,
+    contract,
+    device_of,
+    namespace,
+)
 
 __all__ = ["relu_net_from_pwl", "relu_net_from_slopes", "sigmoidal_net_from_samples"]
 
 
 @contract(knots=Knots("k+1"), values=Arr("k+1"))
+@_finite_result
 def relu_net_from_pwl(knots: Array, values: Array) -> dict[str, Array]:
     r"""A width-$k$ one-hidden-layer ReLU net equal to the PWL interpolant on $[t_0, t_k]$.
 
@@ -46,6 +57,7 @@ def relu_net_from_pwl(knots: Array, values: Array) -> dict[str, Array]:
 
 
 @contract(knots=Knots("k"), slopes=Arr("s"), value=Arr("1"))
+@_finite_result
 def relu_net_from_slopes(knots: Array, slopes: Array, value: Array) -> dict[str, Array]:
     r"""A width-$(k+1)$ ReLU net equal on all of $\mathbb R$ to the PWL function with these slopes.
 
@@ -82,6 +94,7 @@ def relu_net_from_slopes(knots: Array, slopes: Array, value: Array) -> dict[str,
     sharpness=Real(0, low_open=True),
     activation=Choice("sigmoid", "tanh"),
 )
+@_finite_result
 def sigmoidal_net_from_samples(
     knots: Array, values: Array, sharpness: float, *, activation: str = "sigmoid"
 ) -> dict[str, Array]:

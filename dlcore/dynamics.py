@@ -18,7 +18,17 @@ from typing import Any
 
 import numpy as np
 
-from dlcore.backend import _DECAY, _POSITIVE, _WEIGHT, Int, Real, check_bool, contract, to_numpy
+from dlcore.backend import (
+    _DECAY,
+    _POSITIVE,
+    _WEIGHT,
+    Int,
+    Real,
+    _finite_result,
+    check_bool,
+    contract,
+    to_numpy,
+)
 
 __all__ = [
     "gd_mode_factor",
@@ -42,12 +52,14 @@ r"""A mode's Hessian eigenvalue $\lambda \ge 0$ and step size $> 0$, as the mode
 
 
 @contract(_MODE)
+@_finite_result
 def gd_mode_factor(lam: float, lr: float) -> float:
     r"""GD's error factor in a mode of Hessian eigenvalue $\lambda$: $e_{t+1} = (1 - \eta\lambda)\, e_t$."""
     return 1.0 - lr * lam
 
 
 @contract(_MODE, momentum=_DECAY, nesterov=check_bool)
+@_finite_result
 def sgd_momentum_mode_matrix(
     lam: float, lr: float, momentum: float, *, nesterov: bool = False
 ) -> np.ndarray:
@@ -74,6 +86,7 @@ def sgd_momentum_mode_matrix(
 
 
 @contract(_MODE, beta=_WEIGHT, nesterov=check_bool)
+@_finite_result
 def ema_momentum_mode_matrix(
     lam: float, lr: float, beta: float, *, nesterov: bool = False
 ) -> np.ndarray:
@@ -124,24 +137,28 @@ def spectral_radius(M: np.ndarray) -> float:
 
 
 @contract(lam_max=_POSITIVE)
+@_finite_result
 def gd_max_stable_lr(lam_max: float) -> float:
     r"""GD converges on a quadratic iff $0 < \eta < 2/\lambda_{\max}$ (lecture loss: $1/\sigma_{\max}^2$)."""
     return 2.0 / lam_max
 
 
 @contract(lam_max=_POSITIVE, momentum=_DECAY)
+@_finite_result
 def sgd_momentum_max_stable_lr(lam_max: float, momentum: float) -> float:
     r"""Heavy ball (PyTorch form) converges iff $0 < \alpha < 2(1+\mu)/\lambda_{\max}$."""
     return 2.0 * (1.0 + momentum) / lam_max
 
 
 @contract(lam_max=_POSITIVE, beta=_WEIGHT)
+@_finite_result
 def ema_momentum_max_stable_lr(lam_max: float, beta: float) -> float:
     r"""The lecture's momentum converges iff $0 < \eta < 2(2-\beta)/(\beta\lambda_{\max})$."""
-    return 2.0 * (2.0 - beta) / (beta * lam_max)
+    return 2.0 * (2.0 - beta) / beta / lam_max  # beta lam_max may underflow to 0
 
 
 @contract(_MODE, beta=_WEIGHT)
+@_finite_result
 def simultaneous_momentum_mode_matrix(lam: float, lr: float, beta: float) -> np.ndarray:
     r"""The simultaneous variant that steps with the *old* average, one mode, state $(a, e)$.
 
@@ -196,6 +213,7 @@ def mode_eigenvalues(trace: float, det: float) -> tuple[complex, complex]:
 @contract(
     H=_host_square_matrix, lr=_POSITIVE, momentum=_DECAY, dampening=_DECAY, nesterov=check_bool
 )
+@_finite_result
 def sgd_momentum_iteration_matrix(
     H: np.ndarray,
     lr: float,
@@ -232,6 +250,7 @@ def sgd_momentum_iteration_matrix(
 
 
 @contract(lr=_POSITIVE, t=Int(0))
+@_finite_result
 def gd_filter_factors(s: np.ndarray, lr: float, t: int) -> np.ndarray:
     r"""GD's spectral filter from $w_0 = 0$ on the lecture loss: $p(\sigma, t) = 1 - (1 - 2\eta\sigma^2)^t$.
 
@@ -260,6 +279,10 @@ def gd_filter_factors(s: np.ndarray, lr: float, t: int) -> np.ndarray:
 _EXACT_STEPS = 1024
 r"""Up to this many steps `gd_steps_to_tolerance` decides $\rho^t \le \delta$ in exact rational
 arithmetic; beyond, by logarithms (see there)."""
+_TINY_GAP = Fraction(1, 2**1000)
+r"""Below this $1 - \rho$, $\ln\rho = -(1 - \rho)$ to far below float precision (a relative
+error of $(1 - \rho)/2$). The count is then taken in rational arithmetic: as a float, $1 - \rho$
+may be subnormal or 0, and the count may exceed the largest float."""
 
 
 @contract(lam=_POSITIVE, lr=_POSITIVE, delta=Real(0.0, 1.0, low_open=True, high_open=True))
@@ -273,7 +296,8 @@ def gd_steps_to_tolerance(lam: float, lr: float, delta: float) -> int:
     $\rho^t = \delta$ (for example $\rho = 1/2$, $\delta = 2^{-51}$) or a near tie (for example
     $1 - 0.495 \cdot 2$ against $0.01$, which differ in the 17th digit) is counted right. Larger
     counts come from the logarithms alone, which can be one off only when $\ln\delta/\ln\rho$
-    lies within about $10^{-16}$ times itself of an integer.
+    lies within about $10^{-16}$ times itself of an integer; where $1 - \rho < 2^{-1000}$, the
+    quotient is $\ln(1/\delta)/(1 - \rho)$, in rational arithmetic (an int beyond any float).
 
     Args:
         lam: Hessian eigenvalue $\lambda > 0$.
@@ -288,8 +312,11 @@ def gd_steps_to_tolerance(lam: float, lr: float, delta: float) -> int:
         raise ValueError(f"lr must be < 2/lam = {2.0 / lam!r} for the mode to contract, got {lr!r}")
     if rho == 0:
         return 1
+    gap = 1 - rho
+    if gap < _TINY_GAP:  # ln rho = -gap (1 + gap/2 + ...), a float no more: t = ln(1/delta) / gap
+        return math.ceil(Fraction(-math.log(delta)) / gap)
     # ln rho, accurate also near 1 (from the exact 1 - rho) and for tiny rho
-    log_rho = math.log1p(-float(1 - rho)) if rho > 0.5 else math.log(float(rho))
+    log_rho = math.log1p(-float(gap)) if rho > 0.5 else math.log(float(rho))
     t = max(1, math.ceil(math.log(delta) / log_rho))
     if t <= _EXACT_STEPS:  # the least t >= 1 with rho^t <= delta, decided exactly
         d = Fraction(delta)
@@ -301,6 +328,7 @@ def gd_steps_to_tolerance(lam: float, lr: float, delta: float) -> int:
 
 
 @contract(omega=Real(), beta=_WEIGHT)
+@_finite_result
 def ema_frequency_response(omega: float, beta: float) -> complex:
     r"""The frequency response of the EMA $a_{t+1} = (1-\beta)a_t + \beta u_t$.
 
@@ -317,6 +345,7 @@ def ema_frequency_response(omega: float, beta: float) -> complex:
 
 
 @contract(k=_POSITIVE, c=_POSITIVE, lam=Real(0))
+@_finite_result
 def momentum_flow_matrix(k: float, c: float, lam: float) -> np.ndarray:
     r"""Continuous-time momentum, one mode, state $(a, e)$: $\dot a = k(\lambda e - a)$, $\dot e = -c\,a$.
 

@@ -33,6 +33,7 @@ from dlcore.backend import (
     Choice,
     Int,
     Real,
+    _refuse_overflow,
     asarray,
     check_generator,
     contract,
@@ -147,8 +148,11 @@ def kink_location(w: Array, b: Array) -> Array:
             f"w and b must have the same shape, got {tuple(w.shape)} and {tuple(b.shape)}"
         )
     zero = w == 0
-    safe = xp.where(zero, xp.ones_like(w), w)
-    return xp.where(zero, xp.full_like(w, math.nan), -b / safe)
+    with np.errstate(over="ignore"):  # |b / w| beyond the dtype's range: refused below
+        x = -b / xp.where(zero, xp.ones_like(w), w)
+    return xp.where(
+        zero, xp.full_like(w, math.nan), _refuse_overflow(x, "kink_location", "w and b are finite")
+    )
 
 
 @contract(a=Real(0), scale=Real(0, low_open=True))

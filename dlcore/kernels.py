@@ -22,7 +22,10 @@ from dlcore.backend import (
     Choice,
     Int,
     Real,
+    _exponent,
+    _finite_result,
     _scalar,
+    _times_pow2,
     check_compatible,
     contract,
     device_of,
@@ -47,6 +50,7 @@ KERNELS = ("linear", "polynomial", "rbf")
 
 
 @contract(A=Arr("n d"), B=Arr("q d"))
+@_finite_result
 def linear_kernel(A: Array, B: Array) -> Array:
     r"""The linear kernel matrix $K = AB^\top$, $K_{ij} = a_i^\top b_j$.
 
@@ -65,6 +69,7 @@ _POS = Real(0, low_open=True)
 
 
 @contract(_PAIR, degree=Int(1), gamma=_POS, coef0=Real(0))
+@_finite_result
 def polynomial_kernel(
     A: Array, B: Array, *, degree: int = 2, gamma: float = 1.0, coef0: float = 1.0
 ) -> Array:
@@ -128,14 +133,26 @@ def rbf_kernel(A: Array, B: Array, *, gamma: float = 1.0) -> Array:
 
 
 def _rbf(A: Array, B: Array, gamma: float, *, lower: bool = False) -> Array:
-    """The body of [`rbf_kernel`][dlcore.kernels.rbf_kernel]; `lower` as in `_product`."""
+    r"""The body of [`rbf_kernel`][dlcore.kernels.rbf_kernel]; `lower` as in `_product`.
+
+    Far from 1 (entries beyond $2^{\pm 256}$, or $\sqrt\gamma$ times the centred ones), the
+    points are first scaled by exact powers of two $2^e$ and $2^j$, and $-\gamma\|a - b\|^2$ is
+    scaled back by $2^{-2(e + j)}$ just before the exponential, where it may round to $-\infty$
+    (a kernel entry of 0) or to 0 (an entry of 1), both right. Inside that range $e = j = 0$.
+    """
     same = B is A
     xp = namespace(A)
     n, m = int(A.shape[0]), int(B.shape[0])
+    e = _exponent(xp, A, B)  # the mean below must not overflow
+    A = _times_pow2(A, e)
+    B = A if same else _times_pow2(B, e)
     root = math.sqrt(gamma)  # exp(-||r a - r b||^2) with r^2 = gamma: no overflow of ||a||^2
     c = xp.mean(A, axis=0) * (n / (n + m)) + xp.mean(B, axis=0) * (m / (n + m))  # common mean
     A = (A - c) * root  # fresh arrays: the caller's are never written
     B = A if same else (B - c) * root
+    j = _exponent(xp, A, B)  # |r (a - c)| may still be beyond 2^{+-256}
+    A = _times_pow2(A, j)
+    B = A if same else _times_pow2(B, j)
     sq = _product(A, B, lower=lower)  # a fresh array we own: update it in place
     if same:
         a2 = b2 = xp.linalg.diagonal(sq) * 1.0  # a copy: sq changes in place below
@@ -145,7 +162,8 @@ def _rbf(A: Array, B: Array, gamma: float, *, lower: bool = False) -> Array:
     sq -= a2[:, None]
     sq -= b2[None, :]
     sq[sq > 0.0] = 0.0  # rounding only, as ||a - b||^2 >= 0: in place, no n x m temporary
-    return xp.exp(sq)
+    with np.errstate(over="ignore"):  # to -inf: an entry of exp(-inf) = 0
+        return xp.exp(_times_pow2(sq, -2 * (e + j)))
 
 
 def _scipy(A: Array) -> Any:
@@ -370,6 +388,7 @@ def kernel_ridge_fit(
     return model._replace(**{field: _spd_solve(xp, A, lam, b, error)})
 
 
+@_finite_result
 def kernel_ridge_predict(model: KernelRidgeModel, X_test: Array) -> Array:
     r"""Predictions of a fitted kernel ridge model: only inner products with the training points.
 

@@ -20,6 +20,7 @@ from dlcore.backend import (
     Array,
     Real,
     _exponent,
+    _finite_result,
     _times_pow2,
     contract,
     device_of,
@@ -158,6 +159,7 @@ def ridge_dual(X: Array, y: Array, lam: float) -> Array:
 
 
 @contract(_XY)
+@_finite_result
 def min_norm_solution(X: Array, y: Array) -> Array:
     r"""The minimum-norm least-squares solution $X^+ y$ (Moore–Penrose pseudo-inverse).
 
@@ -209,6 +211,7 @@ def null_space_projector(X: Array) -> Array:
 
 
 @contract(_WXY, lam=Real(0))
+@_finite_result
 def ridge_objective(w: Array, X: Array, y: Array, lam: float) -> Array:
     r"""The ridge objective in the lecture's normalisation (no $\tfrac12$, no $\tfrac1n$).
 
@@ -229,6 +232,7 @@ def ridge_objective(w: Array, X: Array, y: Array, lam: float) -> Array:
 
 
 @contract(_WXY, lam=Real(0))
+@_finite_result
 def ridge_grad(w: Array, X: Array, y: Array, lam: float) -> Array:
     r"""Gradient of the ridge objective: the least-squares gradient plus weight decay.
 
@@ -249,6 +253,7 @@ def ridge_grad(w: Array, X: Array, y: Array, lam: float) -> Array:
 
 
 @contract(s=Arr("k", "k l"), lam=Real(0, low_open=True))
+@_finite_result
 def ridge_filter_factors(s: Array, lam: float) -> Array:
     r"""Ridge's spectral filter factors $\varphi_\lambda(\sigma) = \sigma^2 / (\sigma^2 + \lambda)$.
 
@@ -297,6 +302,7 @@ def ridge_svd(X: Array, y: Array, lam: float) -> Array:
 
 
 @contract(X=Arr("n d"), y=Arr("n", "n m"), lam=Real(0))
+@_finite_result
 def augment_ridge_rows(X: Array, y: Array, lam: float) -> tuple[Array, Array]:
     r"""Fake data points: $X_a = \begin{bmatrix} X \\ \sqrt\lambda I_d\end{bmatrix}$, $y_a = \begin{bmatrix} y \\ 0_d\end{bmatrix}$.
 
@@ -319,6 +325,7 @@ def augment_ridge_rows(X: Array, y: Array, lam: float) -> tuple[Array, Array]:
 
 
 @contract(X=Arr("n d"), lam=Real(0))
+@_finite_result
 def augment_ridge_features(X: Array, lam: float) -> Array:
     r"""Fake features, one per data point: $X_f = [\,X,\; \sqrt\lambda I_n\,] \in \mathbb{R}^{n\times(d+n)}$.
 

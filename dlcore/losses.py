@@ -16,7 +16,6 @@ $\hat R(w) = \tfrac1n \sum_i \ell(y_i, x_i^\top w) + \lambda\|w\|^2$
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import array_api_compat
@@ -28,6 +27,8 @@ from dlcore.backend import (
     Array,
     Choice,
     Real,
+    _finite_result,
+    _refuse_overflow,
     contract,
     device_of,
     namespace,
@@ -58,25 +59,6 @@ MARGIN_LOSSES = ("squared", "logistic", "hinge")
 """Per-example losses of a linear score $s_i = x_i^\top w$ that `per_example_losses` knows."""
 
 
-def _finite_result(out: Array, fn: str, inputs: str) -> Array:
-    """Return `out` when every entry is finite, else raise: finite inputs overflowed.
-
-    One reduction in the common case (a finite sum means finite entries); the entries are looked
-    at only when the sum is not finite, which finite but huge entries can also cause.
-
-    Raises:
-        ValueError: Naming `fn`, the `inputs` and the dtype, when an entry of `out` is not finite.
-    """
-    xp = namespace(out)
-    with np.errstate(over="ignore", invalid="ignore"):
-        total = float(xp.sum(out))
-    if math.isfinite(total) or bool(xp.all(xp.isfinite(out))):
-        return out
-    raise ValueError(
-        f"{fn} overflowed {out.dtype}: {inputs} are finite, but too large for the result to be"
-    )
-
-
 def _indices(name: str, seq: Any, high: int, *, length: tuple[str, int] | None = None) -> list[int]:
     """`seq` as a list of ints in [0, `high`), else raise naming `name`: a non-empty 1-D array or
     sequence, of `length` = (what, how many) entries when given."""
@@ -99,6 +81,7 @@ def _indices(name: str, seq: Any, high: int, *, length: tuple[str, int] | None =
 
 
 @contract(_WXY)
+@_finite_result
 def squared_loss(w: Array, X: Array, y: Array) -> Array:
     r"""The least-squares loss $L(w) = \|Xw - y\|^2$ (a 0-d array).
 
@@ -110,26 +93,23 @@ def squared_loss(w: Array, X: Array, y: Array) -> Array:
     Raises:
         ValueError: If `w`, `X` and `y` are finite but the loss overflows the dtype.
     """
-    xp = namespace(X)
-    with np.errstate(over="ignore", invalid="ignore"):
-        r = X @ w - y
-        out = xp.asarray(xp.sum(r * r))  # NumPy's sum gives a scalar; keep a 0-d array
-    return _finite_result(out, "squared_loss", "w, X and y")
+    r = X @ w - y
+    return namespace(X).asarray(namespace(X).sum(r * r))  # NumPy's sum gives a scalar: 0-d
 
 
 @contract(_WXY)
+@_finite_result
 def squared_loss_grad(w: Array, X: Array, y: Array) -> Array:
     r"""The gradient $\nabla L(w) = 2X^\top(Xw - y)$ of [`squared_loss`][dlcore.losses.squared_loss].
 
     Raises:
         ValueError: If `w`, `X` and `y` are finite but the gradient overflows the dtype.
     """
-    with np.errstate(over="ignore", invalid="ignore"):
-        out = 2 * (X.T @ (X @ w - y))
-    return _finite_result(out, "squared_loss_grad", "w, X and y")
+    return 2 * (X.T @ (X @ w - y))
 
 
 @contract(_WXY)
+@_finite_result
 def minibatch_grad(w: Array, X: Array, y: Array, batch: Any) -> Array:
     r"""The unbiased minibatch gradient $\hat g_B = \tfrac{n}{b}\, 2X_B^\top (X_B w - y_B)$.
 
@@ -154,9 +134,7 @@ def minibatch_grad(w: Array, X: Array, y: Array, batch: Any) -> Array:
     ind = xp.asarray(idx, device=device_of(X))
     XB = xp.take(X, ind, axis=0)
     yB = xp.take(y, ind, axis=0)
-    with np.errstate(over="ignore", invalid="ignore"):
-        out = (n / len(idx)) * 2 * (XB.T @ (XB @ w - yB))
-    return _finite_result(out, "minibatch_grad", "w, X and y")
+    return (n / len(idx)) * 2 * (XB.T @ (XB @ w - yB))
 
 
 # ---- classification surrogates ------------------------------------------------------------
@@ -292,6 +270,7 @@ def _one_hot(z: Array, labels: Any) -> Array:
 
 
 @contract(z=Arr("n k"))
+@_finite_result
 def cross_entropy(z: Array, labels: Any) -> Array:
     r"""Softmax cross-entropy per example, $\ell_i = -z_{i,y_i} + \log\sum_k e^{z_{i,k}}$.
 
@@ -314,8 +293,7 @@ def cross_entropy(z: Array, labels: Any) -> Array:
     """
     xp = namespace(z)
     picked = xp.where(_one_hot(z, labels) == 1, log_softmax(z), xp.zeros_like(z))
-    out = 0.0 - xp.sum(picked, axis=-1)  # 0 - x, not -x: a zero loss is +0.0
-    return _finite_result(out, "cross_entropy", "z (finite logits too far apart)")
+    return 0.0 - xp.sum(picked, axis=-1)  # 0 - x, not -x: a zero loss is +0.0
 
 
 @contract(z=Arr("n k"))
@@ -349,6 +327,7 @@ r"""Each of `MARGIN_LOSSES` as a function $\ell(y, s)$ of the score, and its $\p
 
 
 @contract(_SINGLE)
+@_finite_result
 def per_example_losses(w: Array, X: Array, y: Array, *, loss: str = "squared") -> Array:
     r"""$\ell_i(w) = \ell(y_i, x_i^\top w)$ for every row, shape `(n,)`.
 
@@ -362,13 +341,12 @@ def per_example_losses(w: Array, X: Array, y: Array, *, loss: str = "squared") -
         ValueError: If `w`, `X` and `y` are finite but a score or a loss overflows the
             dtype.
     """
-    with np.errstate(over="ignore", invalid="ignore"):
-        s = _finite_result(X @ w, "the scores Xw", "w and X")
-        out = _MARGIN[loss][0](s, y)
-    return _finite_result(out, "per_example_losses", "w, X and y")
+    s = _refuse_overflow(X @ w, "the scores Xw", "w and X are finite")
+    return _MARGIN[loss][0](s, y)
 
 
 @contract(_SINGLE)
+@_finite_result
 def per_example_grads(w: Array, X: Array, y: Array, *, loss: str = "squared") -> Array:
     r"""$\nabla\ell_i(w) = \ell'(y_i, x_i^\top w)\, x_i$ for every row, shape `(n, d)`.
 
@@ -385,13 +363,12 @@ def per_example_grads(w: Array, X: Array, y: Array, *, loss: str = "squared") ->
         ValueError: If `w`, `X` and `y` are finite but a score or a gradient overflows the
             dtype.
     """
-    with np.errstate(over="ignore", invalid="ignore"):
-        s = _finite_result(X @ w, "the scores Xw", "w and X")
-        out = _MARGIN[loss][1](s, y)[:, None] * X
-    return _finite_result(out, "per_example_grads", "w, X and y")
+    s = _refuse_overflow(X @ w, "the scores Xw", "w and X are finite")
+    return _MARGIN[loss][1](s, y)[:, None] * X
 
 
 @contract(_SINGLE, lam=Real(0))
+@_finite_result
 def empirical_risk(
     w: Array, X: Array, y: Array, *, loss: str = "squared", lam: float = 0.0
 ) -> Array:
@@ -404,12 +381,11 @@ def empirical_risk(
     """
     losses = per_example_losses.__wrapped__(w, X, y, loss=loss)  # type: ignore[attr-defined]
     xp = namespace(w)
-    with np.errstate(over="ignore", invalid="ignore"):
-        out = xp.asarray(xp.mean(losses) + lam * xp.sum(w * w))
-    return _finite_result(out, "empirical_risk", "w, X, y and lam")
+    return xp.asarray(xp.mean(losses) + lam * xp.sum(w * w))
 
 
 @contract(_SINGLE, lam=Real(0))
+@_finite_result
 def empirical_risk_grad(
     w: Array, X: Array, y: Array, *, loss: str = "squared", lam: float = 0.0
 ) -> Array:
@@ -421,6 +397,4 @@ def empirical_risk_grad(
     """
     grads = per_example_grads.__wrapped__(w, X, y, loss=loss)  # type: ignore[attr-defined]
     xp = namespace(w)
-    with np.errstate(over="ignore", invalid="ignore"):
-        out = xp.mean(grads, axis=0) + 2 * lam * w
-    return _finite_result(out, "empirical_risk_grad", "w, X, y and lam")
+    return xp.mean(grads, axis=0) + 2 * lam * w

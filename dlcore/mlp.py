@@ -27,6 +27,7 @@ from dlcore.backend import (
     Choice,
     Int,
     Real,
+    _finite_result,
     _shape,
     asarray,
     check_bool,
@@ -283,6 +284,7 @@ def _gradient(
 
 
 @contract(_NET, grad_output=Arr("n o"), activation=_ACT)
+@_finite_result
 def backward(
     params: dict[str, Array], X: Array, grad_output: Array, *, activation: str = "relu"
 ) -> dict[str, Array]:
@@ -318,6 +320,7 @@ def backward(
 
 
 @contract(_NET, y=Arr("n", "n o"), activation=_ACT)
+@_finite_result
 def value_and_grad(
     params: dict[str, Array], X: Array, y: Array, *, activation: str = "relu"
 ) -> tuple[Array, dict[str, Array]]:
@@ -394,6 +397,7 @@ def unflatten_params(theta: Array, like: dict[str, Array]) -> dict[str, Array]:
 
 
 @contract(_NET, activation=_ACT)
+@_finite_result
 def param_jacobian(params: dict[str, Array], X: Array, *, activation: str = "relu") -> Array:
     r"""The local features $\Phi_{aj} = \partial f_\theta(x_a) / \partial \theta_j$ of a scalar net.
 
@@ -453,6 +457,7 @@ def activation_patterns(params: dict[str, Array], X: Array) -> list[Array]:
 
 
 @contract(h=Arr(), p=Real(0.0, 1.0, high_open=True), rng=check_generator, train=check_bool)
+@_finite_result
 def dropout(h: Array, p: float, *, rng: np.random.Generator, train: bool = True) -> Array:
     r"""Inverted dropout: keep each entry with probability $1 - p$ and scale it by $1/(1 - p)$.
 

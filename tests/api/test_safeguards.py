@@ -25,7 +25,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from dlcore import losses
-from dlcore.dynamics import gd_filter_factors
+from dlcore.dynamics import gd_filter_factors, gd_steps_to_tolerance
 from dlcore.kernels import rbf_kernel
 from dlcore.losses import (
     cross_entropy,
@@ -267,6 +267,91 @@ def test_rbf_kernel_far_from_the_origin(backend, offset, n, d, seed, gamma):
     # the copy (not the same object) is within the same bound, diagonal included
     K2 = backend.to_numpy(_no_warnings(rbf_kernel, Xb, backend.asarray(Xh), gamma=gamma))
     assert np.max(np.abs(K2 - exact)) <= bound
+
+
+@pytest.mark.parametrize("backend", backend_params(GUARD_BACKENDS))
+@given(
+    k=st.integers(-1, 1).map(lambda s: s * 500) | st.integers(-500, 500),
+    n=st.integers(1, 5),
+    m=st.integers(1, 5),
+    d=st.integers(1, 4),
+    seed=st.integers(0, 2**32 - 1),
+    gamma=st.floats(0.1, 2.0),
+)
+@example(k=500, n=3, m=2, d=2, seed=0, gamma=1.0)
+@example(k=-500, n=3, m=2, d=2, seed=0, gamma=1.0)
+def test_rbf_kernel_is_invariant_under_exact_rescaling(backend, k, n, m, d, seed, gamma):
+    r"""$k(2^k a, 2^k b; \gamma 4^{-k}) = k(a, b; \gamma)$: points $2^k p$ ($|p| \le 1$, so
+    entries up to $10^{\pm150}$; `rbf_kernel` rescales them once $|k| > 256$, where squares
+    near float64's range) with $\gamma 4^{-k}$ give the kernel of the points
+    $p$ with $\gamma$, bit for bit (float64) or to float32's scaled range.
+
+    Bound: 0, exactly. A multiplication by a power of two is exact for normal numbers, and
+    every operation of the kernel (the mean, the shift, $\sqrt\gamma$, the products and sums)
+    commutes with it, so the rescaled route computes the same significands as the direct one.
+    In float32 the factors leave the range ($2^{\pm127}$), so there $k$ is cut to $\pm 60$."""
+    if backend.dtype_name == "float32":
+        k = max(-60, min(60, k))
+    rng = np.random.default_rng(seed)
+    A, B = rng.uniform(-1.0, 1.0, size=(n, d)), rng.uniform(-1.0, 1.0, size=(m, d))
+    c = math.ldexp(1.0, k)
+    K = backend.to_numpy(
+        _no_warnings(rbf_kernel, backend.asarray(A), backend.asarray(B), gamma=gamma)
+    )
+    Ks = backend.to_numpy(
+        _no_warnings(
+            rbf_kernel,
+            backend.asarray(A * c),
+            backend.asarray(B * c),
+            gamma=math.ldexp(gamma, -2 * k),
+        )
+    )
+    np.testing.assert_array_equal(Ks, K)
+
+
+@pytest.mark.parametrize(
+    "backend", backend_params([b for b in GUARD_BACKENDS if b.dtype_name == "float64"])
+)
+@given(
+    k=st.sampled_from([600, 1000, 1020]), gamma=st.floats(0.1, 2.0), seed=st.integers(0, 2**32 - 1)
+)
+def test_rbf_kernel_of_points_beyond_the_squares_range(backend, k, gamma, seed):
+    """Distinct points $2^k p_i$ with $|p_i| \\le 1$ so large that $\\|a\\|^2$ overflows (float64
+    from $2^{512}$; no float32 holds them): `rbf_kernel(X, X)` is exactly the identity, as
+    $\\gamma\\|a - b\\|^2 \\ge 0.1 \\cdot 4^{600} \\min_{i \\ne j}|p_i - p_j|^2$ is far above 746,
+    where $e^{-x}$ rounds to 0, and the diagonal is $e^0$ (the squared norms cancel exactly, as in
+    the unscaled kernel). Before the rescaling, every entry was NaN ($\\infty - \\infty$).
+    (A point repeated in a second array is not covered: its squared distance carries the product
+    formula's rounding, $\\varepsilon\\|a\\|^2$, which at this scale is far above 746 as well.)"""
+    rng = np.random.default_rng(seed)
+    P = rng.uniform(-1.0, 1.0, size=(4, 3))
+    gaps = np.sum((P[:, None] - P[None]) ** 2, axis=-1)
+    assert math.log2(0.1 * float(gaps[~np.eye(4, dtype=bool)].min())) + 2 * k > math.log2(746)
+    X = backend.asarray(P * math.ldexp(1.0, k))
+    K = backend.to_numpy(_no_warnings(rbf_kernel, X, X, gamma=gamma))
+    np.testing.assert_array_equal(K, np.eye(4))
+
+
+@given(
+    e=st.integers(-1074, -990),
+    lr=st.floats(0.5, 2.0),
+    delta=st.floats(1e-300, 0.999),
+)
+@example(e=-1074, lr=1.0, delta=0.5)  # lam the smallest subnormal: 1 - rho rounded to 0 before
+def test_gd_steps_to_tolerance_far_beyond_any_float(e, lr, delta):
+    r"""$\eta\lambda$ down to $2^{-1074}$: the count $t = \lceil \ln\delta / \ln(1 - \eta\lambda)
+    \rceil$ is an int far beyond the largest float (up to about $10^{326}$), where $1 - \rho$ is
+    subnormal or rounds to 0 as a float (before: `ZeroDivisionError`, or `OverflowError` from
+    `ceil(inf)`). Oracle: mpmath at 80 digits, `log1p` of the exact product $\eta\lambda$.
+
+    Bound: the function promises the logarithms' precision, a relative $10^{-16}$ of $t$ (its
+    $\ln\delta$ is a float, within half an ulp: $2^{-53}$ relative), plus 1 for the ceiling."""
+    lam = math.ldexp(1.0, e)
+    t = gd_steps_to_tolerance(lam, lr, delta)
+    with mpmath.workdps(80):
+        exact = mpmath.log(delta) / mpmath.log1p(-mpmath.mpf(lr) * mpmath.mpf(lam))
+        assert abs(t - exact) <= 2.0**-52 * exact + 1
+    assert isinstance(t, int)
 
 
 def test_rbf_kernel_centring_is_needed():
