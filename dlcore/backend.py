@@ -227,54 +227,45 @@ def check_finite(name: str, x: Array) -> None:
             first of them.
     """
     xp = check_compatible({name: x})
-    if getattr(x, "requires_grad", False):
-        x = x.detach()  # a check, not part of the graph
-    with np.errstate(over="ignore", invalid="ignore"):  # an overflowing sum is looked into
-        total = float(xp.sum(x))
-    if math.isfinite(total):
+    if _all_finite(xp, x):
         return
+    x = x.detach() if getattr(x, "requires_grad", False) else x
     finite = xp.isfinite(x)
-    if bool(xp.all(finite)):
-        return
     bad = int(xp.sum(xp.astype(~finite, xp.int64)))
     first = float(np.asarray(to_numpy(x), dtype=np.float64)[~np.asarray(to_numpy(finite))][0])
     raise ValueError(f"{name} must be finite, got {bad} non-finite entries, the first {first!r}")
 
 
+def _all_finite(xp: Any, x: Array) -> bool:
+    """Whether every entry of `x` is finite, in one reduction in the common case (see
+    `check_finite`)."""
+    if getattr(x, "requires_grad", False):
+        x = x.detach()  # a check, not part of the graph
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflowing sum is looked into
+        total = float(xp.sum(x))
+    return math.isfinite(total) or bool(xp.all(xp.isfinite(x)))
+
+
 def _overflowed(out: Any) -> str | None:
     """The dtype of the first leaf of `out` (an array, a number, or dicts, tuples and lists of
-    them) with a non-finite entry; `None` when every entry is finite.
-
-    One reduction per array in the common case (a finite sum means finite entries); the entries
-    are looked at only when the sum is not finite, which finite but huge entries can also cause.
-    """
+    them) with a non-finite entry; `None` when every entry is finite."""
     if isinstance(out, dict):
         out = list(out.values())
     if isinstance(out, (tuple, list)):
         return next((d for d in map(_overflowed, out) if d is not None), None)
     if isinstance(out, (float, complex, np.number)):
         return None if np.isfinite(out) else str(np.asarray(out).dtype)
-    if not array_api_compat.is_array_api_obj(out):
-        return None  # an int, a str: nothing to overflow
-    if getattr(out, "requires_grad", False):
-        out = out.detach()  # a check, not part of the graph
-    xp = namespace(out)
-    with np.errstate(over="ignore", invalid="ignore"):
-        total = float(xp.sum(out))
-    return None if math.isfinite(total) or bool(xp.all(xp.isfinite(out))) else str(out.dtype)
+    array = array_api_compat.is_array_api_obj(out)  # else an int or a str: nothing to overflow
+    return str(out.dtype) if array and not _all_finite(namespace(out), out) else None
 
 
 def _refuse_overflow(out: Any, fn: str, inputs: str) -> Any:
     """Return `out` when every entry is finite; else raise a `ValueError` naming `fn`, the
     `inputs` (finite, checked before) and the dtype the result overflowed."""
     dtype = _overflowed(out)
-    if dtype is None:
-        return out
-    raise ValueError(f"{fn} overflowed {dtype}: {inputs}, but too large for the result to be")
-
-
-def _is_numeric(v: Any) -> bool:
-    return isinstance(v, (float, np.floating, dict, tuple)) or array_api_compat.is_array_api_obj(v)
+    if dtype is not None:
+        raise ValueError(f"{fn} overflowed {dtype}: {inputs}, but too large for the result to be")
+    return out
 
 
 def _finite_result(fn: _F) -> _F:
@@ -290,8 +281,8 @@ def _finite_result(fn: _F) -> _F:
             out = fn(*args, **kwargs)
         if _overflowed(out) is None:
             return out
-        given = signature.bind(*args, **kwargs).arguments
-        names = [k for k, v in given.items() if _is_numeric(v)]
+        given = signature.bind(*args, **kwargs).arguments.items()
+        names = [k for k, v in given if isinstance(v, (float, dict, tuple)) or hasattr(v, "dtype")]
         inputs = f"{_listing(names, 'and')} {'are' if names[1:] else 'is'} finite"
         return _refuse_overflow(out, fn.__name__, inputs)
 
