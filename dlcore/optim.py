@@ -53,6 +53,8 @@ import math
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
+import numpy as np
+
 from dlcore import _fused
 from dlcore.backend import (
     _DECAY,
@@ -173,9 +175,10 @@ def _compose(ops: tuple[_Op, ...]) -> GradientTransformation:
         inputs = {"params": params, "grads": grads, **_state_trees(state)}
         _check_trees(inputs, finite=True)
         new = []
-        for op, s in zip(ops, states, strict=True):
-            grads, s = op.body(grads, s, params)
-            new.append(s)
+        with np.errstate(over="ignore", invalid="ignore"):  # an overflow is refused just below
+            for op, s in zip(ops, states, strict=True):
+                grads, s = op.body(grads, s, params)
+                new.append(s)
         new_state = _join(ops, new)
         _check_result("the update", {"updates": grads, **_state_trees(new_state)}, inputs)
         return grads, new_state
@@ -582,7 +585,8 @@ def apply_updates(params: Params, updates: Params) -> Params:
     """
     trees = {"params": params, "updates": updates}
     _check_trees(trees, finite=False)
-    new = {k: params[k] + updates[k] for k in params}
+    with np.errstate(over="ignore"):  # an overflow is refused just below
+        new = {k: params[k] + updates[k] for k in params}
     _check_result("params + updates", {"new params": new}, trees)
     return new
 

@@ -868,6 +868,40 @@ def test_optimizer_half_precision_keeps_zero_gradients_finite(name: str, dtype: 
     assert_finite(upd, f"{name} update in {dtype}")
 
 
+_EXTREME_TREES = [(kp, kg) for kp in (0, *EXTREMES["float64"]) for kg in (0, *EXTREMES["float64"])]
+
+
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
+@pytest.mark.parametrize(("kp", "kg"), _EXTREME_TREES[1:])  # (0, 0) is the valid call
+def test_optimizer_extreme_finite_trees_give_finite_steps_or_a_value_error(
+    name: str, backend: str, kp: int, kg: int
+) -> None:
+    """Parameters times $2^{k_p}$ and gradients times $2^{k_g}$ (each finite): three steps of
+    `update` + `apply_updates`, of `step` (fused, fused and donated, and `fused=False`) end
+    with finite parameters and state or raise a `ValueError` (the overflow, by name); never a
+    floating-point warning (NumPy's $g^2$ of Adam and RMSProp warned before the `ValueError`)
+    or another exception."""
+    rng = np.random.default_rng(7)
+    params = convert(_times(_tree(rng), math.ldexp(1.0, kp)), BACKENDS[backend])
+    grads = convert(_times(_tree(rng), math.ldexp(1.0, kg)), BACKENDS[backend])
+    for mode in ("update", "step", "donate", "reference"):
+        opt = OPTIMIZERS[name].make()
+        ps, s = {k: v * 1 for k, v in params.items()}, None
+        try:
+            s = opt.init(ps)
+            for _ in range(3):
+                if mode == "update":
+                    upd, s = opt.update(grads, s, ps)
+                    ps = optim.apply_updates(ps, upd)
+                else:
+                    kw = {"donate": mode == "donate", "fused": mode != "reference"}
+                    ps, s = optim.step(opt, grads, s, ps, **kw)
+        except ValueError:
+            continue
+        assert_finite((ps, s), f"{name} on {backend}, {mode}, params 2^{kp}, grads 2^{kg}")
+
+
 def test_step_refuses_a_non_optimizer() -> None:
     with pytest.raises(TypeError, match="opt"):
         optim.step("adam", {"w": np.ones(2)}, None, {"w": np.ones(2)})  # type: ignore[arg-type]
