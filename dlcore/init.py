@@ -140,7 +140,7 @@ def kink_location(w: Array, b: Array) -> Array:
 
     Raises:
         ValueError: If `w` and `b` differ in shape (any common shape is fine, the empty one
-            included).
+            included), or a location $-b/w$ overflows the dtype (a finite but tiny $w$).
     """
     xp = namespace(w)
     if tuple(w.shape) != tuple(b.shape):
