@@ -668,6 +668,12 @@ def _exponent(xp: Any, A: Array, *more: Array) -> int:
     return 0 if -safe <= e <= safe else -e
 
 
+def _in_range(xp: Any, A: Array) -> Array:
+    """`A` times the power of two `_exponent` gives (`A` itself inside the safe range): for the
+    routes whose answer is unchanged by an exact rescaling of their input."""
+    return _times_pow2(A, _exponent(xp, A))
+
+
 def _times_pow2(A: Array, e: int) -> Array:
     """`A * 2**e`, in two factors when $2^e$ alone is not a float64 (as for subnormal input), and
     in more when it is beyond two (where every nonzero entry leaves the range)."""

@@ -31,8 +31,7 @@ from dlcore.backend import (
     Choice,
     Int,
     Real,
-    _exponent,
-    _times_pow2,
+    _in_range,
     check_bool,
     check_generator,
     contract,
@@ -270,7 +269,7 @@ def standardize(X: Array) -> Array:
         ValueError: If a column is constant ($\sigma_k = 0$): it cannot be standardized.
     """
     xp = namespace(X)
-    X = _times_pow2(X, _exponent(xp, X))  # scale invariant: an exact power-of-two rescaling
+    X = _in_range(xp, X)  # scale invariant: an exact power-of-two rescaling
     centred = X - xp.mean(X, axis=0)  # keeps the squares below from under- or overflowing
     sd = xp.sqrt(xp.mean(centred * centred, axis=0))
     if not bool(xp.all(sd > 0)):

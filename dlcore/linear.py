@@ -21,6 +21,7 @@ from dlcore.backend import (
     Real,
     _exponent,
     _finite_result,
+    _in_range,
     _times_pow2,
     contract,
     device_of,
@@ -191,7 +192,7 @@ def row_space_projector(X: Array) -> Array:
         The symmetric idempotent matrix $X^+X$, shape `(d, d)`.
     """
     xp = namespace(X)
-    X = _times_pow2(X, _exponent(xp, X))  # the row space of 2^e X is that of X
+    X = _in_range(xp, X)  # the row space of 2^e X is that of X
     return xp.linalg.pinv(X) @ X
 
 
