@@ -394,7 +394,7 @@ def test_extreme_finite_arguments_give_a_finite_result_or_a_value_error(
     result (NaN only where the contract allows it) or raise a `ValueError` (an overflow of the
     result, or a bound of the contract); never an infinity or a NaN it was not asked for, a
     floating-point warning, or another exception (a `ZeroDivisionError` of an underflowed
-    product, an `OverflowError` of `math`). Found missing on 17 functions (`rbf_kernel` gave NaN
+    product, an `OverflowError` of `math`). Found missing on 20 functions (`rbf_kernel` gave NaN
     for finite points, `ridge_objective` gave inf, `gd_steps_to_tolerance` divided by zero)."""
     contract = CONTRACTS[name]
     kwargs = valid(contract)
