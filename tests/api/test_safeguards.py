@@ -281,10 +281,10 @@ def test_rbf_kernel_far_from_the_origin(backend, offset, n, d, seed, gamma):
 @example(k=500, n=3, m=2, d=2, seed=0, gamma=1.0)
 @example(k=-500, n=3, m=2, d=2, seed=0, gamma=1.0)
 def test_rbf_kernel_is_invariant_under_exact_rescaling(backend, k, n, m, d, seed, gamma):
-    r"""$k(2^k a, 2^k b; \gamma 4^{-k}) = k(a, b; \gamma)$: points $2^k p$ ($|p| \le 1$, so
-    entries up to $10^{\pm150}$; `rbf_kernel` rescales them once $|k| > 256$, where squares
-    near float64's range) with $\gamma 4^{-k}$ give the kernel of the points
-    $p$ with $\gamma$, bit for bit (float64) or to float32's scaled range.
+    r"""$k(2^k a, 2^k b; \gamma 4^{-k}) = k(a, b; \gamma)$: points $2^k p$ with $|p| \le 1$
+    (entries up to $10^{\pm150}$) and $\gamma 4^{-k}$ give the kernel of the points $p$ with
+    $\gamma$, bit for bit. `rbf_kernel` rescales its points once they leave $2^{\pm256}$
+    (float32: $2^{\pm32}$), so both of its routes are compared.
 
     Bound: 0, exactly. A multiplication by a power of two is exact for normal numbers, and
     every operation of the kernel (the mean, the shift, $\sqrt\gamma$, the products and sums)
@@ -344,8 +344,10 @@ def test_gd_steps_to_tolerance_far_beyond_any_float(e, lr, delta):
     subnormal or rounds to 0 as a float (before: `ZeroDivisionError`, or `OverflowError` from
     `ceil(inf)`). Oracle: mpmath at 80 digits, `log1p` of the exact product $\eta\lambda$.
 
-    Bound: the function promises the logarithms' precision, a relative $10^{-16}$ of $t$ (its
-    $\ln\delta$ is a float, within half an ulp: $2^{-53}$ relative), plus 1 for the ceiling."""
+    Bound: $2^{-52} t + 1$. The count is $\lceil L/(1 - \rho)\rceil$ with $1 - \rho$ exact and
+    $L$ = `math.log(1/delta)`, a float within an ulp ($2^{-52}$ relative); the series of
+    $\ln\rho$ beyond $-(1 - \rho)$ adds $(1 - \rho)/2 < 2^{-1001}$ relative; the ceiling adds 1.
+    That is the function's stated precision ($10^{-16}$ relative)."""
     lam = math.ldexp(1.0, e)
     t = gd_steps_to_tolerance(lam, lr, delta)
     with mpmath.workdps(80):
