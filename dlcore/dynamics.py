@@ -158,7 +158,6 @@ def ema_momentum_max_stable_lr(lam_max: float, beta: float) -> float:
 
 
 @contract(_MODE, beta=_WEIGHT)
-@_finite_result
 def simultaneous_momentum_mode_matrix(lam: float, lr: float, beta: float) -> np.ndarray:
     r"""The simultaneous variant that steps with the *old* average, one mode, state $(a, e)$.
 
@@ -328,7 +327,6 @@ def gd_steps_to_tolerance(lam: float, lr: float, delta: float) -> int:
 
 
 @contract(omega=Real(), beta=_WEIGHT)
-@_finite_result
 def ema_frequency_response(omega: float, beta: float) -> complex:
     r"""The frequency response of the EMA $a_{t+1} = (1-\beta)a_t + \beta u_t$.
 

@@ -303,7 +303,6 @@ def ridge_svd(X: Array, y: Array, lam: float) -> Array:
 
 
 @contract(X=Arr("n d"), y=Arr("n", "n m"), lam=Real(0))
-@_finite_result
 def augment_ridge_rows(X: Array, y: Array, lam: float) -> tuple[Array, Array]:
     r"""Fake data points: $X_a = \begin{bmatrix} X \\ \sqrt\lambda I_d\end{bmatrix}$, $y_a = \begin{bmatrix} y \\ 0_d\end{bmatrix}$.
 
@@ -326,7 +325,6 @@ def augment_ridge_rows(X: Array, y: Array, lam: float) -> tuple[Array, Array]:
 
 
 @contract(X=Arr("n d"), lam=Real(0))
-@_finite_result
 def augment_ridge_features(X: Array, lam: float) -> Array:
     r"""Fake features, one per data point: $X_f = [\,X,\; \sqrt\lambda I_n\,] \in \mathbb{R}^{n\times(d+n)}$.
 

@@ -93,8 +93,9 @@ def squared_loss(w: Array, X: Array, y: Array) -> Array:
     Raises:
         ValueError: If `w`, `X` and `y` are finite but the loss overflows the dtype.
     """
+    xp = namespace(X)
     r = X @ w - y
-    return namespace(X).asarray(namespace(X).sum(r * r))  # NumPy's sum gives a scalar: 0-d
+    return xp.asarray(xp.sum(r * r))  # NumPy's sum gives a scalar; keep a 0-d array
 
 
 @contract(_WXY)

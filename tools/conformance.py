@@ -381,7 +381,9 @@ def copy_mathjax(target: Path) -> None:
     """Copy the site's MathJax (`docs/hooks/mathjax.py` `TARGET`) to `target`, installing it first
     with that script where it is missing (from npm; without npm it writes a loader that fetches
     MathJax from a CDN, and only that loader is copied)."""
-    sys.path[:0] = [str(ROOT / "docs" / "hooks")]
+    hooks = str(ROOT / "docs" / "hooks")
+    if hooks not in sys.path:
+        sys.path.insert(0, hooks)
     import mathjax
 
     if not (mathjax.TARGET / mathjax.ENTRY).exists():
