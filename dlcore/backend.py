@@ -20,6 +20,7 @@ import functools
 import inspect
 import math
 import re
+import sys
 import textwrap
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -149,8 +150,29 @@ def _shape(x: Array) -> tuple[int, ...]:
 
 
 def check_array(name: str, x: Any) -> None:
-    r"""Require an array of a supported namespace, else raise a `TypeError` naming `name`."""
+    r"""Require an array of a supported namespace, else raise a `TypeError` naming `name`.
+
+    A `numpy.ma.MaskedArray` is refused too: some NumPy functions honour its mask and others
+    (linear algebra among them) read the masked entries, so a result would mix the two silently.
+    """
     _expect(array_api_compat.is_array_api_obj(x), name, "an array", x)
+    if type(x) is not np.ndarray and isinstance(x, np.ma.MaskedArray):
+        raise TypeError(
+            f"{name} must be an array without a mask, got a numpy.ma.MaskedArray (fill or "
+            f"compress it first: {name}.filled(value) or {name}.compressed())"
+        )
+
+
+def _host(name: str, x: Any) -> np.ndarray:
+    """`x` (an array of any library, a list or a number) as a float64 NumPy array, by name."""
+    if array_api_compat.is_array_api_obj(x):
+        check_array(name, x)  # a masked array's mask would be dropped here
+    try:
+        return np.asarray(to_numpy(x), dtype=np.float64)
+    except (TypeError, ValueError) as err:
+        raise TypeError(
+            f"{name} must hold real numbers, got {type(x).__name__}: {x!r:.80}"
+        ) from err
 
 
 _F = TypeVar("_F", bound=Callable[..., Any])
@@ -291,22 +313,23 @@ def _finite_result(fn: _F) -> _F:
 
 
 def check_linalg_dtype(name: str, x: Array) -> None:
-    r"""Refuse half precision (`float16`, `bfloat16`) where `x` goes into linear algebra.
+    r"""Refuse half precision (`float16`, `bfloat16`) and NumPy's `longdouble` where `x` goes
+    into linear algebra.
 
     The factorizations (QR, SVD, Cholesky, eigendecompositions) of NumPy and torch exist in
     float32 and float64 only; this says so by name before any work, instead of a library error
     from deep inside a solver.
 
     Raises:
-        TypeError: Naming `name` and its dtype when it is float16 or bfloat16, or if `x` is not an
-            array. Other dtypes (integer ones included) pass.
+        TypeError: Naming `name` and its dtype when it is float16, bfloat16 or longdouble, or if
+            `x` is not an array. Other dtypes (integer ones included) pass.
     """
     check_array(name, x)
     dtype = str(x.dtype).removeprefix("torch.")
-    if dtype in ("float16", "bfloat16"):
+    if dtype in ("float16", "bfloat16", "float96", "float128"):  # the last two: NumPy's longdouble
         raise TypeError(
             f"{name} has dtype {dtype}: linear algebra needs float32 or float64 "
-            f"(convert first, e.g. X.float())"
+            f"(convert first, e.g. X.float() or X.astype(numpy.float64))"
         )
 
 
@@ -339,9 +362,12 @@ check_callable.refuses = ("is not callable", "")  # type: ignore[attr-defined]  
 def _check_real(name: str, value: Any) -> float:
     real = isinstance(value, (int, float, np.floating, np.integer))
     _expect(real and not isinstance(value, bool), name, "a real number", value)
-    v = float(value)
+    try:
+        v = float(value)
+    except OverflowError:  # an int beyond the range of a float
+        v = math.inf
     if not math.isfinite(v):
-        raise ValueError(f"{name} must be finite, got {value!r}")
+        raise ValueError(f"{name} must be finite, got {value!r:.80}")
     return v
 
 
@@ -474,8 +500,9 @@ class Arr:
         self.finite, self.linalg, self.joint, self.empty = finite, linalg, joint, empty
         flaws = (("empty", shapes and not empty), ("misshapen", shapes), ("not finite", finite))
         faults = _listing([f for f, on in flaws if on], "or")
-        half = ", or is float16 or bfloat16 (linear algebra needs float32 or float64)"
-        self.refuses = (f"is not a real floating array{half * linalg}", faults and f"is {faults}")
+        half = ", or is float16, bfloat16 or longdouble (linear algebra needs float32 or float64)"
+        kind = f"is not a real floating array, or is masked{half * linalg}"
+        self.refuses = (kind, faults and f"is {faults}")
         self.by_ndim = {len(s): s for s in self.shapes}
         syms = dict.fromkeys(x for s in self.shapes for x in s)
         self.absent = {k: [x for x in syms if x not in s] for k, s in self.by_ndim.items()}
@@ -487,7 +514,8 @@ class Arr:
         r"""Check `x` as the argument `name` (binding its shape's symbols in `dims`); return it.
 
         Raises:
-            TypeError: If `x` is not a real floating array (or, with `linalg`, is half precision).
+            TypeError: If `x` is not a real floating array, is a masked array, or (with
+                `linalg`) is half precision or longdouble.
             ValueError: If `x` is misshapen, empty, not finite or breaks a shape relation.
         """
         check_array(name, x)
@@ -610,7 +638,10 @@ r"""The lecture's EMA weight $\beta$ on the new input: $(0, 1]$."""
 
 
 class Int:
-    r"""The kind of an int `>= minimum` (and `<= maximum` when set); not a bool, not a float.
+    r"""The kind of an int `>= minimum` and `<= maximum`; not a bool, not a float.
+
+    `maximum` defaults to `sys.maxsize`, the largest size or index an array can have: a larger
+    int is refused by name rather than overflowing inside NumPy or a float conversion.
 
     `size=True` declares an int that sizes the output or the work asked for (`n`, `steps`): the
     call may take time in proportion to it. Every other int is answered at once at any value, or
@@ -618,17 +649,18 @@ class Int:
     """
 
     def __init__(self, minimum: int, maximum: int | None = None, *, size: bool = False) -> None:
-        self.minimum, self.maximum, self.size = minimum, maximum, size
-        above = "" if maximum is None else f" or above {maximum}"
-        self.refuses = ("is not an int", f"is below {minimum}{above}")
+        self.minimum, self.size = minimum, size
+        self.maximum = sys.maxsize if maximum is None else maximum  # beyond: no size, no index
+        above = "sys.maxsize" if maximum is None else maximum
+        self.refuses = ("is not an int", f"is below {minimum} or above {above}")
 
     def __call__(self, name: str, value: Any) -> int:
         integer = isinstance(value, (int, np.integer)) and not isinstance(value, bool)
         _expect(integer, name, "an int", value)
         if int(value) < self.minimum:
             raise ValueError(f"{name} must be >= {self.minimum}, got {value!r}")
-        if self.maximum is not None and int(value) > self.maximum:
-            raise ValueError(f"{name} must be <= {self.maximum}, got {value!r}")
+        if int(value) > self.maximum:
+            raise ValueError(f"{name} must be <= {self.maximum}, got {value!r:.80}")
         return int(value)
 
 

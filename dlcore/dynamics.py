@@ -25,9 +25,9 @@ from dlcore.backend import (
     Int,
     Real,
     _finite_result,
+    _host,
     check_bool,
     contract,
-    to_numpy,
 )
 
 __all__ = [
@@ -116,10 +116,7 @@ def ema_momentum_mode_matrix(
 
 def _host_square_matrix(name: str, M: Any) -> np.ndarray:
     """`M` (any array or nested sequence) as a finite, non-empty, square float64 NumPy matrix."""
-    try:
-        out = np.asarray(to_numpy(M), dtype=float)
-    except (TypeError, ValueError) as err:
-        raise TypeError(f"{name} must be a real matrix, got {type(M).__name__}: {M!r:.80}") from err
+    out = _host(name, M)
     if out.ndim != 2 or out.shape[0] != out.shape[1] or out.shape[0] == 0:
         raise ValueError(f"{name} must be a non-empty square matrix, got shape {out.shape}")
     if not np.all(np.isfinite(out)):
@@ -127,7 +124,10 @@ def _host_square_matrix(name: str, M: Any) -> np.ndarray:
     return out
 
 
-_host_square_matrix.refuses = ("is not a real matrix", "is empty, misshapen or not finite")  # type: ignore[attr-defined]  # see backend.contract
+_host_square_matrix.refuses = (  # type: ignore[attr-defined]  # see backend.contract
+    "does not hold real numbers, or is masked",
+    "is empty, misshapen or not finite",
+)
 
 
 @contract(M=_host_square_matrix)
@@ -264,9 +264,10 @@ def gd_filter_factors(s: np.ndarray, lr: float, t: int) -> np.ndarray:
         t: Number of steps $t \ge 0$.
 
     Raises:
-        ValueError: If `s` (of any shape, the empty one included) is not finite.
+        TypeError: If `s` does not hold real numbers, or is a masked array.
+        ValueError: If `s` (of any shape, the empty one included) is negative or not finite.
     """
-    sig = np.asarray(to_numpy(s), dtype=float)
+    sig = _host("s", s)
     if not np.all(np.isfinite(sig)) or np.any(sig < 0):
         raise ValueError(f"s must be finite and >= 0, got {sig!r:.80}")
     a = 2.0 * lr * sig * sig

@@ -370,7 +370,8 @@ _TINY: dict[tuple[type, Any], float] = {}
 
 def _tiny(x: Array) -> float:
     r"""The smallest normal number of the dtype of `x` (0 if it is not real floating), cached by
-    library and dtype.
+    library and dtype. Where that number is below a float's range (NumPy's `longdouble`), the
+    smallest positive float stands in for it: still a positive floor, and still at least it.
 
     Adam's and RMSProp's $\epsilon$ is raised to it where it is below it (1e-8 in float16, where
     it would round to 0 or to a subnormal): then a zero gradient gives $0/\epsilon = 0$, not 0/0,
@@ -380,7 +381,7 @@ def _tiny(x: Array) -> float:
     if key not in _TINY:
         xp = namespace(x)
         real = xp.isdtype(x.dtype, "real floating")
-        _TINY[key] = float(xp.finfo(x.dtype).smallest_normal) if real else 0.0
+        _TINY[key] = float(xp.finfo(x.dtype).smallest_normal) or 5e-324 if real else 0.0
     return _TINY[key]
 
 

@@ -14,7 +14,18 @@ import math
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from dlcore.backend import Int, Real, _scalar, check_bool, check_callable, contract, namespace
+import numpy as np
+
+from dlcore.backend import (
+    Int,
+    Real,
+    _check_real,
+    _scalar,
+    check_bool,
+    check_callable,
+    contract,
+    namespace,
+)
 from dlcore.optim import GradientTransformation, Params, _check_opt, step
 
 __all__ = ["run", "Record", "History", "train", "best_checkpoint", "progress_line"]
@@ -110,10 +121,8 @@ def progress_line(step: int, steps: int, loss: float, grad_norm: float) -> str:
         TypeError: If `loss` is not a real number.
         ValueError: If `loss` is infinite (NaN means not computed).
     """
-    if isinstance(loss, bool) or not isinstance(loss, (int, float)):
-        raise TypeError(f"loss must be a real number (NaN: not computed), got {loss!r:.80}")
-    if math.isinf(loss):
-        raise ValueError(f"loss must be finite or NaN (not computed), got {loss!r}")
+    if not (isinstance(loss, (float, np.floating)) and math.isnan(loss)):  # NaN: not computed
+        _check_real("loss", loss)
     width = len(str(steps))
     return f"step {step:>{width}}/{steps}  loss {float(loss):.6e}  |g| {float(grad_norm):.6e}"
 
@@ -157,7 +166,8 @@ def train(
         A [`History`][dlcore.train.History].
 
     Raises:
-        TypeError: If `params` is not a dict of real floating arrays of one library.
+        TypeError: If `params` is not a dict of real floating arrays of one library, or
+            `loss_fn` returns no real number.
         ValueError: If `params` has a non-finite entry.
     """
     records: list[Record] = []
@@ -165,7 +175,7 @@ def train(
     def recorded(params: Params, t: int) -> Params:
         """The gradient at step `t`, recording (and logging) the step first."""
         grads = grad_fn(params, t)
-        loss = float(loss_fn(params)) if loss_fn is not None else math.nan
+        loss = _returned("loss_fn", loss_fn(params)) if loss_fn is not None else math.nan
         records.append(Record(t, loss, _norm(grads)))
         if progress_every and t % progress_every == 0:
             log(progress_line(t, steps, loss, records[-1].grad_norm))
@@ -175,6 +185,19 @@ def train(
     params, kept = run(opt, recorded, params, steps, record_every=every)
     times = [*range(0, steps, every), steps] if every else []  # those of the iterates run keeps
     return History(params, records, list(zip(times, kept, strict=True)))
+
+
+def _returned(name: str, value: Any) -> float:
+    """What the callback `name` returned, as a float (NaN included), or a `TypeError` naming it."""
+    try:
+        if isinstance(value, (str, bytes)):
+            raise TypeError("a string")
+        return float(value)  # a float, an int, or a 0-d array or tensor
+    except (TypeError, ValueError, OverflowError):
+        raise TypeError(
+            f"{name} must return a real number in the float range (or a 0-d array), got "
+            f"{type(value).__name__}: {value!r:.80}"
+        ) from None
 
 
 @contract(score=check_callable)
@@ -187,11 +210,20 @@ def best_checkpoint(
     keep a NaN that comes first); if every score is NaN there is no choice to make.
 
     Raises:
+        TypeError: If `checkpoints` is not a list of `(step, params)` pairs, or `score` returns
+            no real number.
         ValueError: If there are no checkpoints, or every score is NaN.
     """
-    if not isinstance(checkpoints, list) or not checkpoints:
-        raise ValueError(f"checkpoints must be a non-empty list, got {checkpoints!r:.80}")
-    values = [float(score(p)) for _, p in checkpoints]
+    pairs = isinstance(checkpoints, list) and all(
+        isinstance(c, tuple) and len(c) == 2 for c in checkpoints
+    )
+    if not pairs:
+        raise TypeError(
+            f"checkpoints must be a list of (step, params) pairs, got {checkpoints!r:.80}"
+        )
+    if not checkpoints:
+        raise ValueError("checkpoints must not be empty, got []")
+    values = [_returned("score", score(p)) for _, p in checkpoints]
     ranked = [(v, i) for i, v in enumerate(values) if not math.isnan(v)]
     if not ranked:
         raise ValueError(f"score is NaN at every one of the {len(values)} checkpoints")

@@ -268,6 +268,12 @@ HALF: dict[str, Callable[[np.ndarray], Any]] = {
     "float16": lambda a: torch.as_tensor(a, dtype=torch.float16),
     "bfloat16": lambda a: torch.as_tensor(a, dtype=torch.bfloat16),
 }
+LONG: dict[str, Callable[[np.ndarray], Any]] = (
+    {np.dtype(np.longdouble).name: lambda a: a.astype(np.longdouble)}
+    if np.dtype(np.longdouble).itemsize > 8  # x86's 80-bit long double; elsewhere it is float64
+    else {}
+)
+"""NumPy's `longdouble`, where it is wider than float64: no linear algebra exists for it."""
 
 
 def host_only(contract: Contract) -> bool:
@@ -304,13 +310,15 @@ def _has_arrays(c: Contract) -> bool:
 
 @pytest.mark.parametrize(
     ("name", "dtype"),
-    [(n, d) for n, c in sorted(CONTRACTS.items()) if _has_arrays(c) for d in HALF],
+    [(n, d) for n, c in sorted(CONTRACTS.items()) if _has_arrays(c) for d in {**HALF, **LONG}],
 )
-def test_half_precision_is_computed_or_refused_by_name(name: str, dtype: str) -> None:
-    """A half-precision call gives a finite result or a `TypeError` naming the dtype; never a
-    NaN, and never a torch error from deep inside a solver."""
+def test_half_and_long_precision_are_computed_or_refused_by_name(name: str, dtype: str) -> None:
+    """A call in half precision (torch) or NumPy's `longdouble` gives a finite result or a
+    `TypeError` naming the dtype; never a NaN, and never a library error from deep inside a
+    solver. The functions that compute in half precision are those that compute in longdouble:
+    the ones without linear algebra."""
     contract = CONTRACTS[name]
-    kwargs = convert(valid(contract), HALF[dtype])
+    kwargs = convert(valid(contract), {**HALF, **LONG}[dtype])
     before = snapshot(kwargs)
     if contract.half:
         result = call(contract, kwargs)
@@ -452,6 +460,8 @@ def _real_bad(spec: Real) -> Iterator[tuple[str, Any, type[Exception]]]:
     yield "bool", True, TypeError
     yield "str", "1", TypeError
     yield "none", None, TypeError
+    yield "huge-int", 10**400, ValueError  # beyond the range of a float: not an OverflowError
+    yield "-huge-int", -(10**400), ValueError
     if math.isfinite(spec.low):
         yield "below", spec.low if spec.low_open else spec.low - 0.5, ValueError
     if math.isfinite(spec.high):
@@ -472,6 +482,8 @@ def bad_calls(contract: Contract) -> Iterator[Bad]:
             return Bad(f"{arg}-{label}", {**base, arg: value}, exc, names or (arg,))
 
         if isinstance(spec, Arr) and isinstance(v, np.ndarray):
+            masked = np.ma.masked_array(v, mask=np.arange(v.size).reshape(v.shape) == 0)
+            yield bad("masked", masked, TypeError)  # some NumPy functions would read the mask
             if not spec.host_only:  # the host-only arguments take lists and ints by design
                 yield bad("list", v.tolist(), TypeError)
                 if spec.floating:
@@ -511,6 +523,7 @@ def bad_calls(contract: Contract) -> Iterator[Bad]:
             yield bad("bool", True, TypeError)
             yield bad("str", "3", TypeError)
             yield bad("below", spec.minimum - 1, ValueError)
+            yield bad("huge", 10**400, ValueError)  # no size or index: not an OverflowError
             if spec.maximum is not None:
                 yield bad("above", spec.maximum + 1, ValueError)
         elif isinstance(spec, Choice):
@@ -579,6 +592,8 @@ def test_bad_argument_is_refused_by_name(name: str, case: str) -> None:
 def _shows(label: str, value: Any) -> str:
     """What the message of a declared argument's bad value shows: the value, its type or shape."""
     if isinstance(value, np.ndarray):
+        if label == "masked":
+            return "MaskedArray"
         if label in ("nan", "inf", "-inf"):
             return label
         if label == "int":
@@ -592,7 +607,7 @@ def _shows(label: str, value: Any) -> str:
         "device": "device1",
         "legacy": "RandomState",
     }
-    return fixed.get(label, repr(value))
+    return fixed.get(label, repr(value)[:80])  # a long value is shown cut at 80 characters
 
 
 def _huge_cases() -> list[tuple[str, str]]:
@@ -647,7 +662,7 @@ def test_optimizer_hyperparameter_is_refused_by_name(name: str, case: str) -> No
     (_, override, exc, arg), *_ = [t for t in _opt_bad_hyper(name) if t[0] == case]
     with pytest.raises(exc, match=arg) as info:
         OPTIMIZERS[name].make(**override)
-    shows = repr(override[arg])  # the message shows the value received
+    shows = repr(override[arg])[:80]  # the message shows the value received, cut at 80 characters
     assert shows in str(info.value), f"{name}({case}): {info.value!r} does not show {shows}"
 
 

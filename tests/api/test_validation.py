@@ -443,6 +443,13 @@ case("run-grad_fn", train.run, SGD, None, P, 1, exc=TypeError, match=("grad_fn",
 case("run-params-empty", train.run, SGD, _grad_fn, {}, 1, exc=ValueError, match=("params",))
 case("best_checkpoint-empty", train.best_checkpoint, [], lambda p: 0.0, exc=ValueError, match=("checkpoints", "[]"))
 case("best_checkpoint-score", train.best_checkpoint, [(0, P)], None, exc=TypeError, match=("score", "None"))
+case("best_checkpoint-tuple", train.best_checkpoint, ((0, P),), lambda p: 0.0, exc=TypeError, match=("checkpoints", "pairs"))
+case("best_checkpoint-not-pairs", train.best_checkpoint, [P], lambda p: 0.0, exc=TypeError, match=("checkpoints", "pairs"))
+case("best_checkpoint-score-str", train.best_checkpoint, [(0, P)], lambda p: "0.5", exc=TypeError, match=("score", "str"))
+case("best_checkpoint-score-vector", train.best_checkpoint, [(0, P)], lambda p: np.ones(2), exc=TypeError, match=("score", "ndarray"))
+case("best_checkpoint-score-huge-int", train.best_checkpoint, [(0, P)], lambda p: 10**400, exc=TypeError, match=("score", "float range"))
+case("train-loss_fn-vector", train.train, SGD, _grad_fn, P, 1, loss_fn=lambda p: np.ones(2), exc=TypeError, match=("loss_fn", "ndarray"))
+case("train-loss_fn-none", train.train, SGD, _grad_fn, P, 1, loss_fn=lambda p: None, exc=TypeError, match=("loss_fn", "None"))
 # fmt: on
 
 
