@@ -917,6 +917,17 @@ def test_optimizer_extreme_finite_trees_give_finite_steps_or_a_value_error(
         assert_finite((ps, s), f"{name} on {backend}, {mode}, params 2^{kp}, grads 2^{kg}")
 
 
+@pytest.mark.parametrize(
+    "loss",
+    [0.25, 1, np.float64(0.25), np.float32(0.25), np.float16(0.25), math.nan, np.float32("nan")],
+)
+def test_progress_line_reads_a_loss_of_any_real_type(loss: Any) -> None:
+    """A loss of any real type (a Python or a NumPy float or int; NaN: not computed) is printed
+    as the float it is, to the same digits as Python prints `float(loss)`."""
+    line = dlcore.train.progress_line(3, 10, loss, 2.0)
+    assert line == f"step  3/10  loss {float(loss):.6e}  |g| {2.0:.6e}"
+
+
 def test_step_refuses_a_non_optimizer() -> None:
     with pytest.raises(TypeError, match="opt"):
         optim.step("adam", {"w": np.ones(2)}, None, {"w": np.ones(2)})  # type: ignore[arg-type]
