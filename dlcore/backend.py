@@ -19,6 +19,7 @@ from __future__ import annotations
 import functools
 import inspect
 import math
+import numbers
 import re
 import sys
 import textwrap
@@ -360,7 +361,7 @@ check_callable.refuses = ("is not callable", "")  # type: ignore[attr-defined]  
 
 
 def _check_real(name: str, value: Any) -> float:
-    real = isinstance(value, (int, float, np.floating, np.integer))
+    real = type(value) is float or isinstance(value, numbers.Real)  # a Fraction too; not a bool
     _expect(real and not isinstance(value, bool), name, "a real number", value)
     try:
         v = float(value)

@@ -16,16 +16,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from dlcore.backend import (
-    Int,
-    Real,
-    _check_real,
-    _scalar,
-    check_bool,
-    check_callable,
-    contract,
-    namespace,
-)
+from dlcore.backend import Int, Real, _scalar, check_bool, check_callable, contract, namespace
 from dlcore.optim import GradientTransformation, Params, _check_opt, step
 
 __all__ = ["run", "Record", "History", "train", "best_checkpoint", "progress_line"]
@@ -122,7 +113,7 @@ def progress_line(step: int, steps: int, loss: float, grad_norm: float) -> str:
         ValueError: If `loss` is infinite (NaN means not computed).
     """
     if not (isinstance(loss, (float, np.floating)) and math.isnan(loss)):  # NaN: not computed
-        _check_real("loss", loss)
+        Real()("loss", loss)
     width = len(str(steps))
     return f"step {step:>{width}}/{steps}  loss {float(loss):.6e}  |g| {float(grad_norm):.6e}"
 

@@ -30,6 +30,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from fractions import Fraction
 from types import ModuleType
 from typing import Any
 
@@ -302,6 +303,32 @@ def test_valid_call_is_finite_and_writes_nothing(name: str, backend: str) -> Non
     result = call(contract, kwargs)
     assert_finite(result, f"{name} on {backend}", contract.nan_ok)
     assert_unchanged(before, kwargs, name)
+
+
+def _real_args() -> list[tuple[str, str]]:
+    return [
+        (name, arg)
+        for name, c in sorted(CONTRACTS.items())
+        for arg, spec in c.args.items()
+        if isinstance(spec, Real) and type(valid(c).get(arg)) is float
+    ]
+
+
+@pytest.mark.parametrize(("name", "arg"), _real_args())
+@pytest.mark.parametrize("kind", [Fraction, np.float64])
+def test_a_real_argument_may_be_any_real_number_type(name: str, arg: str, kind: type) -> None:
+    """A `Fraction` or a NumPy float equal to the valid call's float (both hold any float
+    exactly) gives the valid call's result bit for bit: a real number is read as the float it
+    equals. (A `Fraction` was refused as "not a real number" before.)"""
+    contract = CONTRACTS[name]
+    value = valid(contract)[arg]
+    want, got = (
+        call(contract, valid(contract)),
+        call(contract, {**valid(contract), arg: kind(value)}),
+    )
+    for w, g in itertools.zip_longest(leaves(want), leaves(got)):
+        w, g = (host(x) if is_array(x) else np.asarray(x) for x in (w, g))
+        np.testing.assert_array_equal(g, w, err_msg=f"{name}({arg}={kind.__name__}({value!r}))")
 
 
 def _has_arrays(c: Contract) -> bool:
