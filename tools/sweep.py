@@ -23,6 +23,7 @@ import argparse
 import datetime as dt
 import json
 import os
+import re
 import secrets
 import subprocess
 import sys
@@ -89,7 +90,29 @@ def run_one(seed: int, args: argparse.Namespace) -> dict[str, Any]:
     elapsed = time.perf_counter() - t0
     data = json.loads(report.read_text(encoding="utf-8")) if report.is_file() else {"claims": {}}
     data.update(seed=seed, returncode=rc, wall_s=round(elapsed, 1), log=str(log.relative_to(ROOT)))
+    data["tests"], data["failed_tests"] = log_outcomes(log.read_text(encoding="utf-8"))
     return data
+
+
+_COUNT = re.compile(r"(\d+) (passed|failed|errors?)\b")
+
+
+def log_outcomes(text: str) -> tuple[dict[str, int], list[dict[str, str]]]:
+    """pytest's counts (its last line) and its `FAILED`/`ERROR` lines, from a run's log.
+
+    The claim report records claim tests only; these also cover every other test (`tests/api`,
+    `tests/meta`), so that a sweep over them fails when one of them does.
+    """
+    lines = text.splitlines()
+    last = next((line for line in reversed(lines) if re.search(r" in [\d.]+s", line)), "")
+    counts = {"passed": 0, "failed": 0, "error": 0}
+    counts.update({kind.rstrip("s"): int(n) for n, kind in _COUNT.findall(last)})
+    failed = []
+    for line in lines:
+        if line.startswith(("FAILED ", "ERROR ")):
+            nodeid, _, message = line.split(" ", 1)[1].partition(" - ")
+            failed.append({"test": nodeid, "message": message})
+    return counts, failed
 
 
 def _claim_kinds() -> dict[str, str]:
@@ -130,7 +153,26 @@ def summarize(runs: list[dict[str, Any]], args: argparse.Namespace) -> dict[str,
         c["kind"] = kinds.get(cid)
         c["pass_rate"] = round(c["passed"] / c["runs"], 4) if c["runs"] else None
         c["thin_margin"] = c["worst_ratio"] is not None and c["worst_ratio"] > THIN
-    crashed = [r["seed"] for r in runs if r["returncode"] not in (0, 1)]
+    for run in runs:  # failures of tests that carry no claim, from pytest's own summary
+        mine = {f["test"] for f in failures if f["seed"] == run["seed"]}
+        for f in run.get("failed_tests", []):
+            if f["test"] not in mine:
+                replay = f"python -m pytest -p no:cacheprovider '{f['test']}'"
+                failures.append(
+                    {
+                        "claim": None,
+                        "seed": run["seed"],
+                        **f,
+                        "reproduce": f"HYPOTHESIS_PROFILE={args.profile} {replay} "
+                        f"--hypothesis-seed={run['seed']}",
+                    }
+                )
+    failed_seeds = {f["seed"] for f in failures}
+    crashed = [  # an exit status of 1 with no failure found is a crash too: read its log
+        r["seed"]
+        for r in runs
+        if r["returncode"] not in (0, 1) or (r["returncode"] == 1 and r["seed"] not in failed_seeds)
+    ]
     return {
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "commit": next((r.get("commit") for r in runs if r.get("commit")), None),
@@ -171,7 +213,8 @@ def print_summary(summary: dict[str, Any]) -> None:
             if key in seen:
                 continue
             seen.add(key)
-            print(f"\n- {f['test']} (claim {f['claim']}), seed {f['seed']}")
+            claim = f" (claim {f['claim']})" if f["claim"] else ""
+            print(f"\n- {f['test']}{claim}, seed {f['seed']}")
             msg = (f.get("message") or "").strip().splitlines()
             if msg:
                 print("  message: " + "\n           ".join(msg[-6:]))
@@ -216,10 +259,12 @@ def main(argv: list[str]) -> int:
                 for e in run.get("claims", {}).values()
                 for r in e.get("results", [])
             ]
+            tests = run["tests"]
             print(
-                f"[{i}/{len(seeds)}] seed {run['seed']}: {outs.count('passed')} passed, "
-                f"{outs.count('failed')} failed, exit {run['returncode']}, {run['wall_s']} s "
-                f"(elapsed {time.perf_counter() - t0:.0f} s)",
+                f"[{i}/{len(seeds)}] seed {run['seed']}: tests {tests['passed']} passed, "
+                f"{tests['failed'] + tests['error']} failed (claim checks {outs.count('passed')} "
+                f"passed, {outs.count('failed')} failed), exit {run['returncode']}, "
+                f"{run['wall_s']} s (elapsed {time.perf_counter() - t0:.0f} s)",
                 flush=True,
             )
     runs.sort(key=lambda r: seeds.index(r["seed"]))
