@@ -80,6 +80,12 @@ def _indices(name: str, seq: Any, high: int, *, length: tuple[str, int] | None =
     return [int(i) for i in host]
 
 
+def _zero_d(total: Any) -> Array:
+    """A reduction's result as a 0-d array: NumPy's is a scalar (`np.float64`); the others are
+    0-d arrays already (kept as they are: a torch tensor keeps its autograd graph)."""
+    return np.asarray(total) if isinstance(total, np.generic) else total
+
+
 @contract(_WXY)
 @_finite_result
 def squared_loss(w: Array, X: Array, y: Array) -> Array:
@@ -95,7 +101,7 @@ def squared_loss(w: Array, X: Array, y: Array) -> Array:
     """
     xp = namespace(X)
     r = X @ w - y
-    return xp.asarray(xp.sum(r * r))  # NumPy's sum gives a scalar; keep a 0-d array
+    return _zero_d(xp.sum(r * r))
 
 
 @contract(_WXY)
@@ -382,7 +388,7 @@ def empirical_risk(
     """
     losses = per_example_losses.__wrapped__(w, X, y, loss=loss)  # type: ignore[attr-defined]
     xp = namespace(w)
-    return xp.asarray(xp.mean(losses) + lam * xp.sum(w * w))
+    return _zero_d(xp.mean(losses) + lam * xp.sum(w * w))
 
 
 @contract(_SINGLE, lam=Real(0))

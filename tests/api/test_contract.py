@@ -27,6 +27,7 @@ import math
 import re
 import signal
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -1088,6 +1089,39 @@ def test_source_docstring_leaves_the_declared_clauses_to_the_contract(name: str)
 
 
 # ---- autograd ----------------------------------------------------------------------------------
+
+
+def _leaf_tensor(a: np.ndarray) -> Any:
+    return torch.tensor(a, requires_grad=True)
+
+
+@pytest.mark.parametrize(
+    "name", [n for n, c in sorted(CONTRACTS.items()) if _has_arrays(c) and n != "backend.to_numpy"]
+)
+def test_tensors_that_require_grad_compute_without_warnings_and_backpropagate(name: str) -> None:
+    """Every array argument a torch tensor that requires grad: the call gives a finite result
+    with no warning (torch warns only once per process unless `set_warn_always`), and where the
+    result carries a graph, backpropagating the sum of its entries gives finite gradients on the
+    inputs it reaches, at least one of them. (`losses.squared_loss` and `empirical_risk` passed
+    their 0-d result through `torch.asarray`, which warns on a tensor that requires grad.)"""
+    contract = CONTRACTS[name]
+    kwargs = convert(valid(contract), _leaf_tensor)
+    inputs = [x for x in leaves(kwargs) if isinstance(x, torch.Tensor)]
+    always = torch.is_warn_always_enabled()
+    torch.set_warn_always(True)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            result = call(contract, kwargs)
+    finally:
+        torch.set_warn_always(always)
+    assert_finite(result, f"{name} with tensors that require grad", contract.nan_ok)
+    graph = [x for x in leaves(result) if isinstance(x, torch.Tensor) and x.requires_grad]
+    if graph:
+        sum(x.sum() for x in graph).backward()
+        reached = [x.grad for x in inputs if x.grad is not None]
+        assert reached, f"{name}: the result's graph reaches no input"
+        assert all(bool(torch.isfinite(g).all()) for g in reached), f"{name}: a non-finite gradient"
 
 
 @pytest.mark.parametrize("kernel", ["linear", "polynomial", "rbf"])
