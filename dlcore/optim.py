@@ -381,7 +381,7 @@ def _tiny(x: Array) -> float:
     if key not in _TINY:
         xp = namespace(x)
         real = xp.isdtype(x.dtype, "real floating")
-        _TINY[key] = float(xp.finfo(x.dtype).smallest_normal) or 5e-324 if real else 0.0
+        _TINY[key] = (float(xp.finfo(x.dtype).smallest_normal) or 5e-324) if real else 0.0
     return _TINY[key]
 
 
