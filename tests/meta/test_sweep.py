@@ -47,40 +47,50 @@ def _run(seed: int, rc: int, log: str) -> dict[str, Any]:
             "failed_tests": failed}  # fmt: skip
 
 
-def _isolate(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """The sweep writes its summary under `tmp_path`, not the repository's `build/`."""
+def _sweep(
+    runs: dict[int, dict[str, Any]],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> tuple[int, str]:
+    """The sweep's exit status and output over these fake runs (seed: run), writing its summary
+    under `tmp_path`, not the repository's `build/`."""
+    monkeypatch.setattr(sweep, "run_one", lambda seed, args: runs[seed])
     monkeypatch.setattr(sweep, "ROOT", tmp_path)
     monkeypatch.setattr(sweep, "OUT", tmp_path / "build" / "sweep")
     (tmp_path / "build").mkdir()
+    status = sweep.main(["--seeds", ",".join(map(str, runs)), "tests/api"])
+    return status, capsys.readouterr().out
 
 
-def test_a_failing_test_without_a_claim_fails_the_sweep(
+Fixtures = tuple[pytest.MonkeyPatch, pytest.CaptureFixture[str], Path]
+
+
+@pytest.fixture
+def fixtures(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
-) -> None:
-    runs = {1: _run(1, 1, LOG), 2: _run(2, 0, "16 passed in 1.00s\n")}
-    monkeypatch.setattr(sweep, "run_one", lambda seed, args: runs[seed])
-    _isolate(monkeypatch, tmp_path)
-    assert sweep.main(["--seeds", "1,2", "tests/api"]) == 1
-    out = capsys.readouterr().out
+) -> Fixtures:
+    return monkeypatch, capsys, tmp_path
+
+
+def test_a_failing_test_without_a_claim_fails_the_sweep(fixtures: Fixtures) -> None:
+    status, out = _sweep({1: _run(1, 1, LOG), 2: _run(2, 0, "16 passed in 1.00s\n")}, *fixtures)
+    assert status == 1
     assert "seed 1: tests 15 passed, 2 failed" in out
     assert "tests/api/test_contract.py::test_x[numpy]  " in out  # in the table of failures
     assert "--hypothesis-seed=1" in out  # and its replay command
     assert "failures by test: none" not in out
 
 
-def test_a_run_that_exits_1_with_no_failure_found_is_a_crash(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
-) -> None:
-    monkeypatch.setattr(sweep, "run_one", lambda seed, args: _run(seed, 1, "garbled\n"))
-    _isolate(monkeypatch, tmp_path)
-    assert sweep.main(["--seeds", "3", "tests/api"]) == 1
-    assert "runs that did not finish normally (see their logs): [3]" in capsys.readouterr().out
+def test_a_run_that_exits_1_with_no_failure_found_is_a_crash(fixtures: Fixtures) -> None:
+    status, out = _sweep({3: _run(3, 1, "garbled\n")}, *fixtures)
+    assert status == 1
+    assert "runs that did not finish normally (see their logs): [3]" in out
 
 
-def test_a_clean_sweep_passes(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
-) -> None:
-    monkeypatch.setattr(sweep, "run_one", lambda seed, args: _run(seed, 0, "16 passed in 1.0s\n"))
-    _isolate(monkeypatch, tmp_path)
-    assert sweep.main(["--seeds", "4,5", "tests/api"]) == 0
-    assert "failures by test: none" in capsys.readouterr().out
+def test_a_clean_sweep_passes(fixtures: Fixtures) -> None:
+    status, out = _sweep(
+        {4: _run(4, 0, "16 passed in 1.0s\n"), 5: _run(5, 0, "16 passed in 1.0s\n")}, *fixtures
+    )
+    assert status == 0
+    assert "failures by test: none" in out
