@@ -193,10 +193,7 @@ def mode_eigenvalues(trace: float, det: float) -> tuple[complex, complex]:
     tr, dt = trace, det
     # Work with tr / 2^e and det / 2^2e, 2^e ~ max(|tr|, sqrt|det|), the scale of the roots:
     # exact (powers of two), and tr^2 - 4 det can then neither overflow nor underflow.
-    scale = max(abs(tr), math.sqrt(abs(dt)))
-    if scale == 0.0:
-        return 0j, 0j
-    e = math.frexp(scale)[1]
+    e = math.frexp(max(abs(tr), math.sqrt(abs(dt))))[1]  # 0 at tr = det = 0: roots 0 and -0
     trs, dts = math.ldexp(tr, -e), math.ldexp(dt, -2 * e)
     disc = trs * trs - 4.0 * dts
     if disc >= 0:

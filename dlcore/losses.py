@@ -56,7 +56,7 @@ __all__ = [
 ]
 
 MARGIN_LOSSES = ("squared", "logistic", "hinge")
-"""Per-example losses of a linear score $s_i = x_i^\top w$ that `per_example_losses` knows."""
+r"""Per-example losses of a linear score $s_i = x_i^\top w$ that `per_example_losses` knows."""
 
 
 def _indices(name: str, seq: Any, high: int, *, length: tuple[str, int] | None = None) -> list[int]:

@@ -991,6 +991,8 @@ def _models() -> Iterator[tuple[str, Callable[[Any], Any], Any, str]]:
         ValueError,
         "degree",
     )
+    yield "primal-rbf", lambda m: m._replace(alpha=None, w=m.X[0], kernel="rbf"), ValueError, "w"
+    yield "alpha-and-w", lambda m: m._replace(w=m.X[0]), ValueError, "exactly one"
     yield "not-a-model", lambda m: ("rbf", m.X), TypeError, "model"
 
 

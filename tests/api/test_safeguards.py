@@ -25,7 +25,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from dlcore import losses
-from dlcore.dynamics import gd_filter_factors, gd_steps_to_tolerance
+from dlcore.dynamics import gd_filter_factors, gd_steps_to_tolerance, mode_eigenvalues
 from dlcore.kernels import rbf_kernel
 from dlcore.losses import (
     cross_entropy,
@@ -330,6 +330,15 @@ def test_rbf_kernel_of_points_beyond_the_squares_range(backend, k, gamma, seed):
     X = backend.asarray(P * math.ldexp(1.0, k))
     K = backend.to_numpy(_no_warnings(rbf_kernel, X, X, gamma=gamma))
     np.testing.assert_array_equal(K, np.eye(4))
+
+
+@pytest.mark.parametrize(("trace", "det"), [(0.0, 0.0), (-0.0, 0.0), (0.0, -0.0)])
+def test_mode_eigenvalues_of_a_zero_trace_and_determinant(trace: float, det: float) -> None:
+    r"""$z^2 - \operatorname{tr} z + \det = z^2$ has the double root 0, exactly (no tolerance).
+    The roots are computed at the scale $2^e \approx \max(|\operatorname{tr}|, \sqrt{|\det|})$,
+    which is 0 here (`frexp(0)` gives $e = 0$); the root of larger modulus is then 0, so the other
+    cannot come from $z_+ z_- = \det$ by a division: its branch gives 0 too."""
+    assert mode_eigenvalues(trace, det) == (0j, 0j)
 
 
 @given(

@@ -83,7 +83,7 @@ def min_norm_solution(kw: dict[str, Any]) -> np.ndarray:
 
 
 def _row_projector(X: Any) -> Any:
-    """$X^+ X$ for $X$ of full row rank: $X^\top (X X^\top)^{-1} X$."""
+    r"""$X^+ X$ for $X$ of full row rank: $X^\top (X X^\top)^{-1} X$."""
     return X.T * _solve(X * X.T, X)
 
 
