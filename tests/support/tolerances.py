@@ -230,6 +230,17 @@ class Check:
         kind = kind or load()[self.claim].kind
         return kind, tolerance(self.backend.eps, kind=kind, cond=cond, dim=dim)
 
+    def underflow(self, amplification: float) -> float:
+        """The absolute error that rounding into the subnormal range adds, beyond the relative
+        model: IEEE 754 gives `fl(x op y) = (x op y)(1 + delta) + eta`, `|delta| <= eps/2` and
+        `|eta| <= sigma/2`, `sigma` the smallest subnormal of the backend's dtype (`eta` is 0
+        unless the result is subnormal). `amplification` is the sum, over the operations that
+        round, of the factor by which the later operations scale their `eta`; the result is
+        `amplification * sigma / 2` (about 7e-46 per unit in float32, 2.5e-324 in float64)."""
+        if not amplification >= 0:
+            raise ValueError(f"amplification must be >= 0, got {amplification}")
+        return amplification * float(np.finfo(self.backend.dtype_name).smallest_subnormal) / 2
+
     def tolerance(self, *, kind: str | None = None, cond: float = 1.0, dim: int = 1) -> float:
         """`tolerance(backend.eps, kind=kind or the claim's kind, cond=cond, dim=dim)`: the
         relative bound `KIND_FACTOR[kind] * dim * eps * cond` of a check stated by hand."""
