@@ -102,6 +102,9 @@ def _norm(tree: Params) -> float:
     return big * math.sqrt(sum(_scalar(namespace(g).sum((g / big) ** 2)) for g in tree.values()))
 
 
+_LOSS = Real()  # any finite real; NaN (not computed) is let through before it
+
+
 @contract(step=Int(0), steps=Int(0), grad_norm=Real(0))
 def progress_line(step: int, steps: int, loss: float, grad_norm: float) -> str:
     r"""One fixed-width progress line, `step   t/T  loss ...  |g| ...`, the same on every run.
@@ -113,7 +116,7 @@ def progress_line(step: int, steps: int, loss: float, grad_norm: float) -> str:
         ValueError: If `loss` is infinite (NaN means not computed).
     """
     if not (isinstance(loss, (float, np.floating)) and math.isnan(loss)):  # NaN: not computed
-        Real()("loss", loss)
+        _LOSS("loss", loss)
     width = len(str(steps))
     return f"step {step:>{width}}/{steps}  loss {float(loss):.6e}  |g| {float(grad_norm):.6e}"
 
@@ -180,15 +183,15 @@ def train(
 
 def _returned(name: str, value: Any) -> float:
     """What the callback `name` returned, as a float (NaN included), or a `TypeError` naming it."""
-    try:
-        if isinstance(value, (str, bytes)):
-            raise TypeError("a string")
-        return float(value)  # a float, an int, or a 0-d array or tensor
-    except (TypeError, ValueError, OverflowError):
-        raise TypeError(
-            f"{name} must return a real number in the float range (or a 0-d array), got "
-            f"{type(value).__name__}: {value!r:.80}"
-        ) from None
+    if not isinstance(value, (str, bytes)):
+        try:
+            return float(value)  # a float, an int, or a 0-d array or tensor
+        except (TypeError, ValueError, OverflowError):
+            pass
+    raise TypeError(
+        f"{name} must return a real number in the float range (or a 0-d array), got "
+        f"{type(value).__name__}: {value!r:.80}"
+    )
 
 
 @contract(score=check_callable)

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # spec and tests.support, imported where they are needed
 OUT = ROOT / "build" / "sweep"
 THIN = 0.5
 """A worst error/tolerance ratio above this marks a thin margin."""
@@ -116,7 +117,6 @@ def log_outcomes(text: str) -> tuple[dict[str, int], list[dict[str, str]]]:
 
 
 def _claim_kinds() -> dict[str, str]:
-    sys.path.insert(0, str(ROOT))
     from spec.registry import load
 
     return {cid: c.kind for cid, c in load().items()}
@@ -153,20 +153,14 @@ def summarize(runs: list[dict[str, Any]], args: argparse.Namespace) -> dict[str,
         c["kind"] = kinds.get(cid)
         c["pass_rate"] = round(c["passed"] / c["runs"], 4) if c["runs"] else None
         c["thin_margin"] = c["worst_ratio"] is not None and c["worst_ratio"] > THIN
+    from tests.support.report import replay_command
+
     for run in runs:  # failures of tests that carry no claim, from pytest's own summary
         mine = {f["test"] for f in failures if f["seed"] == run["seed"]}
         for f in run.get("failed_tests", []):
             if f["test"] not in mine:
-                replay = f"python -m pytest -p no:cacheprovider '{f['test']}'"
-                failures.append(
-                    {
-                        "claim": None,
-                        "seed": run["seed"],
-                        **f,
-                        "reproduce": f"HYPOTHESIS_PROFILE={args.profile} {replay} "
-                        f"--hypothesis-seed={run['seed']}",
-                    }
-                )
+                replay = replay_command(f["test"], args.profile, run["seed"])
+                failures.append({"claim": None, "seed": run["seed"], **f, "reproduce": replay})
     failed_seeds = {f["seed"] for f in failures}
     crashed = [  # an exit status of 1 with no failure found is a crash too: read its log
         r["seed"]

@@ -310,8 +310,9 @@ def _real_args() -> list[tuple[str, str]]:
     return [
         (name, arg)
         for name, c in sorted(CONTRACTS.items())
+        for kwargs in [valid(c)]
         for arg, spec in c.args.items()
-        if isinstance(spec, Real) and type(valid(c).get(arg)) is float
+        if isinstance(spec, Real) and type(kwargs.get(arg)) is float
     ]
 
 

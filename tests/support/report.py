@@ -172,11 +172,13 @@ def failure_details(report: pytest.TestReport) -> dict[str, Any]:
 
 def reproduce_command(nodeid: str) -> str:
     """One command that replays a test under this run's profile and seed (no example database)."""
-    profile = settings.get_current_profile_name()
-    seed = _RUN.get("seed")
-    env = f"HYPOTHESIS_PROFILE={profile} "
+    return replay_command(nodeid, settings.get_current_profile_name(), _RUN.get("seed"))
+
+
+def replay_command(nodeid: str, profile: str, seed: Any) -> str:
+    """The command that replays `nodeid` under `profile` and `seed` (None: no seed option)."""
     seed_opt = f" --hypothesis-seed={seed}" if seed is not None else ""
-    return f"{env}python -m pytest -p no:cacheprovider '{nodeid}'{seed_opt}"
+    return f"HYPOTHESIS_PROFILE={profile} python -m pytest -p no:cacheprovider '{nodeid}'{seed_opt}"
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
